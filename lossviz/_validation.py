@@ -1,0 +1,111 @@
+"""Argument validation shared by the whole core.
+
+Every check raises ``ValueError`` or ``TypeError`` whose message names the parameter, the value it got
+and what is allowed, in the spirit of scikit-learn's ``check_scalar``. The UI shows these messages as
+they are, so they are written for a person.
+"""
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["check_scalar", "check_choice", "check_array", "check_int"]
+
+
+def _fmt_range(low: float | None, high: float | None, include_low: bool, include_high: bool) -> str:
+    left = "[" if include_low else "("
+    right = "]" if include_high else ")"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"{left}{lo}, {hi}{right}"
+
+
+def check_scalar(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    include_low: bool = True,
+    include_high: bool = True,
+) -> float:
+    """Return ``value`` as a finite float after checking it lies in the given interval.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (booleans are refused too).
+    ValueError
+        If ``value`` is NaN, infinite or outside the interval; the message names ``name``, the value and
+        the allowed range.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    v = float(value)
+    interval = _fmt_range(low, high, include_low, include_high)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    bad_low = low is not None and (v < low or (v == low and not include_low))
+    bad_high = high is not None and (v > high or (v == high and not include_high))
+    if bad_low or bad_high:
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return v
+
+
+def check_int(value: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an int after checking ``low <= value <= high`` (either bound optional)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise ValueError(f"{name} must be an integer in {_fmt_range(low, high, True, True)}, got {v!r}")
+    return v
+
+
+def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``; otherwise the message lists the valid names."""
+    options: Sequence[str] = list(choices)
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"unknown {name} {value!r}; valid names: {', '.join(options)}")
+    return value
+
+
+def check_array(
+    x: object,
+    name: str,
+    *,
+    ndim: int | None = None,
+    min_ndim: int | None = None,
+    last_dim: int | None = None,
+    finite: bool = True,
+    dtype: type = np.float64,
+) -> np.ndarray:
+    """Convert ``x`` to an array of ``dtype`` and check its shape and (optionally) finiteness.
+
+    Parameters
+    ----------
+    x : array_like
+    name : str
+        Parameter name used in error messages.
+    ndim, min_ndim : int, optional
+        Exact or minimum number of dimensions.
+    last_dim : int, optional
+        Required size of the last axis (for example 2 for points of a 2-D surface).
+    finite : bool
+        Refuse NaN and infinity.
+    """
+    try:
+        arr = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {exc}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if min_ndim is not None and arr.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}")
+    if last_dim is not None and (arr.ndim == 0 or arr.shape[-1] != last_dim):
+        raise ValueError(f"{name} must have shape (..., {last_dim}), got shape {arr.shape}")
+    if finite and arr.size and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite numbers (no NaN or inf)")
+    return arr
