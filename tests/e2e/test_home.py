@@ -1,0 +1,15 @@
+"""The home page in a real browser: it loads, lists every page, and has no error on it."""
+from lossviz.ui.catalog import PAGES
+from tests.e2e.conftest import save_screenshot, wait_for_app
+
+
+def test_home_page_renders_every_catalogue_entry(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page)
+    assert page.locator("h1").first.inner_text().startswith("lossviz")
+    body = page.locator('[data-testid="stMainBlockContainer"]').inner_text()
+    for entry in PAGES:
+        assert entry.title in body
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot = save_screenshot(page, "home")
+    assert shot.stat().st_size > 10_000
