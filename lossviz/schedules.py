@@ -1,0 +1,586 @@
+r"""Learning-rate schedules, named, parameterized and valued like ``torch.optim.lr_scheduler``.
+
+A :class:`Schedule` is a pure function of the step: ``sched(t)`` is the learning rate USED by the t-th
+optimizer step (``t = 0`` is the first update), exactly what ``optimizer.param_groups[0]["lr"]`` holds
+when a torch loop calls ``optimizer.step()`` for the t-th time, having called ``scheduler.step()`` after
+each earlier ``optimizer.step()``. Every schedule is a closed form (torch's ``_get_closed_form_lr`` where
+torch has one, derived from torch's recursion otherwise), so a whole array of steps is one vectorized
+expression. torch's stepping schedulers update the rate recursively, so they agree with the closed forms
+up to floating-point round-off (relative differences of order 1e-13 over thousands of steps; the tests
+pin the tolerance against the real stepping torch schedulers).
+
+==========================  ==================================  =========================================
+name                        torch                               parameters (torch defaults)
+==========================  ==================================  =========================================
+``constant``                no scheduler                        --
+``step``                    ``StepLR``                          step_size, gamma=0.1
+``multistep``               ``MultiStepLR``                     milestones, gamma=0.1
+``exponential``             ``ExponentialLR``                   gamma
+``inverse_time``            ``LambdaLR(lambda t: 1/(1+d t))``   decay
+``polynomial``              ``PolynomialLR``                    total_iters=5, power=1.0
+``cosine``                  ``CosineAnnealingLR``               T_max, eta_min=0.0
+``cosine_warm_restarts``    ``CosineAnnealingWarmRestarts``     T_0, T_mult=1, eta_min=0.0
+``linear``                  ``LinearLR``                        start_factor=1/3, end_factor=1.0,
+                                                                total_iters=5
+``cyclic``                  ``CyclicLR``                        base_lr, max_lr, step_size_up=2000,
+                                                                step_size_down=None, mode="triangular",
+                                                                gamma=1.0
+``onecycle``                ``OneCycleLR``                      max_lr, total_steps, pct_start=0.3,
+                                                                anneal_strategy="cos", div_factor=25.0,
+                                                                final_div_factor=1e4, three_phase=False
+==========================  ==================================  =========================================
+
+Every schedule also takes ``warmup_steps`` (default 0) and ``warmup_start_factor`` (default 1/3, torch
+``LinearLR``'s default): a linear warm-up from ``warmup_start_factor * base_lr`` towards ``base_lr`` over
+the first ``warmup_steps`` steps, then the schedule itself restarted at its own step 0. That is exactly
+torch's ``SequentialLR([LinearLR(opt, start_factor, 1.0, warmup_steps), main], milestones=[warmup_steps])``:
+the warm-up never reaches ``base_lr`` itself (its last value is
+``base_lr * (f0 + (1 - f0)(W - 1)/W)``), and step ``warmup_steps`` uses the main schedule's step-0 value.
+
+``base_lr`` is the optimizer's ``lr`` in torch (``initial_lr``). ``cyclic`` takes ``base_lr`` and
+``max_lr`` like ``CyclicLR``. ``onecycle`` takes ``max_lr`` and no ``base_lr``: like ``OneCycleLR`` its
+first rate is ``max_lr / div_factor`` (available as ``Schedule.base_lr``). Only the learning rate is
+scheduled: torch's ``CyclicLR`` and ``OneCycleLR`` also cycle the momentum by default
+(``cycle_momentum=True``); the equivalent torch code sets ``cycle_momentum=False``.
+
+``base_lr`` (and ``max_lr`` for ``cyclic`` / ``onecycle``) may be an array of shape ``(R,)``, one value
+per run; ``sched(t)`` then has shape ``np.shape(t) + (R,)``.
+
+    >>> from lossviz import schedules
+    >>> sched = schedules.get("step", base_lr=0.1, step_size=2, gamma=0.5)
+    >>> sched([0, 1, 2, 3, 4]).tolist()
+    [0.1, 0.1, 0.05, 0.05, 0.025]
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lossviz._validation import check_array, check_choice, check_int, check_scalar
+
+__all__ = ["Schedule", "REQUIRED", "names", "get", "parameters"]
+
+
+class _Required:
+    """Marker for a parameter without a default (torch requires it too)."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+
+LrFn = Callable[[np.ndarray, np.ndarray, Mapping[str, object]], np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    r"""A learning-rate schedule: ``sched(t)`` is the lr used by the t-th optimizer step.
+
+    Attributes
+    ----------
+    name : str
+        Registry name, e.g. ``"cosine"``.
+    title : str
+        Human-readable name, e.g. ``"Cosine annealing"``.
+    params : dict
+        Every parameter with its resolved value (defaults filled in), including ``base_lr`` (except for
+        ``onecycle``, whose first rate is derived), ``warmup_steps`` and ``warmup_start_factor``, so
+        ``get(sched.name, **sched.params)`` rebuilds it.
+    latex : str
+        The formula, KaTeX-renderable. :math:`\eta_0` is ``base_lr``, :math:`t` the step.
+    torch_name : str or None
+        The ``torch.optim.lr_scheduler`` class (``None`` for ``constant``: no scheduler). With
+        ``warmup_steps > 0`` torch wraps it in ``SequentialLR`` after a ``LinearLR``.
+    base_lr : float or ndarray, shape (R,)
+        The rate the schedule starts from (torch's ``initial_lr``): ``max_lr / div_factor`` for
+        ``onecycle``.
+    last_step : int or None
+        The last step the schedule is defined for (``total_steps + warmup_steps`` for ``onecycle``,
+        where torch raises beyond it); ``None`` when unbounded.
+    """
+
+    name: str
+    title: str
+    params: dict
+    latex: str
+    torch_name: str | None
+    base_lr: float | np.ndarray
+    last_step: int | None
+    _lr: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+    _lr_shape: tuple[int, ...] = field(repr=False)
+
+    def __call__(self, t: object) -> np.ndarray:
+        """Learning rate used by optimizer step(s) ``t``.
+
+        Parameters
+        ----------
+        t : int or array_like of int, shape (...)
+            Step indices, ``t >= 0`` (and ``t <= last_step`` when the schedule is bounded).
+
+        Returns
+        -------
+        ndarray, shape ``np.shape(t) + np.shape(base_lr)``
+            float64 learning rates (a 0-d array for a scalar ``t`` and scalar ``base_lr``).
+        """
+        steps = _check_steps(t, self.last_step, self.name)
+        expanded = steps.reshape(steps.shape + (1,) * len(self._lr_shape))
+        lr = self._lr(expanded)
+        return np.array(np.broadcast_to(lr, steps.shape + self._lr_shape), dtype=np.float64)
+
+
+def _check_steps(t: object, last_step: int | None, name: str) -> np.ndarray:
+    if isinstance(t, (bool, np.bool_)):
+        raise TypeError(f"step t must be an integer or an integer array, got {t!r}")
+    steps = np.asarray(t)
+    if steps.dtype.kind not in "iu":
+        raise TypeError(f"step t must be an integer or an integer array, got dtype {steps.dtype}")
+    steps = steps.astype(np.int64)
+    if steps.size and steps.min() < 0:
+        raise ValueError(f"step t must be >= 0 (t = 0 is the first optimizer step), got {steps.min()}")
+    if last_step is not None and steps.size and steps.max() > last_step:
+        raise ValueError(
+            f"schedule {name!r} is defined for steps t in [0, {last_step}] (torch raises beyond it), "
+            f"got t = {steps.max()}; raise total_steps"
+        )
+    return steps
+
+
+# --------------------------------------------------------------------------------------------------------
+# Parameter checks
+
+
+def _check_lr(value: object, name: str) -> float | np.ndarray:
+    """A positive learning rate: a scalar, or one per run (shape (R,))."""
+    if np.ndim(value) == 0:
+        return check_scalar(value, name, low=0.0, include_low=False)
+    arr = check_array(value, name, ndim=1)
+    if arr.size == 0:
+        raise ValueError(f"{name} must hold one value per run, got an empty array")
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be in (0, inf) for every run, got {arr.min()!r}")
+    return arr
+
+
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
+def _check_milestones(value: object) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not np.iterable(value):
+        raise TypeError(f"milestones must be a sequence of integers, got {value!r}")
+    items = list(value)  # type: ignore[call-overload]
+    if not items:
+        raise ValueError("milestones must hold at least one step, got an empty sequence")
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
+            raise TypeError(f"milestones must be integers, got {item!r} in {items!r}")
+    steps = tuple(int(item) for item in items)
+    if min(steps) < 0:
+        raise ValueError(f"milestones must be steps >= 0, got {list(steps)}")
+    if any(b <= a for a, b in zip(steps, steps[1:])):
+        raise ValueError(f"milestones must be strictly increasing, got {list(steps)}")
+    return steps
+
+
+def _positive(name: str) -> Callable[[object], float]:
+    return lambda v: check_scalar(v, name, low=0.0, include_low=False)
+
+
+def _nonnegative(name: str) -> Callable[[object], float]:
+    return lambda v: check_scalar(v, name, low=0.0)
+
+
+def _int_at_least(name: str, low: int) -> Callable[[object], int]:
+    return lambda v: check_int(v, name, low=low)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Closed forms. Each takes integer steps k (already shaped to broadcast against the per-run lr arrays),
+# the starting rate base (torch's initial_lr) and the resolved parameters. Operation order follows
+# torch's own formulas so the values agree to the last few bits.
+
+
+def _constant(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    return base * np.ones(k.shape)
+
+
+def _step(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return base * float(p["gamma"]) ** (k // int(p["step_size"])).astype(np.float64)
+
+
+def _multistep(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    passed = np.searchsorted(np.asarray(p["milestones"], dtype=np.int64), k, side="right")
+    with np.errstate(over="ignore"):
+        return base * float(p["gamma"]) ** passed.astype(np.float64)
+
+
+def _exponential(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    # gamma > 1 (an lr range test) overflows to inf after enough steps; that is the schedule's value.
+    with np.errstate(over="ignore"):
+        return base * float(p["gamma"]) ** k.astype(np.float64)
+
+
+def _inverse_time(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    return base * (1.0 / (1.0 + float(p["decay"]) * k))
+
+
+def _polynomial(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    total = int(p["total_iters"])
+    return base * (1.0 - np.minimum(total, k) / total) ** float(p["power"])
+
+
+def _cosine_factor(numerator: np.ndarray, period: np.ndarray | int) -> np.ndarray:
+    return 1 + np.cos(math.pi * numerator / period)
+
+
+def _cosine(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    eta_min = float(p["eta_min"])
+    return eta_min + (base - eta_min) * _cosine_factor(k, int(p["T_max"])) / 2
+
+
+def _cosine_warm_restarts(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    period0, mult, eta_min = int(p["T_0"]), int(p["T_mult"]), float(p["eta_min"])
+    if mult == 1:
+        since_restart, period = k % period0, np.full(k.shape, period0, dtype=np.int64)
+    else:
+        # torch's stepping scheduler counts T_cur in exact integers; its float log() closed form can land
+        # on the wrong side of a restart, so the restart steps are found with integer arithmetic instead.
+        highest = int(k.max()) if k.size else 0
+        restarts, lengths = [0], [period0]
+        while restarts[-1] <= highest:
+            restarts.append(restarts[-1] + lengths[-1])
+            lengths.append(lengths[-1] * mult)
+        cycle = np.searchsorted(np.asarray(restarts[:-1], dtype=np.int64), k, side="right") - 1
+        since_restart = k - np.asarray(restarts[:-1], dtype=np.int64)[cycle]
+        period = np.asarray(lengths[:-1], dtype=np.int64)[cycle]
+    return eta_min + (base - eta_min) * _cosine_factor(since_restart, period) / 2
+
+
+def _linear(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    start, end, total = float(p["start_factor"]), float(p["end_factor"]), int(p["total_iters"])
+    return base * (start + (end - start) * np.minimum(total, k) / total)
+
+
+def _cyclic(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    up = float(p["step_size_up"])
+    down = up if p["step_size_down"] is None else float(p["step_size_down"])
+    total = up + down
+    ratio = up / total
+    cycle = np.floor(1 + k / total)
+    x = 1.0 + k / total - cycle
+    scale = np.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
+    mode = p["mode"]
+    if mode == "triangular":
+        amplitude = np.ones(k.shape)
+    elif mode == "triangular2":
+        amplitude = 1 / (2.0 ** (cycle - 1))
+    else:
+        amplitude = float(p["gamma"]) ** k.astype(np.float64)
+    max_lr = np.asarray(p["max_lr"], dtype=np.float64)
+    return base + (max_lr - base) * scale * amplitude
+
+
+def _onecycle_phases(p: Mapping[str, object]) -> list[tuple[float, str, str]]:
+    """torch's phases as (end_step, start_rate, end_rate), rates named initial / max / min."""
+    total, pct = int(p["total_steps"]), float(p["pct_start"])
+    if p["three_phase"]:
+        return [
+            (float(pct * total) - 1, "initial", "max"),
+            (float(2 * pct * total) - 2, "max", "initial"),
+            (total - 1, "initial", "min"),
+        ]
+    return [(float(pct * total) - 1, "initial", "max"), (total - 1, "max", "min")]
+
+
+def _onecycle_fraction(k: np.ndarray, p: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Selected phase index, its start and its end for each step, chosen exactly as torch does."""
+    phases = _onecycle_phases(p)
+    phase = np.full(k.shape, len(phases) - 1)
+    for i in reversed(range(len(phases) - 1)):
+        phase = np.where(k <= phases[i][0], i, phase)
+    ends = np.array([end for end, _, _ in phases], dtype=np.float64)
+    starts = np.concatenate([[0.0], ends[:-1]])
+    return phase, starts[phase], ends[phase]
+
+
+def _onecycle(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.ndarray:
+    max_lr = np.asarray(p["max_lr"], dtype=np.float64)
+    rates = {"initial": base, "max": max_lr, "min": base / float(p["final_div_factor"])}
+    phase, start_step, end_step = _onecycle_fraction(k, p)
+    pct = (k - start_step) / (end_step - start_step)
+    lr = np.zeros(np.broadcast_shapes(k.shape, np.shape(base), np.shape(max_lr)))
+    for i, (_, start_name, end_name) in enumerate(_onecycle_phases(p)):
+        start, end = rates[start_name], rates[end_name]
+        if p["anneal_strategy"] == "cos":
+            value = end + (start - end) / 2.0 * (np.cos(math.pi * pct) + 1)
+        else:
+            value = (end - start) * pct + start
+        lr = np.where(phase == i, value, lr)
+    return lr
+
+
+def _validate_onecycle(p: dict) -> None:
+    steps = np.arange(int(p["total_steps"]) + 1)
+    _, start_step, end_step = _onecycle_fraction(steps, p)
+    if np.any(end_step == start_step):
+        raise ValueError(
+            f"pct_start={p['pct_start']!r} with total_steps={p['total_steps']!r} and "
+            f"three_phase={p['three_phase']!r} gives a phase of zero length (torch divides by zero "
+            "there); choose another pct_start"
+        )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Registry
+
+
+@dataclass(frozen=True)
+class _Spec:
+    title: str
+    torch_name: str | None
+    checks: dict[str, tuple[object, Callable[[object], object]]]
+    lr: LrFn
+    latex: str
+    takes_base_lr: bool = True
+    extra_check: Callable[[dict], None] | None = None
+
+
+_SPECS: dict[str, _Spec] = {
+    "constant": _Spec("Constant", None, {}, _constant, r"\eta_t = \eta_0"),
+    "step": _Spec(
+        "Step decay",
+        "StepLR",
+        {"step_size": (REQUIRED, _int_at_least("step_size", 1)), "gamma": (0.1, _positive("gamma"))},
+        _step,
+        r"\eta_t = \eta_0\,\gamma^{\lfloor t / \mathrm{step\_size} \rfloor}",
+    ),
+    "multistep": _Spec(
+        "Multi-step decay",
+        "MultiStepLR",
+        {"milestones": (REQUIRED, _check_milestones), "gamma": (0.1, _positive("gamma"))},
+        _multistep,
+        r"\eta_t = \eta_0\,\gamma^{\#\{m \in \mathrm{milestones}\,:\, m \le t\}}",
+    ),
+    "exponential": _Spec(
+        "Exponential decay",
+        "ExponentialLR",
+        {"gamma": (REQUIRED, _positive("gamma"))},
+        _exponential,
+        r"\eta_t = \eta_0\,\gamma^{t}",
+    ),
+    "inverse_time": _Spec(
+        "Inverse-time decay",
+        "LambdaLR",
+        {"decay": (REQUIRED, _nonnegative("decay"))},
+        _inverse_time,
+        r"\eta_t = \frac{\eta_0}{1 + \mathrm{decay}\cdot t}",
+    ),
+    "polynomial": _Spec(
+        "Polynomial decay",
+        "PolynomialLR",
+        {"total_iters": (5, _int_at_least("total_iters", 1)), "power": (1.0, _positive("power"))},
+        _polynomial,
+        r"\eta_t = \eta_0 \left(1 - \frac{\min(t, T)}{T}\right)^{p},\quad T = \mathrm{total\_iters},"
+        r"\ p = \mathrm{power}",
+    ),
+    "cosine": _Spec(
+        "Cosine annealing",
+        "CosineAnnealingLR",
+        {"T_max": (REQUIRED, _int_at_least("T_max", 1)), "eta_min": (0.0, _nonnegative("eta_min"))},
+        _cosine,
+        r"\eta_t = \eta_{\min} + \tfrac{1}{2}(\eta_0 - \eta_{\min})"
+        r"\left(1 + \cos\frac{\pi t}{T_{\max}}\right)",
+    ),
+    "cosine_warm_restarts": _Spec(
+        "Cosine annealing with warm restarts",
+        "CosineAnnealingWarmRestarts",
+        {
+            "T_0": (REQUIRED, _int_at_least("T_0", 1)),
+            "T_mult": (1, _int_at_least("T_mult", 1)),
+            "eta_min": (0.0, _nonnegative("eta_min")),
+        },
+        _cosine_warm_restarts,
+        r"\eta_t = \eta_{\min} + \tfrac{1}{2}(\eta_0 - \eta_{\min})"
+        r"\left(1 + \cos\frac{\pi T_{cur}}{T_i}\right),\quad T_i = T_0 T_{mult}^{\,i}"
+        r"\text{ in restart } i,\ T_{cur} = \text{steps since the last restart}",
+    ),
+    "linear": _Spec(
+        "Linear",
+        "LinearLR",
+        {
+            "start_factor": (1.0 / 3, lambda v: check_scalar(v, "start_factor", low=0.0, high=1.0,
+                                                             include_low=False)),
+            "end_factor": (1.0, lambda v: check_scalar(v, "end_factor", low=0.0, high=1.0)),
+            "total_iters": (5, _int_at_least("total_iters", 1)),
+        },
+        _linear,
+        r"\eta_t = \eta_0\left(f_s + (f_e - f_s)\,\frac{\min(t, T)}{T}\right),\quad"
+        r" f_s = \mathrm{start\_factor},\ f_e = \mathrm{end\_factor},\ T = \mathrm{total\_iters}",
+    ),
+    "cyclic": _Spec(
+        "Cyclic (CLR)",
+        "CyclicLR",
+        {
+            "max_lr": (REQUIRED, lambda v: _check_lr(v, "max_lr")),
+            "step_size_up": (2000, _int_at_least("step_size_up", 1)),
+            "step_size_down": (None, lambda v: None if v is None else check_int(v, "step_size_down", low=1)),
+            "mode": ("triangular", lambda v: check_choice(v, "mode", ["triangular", "triangular2",
+                                                                      "exp_range"])),
+            "gamma": (1.0, lambda v: check_scalar(v, "gamma", low=0.0, high=1.0, include_low=False)),
+        },
+        _cyclic,
+        r"\eta_t = \eta_0 + (\eta_{\max} - \eta_0)\,\mathrm{tri}(t)\,s(t),\quad"
+        r"\mathrm{tri}\text{ rises over step\_size\_up steps and falls over step\_size\_down},\ "
+        r"s = 1 \text{ (triangular)},\ 2^{1-c} \text{ (triangular2, cycle } c\text{)},\ "
+        r"\gamma^{t} \text{ (exp\_range)}",
+    ),
+    "onecycle": _Spec(
+        "One-cycle",
+        "OneCycleLR",
+        {
+            "max_lr": (REQUIRED, lambda v: _check_lr(v, "max_lr")),
+            "total_steps": (REQUIRED, _int_at_least("total_steps", 1)),
+            "pct_start": (0.3, lambda v: check_scalar(v, "pct_start", low=0.0, high=1.0)),
+            "anneal_strategy": ("cos", lambda v: check_choice(v, "anneal_strategy", ["cos", "linear"])),
+            "div_factor": (25.0, _positive("div_factor")),
+            "final_div_factor": (1e4, _positive("final_div_factor")),
+            "three_phase": (False, lambda v: _check_bool(v, "three_phase")),
+        },
+        _onecycle,
+        r"\eta_0 = \frac{\eta_{\max}}{\mathrm{div\_factor}} \nearrow \eta_{\max} \text{ over the first }"
+        r"\mathrm{pct\_start}\cdot T \text{ steps, then } \searrow \frac{\eta_0}{\mathrm{final\_div\_factor}}"
+        r"\text{ at } t = T - 1 \text{ (cosine or linear)},\ T = \mathrm{total\_steps}",
+        takes_base_lr=False,
+        extra_check=_validate_onecycle,
+    ),
+}
+
+_WARMUP_CHECKS: dict[str, tuple[object, Callable[[object], object]]] = {
+    "warmup_steps": (0, _int_at_least("warmup_steps", 0)),
+    "warmup_start_factor": (
+        1.0 / 3,
+        lambda v: check_scalar(v, "warmup_start_factor", low=0.0, high=1.0, include_low=False),
+    ),
+}
+
+
+def names() -> list[str]:
+    """Registered schedule names, in registry order."""
+    return list(_SPECS)
+
+
+def parameters(name: str) -> dict[str, object]:
+    """Parameters of schedule ``name`` with torch's defaults; :data:`REQUIRED` marks those without one.
+
+    ``base_lr`` is listed first for every schedule except ``onecycle``; the warm-up parameters last.
+    """
+    spec = _SPECS[check_choice(name, "schedule", _SPECS)]
+    out: dict[str, object] = {"base_lr": REQUIRED} if spec.takes_base_lr else {}
+    out.update({key: default for key, (default, _) in spec.checks.items()})
+    out.update({key: default for key, (default, _) in _WARMUP_CHECKS.items()})
+    return out
+
+
+def _warmup_latex(main: str, steps: int) -> str:
+    return (
+        r"\eta_t = \begin{cases} \eta_0\left(f_w + (1 - f_w)\frac{t}{W}\right) & t < W \\"
+        r" \text{the schedule below at step } t - W & t \ge W \end{cases},\quad W = "
+        + str(steps)
+        + r",\ f_w = \mathrm{warmup\_start\_factor};\qquad "
+        + main
+    )
+
+
+def get(name: str, base_lr: object = None, **params: object) -> Schedule:
+    r"""Build the schedule ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+    base_lr : float or array_like, shape (R,)
+        Starting learning rate :math:`\eta_0` (the optimizer's ``lr`` in torch), > 0; one per run when
+        an array. Required, except for ``onecycle``, which refuses it: its first rate is
+        ``max_lr / div_factor``.
+    **params
+        The schedule's parameters with torch's names (see :func:`parameters`), plus ``warmup_steps``
+        (int >= 0, default 0) and ``warmup_start_factor`` (in (0, 1], default 1/3).
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        Unknown schedule name (the message lists the valid names), a missing required parameter, or a
+        value out of range (the message names the parameter, the value and the range).
+    TypeError
+        A parameter the schedule does not take (the message lists the valid ones) or of the wrong type.
+    """
+    spec = _SPECS[check_choice(name, "schedule", _SPECS)]
+    checks = {**spec.checks, **_WARMUP_CHECKS}
+    unknown = sorted(set(params) - set(checks))
+    if unknown:
+        valid = (["base_lr"] if spec.takes_base_lr else []) + list(checks)
+        raise TypeError(
+            f"schedule {name!r} got unknown parameter(s) {', '.join(unknown)}; valid parameters: "
+            f"{', '.join(valid)}"
+        )
+    resolved: dict[str, object] = {}
+    for key, (default, check) in checks.items():
+        value = params.get(key, default)
+        if value is REQUIRED:
+            raise ValueError(f"schedule {name!r} needs the parameter {key} (it has no default, as in torch)")
+        resolved[key] = check(value)
+    if spec.extra_check is not None:
+        spec.extra_check(resolved)
+
+    if spec.takes_base_lr:
+        if base_lr is None:
+            raise ValueError(f"schedule {name!r} needs base_lr, the starting learning rate (> 0)")
+        start = _check_lr(base_lr, "base_lr")
+        resolved = {"base_lr": start, **resolved}
+    else:
+        if base_lr is not None:
+            raise ValueError(
+                f"schedule {name!r} takes max_lr, not base_lr (got base_lr={base_lr!r}): its first rate "
+                "is max_lr / div_factor, as in torch's OneCycleLR"
+            )
+        start = resolved["max_lr"] / resolved["div_factor"]  # type: ignore[operator]
+
+    lr_shape = np.broadcast_shapes(np.shape(start), np.shape(resolved.get("max_lr", 1.0)))
+    base = np.asarray(start, dtype=np.float64)
+    warmup, warmup_start = int(resolved["warmup_steps"]), float(resolved["warmup_start_factor"])
+    main_lr = spec.lr
+
+    def lr(steps: np.ndarray) -> np.ndarray:
+        if warmup == 0:
+            return main_lr(steps, base, resolved)
+        in_warmup = steps < warmup
+        # torch LinearLR's closed form with end_factor=1.0 and total_iters=warmup.
+        ramp = base * (warmup_start + (1.0 - warmup_start) * np.minimum(warmup, steps) / warmup)
+        main = main_lr(np.where(in_warmup, 0, steps - warmup), base, resolved)
+        return np.where(in_warmup, ramp, main)
+
+    last_step = int(resolved["total_steps"]) + warmup if name == "onecycle" else None  # type: ignore[call-overload]
+    latex = spec.latex if warmup == 0 else _warmup_latex(spec.latex, warmup)
+    return Schedule(
+        name=name,
+        title=spec.title if warmup == 0 else f"{spec.title} after {warmup} warm-up steps",
+        params=resolved,
+        latex=latex,
+        torch_name=spec.torch_name,
+        base_lr=start,
+        last_step=last_step,
+        _lr=lr,
+        _lr_shape=lr_shape,
+    )
