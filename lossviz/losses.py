@@ -41,8 +41,9 @@ Logit and score losses are written in their stable forms (softplus via ``max(x, 
 log-sum-exp with the row maximum subtracted), so logits of +-1000 give finite values and gradients equal to
 their limits. ``binary_cross_entropy`` clamps each log at -100 exactly like ``torch.nn.BCELoss``, so
 probabilities 0 and 1 give finite losses; its gradient follows torch's
-``(p - y) / max(p (1 - p), 1e-12)``. ``cross_entropy_from_probabilities`` uses the same clamp and the
-gradient ``-t / max(p, 1e-12)``.
+``(p - y) / max(p (1 - p), eps)`` with torch's ``eps = float32(1e-12)``, so it is exactly torch's at
+p = 0 and p = 1 too. ``cross_entropy_from_probabilities`` uses the same clamp and the gradient
+``-t / max(p, eps)``.
 
 Validation is O(size of y_pred) and vectorized: NaN and inf are refused in both arrays, probabilities
 outside ``[0, 1]`` are refused, and mismatched shapes are refused with both shapes in the message.
@@ -69,9 +70,11 @@ __all__ = ["Loss", "names", "get", "TASKS"]
 
 TASKS = ("regression", "classification")
 
-# torch.nn.BCELoss clamps log(p) at -100 and divides its gradient by max(p (1 - p), 1e-12).
+# torch.nn.BCELoss clamps log(p) at -100 and divides its gradient by max(p (1 - p), EPSILON), where
+# EPSILON is the float32 literal 1e-12 even in float64; reproducing that rounding makes the gradients at
+# p = 0 and p = 1 agree with torch exactly rather than to 4e-9.
 _LOG_FLOOR = -100.0
-_GRAD_EPS = 1e-12
+_GRAD_EPS = float(np.float32(1e-12))
 _TARGET_ROW_SUM_TOL = 1e-6
 
 Pair = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -408,7 +411,7 @@ def _huber(delta: float = 1.0) -> Loss:
     delta : float, > 0
         Where the quadratic part meets the linear part.
     """
-    delta = check_scalar(delta, "delta", low=0.0, include_low=False)
+    delta = check_scalar(delta, "delta", low=0.0, include_low=False, include_high=False)
 
     def per_sample(y: np.ndarray, p: np.ndarray) -> np.ndarray:
         abs_r = np.abs(p - y)
