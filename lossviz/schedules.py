@@ -162,7 +162,7 @@ def _check_lr(value: object, name: str) -> float | np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} must hold one value per run, got an empty array")
     if np.any(arr <= 0):
-        raise ValueError(f"{name} must be in (0, inf) for every run, got {arr.min()!r}")
+        raise ValueError(f"{name} must be in (0, inf) for every run, got {float(arr.min())!r}")
     return arr
 
 
