@@ -1,0 +1,510 @@
+"""The step loop: advance R optimizer runs at once on one objective and record everything.
+
+One Python loop over steps, every operation vectorized over the run axis; the same call serves the
+optimizer race (one start per optimizer), the learning-rate sweep and the momentum phase map
+(hyperparameter arrays of shape ``(R,)``) and the many-starts view (``x0`` of shape ``(R, d)``).
+
+Recording convention (index ``t`` runs over ``0..steps``): ``params[t]`` is the point *before* the t-th
+optimizer step (``params[0] == x0``), ``loss[t]`` and ``grad_norm[t]`` are measured there, and
+``lr[t]`` (``t < steps``) is the learning rate the t-th step used to go from ``params[t]`` to
+``params[t + 1]``.
+
+    >>> import numpy as np
+    >>> from lossviz import optimizers, surfaces
+    >>> from lossviz.run import run
+    >>> traj = run(surfaces.get("rosenbrock"), optimizers.get("sgd", lr=1e-3), np.array([-1.5, 2.0]), 100)
+    >>> traj.params.shape, traj.loss.shape, traj.lr.shape
+    ((101, 2), (101,), (100,))
+"""
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lossviz._validation import check_array, check_int, check_scalar
+
+__all__ = ["Trajectory", "run", "minibatch_indices", "MAX_STEPS", "MAX_RECORDED_VALUES"]
+
+MAX_STEPS = 100_000
+# Guards memory: params and grads are both recorded, each R x (steps + 1) x d float64 values.
+MAX_RECORDED_VALUES = 50_000_000
+DEFAULT_DIVERGENCE_THRESHOLD = 1e12
+# How often the loop looks for "every run has stopped"; checking each step would cost more than it saves.
+_STOP_CHECK_EVERY = 8
+# Upper bound on (parameter vectors x samples x d) per call when scoring a data objective after the loop,
+# so a long MLP run is evaluated in slices instead of one huge broadcast.
+_DATA_EVAL_BUDGET = 4_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """What :func:`run` recorded.
+
+    Shapes use ``R`` runs, ``T`` steps and ``d`` parameters. When :func:`run` got a 1-D ``x0`` and no
+    per-run hyperparameter, the run axis is dropped (``batched`` is False): ``params`` is ``(T+1, d)``,
+    ``diverged_at`` a plain int, and so on.
+
+    Attributes
+    ----------
+    params : ndarray, shape (R, T+1, d)
+        ``params[r, t]`` is run r's point before step t. After a run diverged the rows are NaN; after it
+        converged its last point is repeated.
+    loss : ndarray, shape (R, T+1)
+        Objective at ``params`` (the full objective, also when steps used mini-batches).
+    grad_norm : ndarray, shape (R, T+1)
+        Euclidean norm of the gradient step t used (the mini-batch gradient when ``batch_size`` is set).
+    lr : ndarray, shape (R, T)
+        Learning rate of step t; NaN for steps a stopped run did not take.
+    diverged_at : ndarray of int, shape (R,)
+        First index t where run r's params, loss or gradient were non-finite or the loss exceeded the
+        divergence threshold; -1 if never.
+    converged_at : ndarray of int, shape (R,)
+        First index t where the gradient norm fell below ``grad_tol`` ("steps to tolerance"); -1 if never
+        or no tolerance was given.
+    param_names : tuple of str
+        Column names of the parameters in :meth:`to_frame`.
+    batched : bool
+        Whether the arrays carry the run axis.
+    grads : ndarray, shape (R, T+1, d), or None
+        The gradients themselves, when ``record_grads=True``.
+    states : dict of str to ndarray (R, T+1, ...), or None
+        Every optimizer-state field before each step, when ``record_state=True`` (float64; shared
+        scalar fields such as a step count are repeated per run).
+    """
+
+    params: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    lr: np.ndarray
+    diverged_at: np.ndarray | int
+    converged_at: np.ndarray | int
+    param_names: tuple[str, ...]
+    batched: bool
+    grads: np.ndarray | None = None
+    states: dict[str, np.ndarray] | None = None
+
+    @property
+    def n_runs(self) -> int:
+        """R (1 when not batched)."""
+        return int(self.params.shape[0]) if self.batched else 1
+
+    @property
+    def n_steps(self) -> int:
+        """T, the number of steps requested (the arrays are always this long, even after an early stop)."""
+        return int(self.loss.shape[-1]) - 1
+
+    @property
+    def dim(self) -> int:
+        """d, the number of parameters."""
+        return int(self.params.shape[-1])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (run, step): columns ``run, step, <param names>, loss, grad_norm, lr``.
+
+        ``lr`` on row t is the learning rate of the step leaving ``params[t]`` (NaN on the last row and
+        for steps a stopped run did not take). Ready for ``DataFrame.to_csv``.
+        """
+        params = self.params if self.batched else self.params[None]
+        loss = self.loss if self.batched else self.loss[None]
+        grad_norm = self.grad_norm if self.batched else self.grad_norm[None]
+        lr = self.lr if self.batched else self.lr[None]
+        n_runs, n_points, dim = params.shape
+        lr_per_point = np.full((n_runs, n_points), np.nan)
+        lr_per_point[:, : n_points - 1] = lr
+        columns: dict[str, np.ndarray] = {
+            "run": np.repeat(np.arange(n_runs), n_points),
+            "step": np.tile(np.arange(n_points), n_runs),
+        }
+        flat_params = params.reshape(n_runs * n_points, dim)
+        for j, name in enumerate(self.param_names):
+            columns[name] = flat_params[:, j]
+        columns["loss"] = loss.reshape(-1)
+        columns["grad_norm"] = grad_norm.reshape(-1)
+        columns["lr"] = lr_per_point.reshape(-1)
+        return pd.DataFrame(columns)
+
+
+def minibatch_indices(n_samples: int, batch_size: int, n_batches: int, seed: int = 0) -> list[np.ndarray]:
+    """The first ``n_batches`` index batches of a shuffled pass over the data, epoch after epoch.
+
+    Like ``torch.utils.data.DataLoader(shuffle=True, drop_last=False)``: each epoch draws a fresh
+    permutation of ``0..n_samples-1`` from ``np.random.default_rng(seed)`` and cuts it into consecutive
+    batches of ``batch_size`` (the last one of an epoch smaller when ``batch_size`` does not divide
+    ``n_samples``), so every sample appears exactly once per epoch. Same seed, same batches.
+
+    Returns
+    -------
+    list of ndarray of int
+        ``n_batches`` index arrays.
+    """
+    n_samples = check_int(n_samples, "n_samples", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1, high=n_samples)
+    n_batches = check_int(n_batches, "n_batches", low=0)
+    seed = check_int(seed, "seed", low=0)
+    rng = np.random.default_rng(seed)
+    batches: list[np.ndarray] = []
+    while len(batches) < n_batches:
+        order = rng.permutation(n_samples)
+        for start in range(0, n_samples, batch_size):
+            batches.append(order[start : start + batch_size])
+    return batches[:n_batches]
+
+
+def _check_objective(objective: object) -> int:
+    if not (callable(getattr(objective, "f", None)) and callable(getattr(objective, "grad", None))):
+        raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
+    dim = getattr(objective, "dim", None)
+    if not isinstance(dim, numbers.Integral) or dim < 1:
+        raise TypeError(f"objective must have an integer attribute dim >= 1, got dim={dim!r}")
+    return int(dim)
+
+
+def _check_optimizer(optimizer: object) -> dict[str, Any]:
+    for method in ("init", "update"):
+        if not callable(getattr(optimizer, method, None)):
+            raise TypeError(
+                f"optimizer must have init(params) and update(grad, state, params, lr) (use "
+                f"lossviz.optimizers.get), got {type(optimizer).__name__} without {method}()"
+            )
+    hyperparameters = getattr(optimizer, "hyperparameters", None)
+    if not isinstance(hyperparameters, dict):
+        raise TypeError(f"optimizer must have a dict attribute hyperparameters, got {hyperparameters!r}")
+    return hyperparameters
+
+
+def _run_axis_sizes(hyperparameters: dict[str, Any]) -> dict[str, int]:
+    """Hyperparameters given as one value per run (1-D arrays, also inside tuples such as ``betas``)."""
+    sizes: dict[str, int] = {}
+    for name, value in hyperparameters.items():
+        parts = value if isinstance(value, tuple | list) else (value,)
+        for part in parts:
+            if isinstance(part, np.ndarray) and part.ndim == 1:
+                sizes[name] = part.shape[0]
+    return sizes
+
+
+def _flatten_state(state: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if state is None:
+        return
+    fields = getattr(state, "_fields", None)
+    if fields is None:
+        yield prefix or "state", state
+        return
+    for field in fields:
+        yield from _flatten_state(getattr(state, field), f"{prefix}.{field}" if prefix else field)
+
+
+def _default_param_names(objective: object, dim: int) -> tuple[str, ...]:
+    names = getattr(objective, "param_names", None)
+    if names is not None:
+        names = tuple(str(n) for n in names)
+        if len(names) == dim and len(set(names)) == dim:
+            return names
+    if dim == 2:
+        return ("x", "y")
+    return tuple(f"p{j}" for j in range(dim))
+
+
+def _evaluate_loss(objective: Any, points: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """``objective.f`` on points ``(N, d)``; NaN where a point is not finite; sliced for data objectives."""
+    n_points, dim = points.shape
+    if not finite.all():
+        # Overwriting beats gathering the finite rows: one pass, and f never sees NaN or inf.
+        points = np.where(finite[:, None], points, 0.0)
+    n_samples = getattr(objective, "n_samples", None)
+    rows_per_call = n_points if n_samples is None else max(1, _DATA_EVAL_BUDGET // (int(n_samples) * dim))
+    if rows_per_call >= n_points:
+        loss = np.asarray(objective.f(points), dtype=np.float64).reshape(n_points)
+    else:
+        loss = np.empty(n_points)
+        for start in range(0, n_points, rows_per_call):
+            stop = min(start + rows_per_call, n_points)
+            loss[start:stop] = np.asarray(objective.f(points[start:stop]), dtype=np.float64).reshape(-1)
+    loss[~finite] = np.nan
+    return loss
+
+
+def _update_defaults_lr(update: Callable[..., Any]) -> bool:
+    try:
+        parameter = inspect.signature(update).parameters.get("lr")
+    except (TypeError, ValueError):
+        return False
+    return parameter is not None and parameter.default is None
+
+
+def _first_true(mask: np.ndarray) -> np.ndarray:
+    """Index of the first True along axis 0, -1 where there is none."""
+    first = np.argmax(mask, axis=0)
+    return np.where(mask[first, np.arange(mask.shape[1])], first, -1)
+
+
+def run(
+    objective: Any,
+    optimizer: Any,
+    x0: object,
+    steps: int,
+    schedule: Callable[[np.ndarray], np.ndarray] | None = None,
+    *,
+    batch_size: int | None = None,
+    seed: int = 0,
+    grad_tol: float | None = None,
+    divergence_threshold: float = DEFAULT_DIVERGENCE_THRESHOLD,
+    record_grads: bool = False,
+    record_state: bool = False,
+) -> Trajectory:
+    r"""Run ``optimizer`` on ``objective`` for ``steps`` steps from ``x0``, R runs at once.
+
+    Each step t computes :math:`g_t = \nabla f(x_t)` (on mini-batch t when ``batch_size`` is set) and
+    ``x_{t+1}, state = optimizer.update(g_t, state, x_t, lr_t)`` with :math:`lr_t` = ``schedule(t)`` if a
+    schedule is given, else ``optimizer.hyperparameters["lr"]``.
+
+    Parameters
+    ----------
+    objective : objective
+        ``f(params)``, ``grad(params)`` over params ``(..., d)`` and ``dim``; for mini-batches also
+        ``n_samples`` and the ``batch=`` keyword.
+    optimizer : Optimizer
+        From :func:`lossviz.optimizers.get`. Hyperparameters may be scalars or arrays of shape ``(R,)``.
+    x0 : array_like, shape (d,) or (R, d)
+        Start(s). **Run-count rule:** R is ``x0.shape[0]`` for a 2-D ``x0``; a 1-D ``x0`` is shared by
+        every run, and R is then the length of the per-run hyperparameter arrays (or of the schedule's
+        base_lr array), or 1 without any, in which case the run axis is dropped from the result. All
+        per-run arrays must have the same length R.
+    steps : int in [0, 100000]
+        Number of optimizer steps T.
+    schedule : callable, optional
+        ``schedule(t)`` for an int array t of shape (T,) gives shape (T,) or (T, R) learning rates (a
+        :mod:`lossviz.schedules` Schedule); it overrides the optimizer's ``lr``.
+    batch_size : int in [1, n_samples], optional
+        Mini-batch size for data objectives; None means full-batch gradients. Batches follow
+        :func:`minibatch_indices` (a torch ``DataLoader(shuffle=True, drop_last=False)``: a fresh
+        permutation each epoch from ``np.random.default_rng(seed)``). **All runs share the same batch
+        sequence**, so runs differ only by their start and hyperparameters.
+    seed : int >= 0
+        Seed of the batch order (unused for full-batch runs).
+    grad_tol : float > 0, optional
+        A run whose gradient norm falls below it at index t is converged: ``converged_at = t``, it takes
+        no more steps and its last point is repeated to the end of the arrays.
+    divergence_threshold : float > 0
+        A run diverges at the first index t where its params, loss or gradient are non-finite, or where
+        ``loss[t] > divergence_threshold * max(1, |loss[0]|)`` (relative to the start, so it works on
+        every loss scale). It takes no more steps; its params, loss and grad_norm after t are NaN (so
+        plots end there) and the values at t are kept as found. Other runs are not affected.
+    record_grads : bool
+        Keep the gradients in ``Trajectory.grads``.
+    record_state : bool
+        Keep every optimizer-state field at every step in ``Trajectory.states`` (for a step inspector).
+
+    Returns
+    -------
+    Trajectory
+        Arrays of full length T + 1 even if every run stopped early (padded as described above).
+
+    Notes
+    -----
+    Runs never interact, so the loop can leave a stopped run's arithmetic going and fix its record up
+    afterwards; losses are evaluated after the loop in one vectorized call (sliced for data
+    objectives). The loop ends early once every run has a non-finite gradient or params or has met
+    ``grad_tol``. Overflow inside a diverging run is expected and silenced (``np.errstate``).
+    """
+    dim = _check_objective(objective)
+    hyperparameters = _check_optimizer(optimizer)
+    steps = check_int(steps, "steps", low=0, high=MAX_STEPS)
+    start = check_array(x0, "x0")
+    if start.ndim not in (1, 2) or start.shape[-1] != dim:
+        raise ValueError(
+            f"x0 must have shape ({dim},) or (R, {dim}) for this objective with dim={dim}, got shape {start.shape}"
+        )
+    if start.ndim == 2 and start.shape[0] == 0:
+        raise ValueError("x0 must hold at least one start, got shape (0, ...)")
+    if grad_tol is not None:
+        grad_tol = check_scalar(grad_tol, "grad_tol", low=0.0, include_low=False)
+    divergence_threshold = check_scalar(divergence_threshold, "divergence_threshold", low=0.0, include_low=False)
+    seed = check_int(seed, "seed", low=0)
+    for flag_name, flag in (("record_grads", record_grads), ("record_state", record_state)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{flag_name} must be True or False, got {flag!r}")
+
+    run_sizes = _run_axis_sizes(hyperparameters)
+    if start.ndim == 2:
+        run_sizes["x0"] = start.shape[0]
+
+    if schedule is not None:
+        if not callable(schedule):
+            raise TypeError(f"schedule must be callable as schedule(t), got {type(schedule).__name__}")
+        lr_table = np.asarray(schedule(np.arange(steps)), dtype=np.float64)
+        if lr_table.ndim == 2 and lr_table.shape[0] == steps:
+            run_sizes["schedule base_lr"] = lr_table.shape[1]
+        elif lr_table.shape != (steps,):
+            raise ValueError(
+                f"schedule(t) for t of shape ({steps},) must give shape ({steps},) or ({steps}, R), "
+                f"got shape {lr_table.shape}"
+            )
+    else:
+        if "lr" not in hyperparameters:
+            raise ValueError("optimizer has no 'lr' hyperparameter; pass a schedule to give the learning rate")
+        lr_table = None
+
+    distinct_sizes = set(run_sizes.values())
+    if len(distinct_sizes) > 1:
+        listing = ", ".join(f"{name}: {size}" for name, size in run_sizes.items())
+        raise ValueError(f"per-run arrays must all have the same length R, got {listing}")
+    n_runs = distinct_sizes.pop() if distinct_sizes else 1
+    batched = bool(run_sizes)
+
+    if lr_table is None:
+        lr_value = np.asarray(hyperparameters["lr"], dtype=np.float64)
+        lr_per_run = np.broadcast_to(lr_value, (n_runs,))
+        lr_record = np.broadcast_to(lr_per_run[:, None], (n_runs, steps)).copy()
+        lr_at = None
+    else:
+        lr_record = np.broadcast_to(lr_table.T if lr_table.ndim == 2 else lr_table, (n_runs, steps)).copy()
+        # The optimizer gets a scalar when every run shares the schedule, (R,) otherwise.
+        lr_at = lr_table
+    if not np.all(np.isfinite(lr_record)):
+        raise ValueError("learning rates must be finite; the schedule or lr gave NaN or inf")
+
+    n_samples = getattr(objective, "n_samples", None)
+    batches: list[np.ndarray] | None = None
+    if batch_size is not None:
+        if n_samples is None:
+            raise ValueError(
+                f"batch_size needs a data objective (one with n_samples and a batch= keyword); "
+                f"{type(objective).__name__} has no n_samples"
+            )
+        batch_size = check_int(batch_size, "batch_size", low=1, high=int(n_samples))
+        batches = minibatch_indices(int(n_samples), batch_size, steps + 1, seed)
+
+    if n_runs * (steps + 1) * dim > MAX_RECORDED_VALUES:
+        raise ValueError(
+            f"runs x (steps + 1) x dim must be at most {MAX_RECORDED_VALUES:,} values, got "
+            f"{n_runs} x {steps + 1} x {dim} = {n_runs * (steps + 1) * dim:,}; use fewer runs or steps"
+        )
+
+    x = np.array(np.broadcast_to(start, (n_runs, dim)), dtype=np.float64)
+    # Time-major buffers: each step writes one contiguous block; the Trajectory exposes run-major views.
+    params = np.empty((steps + 1, n_runs, dim))
+    grads = np.empty((steps + 1, n_runs, dim))
+    state = optimizer.init(x)
+
+    state_buffers: dict[str, np.ndarray] = {}
+
+    def store_state(index: int) -> None:
+        for name, value in _flatten_state(state):
+            value = np.asarray(value, dtype=np.float64)
+            if value.ndim == 0 or value.shape[0] != n_runs:
+                value = np.broadcast_to(value, (n_runs,) + value.shape)
+            if name not in state_buffers:
+                state_buffers[name] = np.empty((steps + 1,) + value.shape)
+            state_buffers[name][index] = value
+
+    gradient = objective.grad
+    update = optimizer.update
+    # Without a schedule, an optimizer whose update defaults lr to its own (pre-shaped) hyperparameter gets
+    # None: re-validating a per-run lr array on every step would dominate a sweep's step time.
+    constant_lr = None if _update_defaults_lr(update) else hyperparameters.get("lr")
+    stopped = np.zeros(n_runs, dtype=bool)
+    last_index = steps
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for t in range(steps + 1):
+            g = gradient(x) if batches is None else gradient(x, batch=batches[t])
+            grads[t] = g
+            params[t] = x
+            if record_state:
+                store_state(t)
+            if t == steps:
+                break
+            if t % _STOP_CHECK_EVERY == _STOP_CHECK_EVERY - 1:
+                stopped |= ~(np.isfinite(g).all(axis=-1) & np.isfinite(x).all(axis=-1))
+                if grad_tol is not None:
+                    recent = grads[t - _STOP_CHECK_EVERY + 1 : t + 1]
+                    stopped |= (np.einsum("trd,trd->tr", recent, recent) < grad_tol**2).any(axis=0)
+                if stopped.all():
+                    last_index = t
+                    break
+            x, state = update(g, state, x, constant_lr if lr_at is None else lr_at[t])
+
+        return _finish(
+            objective, params, grads, lr_record, state_buffers, last_index, grad_tol, divergence_threshold,
+            _default_param_names(objective, dim), batched, record_grads, record_state,
+        )
+
+
+def _finish(
+    objective: Any,
+    params: np.ndarray,
+    grads: np.ndarray,
+    lr_record: np.ndarray,
+    state_buffers: dict[str, np.ndarray],
+    last_index: int,
+    grad_tol: float | None,
+    divergence_threshold: float,
+    param_names: tuple[str, ...],
+    batched: bool,
+    record_grads: bool,
+    record_state: bool,
+) -> Trajectory:
+    """Score the recorded points, find where each run diverged or converged, pad, and wrap up.
+
+    Works on the time-major buffers ``(T+1, R, ...)`` in place.
+    """
+    n_points, n_runs, dim = params.shape
+    valid = last_index + 1
+    # A sum over d is non-finite when any coordinate is (or when it overflows, which is divergence too).
+    finite_point = np.isfinite(params[:valid].sum(axis=-1))
+    loss = np.full((n_points, n_runs), np.nan)
+    loss[:valid] = _evaluate_loss(objective, params[:valid].reshape(-1, dim), finite_point.reshape(-1)).reshape(
+        valid, n_runs
+    )
+    grad_norm = np.full((n_points, n_runs), np.nan)
+    grad_norm[:valid] = np.sqrt(np.einsum("trd,trd->tr", grads[:valid], grads[:valid]))
+
+    threshold = divergence_threshold * np.maximum(1.0, np.abs(loss[0]))
+    blown_up = ~(finite_point & np.isfinite(grad_norm[:valid]) & (loss[:valid] <= threshold))
+    diverged_at = _first_true(blown_up)
+    if grad_tol is not None:
+        converged_at = _first_true(grad_norm[:valid] < grad_tol)
+        converged_first = (converged_at >= 0) & ((diverged_at < 0) | (converged_at < diverged_at))
+        converged_at = np.where(converged_first, converged_at, -1)
+        diverged_at = np.where(converged_first, -1, diverged_at)
+    else:
+        converged_at = np.full(n_runs, -1)
+
+    stop_at = np.where(converged_at >= 0, converged_at, diverged_at)
+    if valid < n_points or (stop_at >= 0).any():
+        last_kept = np.where(stop_at >= 0, stop_at, valid - 1)
+        after_stop = np.arange(n_points)[:, None] > last_kept[None, :]
+        runs = np.arange(n_runs)
+        diverged = diverged_at >= 0
+
+        def pad(values: np.ndarray) -> None:
+            # After its stop index a run repeats its last point (converged) or is NaN (diverged).
+            fill = values[last_kept, runs]
+            fill[diverged] = np.nan
+            where = after_stop.reshape(after_stop.shape + (1,) * (values.ndim - 2))
+            np.copyto(values, fill[None], where=where)
+
+        for values in (params, loss, grad_norm, grads, *state_buffers.values()):
+            pad(values)
+        # A stopped run takes no step from its stop index on.
+        lr_record = np.where(np.arange(n_points - 1)[None, :] >= last_kept[:, None], np.nan, lr_record)
+
+    if not batched:
+        return Trajectory(
+            params=params[:, 0], loss=loss[:, 0], grad_norm=grad_norm[:, 0], lr=lr_record[0],
+            diverged_at=int(diverged_at[0]), converged_at=int(converged_at[0]), param_names=param_names,
+            batched=False, grads=grads[:, 0] if record_grads else None,
+            states={name: buffer[:, 0] for name, buffer in state_buffers.items()} if record_state else None,
+        )
+    return Trajectory(
+        params=params.swapaxes(0, 1), loss=loss.T, grad_norm=grad_norm.T, lr=lr_record,
+        diverged_at=diverged_at, converged_at=converged_at, param_names=param_names, batched=True,
+        grads=grads.swapaxes(0, 1) if record_grads else None,
+        states={name: buffer.swapaxes(0, 1) for name, buffer in state_buffers.items()} if record_state else None,
+    )
