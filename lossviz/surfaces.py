@@ -431,7 +431,6 @@ def himmelblau() -> Surface:
             "its momentum, not on which minimum is better."
         ),
         latex=r"f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2",
-        log_scale=True,
         torch_expr="(x**2 + y - 11)**2 + (x + y**2 - 7)**2",
     )
 
