@@ -1,0 +1,303 @@
+"""The equivalent PyTorch code for a lossviz run, as text the user can copy and run.
+
+:func:`torch_code` writes a self-contained script: float64 parameters, the ``torch.optim`` optimizer and
+``torch.optim.lr_scheduler`` scheduler with exactly the settings of the lossviz :class:`Optimizer` and
+:class:`Schedule` (floats written with ``repr`` so torch receives the same numbers), gradient clipping
+where the optimizer is clipped, and the usual loop (``optimizer.step()`` then ``scheduler.step()``). For
+a 2-D surface (``objective_expr``, e.g. ``surface.torch_expr``) it prints the final parameters, which
+equal ``lossviz.run.run``'s to float64 round-off. Without an objective it writes a placeholder loss and
+says where the model and its loss go.
+
+The code is only generated here, never run. This module imports neither torch nor anything outside the
+core.
+
+    >>> from lossviz import optimizers, schedules
+    >>> from lossviz.torch_export import torch_code
+    >>> code = torch_code(optimizers.get("sgd", lr=0.01, momentum=0.9),
+    ...                   schedules.get("step", base_lr=0.01, step_size=50), steps=200, x0=[-1.5, 2.0],
+    ...                   objective_expr="(1 - x)**2 + 100*(y - x**2)**2")
+    >>> "torch.optim.lr_scheduler.StepLR(optimizer, step_size=50, gamma=0.1)" in code
+    True
+"""
+from __future__ import annotations
+
+import ast
+import numbers
+from typing import Any
+
+import numpy as np
+
+from lossviz import schedules as _schedules
+from lossviz._validation import check_array, check_int
+
+__all__ = ["torch_code"]
+
+# Keys of Optimizer.hyperparameters that are not torch.optim arguments but gradient clipping applied
+# before the step (see lossviz.optimizers.clip_by_norm / clip_by_value).
+_CLIP_CALLS = {
+    "clip_norm": "torch.nn.utils.clip_grad_norm_([params], max_norm={})",
+    "clip_value": "torch.nn.utils.clip_grad_value_([params], clip_value={})",
+}
+
+# Scheduler arguments in torch's order; values come from Schedule.params under the same names.
+_SCHEDULER_ARGS = {
+    "step": ["step_size", "gamma"],
+    "multistep": ["milestones", "gamma"],
+    "exponential": ["gamma"],
+    "polynomial": ["total_iters", "power"],
+    "cosine": ["T_max", "eta_min"],
+    "cosine_warm_restarts": ["T_0", "T_mult", "eta_min"],
+    "linear": ["start_factor", "end_factor", "total_iters"],
+    "cyclic": ["base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma"],
+    "onecycle": ["max_lr", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor",
+                 "three_phase"],
+}
+
+_LINE_LENGTH = 100
+
+_PLACEHOLDER_LOSS = [
+    "    # Put your model and loss here: compute `loss` from `params`, or build the optimizer on",
+    "    # model.parameters() and use e.g. loss = loss_fn(model(inputs), targets) for a batch.",
+    "    # The placeholder below is a quadratic bowl so the script runs as it is.",
+    "    loss = (params ** 2).sum()",
+]
+
+
+def _literal(value: object) -> str:
+    """Python source that evaluates to ``value`` exactly (floats through repr, so no digit is lost)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if value is None or isinstance(value, (bool, np.bool_, str)):
+        return repr(value if not isinstance(value, np.bool_) else bool(value))
+    if isinstance(value, numbers.Integral):
+        return repr(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if not np.isfinite(number):
+            raise ValueError(f"cannot export the non-finite value {number!r}")
+        return repr(number)
+    if isinstance(value, tuple):
+        inner = ", ".join(_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} of type {type(value).__name__} as a torch argument")
+
+
+def _call(target: str, function: str, arguments: list[str]) -> list[str]:
+    """``target = function(arguments)`` on one line, or one argument per line when that is too long."""
+    line = f"{target} = {function}({', '.join(arguments)})"
+    if len(line) <= _LINE_LENGTH:
+        return [line]
+    return [f"{target} = {function}(", *(f"    {argument}," for argument in arguments), ")"]
+
+
+def _run_sizes(named: dict[str, Any]) -> dict[str, int]:
+    sizes = {}
+    for key, value in named.items():
+        for part in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(part, np.ndarray) and part.ndim == 1 and part.size > 1:
+                sizes[key] = part.shape[0]
+    return sizes
+
+
+def _pick_run(value: object, run: int) -> object:
+    if isinstance(value, tuple):
+        return tuple(_pick_run(v, run) for v in value)
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return float(value[run if value.size > 1 else 0])
+    return value
+
+
+def _single_run(named: dict[str, Any], run: int | None, what: str) -> dict[str, Any]:
+    sizes = _run_sizes(named)
+    if not sizes:
+        return {key: _pick_run(value, 0) for key, value in named.items()}
+    if run is None:
+        listing = ", ".join(f"{key} ({n} values)" for key, n in sizes.items())
+        raise ValueError(
+            f"torch_code writes one run, but the {what} has per-run values: {listing}; pass run=<index>"
+        )
+    for key, n in sizes.items():
+        if not 0 <= run < n:
+            raise ValueError(f"run must be an integer in [0, {n - 1}] ({what} {key} has {n} values), got {run}")
+    return {key: _pick_run(value, run) for key, value in named.items()}
+
+
+def _optimizer_lines(optimizer: Any, lr: float | None, run: int | None) -> tuple[list[str], list[str]]:
+    """The ``optimizer = ...`` line and the clipping calls, in the order the gradient meets them."""
+    torch_name = getattr(optimizer, "torch_name", None)
+    hyperparameters = getattr(optimizer, "hyperparameters", None)
+    if not isinstance(torch_name, str) or not isinstance(hyperparameters, dict):
+        raise TypeError(
+            "optimizer must have torch_name (str) and hyperparameters (dict), as lossviz.optimizers.get "
+            f"returns; got {type(optimizer).__name__}"
+        )
+    settings = _single_run(hyperparameters, run, "optimizer")
+    if lr is not None:
+        settings["lr"] = lr
+    arguments = ["[params]"] + [f"{key}={_literal(value)}" for key, value in settings.items()
+                                if key not in _CLIP_CALLS]
+    lines = _call("optimizer", f"torch.optim.{torch_name}", arguments)
+    # clip_by_* wraps the optimizer it gets, so the last clip added (last key) sees the gradient first.
+    clip_keys = [key for key in settings if key in _CLIP_CALLS]
+    clips = [_CLIP_CALLS[key].format(_literal(settings[key])) for key in reversed(clip_keys)]
+    return lines, clips
+
+
+_SCHEDULERS = "torch.optim.lr_scheduler."
+
+
+def _scheduler_call(schedule: _schedules.Schedule, params: dict[str, Any]) -> tuple[str, list[str]]:
+    """The main scheduler's class and arguments."""
+    name = schedule.name
+    if name == "inverse_time":
+        decay = _literal(params["decay"])
+        return _SCHEDULERS + "LambdaLR", ["optimizer", f"lr_lambda=lambda t: 1.0 / (1.0 + {decay} * t)"]
+    arguments = ["optimizer"] + [
+        f"{key}={_literal(list(params[key]) if key == 'milestones' else params[key])}"
+        for key in _SCHEDULER_ARGS[name]
+    ]
+    if name in ("cyclic", "onecycle"):
+        # lossviz schedules the learning rate only; torch would also cycle momentum / beta1.
+        arguments.append("cycle_momentum=False")
+    return _SCHEDULERS + str(schedule.torch_name), arguments
+
+
+def _scheduler_lines(schedule: _schedules.Schedule, params: dict[str, Any]) -> list[str]:
+    warmup = int(params["warmup_steps"])
+    ramp = [
+        "optimizer",
+        f"start_factor={_literal(params['warmup_start_factor'])}",
+        "end_factor=1.0",
+        f"total_iters={warmup}",
+    ]
+    if schedule.name == "constant":
+        return [] if warmup == 0 else _call("scheduler", _SCHEDULERS + "LinearLR", ramp)
+    if warmup == 0:
+        return _call("scheduler", *_scheduler_call(schedule, params))
+    # The ramp is built first: it records the optimizer's lr as initial_lr before CyclicLR / OneCycleLR
+    # change the param group, which is the order lossviz's warm-up reproduces.
+    return [
+        *_call("warmup_scheduler", _SCHEDULERS + "LinearLR", ramp),
+        *_call("main_scheduler", *_scheduler_call(schedule, params)),
+        *_call(
+            "scheduler",
+            _SCHEDULERS + "SequentialLR",
+            ["optimizer", "schedulers=[warmup_scheduler, main_scheduler]", f"milestones=[{warmup}]"],
+        ),
+    ]
+
+
+def torch_code(
+    optimizer: Any,
+    schedule: _schedules.Schedule | None = None,
+    *,
+    steps: int,
+    x0: object,
+    objective_expr: str | None = None,
+    run: int | None = None,
+) -> str:
+    """PyTorch source reproducing ``optimizer`` (and ``schedule``) for ``steps`` steps from ``x0``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        From :func:`lossviz.optimizers.get`, possibly clipped (``hyperparameters`` then holds
+        ``clip_norm`` / ``clip_value``, written as ``torch.nn.utils.clip_grad_norm_`` /
+        ``clip_grad_value_`` between ``loss.backward()`` and ``optimizer.step()``).
+    schedule : Schedule, optional
+        From :func:`lossviz.schedules.get`. The optimizer is then built with ``lr=schedule.base_lr``
+        (torch's ``initial_lr``), since the schedule, not the optimizer's ``lr``, sets every step's rate.
+    steps : int
+        Number of optimizer steps, >= 0 (at most ``schedule.last_step`` for ``onecycle``: torch refuses
+        to step ``OneCycleLR`` further).
+    x0 : array_like, shape (d,) (or (R, d) with ``run``)
+        Starting point; ``d == 2`` when ``objective_expr`` is given.
+    objective_expr : str, optional
+        A Python expression in ``x`` and ``y`` using torch functions (``surface.torch_expr``). Without
+        it the loop has a placeholder loss and a comment saying where the model and loss go.
+    run : int, optional
+        Which run to write when hyperparameters, the schedule's rates or ``x0`` hold one value per run.
+
+    Returns
+    -------
+    str
+        A runnable script that prints the final parameters as a list of floats.
+
+    Raises
+    ------
+    ValueError
+        Per-run values without ``run``, ``run`` out of range, ``steps`` past a bounded schedule, an
+        ``objective_expr`` that is not a Python expression, or ``x0`` of the wrong shape.
+    TypeError
+        An object that is not a lossviz Optimizer / Schedule.
+    """
+    steps = check_int(steps, "steps", low=0)
+    if run is not None:
+        run = check_int(run, "run", low=0)
+    start = check_array(x0, "x0")
+    if start.ndim == 2:
+        if run is None and start.shape[0] > 1:
+            raise ValueError(f"torch_code writes one run, but x0 has shape {start.shape}; pass run=<index>")
+        index = 0 if start.shape[0] == 1 else run
+        if not 0 <= index < start.shape[0]:  # type: ignore[operator]
+            raise ValueError(f"run must be an integer in [0, {start.shape[0] - 1}] (x0 rows), got {run}")
+        start = start[index]
+    if start.ndim != 1 or start.size == 0:
+        raise ValueError(f"x0 must have shape (d,) or (R, d), got shape {np.shape(x0)}")
+    if objective_expr is not None:
+        if not isinstance(objective_expr, str):
+            raise TypeError(f"objective_expr must be a string, got {type(objective_expr).__name__}")
+        try:
+            tree = ast.parse(objective_expr.strip(), mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(f"objective_expr must be one Python expression in x and y, got "
+                             f"{objective_expr!r}: {exc.msg}") from None
+        # A expression spread over lines would break the loop's indentation; unparse keeps it on one.
+        expression = ast.unparse(tree) if "\n" in objective_expr.strip() else objective_expr.strip()
+        if start.size != 2:
+            raise ValueError(f"objective_expr is a function of x and y, so x0 must have 2 entries, got {start.size}")
+
+    lr = None
+    scheduler_lines: list[str] = []
+    if schedule is not None:
+        if not isinstance(schedule, _schedules.Schedule):
+            raise TypeError(f"schedule must be a lossviz.schedules.Schedule, got {type(schedule).__name__}")
+        params = _single_run(schedule.params, run, "schedule")
+        single = _schedules.get(schedule.name, **params)
+        if single.last_step is not None and steps > single.last_step:
+            raise ValueError(
+                f"steps={steps} is past what torch's {schedule.torch_name} can step: at most "
+                f"{single.last_step} (total_steps + warmup_steps); raise total_steps"
+            )
+        lr = float(single.base_lr)
+        scheduler_lines = _scheduler_lines(single, params)
+    optimizer_lines, clip_lines = _optimizer_lines(optimizer, lr, run)
+
+    title = f"# {getattr(optimizer, 'title', optimizer.torch_name)} (torch.optim.{optimizer.torch_name})"
+    if schedule is not None:
+        title += f", {schedule.title.lower()}"
+        if schedule.torch_name is not None:
+            title += f" ({schedule.torch_name})"
+    lines = [
+        "# Generated by lossviz: the same run in PyTorch, in float64.",
+        title + f", {steps} steps.",
+        "import torch",
+        "",
+        f"params = torch.tensor({_literal([float(v) for v in start])}, dtype=torch.float64, requires_grad=True)",
+        *optimizer_lines,
+        *scheduler_lines,
+        "",
+        f"for step in range({steps}):",
+        "    optimizer.zero_grad()",
+    ]
+    if objective_expr is not None:
+        lines += ["    x, y = params[0], params[1]", f"    loss = {expression}"]
+    else:
+        lines += _PLACEHOLDER_LOSS
+    lines += ["    loss.backward()", *(f"    {clip}" for clip in clip_lines), "    optimizer.step()"]
+    if scheduler_lines:
+        lines.append("    scheduler.step()")
+    lines += ["", "print(params.detach().tolist())", ""]
+    return "\n".join(lines)
