@@ -338,18 +338,12 @@ def run(
     if schedule is not None:
         if not callable(schedule):
             raise TypeError(f"schedule must be callable as schedule(t), got {type(schedule).__name__}")
-        lr_table = np.asarray(schedule(np.arange(steps)), dtype=np.float64)
-        if lr_table.ndim == 2 and lr_table.shape[0] == steps:
-            run_sizes["schedule base_lr"] = lr_table.shape[1]
-        elif lr_table.shape != (steps,):
-            raise ValueError(
-                f"schedule(t) for t of shape ({steps},) must give shape ({steps},) or ({steps}, R), "
-                f"got shape {lr_table.shape}"
-            )
-    else:
-        if "lr" not in hyperparameters:
-            raise ValueError("optimizer has no 'lr' hyperparameter; pass a schedule to give the learning rate")
-        lr_table = None
+        # A one-step probe reveals a per-run base_lr before the memory check; the full table comes after.
+        probe = np.shape(schedule(np.arange(min(steps, 1))))
+        if len(probe) == 2:
+            run_sizes["schedule base_lr"] = probe[1]
+    elif "lr" not in hyperparameters:
+        raise ValueError("optimizer has no 'lr' hyperparameter; pass a schedule to give the learning rate")
 
     distinct_sizes = set(run_sizes.values())
     if len(distinct_sizes) > 1:
@@ -357,18 +351,26 @@ def run(
         raise ValueError(f"per-run arrays must all have the same length R, got {listing}")
     n_runs = distinct_sizes.pop() if distinct_sizes else 1
     batched = bool(run_sizes)
+    if n_runs * (steps + 1) * dim > MAX_RECORDED_VALUES:
+        raise ValueError(
+            f"runs x (steps + 1) x dim must be at most {MAX_RECORDED_VALUES:,} values, got "
+            f"{n_runs} x {steps + 1} x {dim} = {n_runs * (steps + 1) * dim:,}; use fewer runs or steps"
+        )
 
-    if lr_table is None:
-        lr_value = np.asarray(hyperparameters["lr"], dtype=np.float64)
-        lr_per_run = np.broadcast_to(lr_value, (n_runs,))
-        lr_record = np.broadcast_to(lr_per_run[:, None], (n_runs, steps)).copy()
-        lr_at = None
+    if schedule is None:
+        lr_table = None
+        lr_record = np.broadcast_to(np.asarray(hyperparameters["lr"], dtype=np.float64)[..., None], (n_runs, steps))
     else:
-        lr_record = np.broadcast_to(lr_table.T if lr_table.ndim == 2 else lr_table, (n_runs, steps)).copy()
-        # The optimizer gets a scalar when every run shares the schedule, (R,) otherwise.
-        lr_at = lr_table
+        lr_table = np.asarray(schedule(np.arange(steps)), dtype=np.float64)
+        if lr_table.shape not in ((steps,), (steps, n_runs)):
+            expected = f"({steps},) or ({steps}, {n_runs})" if batched else f"({steps},) or ({steps}, R)"
+            raise ValueError(f"schedule(t) for t of shape ({steps},) must give shape {expected}, "
+                             f"got shape {lr_table.shape}")
+        # Shared schedules hand the optimizer a scalar per step, per-run ones a row of shape (R,).
+        lr_record = np.broadcast_to(lr_table.T if lr_table.ndim == 2 else lr_table, (n_runs, steps))
     if not np.all(np.isfinite(lr_record)):
         raise ValueError("learning rates must be finite; the schedule or lr gave NaN or inf")
+    lr_record = lr_record.copy()
 
     n_samples = getattr(objective, "n_samples", None)
     batches: list[np.ndarray] | None = None
@@ -380,12 +382,6 @@ def run(
             )
         batch_size = check_int(batch_size, "batch_size", low=1, high=int(n_samples))
         batches = minibatch_indices(int(n_samples), batch_size, steps + 1, seed)
-
-    if n_runs * (steps + 1) * dim > MAX_RECORDED_VALUES:
-        raise ValueError(
-            f"runs x (steps + 1) x dim must be at most {MAX_RECORDED_VALUES:,} values, got "
-            f"{n_runs} x {steps + 1} x {dim} = {n_runs * (steps + 1) * dim:,}; use fewer runs or steps"
-        )
 
     x = np.array(np.broadcast_to(start, (n_runs, dim)), dtype=np.float64)
     # Time-major buffers: each step writes one contiguous block; the Trajectory exposes run-major views.
@@ -428,7 +424,7 @@ def run(
                 if stopped.all():
                     last_index = t
                     break
-            x, state = update(g, state, x, constant_lr if lr_at is None else lr_at[t])
+            x, state = update(g, state, x, constant_lr if lr_table is None else lr_table[t])
 
         return _finish(
             objective, params, grads, lr_record, state_buffers, last_index, grad_tol, divergence_threshold,
