@@ -237,7 +237,7 @@ def _sign_labels(y: np.ndarray, loss_name: str) -> np.ndarray:
 def _class_targets(
     truth: np.ndarray, pred_shape: tuple[int, ...], n_samples: int, n_classes: int
 ) -> np.ndarray:
-    """Turn class indices (n,) or target rows (n, C) into target rows of shape (n, C)."""
+    """Validate class targets: return class indices as an int array (n,) or target rows as floats (n, C)."""
     if truth.ndim == 0:
         truth = np.full(n_samples, float(truth))
     if truth.ndim == 1:
@@ -252,9 +252,7 @@ def _class_targets(
                 f"y_true must hold class indices in {{0, ..., {n_classes - 1}}} (y_pred has C = {n_classes} "
                 f"columns), got {_first_bad(truth, ok)}"
             )
-        rows = np.zeros((n_samples, n_classes))
-        rows[np.arange(n_samples), truth.astype(np.intp)] = 1.0
-        return rows
+        return truth.astype(np.intp)
     if truth.shape != (n_samples, n_classes):
         raise ValueError(
             f"y_true has shape {truth.shape} but y_pred has shape {pred_shape}: y_true must be class "
@@ -286,17 +284,13 @@ def _softplus(x: np.ndarray) -> np.ndarray:
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)) without overflow: exp is only taken of non-positive numbers."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    inverse = 1.0 / (1.0 + e)
+    return np.where(x >= 0.0, inverse, e * inverse)
 
 
 def _clamped_log(p: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return np.maximum(np.log(p), _LOG_FLOOR)
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 # -- registry ---------------------------------------------------------------------------------------------
@@ -415,7 +409,10 @@ def _huber(delta: float = 1.0) -> Loss:
 
     def per_sample(y: np.ndarray, p: np.ndarray) -> np.ndarray:
         abs_r = np.abs(p - y)
-        return np.where(abs_r <= delta, 0.5 * abs_r**2, delta * (abs_r - 0.5 * delta))
+        # With c = min(|r|, delta), c (|r| - c/2) is r^2/2 inside and delta (|r| - delta/2) outside,
+        # in one pass instead of computing both branches for np.where.
+        capped = np.minimum(abs_r, delta)
+        return capped * (abs_r - 0.5 * capped)
 
     return Loss(
         name="huber",
@@ -495,6 +492,47 @@ def _binary_cross_entropy_with_logits() -> Loss:
     )
 
 
+def _pick(a: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``a[..., i, labels[i]]`` for every sample i: shape (..., n, C) -> (..., n)."""
+    return a[..., np.arange(labels.shape[0]), labels]
+
+
+def _row_max(z: np.ndarray) -> np.ndarray:
+    """Max over the class axis, shape (..., n, C) -> (..., n, 1)."""
+    n_classes = z.shape[-1]
+    if n_classes > 32:
+        return z.max(axis=-1, keepdims=True)
+    # numpy reduces a short last axis slowly; C elementwise maxima over strided columns run ~2.5x faster.
+    row_max = z[..., 0].copy()
+    for c in range(1, n_classes):
+        np.maximum(row_max, z[..., c], out=row_max)
+    return row_max[..., None]
+
+
+def _row_sum(a: np.ndarray) -> np.ndarray:
+    """Sum over the class axis, (..., n, C) -> (..., n); einsum is ~4x faster than sum on a short axis."""
+    return np.einsum("...c->...", a)
+
+
+def _cross_entropy_per_sample(t: np.ndarray, z: np.ndarray) -> np.ndarray:
+    shifted = z - _row_max(z)
+    log_total = np.log(_row_sum(np.exp(shifted)))
+    if t.ndim == 1:
+        # Class indices: gather one logit per sample instead of multiplying by a one-hot matrix.
+        return log_total - _pick(shifted, t)
+    return -_row_sum(t * (shifted - log_total[..., None]))
+
+
+def _cross_entropy_grad(t: np.ndarray, z: np.ndarray) -> np.ndarray:
+    exp_shifted = np.exp(z - _row_max(z))
+    softmax = exp_shifted / _row_sum(exp_shifted)[..., None]
+    if t.ndim == 1:
+        softmax[..., np.arange(t.shape[0]), t] -= 1.0
+        return softmax
+    # d/dz of sum_c t_c (lse - z_c) = softmax(z) * sum_c t_c - t; the rows sum to 1 up to rounding.
+    return softmax * t.sum(axis=-1, keepdims=True) - t
+
+
 @_register("cross_entropy")
 def _cross_entropy() -> Loss:
     """Multiclass cross-entropy from logits, ``torch.nn.CrossEntropyLoss``, via log-sum-exp."""
@@ -508,10 +546,23 @@ def _cross_entropy() -> Loss:
             r"\ell(t, z) = -\sum_{c=1}^{C} t_c \log\frac{e^{z_c}}{\sum_k e^{z_k}}"
             r" = \sum_c t_c \Big(\log\sum_k e^{z_k} - z_c\Big), \quad " + _MEAN
         ),
-        _per_sample=lambda t, z: -(t * _log_softmax(z)).sum(axis=-1),
-        # d/dz of sum_c t_c (lse - z_c) = softmax(z) * sum_c t_c - t; the rows sum to 1 up to rounding.
-        _per_sample_grad=lambda t, z: np.exp(_log_softmax(z)) * t.sum(axis=-1, keepdims=True) - t,
+        _per_sample=_cross_entropy_per_sample,
+        _per_sample_grad=_cross_entropy_grad,
     )
+
+
+def _cross_entropy_probabilities_per_sample(t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    if t.ndim == 1:
+        return -_clamped_log(_pick(p, t))
+    return -_row_sum(t * _clamped_log(p))
+
+
+def _cross_entropy_probabilities_grad(t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    if t.ndim == 1:
+        grad = np.zeros_like(p)
+        grad[..., np.arange(t.shape[0]), t] = -1.0 / np.maximum(_pick(p, t), _GRAD_EPS)
+        return grad
+    return -t / np.maximum(p, _GRAD_EPS)
 
 
 @_register("cross_entropy_from_probabilities")
@@ -528,8 +579,8 @@ def _cross_entropy_from_probabilities() -> Loss:
         input="probabilities",
         targets="classes",
         latex=r"\ell(t, p) = -\sum_{c=1}^{C} t_c \log p_c, \quad " + _MEAN,
-        _per_sample=lambda t, p: -(t * _clamped_log(p)).sum(axis=-1),
-        _per_sample_grad=lambda t, p: -t / np.maximum(p, _GRAD_EPS),
+        _per_sample=_cross_entropy_probabilities_per_sample,
+        _per_sample_grad=_cross_entropy_probabilities_grad,
     )
 
 

@@ -189,10 +189,11 @@ def test_hinge_losses_match_torch_relu_formula(seed, name):
     np.testing.assert_allclose(loss.grad(y, pred), expected_grad, rtol=1e-12, atol=1e-16)
 
 
+@pytest.mark.parametrize("n_classes", [2, 4, 40])  # 40 takes the wide-row code path
 @pytest.mark.parametrize("seed", RNG_SEEDS)
-def test_cross_entropy_with_integer_labels_matches_torch(seed):
+def test_cross_entropy_with_integer_labels_matches_torch(seed, n_classes):
     rng = np.random.default_rng(seed)
-    n, n_classes = 7, 4
+    n = 7
     labels = rng.integers(0, n_classes, size=n)
     logits = rng.uniform(-5, 5, size=(3, n, n_classes))
     expected_value, expected_grad = torch_value_and_grad(
@@ -240,6 +241,10 @@ def test_cross_entropy_from_probabilities_matches_torch_nll_of_log(seed):
     )
     np.testing.assert_allclose(loss.value(targets, probabilities), expected_value, rtol=1e-12)
     np.testing.assert_allclose(loss.grad(targets, probabilities), expected_grad, rtol=1e-12)
+    # one-hot rows and class indices take different code paths and must agree
+    one_hot = np.eye(n_classes)[labels]
+    np.testing.assert_allclose(loss.value(one_hot, probabilities), loss.value(labels, probabilities), rtol=1e-14)
+    np.testing.assert_allclose(loss.grad(one_hot, probabilities), loss.grad(labels, probabilities), rtol=1e-14)
 
 
 def test_cross_entropy_probabilities_equals_cross_entropy_of_softmax():
@@ -465,8 +470,11 @@ def test_probabilities_zero_and_one():
     np.testing.assert_array_equal(_no_warnings(bce.grad, y, p), np.array([0.0, 0.0, 1.0, -1.0]) / eps / 4)
     ce = losses.get("cross_entropy_from_probabilities")
     probabilities = np.array([[1.0, 0.0], [1.0, 0.0]])
-    np.testing.assert_array_equal(_no_warnings(ce.per_sample, [0, 1], probabilities), [0.0, 100.0])
-    assert np.all(np.isfinite(_no_warnings(ce.grad, [0, 1], probabilities)))
+    for targets in ([0, 1], np.eye(2)):
+        np.testing.assert_array_equal(_no_warnings(ce.per_sample, targets, probabilities), [0.0, 100.0])
+        # -t / max(p, eps) / n: only the target entry of each row gets a gradient
+        expected_grad = np.array([[-1.0, 0.0], [0.0, -1.0 / eps]]) / 2
+        np.testing.assert_array_equal(_no_warnings(ce.grad, targets, probabilities), expected_grad)
 
 
 # -- API and attributes -----------------------------------------------------------------------------------
