@@ -199,6 +199,19 @@ def _no_minimum() -> np.ndarray:
     return np.empty((0, 2))
 
 
+def _quadratic_form_expr(cxx: float, cxy: float, cyy: float) -> str:
+    """``cxx*x**2 + cxy*x*y + cyy*y**2`` as Python source, leaving out zero terms."""
+    terms = [(cxx, "x**2"), (cxy, "x*y"), (cyy, "y**2")]
+    source = ""
+    for coefficient, monomial in terms:
+        if coefficient == 0:
+            continue
+        sign = "-" if coefficient < 0 else "+"
+        source += f" {sign} {abs(coefficient)!r}*{monomial}"
+    source = source.removeprefix(" + ").strip()
+    return source or "0*x"
+
+
 # ----------------------------------------------------------------------------------------------------
 # Convex bowls
 
@@ -227,6 +240,9 @@ def quadratic(*, condition_number: float = 10.0, rotation: float = 30.0) -> Surf
     degrees = check_scalar(rotation, "rotation", low=-180.0, high=180.0)
     theta = math.radians(degrees)
     c, s = math.cos(theta), math.sin(theta)
+    if degrees % 90 == 0:
+        # cos(pi/2) is 6e-17 in floating point; snap so axis-aligned bowls have an exactly diagonal A.
+        c, s = float(round(c)), float(round(s))
     lam_min, lam_max = 1.0 / kappa, 1.0
     axx = lam_min * c * c + lam_max * s * s
     axy = (lam_min - lam_max) * c * s
@@ -262,7 +278,7 @@ def quadratic(*, condition_number: float = 10.0, rotation: float = 30.0) -> Surf
             r"R(\theta)^\top p"
         ),
         params={"condition_number": kappa, "rotation": degrees},
-        torch_expr=f"0.5*({axx!r}*x**2 + {2.0 * axy!r}*x*y + {ayy!r}*y**2)",
+        torch_expr=_quadratic_form_expr(0.5 * axx, axy, 0.5 * ayy),
         constants={
             "eigenvalues": (lam_min, lam_max),
             "eigenvectors": ((c, -s), (s, c)),
@@ -715,7 +731,10 @@ def rastrigin(*, A: float = 10.0) -> Surface:  # noqa: N803 - the literature's n
             "A bowl covered in a regular egg-crate of local minima: small steps get trapped in the "
             "nearest dimple, and only a large learning rate or noise sees the bowl underneath."
         ),
-        latex=rf"f(x, y) = {2 * amplitude:g} + x^2 - {amplitude:g}\cos 2\pi x + y^2 - {amplitude:g}\cos 2\pi y",
+        latex=(
+            rf"f(x, y) = {2 * amplitude:g} + x^2 - {amplitude:g}\cos 2\pi x"
+            rf" + y^2 - {amplitude:g}\cos 2\pi y"
+        ),
         params={"A": amplitude},
         torch_expr=(
             f"x**2 + y**2 + {2 * amplitude!r}*(torch.sin({_PI!r}*x)**2 + torch.sin({_PI!r}*y)**2)"
@@ -725,7 +744,9 @@ def rastrigin(*, A: float = 10.0) -> Surface:  # noqa: N803 - the literature's n
 
 @register("ackley")
 def ackley() -> Surface:
-    r"""Ackley :math:`-20 e^{-0.2 r} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + 20 + e`, :math:`r = \sqrt{(x^2+y^2)/2}`.
+    r"""Ackley :math:`-20 e^{-0.2 r} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + 20 + e`.
+
+    Here :math:`r = \sqrt{(x^2+y^2)/2}`.
 
     Minimum 0 at the origin, where the cone term :math:`-20 e^{-0.2 r}` has a kink: ``grad`` returns the
     subgradient 0 there and ``hessian`` leaves out the cone's (infinite) curvature, so neither is NaN.
@@ -779,8 +800,8 @@ def ackley() -> Surface:
         minima=np.zeros((1, 2)),
         min_value=0.0,
         lesson=(
-            "A nearly flat outer region riddled with local minima around one deep funnel whose tip is "
-            "a kink: the gradient never shrinks near the minimum, so a constant learning rate bounces "
+            "A gently sloping region riddled with local minima around one deep funnel whose tip is a "
+            "kink: the gradient never shrinks near the minimum, so a constant learning rate bounces "
             "around it instead of settling."
         ),
         latex=(
@@ -1006,7 +1027,7 @@ def plateau_cliff(*, cliff_height: float = 10.0, cliff_steepness: float = 20.0) 
         minima=np.array([[x0, y0]]),
         min_value=0.0,
         lesson=(
-            "Gradients span six orders of magnitude: plain gradient descent crawls across the flat "
+            "Gradients span more than six orders of magnitude: plain gradient descent crawls across the flat "
             "plateau and is then catapulted off the steep cliff, which is why gradient clipping and "
             "adaptive methods such as Adam, whose step size ignores the gradient's scale, matter."
         ),

@@ -155,15 +155,22 @@ def test_torch_expr_value_gradient_and_hessian_agree_with_numpy(name, data):
 def test_torch_expr_uses_only_x_y_operators_and_torch_functions(name):
     expr = SURFACES[name].torch_expr
     assert expr
-    identifiers = set(re.findall(r"[A-Za-z_][A-Za-z_0-9.]*", re.sub(r"\d+\.\d*(e[-+]?\d+)?", "", expr)))
+    without_numbers = re.sub(r"\b\d+(\.\d*)?(e[-+]?\d+)?", "", expr)
+    identifiers = set(re.findall(r"[A-Za-z_][A-Za-z_0-9.]*", without_numbers))
     assert identifiers <= {"x", "y"} | {i for i in identifiers if i.startswith("torch.")}
 
 
 def test_torch_expr_follows_the_parameters():
-    rosen = surfaces.get("rosenbrock", a=0.5, b=10.0)
     point = torch.tensor([0.3, -0.7], dtype=torch.float64)
-    value = eval(rosen.torch_expr, {"torch": torch}, {"x": point[0], "y": point[1]})  # noqa: S307
+    names = {"x": point[0], "y": point[1]}
+    rosen = surfaces.get("rosenbrock", a=0.5, b=10.0)
+    value = eval(rosen.torch_expr, {"torch": torch}, names)  # noqa: S307
     assert value.item() == pytest.approx((0.5 - 0.3) ** 2 + 10 * (-0.7 - 0.09) ** 2, rel=1e-14)
+    # Extreme coefficients print in exponent notation (1e-06) and must still parse.
+    for rotation in (0.0, -40.0):
+        bowl = surfaces.get("quadratic", condition_number=1e6, rotation=rotation)
+        value = eval(bowl.torch_expr, {"torch": torch}, names)  # noqa: S307
+        assert value.item() == pytest.approx(float(bowl.f([0.3, -0.7])), rel=1e-13)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -208,7 +215,7 @@ def test_non_finite_points_neither_raise_nor_warn(name):
         values, grads, hessians = s.f(points), s.grad(points), s.hessian(points)
     assert values.shape == (5,) and grads.shape == (5, 2) and hessians.shape == (5, 2, 2)
     assert np.isnan(values[2])  # NaN in, NaN out: no silent substitution
-    assert np.all(np.isfinite(values[4])) and np.all(np.isfinite(grads[4])) and np.all(np.isfinite(hessians[4]))
+    assert np.isfinite(values[4]) and np.all(np.isfinite(grads[4])) and np.all(np.isfinite(hessians[4]))
 
 
 @pytest.mark.parametrize("method", ["f", "grad", "hessian"])
@@ -333,7 +340,8 @@ def test_quadratic_eigenvalues_eigenvectors_and_formula(log_kappa, rotation):
     np.testing.assert_allclose(hess @ floor, lam_min * floor, atol=1e-14)
     across = np.array([-math.sin(theta), math.cos(theta)])
     np.testing.assert_allclose(hess @ across, lam_max * across, atol=1e-14)
-    np.testing.assert_allclose(np.array(s.constants["eigenvectors"]), np.column_stack([floor, across]), atol=1e-15)
+    eigenvectors = np.array(s.constants["eigenvectors"])
+    np.testing.assert_allclose(eigenvectors, np.column_stack([floor, across]), atol=1e-15)
     p = np.array([1.7, -0.4])
     assert s.f(p) == pytest.approx(0.5 * p @ hess @ p, rel=1e-12)
     assert s.constants["max_stable_lr"] == 2 / lam_max
