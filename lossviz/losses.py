@@ -4,7 +4,8 @@ A :class:`Loss` compares targets ``y_true`` with predictions ``y_pred``:
 
 - ``value(y_true, y_pred)`` is the mean of the per-sample loss over the sample axis,
 - ``grad(y_true, y_pred)`` is ``d value / d y_pred`` (so it includes the ``1/n``), same shape as ``y_pred``,
-- ``per_sample(y_true, y_pred)`` is the unreduced loss, shape ``(..., n)`` (not for ``rmse``).
+- ``per_sample(y_true, y_pred)`` is the unreduced loss, shape ``(..., n)`` (not for ``rmse``),
+- ``value_and_grad(y_true, y_pred)`` gives both, validating the inputs once.
 
 Shapes and broadcasting
 -----------------------
@@ -126,6 +127,7 @@ class Loss:
 
     @property
     def has_per_sample(self) -> bool:
+        """False for ``rmse``, whose :meth:`per_sample` raises."""
         return self._per_sample is not None
 
     def value(self, y_true: object, y_pred: object) -> float | np.ndarray:
@@ -141,20 +143,16 @@ class Loss:
         float or ndarray, shape (...)
             A Python float when ``y_pred`` has no leading axis.
         """
-        targets, pred = self._prepare(y_true, y_pred)
-        if self._value is not None:
-            out = self._value(targets, pred)
-        else:
-            out = self._per_sample(targets, pred).mean(axis=-1)
-        return float(out) if np.ndim(out) == 0 else out
+        return self._checked_value(*self._prepare(y_true, y_pred))
 
     def grad(self, y_true: object, y_pred: object) -> np.ndarray:
         """Gradient of :meth:`value` with respect to ``y_pred`` (includes the ``1/n``), shape of ``y_pred``."""
+        return self._checked_grad(*self._prepare(y_true, y_pred))
+
+    def value_and_grad(self, y_true: object, y_pred: object) -> tuple[float | np.ndarray, np.ndarray]:
+        """``(value(y_true, y_pred), grad(y_true, y_pred))`` with the inputs validated once."""
         targets, pred = self._prepare(y_true, y_pred)
-        if self._grad is not None:
-            return self._grad(targets, pred)
-        n_samples = pred.shape[-2] if self.multiclass else pred.shape[-1]
-        return self._per_sample_grad(targets, pred) / n_samples
+        return self._checked_value(targets, pred), self._checked_grad(targets, pred)
 
     def per_sample(self, y_true: object, y_pred: object) -> np.ndarray:
         """Unreduced loss, shape ``(..., n)``.
@@ -171,6 +169,19 @@ class Loss:
             )
         targets, pred = self._prepare(y_true, y_pred)
         return self._per_sample(targets, pred)
+
+    def _checked_value(self, targets: np.ndarray, pred: np.ndarray) -> float | np.ndarray:
+        if self._value is not None:
+            out = self._value(targets, pred)
+        else:
+            out = self._per_sample(targets, pred).mean(axis=-1)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def _checked_grad(self, targets: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        if self._grad is not None:
+            return self._grad(targets, pred)
+        n_samples = pred.shape[-2] if self.multiclass else pred.shape[-1]
+        return self._per_sample_grad(targets, pred) / n_samples
 
     # -- validation -------------------------------------------------------------------------------------
 

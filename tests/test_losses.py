@@ -372,6 +372,9 @@ def test_batched_calls_equal_a_loop_over_the_leading_axis(name, data):
     values = loss.value(y_true, y_pred)
     grads = loss.grad(y_true, y_pred)
     assert values.shape == (4,)
+    both = loss.value_and_grad(y_true, y_pred)
+    np.testing.assert_array_equal(both[0], values)
+    np.testing.assert_array_equal(both[1], grads)
     for b in range(4):
         single = loss.value(y_true, y_pred[b])
         assert isinstance(single, float)
