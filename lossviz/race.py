@@ -1,0 +1,145 @@
+"""An optimizer race on a 2-D surface: several optimizers from one start, and what happened to each.
+
+This is the Surface Explorer's one call into the core: it builds the optimizers and schedules from plain
+settings, runs each with its state recorded (for the step inspector), and says in words how each run
+ended: reached a minimum, still on its way, left the view, or diverged and why.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lossviz import analysis, optimizers, schedules
+from lossviz._validation import check_array, check_int
+from lossviz.run import Trajectory, run
+from lossviz.scenarios import OptimizerSetting
+from lossviz.surfaces import Surface
+
+__all__ = ["RaceEntry", "race", "build_optimizer", "build_schedule", "MAX_RACERS"]
+
+MAX_RACERS = 6
+MAX_STEPS = 10_000
+# How far outside the view a path may go before it counts as having left it (a fraction of the view).
+VIEW_MARGIN = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class RaceEntry:
+    """One optimizer's result.
+
+    trajectory : Trajectory with params (T+1, 2), loss, grad_norm, lr, grads and states recorded.
+    distance : (T+1,) distance to the nearest known global minimum, or None when there is none.
+    left_view_at : first step outside the view (grown by half its size on each side), -1 if never.
+    verdict : one or two sentences on how the run ended.
+    """
+
+    label: str
+    setting: OptimizerSetting
+    optimizer: optimizers.Optimizer
+    schedule: schedules.Schedule | None
+    trajectory: Trajectory
+    distance: np.ndarray | None
+    left_view_at: int
+    verdict: str
+
+
+def build_optimizer(setting: OptimizerSetting) -> optimizers.Optimizer:
+    """The optimizer a setting names (ValueError/TypeError naming a bad hyperparameter)."""
+    return optimizers.get(setting.name, **setting.hyperparameters)
+
+
+def build_schedule(setting: OptimizerSetting, optimizer: optimizers.Optimizer, steps: int) -> schedules.Schedule | None:
+    """The setting's schedule with the optimizer's lr as base_lr, or None for a constant rate."""
+    params = dict(setting.schedule_params)
+    if setting.schedule == "constant" and not params.get("warmup_steps"):
+        return None
+    if setting.schedule == "onecycle":
+        params.setdefault("total_steps", max(steps, 1))
+        params.setdefault("max_lr", optimizer.hyperparameters["lr"])
+        return schedules.get("onecycle", **params)
+    return schedules.get(setting.schedule, base_lr=optimizer.hyperparameters["lr"], **params)
+
+
+def _left_view(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]]) -> int:
+    box = np.asarray(domain, dtype=float)
+    pad = VIEW_MARGIN * (box[:, 1] - box[:, 0])
+    with np.errstate(invalid="ignore"):
+        outside = np.any((xy < box[:, 0] - pad) | (xy > box[:, 1] + pad), axis=1) & np.all(np.isfinite(xy), axis=1)
+    hits = np.flatnonzero(outside)
+    return int(hits[0]) if hits.size else -1
+
+
+def _verdict(surface: Surface, entry_optimizer: optimizers.Optimizer, traj: Trajectory,
+             distance: np.ndarray | None, left_view_at: int) -> str:
+    if traj.diverged_at >= 0:
+        return analysis.explain_divergence(surface, entry_optimizer, traj)
+    final_loss = float(traj.loss[-1])
+    if left_view_at >= 0:
+        text = f"Left the view at step {left_view_at} (final loss {final_loss:.3g})."
+        k = max(left_view_at - 1, 0)
+        curvature = np.linalg.eigvalsh(surface.hessian(traj.params[k]))
+        momentum = float(entry_optimizer.hyperparameters.get("momentum", 0.0))
+        nesterov = bool(entry_optimizer.hyperparameters.get("nesterov", False))
+        stable_limit = analysis.max_stable_lr(max(curvature[-1], 1e-300), momentum, nesterov)
+        if entry_optimizer.name == "sgd" and traj.lr[k] > stable_limit:
+            text += " " + analysis.explain_stability(float(traj.lr[k]), float(curvature[-1]), momentum, nesterov)
+        elif curvature[0] < 0:
+            # Not an instability: the surface curves downward here and the path follows it.
+            text += (f" The surface curves downward there (λ_min = {curvature[0]:.3g} < 0): the path slides "
+                     "down a direction with no bottom, as it should.")
+        return text
+    if distance is not None and surface.min_value is not None:
+        gap = final_loss - surface.min_value
+        if distance[-1] < 1e-3:
+            reached = int(np.argmax(distance < 1e-3))
+            return f"Reached a global minimum (within 0.001) at step {reached}; final loss {final_loss:.4g}."
+        return (f"Still {distance[-1]:.3g} from the nearest global minimum after {traj.n_steps} steps "
+                f"(loss {final_loss:.4g}, {gap:.3g} above the minimum value).")
+    return f"Final loss {final_loss:.4g} after {traj.n_steps} steps; this surface has no minimum to reach."
+
+
+def race(
+    surface: Surface,
+    settings: Sequence[OptimizerSetting],
+    start: Sequence[float],
+    steps: int,
+) -> list[RaceEntry]:
+    """Run each optimizer setting from ``start`` for ``steps`` steps on ``surface``.
+
+    Parameters
+    ----------
+    surface : Surface
+    settings : 1 to 6 OptimizerSetting
+    start : (2,) start point (finite)
+    steps : int in [1, 10000]
+
+    Raises
+    ------
+    ValueError, TypeError
+        A bad setting (the message names the optimizer slot, the parameter, its value and the range).
+    """
+    if not 1 <= len(settings) <= MAX_RACERS:
+        raise ValueError(f"settings must hold 1 to {MAX_RACERS} optimizers, got {len(settings)}")
+    steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
+    x0 = check_array(start, "start", ndim=1, last_dim=2)
+    entries = []
+    for index, setting in enumerate(settings):
+        label = setting.label or f"{index + 1}. {setting.name}"
+        try:
+            optimizer = build_optimizer(setting)
+            schedule = build_schedule(setting, optimizer, steps)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"optimizer {index + 1} ({setting.name}): {exc}") from None
+        traj = run(surface, optimizer, x0, steps, schedule, record_grads=True, record_state=True)
+        distance = None
+        if len(surface.minima):
+            with np.errstate(invalid="ignore"):
+                distance = np.min(np.linalg.norm(traj.params[:, None, :] - surface.minima[None], axis=-1), axis=1)
+        left = _left_view(traj.params, surface.domain)
+        entries.append(
+            RaceEntry(label, setting, optimizer, schedule, traj, distance, left,
+                      _verdict(surface, optimizer, traj, distance, left))
+        )
+    return entries

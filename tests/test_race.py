@@ -1,0 +1,108 @@
+"""The optimizer race and the classroom scenarios: each scenario's text must be what actually happens."""
+import numpy as np
+import pytest
+
+from lossviz import analysis, race, scenarios, surfaces
+from lossviz.scenarios import OptimizerSetting
+
+
+def _run(name):
+    sc = scenarios.get(name)
+    surface = surfaces.get(sc.surface, **sc.surface_params)
+    return sc, surface, race.race(surface, sc.optimizers, sc.start, sc.steps)
+
+
+def test_every_scenario_runs_and_has_a_verdict_per_optimizer():
+    for name in scenarios.names():
+        sc, _, entries = _run(name)
+        assert len(entries) == len(sc.optimizers)
+        assert all(e.verdict for e in entries)
+        assert all(e.trajectory.params.shape == (sc.steps + 1, 2) for e in entries)
+
+
+def test_ravine_gd_zigzags_and_momentum_ends_far_lower():
+    _, _, (gd, momentum) = _run("ravine")
+    y = gd.trajectory.params[:20, 1]
+    assert np.all(np.sign(y[1:]) == -np.sign(y[:-1]))  # wall to wall every step
+    assert momentum.trajectory.loss[-1] < gd.trajectory.loss[-1] / 100
+
+
+def test_too_large_lr_straddles_two_over_lambda_max():
+    sc, surface, (below, above) = _run("too_large_lr")
+    lambda_max = np.linalg.eigvalsh(surface.hessian(np.zeros(2)))[-1]
+    limit = analysis.max_stable_lr(lambda_max)
+    assert below.setting.hyperparameters["lr"] < limit < above.setting.hyperparameters["lr"]
+    assert below.trajectory.loss[-1] < below.trajectory.loss[0] / 1000
+    assert above.trajectory.loss[-1] > above.trajectory.loss[0] * 100
+    assert above.left_view_at > 0 and "> 2" in above.verdict
+
+
+def test_adam_follows_the_banana_valley_furthest():
+    _, _, (gd, momentum, adam) = _run("adam_banana")
+    assert adam.distance[-1] < 0.01
+    assert adam.distance[-1] < momentum.distance[-1] / 10 and adam.distance[-1] < gd.distance[-1] / 10
+
+
+def test_saddle_gd_stalls_near_the_origin_and_there_is_no_minimum():
+    _, surface, entries = _run("saddle")
+    gd = entries[0]
+    assert len(surface.minima) == 0 and surface.min_value is None
+    assert gd.trajectory.grad_norm.min() < 0.05
+    assert np.linalg.norm(gd.trajectory.params[gd.trajectory.grad_norm.argmin()]) < 0.05
+    assert "no minimum" in gd.verdict
+
+
+def test_himmelblau_start_decides_which_minimum():
+    _, surface, entries = _run("himmelblau_starts")
+    reached = {int(np.argmin(np.linalg.norm(surface.minima - e.trajectory.params[-1], axis=1))) for e in entries}
+    assert all(e.distance[-1] < 1e-2 for e in entries)
+    assert len(reached) == 3
+
+
+def test_rastrigin_traps_every_optimizer():
+    _, surface, entries = _run("rastrigin_trap")
+    assert all(e.distance[-1] > 0.5 for e in entries)
+    assert all(e.trajectory.loss[-1] > 1.0 for e in entries)
+
+
+def test_divergence_is_reported_with_the_step_and_the_reason():
+    surface = surfaces.get("quadratic", condition_number=10)
+    (entry,) = race.race(surface, [OptimizerSetting("sgd", {"lr": 3.0})], (2.0, 2.0), 200)
+    assert entry.trajectory.diverged_at > 0
+    assert f"diverged at step {entry.trajectory.diverged_at}" in entry.verdict
+    assert "lr × λ_max = 3 > 2" in entry.verdict
+
+
+def test_saddle_escape_is_explained_as_negative_curvature_not_instability():
+    surface = surfaces.get("saddle")
+    (entry,) = race.race(surface, [OptimizerSetting("sgd", {"lr": 0.05, "momentum": 0.9})], (-2.0, 1e-4), 60)
+    assert entry.left_view_at > 0 and "λ_min" in entry.verdict
+
+
+@pytest.mark.parametrize(
+    "settings, steps, match",
+    [
+        ([], 10, "settings must hold 1 to 6"),
+        ([OptimizerSetting("sgd", {"lr": 0.1})] * 7, 10, "settings must hold 1 to 6"),
+        ([OptimizerSetting("sgd", {"lr": -1.0})], 10, r"optimizer 1 \(sgd\): lr"),
+        ([OptimizerSetting("sgd", {"lr": 0.1}), OptimizerSetting("adam", {"betas": (1.5, 0.9)})], 10,
+         r"optimizer 2 \(adam\)"),
+        ([OptimizerSetting("nosuch", {})], 10, "valid names"),
+        ([OptimizerSetting("sgd", {"lr": 0.1}, schedule="step", schedule_params={"step_size": 0})], 10,
+         "step_size"),
+        ([OptimizerSetting("sgd", {"lr": 0.1})], 0, "steps"),
+        ([OptimizerSetting("sgd", {"lr": 0.1})], 10_001, "steps"),
+    ],
+)
+def test_race_refuses_bad_settings_with_a_named_message(settings, steps, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        race.race(surfaces.get("booth"), settings, (0.0, 0.0), steps)
+
+
+def test_schedules_and_warmup_reach_the_run():
+    setting = OptimizerSetting("sgd", {"lr": 0.1}, schedule="step", schedule_params={"step_size": 5, "gamma": 0.5})
+    (entry,) = race.race(surfaces.get("booth"), [setting], (0.0, 0.0), 12)
+    assert np.allclose(entry.trajectory.lr, 0.1 * 0.5 ** (np.arange(12) // 5))
+    onecycle = OptimizerSetting("adam", {"lr": 0.5}, schedule="onecycle")
+    (entry,) = race.race(surfaces.get("booth"), [onecycle], (0.0, 0.0), 50)
+    assert entry.trajectory.lr.max() == pytest.approx(0.5, rel=1e-3)
