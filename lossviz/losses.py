@@ -12,7 +12,30 @@ Shapes and broadcasting
 Predictions may carry leading axes, one per parameter vector being evaluated, so thousands of models are
 scored in one call without a Python loop:
 
-=======================================  ======================================================================
+=================================  ===============================  ================  ===========
+loss kind                          ``y_true``                       ``y_pred``        ``value``
+=================================  ===============================  ================  ===========
+regression, binary                 ``(n,)``                         ``(..., n)``      ``(...)``
+multiclass (``cross_entropy*``)    ``(n,)`` indices or ``(n, C)``   ``(..., n, C)``   ``(...)``
+=================================  ===============================  ================  ===========
+
+``grad`` has the shape of ``y_pred`` and ``per_sample`` the shape ``(..., n)``. ``value`` is a Python
+``float`` when ``y_pred`` has no leading axis, an ndarray of shape ``(...)`` otherwise. A scalar ``y_true``
+means "the same target for every sample" (handy to plot one loss curve over many predictions).
+
+Label conventions (validated; anything else is refused with a ``ValueError`` naming ``y_true``)
+-----------------------------------------------------------------------------------------------
+- regression losses (``mse``, ``rmse``, ``mae``, ``huber``, ``log_cosh``): any finite real targets.
+- ``binary_cross_entropy`` and ``binary_cross_entropy_with_logits``: ``y`` in ``{0, 1}``.
+- margin losses (``logistic``, ``hinge``, ``squared_hinge``, ``zero_one``): ``y`` in ``{-1, +1}``;
+  ``{0, 1}`` is accepted too and 0 is read as -1 (mixing -1 and 0 is refused).
+- ``cross_entropy`` and ``cross_entropy_from_probabilities``: integer class indices in
+  ``{0, ..., C-1}``, shape ``(n,)``, or target rows of shape ``(n, C)`` (one-hot or class probabilities)
+  with entries in ``[0, 1]`` summing to 1 (within 1e-6).
+
+Inputs (the ``input`` attribute: which link function a model applies before the loss)
+-------------------------------------------------------------------------------------
+=====================  ======================================================================
 ``"value"``            a real prediction of the target (identity link)
 ``"probability"``      ``P(y = 1)`` in ``[0, 1]`` (a model applies the sigmoid)
 ``"logit"``            a real log-odds ``s``; the loss applies the sigmoid itself, stably
@@ -146,7 +169,7 @@ class Loss:
         return self._checked_value(*self._prepare(y_true, y_pred))
 
     def grad(self, y_true: object, y_pred: object) -> np.ndarray:
-        """Gradient of :meth:`value` with respect to ``y_pred`` (includes the ``1/n``), shape of ``y_pred``."""
+        """Gradient of :meth:`value` with respect to ``y_pred`` (includes the ``1/n``), y_pred's shape."""
         return self._checked_grad(*self._prepare(y_true, y_pred))
 
     def value_and_grad(self, y_true: object, y_pred: object) -> tuple[float | np.ndarray, np.ndarray]:

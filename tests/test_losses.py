@@ -70,7 +70,8 @@ def test_gold_margin_losses_by_hand():
 
 def test_gold_log_cosh_and_huber():
     r = np.array([-3.0, -0.5, 0.0, 0.25, 2.0])
-    assert losses.get("log_cosh").value(np.zeros(5), r) == pytest.approx(np.mean(np.log(np.cosh(r))), rel=1e-13)
+    expected_log_cosh = np.mean(np.log(np.cosh(r)))
+    assert losses.get("log_cosh").value(np.zeros(5), r) == pytest.approx(expected_log_cosh, rel=1e-13)
     # delta = 1: 0.5 r^2 inside, |r| - 0.5 outside
     expected = np.mean([2.5, 0.125, 0.0, 0.03125, 1.5])
     assert losses.get("huber").value(np.zeros(5), r) == pytest.approx(expected, rel=1e-14)
@@ -243,8 +244,8 @@ def test_cross_entropy_from_probabilities_matches_torch_nll_of_log(seed):
     np.testing.assert_allclose(loss.grad(targets, probabilities), expected_grad, rtol=1e-12)
     # one-hot rows and class indices take different code paths and must agree
     one_hot = np.eye(n_classes)[labels]
-    np.testing.assert_allclose(loss.value(one_hot, probabilities), loss.value(labels, probabilities), rtol=1e-14)
-    np.testing.assert_allclose(loss.grad(one_hot, probabilities), loss.grad(labels, probabilities), rtol=1e-14)
+    for method in (loss.value, loss.grad):
+        np.testing.assert_allclose(method(one_hot, probabilities), method(labels, probabilities), rtol=1e-14)
 
 
 def test_cross_entropy_probabilities_equals_cross_entropy_of_softmax():
@@ -562,7 +563,8 @@ def test_binary_labels_must_be_zero_or_one(name):
 
 @pytest.mark.parametrize("name", MARGIN)
 def test_margin_labels(name):
-    with pytest.raises(ValueError, match=r"y_true for .* must hold labels in \{-1, \+1\} \(or \{0, 1\}.*got 2"):
+    message = r"y_true for .* must hold labels in \{-1, \+1\} \(or \{0, 1\}.*got 2"
+    with pytest.raises(ValueError, match=message):
         losses.get(name).value([0, 1, 2], [0.5, 0.5, 0.5])
     with pytest.raises(ValueError, match=r"y_true for .* mixes the labels -1 and 0"):
         losses.get(name).value([-1, 0, 1], [0.5, 0.5, 0.5])
@@ -593,10 +595,14 @@ def test_class_target_rows():
     [
         ("mse", np.zeros(4), np.zeros(3), r"y_true has shape \(4,\) but y_pred has shape \(3,\)"),
         ("mse", np.zeros(4), np.zeros((2, 3)), r"y_true has shape \(4,\) but y_pred has shape \(2, 3\)"),
-        ("hinge", np.ones((2, 3)), np.zeros((2, 3)), r"y_true has shape \(2, 3\) but y_pred has shape \(2, 3\)"),
-        ("cross_entropy", np.zeros(4), np.zeros((3, 2)), r"y_true has shape \(4,\) but y_pred has shape \(3, 2\)"),
-        ("cross_entropy", np.eye(3), np.zeros((3, 2)), r"y_true has shape \(3, 3\) but y_pred has shape \(3, 2\)"),
-        ("cross_entropy", np.zeros(3), np.zeros(3), r"y_pred for cross_entropy must have shape \(\.\.\., n, C\)"),
+        ("hinge", np.ones((2, 3)), np.zeros((2, 3)),
+         r"y_true has shape \(2, 3\) but y_pred has shape \(2, 3\)"),
+        ("cross_entropy", np.zeros(4), np.zeros((3, 2)),
+         r"y_true has shape \(4,\) but y_pred has shape \(3, 2\)"),
+        ("cross_entropy", np.eye(3), np.zeros((3, 2)),
+         r"y_true has shape \(3, 3\) but y_pred has shape \(3, 2\)"),
+        ("cross_entropy", np.zeros(3), np.zeros(3),
+         r"y_pred for cross_entropy must have shape \(\.\.\., n, C\)"),
         ("mse", 1.0, 2.0, r"y_pred for mse must have shape \(\.\.\., n\), got shape \(\)"),
         ("mse", np.zeros(0), np.zeros(0), r"y_pred must hold at least one sample"),
     ],
