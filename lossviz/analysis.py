@@ -1,0 +1,771 @@
+r"""Curvature and the theory of step sizes: Hessians, eigenvalues, stability limits, rates, lr range test.
+
+Near a minimum every smooth loss looks like the quadratic :math:`\tfrac12 (x-x^*)^\top H (x-x^*)`, and on
+a quadratic the first-order methods are linear iterations whose fate is decided by :math:`\mathrm{lr}
+\cdot \lambda` for each Hessian eigenvalue :math:`\lambda`. This module measures :math:`H` (analytic
+where the objective has ``hessian``, otherwise central differences of the gradient), its extreme
+eigenvalues (dense, power iteration or Lanczos on Hessian-vector products), and turns them into the
+numbers a page draws on top of measured runs:
+
+==========================  ===========================================================================
+method (torch ``SGD``)      stable iff (on eigenvalue :math:`\lambda > 0`, :math:`a = \mathrm{lr}\,\lambda`)
+==========================  ===========================================================================
+gradient descent            :math:`a < 2`
+heavy ball (momentum β)     :math:`a < 2(1+\beta)`
+Nesterov (momentum β)       :math:`a < 2(1+\beta)/(1+2\beta)`
+==========================  ===========================================================================
+
+All three are the linear iteration :math:`z_{t+1} = M z_t` on one eigen-direction, whose characteristic
+polynomial is :math:`z^2 - T z + D` with
+
+- heavy ball (torch: :math:`b_t = \beta b_{t-1} + g_t,\ x_{t+1} = x_t - \mathrm{lr}\, b_t`):
+  :math:`T = 1 + \beta - a,\ D = \beta`;
+- Nesterov (torch: :math:`b_t = \beta b_{t-1} + g_t,\ x_{t+1} = x_t - \mathrm{lr}(g_t + \beta b_t)`):
+  with :math:`u_t = \mathrm{lr}\, b_t`, :math:`u_t = \beta u_{t-1} + a x_t` and
+  :math:`x_{t+1} = (1 - a(1+\beta)) x_t - \beta^2 u_{t-1}`, so
+  :math:`T = (1+\beta)(1-a),\ D = \beta(1-a)`;
+- gradient descent is :math:`\beta = 0` (roots :math:`0` and :math:`1 - a`).
+
+The Jury conditions for both roots inside the unit circle are :math:`1 - T + D > 0` (:math:`a > 0`),
+:math:`|D| < 1` and :math:`1 + T + D > 0`; the last one gives :math:`2(1+\beta) - a > 0` for heavy ball
+and :math:`2(1+\beta) - a(1+2\beta) > 0` for Nesterov, the limits above. The spectral radius (the larger
+root modulus) is the asymptotic rate: the error shrinks like :math:`\rho^t`. Dampening is taken as 0
+(torch's default; Nesterov requires it) and weight decay belongs in the objective.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz.run import Trajectory, run
+
+__all__ = [
+    "hessian",
+    "hvp",
+    "eigenvalues",
+    "power_iteration",
+    "top_eigenvalues",
+    "condition_number",
+    "max_stable_lr",
+    "momentum_rate",
+    "OptimalTuning",
+    "optimal_hyperparameters",
+    "measured_rate",
+    "steps_to_reduce",
+    "explain_stability",
+    "explain_divergence",
+    "LRRangeTest",
+    "lr_range_test",
+]
+
+# Central differences of the gradient balance truncation (h^2) against round-off (eps / h) at h ~ eps^(1/3).
+_FD_STEP = float(np.finfo(np.float64).eps) ** (1.0 / 3.0)
+# Below this many parameters a dense finite-difference Hessian (2d gradients) costs no more than Lanczos.
+_DENSE_MAX_DIM = 64
+_MAX_DIM_DENSE_HESSIAN = 4000
+# Points x samples x d per gradient call when a data objective is differentiated at many points at once.
+_DATA_EVAL_BUDGET = 2**24
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def _check_objective(objective: object) -> int:
+    if not (callable(getattr(objective, "f", None)) and callable(getattr(objective, "grad", None))):
+        raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
+    dim = getattr(objective, "dim", None)
+    if not isinstance(dim, numbers.Integral) or dim < 1:
+        raise TypeError(f"objective must have an integer attribute dim >= 1, got dim={dim!r}")
+    return int(dim)
+
+
+def _check_point(params: object, dim: int, name: str = "params", single: bool = False) -> np.ndarray:
+    point = check_array(params, name)
+    if point.ndim == 0 or point.shape[-1] != dim or (single and point.ndim != 1):
+        shape = f"({dim},)" if single else f"(..., {dim})"
+        raise ValueError(f"{name} must have shape {shape} for an objective with dim={dim}, got shape {point.shape}")
+    return point
+
+
+def _grad_rows(objective: Any, points: np.ndarray) -> np.ndarray:
+    """``objective.grad`` at points ``(N, d)``, sliced so a data objective never sees too many at once."""
+    n_points, dim = points.shape
+    n_samples = getattr(objective, "n_samples", None)
+    rows = n_points if n_samples is None else max(1, _DATA_EVAL_BUDGET // (int(n_samples) * dim))
+    if rows >= n_points:
+        return np.asarray(objective.grad(points), dtype=np.float64)
+    return np.concatenate(
+        [np.asarray(objective.grad(points[i : i + rows]), dtype=np.float64) for i in range(0, n_points, rows)]
+    )
+
+
+def _analytic_hessian(objective: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    candidate = getattr(objective, "hessian", None)
+    return candidate if callable(candidate) else None
+
+
+# --------------------------------------------------------------------------------------------- Hessian
+def hessian(objective: Any, params: object, *, method: str = "auto") -> np.ndarray:
+    r"""Hessian :math:`\nabla^2 f` at ``params``.
+
+    Parameters
+    ----------
+    objective : objective
+        Anything with ``f``, ``grad`` and ``dim``; an analytic ``hessian(params)`` is used when present.
+    params : array_like, shape (..., d)
+    method : {"auto", "analytic", "finite_difference"}
+        ``"auto"`` uses the analytic Hessian when the objective has one, else finite differences.
+        Finite differences are central differences of the gradient,
+        :math:`H_{:, j} \approx (\nabla f(x + h_j e_j) - \nabla f(x - h_j e_j)) / (2 h_j)` with
+        :math:`h_j = \epsilon^{1/3} \max(1, |x_j|)`, then symmetrized :math:`(H + H^\top)/2`.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+    """
+    dim = _check_objective(objective)
+    check_choice(method, "method", ["auto", "analytic", "finite_difference"])
+    point = _check_point(params, dim)
+    analytic = _analytic_hessian(objective)
+    if method == "analytic" and analytic is None:
+        raise ValueError(
+            f"method 'analytic' needs an objective with a hessian; {type(objective).__name__} has none "
+            "(use method='finite_difference')"
+        )
+    if analytic is not None and method != "finite_difference":
+        return np.asarray(analytic(point), dtype=np.float64)
+    if dim > _MAX_DIM_DENSE_HESSIAN:
+        raise ValueError(
+            f"a dense Hessian needs dim <= {_MAX_DIM_DENSE_HESSIAN}, got dim={dim}; use top_eigenvalues "
+            "or hvp, which never form it"
+        )
+    lead = point.shape[:-1]
+    flat = point.reshape(-1, dim)
+    steps = _FD_STEP * np.maximum(1.0, np.abs(flat))  # (N, d)
+    offsets = np.eye(dim)[None, :, :] * steps[:, :, None]  # (N, d, d): row j moves coordinate j
+    shifted = np.concatenate([flat[:, None, :] + offsets, flat[:, None, :] - offsets], axis=1)  # (N, 2d, d)
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _grad_rows(objective, shifted.reshape(-1, dim)).reshape(flat.shape[0], 2, dim, dim)
+        columns = (grads[:, 0] - grads[:, 1]) / (2.0 * steps[:, :, None])  # [n, j, :] = dgrad/dx_j
+    symmetric = 0.5 * (columns + columns.swapaxes(-1, -2))
+    return symmetric.reshape(lead + (dim, dim))
+
+
+def hvp(objective: Any, params: object, vector: object) -> np.ndarray:
+    r"""Hessian-vector product :math:`\nabla^2 f(x)\, v` without forming the Hessian.
+
+    Exact when the objective provides ``hvp(params, vector)`` or an analytic ``hessian``; otherwise the
+    central difference of the gradient along :math:`v`,
+    :math:`(\nabla f(x + h v) - \nabla f(x - h v)) / (2h)` with
+    :math:`h = \epsilon^{1/3} \max(1, \lVert x \rVert) / \lVert v \rVert`.
+
+    Parameters
+    ----------
+    params : array_like, shape (d,)
+    vector : array_like, shape (..., d)
+        One or many directions.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+    """
+    dim = _check_objective(objective)
+    point = _check_point(params, dim, single=True)
+    direction = _check_point(vector, dim, "vector")
+    return _hvp(objective, point, direction)
+
+
+def _hvp(objective: Any, point: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    exact = getattr(objective, "hvp", None)
+    if callable(exact):
+        return np.asarray(exact(point, direction), dtype=np.float64)
+    analytic = _analytic_hessian(objective)
+    if analytic is not None:
+        return np.einsum("ij,...j->...i", np.asarray(analytic(point), dtype=np.float64), direction)
+    dim = point.shape[-1]
+    flat = direction.reshape(-1, dim)
+    norms = np.linalg.norm(flat, axis=-1)
+    scale = _FD_STEP * max(1.0, float(np.linalg.norm(point)))
+    h = np.where(norms > 0, scale / np.where(norms > 0, norms, 1.0), 0.0)[:, None]
+    shifted = np.concatenate([point + h * flat, point - h * flat])
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _grad_rows(objective, shifted)
+    n = flat.shape[0]
+    products = np.where(h > 0, (grads[:n] - grads[n:]) / np.where(h > 0, 2.0 * h, 1.0), 0.0)
+    return products.reshape(direction.shape)
+
+
+# ----------------------------------------------------------------------------------------- eigenvalues
+def eigenvalues(objective: Any, params: object) -> np.ndarray:
+    """All Hessian eigenvalues at ``params``, ascending, from the dense Hessian (:func:`hessian`).
+
+    Parameters
+    ----------
+    params : array_like, shape (..., d)
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+    """
+    return np.linalg.eigvalsh(hessian(objective, params))
+
+
+def power_iteration(
+    objective: Any, params: object, *, max_iter: int = 1000, tol: float = 1e-10, seed: int = 0
+) -> tuple[float, np.ndarray]:
+    r"""Dominant Hessian eigenpair (largest :math:`|\lambda|`) by power iteration on :func:`hvp`.
+
+    :math:`v \leftarrow Hv / \lVert Hv \rVert`, stopping when the Rayleigh quotient :math:`v^\top H v`
+    changes by less than ``tol`` relative. Converges like :math:`|\lambda_2 / \lambda_1|^t`, so a close
+    second eigenvalue needs many iterations (:func:`top_eigenvalues` uses Lanczos instead).
+
+    Parameters
+    ----------
+    params : array_like, shape (d,)
+    max_iter : int in [1, 100000]
+    tol : float > 0
+    seed : int >= 0
+        Seed of the random start vector.
+
+    Returns
+    -------
+    eigenvalue : float
+        Signed: negative when the dominant curvature is negative.
+    eigenvector : ndarray, shape (d,)
+        Unit norm.
+    """
+    dim = _check_objective(objective)
+    point = _check_point(params, dim, single=True)
+    max_iter = check_int(max_iter, "max_iter", low=1, high=100_000)
+    tol = check_scalar(tol, "tol", low=0.0, include_low=False)
+    seed = check_int(seed, "seed", low=0)
+    vector = np.random.default_rng(seed).normal(size=dim)
+    vector /= np.linalg.norm(vector)
+    estimate = 0.0
+    for _ in range(max_iter):
+        product = _hvp(objective, point, vector)
+        rayleigh = float(vector @ product)
+        size = float(np.linalg.norm(product))
+        if size == 0.0:
+            return 0.0, vector
+        vector = product / size
+        if abs(rayleigh - estimate) <= tol * abs(rayleigh):
+            estimate = rayleigh
+            break
+        estimate = rayleigh
+    return estimate, vector
+
+
+def _lanczos_ritz_values(
+    matvec: Callable[[np.ndarray], np.ndarray], dim: int, n_iter: int, seed: int
+) -> np.ndarray:
+    """Ritz values (ascending) of ``n_iter`` Lanczos steps with full re-orthogonalization.
+
+    When the Krylov space closes early (an invariant subspace), a fresh random direction orthogonal to it
+    continues the process, so repeated eigenvalues are still found.
+    """
+    rng = np.random.default_rng(seed)
+    basis = np.zeros((n_iter + 1, dim))
+    alpha = np.zeros(n_iter)
+    beta = np.zeros(n_iter)
+    start = rng.normal(size=dim)
+    basis[0] = start / np.linalg.norm(start)
+    for j in range(n_iter):
+        w = matvec(basis[j])
+        alpha[j] = w @ basis[j]
+        w = w - alpha[j] * basis[j] - (beta[j - 1] * basis[j - 1] if j > 0 else 0.0)
+        for _ in range(2):  # twice is enough (Parlett: "twice is enough")
+            w -= basis[: j + 1].T @ (basis[: j + 1] @ w)
+        beta[j] = np.linalg.norm(w)
+        if j + 1 == n_iter:
+            break
+        if beta[j] <= 1e-10 * max(1.0, np.abs(alpha[: j + 1]).max()):
+            beta[j] = 0.0
+            w = rng.normal(size=dim)
+            for _ in range(2):
+                w -= basis[: j + 1].T @ (basis[: j + 1] @ w)
+        basis[j + 1] = w / np.linalg.norm(w)
+    tridiagonal = np.diag(alpha) + np.diag(beta[:-1], 1) + np.diag(beta[:-1], -1)
+    return np.linalg.eigvalsh(tridiagonal)
+
+
+def top_eigenvalues(
+    objective: Any,
+    params: object,
+    k: int = 1,
+    *,
+    method: str = "auto",
+    n_iter: int | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    r"""The ``k`` largest (most positive) Hessian eigenvalues at ``params``, descending.
+
+    Parameters
+    ----------
+    params : array_like, shape (d,)
+    k : int in [1, d]
+    method : {"auto", "dense", "lanczos"}
+        ``"dense"``: ``eigvalsh`` of :func:`hessian`. ``"lanczos"``: Lanczos on :func:`hvp` (never forms
+        the Hessian; one Hessian-vector product per iteration), with full re-orthogonalization.
+        ``"auto"``: dense when the objective has an analytic Hessian or ``d <= 64``, else Lanczos.
+    n_iter : int, optional
+        Lanczos iterations, at most d; default ``min(d, max(3k, 60))``. With ``n_iter = d`` the values
+        are exact up to the Hessian-vector products' accuracy.
+    seed : int >= 0
+        Seed of the Lanczos start vector.
+
+    Returns
+    -------
+    ndarray, shape (k,)
+    """
+    dim = _check_objective(objective)
+    point = _check_point(params, dim, single=True)
+    k = check_int(k, "k", low=1, high=dim)
+    check_choice(method, "method", ["auto", "dense", "lanczos"])
+    seed = check_int(seed, "seed", low=0)
+    if method == "auto":
+        method = "dense" if _analytic_hessian(objective) is not None or dim <= _DENSE_MAX_DIM else "lanczos"
+    if method == "dense":
+        return eigenvalues(objective, point)[::-1][:k]
+    n_iter = min(dim, max(3 * k, 60)) if n_iter is None else check_int(n_iter, "n_iter", low=k, high=dim)
+    ritz = _lanczos_ritz_values(lambda v: _hvp(objective, point, v), dim, n_iter, seed)
+    return ritz[::-1][:k]
+
+
+def condition_number(objective: Any, params: object) -> float:
+    r""":math:`\kappa = \lambda_{\max} / \lambda_{\min}` of the Hessian at ``params``.
+
+    Returns ``inf`` when :math:`\lambda_{\min} \le 0` (not locally strongly convex: a saddle, a flat
+    direction or a maximum), where gradient descent has no linear rate to speak of.
+
+    Parameters
+    ----------
+    params : array_like, shape (d,)
+    """
+    dim = _check_objective(objective)
+    point = _check_point(params, dim, single=True)
+    if _analytic_hessian(objective) is not None or dim <= _DENSE_MAX_DIM:
+        spectrum = eigenvalues(objective, point)
+    else:
+        spectrum = _lanczos_ritz_values(lambda v: _hvp(objective, point, v), dim, min(dim, 100), 0)
+    smallest, largest = float(spectrum[0]), float(spectrum[-1])
+    return largest / smallest if smallest > 0 else math.inf
+
+
+# ------------------------------------------------------------------------------------- stability, rates
+def _momentum_values(momentum: object, name: str = "momentum") -> np.ndarray:
+    beta = check_array(momentum, name)
+    if np.any(beta < 0) or np.any(beta >= 1):
+        raise ValueError(f"{name} must be in [0, 1) (1 or more never converges), got {momentum!r}")
+    return beta
+
+
+def max_stable_lr(lambda_max: object, momentum: object = 0.0, nesterov: bool = False) -> float | np.ndarray:
+    r"""Largest stable learning rate of torch ``SGD`` on curvature ``lambda_max`` (see the module table).
+
+    .. math::
+        \mathrm{lr}_{\max} = \frac{2(1+\beta)}{\lambda_{\max}} \ \text{(heavy ball; GD at } \beta = 0),
+        \qquad \frac{2(1+\beta)}{(1+2\beta)\,\lambda_{\max}} \ \text{(Nesterov)}
+
+    Parameters
+    ----------
+    lambda_max : float or array_like
+        Largest Hessian eigenvalue; where it is <= 0 there is no limit (``inf``).
+    momentum : float or array_like in [0, 1)
+        Broadcasts against ``lambda_max``.
+    nesterov : bool
+
+    Returns
+    -------
+    float or ndarray
+        Shape ``np.broadcast(lambda_max, momentum).shape``; a float for scalar inputs.
+    """
+    curvature = check_array(lambda_max, "lambda_max")
+    beta = _momentum_values(momentum)
+    nesterov = _check_flag(nesterov, "nesterov")
+    numerator = 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) if nesterov else 1.0)
+    with np.errstate(divide="ignore"):
+        limit = np.where(curvature > 0, numerator / np.where(curvature > 0, curvature, 1.0), np.inf)
+    return float(limit) if limit.ndim == 0 else limit
+
+
+def _check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def momentum_rate(lr: object, beta: object, eigenvalues: object, nesterov: bool = False) -> float | np.ndarray:
+    r"""Spectral radius of GD / heavy-ball / Nesterov (torch ``SGD``) on a quadratic with these eigenvalues.
+
+    For each eigenvalue :math:`\lambda`, with :math:`a = \mathrm{lr}\,\lambda`, the larger root modulus of
+    :math:`z^2 - Tz + D`, where :math:`T = 1 + \beta - a,\ D = \beta` (heavy ball, GD at
+    :math:`\beta = 0`: :math:`|1 - a|`) or :math:`T = (1+\beta)(1-a),\ D = \beta(1-a)` (Nesterov); the
+    result is the maximum over the eigenvalues. Below 1 the error shrinks like :math:`\rho^t`; above 1 it
+    grows.
+
+    Parameters
+    ----------
+    lr : float or array_like, >= 0
+    beta : float or array_like in [0, 1]
+        Broadcasts against ``lr`` (e.g. a (64, 1) column of lrs and a (64,) row of momenta).
+    eigenvalues : float or array_like, shape (m,)
+        Hessian eigenvalues (any sign).
+    nesterov : bool
+
+    Returns
+    -------
+    float or ndarray
+        Shape ``np.broadcast(lr, beta).shape``; a float for scalar ``lr`` and ``beta``.
+    """
+    step = check_array(lr, "lr")
+    momentum = check_array(beta, "beta")
+    if np.any(step < 0):
+        raise ValueError(f"lr must be >= 0, got {lr!r}")
+    if np.any(momentum < 0) or np.any(momentum > 1):
+        raise ValueError(f"beta must be in [0, 1], got {beta!r}")
+    spectrum = check_array(eigenvalues, "eigenvalues").reshape(-1)
+    if spectrum.size == 0:
+        raise ValueError("eigenvalues must hold at least one value")
+    nesterov = _check_flag(nesterov, "nesterov")
+    step, momentum = np.broadcast_arrays(step, momentum)
+    a = step[..., None] * spectrum
+    b = momentum[..., None]
+    if nesterov:
+        trace, det = (1.0 + b) * (1.0 - a), b * (1.0 - a)
+    else:
+        trace, det = 1.0 + b - a, np.broadcast_to(b, a.shape)
+    root = np.sqrt((trace * trace - 4.0 * det).astype(np.complex128))
+    radius = np.maximum(np.abs(trace + root), np.abs(trace - root)).max(axis=-1) / 2.0
+    return float(radius) if radius.ndim == 0 else radius
+
+
+class OptimalTuning(NamedTuple):
+    """Best constant hyperparameters on a quadratic with eigenvalues in [mu, L], and the rate they give."""
+
+    lr: float
+    momentum: float
+    rate: float
+
+
+def optimal_hyperparameters(mu: float, L: float, method: str = "gd") -> OptimalTuning:
+    r"""The classical optimal tuning on a quadratic with Hessian eigenvalues in :math:`[\mu, L]`.
+
+    With :math:`\kappa = L / \mu`:
+
+    - ``"gd"``: :math:`\mathrm{lr} = 2/(L+\mu)`, rate :math:`(\kappa-1)/(\kappa+1)`;
+    - ``"heavy_ball"`` (Polyak): :math:`\mathrm{lr} = 4/(\sqrt L + \sqrt\mu)^2`,
+      :math:`\beta = \big((\sqrt\kappa-1)/(\sqrt\kappa+1)\big)^2`, rate
+      :math:`(\sqrt\kappa-1)/(\sqrt\kappa+1)` (both extreme eigenvalues get a double root of modulus
+      :math:`\sqrt\beta`, so the error decays like :math:`t\,\rho^t`).
+
+    Parameters
+    ----------
+    mu : float > 0
+        Smallest eigenvalue.
+    L : float >= mu
+        Largest eigenvalue.
+    method : {"gd", "heavy_ball"}
+    """
+    mu = check_scalar(mu, "mu", low=0.0, include_low=False)
+    L = check_scalar(L, "L", low=mu)
+    check_choice(method, "method", ["gd", "heavy_ball"])
+    kappa = L / mu
+    if method == "gd":
+        return OptimalTuning(lr=2.0 / (L + mu), momentum=0.0, rate=(kappa - 1.0) / (kappa + 1.0))
+    root_kappa = math.sqrt(kappa)
+    rate = (root_kappa - 1.0) / (root_kappa + 1.0)
+    return OptimalTuning(lr=4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2, momentum=rate**2, rate=rate)
+
+
+def measured_rate(errors: object, start: int | None = None, stop: int | None = None) -> float:
+    r"""Average contraction per step of a decaying sequence: :math:`(e_{stop} / e_{start})^{1/(stop-start)}`.
+
+    Parameters
+    ----------
+    errors : array_like, shape (T,)
+        For example distances to the minimizer or loss gaps, one per step.
+    start, stop : int, optional
+        Indices (default: the middle and the last), so the transient at the start is skipped.
+
+    Returns
+    -------
+    float
+        Comparable with :func:`momentum_rate` (for loss gaps, its square).
+    """
+    values = check_array(errors, "errors", ndim=1, finite=False)
+    if values.size < 2:
+        raise ValueError(f"errors must hold at least 2 values, got {values.size}")
+    last = values.size - 1
+    start = last // 2 if start is None else check_int(start, "start", low=0, high=last - 1)
+    stop = last if stop is None else check_int(stop, "stop", low=start + 1, high=last)
+    first, final = abs(float(values[start])), abs(float(values[stop]))
+    if not (np.isfinite(first) and np.isfinite(final)) or first == 0.0:
+        raise ValueError(
+            f"errors[{start}] and errors[{stop}] must be finite with errors[{start}] != 0, got {first!r}, {final!r}"
+        )
+    return (final / first) ** (1.0 / (stop - start))
+
+
+def steps_to_reduce(rate: float, factor: float) -> float:
+    r"""Steps for an error shrinking like :math:`\rho^t` to fall by ``factor``: :math:`\lceil \ln f / \ln(1/\rho) \rceil`.
+
+    ``inf`` when ``rate >= 1``; 0 when ``factor <= 1``.
+    """
+    rate = check_scalar(rate, "rate", low=0.0)
+    factor = check_scalar(factor, "factor", low=0.0, include_low=False)
+    if factor <= 1.0:
+        return 0.0
+    if rate >= 1.0:
+        return math.inf
+    if rate == 0.0:
+        return 1.0
+    return float(math.ceil(math.log(factor) / -math.log(rate) - 1e-12))
+
+
+# ------------------------------------------------------------------------------------------ explaining
+def _method_words(momentum: float, nesterov: bool) -> tuple[str, str]:
+    """(name, the limit on lr x lambda_max in words) for torch SGD with these settings."""
+    if momentum == 0.0:
+        return "gradient descent", "2"
+    if nesterov:
+        return f"Nesterov momentum (β = {momentum:.3g})", f"2(1+β)/(1+2β) = {2 * (1 + momentum) / (1 + 2 * momentum):.3g}"
+    return f"heavy-ball momentum (β = {momentum:.3g})", f"2(1+β) = {2 * (1 + momentum):.3g}"
+
+
+def explain_stability(lr: float, lambda_max: float, momentum: float = 0.0, nesterov: bool = False) -> str:
+    """One or two sentences on whether torch ``SGD`` with this lr is stable on curvature ``lambda_max``.
+
+    For example ``"lr × λ_max = 2.6 > 2: gradient descent overshoots the minimum along the sharpest
+    direction by more than it started, so each step overshoots more (the error there grows 1.6× per
+    step)."``
+    """
+    lr = check_scalar(lr, "lr", low=0.0)
+    lambda_max = check_scalar(lambda_max, "lambda_max")
+    momentum = float(_momentum_values(momentum))
+    nesterov = _check_flag(nesterov, "nesterov")
+    method, limit_words = _method_words(momentum, nesterov)
+    if lambda_max <= 0:
+        return (
+            f"λ_max = {lambda_max:.3g} ≤ 0: the surface curves down or is flat in every direction here, so "
+            f"no learning rate is too large for {method} on curvature alone; the run slides downhill."
+        )
+    product = lr * lambda_max
+    limit = lambda_max * float(max_stable_lr(lambda_max, momentum, nesterov))
+    rate = float(momentum_rate(lr, momentum, [lambda_max], nesterov))
+    largest = float(max_stable_lr(lambda_max, momentum, nesterov))
+    if product > limit:
+        if momentum == 0.0:
+            return (
+                f"lr × λ_max = {product:.3g} > 2: gradient descent jumps past the minimum along the sharpest "
+                f"direction and lands farther away than it started, so each step overshoots more (the error "
+                f"there grows {rate:.3g}× per step). Stable needs lr < 2/λ_max = {largest:.3g}."
+            )
+        return (
+            f"lr × λ_max = {product:.3g} > {limit_words}: with {method} the sharpest direction oscillates "
+            f"with growing amplitude (the error there is multiplied by {rate:.3g} each step). Stable needs "
+            f"lr < {largest:.3g}."
+        )
+    if product == limit:
+        return (
+            f"lr × λ_max = {product:.3g} = {limit_words}: exactly on the stability edge of {method}; the "
+            "sharpest direction neither grows nor shrinks."
+        )
+    return (
+        f"lr × λ_max = {product:.3g} < {limit_words}: {method} is stable along the sharpest direction (the "
+        f"error there is multiplied by {rate:.3g} each step); the largest stable lr here is {largest:.3g}."
+    )
+
+
+def _per_run(value: Any, run_index: int) -> Any:
+    return value[run_index] if isinstance(value, np.ndarray) and value.ndim == 1 else value
+
+
+def explain_divergence(
+    objective: Any, optimizer: Any, trajectory: Trajectory, run_index: int | None = None, *, max_points: int = 50
+) -> str:
+    """Explain in words why run ``run_index`` of ``trajectory`` diverged, from the local curvature.
+
+    For torch ``SGD`` (plain, heavy ball or Nesterov) it looks along the run, up to the step where it
+    diverged, for the first point where ``lr × λ_max`` (:math:`\\lambda_{\\max}` of the Hessian there,
+    the lr of that step) crossed the stability limit, and explains that step with
+    :func:`explain_stability`. Adaptive optimizers get the curvature and the reason the fixed-step limit
+    does not transfer to them.
+
+    Parameters
+    ----------
+    objective, optimizer
+        What the trajectory was run with.
+    trajectory : Trajectory
+        From :func:`lossviz.run.run`.
+    run_index : int, optional
+        Which run; required when the trajectory holds several.
+    max_points : int in [2, 1000]
+        Points checked along the run (evenly spaced, always including the start and the last point
+        before the divergence); at most 10 when the objective has no analytic Hessian.
+    """
+    dim = _check_objective(objective)
+    if not isinstance(trajectory, Trajectory):
+        raise TypeError(f"trajectory must be a Trajectory from lossviz.run.run, got {type(trajectory).__name__}")
+    if trajectory.dim != dim:
+        raise ValueError(f"trajectory has dim {trajectory.dim} but the objective has dim={dim}")
+    hyperparameters = getattr(optimizer, "hyperparameters", None)
+    if not isinstance(hyperparameters, dict):
+        raise TypeError(f"optimizer must have a dict attribute hyperparameters, got {type(optimizer).__name__}")
+    max_points = check_int(max_points, "max_points", low=2, high=1000)
+    if trajectory.batched:
+        if run_index is None:
+            raise ValueError(f"run_index must be given for a trajectory of {trajectory.n_runs} runs")
+        run_index = check_int(run_index, "run_index", low=0, high=trajectory.n_runs - 1)
+        params, lrs = trajectory.params[run_index], trajectory.lr[run_index]
+        loss = trajectory.loss[run_index]
+        diverged_at = int(trajectory.diverged_at[run_index])
+    else:
+        run_index = 0
+        params, lrs, loss, diverged_at = trajectory.params, trajectory.lr, trajectory.loss, trajectory.diverged_at
+    label = f"Run {run_index}" if trajectory.batched else "The run"
+    if diverged_at < 0:
+        final = loss[np.isfinite(loss)][-1] if np.isfinite(loss).any() else float("nan")
+        return f"{label} did not diverge (final loss {final:.4g})."
+    if diverged_at == 0:
+        return f"{label} diverged at its start: the loss, gradient or parameters were not finite there."
+
+    name = getattr(optimizer, "name", type(optimizer).__name__)
+    momentum = float(_per_run(hyperparameters.get("momentum", 0.0), run_index))
+    nesterov = bool(hyperparameters.get("nesterov", False))
+    has_hessian = _analytic_hessian(objective) is not None
+    count = min(diverged_at, max_points if has_hessian else min(max_points, 10))
+    steps = np.unique(np.round(np.linspace(0, diverged_at - 1, count)).astype(int))
+    points = params[steps]
+    with np.errstate(over="ignore", invalid="ignore"):
+        if has_hessian:
+            curvature = np.linalg.eigvalsh(hessian(objective, points))[:, -1]
+        else:
+            curvature = np.array([top_eigenvalues(objective, p, 1)[0] for p in points])
+    step_lrs = lrs[steps]
+    header = f"{label} diverged at step {diverged_at} (loss {loss[diverged_at]:.3g})."
+
+    if name != "sgd":
+        title = getattr(optimizer, "title", name)
+        return (
+            f"{header} {title} scales its steps by running gradient statistics, so the fixed-step limit "
+            f"lr < 2/λ_max does not apply directly; for reference λ_max = {curvature[0]:.3g} at the start "
+            f"(lr = {step_lrs[0]:.3g}, so 2/λ_max = {2 / curvature[0] if curvature[0] > 0 else math.inf:.3g})."
+        )
+    limits = np.asarray(max_stable_lr(np.where(np.isfinite(curvature), curvature, 0.0), momentum, nesterov))
+    unstable = np.isfinite(curvature) & (step_lrs > limits)
+    if unstable.any():
+        first = int(np.argmax(unstable))
+        where = "At the start" if steps[first] == 0 else f"At step {steps[first]}"
+        return f"{header} {where}, " + explain_stability(
+            float(step_lrs[first]), float(curvature[first]), momentum, nesterov
+        )
+    finite = np.isfinite(curvature)
+    worst = int(np.argmax(np.where(finite, step_lrs * curvature, -np.inf)))
+    method, limit_words = _method_words(momentum, nesterov)
+    return (
+        f"{header} Yet lr × λ_max stayed below the {method} limit {limit_words} at the {steps.size} points "
+        f"checked (largest {step_lrs[worst] * curvature[worst]:.3g} at step {steps[worst]}): the local "
+        "quadratic picture says stable, so the blow-up came from the curvature changing faster than one "
+        "step can follow (a steepening wall), or from between the points checked."
+    )
+
+
+# ------------------------------------------------------------------------------------ lr range test
+class LRRangeTest(NamedTuple):
+    """Result of :func:`lr_range_test` (arrays of equal length, cut where the loss blew up)."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    suggestion: float
+    min_loss_lr: float
+
+
+def lr_range_test(
+    objective: Any,
+    optimizer: Any,
+    x0: object,
+    *,
+    min_lr: float = 1e-7,
+    max_lr: float = 10.0,
+    steps: int = 100,
+    smoothing: float | None = None,
+    stop_factor: float = 4.0,
+    batch_size: int | None = None,
+    seed: int = 0,
+) -> LRRangeTest:
+    r"""Learning-rate range test (Smith 2017; fastai's ``lr_find``).
+
+    One run whose lr grows exponentially, :math:`\mathrm{lr}_t = \mathrm{min\_lr}\,
+    (\mathrm{max\_lr}/\mathrm{min\_lr})^{t/(n-1)}` for :math:`t = 0..n-1`; ``losses[t]`` is the loss after
+    the step taken with ``lrs[t]`` (the full objective, also with mini-batches). The smoothed curve is
+    fastai's debiased exponential average :math:`s_t = \bar\ell_t / (1 - \beta^{t+1})`,
+    :math:`\bar\ell_t = \beta \bar\ell_{t-1} + (1-\beta)\ell_t`. The arrays stop at the first step where
+    :math:`s_t` exceeds ``stop_factor`` times its minimum so far, or the loss is not finite (that step is
+    kept, the rest dropped).
+
+    Parameters
+    ----------
+    objective, optimizer
+        The optimizer's own lr is replaced by the ramp.
+    x0 : array_like, shape (d,)
+    min_lr, max_lr : float, 0 < min_lr < max_lr
+    steps : int in [2, 100000]
+    smoothing : float in [0, 1), optional
+        :math:`\beta`; default 0.98 (fastai's) with mini-batches, whose losses are noisy, and 0 (no
+        smoothing) for full-batch runs, where an average would only make the curve lag behind the lr.
+    stop_factor : float > 1
+    batch_size, seed
+        As in :func:`lossviz.run.run`.
+
+    Returns
+    -------
+    LRRangeTest
+        ``suggestion`` is the lr where the smoothed loss falls fastest per unit of :math:`\ln \mathrm{lr}`
+        (steepest negative slope, before the blow-up); ``min_loss_lr`` the lr at the smoothed minimum
+        (Smith suggests staying about 10x below it). NaN when fewer than 2 points remain.
+    """
+    dim = _check_objective(objective)
+    start = _check_point(x0, dim, "x0", single=True)
+    min_lr = check_scalar(min_lr, "min_lr", low=0.0, include_low=False)
+    max_lr = check_scalar(max_lr, "max_lr", low=min_lr, include_low=False)
+    steps = check_int(steps, "steps", low=2, high=100_000)
+    if smoothing is None:
+        smoothing = 0.0 if batch_size is None else 0.98
+    smoothing = check_scalar(smoothing, "smoothing", low=0.0, high=1.0, include_high=False)
+    stop_factor = check_scalar(stop_factor, "stop_factor", low=1.0, include_low=False)
+    lrs = min_lr * (max_lr / min_lr) ** (np.arange(steps) / (steps - 1))
+
+    def ramp(t: np.ndarray) -> np.ndarray:
+        return lrs[np.asarray(t)]
+
+    trajectory = run(objective, optimizer, start, steps, ramp, batch_size=batch_size, seed=seed)
+    if trajectory.batched:
+        raise ValueError("lr_range_test runs one learning-rate ramp; give the optimizer scalar hyperparameters")
+    losses = trajectory.loss[1:]
+
+    smoothed = np.empty(steps)
+    average = 0.0
+    for t in range(steps):
+        average = smoothing * average + (1.0 - smoothing) * losses[t]
+        smoothed[t] = average / (1.0 - smoothing ** (t + 1))
+    with np.errstate(invalid="ignore"):
+        best_so_far = np.minimum.accumulate(np.where(np.isfinite(smoothed), smoothed, np.inf))
+        blown = ~np.isfinite(smoothed) | (smoothed > stop_factor * best_so_far)
+    end = int(np.argmax(blown)) + 1 if blown.any() else steps
+    lrs, losses, smoothed = lrs[:end], losses[:end], smoothed[:end]
+    usable = end - 1 if blown.any() else end
+    if usable < 2:
+        return LRRangeTest(lrs, losses, smoothed, math.nan, math.nan)
+    slope = np.gradient(smoothed[:usable], np.log(lrs[:usable]))
+    return LRRangeTest(
+        lrs=lrs,
+        losses=losses,
+        smoothed=smoothed,
+        suggestion=float(lrs[int(np.argmin(slope))]),
+        min_loss_lr=float(lrs[int(np.argmin(smoothed[:usable]))]),
+    )
