@@ -571,7 +571,9 @@ def get(name: str, base_lr: object = None, **params: object) -> Schedule:
         main = main_lr(np.where(in_warmup, 0, steps - warmup), base, resolved)
         return np.where(in_warmup, ramp, main)
 
-    last_step = int(resolved["total_steps"]) + warmup if name == "onecycle" else None  # type: ignore[call-overload]
+    last_step = None
+    if name == "onecycle":
+        last_step = int(resolved["total_steps"]) + warmup  # type: ignore[call-overload]
     latex = spec.latex if warmup == 0 else _warmup_latex(spec.latex, warmup)
     return Schedule(
         name=name,

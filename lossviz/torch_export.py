@@ -120,7 +120,9 @@ def _single_run(named: dict[str, Any], run: int | None, what: str) -> dict[str, 
         )
     for key, n in sizes.items():
         if not 0 <= run < n:
-            raise ValueError(f"run must be an integer in [0, {n - 1}] ({what} {key} has {n} values), got {run}")
+            raise ValueError(
+                f"run must be an integer in [0, {n - 1}] ({what} {key} has {n} values), got {run}"
+            )
     return {key: _pick_run(value, run) for key, value in named.items()}
 
 
@@ -257,7 +259,9 @@ def torch_code(
         # A expression spread over lines would break the loop's indentation; unparse keeps it on one.
         expression = ast.unparse(tree) if "\n" in objective_expr.strip() else objective_expr.strip()
         if start.size != 2:
-            raise ValueError(f"objective_expr is a function of x and y, so x0 must have 2 entries, got {start.size}")
+            raise ValueError(
+                f"objective_expr is a function of x and y, so x0 must have 2 entries, got {start.size}"
+            )
 
     lr = None
     scheduler_lines: list[str] = []
@@ -285,7 +289,8 @@ def torch_code(
         title + f", {steps} steps.",
         "import torch",
         "",
-        f"params = torch.tensor({_literal([float(v) for v in start])}, dtype=torch.float64, requires_grad=True)",
+        f"params = torch.tensor({_literal([float(v) for v in start])}, dtype=torch.float64, "
+        "requires_grad=True)",
         *optimizer_lines,
         *scheduler_lines,
         "",

@@ -60,13 +60,15 @@ CASES = [
     ("exponential", {"gamma": 1.01}, lambda o: L.ExponentialLR(o, gamma=1.01)),
     ("inverse_time", {"decay": 0.05}, lambda o: L.LambdaLR(o, lambda t: 1.0 / (1.0 + 0.05 * t))),
     ("polynomial", {}, lambda o: L.PolynomialLR(o)),
-    ("polynomial", {"total_iters": 200, "power": 2.5}, lambda o: L.PolynomialLR(o, total_iters=200, power=2.5)),
+    ("polynomial", {"total_iters": 200, "power": 2.5},
+     lambda o: L.PolynomialLR(o, total_iters=200, power=2.5)),
     ("cosine", {"T_max": 100, "eta_min": 1e-3}, lambda o: L.CosineAnnealingLR(o, T_max=100, eta_min=1e-3)),
     ("cosine", {"T_max": 37}, lambda o: L.CosineAnnealingLR(o, T_max=37)),
     ("cosine_warm_restarts", {"T_0": 10}, lambda o: L.CosineAnnealingWarmRestarts(o, T_0=10)),
     ("cosine_warm_restarts", {"T_0": 7, "T_mult": 2, "eta_min": 1e-3},
      lambda o: L.CosineAnnealingWarmRestarts(o, T_0=7, T_mult=2, eta_min=1e-3)),
-    ("cosine_warm_restarts", {"T_0": 1, "T_mult": 3}, lambda o: L.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3)),
+    ("cosine_warm_restarts", {"T_0": 1, "T_mult": 3},
+     lambda o: L.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3)),
     ("linear", {}, lambda o: L.LinearLR(o)),
     ("linear", {"start_factor": 0.1, "end_factor": 0.5, "total_iters": 150},
      lambda o: L.LinearLR(o, start_factor=0.1, end_factor=0.5, total_iters=150)),
@@ -242,7 +244,10 @@ def test_attributes_and_rebuild_from_params():
         sched = schedules.get(name, **_required_args(name), warmup_steps=2)
         assert sched.name == name
         assert sched.title and sched.latex and isinstance(sched.params, dict)
-        assert sched.torch_name is None if name == "constant" else sched.torch_name.endswith(("LR", "Restarts"))
+        if name == "constant":
+            assert sched.torch_name is None
+        else:
+            assert sched.torch_name.endswith(("LR", "Restarts"))
         assert sched.params["warmup_steps"] == 2
         rebuilt = schedules.get(sched.name, **sched.params)
         np.testing.assert_array_equal(rebuilt(np.arange(20)), sched(np.arange(20)))
@@ -271,75 +276,79 @@ def test_latex_is_balanced():
 # Validation
 
 
+STEP = {"base_lr": 0.1, "step_size": 3}
+CYCLIC = {"base_lr": 0.1, "max_lr": 1.0}
+ONECYCLE = {"max_lr": 1.0, "total_steps": 10}
+
+
 @pytest.mark.parametrize(
-    "call, exc, match",
+    "name, kwargs, exc, match",
     [
-        (lambda: schedules.get("cosinus", base_lr=0.1), ValueError,
+        ("cosinus", {"base_lr": 0.1}, ValueError,
          "unknown schedule 'cosinus'; valid names: constant, step, multistep"),
-        (lambda: schedules.get("step", base_lr=0.1, step_size=3, gama=0.5), TypeError,
+        ("step", {**STEP, "gama": 0.5}, TypeError,
          "schedule 'step' got unknown parameter.*gama; valid parameters: base_lr, step_size, gamma"),
-        (lambda: schedules.get("step", base_lr=0.1), ValueError, "schedule 'step' needs the parameter step_size"),
-        (lambda: schedules.get("step", step_size=3), ValueError, "schedule 'step' needs base_lr"),
-        (lambda: schedules.get("step", base_lr=0.0, step_size=3), ValueError, r"base_lr must be in \(0, inf\]"),
-        (lambda: schedules.get("step", base_lr=[0.1, -1.0], step_size=3), ValueError,
+        ("step", {"base_lr": 0.1}, ValueError, "schedule 'step' needs the parameter step_size"),
+        ("step", {"step_size": 3}, ValueError, "schedule 'step' needs base_lr"),
+        ("step", {**STEP, "base_lr": 0.0}, ValueError, r"base_lr must be in \(0, inf\]"),
+        ("step", {**STEP, "base_lr": [0.1, -1.0]}, ValueError,
          r"base_lr must be in \(0, inf\) for every run, got -1.0"),
-        (lambda: schedules.get("step", base_lr=[], step_size=3), ValueError, "base_lr must hold one value per run"),
-        (lambda: schedules.get("step", base_lr=[[0.1]], step_size=3), ValueError, "base_lr must have 1 dimension"),
-        (lambda: schedules.get("step", base_lr=0.1, step_size=0), ValueError,
-         r"step_size must be an integer in \[1, inf\], got 0"),
-        (lambda: schedules.get("step", base_lr=0.1, step_size=2.5), TypeError, "step_size must be an integer"),
-        (lambda: schedules.get("step", base_lr=0.1, step_size=3, gamma=0), ValueError, r"gamma must be in \(0, inf\]"),
-        (lambda: schedules.get("multistep", base_lr=0.1, milestones=[5, 3]), ValueError,
+        ("step", {**STEP, "base_lr": []}, ValueError, "base_lr must hold one value per run"),
+        ("step", {**STEP, "base_lr": [[0.1]]}, ValueError, "base_lr must have 1 dimension"),
+        ("step", {**STEP, "step_size": 0}, ValueError, r"step_size must be an integer in \[1, inf\], got 0"),
+        ("step", {**STEP, "step_size": 2.5}, TypeError, "step_size must be an integer"),
+        ("step", {**STEP, "gamma": 0}, ValueError, r"gamma must be in \(0, inf\]"),
+        ("multistep", {"base_lr": 0.1, "milestones": [5, 3]}, ValueError,
          r"milestones must be strictly increasing, got \[5, 3\]"),
-        (lambda: schedules.get("multistep", base_lr=0.1, milestones=[]), ValueError, "milestones must hold at least one"),
-        (lambda: schedules.get("multistep", base_lr=0.1, milestones=[-1, 3]), ValueError, "milestones must be steps >= 0"),
-        (lambda: schedules.get("multistep", base_lr=0.1, milestones=[1.5]), TypeError, "milestones must be integers"),
-        (lambda: schedules.get("multistep", base_lr=0.1, milestones=5), TypeError, "milestones must be a sequence"),
-        (lambda: schedules.get("inverse_time", base_lr=0.1, decay=-1), ValueError, r"decay must be in \[0, inf\]"),
-        (lambda: schedules.get("polynomial", base_lr=0.1, total_iters=0), ValueError, "total_iters must be an integer in"),
-        (lambda: schedules.get("polynomial", base_lr=0.1, power=0), ValueError, r"power must be in \(0, inf\]"),
-        (lambda: schedules.get("cosine", base_lr=0.1, T_max=0), ValueError, r"T_max must be an integer in \[1, inf\]"),
-        (lambda: schedules.get("cosine", base_lr=0.1, T_max=5, eta_min=-0.1), ValueError,
+        ("multistep", {"base_lr": 0.1, "milestones": []}, ValueError, "milestones must hold at least one"),
+        ("multistep", {"base_lr": 0.1, "milestones": [-1, 3]}, ValueError, "milestones must be steps >= 0"),
+        ("multistep", {"base_lr": 0.1, "milestones": [1.5]}, TypeError, "milestones must be integers"),
+        ("multistep", {"base_lr": 0.1, "milestones": 5}, TypeError, "milestones must be a sequence"),
+        ("inverse_time", {"base_lr": 0.1, "decay": -1}, ValueError, r"decay must be in \[0, inf\]"),
+        ("polynomial", {"base_lr": 0.1, "total_iters": 0}, ValueError, "total_iters must be an integer in"),
+        ("polynomial", {"base_lr": 0.1, "power": 0}, ValueError, r"power must be in \(0, inf\]"),
+        ("cosine", {"base_lr": 0.1, "T_max": 0}, ValueError, r"T_max must be an integer in \[1, inf\]"),
+        ("cosine", {"base_lr": 0.1, "T_max": 5, "eta_min": -0.1}, ValueError,
          r"eta_min must be in \[0, inf\], got -0.1"),
-        (lambda: schedules.get("cosine_warm_restarts", base_lr=0.1, T_0=5, T_mult=0), ValueError,
+        ("cosine_warm_restarts", {"base_lr": 0.1, "T_0": 5, "T_mult": 0}, ValueError,
          r"T_mult must be an integer in \[1, inf\], got 0"),
-        (lambda: schedules.get("linear", base_lr=0.1, start_factor=0), ValueError,
+        ("linear", {"base_lr": 0.1, "start_factor": 0}, ValueError,
          r"start_factor must be in \(0, 1\], got 0"),
-        (lambda: schedules.get("linear", base_lr=0.1, end_factor=1.5), ValueError, r"end_factor must be in \[0, 1\]"),
-        (lambda: schedules.get("cyclic", base_lr=0.1), ValueError, "schedule 'cyclic' needs the parameter max_lr"),
-        (lambda: schedules.get("cyclic", base_lr=0.1, max_lr=1.0, mode="sawtooth"), ValueError,
+        ("linear", {"base_lr": 0.1, "end_factor": 1.5}, ValueError, r"end_factor must be in \[0, 1\]"),
+        ("cyclic", {"base_lr": 0.1}, ValueError, "schedule 'cyclic' needs the parameter max_lr"),
+        ("cyclic", {**CYCLIC, "mode": "sawtooth"}, ValueError,
          "unknown mode 'sawtooth'; valid names: triangular, triangular2, exp_range"),
-        (lambda: schedules.get("cyclic", base_lr=0.1, max_lr=1.0, step_size_down=0), ValueError,
+        ("cyclic", {**CYCLIC, "step_size_down": 0}, ValueError,
          r"step_size_down must be an integer in \[1, inf\], got 0"),
-        (lambda: schedules.get("cyclic", base_lr=0.1, max_lr=1.0, gamma=1.5), ValueError, r"gamma must be in \(0, 1\]"),
-        (lambda: schedules.get("onecycle", base_lr=0.1, max_lr=1.0, total_steps=10), ValueError,
+        ("cyclic", {**CYCLIC, "gamma": 1.5}, ValueError, r"gamma must be in \(0, 1\]"),
+        ("onecycle", {**ONECYCLE, "base_lr": 0.1}, ValueError,
          "schedule 'onecycle' takes max_lr, not base_lr"),
-        (lambda: schedules.get("onecycle", max_lr=1.0), ValueError, "needs the parameter total_steps"),
-        (lambda: schedules.get("onecycle", max_lr=1.0, total_steps=10, pct_start=1.5), ValueError,
-         r"pct_start must be in \[0, 1\], got 1.5"),
-        (lambda: schedules.get("onecycle", max_lr=1.0, total_steps=10, anneal_strategy="cosine"), ValueError,
+        ("onecycle", {"max_lr": 1.0}, ValueError, "needs the parameter total_steps"),
+        ("onecycle", {**ONECYCLE, "pct_start": 1.5}, ValueError, r"pct_start must be in \[0, 1\], got 1.5"),
+        ("onecycle", {**ONECYCLE, "anneal_strategy": "cosine"}, ValueError,
          "unknown anneal_strategy 'cosine'; valid names: cos, linear"),
-        (lambda: schedules.get("onecycle", max_lr=1.0, total_steps=10, three_phase=1), TypeError,
-         "three_phase must be True or False, got 1"),
-        (lambda: schedules.get("onecycle", max_lr=1.0, total_steps=10, div_factor=0), ValueError,
-         r"div_factor must be in \(0, inf\]"),
+        ("onecycle", {**ONECYCLE, "three_phase": 1}, TypeError, "three_phase must be True or False, got 1"),
+        ("onecycle", {**ONECYCLE, "div_factor": 0}, ValueError, r"div_factor must be in \(0, inf\]"),
         # torch divides by zero on these: a phase that ends where it starts.
-        (lambda: schedules.get("onecycle", max_lr=1.0, total_steps=10, pct_start=0.1), ValueError,
+        ("onecycle", {**ONECYCLE, "pct_start": 0.1}, ValueError,
          "pct_start=0.1 with total_steps=10 and three_phase=False gives a phase of zero length"),
-        (lambda: schedules.get("onecycle", max_lr=1.0, total_steps=10, pct_start=1.0), ValueError,
+        ("onecycle", {**ONECYCLE, "pct_start": 1.0}, ValueError, "gives a phase of zero length"),
+        ("onecycle", {"max_lr": 1.0, "total_steps": 9, "pct_start": 5 / 9, "three_phase": True}, ValueError,
          "gives a phase of zero length"),
-        (lambda: schedules.get("onecycle", max_lr=1.0, total_steps=9, pct_start=5 / 9, three_phase=True), ValueError,
-         "gives a phase of zero length"),
-        (lambda: schedules.get("step", base_lr=0.1, step_size=2, warmup_steps=-1), ValueError,
+        ("step", {**STEP, "warmup_steps": -1}, ValueError,
          r"warmup_steps must be an integer in \[0, inf\], got -1"),
-        (lambda: schedules.get("step", base_lr=0.1, step_size=2, warmup_start_factor=0.0), ValueError,
+        ("step", {**STEP, "warmup_start_factor": 0.0}, ValueError,
          r"warmup_start_factor must be in \(0, 1\], got 0.0"),
-        (lambda: schedules.parameters("nope"), ValueError, "unknown schedule 'nope'; valid names"),
     ],
 )
-def test_validation_messages(call, exc, match):
+def test_validation_messages(name, kwargs, exc, match):
     with pytest.raises(exc, match=match):
-        call()
+        schedules.get(name, **kwargs)
+
+
+def test_parameters_refuses_unknown_names():
+    with pytest.raises(ValueError, match="unknown schedule 'nope'; valid names"):
+        schedules.parameters("nope")
 
 
 def test_zero_length_onecycle_phases_are_exactly_where_torch_fails():

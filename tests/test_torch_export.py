@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -46,7 +46,6 @@ class Case:
     x0: list
     steps: int
     run: int | None = None
-    kwargs: dict = field(default_factory=dict)
 
 
 CASES = [
@@ -57,7 +56,8 @@ CASES = [
          [-1.5, 2.0], 200),
     Case("rmsprop-centered-exponential", optimizers.get("rmsprop", lr=0.01, centered=True, momentum=0.5),
          schedules.get("exponential", base_lr=0.01, gamma=0.99), "himmelblau", [0.5, -1.0], 150),
-    Case("adagrad-polynomial", optimizers.get("adagrad", lr=0.5, lr_decay=0.01, initial_accumulator_value=0.1),
+    Case("adagrad-polynomial",
+         optimizers.get("adagrad", lr=0.5, lr_decay=0.01, initial_accumulator_value=0.1),
          schedules.get("polynomial", base_lr=0.5, total_iters=150, power=2.0), "booth", [-4.0, 3.0], 160),
     Case("adadelta-constant-warmup", optimizers.get("adadelta", weight_decay=0.01),
          schedules.get("constant", base_lr=1.0, warmup_steps=20, warmup_start_factor=0.1), "beale",
@@ -65,19 +65,21 @@ CASES = [
     Case("adamw-multistep", optimizers.get("adamw", lr=0.02, weight_decay=0.1),
          schedules.get("multistep", base_lr=0.02, milestones=[50, 120], gamma=0.3), "himmelblau", [0.0, 0.0],
          200),
-    Case("nadam-decoupled-cyclic-warmup", optimizers.get("nadam", weight_decay=0.01, decoupled_weight_decay=True),
+    Case("nadam-decoupled-cyclic-warmup",
+         optimizers.get("nadam", weight_decay=0.01, decoupled_weight_decay=True),
          schedules.get("cyclic", base_lr=0.01, max_lr=0.1, step_size_up=20, step_size_down=30,
-                       mode="triangular2", warmup_steps=5, warmup_start_factor=0.5), "rosenbrock", [-1.0, 1.5],
-         200),
+                       mode="triangular2", warmup_steps=5, warmup_start_factor=0.5),
+         "rosenbrock", [-1.0, 1.5], 200),
     Case("radam-onecycle-three-phase-warmup", optimizers.get("radam"),
          schedules.get("onecycle", max_lr=0.1, total_steps=200, three_phase=True, warmup_steps=10),
          "six_hump_camel", [1.5, 0.8], 210),
     Case("adamax-warm-restarts", optimizers.get("adamax", lr=0.01),
-         schedules.get("cosine_warm_restarts", base_lr=0.05, T_0=20, T_mult=2, eta_min=1e-3), "six_hump_camel",
-         [-1.0, -0.5], 200),
+         schedules.get("cosine_warm_restarts", base_lr=0.05, T_0=20, T_mult=2, eta_min=1e-3),
+         "six_hump_camel", [-1.0, -0.5], 200),
     Case("sgd-clipvalue-inverse-time", optimizers.get("sgd", lr=1e-3, momentum=0.5, clip_value=0.5),
          schedules.get("inverse_time", base_lr=5e-3, decay=0.05), "rastrigin", [0.3, -0.2], 150),
-    Case("sgd-dampening-linear", optimizers.get("sgd", lr=0.01, momentum=0.9, dampening=0.1, weight_decay=0.01),
+    Case("sgd-dampening-linear",
+         optimizers.get("sgd", lr=0.01, momentum=0.9, dampening=0.1, weight_decay=0.01),
          schedules.get("linear", base_lr=0.01, start_factor=0.1, total_iters=50), "ackley", [0.7, -0.4], 150),
     # Both clips active (the value clip changes the direction, the norm clip the length), so the order
     # the gradient meets them matters; test_clip_order_matters checks the two runs differ.
@@ -85,13 +87,15 @@ CASES = [
         optimizers.get("sgd", lr=0.05, momentum=0.5), 0.2), 0.15), None, "booth", [-4.0, 3.0], 100),
     Case("sgd-norm-clip-then-value-clip", optimizers.clip_by_norm(optimizers.clip_by_value(
         optimizers.get("sgd", lr=0.05, momentum=0.5), 0.15), 0.2), None, "booth", [-4.0, 3.0], 100),
-    Case("rmsprop-no-schedule", optimizers.get("rmsprop", lr=0.005), None, "goldstein_price", [0.5, -0.5], 100),
+    Case("rmsprop-no-schedule", optimizers.get("rmsprop", lr=0.005), None, "goldstein_price", [0.5, -0.5],
+         100),
     Case("sgd-onecycle-linear", optimizers.get("sgd", lr=0.01, momentum=0.8),
          schedules.get("onecycle", max_lr=0.01, total_steps=120, anneal_strategy="linear", pct_start=0.25),
          "quadratic", [2.0, -1.5], 120),
     Case("adam-cyclic-exp-range-per-run", optimizers.get("adam", lr=np.array([0.01, 0.03])),
-         schedules.get("cyclic", base_lr=np.array([0.005, 0.01]), max_lr=np.array([0.05, 0.08]), step_size_up=15,
-                       mode="exp_range", gamma=0.995), "himmelblau", [[0.0, 0.0], [1.0, -2.0]], 150, run=1),
+         schedules.get("cyclic", base_lr=np.array([0.005, 0.01]), max_lr=np.array([0.05, 0.08]),
+                       step_size_up=15, mode="exp_range", gamma=0.995),
+         "himmelblau", [[0.0, 0.0], [1.0, -2.0]], 150, run=1),
     Case("sgd-generic-placeholder", optimizers.get("sgd", lr=0.05, momentum=0.9),
          schedules.get("step", base_lr=0.05, step_size=20), None, [1.0, -2.0, 0.5], 80),
 ]
@@ -108,7 +112,8 @@ def _code(case: Case) -> str:
 
 
 def _lossviz_final(case: Case) -> np.ndarray:
-    trajectory = run(_objective(case), case.optimizer, np.asarray(case.x0, dtype=float), case.steps, case.schedule)
+    x0 = np.asarray(case.x0, dtype=float)
+    trajectory = run(_objective(case), case.optimizer, x0, case.steps, case.schedule)
     final = trajectory.params[..., -1, :]
     return final[case.run] if case.run is not None else final
 
@@ -226,7 +231,8 @@ def test_multiline_expression_is_written_on_one_line():
     "kwargs, exc, match",
     [
         ({"optimizer": optimizers.get("sgd", lr=np.array([0.1, 0.2]))}, ValueError,
-         r"torch_code writes one run, but the optimizer has per-run values: lr \(2 values\); pass run=<index>"),
+         r"torch_code writes one run, but the optimizer has per-run values: lr \(2 values\); "
+         "pass run=<index>"),
         ({"optimizer": optimizers.get("sgd", lr=np.array([0.1, 0.2])), "run": 2}, ValueError,
          r"run must be an integer in \[0, 1\] \(optimizer lr has 2 values\), got 2"),
         ({"schedule": schedules.get("step", base_lr=np.array([0.1, 0.2]), step_size=3)}, ValueError,
