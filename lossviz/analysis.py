@@ -86,7 +86,9 @@ def _check_point(params: object, dim: int, name: str = "params", single: bool = 
     point = check_array(params, name)
     if point.ndim == 0 or point.shape[-1] != dim or (single and point.ndim != 1):
         shape = f"({dim},)" if single else f"(..., {dim})"
-        raise ValueError(f"{name} must have shape {shape} for an objective with dim={dim}, got shape {point.shape}")
+        raise ValueError(
+            f"{name} must have shape {shape} for an objective with dim={dim}, got shape {point.shape}"
+        )
     return point
 
 
@@ -398,7 +400,9 @@ def _check_flag(value: object, name: str) -> bool:
     return bool(value)
 
 
-def momentum_rate(lr: object, beta: object, eigenvalues: object, nesterov: bool = False) -> float | np.ndarray:
+def momentum_rate(
+    lr: object, beta: object, eigenvalues: object, nesterov: bool = False
+) -> float | np.ndarray:
     r"""Spectral radius of GD / heavy-ball / Nesterov (torch ``SGD``) on a quadratic with these eigenvalues.
 
     For each eigenvalue :math:`\lambda`, with :math:`a = \mathrm{lr}\,\lambda`, the larger root modulus of
@@ -505,15 +509,16 @@ def measured_rate(errors: object, start: int | None = None, stop: int | None = N
     first, final = abs(float(values[start])), abs(float(values[stop]))
     if not (np.isfinite(first) and np.isfinite(final)) or first == 0.0:
         raise ValueError(
-            f"errors[{start}] and errors[{stop}] must be finite with errors[{start}] != 0, got {first!r}, {final!r}"
+            f"errors[{start}] and errors[{stop}] must be finite with errors[{start}] != 0, "
+            f"got {first!r}, {final!r}"
         )
     return (final / first) ** (1.0 / (stop - start))
 
 
 def steps_to_reduce(rate: float, factor: float) -> float:
-    r"""Steps for an error shrinking like :math:`\rho^t` to fall by ``factor``: :math:`\lceil \ln f / \ln(1/\rho) \rceil`.
+    r"""Steps for an error shrinking like :math:`\rho^t` to fall by ``factor`` :math:`f`.
 
-    ``inf`` when ``rate >= 1``; 0 when ``factor <= 1``.
+    That is :math:`\lceil \ln f / \ln(1/\rho) \rceil`; ``inf`` when ``rate >= 1``, 0 when ``factor <= 1``.
     """
     rate = check_scalar(rate, "rate", low=0.0)
     factor = check_scalar(factor, "factor", low=0.0, include_low=False)
@@ -532,7 +537,8 @@ def _method_words(momentum: float, nesterov: bool) -> tuple[str, str]:
     if momentum == 0.0:
         return "gradient descent", "2"
     if nesterov:
-        return f"Nesterov momentum (β = {momentum:.3g})", f"2(1+β)/(1+2β) = {2 * (1 + momentum) / (1 + 2 * momentum):.3g}"
+        limit = 2 * (1 + momentum) / (1 + 2 * momentum)
+        return f"Nesterov momentum (β = {momentum:.3g})", f"2(1+β)/(1+2β) = {limit:.3g}"
     return f"heavy-ball momentum (β = {momentum:.3g})", f"2(1+β) = {2 * (1 + momentum):.3g}"
 
 
@@ -585,7 +591,12 @@ def _per_run(value: Any, run_index: int) -> Any:
 
 
 def explain_divergence(
-    objective: Any, optimizer: Any, trajectory: Trajectory, run_index: int | None = None, *, max_points: int = 50
+    objective: Any,
+    optimizer: Any,
+    trajectory: Trajectory,
+    run_index: int | None = None,
+    *,
+    max_points: int = 50,
 ) -> str:
     """Explain in words why run ``run_index`` of ``trajectory`` diverged, from the local curvature.
 
@@ -609,12 +620,16 @@ def explain_divergence(
     """
     dim = _check_objective(objective)
     if not isinstance(trajectory, Trajectory):
-        raise TypeError(f"trajectory must be a Trajectory from lossviz.run.run, got {type(trajectory).__name__}")
+        raise TypeError(
+            f"trajectory must be a Trajectory from lossviz.run.run, got {type(trajectory).__name__}"
+        )
     if trajectory.dim != dim:
         raise ValueError(f"trajectory has dim {trajectory.dim} but the objective has dim={dim}")
     hyperparameters = getattr(optimizer, "hyperparameters", None)
     if not isinstance(hyperparameters, dict):
-        raise TypeError(f"optimizer must have a dict attribute hyperparameters, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must have a dict attribute hyperparameters, got {type(optimizer).__name__}"
+        )
     max_points = check_int(max_points, "max_points", low=2, high=1000)
     if trajectory.batched:
         if run_index is None:
@@ -625,7 +640,8 @@ def explain_divergence(
         diverged_at = int(trajectory.diverged_at[run_index])
     else:
         run_index = 0
-        params, lrs, loss, diverged_at = trajectory.params, trajectory.lr, trajectory.loss, trajectory.diverged_at
+        params, lrs, loss = trajectory.params, trajectory.lr, trajectory.loss
+        diverged_at = int(trajectory.diverged_at)
     label = f"Run {run_index}" if trajectory.batched else "The run"
     if diverged_at < 0:
         final = loss[np.isfinite(loss)][-1] if np.isfinite(loss).any() else float("nan")
@@ -650,10 +666,11 @@ def explain_divergence(
 
     if name != "sgd":
         title = getattr(optimizer, "title", name)
+        start_limit = float(max_stable_lr(curvature[0])) if np.isfinite(curvature[0]) else math.nan
         return (
             f"{header} {title} scales its steps by running gradient statistics, so the fixed-step limit "
             f"lr < 2/λ_max does not apply directly; for reference λ_max = {curvature[0]:.3g} at the start "
-            f"(lr = {step_lrs[0]:.3g}, so 2/λ_max = {2 / curvature[0] if curvature[0] > 0 else math.inf:.3g})."
+            f"(lr = {step_lrs[0]:.3g}, so 2/λ_max = {start_limit:.3g})."
         )
     limits = np.asarray(max_stable_lr(np.where(np.isfinite(curvature), curvature, 0.0), momentum, nesterov))
     unstable = np.isfinite(curvature) & (step_lrs > limits)
@@ -745,7 +762,9 @@ def lr_range_test(
 
     trajectory = run(objective, optimizer, start, steps, ramp, batch_size=batch_size, seed=seed)
     if trajectory.batched:
-        raise ValueError("lr_range_test runs one learning-rate ramp; give the optimizer scalar hyperparameters")
+        raise ValueError(
+            "lr_range_test runs one learning-rate ramp; give the optimizer scalar hyperparameters"
+        )
     losses = trajectory.loss[1:]
 
     smoothed = np.empty(steps)

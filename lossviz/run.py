@@ -319,13 +319,16 @@ def run(
     start = check_array(x0, "x0")
     if start.ndim not in (1, 2) or start.shape[-1] != dim:
         raise ValueError(
-            f"x0 must have shape ({dim},) or (R, {dim}) for this objective with dim={dim}, got shape {start.shape}"
+            f"x0 must have shape ({dim},) or (R, {dim}) for this objective with dim={dim}, "
+            f"got shape {start.shape}"
         )
     if start.ndim == 2 and start.shape[0] == 0:
         raise ValueError("x0 must hold at least one start, got shape (0, ...)")
     if grad_tol is not None:
         grad_tol = check_scalar(grad_tol, "grad_tol", low=0.0, include_low=False)
-    divergence_threshold = check_scalar(divergence_threshold, "divergence_threshold", low=0.0, include_low=False)
+    divergence_threshold = check_scalar(
+        divergence_threshold, "divergence_threshold", low=0.0, include_low=False
+    )
     seed = check_int(seed, "seed", low=0)
     for flag_name, flag in (("record_grads", record_grads), ("record_state", record_state)):
         if not isinstance(flag, bool | np.bool_):
@@ -359,7 +362,8 @@ def run(
 
     if schedule is None:
         lr_table = None
-        lr_record = np.broadcast_to(np.asarray(hyperparameters["lr"], dtype=np.float64)[..., None], (n_runs, steps))
+        lr_value = np.asarray(hyperparameters["lr"], dtype=np.float64)
+        lr_record = np.broadcast_to(lr_value[..., None], (n_runs, steps))
     else:
         lr_table = np.asarray(schedule(np.arange(steps)), dtype=np.float64)
         if lr_table.shape not in ((steps,), (steps, n_runs)):
@@ -397,7 +401,8 @@ def run(
             if value.ndim == 0 or value.shape[0] != n_runs:
                 value = np.broadcast_to(value, (n_runs,) + value.shape)
             if name not in state_buffers:
-                state_buffers[name] = np.empty((steps + 1,) + value.shape)
+                # NaN, not empty: a field that first appears later has no value before that.
+                state_buffers[name] = np.full((steps + 1,) + value.shape, np.nan)
             state_buffers[name][index] = value
 
     gradient = objective.grad
@@ -455,9 +460,8 @@ def _finish(
     # A sum over d is non-finite when any coordinate is (or when it overflows, which is divergence too).
     finite_point = np.isfinite(params[:valid].sum(axis=-1))
     loss = np.full((n_points, n_runs), np.nan)
-    loss[:valid] = _evaluate_loss(objective, params[:valid].reshape(-1, dim), finite_point.reshape(-1)).reshape(
-        valid, n_runs
-    )
+    scored = _evaluate_loss(objective, params[:valid].reshape(-1, dim), finite_point.reshape(-1))
+    loss[:valid] = scored.reshape(valid, n_runs)
     grad_norm = np.full((n_points, n_runs), np.nan)
     grad_norm[:valid] = np.sqrt(np.einsum("trd,trd->tr", grads[:valid], grads[:valid]))
 
@@ -502,5 +506,5 @@ def _finish(
         params=params.swapaxes(0, 1), loss=loss.T, grad_norm=grad_norm.T, lr=lr_record,
         diverged_at=diverged_at, converged_at=converged_at, param_names=param_names, batched=True,
         grads=grads.swapaxes(0, 1) if record_grads else None,
-        states={name: buffer.swapaxes(0, 1) for name, buffer in state_buffers.items()} if record_state else None,
+        states={k: buffer.swapaxes(0, 1) for k, buffer in state_buffers.items()} if record_state else None,
     )

@@ -59,7 +59,8 @@ def test_recorded_loss_and_grad_norm_are_measured_at_the_recorded_params() -> No
     starts = np.array([[-1.5, 2.0], [0.5, -0.5], [2.0, 2.0]])
     traj = run(ROSENBROCK, optimizers.get("sgd", lr=1e-4, momentum=0.5), starts, 30)
     np.testing.assert_allclose(traj.loss, ROSENBROCK.f(traj.params), rtol=1e-14)
-    np.testing.assert_allclose(traj.grad_norm, np.linalg.norm(ROSENBROCK.grad(traj.params), axis=-1), rtol=1e-13)
+    expected_norms = np.linalg.norm(ROSENBROCK.grad(traj.params), axis=-1)
+    np.testing.assert_allclose(traj.grad_norm, expected_norms, rtol=1e-13)
 
 
 def test_plain_gradient_descent_follows_the_hand_recursion() -> None:
@@ -252,7 +253,9 @@ def test_a_per_run_schedule_gives_per_run_lrs() -> None:
 @settings(max_examples=50, deadline=None)
 @given(n_samples=st.integers(1, 40), batch_size=st.integers(1, 40), epochs=st.integers(1, 4),
        seed=st.integers(0, 2**32 - 1))
-def test_batches_cover_every_sample_once_per_epoch(n_samples: int, batch_size: int, epochs: int, seed: int) -> None:
+def test_batches_cover_every_sample_once_per_epoch(
+    n_samples: int, batch_size: int, epochs: int, seed: int
+) -> None:
     batch_size = min(batch_size, n_samples)
     per_epoch = -(-n_samples // batch_size)
     batches = minibatch_indices(n_samples, batch_size, per_epoch * epochs, seed)
