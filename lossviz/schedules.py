@@ -328,7 +328,12 @@ def _onecycle(k: np.ndarray, base: np.ndarray, p: Mapping[str, object]) -> np.nd
 
 
 def _validate_onecycle(p: dict) -> None:
-    steps = np.arange(int(p["total_steps"]) + 1)
+    total = int(p["total_steps"])
+    # The selected phase only changes at phase ends, so the steps next to each end (and 0, total_steps)
+    # meet every phase that any step meets, without an array as long as total_steps.
+    ends = np.array([end for end, _, _ in _onecycle_phases(p)])
+    nearby = np.concatenate([[0, total], np.floor(ends), np.floor(ends) + 1]).astype(np.int64)
+    steps = np.unique(np.clip(nearby, 0, total))
     _, start_step, end_step = _onecycle_fraction(steps, p)
     if np.any(end_step == start_step):
         raise ValueError(

@@ -351,17 +351,35 @@ def test_parameters_refuses_unknown_names():
         schedules.parameters("nope")
 
 
-def test_zero_length_onecycle_phases_are_exactly_where_torch_fails():
-    for total, pct, three in [(10, 0.1, False), (10, 1.0, False), (9, 5 / 9, True)]:
-        param = torch.zeros(1, requires_grad=True)
-        optimizer = torch.optim.SGD([param], lr=0.1)
-        with pytest.raises(ZeroDivisionError), warnings.catch_warnings():
+def _torch_onecycle_divides_by_zero(total: int, pct: float, three: bool) -> bool:
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=0.1)
+    try:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             scheduler = L.OneCycleLR(optimizer, max_lr=1.0, total_steps=total, pct_start=pct,
                                      three_phase=three, cycle_momentum=False)
             for _ in range(total):
                 optimizer.step()
                 scheduler.step()
+    except ZeroDivisionError:
+        return True
+    return False
+
+
+def test_onecycle_refuses_exactly_the_settings_where_torch_divides_by_zero():
+    refused = 0
+    for total in range(1, 25):
+        for pct in [i / 10 for i in range(11)] + [5 / 9, 1 / total, 0.5 + 0.5 / total]:
+            for three in (False, True):
+                try:
+                    schedules.get("onecycle", max_lr=1.0, total_steps=total, pct_start=pct, three_phase=three)
+                    ours = False
+                except ValueError:
+                    ours = True
+                assert ours == _torch_onecycle_divides_by_zero(total, pct, three), (total, pct, three)
+                refused += ours
+    assert refused > 10  # the grid does reach the failing settings
 
 
 @pytest.mark.parametrize(
