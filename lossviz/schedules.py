@@ -124,8 +124,9 @@ class Schedule:
 
         Returns
         -------
-        ndarray, shape ``np.shape(t) + np.shape(base_lr)``
-            float64 learning rates (a 0-d array for a scalar ``t`` and scalar ``base_lr``).
+        ndarray, shape ``np.shape(t) + (R,)``, or ``np.shape(t)`` when every rate is a scalar
+            float64 learning rates; ``R`` is the length of ``base_lr`` (or ``max_lr``) when it holds one
+            value per run. A 0-d array for a scalar ``t`` and scalar rates.
         """
         steps = _check_steps(t, self.last_step, self.name)
         expanded = steps.reshape(steps.shape + (1,) * len(self._lr_shape))
@@ -163,6 +164,8 @@ def _check_lr(value: object, name: str) -> float | np.ndarray:
         raise ValueError(f"{name} must hold one value per run, got an empty array")
     if np.any(arr <= 0):
         raise ValueError(f"{name} must be in (0, inf) for every run, got {float(arr.min())!r}")
+    arr = arr.copy()  # the caller may reuse its array; the schedule must not change with it
+    arr.flags.writeable = False
     return arr
 
 
@@ -583,7 +586,7 @@ def get(name: str, base_lr: object = None, **params: object) -> Schedule:
     return Schedule(
         name=name,
         title=spec.title if warmup == 0 else f"{spec.title} after {warmup} warm-up steps",
-        params=resolved,
+        params=dict(resolved),
         latex=latex,
         torch_name=spec.torch_name,
         base_lr=start,

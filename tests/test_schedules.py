@@ -218,6 +218,14 @@ def test_array_base_lr_gives_each_run_its_own_schedule(name, params, make):
         np.testing.assert_array_equal(out[..., run], single(t))
 
 
+def test_schedule_does_not_change_when_the_callers_array_does():
+    rates = np.array([0.1, 0.2])
+    sched = schedules.get("exponential", base_lr=rates, gamma=0.5)
+    sched.params["gamma"] = 0.1
+    rates[0] = 5.0
+    np.testing.assert_allclose(sched(1), [0.05, 0.1], rtol=1e-15)
+
+
 def test_output_shapes():
     sched = schedules.get("cosine", base_lr=0.1, T_max=10)
     assert sched(3).shape == ()
