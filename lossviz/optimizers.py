@@ -149,6 +149,9 @@ def _hyper(
     include_high: bool = True,
 ) -> Hyper:
     """A scalar (returned as float) or a per-run array of shape (R,) with every element in range."""
+    # An open end reads as such in messages: [0, inf), not [0, inf].
+    include_low = include_low and low is not None
+    include_high = include_high and high is not None
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
@@ -171,7 +174,9 @@ def _hyper(
     if bad.any():
         index = int(np.argmax(bad))
         interval = _fmt_range(low, high, include_low, include_high)
-        raise ValueError(f"{name} must be in {interval} for every run, got {arr[index]!r} at index {index}")
+        raise ValueError(
+            f"{name} must be in {interval} for every run, got {float(arr[index])!r} at index {index}"
+        )
     arr = arr.copy()  # the caller may reuse its array; the optimizer's closures must not see that
     arr.flags.writeable = False
     return arr
@@ -223,6 +228,15 @@ def _learning_rate(lr: object, n_runs: int | None) -> Hyper:
         if not 0.0 <= lr < np.inf:
             raise ValueError(f"lr must be in [0, inf), got {lr!r}")
         return lr
+    if (  # per-run schedules hand over a float64 row every step: check it without copying
+        isinstance(lr, np.ndarray)
+        and lr.ndim == 1
+        and lr.dtype == np.float64
+        and lr.shape[0] == n_runs
+        and np.all(lr >= 0.0)
+        and np.all(lr < np.inf)
+    ):
+        return lr[:, None]
     value = _hyper(lr, "lr", low=0.0)
     if isinstance(value, np.ndarray):
         if n_runs is not None and value.shape[0] != n_runs:
