@@ -324,7 +324,8 @@ def _parse_tree(text: str) -> tuple[ast.Expression, _Source]:
         raise TypeError(f"formula must be a str, got {type(text).__name__}")
     if len(text) > MAX_LENGTH * 4:
         raise ValueError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}")
-    text = text.strip()
+    # ASCII whitespace only: a pasted U+2028 or no-break space is reported like any other look-alike.
+    text = text.strip(" \t\r\n\f\v")
     if not text:
         raise ValueError("empty formula: type a function of x and y, for example x^2 + y^2")
     if len(text) > MAX_LENGTH:
@@ -494,11 +495,13 @@ class _Builder:
 
     def call(self, node: ast.Call, depth: int) -> sympy.Expr:
         func = node.func
-        if isinstance(func, ast.Attribute):
-            return self.build(func, depth)
         if not isinstance(func, ast.Name):
+            # (lambda: 1)() and x.y() are refused as what they call; 2(x+1) and (x+1)(y+1) are
+            # a product written the paper way.
+            self.build(func, depth)
+            opening = self.source.python.find("(", func.end_col_offset)
             raise ValueError(
-                f"implicit multiplication at column {self.source.column(func.end_col_offset)} is not "
+                f"implicit multiplication at column {self.source.column(opening)} is not "
                 f"supported: write * before '('"
             )
         if func.id in CONSTANTS:
@@ -694,7 +697,7 @@ def _jet_call(node: sympy.Expr, jets: Sequence[_Jet], order: int) -> _Jet:
     grad = tuple(_sum(_product(p, jet.grad[k]) for p, jet in zip(first, active)) for k in (0, 1))
     if order < 2:
         return _Jet(value, grad)
-    terms: list[list[object]] = [[_product(p, jet.hess[m]) for p, jet in zip(first, active)] for m in range(3)]
+    terms = [[_product(p, jet.hess[m]) for p, jet in zip(first, active)] for m in range(3)]
     for i, left in enumerate(active):
         for j, right in enumerate(active):
             program = rule.second[i][j]
