@@ -212,22 +212,36 @@ def _default_param_names(objective: object, dim: int) -> tuple[str, ...]:
 
 
 def _evaluate_loss(objective: Any, points: np.ndarray, finite: np.ndarray) -> np.ndarray:
-    """``objective.f`` on points ``(N, d)``; NaN where a point is not finite; sliced for data objectives."""
+    """``objective.f`` at points ``(N, d)``, NaN where a point is not finite.
+
+    A data objective sees only the finite points, in slices (each point costs a pass over the data); a
+    cheap elementwise objective sees them all, since gathering would cost more than the wasted NaNs.
+    """
     n_points, dim = points.shape
-    if not finite.all():
-        # Overwriting beats gathering the finite rows: one pass, and f never sees NaN or inf.
-        points = np.where(finite[:, None], points, 0.0)
     n_samples = getattr(objective, "n_samples", None)
-    rows_per_call = n_points if n_samples is None else max(1, _DATA_EVAL_BUDGET // (int(n_samples) * dim))
-    if rows_per_call >= n_points:
+    if n_samples is None:
         loss = np.asarray(objective.f(points), dtype=np.float64).reshape(n_points)
-    else:
-        loss = np.empty(n_points)
-        for start in range(0, n_points, rows_per_call):
-            stop = min(start + rows_per_call, n_points)
-            loss[start:stop] = np.asarray(objective.f(points[start:stop]), dtype=np.float64).reshape(-1)
-    loss[~finite] = np.nan
+        if not finite.all():
+            loss[~finite] = np.nan
+        return loss
+    loss = np.full(n_points, np.nan)
+    rows = np.flatnonzero(finite)
+    rows_per_call = max(1, _DATA_EVAL_BUDGET // (int(n_samples) * dim))
+    for start in range(0, rows.size, rows_per_call):
+        chunk = rows[start : start + rows_per_call]
+        loss[chunk] = np.asarray(objective.f(points[chunk]), dtype=np.float64).reshape(chunk.size)
     return loss
+
+
+def _sum_last_axis(values: np.ndarray, squared: bool = False) -> np.ndarray:
+    """Sum (of squares) over the last axis; column by column for small d, where numpy's reduction is slow."""
+    if values.shape[-1] > 8:
+        return np.einsum("...d,...d->...", values, values) if squared else values @ np.ones(values.shape[-1])
+    total = values[..., 0] * values[..., 0] if squared else values[..., 0].copy()
+    for j in range(1, values.shape[-1]):
+        column = values[..., j]
+        total += column * column if squared else column
+    return total
 
 
 def _update_defaults_lr(update: Callable[..., Any]) -> bool:
@@ -458,12 +472,12 @@ def _finish(
     n_points, n_runs, dim = params.shape
     valid = last_index + 1
     # A sum over d is non-finite when any coordinate is (or when it overflows, which is divergence too).
-    finite_point = np.isfinite(params[:valid].sum(axis=-1))
+    finite_point = np.isfinite(_sum_last_axis(params[:valid]))
     loss = np.full((n_points, n_runs), np.nan)
     scored = _evaluate_loss(objective, params[:valid].reshape(-1, dim), finite_point.reshape(-1))
     loss[:valid] = scored.reshape(valid, n_runs)
     grad_norm = np.full((n_points, n_runs), np.nan)
-    grad_norm[:valid] = np.sqrt(np.einsum("trd,trd->tr", grads[:valid], grads[:valid]))
+    grad_norm[:valid] = np.sqrt(_sum_last_axis(grads[:valid], squared=True))
 
     threshold = divergence_threshold * np.maximum(1.0, np.abs(loss[0]))
     blown_up = ~(finite_point & np.isfinite(grad_norm[:valid]) & (loss[:valid] <= threshold))
@@ -487,11 +501,15 @@ def _finish(
             # After its stop index a run repeats its last point (converged) or is NaN (diverged).
             fill = values[last_kept, runs]
             fill[diverged] = np.nan
-            where = after_stop.reshape(after_stop.shape + (1,) * (values.ndim - 2))
-            np.copyto(values, fill[None], where=where)
+            per_run = fill[0].size
+            # A flat 2-D mask copies far faster than one broadcast over trailing axes.
+            where = np.repeat(after_stop, per_run, axis=1) if per_run > 1 else after_stop
+            np.copyto(values.reshape(n_points, -1), fill.reshape(1, -1), where=where)
 
-        for values in (params, loss, grad_norm, grads, *state_buffers.values()):
+        for values in (params, loss, grad_norm, *state_buffers.values()):
             pad(values)
+        if record_grads:
+            pad(grads)
         # A stopped run takes no step from its stop index on.
         lr_record = np.where(np.arange(n_points - 1)[None, :] >= last_kept[:, None], np.nan, lr_record)
 
