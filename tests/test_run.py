@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz import optimizers, schedules, surfaces
+from lossviz import models, optimizers, schedules, surfaces
 from lossviz.run import MAX_STEPS, Trajectory, minibatch_indices, run
 
 ROSENBROCK = surfaces.get("rosenbrock")
@@ -218,6 +218,29 @@ def test_grad_tol_marks_convergence_and_freezes_the_run() -> None:
     assert np.all(traj.diverged_at == -1)
 
 
+def test_every_run_converging_ends_the_loop_early() -> None:
+    objective = LeastSquares(n_samples=12, dim=3)
+    optimizer = optimizers.get("sgd", lr=np.array([0.3, 0.5]))
+    traj = run(objective, optimizer, np.zeros((2, 3)), 20_000, grad_tol=1e-9)
+    assert np.all(traj.converged_at > 0) and np.all(traj.diverged_at == -1)
+    assert len(objective.grad_batches) < 2000
+    assert traj.params.shape == (2, 20_001, 3)
+    for r in range(2):
+        c = traj.converged_at[r]
+        np.testing.assert_array_equal(traj.params[r, -1], traj.params[r, c])
+        assert traj.grad_norm[r, -1] == traj.grad_norm[r, c] < 1e-9
+
+
+def test_recorded_grads_and_state_of_a_diverged_run_end_with_it() -> None:
+    optimizer = optimizers.get("sgd", lr=np.array([0.5, 4.0]), momentum=0.5)  # limit 2(1+0.5) = 3
+    traj = run(QUADRATIC, optimizer, np.array([1.0, 1.0]), 300, record_grads=True, record_state=True)
+    k = traj.diverged_at[1]
+    assert k > 0 and traj.diverged_at[0] == -1
+    assert np.all(np.isnan(traj.grads[1, k + 1 :])) and np.all(np.isfinite(traj.grads[1, : k + 1]))
+    assert np.all(np.isnan(traj.states["momentum_buffer"][1, k + 1 :]))
+    np.testing.assert_allclose(traj.grads[0], QUADRATIC.grad(traj.params[0]), rtol=1e-13, atol=1e-300)
+
+
 def test_grad_tol_at_the_start_takes_no_step() -> None:
     traj = run(QUADRATIC, optimizers.get("sgd", lr=0.1), np.zeros(2), 10, grad_tol=1e-8)
     assert traj.converged_at == 0
@@ -295,7 +318,9 @@ def test_run_uses_the_seeded_batches_and_shares_them_across_runs() -> None:
 
 
 def test_same_seed_same_result_and_another_seed_differs() -> None:
-    objective = LeastSquares(n_samples=30, dim=3)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    objective = models.linear_regression(X, X @ np.array([1.5, -0.5]) + 0.2 * rng.normal(size=30))
     optimizer = optimizers.get("adam", lr=0.05)
     first = run(objective, optimizer, np.zeros(3), 40, batch_size=8, seed=5)
     again = run(objective, optimizer, np.zeros(3), 40, batch_size=8, seed=5)
