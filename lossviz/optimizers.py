@@ -189,9 +189,10 @@ def _flag(value: object, name: str) -> bool:
 
 
 def _betas(betas: object) -> tuple[Hyper, Hyper]:
-    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:  # type: ignore[arg-type]
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    beta1, beta2 = betas  # type: ignore[misc]
+    try:
+        beta1, beta2 = betas  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
     return (
         _hyper(beta1, "betas[0]", low=0.0, high=1.0, include_high=False),
         _hyper(beta2, "betas[1]", low=0.0, high=1.0, include_high=False),
@@ -532,7 +533,8 @@ def rmsprop(
     .. math::
         v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2, \quad
         \tilde v_t = v_t - \bar g_t^2 \text{ if centered}, \quad
-        b_t = \mu b_{t-1} + \frac{g_t}{\sqrt{\tilde v_t} + \epsilon}, \quad \theta_t = \theta_{t-1} - \gamma b_t
+        b_t = \mu b_{t-1} + \frac{g_t}{\sqrt{\tilde v_t} + \epsilon}, \quad
+        \theta_t = \theta_{t-1} - \gamma b_t
 
     with :math:`\bar g_t = \alpha \bar g_{t-1} + (1 - \alpha) g_t`; without momentum
     :math:`\theta_t = \theta_{t-1} - \gamma g_t / (\sqrt{\tilde v_t} + \epsilon)`.
@@ -874,7 +876,8 @@ def radam(
         \begin{cases} r_t \frac{\sqrt{1 - \beta_2^t}}{\sqrt{v_t} + \epsilon} & \rho_t > 5 \\
         1 & \text{otherwise} \end{cases}
 
-    with :math:`r_t = \sqrt{(\rho_t - 4)(\rho_t - 2)\rho_\infty / ((\rho_\infty - 4)(\rho_\infty - 2)\rho_t)}`:
+    with the rectification
+    :math:`r_t = \sqrt{(\rho_t - 4)(\rho_t - 2)\rho_\infty / ((\rho_\infty - 4)(\rho_\infty - 2)\rho_t)}`:
     plain momentum SGD until the variance estimate is trustworthy (rho_t > 5; step 6 with default betas).
 
     Parameters
@@ -1016,8 +1019,14 @@ def adamax(
 
 # ------------------------------------------------------------------------------------------- clipping
 def _clipped(
-    optimizer: Optimizer, key: str, raw: Hyper, line: str, title: str, clip: Callable[[np.ndarray], np.ndarray]
+    optimizer: Optimizer,
+    key: str,
+    bound: Hyper,
+    line: str,
+    title: str,
+    clip: Callable[[np.ndarray], np.ndarray],
 ) -> Optimizer:
+    """``optimizer`` with ``clip`` applied to the raw gradient first; ``bound`` recorded under ``key``."""
     if key in optimizer.hyperparameters:
         raise ValueError(f"the optimizer is already clipped ({key}={optimizer.hyperparameters[key]!r})")
     inner_update = optimizer._update
@@ -1025,18 +1034,19 @@ def _clipped(
     def update(grad: np.ndarray, state: Any, params: np.ndarray, lr: Hyper):
         return inner_update(clip(grad), state, params, lr)
 
-    hyperparameters = {**optimizer.hyperparameters, key: raw}
-    runs = {"optimizer": optimizer.n_runs, key: raw.shape[0] if isinstance(raw, np.ndarray) else None}
-    if None not in runs.values() and len(set(runs.values())) > 1:
-        raise ValueError(f"{key} has {runs[key]} values but the optimizer's per-run hyperparameters have "
-                         f"R = {optimizer.n_runs}")
+    bound_runs = bound.shape[0] if isinstance(bound, np.ndarray) else None
+    if None not in (bound_runs, optimizer.n_runs) and bound_runs != optimizer.n_runs:
+        raise ValueError(
+            f"{key} has {bound_runs} values but the optimizer's per-run hyperparameters have "
+            f"R = {optimizer.n_runs}"
+        )
     return Optimizer(
         name=optimizer.name,
         title=f"{optimizer.title} + {title}",
         torch_name=optimizer.torch_name,
         latex=optimizer.latex.replace(_GRAD_LINE, _GRAD_LINE + r" \\ " + line, 1),
-        hyperparameters=hyperparameters,
-        n_runs=optimizer.n_runs if optimizer.n_runs is not None else runs[key],
+        hyperparameters={**optimizer.hyperparameters, key: bound},
+        n_runs=optimizer.n_runs if optimizer.n_runs is not None else bound_runs,
         _init=optimizer._init,
         _update=update,
         _effective_lr=optimizer._effective_lr,

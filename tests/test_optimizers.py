@@ -68,7 +68,8 @@ def trajectory(optimizer: optimizers.Optimizer, grad_fn, x0: np.ndarray, steps: 
     return np.array(out)
 
 
-def torch_trajectory(torch_name: str, kwargs: dict, loss_fn, x0: np.ndarray, steps: int, clip=None) -> np.ndarray:
+def torch_trajectory(torch_name: str, kwargs: dict, loss_fn, x0, steps: int, clip=None) -> np.ndarray:
+    """torch.optim iterates after every step, shape (steps, d); ``clip(x)`` runs after backward."""
     x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
     kwargs = {k: tuple(v) if k == "betas" else v for k, v in kwargs.items()}
     optimizer = getattr(torch.optim, torch_name)([x], foreach=False, **kwargs)
@@ -94,11 +95,13 @@ TORCH_CASES = [
     ("sgd", {"momentum": 0.5, "nesterov": True, "weight_decay": 0.1}, 0.1, 1e-3),
     ("sgd", {"weight_decay": 0.3, "dampening": 0.2}, 0.1, 1e-3),
     ("adagrad", {}, 0.5, 0.1),
-    ("adagrad", {"lr_decay": 0.05, "weight_decay": 0.1, "initial_accumulator_value": 0.3, "eps": 1e-6}, 0.5, 0.1),
+    ("adagrad", {"lr_decay": 0.05, "weight_decay": 0.1, "initial_accumulator_value": 0.3, "eps": 1e-6},
+     0.5, 0.1),
     ("rmsprop", {}, 0.01, 1e-3),
     ("rmsprop", {"centered": True}, 0.01, 1e-3),
     ("rmsprop", {"momentum": 0.8}, 0.01, 1e-3),
-    ("rmsprop", {"momentum": 0.8, "centered": True, "weight_decay": 0.1, "alpha": 0.9, "eps": 1e-4}, 0.01, 1e-3),
+    ("rmsprop", {"momentum": 0.8, "centered": True, "weight_decay": 0.1, "alpha": 0.9, "eps": 1e-4},
+     0.01, 1e-3),
     ("adadelta", {}, 1.0, 1.0),
     ("adadelta", {"rho": 0.5, "eps": 1e-3, "weight_decay": 0.1}, 0.5, 0.5),
     ("adam", {}, 0.05, 0.01),
@@ -239,8 +242,8 @@ def test_rmsprop_centered_momentum_by_hand() -> None:
         xs.append(x)
     # first step by hand: v = 0.4, gbar = 0.2, sqrt(0.4 - 0.04) = 0.6, b = 2 / 0.7, x = 1 - 0.02 / 0.7
     assert xs[0] == pytest.approx(1 - 0.02 / 0.7, rel=1e-15)
-    np.testing.assert_allclose(run_1d("rmsprop", lr=0.01, alpha=0.9, eps=0.1, momentum=0.5, centered=True), xs,
-                               rtol=1e-14)
+    got = run_1d("rmsprop", lr=0.01, alpha=0.9, eps=0.1, momentum=0.5, centered=True)
+    np.testing.assert_allclose(got, xs, rtol=1e-14)
 
 
 def test_adadelta_by_hand() -> None:
@@ -480,9 +483,7 @@ def _pack(values: dict) -> dict:
 @given(data=st.data())
 def test_per_run_hyperparameters_equal_separate_runs(name: str, data) -> None:
     n_runs = data.draw(st.integers(2, 4), label="R")
-    runs = [
-        {key: data.draw(strategy, label=key) for key, strategy in PER_RUN[name].items()} for _ in range(n_runs)
-    ]
+    runs = [{key: data.draw(draw, label=key) for key, draw in PER_RUN[name].items()} for _ in range(n_runs)]
     flags = {flag: data.draw(st.booleans(), label=flag) for flag in FLAGS[name]}
     lr_in_update = data.draw(st.booleans(), label="lr given to update")
     starts = np.array([QUADRATIC_START + 0.3 * i for i in range(n_runs)])
@@ -502,8 +503,8 @@ def test_nesterov_per_run_equals_separate_runs() -> None:
                           np.tile(QUADRATIC_START, (3, 1)), 30)
     for i in range(3):
         alone = optimizers.get("sgd", lr=lrs[i], momentum=momenta[i], nesterov=True)
-        np.testing.assert_allclose(together[:, i], trajectory(alone, quadratic_grad, QUADRATIC_START, 30)[:, 0],
-                                   rtol=1e-13)
+        expected = trajectory(alone, quadratic_grad, QUADRATIC_START, 30)[:, 0]
+        np.testing.assert_allclose(together[:, i], expected, rtol=1e-13)
 
 
 def test_a_sweep_shares_one_state_with_a_leading_run_axis() -> None:
@@ -649,7 +650,8 @@ def test_lr_given_to_update_overrides_the_hyperparameter() -> None:
     np.testing.assert_allclose(
         optimizer.update(np.ones((2, 1)), state, params, np.array([0.1, 0.3]))[0][:, 0], [0.9, 0.7]
     )
-    np.testing.assert_allclose(optimizer.update(np.ones((2, 1)), state, params, [0.1, 0.3])[0][:, 0], [0.9, 0.7])
+    from_list = optimizer.update(np.ones((2, 1)), state, params, [0.1, 0.3])[0]
+    np.testing.assert_allclose(from_list[:, 0], [0.9, 0.7])
 
 
 # ------------------------------------------------------------------------------------------ effective lr
@@ -729,7 +731,8 @@ def test_effective_lr_accepts_a_per_run_lr() -> None:
 def _katex_module() -> str | None:
     import streamlit
 
-    found = glob.glob(os.path.join(os.path.dirname(streamlit.__file__), "static", "static", "js", "katex.*.js"))
+    bundle = os.path.join(os.path.dirname(streamlit.__file__), "static", "static", "js")
+    found = glob.glob(os.path.join(bundle, "katex.*.js"))
     return found[0] if found else None
 
 
@@ -794,10 +797,12 @@ def test_unknown_optimizer_lists_the_valid_names() -> None:
 
 
 def test_unknown_hyperparameter_lists_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown hyperparameter 'beta1' for optimizer 'adam'; valid names: lr, "
-                                         r"betas, eps, weight_decay, amsgrad, decoupled_weight_decay, clip_norm"):
+    valid = "lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay, clip_norm, clip_value"
+    message = rf"unknown hyperparameter 'beta1' for optimizer 'adam'; valid names: {valid}$"
+    with pytest.raises(ValueError, match=message):
         optimizers.get("adam", beta1=0.9)
-    with pytest.raises(ValueError, match="unknown hyperparameter 'decoupled_weight_decay' for optimizer 'adamw'"):
+    message = "unknown hyperparameter 'decoupled_weight_decay' for optimizer 'adamw'"
+    with pytest.raises(ValueError, match=message):
         optimizers.get("adamw", decoupled_weight_decay=False)
     with pytest.raises(ValueError, match="unknown hyperparameter 'maximize'"):
         optimizers.get("sgd", maximize=True)
@@ -821,7 +826,8 @@ def test_negative_lr_and_weight_decay_are_refused_everywhere(name: str) -> None:
     ("sgd", "momentum", -0.5, r"momentum must be in \[0, inf\), got -0.5"),
     ("sgd", "dampening", float("inf"), r"dampening must be a finite number in \(-inf, inf\), got inf"),
     ("adagrad", "lr_decay", -1e-3, r"lr_decay must be in \[0, inf\), got -0.001"),
-    ("adagrad", "initial_accumulator_value", -1.0, r"initial_accumulator_value must be in \[0, inf\), got -1"),
+    ("adagrad", "initial_accumulator_value", -1.0,
+     r"initial_accumulator_value must be in \[0, inf\), got -1"),
     ("adagrad", "eps", -1e-10, r"eps must be in \[0, inf\), got -1e-10"),
     ("rmsprop", "alpha", -0.1, r"alpha must be in \[0, inf\), got -0.1"),
     ("rmsprop", "momentum", -0.1, r"momentum must be in \[0, inf\), got -0.1"),
@@ -857,8 +863,11 @@ def test_flags_must_be_booleans(name: str, flag: str) -> None:
 
 
 def test_nesterov_requires_momentum_and_no_dampening() -> None:
-    with pytest.raises(ValueError, match=r"nesterov=True requires momentum in \(0, inf\) and dampening = 0 in "
-                                         r"every run, got momentum=0.0, dampening=0.0"):
+    message = (
+        r"nesterov=True requires momentum in \(0, inf\) and dampening = 0 in "
+        r"every run, got momentum=0.0, dampening=0.0"
+    )
+    with pytest.raises(ValueError, match=message):
         optimizers.get("sgd", nesterov=True)
     with pytest.raises(ValueError, match="nesterov=True requires .* got momentum=0.9, dampening=0.1"):
         optimizers.get("sgd", nesterov=True, momentum=0.9, dampening=0.1)
@@ -869,7 +878,8 @@ def test_nesterov_requires_momentum_and_no_dampening() -> None:
 
 
 def test_per_run_arrays_are_checked_element_by_element() -> None:
-    with pytest.raises(ValueError, match=r"momentum must be in \[0, inf\) for every run, got -0.1 at index 2"):
+    message = r"momentum must be in \[0, inf\) for every run, got -0.1 at index 2"
+    with pytest.raises(ValueError, match=message):
         optimizers.get("sgd", momentum=np.array([0.0, 0.5, -0.1]))
     with pytest.raises(ValueError, match=r"betas\[1\] must be in \[0, 1\) for every run, got 1.0 at index 1"):
         optimizers.get("adam", betas=(0.9, [0.99, 1.0]))
@@ -877,8 +887,11 @@ def test_per_run_arrays_are_checked_element_by_element() -> None:
         optimizers.get("adadelta", rho=[2.0, 0.5])
     with pytest.raises(ValueError, match=r"lr must contain only finite numbers"):
         optimizers.get("sgd", lr=[0.1, np.nan])
-    with pytest.raises(ValueError, match=r"lr must be a scalar or a non-empty array of shape \(R,\) \(one value "
-                                         r"per run\), got shape \(2, 2\)"):
+    message = (
+        r"lr must be a scalar or a non-empty array of shape \(R,\) \(one value "
+        r"per run\), got shape \(2, 2\)"
+    )
+    with pytest.raises(ValueError, match=message):
         optimizers.get("sgd", lr=np.ones((2, 2)))
     with pytest.raises(ValueError, match=r"lr must be a scalar or a non-empty array .* got shape \(0,\)"):
         optimizers.get("sgd", lr=[])
@@ -893,8 +906,11 @@ def test_per_run_arrays_must_agree_on_the_run_count() -> None:
     with pytest.raises(ValueError, match=r"same length R, got lr: 2, betas\[0\]: 3"):
         optimizers.get("adam", lr=[0.1, 0.2], betas=([0.9, 0.8, 0.7], 0.999))
     optimizer = optimizers.get("sgd", lr=[0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match=r"params has 2 runs \(shape \(2, 2\)\) but the per-run hyperparameters "
-                                         r"have R = 3"):
+    message = (
+        r"params has 2 runs \(shape \(2, 2\)\) but the per-run hyperparameters "
+        r"have R = 3"
+    )
+    with pytest.raises(ValueError, match=message):
         optimizer.init(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="clip_norm has 2 values but the optimizer's per-run hyperparameters "
                                          "have R = 3"):
@@ -932,7 +948,8 @@ def test_clipping_is_checked() -> None:
         clip_by_value(optimizers.get("sgd"), -1.0)
     with pytest.raises(ValueError, match=r"clip_norm must be in \(0, inf\), got -2"):
         optimizers.get("sgd", clip_norm=-2.0)
-    with pytest.raises(ValueError, match=r"clip_value must be in \(0, inf\) for every run, got 0.0 at index 0"):
+    message = r"clip_value must be in \(0, inf\) for every run, got 0.0 at index 0"
+    with pytest.raises(ValueError, match=message):
         optimizers.get("sgd", clip_value=[0.0, 1.0])
     with pytest.raises(ValueError, match="give at most one of clip_norm and clip_value"):
         optimizers.get("sgd", clip_norm=1.0, clip_value=1.0)
