@@ -67,7 +67,8 @@ __all__ = [
 _FD_STEP = float(np.finfo(np.float64).eps) ** (1.0 / 3.0)
 # Below this many parameters a dense finite-difference Hessian (2d gradients) costs no more than Lanczos.
 _DENSE_MAX_DIM = 64
-_MAX_DIM_DENSE_HESSIAN = 4000
+_MAX_DIM_DENSE_HESSIAN = 2000
+_FD_BLOCK_VALUES = 2**22
 # Points x samples x d per gradient call when a data objective is differentiated at many points at once.
 _DATA_EVAL_BUDGET = 2**24
 
@@ -147,13 +148,35 @@ def hessian(objective: Any, params: object, *, method: str = "auto") -> np.ndarr
     lead = point.shape[:-1]
     flat = point.reshape(-1, dim)
     steps = _FD_STEP * np.maximum(1.0, np.abs(flat))  # (N, d)
-    offsets = np.eye(dim)[None, :, :] * steps[:, :, None]  # (N, d, d): row j moves coordinate j
-    shifted = np.concatenate([flat[:, None, :] + offsets, flat[:, None, :] - offsets], axis=1)  # (N, 2d, d)
+    # Row j of the (N, d, d) result is d grad / d x_j. Coordinates are differentiated in blocks so the
+    # shifted points never hold more than about _FD_BLOCK_VALUES numbers.
+    columns = np.empty((flat.shape[0], dim, dim))
+    block = max(1, _FD_BLOCK_VALUES // (2 * dim * dim))
     with np.errstate(over="ignore", invalid="ignore"):
-        grads = _grad_rows(objective, shifted.reshape(-1, dim)).reshape(flat.shape[0], 2, dim, dim)
-        columns = (grads[:, 0] - grads[:, 1]) / (2.0 * steps[:, :, None])  # [n, j, :] = dgrad/dx_j
+        if block >= flat.shape[0]:
+            columns[:] = _difference_columns(objective, flat, steps, 0, dim)
+        else:
+            width = max(1, _FD_BLOCK_VALUES // (2 * dim))
+            for n in range(flat.shape[0]):
+                for j in range(0, dim, width):
+                    stop = min(j + width, dim)
+                    part = _difference_columns(objective, flat[n : n + 1], steps[n : n + 1], j, stop)
+                    columns[n, j:stop] = part[0]
     symmetric = 0.5 * (columns + columns.swapaxes(-1, -2))
     return symmetric.reshape(lead + (dim, dim))
+
+
+def _difference_columns(
+    objective: Any, flat: np.ndarray, steps: np.ndarray, first: int, stop: int
+) -> np.ndarray:
+    """Central differences of the gradient along coordinates ``first..stop-1``: shape (N, stop-first, d)."""
+    n_points, dim = flat.shape
+    count = stop - first
+    offsets = np.zeros((n_points, count, dim))
+    offsets[:, np.arange(count), np.arange(first, stop)] = steps[:, first:stop]
+    shifted = np.concatenate([flat[:, None, :] + offsets, flat[:, None, :] - offsets], axis=1)
+    grads = _grad_rows(objective, shifted.reshape(-1, dim)).reshape(n_points, 2, count, dim)
+    return (grads[:, 0] - grads[:, 1]) / (2.0 * steps[:, first:stop, None])
 
 
 def hvp(objective: Any, params: object, vector: object) -> np.ndarray:
