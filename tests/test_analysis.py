@@ -256,7 +256,7 @@ def test_torch_nesterov_sgd_turns_unstable_at_the_derived_limit() -> None:
     for factor in (0.98, 1.02):
         x = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
         optimizer = torch.optim.SGD([x], lr=factor * limit, momentum=beta, nesterov=True)
-        for _ in range(1500):
+        for _ in range(600):  # |root| is 0.947 below and 1.052 above: 1e-14 vs 1e13
             optimizer.zero_grad()
             (0.5 * curvature * x * x).sum().backward()
             optimizer.step()
