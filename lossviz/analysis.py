@@ -691,6 +691,12 @@ def explain_divergence(
     step_lrs = lrs[steps]
     header = f"{label} diverged at step {diverged_at} (loss {loss[diverged_at]:.3g})."
 
+    final, previous, first = loss[diverged_at], loss[diverged_at - 1], loss[0]
+    if final == -np.inf or (np.isfinite(previous) and previous < first and not final > first):
+        return (
+            f"{header} The loss fell without bound: the surface has no bottom in the direction the run took, "
+            "so it ran off to infinity downhill rather than overshooting (no learning rate fixes that)."
+        )
     if name != "sgd":
         title = getattr(optimizer, "title", name)
         start_limit = float(max_stable_lr(curvature[0])) if np.isfinite(curvature[0]) else math.nan

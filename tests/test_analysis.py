@@ -356,6 +356,15 @@ def test_explain_divergence_for_adaptive_optimizers_says_the_limit_does_not_tran
     assert "does not apply directly" in text
 
 
+def test_explain_divergence_downhill_forever_is_not_called_an_overshoot() -> None:
+    surface = surfaces.get("saddle")
+    optimizer = optimizers.get("sgd", lr=0.1)
+    trajectory = run(surface, optimizer, np.array([0.5, 0.01]), 3000)
+    assert trajectory.diverged_at > 0 and trajectory.loss[trajectory.diverged_at - 1] < trajectory.loss[0]
+    text = analysis.explain_divergence(surface, optimizer, trajectory)
+    assert "fell without bound" in text and "overshoot" in text and "lr × λ_max" not in text
+
+
 def test_explain_stability_when_stable() -> None:
     text = analysis.explain_stability(0.5, 2.0, momentum=0.0)
     assert text.startswith("lr × λ_max = 1 < 2") and "largest stable lr here is 1" in text
