@@ -308,7 +308,7 @@ def run(
     divergence_threshold : float > 0
         A run diverges at the first index t where its params, loss or gradient are non-finite, or where
         ``loss[t] > divergence_threshold * max(1, |loss[0]|)`` (relative to the start, so it works on
-        every loss scale). It takes no more steps; its params, loss and grad_norm after t are NaN (so
+        every loss scale; a gradient norm beyond about 1e154 overflows and counts as non-finite). It takes no more steps; its params, loss and grad_norm after t are NaN (so
         plots end there) and the values at t are kept as found. Other runs are not affected.
     record_grads : bool
         Keep the gradients in ``Trajectory.grads``.
