@@ -219,6 +219,16 @@ def _elementwise(x: Hyper) -> np.ndarray:
     return x[:, None] if isinstance(x, np.ndarray) else np.array(x)
 
 
+def _powers(base: Hyper) -> Callable[[int], Hyper]:
+    """``t -> base**t`` for a bias correction. A per-run base (a column) is raised once per distinct
+    value: a sweep grid repeats each beta R / n times, and pow is the costliest operation of its step."""
+    if not isinstance(base, np.ndarray):
+        return lambda t: base**t
+    distinct, index = np.unique(base, return_inverse=True)
+    index = index.reshape(base.shape)
+    return lambda t: (distinct**t)[index]
+
+
 def _any_nonzero(x: Hyper) -> bool:
     return bool(np.any(x != 0))
 
@@ -680,6 +690,7 @@ def _adam_family(
     b1, b2, wd = _col(beta1), _col(beta2), _col(weight_decay_)
     b2_e, eps_e, wd_e = _elementwise(beta2), _elementwise(eps_), _elementwise(weight_decay_)
     one_minus_b1, one_minus_b2 = _elementwise(1 - beta1), _elementwise(1 - beta2)
+    b1_power, b2_power = _powers(b1), _powers(b2)
 
     def init(params: np.ndarray) -> AdamState:
         zeros = np.zeros_like(params)
@@ -694,8 +705,8 @@ def _adam_family(
                 grad = grad + wd_e * params
         exp_avg = state.exp_avg + one_minus_b1 * (grad - state.exp_avg)
         exp_avg_sq = state.exp_avg_sq * b2_e + one_minus_b2 * grad * grad
-        step_size = lr / (1 - b1**step)
-        bias_correction2_sqrt = (1 - b2**step) ** 0.5
+        step_size = lr / (1 - b1_power(step))
+        bias_correction2_sqrt = (1 - b2_power(step)) ** 0.5
         max_exp_avg_sq = state.max_exp_avg_sq
         if amsgrad_:
             max_exp_avg_sq = np.maximum(max_exp_avg_sq, exp_avg_sq)
@@ -707,7 +718,7 @@ def _adam_family(
 
     def effective_lr(state: AdamState, lr: Hyper) -> np.ndarray:
         second = state.max_exp_avg_sq if amsgrad_ else state.exp_avg_sq
-        bias_correction2_sqrt = (1 - b2 ** max(state.step, 1)) ** 0.5
+        bias_correction2_sqrt = (1 - b2_power(max(state.step, 1))) ** 0.5
         return lr / (np.sqrt(second) / bias_correction2_sqrt + eps_e)
 
     lines = [_GRAD_LINE, *_decay_lines(weight_decay_, decoupled), *_ADAM_MOMENT_LINES]
@@ -806,6 +817,7 @@ def nadam(
     one_minus_b1, one_minus_b2 = _elementwise(1 - beta1), _elementwise(1 - beta2)
     # With beta1 and momentum_decay shared by all runs, so is mu_product: its scalar math stays in floats.
     shared_schedule = not isinstance(b1, np.ndarray) and not isinstance(psi, np.ndarray)
+    b2_power = _powers(b2)
 
     def init(params: np.ndarray) -> NAdamState:
         zeros = np.zeros_like(params)
@@ -813,7 +825,7 @@ def nadam(
 
     def update(grad: np.ndarray, state: NAdamState, params: np.ndarray, lr: Hyper):
         step = state.step + 1
-        bias_correction2 = 1 - b2**step
+        bias_correction2 = 1 - b2_power(step)
         if decays:
             if decoupled:
                 params = params * (1 - lr * wd)
@@ -836,7 +848,7 @@ def nadam(
         return new_params, NAdamState(step, exp_avg, exp_avg_sq, mu_product)
 
     def effective_lr(state: NAdamState, lr: Hyper) -> np.ndarray:
-        return lr / (np.sqrt(state.exp_avg_sq / (1 - b2 ** max(state.step, 1))) + eps_e)
+        return lr / (np.sqrt(state.exp_avg_sq / (1 - b2_power(max(state.step, 1)))) + eps_e)
 
     lines = [
         _GRAD_LINE,
@@ -897,10 +909,11 @@ def radam(
     b2_e, eps_e, wd_e = _elementwise(beta2), _elementwise(eps_), _elementwise(weight_decay_)
     one_minus_b1, one_minus_b2 = _elementwise(1 - beta1), _elementwise(1 - beta2)
     rho_inf = 2 / (1 - b2) - 1
+    b1_power, b2_power = _powers(b1), _powers(b2)
 
-    def rectification(step: int) -> tuple[Hyper, Hyper]:
-        """rho_t and the factor r_t (only meaningful where rho_t > 5)."""
-        rho_t = rho_inf - 2 * step * (b2**step) / (1 - b2**step)
+    def rectification(step: int, b2_t: Hyper) -> tuple[Hyper, Hyper]:
+        """rho_t and the factor r_t (only meaningful where rho_t > 5), given b2_t = beta2**step."""
+        rho_t = rho_inf - 2 * step * b2_t / (1 - b2_t)
         if isinstance(rho_t, np.ndarray):
             # rho_t > 5 implies rho_inf > rho_t > 5, so the placeholder 6 only feeds runs not rectified.
             rectified = rho_t > 5.0
@@ -925,14 +938,15 @@ def radam(
                 grad = grad + wd_e * params
         exp_avg = state.exp_avg + one_minus_b1 * (grad - state.exp_avg)
         exp_avg_sq = state.exp_avg_sq * b2_e + one_minus_b2 * grad * grad
-        bias_corrected_exp_avg = exp_avg / (1 - b1**step)
-        rho_t, rect = rectification(step)
+        bias_corrected_exp_avg = exp_avg / (1 - b1_power(step))
+        b2_t = b2_power(step)
+        rho_t, rect = rectification(step, b2_t)
         if isinstance(rho_t, np.ndarray):
-            adaptive = (1 - b2**step) ** 0.5 / (np.sqrt(exp_avg_sq) + eps_e)
+            adaptive = (1 - b2_t) ** 0.5 / (np.sqrt(exp_avg_sq) + eps_e)
             factor = np.where(rho_t > 5.0, adaptive * rect, 1.0)
             new_params = params - bias_corrected_exp_avg * lr * factor
         elif rho_t > 5.0:
-            adaptive = (1 - b2**step) ** 0.5 / (np.sqrt(exp_avg_sq) + eps_e)
+            adaptive = (1 - b2_t) ** 0.5 / (np.sqrt(exp_avg_sq) + eps_e)
             new_params = params - bias_corrected_exp_avg * lr * adaptive * rect
         else:
             new_params = params - bias_corrected_exp_avg * lr
@@ -940,8 +954,9 @@ def radam(
 
     def effective_lr(state: RAdamState, lr: Hyper) -> np.ndarray:
         step = max(state.step, 1)
-        rho_t, rect = rectification(step)
-        adaptive = (1 - b2**step) ** 0.5 / (np.sqrt(state.exp_avg_sq) + eps_e)
+        b2_t = b2_power(step)
+        rho_t, rect = rectification(step, b2_t)
+        adaptive = (1 - b2_t) ** 0.5 / (np.sqrt(state.exp_avg_sq) + eps_e)
         return lr * np.where(rho_t > 5.0, adaptive * rect, 1.0)
 
     lines = [
@@ -989,6 +1004,7 @@ def adamax(
     b1 = _col(beta1)
     b2, eps_c, wd = _elementwise(beta2), _elementwise(eps_), _elementwise(weight_decay_)
     one_minus_b1 = _elementwise(1 - beta1)
+    b1_power = _powers(b1)
 
     def init(params: np.ndarray) -> AdamaxState:
         zeros = np.zeros_like(params)
@@ -1000,7 +1016,7 @@ def adamax(
             grad = grad + wd * params
         exp_avg = state.exp_avg + one_minus_b1 * (grad - state.exp_avg)
         exp_inf = np.maximum(state.exp_inf * b2, np.abs(grad) + eps_c)
-        clr = lr / (1 - b1**step)
+        clr = lr / (1 - b1_power(step))
         return params - clr * exp_avg / exp_inf, AdamaxState(step, exp_avg, exp_inf)
 
     def effective_lr(state: AdamaxState, lr: Hyper) -> np.ndarray:

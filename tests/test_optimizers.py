@@ -510,6 +510,17 @@ def test_nesterov_per_run_equals_separate_runs() -> None:
         np.testing.assert_allclose(together[:, i], expected, rtol=1e-13)
 
 
+@pytest.mark.parametrize("name", ["adam", "nadam", "radam", "adamax"])
+def test_a_grid_of_betas_with_repeated_values_equals_separate_runs(name: str) -> None:
+    beta1, beta2 = (grid.ravel() for grid in np.meshgrid([0.5, 0.9, 0.0], [0.9, 0.999]))
+    together = trajectory(optimizers.get(name, lr=1e-3, betas=(beta1, beta2)), rosenbrock_grad,
+                          np.tile(ROSENBROCK_START, (6, 1)), 30)
+    for i in range(6):
+        alone = optimizers.get(name, lr=1e-3, betas=(beta1[i], beta2[i]))
+        expected = trajectory(alone, rosenbrock_grad, ROSENBROCK_START, 30)[:, 0]
+        np.testing.assert_allclose(together[:, i], expected, rtol=1e-13)
+
+
 def test_a_sweep_shares_one_state_with_a_leading_run_axis() -> None:
     lrs, momenta = np.meshgrid(np.geomspace(1e-3, 1e-1, 8), np.linspace(0, 0.9, 8))
     optimizer = optimizers.get("sgd", lr=lrs.ravel(), momentum=momenta.ravel())
