@@ -1,0 +1,263 @@
+"""Tests for lossviz.bench: the report has every row and each case does the work it claims.
+
+No timing is asserted anywhere: speed is what the benchmark reports, not what a test can promise on a
+shared machine.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lossviz import bench, optimizers, surfaces
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[bench.Measurement], str]:
+    """The whole benchmark once, as the command line runs it, with --quick into a temporary file."""
+    output = tmp_path_factory.mktemp("bench") / "BENCHMARKS.md"
+    measurements = bench.main(["--quick", "--output", str(output)])
+    return measurements, output.read_text(encoding="utf-8")
+
+
+def facts_of(measurements: list[bench.Measurement], name: str) -> dict:
+    (m,) = [m for m in measurements if m.case.name == name]
+    assert m.skipped is None, m.skipped
+    return m.work.facts
+
+
+# ------------------------------------------------------------------------------------- the whole report
+def test_report_has_date_machine_header_and_command(quick_run):
+    _, text = quick_run
+    assert datetime.date.today().isoformat() in text
+    assert bench.TABLE_HEADER in text
+    assert f"Python {platform.python_version()}, NumPy {np.__version__}" in text
+    assert "`python -m lossviz.bench --quick --output" in text
+    assert f"{os.cpu_count()} logical" in text
+    assert text.startswith(bench.BEGIN_MARKER) and text.rstrip().endswith(bench.END_MARKER)
+
+
+def test_report_has_one_row_per_case_and_a_section_per_figure(quick_run):
+    measurements, text = quick_run
+    assert [m.case.name for m in measurements] == [c.name for c in bench.cases()]
+    for case in bench.cases():
+        assert text.count(f"| {case.name} |") == 1, case.name
+    for figure in bench.figures():
+        assert f"## ({figure.key}) {figure.title}" in text
+
+
+def test_every_case_ran_and_was_timed_once(quick_run):
+    measurements, _ = quick_run
+    for m in measurements:
+        assert m.skipped is None, f"{m.case.name}: {m.skipped}"
+        assert len(m.wall) == 1 and len(m.cpu) == 1 and m.wall[0] > 0
+        assert m.work is not None and m.work.summary
+
+
+def test_a_row_per_surface_each_a_full_500_by_500_grid(quick_run):
+    measurements, _ = quick_run
+    grid_rows = [m for m in measurements if m.case.figure == "a"]
+    assert sorted(m.case.name for m in grid_rows) == sorted(f"grid {n}" for n in surfaces.names())
+    for m in grid_rows:
+        assert m.work.facts["shape"] == (500, 500)
+        assert m.case.target_seconds == pytest.approx(5e-3)
+
+
+def test_race_covers_every_optimizer_for_1000_steps(quick_run):
+    measurements, _ = quick_run
+    assert set(bench.RACE_SETTINGS) == set(optimizers.names())
+    for name in optimizers.names():
+        facts = facts_of(measurements, f"race {name}")
+        assert facts["steps"] == 1000 and facts["runs"] == 1
+    total = facts_of(measurements, f"race: all {len(optimizers.names())} optimizers")
+    assert total == {"optimizers": len(optimizers.names()), "steps": 1000 * len(optimizers.names())}
+
+
+def test_momentum_sweep_is_4096_runs_of_500_steps_in_one_call(quick_run):
+    facts = facts_of(quick_run[0], "sgd 64x64 (lr, momentum) on rosenbrock")
+    assert facts["runs"] == 64 * 64 and facts["steps"] == 500
+
+
+def test_learning_rate_sweep_diverges_only_above_the_stability_limit(quick_run):
+    facts = facts_of(quick_run[0], "sgd 200 learning rates on quadratic (kappa 100)")
+    assert facts["runs"] == 200 and facts["steps"] == 500
+    # lambda_max = 1: learning rates above 2 grow by |1 - lr| per step; those above 2.1 must have blown up.
+    learning_rates = np.geomspace(1e-3, 2.5, 200)
+    assert (learning_rates > 2.1).sum() <= facts["diverged"] <= (learning_rates > 2.0).sum()
+
+
+def test_logistic_regression_scores_40000_weight_pairs_on_10000_samples(quick_run):
+    for precision in ("float64", "float32"):
+        facts = facts_of(quick_run[0], f"logistic regression 200x200, {precision}")
+        assert facts["values"] == 200 * 200 and facts["samples"] == 10_000
+        # The data were drawn from weights (1.5, -2); the grid's best cell must be next to them.
+        assert np.allclose(facts["argmin"], bench.LOGISTIC_TRUE_WEIGHTS, atol=0.3)
+
+
+def test_mlp_slices_cover_the_whole_grid_of_a_2_32_32_2_network(quick_run):
+    # Weights and biases of 2->32, 32->32, 32->2, counted by hand.
+    dim = (2 * 32 + 32) + (32 * 32 + 32) + (32 * 2 + 2)
+    for side in (101, 51):
+        facts = facts_of(quick_run[0], f"mlp 2-32-32-2 slice {side}x{side}")
+        assert facts == {"values": side * side, "dim": dim, "samples": 1000}
+
+
+def test_targets_are_the_agreed_ones():
+    targets = {c.name: c.target_seconds for c in bench.cases()}
+    assert targets[f"race: all {len(optimizers.names())} optimizers"] == pytest.approx(0.05)
+    assert targets["sgd 64x64 (lr, momentum) on rosenbrock"] == pytest.approx(0.3)
+    assert targets["logistic regression 200x200, float64"] == pytest.approx(0.5)
+    assert targets["mlp 2-32-32-2 slice 101x101"] == pytest.approx(0.5)
+    assert targets["mlp 2-32-32-2 slice 51x51"] is None
+    assert targets["sgd 200 learning rates on quadratic (kappa 100)"] is None
+    # Every missed target must come with a reason in the report.
+    assert all(c.why_missed for c in bench.cases() if c.target_seconds is not None)
+
+
+# -------------------------------------------------------------------- the checks reject fake work
+def test_grid_check_rejects_a_wrong_shape_or_a_wrong_value():
+    (case,) = [c for c in bench.cases() if c.name == "grid rosenbrock"]
+    work, check = case.prepare()
+    Z = work()
+    check(Z)
+    with pytest.raises(bench.BenchmarkError, match="shape"):
+        check(Z[:, :-1])
+    with pytest.raises(bench.BenchmarkError, match=r"Z\[\d+, \d+\] = "):
+        check(Z.T.copy())  # a transposed grid breaks the rows-are-y convention
+
+
+def test_sweep_check_rejects_a_run_with_fewer_runs():
+    (case,) = [c for c in bench.cases() if c.name == "sgd 200 learning rates on quadratic (kappa 100)"]
+    _, check = case.prepare()
+    from lossviz.run import run
+
+    small = run(surfaces.get("quadratic", condition_number=100.0), optimizers.get("sgd", lr=np.full(10, 0.1)),
+                np.array([2.5, 2.0]), 500)
+    with pytest.raises(bench.BenchmarkError, match="shape"):
+        check(small)
+
+
+# -------------------------------------------------------------------------------- registry and report
+@pytest.fixture
+def empty_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "_FIGURES", {})
+    monkeypatch.setattr(bench, "_CASES", {})
+    bench.register_figure(bench.Figure("x", "Example figure", "A toy figure."))
+
+
+def toy_case(name: str = "toy", target: float | None = 1.0, why: str = "it sleeps", **kwargs) -> bench.Case:
+    def prepare() -> bench.Trial:
+        return bench.Trial(lambda: np.arange(3), lambda r: bench.Work(f"{r.size} numbers", {"n": r.size}))
+
+    return bench.Case(name=name, figure="x", prepare=kwargs.get("prepare", prepare), target_seconds=target,
+                      why_missed=why)
+
+
+def test_register_rejects_unknown_figure_duplicate_name_and_bad_target(empty_registry):
+    with pytest.raises(ValueError, match=r"figure must be one of x, got 'nope'"):
+        bench.register(bench.Case("a", "nope", lambda: None))
+    bench.register(toy_case("a"))
+    with pytest.raises(ValueError, match=r"a case named 'a' is already registered"):
+        bench.register(toy_case("a"))
+    with pytest.raises(ValueError, match=r"target_seconds must be > 0 or None, got -1"):
+        bench.register(toy_case("b", target=-1))
+
+
+def test_measure_rejects_bad_repeat_counts(empty_registry):
+    with pytest.raises(ValueError, match=r"repeats must be >= 1 and warmup >= 0, got repeats=0, warmup=1"):
+        bench.measure(toy_case(), repeats=0, warmup=1)
+    with pytest.raises(ValueError, match=r"got repeats=1, warmup=-1"):
+        bench.measure(toy_case(), repeats=1, warmup=-1)
+
+
+def test_measure_counts_warmups_and_repeats(empty_registry):
+    calls = []
+
+    def prepare() -> bench.Trial:
+        return bench.Trial(lambda: calls.append(1) or np.zeros(2), lambda r: bench.Work("ok", {}))
+
+    m = bench.measure(toy_case(prepare=prepare), repeats=4, warmup=2)
+    assert len(calls) == 6 and len(m.wall) == 4 and len(m.cpu) == 4
+
+
+def test_an_unavailable_case_is_reported_not_measured(empty_registry):
+    def prepare() -> bench.Trial:
+        raise bench.CaseUnavailable("not measured: models missing")
+
+    bench.register(toy_case("needs models", prepare=prepare))
+    (m,) = bench.benchmark(repeats=1, warmup=0)
+    assert m.skipped == "not measured: models missing" and m.median is None and m.met is None
+    text = bench.render_markdown([m], bench.machine_info(), command="c", date="2026-01-01", repeats=1,
+                                 warmup=0, rounds=1)
+    assert "| needs models | - | - | - | - | <= 1,000 ms | not measured: models missing |" in text
+
+
+def test_missed_and_met_targets_are_stated_with_the_reason(empty_registry):
+    slow = bench.Measurement(toy_case("slow", target=0.01, why="Each step calls pow."), wall=(0.03, 0.02, 0.04),
+                             cpu=(0.02, 0.02, 0.02), work=bench.Work("w", {}))
+    fast = bench.Measurement(toy_case("fast", target=0.01), wall=(0.001,), cpu=(0.001,), work=bench.Work("w", {}))
+    free = bench.Measurement(toy_case("free", target=None), wall=(5.0,), cpu=(5.0,), work=bench.Work("w", {}))
+    assert (slow.median, slow.best, slow.met) == (0.03, 0.02, False)
+    assert fast.met is True and free.met is None
+    text = bench.render_markdown([slow, fast, free], bench.machine_info(), command="c", date="2026-01-01",
+                                 repeats=3, warmup=1, rounds=1)
+    assert "| slow | w | 30.0 ms | 20.0 ms | 20.0 ms | <= 10.0 ms | **no** |" in text
+    assert "| fast | w | 1.00 ms | 1.00 ms | 1.00 ms | <= 10.0 ms | yes |" in text
+    assert "| free | w | 5,000 ms | 5,000 ms | 5,000 ms | - | no target |" in text
+    assert "1 of 2 target(s) met." in text
+    assert "The target is missed by slow (30.0 ms, 3.0x the target). Each step calls pow." in text
+
+
+def test_rounds_keep_each_rows_lowest_median(empty_registry, monkeypatch: pytest.MonkeyPatch):
+    bench.register(toy_case("a"))
+    bench.register(toy_case("b"))
+    medians = iter([0.5, 0.1, 0.2, 0.3])  # round 1: a, b; round 2: a, b
+
+    def fake_measure(case, repeats, warmup):
+        return bench.Measurement(case, wall=(next(medians),), cpu=(0.0,), work=bench.Work("w", {}))
+
+    monkeypatch.setattr(bench, "measure", fake_measure)
+    kept = bench.benchmark(rounds=2)
+    assert [(m.case.name, m.median, m.round) for m in kept] == [("a", 0.2, 2), ("b", 0.1, 1)]
+
+
+def test_write_report_keeps_text_outside_the_markers(tmp_path: Path):
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text(f"Intro kept.\n{bench.BEGIN_MARKER}\nold numbers\n{bench.END_MARKER}\n## Browser\nkept too\n")
+    bench.write_report(f"{bench.BEGIN_MARKER}\nnew numbers\n{bench.END_MARKER}\n", path)
+    assert path.read_text() == (
+        f"Intro kept.\n{bench.BEGIN_MARKER}\nnew numbers\n{bench.END_MARKER}\n## Browser\nkept too\n"
+    )
+    fresh = tmp_path / "sub" / "new.md"
+    bench.write_report("section\n", fresh)
+    assert fresh.read_text() == "section\n"
+
+
+# ---------------------------------------------------------------------------------------- command line
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "lossviz.bench", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_no_write_prints_the_table_and_writes_nothing(tmp_path: Path):
+    done = run_cli("--quick", "--no-write", "--only", "grid saddle", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "grid saddle" in done.stdout
+    assert "grid rosenbrock" not in done.stdout and "grid monkey_saddle" not in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_rejects_a_filter_that_matches_nothing_and_bad_counts(tmp_path: Path):
+    done = run_cli("--only", "no such case", cwd=tmp_path)
+    assert done.returncode == 2 and "matches no case; cases: grid quadratic" in done.stderr
+    done = run_cli("--repeats", "0", cwd=tmp_path)
+    assert done.returncode == 2 and "--repeats and --rounds must be >= 1" in done.stderr
