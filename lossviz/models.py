@@ -1,0 +1,919 @@
+r"""Models on data as objectives over one flat float64 parameter vector.
+
+Every model here is an *objective*: ``f(params, batch=None)`` and ``grad(params, batch=None)`` broadcast
+over leading axes (params ``(..., d)`` -> loss ``(...)``, gradient ``(..., d)``), so a 101 x 101 grid of
+parameter vectors, or R optimizer runs, is one call with no Python loop over them. ``batch`` is an int
+index array of samples: the loss (and gradient) is then the mean over those samples only.
+
+A model turns parameters into raw scores :math:`s` (one per sample, or ``C`` per sample), a *link*
+turns scores into what the loss takes, and the loss from :mod:`lossviz.losses` compares that with the
+targets:
+
+======================  ==================  =========================================================
+loss input              link                example
+======================  ==================  =========================================================
+``value``               identity            linear regression with ``mse``, ``huber``, ...
+``value`` (binary)      sigmoid (default)   "squared error through a sigmoid": ``mse`` on
+                                            :math:`\sigma(s)` against labels 0/1
+``probability``         sigmoid             ``binary_cross_entropy`` on :math:`\sigma(s)`
+``logit``, ``score``    identity            ``binary_cross_entropy_with_logits``, ``hinge``
+``logits``              identity            ``cross_entropy`` on ``C`` scores
+``probabilities``       softmax             ``cross_entropy_from_probabilities``
+======================  ==================  =========================================================
+
+Models:
+
+- :func:`linear_regression` -- :math:`\hat y = X w + b`; one feature with an intercept gives the
+  exact two-parameter (slope, intercept) landscape.
+- :func:`logistic_regression` -- binary, :math:`s = X w + b`.
+- :func:`softmax_regression` -- multiclass, :math:`S = X W + b`, ``W`` of shape ``(p, C)``.
+- :func:`mlp` -- a fully connected network, gradient by backpropagation over ``K`` parameter vectors at
+  once (batched ``np.matmul``), chunked over ``K`` to bound memory and spread over two threads.
+
+Parameter layout (``unflatten`` undoes it): layer by layer, the weight matrix ``W`` of shape
+``(in, out)`` row-major, then its bias ``b`` of shape ``(out,)``; a linear model is the one-layer case
+(``w_1 .. w_p``, then ``b``; for softmax ``W[0, 0], W[0, 1], ...``). ``regularization_mask`` is True on
+weights and False on biases, so :mod:`lossviz.regularizers` leaves biases alone by default.
+
+    >>> import numpy as np
+    >>> from lossviz import models
+    >>> X = np.array([[-1.0], [0.0], [1.0]]); y = np.array([1.0, 2.0, 3.0])
+    >>> m = models.linear_regression(X, y)
+    >>> m.param_names, float(m.f([1.0, 2.0]))
+    (('slope', 'intercept'), 0.0)
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from lossviz import losses as _losses
+from lossviz._validation import check_array, check_choice, check_int, check_scalar
+
+__all__ = [
+    "DataModel", "LinearModel", "MLP", "LayerSlice",
+    "linear_regression", "logistic_regression", "softmax_regression", "mlp",
+    "ACTIVATIONS", "INITS", "LINKS", "suitable_losses",
+]
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid")
+INITS = ("he", "xavier", "lecun", "normal")
+LINKS = ("auto", "identity", "sigmoid", "softmax")
+
+# Bytes of intermediate arrays one chunk of parameter vectors may hold while computing a gradient, and
+# while computing values only. Values need no stored activations; a chunk that fits in the CPU cache is
+# faster than one big pass (measured: the elementwise activations are memory bound).
+_GRAD_CHUNK_BYTES = 32 * 2**20
+_VALUE_CHUNK_BYTES = 8 * 2**20
+# Below this many multiply-adds, thread start-up costs more than it saves.
+_THREAD_MIN_WORK = 20_000_000
+_N_THREADS = max(1, min(2, os.cpu_count() or 1))
+# OpenBLAS runs a matrix product on one thread when m * n * k <= 65536 * 4 (its SMP_THRESHOLD_MIN times
+# GEMM_MULTITHREAD_THRESHOLD); the MLP cuts the sample axis into blocks that stay under it.
+_SINGLE_THREAD_PRODUCT = 65536 * 4
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp is only ever taken of non-positive numbers, so large |x| cannot overflow.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class _Head:
+    """Link plus loss: raw scores ``s`` of shape (k, m, n_outputs) -> mean loss (k,) and d loss / d s."""
+
+    def __init__(self, loss: _losses.Loss, link: str, n_outputs: int) -> None:
+        self.loss = loss
+        self.link = link
+        self.n_outputs = n_outputs
+        # For two classes, softmax cross-entropy on logits (z0, z1) is exactly the binary cross-entropy
+        # with logits of the margin z1 - z0. That form has no reduction over a length-2 class axis, which
+        # in NumPy costs ~20x more than the arithmetic (measured on the 101x101 MLP benchmark grid).
+        self._two_class_margin = loss.name == "cross_entropy" and n_outputs == 2
+        if self._two_class_margin:
+            self._margin_loss = _losses.get("binary_cross_entropy_with_logits")
+
+    def prediction(self, s: np.ndarray) -> np.ndarray:
+        """What the loss receives: ``link(s)``, shape (..., m) for one output, (..., m, C) otherwise."""
+        z = s[..., 0] if self.n_outputs == 1 else s
+        if self.link == "sigmoid":
+            return _sigmoid(z)
+        if self.link == "softmax":
+            return _softmax(z)
+        return z
+
+    def value(self, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+        if self._two_class_margin:
+            return np.asarray(self._margin_loss.value(y, s[..., 1] - s[..., 0]))
+        with np.errstate(over="ignore", under="ignore"):
+            return np.asarray(self.loss.value(y, self.prediction(s)))
+
+    def grad_scores(self, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """d (mean loss) / d s, shape of ``s``."""
+        if self._two_class_margin:
+            g = self._margin_loss.grad(y, s[..., 1] - s[..., 0])
+            return np.stack([-g, g], axis=-1)
+        pred = self.prediction(s)
+        g = self.loss.grad(y, pred)
+        if self.link == "sigmoid":
+            g = g * pred * (1.0 - pred)
+        elif self.link == "softmax":
+            g = pred * (g - (g * pred).sum(axis=-1, keepdims=True))
+        return g[..., None] if self.n_outputs == 1 else g
+
+
+def _loss_kind_ok(loss: _losses.Loss, task: str, n_classes: int | None, link: str) -> str | None:
+    """None if ``loss`` (with ``link``) suits the task, else the reason it does not."""
+    if task == "regression":
+        if loss.input != "value":
+            return "a regression model needs a loss on real values"
+        if link not in ("auto", "identity"):
+            return f"a regression model predicts values directly (link 'identity'), not through {link!r}"
+        return None
+    if loss.input == "logits" and link not in ("auto", "identity"):
+        return f"loss {loss.name!r} takes raw class logits (link 'identity'), not {link!r}"
+    if loss.input == "probabilities" and link not in ("auto", "softmax"):
+        return f"loss {loss.name!r} takes class probabilities, which need the link 'softmax', not {link!r}"
+    if loss.multiclass:
+        return None
+    if n_classes != 2:
+        return f"loss {loss.name!r} is a binary loss but there are {n_classes} classes"
+    if loss.input == "probability" and link not in ("auto", "sigmoid"):
+        return f"loss {loss.name!r} takes probabilities, which need the link 'sigmoid', not {link!r}"
+    if loss.input in ("logit", "score") and link not in ("auto", "identity"):
+        return f"loss {loss.name!r} takes raw {loss.input}s (link 'identity'), not {link!r}"
+    if loss.input == "value" and link == "softmax":
+        return f"loss {loss.name!r} compares one value per sample, which the link 'softmax' cannot give"
+    return None
+
+
+def suitable_losses(task: str, n_classes: int | None = None, link: str = "auto",
+                    multiclass_head: bool | None = None) -> list[str]:
+    """Names of the losses a model of ``task`` (with ``n_classes`` and ``link``) accepts.
+
+    ``multiclass_head`` restricts classification to losses on ``C`` scores (True, softmax regression) or
+    on one score (False, logistic regression); ``None`` allows both (an MLP).
+    """
+    out = []
+    for name in _losses.names():
+        loss = _losses.get(name)
+        if _loss_kind_ok(loss, task, n_classes, link) is not None:
+            continue
+        if task == "classification" and multiclass_head is not None:
+            if loss.multiclass != multiclass_head:
+                continue
+        out.append(name)
+    return out
+
+
+def _resolve_link(loss: _losses.Loss, link: str, task: str) -> str:
+    if link != "auto":
+        return link
+    if loss.input in ("probability",) or (loss.input == "value" and task == "classification"):
+        return "sigmoid"
+    if loss.input == "probabilities":
+        return "softmax"
+    return "identity"
+
+
+def _build_loss(
+    loss: object, loss_params: dict, task: str, n_classes: int | None, link: str, multiclass_head: bool | None,
+    model: str,
+) -> tuple[_losses.Loss, str]:
+    check_choice(link, "link", LINKS)
+    if isinstance(loss, _losses.Loss):
+        if loss_params:
+            raise TypeError("loss parameters can only be given with a loss name, not with a Loss object")
+        loss_obj = loss
+    else:
+        loss_obj = _losses.get(loss, **loss_params)  # type: ignore[arg-type]
+    reason = _loss_kind_ok(loss_obj, task, n_classes, link)
+    if reason is None and task == "classification" and multiclass_head is not None \
+            and loss_obj.multiclass != multiclass_head:
+        reason = ("it takes one row of C class scores per sample" if loss_obj.multiclass
+                  else "it takes one score per sample, not C class scores")
+    if reason is not None:
+        ok = suitable_losses(task, n_classes, link, multiclass_head)
+        raise ValueError(
+            f"loss {loss_obj.name!r} does not suit {model}: {reason}; suitable losses: {', '.join(ok)}"
+        )
+    return loss_obj, _resolve_link(loss_obj, link, task)
+
+
+def _check_X(X: object) -> np.ndarray:
+    arr = check_array(X, "X", ndim=2)
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"X must have at least 1 row and 1 column, got shape {arr.shape}")
+    return arr
+
+
+def _check_y(y: object, n: int, task: str, binary: bool = False) -> tuple[np.ndarray, int | None]:
+    """Targets as float64 (regression, binary 0/1) and the class count (classification)."""
+    raw = np.asarray(y)
+    if raw.ndim != 1:
+        raise ValueError(f"y must have 1 dimension(s), got shape {raw.shape}")
+    if raw.shape[0] != n:
+        raise ValueError(f"y must have one entry per row of X: X has {n} rows, y has {raw.shape[0]}")
+    arr = check_array(raw, "y", ndim=1)
+    if task == "regression":
+        return arr, None
+    if not np.all((arr == np.round(arr)) & (arr >= 0)):
+        bad = arr[~((arr == np.round(arr)) & (arr >= 0))][0]
+        raise ValueError(f"y must hold class labels 0, 1, ..., C-1 for classification, got {bad:g}")
+    if binary and not np.all((arr == 0) | (arr == 1)):
+        raise ValueError(f"y must hold binary labels 0 and 1 for logistic regression, got labels "
+                         f"{np.unique(arr).astype(int).tolist()}; use softmax_regression for more classes")
+    n_classes = int(arr.max()) + 1 if arr.size else 0
+    return arr, max(n_classes, 2)
+
+
+def _flatten_params(params: object, dim: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    w = check_array(params, "params", last_dim=dim, finite=False)
+    return w.reshape(-1, dim), w.shape[:-1]
+
+
+def _shape_out(values: np.ndarray, lead: tuple[int, ...]) -> np.ndarray:
+    out = values.reshape(lead + values.shape[1:])
+    return out[()] if out.ndim == 0 else out
+
+
+class _MLPData(NamedTuple):
+    XT: np.ndarray  # (blocks, p + 1, rows): samples transposed, zero-padded, with a row of ones
+    m: int  # real samples (the rest of the last block is padding)
+
+
+class LayerSlice(NamedTuple):
+    """Where one weight matrix or bias vector sits in the flat parameter vector.
+
+    ``params[..., slice].reshape(params.shape[:-1] + shape)`` is the array. For a weight matrix of shape
+    ``(in, out)``, column ``j`` holds the incoming weights of unit ``j`` (the "filter" that filter
+    normalization rescales).
+    """
+
+    name: str  # "W1", "b1", "W2", ...
+    layer: int  # 0-based layer index
+    kind: str  # "weight" or "bias"
+    slice: slice
+    shape: tuple[int, ...]
+
+
+class DataModel:
+    """Common machinery of a model on data: validation, batching, chunking and the loss head.
+
+    Attributes
+    ----------
+    name : str
+        ``"linear_regression"``, ``"logistic_regression"``, ``"softmax_regression"`` or ``"mlp"``.
+    X : ndarray, shape (n, p), read-only
+    y : ndarray, shape (n,), read-only
+        float64 targets (class labels are stored as float64 integers).
+    task : {"regression", "classification"}
+    n_classes : int or None
+    loss : lossviz.losses.Loss
+    link : {"identity", "sigmoid", "softmax"}
+        Applied to the raw scores before the loss.
+    dim : int
+        Number of parameters ``d``.
+    n_samples : int
+    n_outputs : int
+        Raw scores per sample (1, or ``C`` for a multiclass head).
+    param_names : tuple of str, length d
+    regularization_mask : ndarray of bool, shape (d,)
+        False on intercepts and biases.
+    layer_slices : tuple of LayerSlice
+    """
+
+    name: str = "model"
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, task: str, n_classes: int | None,
+                 loss: _losses.Loss, link: str, n_outputs: int) -> None:
+        X = X.copy()
+        X.flags.writeable = False
+        y = y.copy()
+        y.flags.writeable = False
+        self.X = X
+        self.y = y
+        self.task = task
+        self.n_classes = n_classes
+        self.loss = loss
+        self.link = link
+        self.n_outputs = n_outputs
+        self._head = _Head(loss, link, n_outputs)
+        self.layer_slices: tuple[LayerSlice, ...] = ()
+        self.dim = 0
+        self.param_names: tuple[str, ...] = ()
+        self.regularization_mask = np.zeros(0, dtype=bool)
+
+    def _set_layout(self, slices: list[LayerSlice], names: list[str]) -> None:
+        self.layer_slices = tuple(slices)
+        self.dim = slices[-1].slice.stop
+        self.param_names = tuple(names)
+        mask = np.zeros(self.dim, dtype=bool)
+        for s in slices:
+            if s.kind == "weight":
+                mask[s.slice] = True
+        mask.flags.writeable = False
+        self.regularization_mask = mask
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.name}, loss={self.loss.name!r}, link={self.link!r}, "
+                f"d={self.dim}, n={self.n_samples})")
+
+    # -- provided by subclasses ---------------------------------------------------------------------
+    # A call prepares the data once (`_prepare`), then each worker thread allocates its scratch arrays
+    # once (`_workspace`) and reuses them for all its chunks: a fresh multi-megabyte array per chunk
+    # costs page faults that took longer than the arithmetic (measured).
+
+    def _prepare(self, X: np.ndarray, dtype: type) -> Any:
+        """Per-call form of the samples X (m, p) used by `_scores` and `_scores_and_grad`."""
+        return X.astype(dtype, copy=False)
+
+    def _workspace(self, k: int, data: Any, for_grad: bool) -> Any:
+        """Scratch arrays for chunks of at most k parameter vectors (None if not needed)."""
+        return None
+
+    def _scores(self, P: np.ndarray, data: Any, workspace: Any = None) -> np.ndarray:
+        """Raw scores, shape (k, m, n_outputs), for parameter rows P (k, d)."""
+        raise NotImplementedError
+
+    def _scores_and_grad(self, P: np.ndarray, data: Any, y: np.ndarray,
+                         workspace: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss (k,) and its gradient (k, d)."""
+        raise NotImplementedError
+
+    def _work_per_row(self, m: int) -> int:
+        """Floats of intermediate storage one parameter vector needs for m samples (for chunking)."""
+        raise NotImplementedError
+
+    # -- shared --------------------------------------------------------------------------------------
+
+    def _batch(self, batch: object) -> tuple[np.ndarray, np.ndarray]:
+        if batch is None:
+            return self.X, self.y
+        idx = np.asarray(batch)
+        if idx.dtype.kind not in "iu" or idx.ndim != 1:
+            raise TypeError(f"batch must be a 1-D array of integer sample indices, got {idx.dtype} array of "
+                            f"shape {idx.shape}")
+        n = self.n_samples
+        if idx.size == 0:
+            raise ValueError("batch must select at least one sample, got an empty index array")
+        if idx.min() < 0 or idx.max() >= n:
+            bad = idx[(idx < 0) | (idx >= n)][0]
+            raise ValueError(f"batch indices must be in [0, {n - 1}] (n_samples = {n}), got {int(bad)}")
+        return self.X[idx], self.y[idx]
+
+    def _run_chunks(self, k: int, m: int, itemsize: int, budget: int, data: Any, for_grad: bool,
+                    compute: Any) -> None:
+        """Call compute(chunk, workspace) over slices of the k parameter rows, on up to two threads."""
+        per_row = max(1, self._work_per_row(m)) * itemsize
+        size = int(max(1, min(k, budget // per_row)))
+        chunks = [slice(start, min(start + size, k)) for start in range(0, k, size)]
+        threads = _N_THREADS if (len(chunks) > 1 and k * self._work_per_row(m) >= _THREAD_MIN_WORK) else 1
+
+        def worker(group: list[slice]) -> None:
+            workspace = self._workspace(size, data, for_grad)
+            for chunk in group:
+                compute(chunk, workspace)
+
+        if threads == 1:
+            worker(chunks)
+            return
+        # NumPy releases the GIL inside matmul and ufunc loops, so two threads over independent chunks
+        # use both cores; every chunk writes its own output slots, so results do not depend on timing.
+        groups = [chunks[i::threads] for i in range(threads)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(worker, groups))
+
+    def f(self, params: object, batch: object = None, dtype: type = np.float64) -> np.ndarray:
+        """Mean loss over the samples (or over ``batch``), shape ``(...)`` for params ``(..., d)``.
+
+        Parameters
+        ----------
+        params : array_like, shape (..., d)
+        batch : int array, shape (b,), optional
+            Sample indices; the loss is then the mean over those samples.
+        dtype : {np.float64, np.float32}
+            Precision of the forward pass. ``np.float32`` is the fast path for evaluating a whole grid of
+            losses (half the memory traffic); the scores are then reduced by the loss in float64, and the
+            relative error stays around 1e-6 for well-scaled networks. Gradients are always float64.
+        """
+        try:
+            precision = np.dtype(dtype).type
+        except TypeError:
+            precision = None
+        if precision not in (np.float64, np.float32):
+            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
+        P, lead = _flatten_params(params, self.dim)
+        X, y = self._batch(batch)
+        P = P.astype(precision, copy=False)
+        data = self._prepare(X, precision)
+        k, m = P.shape[0], X.shape[0]
+        out = np.empty(k)
+
+        def compute(chunk: slice, workspace: Any) -> None:
+            out[chunk] = self._head.value(y, self._scores(P[chunk], data, workspace))
+
+        self._run_chunks(k, m, np.dtype(precision).itemsize, _VALUE_CHUNK_BYTES, data, False, compute)
+        return _shape_out(out, lead)
+
+    def value_and_grad(self, params: object, batch: object = None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss ``(...)`` and its gradient ``(..., d)`` from one forward pass (float64)."""
+        P, lead = _flatten_params(params, self.dim)
+        X, y = self._batch(batch)
+        data = self._prepare(X, np.float64)
+        k, m = P.shape[0], X.shape[0]
+        values = np.empty(k)
+        grads = np.empty((k, self.dim))
+
+        def compute(chunk: slice, workspace: Any) -> None:
+            values[chunk], grads[chunk] = self._scores_and_grad(P[chunk], data, y, workspace)
+
+        self._run_chunks(k, m, 8, _GRAD_CHUNK_BYTES, data, True, compute)
+        return _shape_out(values, lead), _shape_out(grads, lead)
+
+    def grad(self, params: object, batch: object = None) -> np.ndarray:
+        """Gradient of :meth:`f` with respect to the parameters, shape ``(..., d)`` (float64)."""
+        return self.value_and_grad(params, batch)[1]
+
+    def _predict_X(self, X: object) -> np.ndarray:
+        if X is None:
+            return self.X
+        arr = check_array(X, "X", ndim=2)
+        if arr.shape[1] != self.n_features:
+            raise ValueError(f"X must have {self.n_features} feature column(s) like the training data, "
+                             f"got shape {arr.shape}")
+        return arr
+
+    def decision_function(self, params: object, X: object = None) -> np.ndarray:
+        """Raw scores before the link: shape ``(..., m)`` for one output, ``(..., m, C)`` otherwise.
+
+        ``X`` (standardized features, shape (m, p)) defaults to the training data.
+        """
+        P, lead = _flatten_params(params, self.dim)
+        s = self._scores(P, self._prepare(self._predict_X(X), np.float64))
+        if self.n_outputs == 1:
+            s = s[..., 0]
+        return _shape_out(s, lead)
+
+    def predict(self, params: object, X: object = None) -> np.ndarray:
+        """The model's outputs as the loss receives them: values, probabilities or scores.
+
+        Regression: values ``(..., m)``; logistic regression: :math:`\\sigma(s)` for probability and
+        value losses, the logit/score :math:`s` otherwise; multiclass: logits ``(..., m, C)`` for
+        ``cross_entropy``, softmax probabilities for ``cross_entropy_from_probabilities``.
+        """
+        P, lead = _flatten_params(params, self.dim)
+        with np.errstate(over="ignore", under="ignore"):
+            pred = self._head.prediction(self._scores(P, self._prepare(self._predict_X(X), np.float64)))
+        return _shape_out(pred, lead)
+
+    def predict_labels(self, params: object, X: object = None) -> np.ndarray:
+        """Predicted class labels ``(..., m)`` (int): argmax of the class scores, or score above the threshold.
+
+        The binary threshold is :math:`s > 0` (:math:`\\sigma(s) > 1/2`), except for a value loss with
+        the identity link (least squares on 0/1 labels), where it is :math:`s > 1/2`.
+        """
+        if self.task != "classification":
+            raise ValueError(f"predict_labels needs a classification model; this {self.name} is a regression")
+        s = np.asarray(self.decision_function(params, X))
+        if self.n_outputs > 1:
+            return s.argmax(axis=-1)
+        threshold = 0.5 if (self.link == "identity" and self.loss.input == "value") else 0.0
+        return (s > threshold).astype(np.int64)
+
+    def unflatten(self, params: object) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Per layer ``(W, b)``: ``W`` of shape ``(..., in, out)``, ``b`` of shape ``(..., out)`` (or None)."""
+        w = check_array(params, "params", last_dim=self.dim, finite=False)
+        layers: dict[int, list[np.ndarray | None]] = {}
+        for s in self.layer_slices:
+            arr = w[..., s.slice].reshape(w.shape[:-1] + s.shape)
+            layers.setdefault(s.layer, [None, None])[0 if s.kind == "weight" else 1] = arr
+        return [(pair[0], pair[1]) for _, pair in sorted(layers.items())]  # type: ignore[misc]
+
+    def flatten(self, layers: Sequence[tuple[np.ndarray, np.ndarray | None]]) -> np.ndarray:
+        """Inverse of :meth:`unflatten` for one parameter vector: list of (W, b) -> (d,)."""
+        parts = []
+        for s in self.layer_slices:
+            W, b = layers[s.layer]
+            arr = np.asarray(W if s.kind == "weight" else b, dtype=np.float64)
+            if arr.shape != s.shape:
+                raise ValueError(f"{s.name} must have shape {s.shape}, got {arr.shape}")
+            parts.append(arr.ravel())
+        return np.concatenate(parts)
+
+
+class LinearModel(DataModel):
+    """Scores ``S = X W + b`` with ``W`` of shape ``(p, n_outputs)``: linear, logistic, softmax regression."""
+
+    def __init__(self, name: str, X: np.ndarray, y: np.ndarray, task: str, n_classes: int | None,
+                 loss: _losses.Loss, link: str, n_outputs: int, fit_intercept: bool) -> None:
+        super().__init__(X, y, task, n_classes, loss, link, n_outputs)
+        self.name = name
+        self.fit_intercept = fit_intercept
+        p, o = self.n_features, n_outputs
+        slices = [LayerSlice("W1", 0, "weight", slice(0, p * o), (p, o))]
+        if o == 1:
+            names = ["slope"] if (p == 1 and task == "regression") else [f"w{j + 1}" for j in range(p)]
+        else:
+            names = [f"w{j + 1}_c{c}" for j in range(p) for c in range(o)]
+        if fit_intercept:
+            slices.append(LayerSlice("b1", 0, "bias", slice(p * o, p * o + o), (o,)))
+            if o == 1:
+                names.append("intercept" if (p == 1 and task == "regression") else "b")
+            else:
+                names += [f"b_c{c}" for c in range(o)]
+        self._set_layout(slices, names)
+
+    def _work_per_row(self, m: int) -> int:
+        return 4 * m * self.n_outputs
+
+    def _split(self, P: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        p, o = self.n_features, self.n_outputs
+        W = P[:, : p * o].reshape(-1, p, o)
+        b = P[:, p * o: p * o + o] if self.fit_intercept else None
+        return W, b
+
+    def _scores(self, P: np.ndarray, X: np.ndarray, workspace: Any = None) -> np.ndarray:
+        W, b = self._split(P)
+        if self.n_outputs == 1:
+            # One GEMM (k, p) @ (p, m) instead of k small products.
+            s = (W[..., 0] @ X.T)[..., None]
+        else:
+            s = np.matmul(X, W)
+        if b is not None:
+            s = s + b[:, None, :]
+        return s
+
+    def _scores_and_grad(self, P: np.ndarray, X: np.ndarray, y: np.ndarray,
+                         workspace: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        s = self._scores(P, X)
+        value = self._head.value(y, s)
+        g = self._head.grad_scores(y, s)  # (k, m, o)
+        p, o = self.n_features, self.n_outputs
+        grad = np.empty(P.shape)
+        if o == 1:
+            grad[:, :p] = g[..., 0] @ X
+        else:
+            grad[:, : p * o] = np.matmul(X.T, g).reshape(-1, p * o)
+        if self.fit_intercept:
+            grad[:, p * o:] = g.sum(axis=1)
+        return value, grad
+
+
+def linear_regression(X: object, y: object, loss: str | _losses.Loss = "mse", fit_intercept: bool = True,
+                      **loss_params: Any) -> LinearModel:
+    r"""Linear regression :math:`\hat y = X w + b` with a regression loss.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        Features (standardized ones from :mod:`lossviz.datasets` keep the landscape round).
+    y : array_like, shape (n,)
+        Real targets.
+    loss : str or Loss
+        ``"mse"`` (default), ``"rmse"``, ``"mae"``, ``"huber"`` (``delta=``), ``"log_cosh"``.
+    fit_intercept : bool
+        Add the bias ``b`` (last parameter). With one feature the parameters are ``(slope, intercept)``
+        and the landscape is exactly two-dimensional.
+    **loss_params
+        Passed to :func:`lossviz.losses.get` (e.g. ``delta`` for Huber).
+
+    Returns
+    -------
+    LinearModel
+        ``dim = p + fit_intercept``; ``predict`` gives :math:`\hat y`, shape (..., m).
+    """
+    Xa = _check_X(X)
+    ya, _ = _check_y(y, Xa.shape[0], "regression")
+    fit = _check_bool(fit_intercept, "fit_intercept")
+    loss_obj, link = _build_loss(loss, loss_params, "regression", None, "auto", None, "linear regression")
+    return LinearModel("linear_regression", Xa, ya, "regression", None, loss_obj, link, 1, fit)
+
+
+def logistic_regression(X: object, y: object, loss: str | _losses.Loss = "binary_cross_entropy_with_logits",
+                        fit_intercept: bool = True, link: str = "auto", **loss_params: Any) -> LinearModel:
+    r"""Binary classifier with logit :math:`s = X w + b`, labels ``y`` in {0, 1}.
+
+    What the loss sees depends on the loss (``link="auto"``): losses on probabilities
+    (``binary_cross_entropy``) get :math:`\sigma(s)`; losses on logits or scores
+    (``binary_cross_entropy_with_logits``, ``logistic``, ``hinge``, ``squared_hinge``, ``zero_one``)
+    get :math:`s`; regression losses (``mse``, ``mae``, ...) get :math:`\sigma(s)`, which is how
+    "squared error through a sigmoid" (non-convex, flat where the sigmoid saturates) is built.
+    ``link="identity"`` with a regression loss fits the 0/1 labels by least squares directly.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    y : array_like, shape (n,)
+        Labels 0 and 1.
+    loss : str or Loss
+    fit_intercept : bool
+    link : {"auto", "identity", "sigmoid"}
+    **loss_params
+        Passed to :func:`lossviz.losses.get`.
+    """
+    Xa = _check_X(X)
+    ya, _ = _check_y(y, Xa.shape[0], "classification", binary=True)
+    fit = _check_bool(fit_intercept, "fit_intercept")
+    loss_obj, resolved = _build_loss(loss, loss_params, "classification", 2, link, False, "logistic regression")
+    return LinearModel("logistic_regression", Xa, ya, "classification", 2, loss_obj, resolved, 1, fit)
+
+
+def softmax_regression(X: object, y: object, loss: str | _losses.Loss = "cross_entropy",
+                       fit_intercept: bool = True, n_classes: int | None = None,
+                       **loss_params: Any) -> LinearModel:
+    r"""Multiclass linear classifier: logits :math:`S = X W + b`, ``W`` of shape ``(p, C)``.
+
+    ``cross_entropy`` takes the logits (log-softmax inside the loss); ``cross_entropy_from_probabilities``
+    gets :math:`\operatorname{softmax}(S)`. The model is over-parameterized (adding the same vector to
+    every column of ``W`` leaves the loss unchanged), so its landscape has flat directions.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    y : array_like, shape (n,)
+        Class labels ``0 .. C-1``.
+    loss : str or Loss
+    fit_intercept : bool
+    n_classes : int, optional
+        ``C``; defaults to ``max(y) + 1``.
+    """
+    Xa = _check_X(X)
+    ya, inferred = _check_y(y, Xa.shape[0], "classification")
+    C = inferred if n_classes is None else check_int(n_classes, "n_classes", low=max(2, int(inferred or 2)))
+    fit = _check_bool(fit_intercept, "fit_intercept")
+    loss_obj, link = _build_loss(loss, loss_params, "classification", C, "auto", True, "softmax regression")
+    return LinearModel("softmax_regression", Xa, ya, "classification", C, loss_obj, link, C, fit)
+
+
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+class MLP(DataModel):
+    r"""A fully connected network :math:`h_0 = x,\ h_l = \phi(h_{l-1} W_l + b_l),\ s = h_{L-1} W_L + b_L`.
+
+    Attributes (besides :class:`DataModel`'s)
+    ------------------------------------------
+    hidden : tuple of int
+        Width of each hidden layer.
+    activation : {"tanh", "relu", "sigmoid"}
+    init, init_scale
+        Scheme and multiplier used by :meth:`init_params`.
+    widths : tuple of int
+        ``(p, *hidden, n_outputs)``.
+    """
+
+    name = "mlp"
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, task: str, n_classes: int | None, loss: _losses.Loss,
+                 link: str, n_outputs: int, hidden: tuple[int, ...], activation: str, init: str,
+                 init_scale: float) -> None:
+        super().__init__(X, y, task, n_classes, loss, link, n_outputs)
+        self.hidden = hidden
+        self.activation = activation
+        self.init = init
+        self.init_scale = init_scale
+        self.widths = (self.n_features, *hidden, n_outputs)
+        slices, names, start = [], [], 0
+        for layer, (fan_in, fan_out) in enumerate(zip(self.widths[:-1], self.widths[1:])):
+            stop = start + fan_in * fan_out
+            slices.append(LayerSlice(f"W{layer + 1}", layer, "weight", slice(start, stop), (fan_in, fan_out)))
+            names += [f"W{layer + 1}[{i},{j}]" for i in range(fan_in) for j in range(fan_out)]
+            start, stop = stop, stop + fan_out
+            slices.append(LayerSlice(f"b{layer + 1}", layer, "bias", slice(start, stop), (fan_out,)))
+            names += [f"b{layer + 1}[{j}]" for j in range(fan_out)]
+            start = stop
+        self._set_layout(slices, names)
+
+    def __repr__(self) -> str:
+        widths = "-".join(str(w) for w in self.widths)
+        return f"MLP({widths}, {self.activation}, loss={self.loss.name!r}, d={self.dim}, n={self.n_samples})"
+
+    def _work_per_row(self, m: int) -> int:
+        # Stored activations of every layer (with the ones row) plus two temporaries of the widest one.
+        hidden = self.widths[1:-1]
+        return m * (sum(w + 1 for w in hidden) + self.n_outputs + 2 * max(self.widths[1:]))
+
+    # The forward pass works on transposed, "augmented" activations: for each block of samples a
+    # (width + 1, rows) matrix whose last row is all ones. With the flat layout (W of shape (in, out)
+    # row-major, then b), the parameters of a layer are exactly the augmented matrix [W; b] of shape
+    # (in + 1, out), a free view, so the bias is added by the matrix product itself, and the bias
+    # gradient comes out of the same product as the weight gradient. Sample blocks keep each product
+    # small enough that OpenBLAS runs it on one thread: its own threads,
+    # spinning on a busy 2-core machine, made a 101x101 grid 20-50x slower (measured); two Python
+    # threads over chunks of parameter vectors use the cores instead.
+
+    def _prepare(self, X: np.ndarray, dtype: type) -> _MLPData:
+        m, p = X.shape
+        largest_layer = max(fan_out * (fan_in + 1) for fan_in, fan_out in zip(self.widths[:-1], self.widths[1:]))
+        block_rows = max(16, _SINGLE_THREAD_PRODUCT // largest_layer)
+        n_blocks = -(-m // block_rows)
+        rows = -(-m // n_blocks)
+        padded = np.zeros((n_blocks * rows, p), dtype=dtype)
+        padded[:m] = X
+        XT = np.empty((n_blocks, p + 1, rows), dtype=dtype)
+        XT[:, :p, :] = padded.reshape(n_blocks, rows, p).swapaxes(1, 2)
+        XT[:, p, :] = 1.0
+        return _MLPData(XT, m)
+
+    def _workspace(self, k: int, data: _MLPData, for_grad: bool) -> list[np.ndarray]:
+        n_blocks, _, rows = data.XT.shape
+        buffers = []
+        for width in self.widths[1:-1]:
+            buffer = np.empty((k, n_blocks, width + 1, rows), dtype=data.XT.dtype)
+            buffer[:, :, width, :] = 1.0
+            buffers.append(buffer)
+        return buffers
+
+    def _augmented(self, P: np.ndarray) -> list[np.ndarray]:
+        """Per layer [W; b], shape (k, in + 1, out), as views of P."""
+        k = P.shape[0]
+        out = []
+        for W_slice, b_slice in zip(self.layer_slices[::2], self.layer_slices[1::2]):
+            fan_in, fan_out = W_slice.shape
+            out.append(P[:, W_slice.slice.start: b_slice.slice.stop].reshape(k, fan_in + 1, fan_out))
+        return out
+
+    def _activate(self, a: np.ndarray) -> None:
+        """Apply the activation in place."""
+        if self.activation == "tanh":
+            np.tanh(a, out=a)
+        elif self.activation == "relu":
+            np.maximum(a, 0, out=a)
+        else:
+            np.negative(a, out=a)
+            with np.errstate(over="ignore"):  # exp(-a) = inf gives sigmoid 0, the right limit
+                np.exp(a, out=a)
+            a += 1
+            np.reciprocal(a, out=a)
+
+    def _derivative_from_output(self, h: np.ndarray) -> np.ndarray:
+        """phi'(a) written through h = phi(a), so pre-activations need not be stored."""
+        if self.activation == "tanh":
+            d = h * h
+            return np.subtract(1.0, d, out=d)
+        if self.activation == "relu":
+            return (h > 0).astype(h.dtype)  # phi'(0) = 0, as torch's relu backward
+        return h * (1.0 - h)
+
+    def _forward(self, P: np.ndarray, data: _MLPData, workspace: list[np.ndarray] | None) -> list[np.ndarray]:
+        """Augmented hidden activations (k, blocks, width + 1, rows) and the scores (k, blocks, out, rows)."""
+        k = P.shape[0]
+        if workspace is None:
+            workspace = self._workspace(k, data, False)
+        layers = self._augmented(P)
+        acts = []
+        h: np.ndarray = data.XT
+        for index, W_aug in enumerate(layers):
+            W_t = W_aug.swapaxes(1, 2)[:, None]  # (k, 1, out, in + 1)
+            if index == len(layers) - 1:
+                acts.append(np.matmul(W_t, h))
+                break
+            buffer = workspace[index][:k]
+            pre = buffer[:, :, : W_aug.shape[2], :]
+            np.matmul(W_t, h, out=pre)
+            self._activate(pre)
+            acts.append(buffer)
+            h = buffer
+        return acts
+
+    @staticmethod
+    def _sample_major(s_t: np.ndarray, m: int) -> np.ndarray:
+        """(k, blocks, out, rows) -> (k, m, out): a view on (k, out, samples) memory, which keeps the
+        loss's reductions over the short class axis fast."""
+        k, n_blocks, out, rows = s_t.shape
+        return s_t.transpose(0, 2, 1, 3).reshape(k, out, n_blocks * rows)[:, :, :m].swapaxes(1, 2)
+
+    def _scores(self, P: np.ndarray, data: _MLPData, workspace: Any = None) -> np.ndarray:
+        return self._sample_major(self._forward(P, data, workspace)[-1], data.m)
+
+    def _scores_and_grad(self, P: np.ndarray, data: _MLPData, y: np.ndarray,
+                         workspace: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        acts = self._forward(P, data, workspace)
+        k, n_blocks, out, rows = acts[-1].shape
+        s = self._sample_major(acts[-1], data.m)
+        value = self._head.value(y, s)
+        # d loss / d scores in the transposed block layout; padded samples get 0 and stay 0 going back.
+        g_flat = np.zeros((k, out, n_blocks * rows))
+        g_flat[:, :, : data.m] = self._head.grad_scores(y, s).swapaxes(1, 2)
+        g = g_flat.reshape(k, out, n_blocks, rows).transpose(0, 2, 1, 3)
+        layers = self._augmented(P)
+        grad = np.empty(P.shape)
+        for index in range(len(layers) - 1, -1, -1):
+            W_slice, b_slice = self.layer_slices[2 * index], self.layer_slices[2 * index + 1]
+            h_prev = data.XT if index == 0 else acts[index - 1]
+            # [dW; db] = sum over blocks and samples of h_prev (augmented) times g.
+            d_aug = np.matmul(h_prev, g.swapaxes(-1, -2)).sum(axis=1)
+            grad[:, W_slice.slice.start: b_slice.slice.stop] = d_aug.reshape(k, -1)
+            if index > 0:
+                fan_in = W_slice.shape[0]
+                g = np.matmul(layers[index][:, None, :fan_in, :], g)
+                g *= self._derivative_from_output(h_prev[:, :, :fan_in, :])
+        return value, grad
+
+    def init_params(self, seed: int = 0, n: int | None = None) -> np.ndarray:
+        r"""Random initial parameters: biases 0, weights :math:`\mathcal N(0, \sigma^2)` with
+
+        ``he``: :math:`\sigma = \sqrt{2 / \text{fan\_in}}` (Kaiming normal, for ReLU);
+        ``xavier``: :math:`\sigma = \sqrt{2 / (\text{fan\_in} + \text{fan\_out})}` (Glorot normal);
+        ``lecun``: :math:`\sigma = \sqrt{1 / \text{fan\_in}}`; ``normal``: :math:`\sigma = 1`;
+        every :math:`\sigma` multiplied by ``init_scale``.
+
+        Parameters
+        ----------
+        seed : int
+            Seed of ``np.random.default_rng``.
+        n : int, optional
+            Number of independent draws; returns shape ``(n, d)`` instead of ``(d,)``.
+        """
+        seed = check_int(seed, "seed", low=0)
+        rows = 1 if n is None else check_int(n, "n", low=1)
+        rng = np.random.default_rng(seed)
+        out = np.zeros((rows, self.dim))
+        for s in self.layer_slices:
+            if s.kind != "weight":
+                continue
+            fan_in, fan_out = s.shape
+            std = {"he": np.sqrt(2.0 / fan_in), "xavier": np.sqrt(2.0 / (fan_in + fan_out)),
+                   "lecun": np.sqrt(1.0 / fan_in), "normal": 1.0}[self.init]
+            out[:, s.slice] = self.init_scale * std * rng.standard_normal((rows, fan_in * fan_out))
+        return out[0] if n is None else out
+
+
+def mlp(X: object, y: object, hidden: Sequence[int] = (32, 32), activation: str = "tanh", init: str = "he",
+        init_scale: float = 1.0, loss: str | _losses.Loss | None = None, task: str = "classification",
+        link: str = "auto", n_classes: int | None = None, **loss_params: Any) -> MLP:
+    r"""A multilayer perceptron on data, as an objective over its flat parameter vector.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    y : array_like, shape (n,)
+        Class labels ``0 .. C-1`` (classification) or real targets (regression).
+    hidden : sequence of int
+        Hidden layer widths (each 1..1024, at most 8 layers; ``()`` gives a linear model).
+    activation : {"tanh", "relu", "sigmoid"}
+    init : {"he", "xavier", "lecun", "normal"}
+        Scheme of :meth:`MLP.init_params`.
+    init_scale : float, > 0
+        Multiplies the init standard deviation.
+    loss : str or Loss, optional
+        Default ``"cross_entropy"`` (softmax on ``C`` outputs) for classification and ``"mse"`` for
+        regression. Binary losses (``binary_cross_entropy_with_logits``, ``hinge``, ...) use one output
+        unit, as in :func:`logistic_regression`.
+    task : {"classification", "regression"}
+    link : {"auto", "identity", "sigmoid", "softmax"}
+    n_classes : int, optional
+        Defaults to ``max(y) + 1``.
+    **loss_params
+        Passed to :func:`lossviz.losses.get`.
+
+    Returns
+    -------
+    MLP
+        ``f``/``grad`` over ``d = sum_l (in_l + 1) out_l`` parameters; ``unflatten``, ``layer_slices`` and
+        ``init_params(seed)``.
+    """
+    check_choice(task, "task", ("classification", "regression"))
+    check_choice(activation, "activation", ACTIVATIONS)
+    check_choice(init, "init", INITS)
+    scale = check_scalar(init_scale, "init_scale", low=0.0, include_low=False)
+    if isinstance(hidden, (int, np.integer)) or not isinstance(hidden, Sequence):
+        raise TypeError(f"hidden must be a sequence of layer widths such as (32, 32), got {hidden!r}")
+    if len(hidden) > 8:
+        raise ValueError(f"hidden must have at most 8 layers, got {len(hidden)}")
+    widths = tuple(check_int(h, "hidden layer width", low=1, high=1024) for h in hidden)
+    Xa = _check_X(X)
+    if task == "regression":
+        ya, C = _check_y(y, Xa.shape[0], "regression")
+        loss_obj, resolved = _build_loss("mse" if loss is None else loss, loss_params, "regression", None, link,
+                                         None, "an MLP regression")
+        n_outputs = 1
+    else:
+        ya, C = _check_y(y, Xa.shape[0], "classification")
+        if n_classes is not None:
+            C = check_int(n_classes, "n_classes", low=max(2, int(C or 2)))
+        loss_obj, resolved = _build_loss("cross_entropy" if loss is None else loss, loss_params,
+                                         "classification", C, link, None, "an MLP classifier")
+        n_outputs = C if loss_obj.multiclass else 1
+    return MLP(Xa, ya, task, C, loss_obj, resolved, n_outputs, widths, activation, init, scale)
