@@ -4,16 +4,19 @@ Run ``python -m lossviz.bench`` (or ``make bench``): it times every registered :
 table and writes ``docs/BENCHMARKS.md`` with the date, the machine and, per figure, the median of the
 repeats, the target and whether it is met (with the measured reason where it is not).
 
-A case is a small recipe: ``prepare()`` builds the inputs outside the timer and returns the timed
-``work()``; ``check(result)`` then proves the work was real (shapes, finite values, a value compared
-with an independent evaluation) and summarizes it for the table. Later code adds rows with
-:func:`register`::
+A case is a small recipe: ``prepare()`` builds the inputs outside the timer and returns a
+:class:`Trial`, the timed ``work()`` and the ``check(result)`` that proves the work was real (shapes,
+finite values, a value compared with an independent evaluation) and summarizes it for the table. Later
+code adds rows with :func:`register`::
 
+    >>> import numpy as np
     >>> from lossviz import bench
-    >>> bench.register(bench.Case(
-    ...     name="sum of 10^6 floats", figure="example",
-    ...     prepare=lambda: (lambda: sum(range(10**6))),
-    ...     check=lambda total: bench.Work(f"sum = {total}", {"total": total})))  # doctest: +SKIP
+    >>> def prepare():
+    ...     values = np.arange(10**6, dtype=float)
+    ...     return bench.Trial(work=lambda: values.sum(),
+    ...                        check=lambda total: bench.Work(f"sum = {total:g}", {"sum": total}))
+    >>> bench.register_figure(bench.Figure("z", "Example"))  # doctest: +SKIP
+    >>> bench.register(bench.Case("sum of 10^6 floats", figure="z", prepare=prepare))  # doctest: +SKIP
 
 Figures (and so table sections) are registered with :func:`register_figure`. Only the part of
 ``docs/BENCHMARKS.md`` between the ``<!-- lossviz.bench:begin -->`` and ``<!-- lossviz.bench:end -->``
@@ -30,11 +33,12 @@ import datetime
 import gc
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,17 +48,21 @@ from lossviz import landscape, optimizers, surfaces
 from lossviz.run import run
 
 __all__ = [
-    "Figure", "Case", "Work", "Measurement", "CaseUnavailable", "BenchmarkError",
+    "Figure", "Case", "Trial", "Work", "Measurement", "CaseUnavailable", "BenchmarkError",
     "register", "register_figure", "cases", "figures", "measure", "benchmark", "machine_info",
     "render_markdown", "render_table", "write_report", "main",
-    "DEFAULT_OUTPUT", "BEGIN_MARKER", "END_MARKER",
+    "DEFAULT_OUTPUT", "BEGIN_MARKER", "END_MARKER", "TABLE_HEADER",
 ]
 
 DEFAULT_OUTPUT = Path("docs") / "BENCHMARKS.md"
 BEGIN_MARKER = "<!-- lossviz.bench:begin -->"
 END_MARKER = "<!-- lossviz.bench:end -->"
-DEFAULT_REPEATS = 11
+DEFAULT_REPEATS = 15
 DEFAULT_WARMUP = 1
+# A slow row gets fewer timed calls: as many as fit in this many seconds (judged by its warm-up), but at
+# least MIN_REPEATS, so the full suite stays a few minutes on two cores.
+TIME_BUDGET_SECONDS = 20.0
+MIN_REPEATS = 7
 
 
 class CaseUnavailable(Exception):
@@ -202,15 +210,24 @@ def cases(only: str | None = None) -> list[Case]:
 
 # ------------------------------------------------------------------------------------------- measuring
 def measure(case: Case, repeats: int = DEFAULT_REPEATS, warmup: int = DEFAULT_WARMUP) -> Measurement:
-    """Time ``case``: ``warmup`` untimed calls, then ``repeats`` timed ones; check the last result."""
+    """Time ``case``: ``warmup`` untimed calls, then up to ``repeats`` timed ones; check the last result.
+
+    After a warm-up, a row whose call takes long gets ``max(MIN_REPEATS, TIME_BUDGET_SECONDS / t)``
+    timed calls instead (never more than ``repeats``).
+    """
     if repeats < 1 or warmup < 0:
         raise ValueError(f"repeats must be >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
     try:
         work, check = case.prepare()
     except CaseUnavailable as exc:
         return Measurement(case, skipped=str(exc))
+    warmup_seconds = 0.0
     for _ in range(warmup):
+        start = time.perf_counter()
         work()
+        warmup_seconds = time.perf_counter() - start
+    if warmup and warmup_seconds > 0:
+        repeats = min(repeats, max(MIN_REPEATS, int(TIME_BUDGET_SECONDS / warmup_seconds)))
     wall: list[float] = []
     cpu: list[float] = []
     result: Any = None
@@ -228,8 +245,7 @@ def measure(case: Case, repeats: int = DEFAULT_REPEATS, warmup: int = DEFAULT_WA
                 gc.enable()
         wall.append(wall_stop - wall_start)
         cpu.append(cpu_stop - cpu_start)
-    summary = check(result)
-    return Measurement(case, tuple(wall), tuple(cpu), summary)
+    return Measurement(case, tuple(wall), tuple(cpu), check(result))
 
 
 def benchmark(
@@ -250,8 +266,7 @@ def benchmark(
     best: dict[str, Measurement] = {}
     for round_number in range(1, rounds + 1):
         for case in chosen:
-            m = measure(case, repeats, warmup)
-            m = Measurement(m.case, m.wall, m.cpu, m.work, m.skipped, round_number)
+            m = replace(measure(case, repeats, warmup), round=round_number)
             if progress is not None:
                 progress(m)
             kept = best.get(case.name)
@@ -312,17 +327,17 @@ def _ratio(m: Measurement) -> str:
     return f"{m.median / m.case.target_seconds:.1f}x" if m.met is False else ""
 
 
-TABLE_HEADER = "| Case | Work | Median | Best | CPU (median) | Target | Met |"
+TABLE_HEADER = "| Case | Work | n | Median | Best | CPU (median) | Target | Met |"
 
 
 def render_table(measurements: Sequence[Measurement]) -> str:
     """The Markdown table of some measurements (header :data:`TABLE_HEADER`)."""
-    rows = [TABLE_HEADER, "|---|---|---:|---:|---:|---:|---|"]
+    rows = [TABLE_HEADER, "|---|---|---:|---:|---:|---:|---:|---|"]
     for m in measurements:
         target = "-" if m.case.target_seconds is None else f"<= {_ms(m.case.target_seconds)}"
         work = m.work.summary if m.work is not None else "-"
-        rows.append(f"| {m.case.name} | {work} | {_ms(m.median)} | {_ms(m.best)} | {_ms(m.cpu_median)} "
-                    f"| {target} | {_verdict(m)} |")
+        rows.append(f"| {m.case.name} | {work} | {len(m.wall) or '-'} | {_ms(m.median)} | {_ms(m.best)} "
+                    f"| {_ms(m.cpu_median)} | {target} | {_verdict(m)} |")
     return "\n".join(rows)
 
 
@@ -382,7 +397,8 @@ def render_markdown(
         f"- Python {machine['python']}, NumPy {machine['numpy']} (BLAS: {machine['blas']})",
         f"- Load average (1 / 5 / 15 min) at the start: {machine['load']}"
         + (f"; at the end: {load_after}" if load_after else ""),
-        f"- Method: per row, {warmup} untimed warm-up call(s), then {repeats} timed call(s) with the garbage "
+        f"- Method: per row, {warmup} untimed warm-up call(s), then **n** timed calls (at most {repeats}; a "
+        f"slow row gets as many as fit in {TIME_BUDGET_SECONDS:g} s, at least {MIN_REPEATS}) with the garbage "
         "collector paused; **Median** is the figure compared with the target, **Best** the fastest call, "
         "**CPU** the median process CPU time (above the wall time when NumPy or the model uses both cores; "
         "well below it when the process waited for a core)."
@@ -508,22 +524,30 @@ _SWEEP_CAUSE = (
     "the NaN padding after divergence); more than that means the loop or `_finish` got slower."
 )
 _LOGISTIC_TRANSCENDENTALS = (
-    "It is 40,000 x 10,000 = 4e8 logits, and in float64 each needs an `np.exp` (about 4.6 ns) and an "
-    "`np.log1p` (about 4.4 ns) in `losses._softplus`, about 10 ns per logit with the matrix product and the "
-    "mean: some 4 s of CPU, 2 s on both cores, whatever the code's shape."
+    "It is 40,000 x 10,000 = 4e8 logits, and in float64 each needs an `np.exp` (about 4.5 ns) and an "
+    "`np.log1p` (about 4 ns) in `losses._softplus`, plus the product, comparisons and the mean: about 12 ns "
+    "per logit, some 5 s of CPU, 2.5 s on both cores at best, whatever the code's shape."
 )
 _LOGISTIC_CAUSES = {
     "float64": _LOGISTIC_TRANSCENDENTALS,
     "float32": (
-        "In float32 the same `exp` and `log1p` cost about 0.6 ns each, but the logits do not stay float32: "
-        "`losses.Loss._prepare` converts `y_pred` to float64 (`check_array(y_pred, \"y_pred\")`, default "
-        "dtype float64), so this row pays the conversion and then the float64 transcendentals. "
-        + _LOGISTIC_TRANSCENDENTALS
+        "In float32 `exp` and `log1p` cost about 0.6 ns each, but the logits do not stay float32: "
+        "`losses.Loss._prepare` converts `y_pred` to float64 (`check_array(y_pred, \"y_pred\")`, whose "
+        "default dtype is float64), so this row pays a conversion and then the float64 transcendentals. "
+        "Worse, its float32 product `W[..., 0] @ X.T` in `models.LinearModel._scores` (a chunk of about 50 "
+        "weight rows x 10,000 samples) is large enough for OpenBLAS to start its own threads inside the "
+        "model's two worker threads, which then spin against each other: measured 22 s of CPU for this "
+        "call, against 9.6 s with `OPENBLAS_NUM_THREADS=1` (the MLP already keeps its products under "
+        "OpenBLAS's threading threshold). " + _LOGISTIC_TRANSCENDENTALS
     ),
 }
 _MLP_CAUSE = (
-    "The forward pass is 10,201 x 1,000 x 1,218 = 1.2e10 multiply-adds and 6.5e8 tanh evaluations; "
-    "measured in float32 at about 1 s of CPU, so 0.5 s needs both cores to itself."
+    "The forward pass is 10,201 x 1,000 x 1,218 = 1.2e10 multiply-adds and 6.5e8 tanh evaluations. "
+    "Measured per part (CPU, float32): the 32 x 32 layer's products about 0.46 s (about 47 GFLOP/s on one "
+    "core), the other two layers' products 0.25 s, the two tanh layers 0.27 s, and the loss on the 1e7 "
+    "margins 0.15 s (`losses.Loss._prepare` converts them to float64, so its exp and log1p run at float64 "
+    "speed), plus 0.06 s to build the parameter vectors: about 1 s of CPU over two threads, so 0.5 s "
+    "needs both cores free of other work."
 )
 
 
@@ -780,8 +804,8 @@ _register_builtin()
 # ------------------------------------------------------------------------------------------------ CLI
 def _print_row(m: Measurement) -> None:
     target = "" if m.case.target_seconds is None else f"<= {_ms(m.case.target_seconds)}"
-    print(f"  [{m.round}] {m.case.name:<52} {_ms(m.median):>10} {_ms(m.best):>10} {target:>12}  {_verdict(m)}",
-          flush=True)
+    print(f"  [{m.round}] {m.case.name:<52} {_ms(m.median):>10} {_ms(m.best):>10} {_ms(m.cpu_median):>10} "
+          f"{target:>12}  {_verdict(m)}", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> list[Measurement]:
@@ -809,7 +833,7 @@ def main(argv: Sequence[str] | None = None) -> list[Measurement]:
     machine = machine_info()
     print(f"lossviz benchmark: {machine['cores']}, {machine['cpu']}, Python {machine['python']}, "
           f"NumPy {machine['numpy']}, load {machine['load']}")
-    print(f"  {'round / case':<56} {'median':>10} {'best':>10} {'target':>12}  met", flush=True)
+    print(f"  {'round / case':<56} {'median':>10} {'best':>10} {'CPU':>10} {'target':>12}  met", flush=True)
     measurements = benchmark(selected, repeats=repeats, warmup=warmup, rounds=args.rounds, progress=_print_row)
     load_after = machine_info()["load"]
     if args.rounds > 1:
@@ -817,7 +841,7 @@ def main(argv: Sequence[str] | None = None) -> list[Measurement]:
         for m in measurements:
             _print_row(m)
     if not args.no_write:
-        command = " ".join(["python -m lossviz.bench", *(argv if argv is not None else sys.argv[1:])])
+        command = shlex.join(["python", "-m", "lossviz.bench", *(argv if argv is not None else sys.argv[1:])])
         section = render_markdown(measurements, machine, command=command,
                                   date=datetime.date.today().isoformat(), repeats=repeats, warmup=warmup,
                                   rounds=args.rounds, load_after=load_after)

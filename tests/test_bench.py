@@ -188,6 +188,15 @@ def test_measure_counts_warmups_and_repeats(empty_registry):
     assert len(calls) == 6 and len(m.wall) == 4 and len(m.cpu) == 4
 
 
+def test_measure_gives_a_slow_row_fewer_but_at_least_min_repeats(empty_registry, monkeypatch):
+    # A zero budget makes every row "slow" whatever the clock says.
+    monkeypatch.setattr(bench, "TIME_BUDGET_SECONDS", 0.0)
+    assert len(bench.measure(toy_case(), repeats=15, warmup=1).wall) == bench.MIN_REPEATS
+    assert len(bench.measure(toy_case(), repeats=3, warmup=1).wall) == 3
+    # Without a warm-up there is nothing to judge by: exactly the repeats asked for.
+    assert len(bench.measure(toy_case(), repeats=15, warmup=0).wall) == 15
+
+
 def test_an_unavailable_case_is_reported_not_measured(empty_registry):
     def prepare() -> bench.Trial:
         raise bench.CaseUnavailable("not measured: models missing")
@@ -197,7 +206,7 @@ def test_an_unavailable_case_is_reported_not_measured(empty_registry):
     assert m.skipped == "not measured: models missing" and m.median is None and m.met is None
     text = bench.render_markdown([m], bench.machine_info(), command="c", date="2026-01-01", repeats=1,
                                  warmup=0, rounds=1)
-    assert "| needs models | - | - | - | - | <= 1,000 ms | not measured: models missing |" in text
+    assert "| needs models | - | - | - | - | - | <= 1,000 ms | not measured: models missing |" in text
 
 
 def test_missed_and_met_targets_are_stated_with_the_reason(empty_registry):
@@ -209,11 +218,20 @@ def test_missed_and_met_targets_are_stated_with_the_reason(empty_registry):
     assert fast.met is True and free.met is None
     text = bench.render_markdown([slow, fast, free], bench.machine_info(), command="c", date="2026-01-01",
                                  repeats=3, warmup=1, rounds=1)
-    assert "| slow | w | 30.0 ms | 20.0 ms | 20.0 ms | <= 10.0 ms | **no** |" in text
-    assert "| fast | w | 1.00 ms | 1.00 ms | 1.00 ms | <= 10.0 ms | yes |" in text
-    assert "| free | w | 5,000 ms | 5,000 ms | 5,000 ms | - | no target |" in text
+    assert "| slow | w | 3 | 30.0 ms | 20.0 ms | 20.0 ms | <= 10.0 ms | **no** |" in text
+    assert "| fast | w | 1 | 1.00 ms | 1.00 ms | 1.00 ms | <= 10.0 ms | yes |" in text
+    assert "| free | w | 1 | 5,000 ms | 5,000 ms | 5,000 ms | - | no target |" in text
     assert "1 of 2 target(s) met." in text
     assert "The target is missed by slow (30.0 ms, 3.0x the target). Each step calls pow." in text
+
+
+def test_a_miss_whose_cpu_time_fits_is_put_down_to_waiting(empty_registry):
+    waited = bench.Measurement(toy_case("waited", target=0.01, why="never shown"), wall=(0.03,), cpu=(0.004,),
+                               work=bench.Work("w", {}))
+    text = bench.render_markdown([waited], bench.machine_info(), command="c", date="2026-01-01", repeats=1,
+                                 warmup=0, rounds=1)
+    assert "The target is missed by waited (30.0 ms, 3.0x the target). The CPU time is within the target" in text
+    assert "never shown" not in text
 
 
 def test_rounds_keep_each_rows_lowest_median(empty_registry, monkeypatch: pytest.MonkeyPatch):
