@@ -17,7 +17,7 @@ from lossviz.run import Trajectory, run
 from lossviz.scenarios import OptimizerSetting
 from lossviz.surfaces import Surface
 
-__all__ = ["RaceEntry", "race", "build_optimizer", "build_schedule", "MAX_RACERS"]
+__all__ = ["RaceEntry", "StepDetail", "race", "build_optimizer", "build_schedule", "MAX_RACERS"]
 
 MAX_RACERS = 6
 MAX_STEPS = 10_000
@@ -43,6 +43,47 @@ class RaceEntry:
     distance: np.ndarray | None
     left_view_at: int
     verdict: str
+
+    def inspect(self, step: int) -> StepDetail:
+        """The numbers of step ``step`` (0 = the first update); ValueError after the run stopped."""
+        traj = self.trajectory
+        step = check_int(step, "step", low=0, high=traj.n_steps - 1)
+        before, after = traj.params[step], traj.params[step + 1]
+        if not (np.all(np.isfinite(before)) and np.all(np.isfinite(after))):
+            raise ValueError(f"step {step} was not taken: the run stopped at step {traj.diverged_at}")
+        template = self.optimizer.init(before[None])
+        recorded = traj.states or {}
+        state = template._replace(**{
+            name: recorded[name][step + 1][None] if recorded[name].ndim > 1 else recorded[name][step + 1]
+            for name in template._fields if name in recorded
+        })
+        lr = float(traj.lr[step])
+        effective = np.broadcast_to(np.asarray(self.optimizer.effective_lr(state, lr), dtype=float), (1, 2))[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            direction = np.where(effective != 0, -(after - before) / effective, 0.0)
+        fields = {name: np.asarray(recorded[name][step + 1]) for name in template._fields if name in recorded}
+        return StepDetail(step, before, after, traj.grads[step], lr, fields, effective.copy(), direction)
+
+
+@dataclass(frozen=True)
+class StepDetail:
+    """What step ``t`` did: the numbers a step inspector shows.
+
+    params : (2,) point before the step; new_params : (2,) after it; grad : (2,) gradient used;
+    lr : the step's learning rate; state : optimizer state after the step (field -> value);
+    effective_lr : (2,) per-coordinate step size ``eta`` of ``theta -= eta * u`` (see
+    ``Optimizer.effective_lr``); direction : (2,) the search direction ``u`` that step applied, i.e.
+    ``-(new_params - params) / effective_lr``.
+    """
+
+    step: int
+    params: np.ndarray
+    new_params: np.ndarray
+    grad: np.ndarray
+    lr: float
+    state: dict
+    effective_lr: np.ndarray
+    direction: np.ndarray
 
 
 def build_optimizer(setting: OptimizerSetting) -> optimizers.Optimizer:

@@ -97,14 +97,24 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def wait_for_app(page, timeout: float = 30_000) -> None:
-    """Wait until Streamlit has finished running the script (no 'running' status widget)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    """Wait until Streamlit has finished the script run and the page has stopped changing.
+
+    The status widget can be absent for a moment before a rerun starts, and elements arrive in pieces,
+    so this also waits for the rendered text to stay the same for half a second.
+    """
+    page.wait_for_selector('[data-testid="stMainBlockContainer"]', timeout=timeout)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
+        """() => {
+            const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+            const busy = document.querySelector('[data-testid="stStatusWidget"]');
+            const text = main && main.innerText.trim() ? main.innerText.length + ':' + document.querySelectorAll('*').length : '';
+            const now = Date.now();
+            if (busy || !text || text !== window.__lvText) { window.__lvText = text; window.__lvSince = now; return false; }
+            return now - window.__lvSince > 800;
+        }""",
         timeout=timeout,
+        polling=100,
     )
-    page.wait_for_timeout(300)
 
 
 def save_screenshot(page, name: str) -> Path:

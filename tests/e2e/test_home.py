@@ -3,7 +3,7 @@ from lossviz.ui.catalog import PAGES
 from tests.e2e.conftest import save_screenshot, wait_for_app
 
 
-def test_home_page_renders_every_catalogue_entry(page, app_url):
+def test_home_page_renders_every_catalogue_entry(app_url, page):
     page.goto(app_url)
     wait_for_app(page)
     assert page.locator("h1").first.inner_text().startswith("lossviz")

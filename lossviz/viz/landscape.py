@@ -1,0 +1,337 @@
+"""Plotly figures of a 2-D loss surface with optimizer paths: contour, 3-D surface, curves.
+
+Arrays in, figures out: this module imports plotly and NumPy only, never streamlit. Grids follow the
+project convention ``Z.shape == (len(ys), len(xs))``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "PALETTE",
+    "Path",
+    "Arrow",
+    "color_scale_values",
+    "contour_figure",
+    "surface_figure",
+    "curves_figure",
+]
+
+# Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+MINIMUM_COLOR = "#111111"
+MAX_FRAMES = 60
+
+
+@dataclass(frozen=True)
+class Path:
+    """One optimizer's path on the plane.
+
+    xy : (T+1, 2) positions, NaN after the run stopped diverging; z : (T+1,) loss at each position.
+    """
+
+    label: str
+    color: str
+    xy: np.ndarray
+    z: np.ndarray
+    diverged_at: int = -1
+    note: str = ""
+
+    @property
+    def last_finite(self) -> int:
+        finite = np.flatnonzero(np.all(np.isfinite(self.xy), axis=1))
+        return int(finite[-1]) if finite.size else 0
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """An arrow drawn on the contour in data coordinates, from ``start`` to ``end``."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    color: str
+    label: str = ""
+    dash: bool = False
+
+
+@dataclass(frozen=True)
+class ColorScale:
+    values: np.ndarray
+    title: str
+    tickvals: list[float] = field(default_factory=list)
+    ticktext: list[str] = field(default_factory=list)
+
+
+def color_scale_values(Z: np.ndarray, log_scale: bool, floor: float | None = None) -> ColorScale:
+    """Values to colour by: ``Z`` itself, or ``log10(1 + Z - floor)`` when the surface spans decades.
+
+    The log map keeps the ordering and shows Rosenbrock's valley, which a linear scale paints one colour;
+    the colour bar is labelled in loss units so the reader never has to undo the transform.
+    """
+    if not log_scale:
+        return ColorScale(Z, "loss")
+    base = np.nanmin(Z) if floor is None or not np.isfinite(floor) else min(floor, np.nanmin(Z))
+    with np.errstate(invalid="ignore"):
+        values = np.log10(1.0 + (Z - base))
+    top = np.nanmax(values) if np.isfinite(values).any() else 1.0
+    exponents = np.arange(0, int(np.ceil(top)) + 1)
+    # A tick at colour value k sits where the loss is base + 10**k - 1: label it with that loss.
+    ticktext = [f"{base + 10.0**k - 1.0:.3g}" for k in exponents]
+    return ColorScale(values, "loss (log scale)", exponents.astype(float).tolist(), ticktext)
+
+
+def _colorbar(scale: ColorScale) -> dict:
+    bar: dict = {"title": {"text": scale.title, "side": "right"}, "thickness": 14, "len": 0.9}
+    if scale.tickvals:
+        bar.update(tickvals=scale.tickvals, ticktext=scale.ticktext)
+    return bar
+
+
+def _frame_steps(n_steps: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
+    return np.unique(np.linspace(0, n_steps, min(max_frames, n_steps + 1)).round().astype(int))
+
+
+def _position_at(path: Path, step: int) -> tuple[float, float]:
+    k = min(step, path.last_finite)
+    return float(path.xy[k, 0]), float(path.xy[k, 1])
+
+
+def _head(path: Path, step: int) -> dict:
+    """A 14-pixel disc at the path's position at ``step`` (its last finite point once it stopped)."""
+    x, y = _position_at(path, step)
+    return {"type": "circle", "xref": "x", "yref": "y", "xsizemode": "pixel", "ysizemode": "pixel",
+            "xanchor": x, "yanchor": y, "x0": -7, "x1": 7, "y0": -7, "y1": 7,
+            "fillcolor": path.color, "line": {"color": "white", "width": 2}}
+
+
+def contour_figure(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    Z: np.ndarray,
+    *,
+    paths: Sequence[Path] = (),
+    minima: np.ndarray | None = None,
+    log_scale: bool = False,
+    min_value: float | None = None,
+    start: tuple[float, float] | None = None,
+    arrows: Sequence[Arrow] = (),
+    animate: bool = True,
+    click_grid: int = 0,
+    height: int = 520,
+) -> go.Figure:
+    """Contour map with paths, minima, divergence marks, an optional animation and click targets.
+
+    Parameters
+    ----------
+    xs, ys : (nx,), (ny,) grid axes; Z : (ny, nx) loss values (NaN = gap).
+    paths : optimizer paths; each gets a line, a moving head marker (animation frames) and, where it
+        diverged, a cross at its last finite point whose hover text says why.
+    minima : (m, 2) known global minimizers, drawn as stars.
+    animate : add Plotly frames with a play button and a step slider, so playback and scrubbing run in
+        the browser without a server round trip.
+    click_grid : when > 0, an invisible ``click_grid`` x ``click_grid`` lattice of points that a click can
+        select (Plotly selection events fire on scatter points, not on contour cells).
+    """
+    scale = color_scale_values(Z, log_scale, min_value)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Contour(
+            x=xs, y=ys, z=scale.values, colorscale="Viridis", ncontours=30,
+            contours={"coloring": "heatmap", "showlines": True},
+            line={"width": 0.5, "color": "rgba(255,255,255,0.35)"},
+            colorbar=_colorbar(scale), hoverinfo="skip", name="loss", showlegend=False,
+        )
+    )
+    if click_grid:
+        gx, gy = np.meshgrid(np.linspace(xs[0], xs[-1], click_grid), np.linspace(ys[0], ys[-1], click_grid))
+        fig.add_trace(
+            go.Scatter(
+                x=gx.ravel(), y=gy.ravel(), mode="markers", name="click to start here",
+                marker={"size": 10, "opacity": 0.0, "color": "white"}, showlegend=False,
+                hovertemplate="click: start at (%{x:.2f}, %{y:.2f})<extra></extra>",
+            )
+        )
+    if minima is not None and len(minima):
+        fig.add_trace(
+            go.Scatter(
+                x=minima[:, 0], y=minima[:, 1], mode="markers", name="global minimum",
+                marker={"symbol": "star", "size": 16, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 1.5}},
+                hovertemplate="global minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
+            )
+        )
+    if start is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[start[0]], y=[start[1]], mode="markers", name="start",
+                marker={"symbol": "circle-open", "size": 14, "color": "white", "line": {"width": 3}},
+                hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>",
+            )
+        )
+    for path in paths:
+        fig.add_trace(
+            go.Scatter(
+                x=path.xy[:, 0], y=path.xy[:, 1], mode="lines", name=path.label,
+                line={"color": path.color, "width": 2.5}, legendgroup=path.label,
+                hovertemplate=f"{path.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
+            )
+        )
+        if path.diverged_at >= 0:
+            k = path.last_finite
+            fig.add_trace(
+                go.Scatter(
+                    x=[path.xy[k, 0]], y=[path.xy[k, 1]], mode="markers+text", legendgroup=path.label,
+                    marker={"symbol": "x", "size": 14, "color": path.color, "line": {"width": 2, "color": "white"}},
+                    text=[f"diverged at step {path.diverged_at}"], textposition="top center",
+                    textfont={"color": path.color, "size": 13}, showlegend=False,
+                    hovertext=[path.note or f"diverged at step {path.diverged_at}"], hoverinfo="text",
+                )
+            )
+    # The moving "now" markers are layout shapes, not traces: frames that only change the layout leave
+    # the contour alone, while Plotly.js's trace animation wipes contour and heatmap layers (plotly.js
+    # #4491, plotly.py #2151) -- the map vanished on Play.
+    fig.update_layout(shapes=[_head(path, 0) for path in paths])
+    for arrow in arrows:
+        fig.add_annotation(
+            x=arrow.end[0], y=arrow.end[1], ax=arrow.start[0], ay=arrow.start[1],
+            xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.3,
+            arrowwidth=2.5, arrowcolor=arrow.color, text=arrow.label, font={"color": arrow.color, "size": 13},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+    layout: dict = {
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+        "xaxis": {"title": {"text": "x"}, "range": [xs[0], xs[-1]], "constrain": "domain"},
+        "yaxis": {"title": {"text": "y"}, "range": [ys[0], ys[-1]]},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "bgcolor": "rgba(255,255,255,0.7)"},
+        "template": "none",
+        # Streamlit turns click-selection off when the drag mode is box or lasso select: pan keeps a click
+        # on a lattice point a selection event, which is how the page moves the start.
+        "clickmode": "event+select",
+        "dragmode": "pan",
+    }
+    if animate and paths:
+        n_steps = max(len(p.xy) for p in paths) - 1
+        steps = _frame_steps(n_steps)
+        fig.frames = [
+            go.Frame(
+                name=str(step),
+                layout={"shapes": [_head(p, step) for p in paths]},
+            )
+            for step in steps
+        ]
+        play = {"frame": {"duration": 60, "redraw": False}, "transition": {"duration": 0}, "fromcurrent": True}
+        layout["updatemenus"] = [
+            {
+                "type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left", "yanchor": "top",
+                "pad": {"r": 8, "t": 0}, "showactive": False,
+                "buttons": [
+                    {"label": "▶ Play", "method": "animate", "args": [None, play]},
+                    {"label": "❚❚ Pause", "method": "animate",
+                     "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]},
+                ],
+            }
+        ]
+        layout["sliders"] = [
+            {
+                "active": 0, "x": 0.16, "len": 0.84, "y": -0.12, "yanchor": "top", "pad": {"t": 0},
+                "currentvalue": {"prefix": "step ", "font": {"size": 13}},
+                "steps": [
+                    {"label": str(s), "method": "animate",
+                     "args": [[str(s)], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]}
+                    for s in steps
+                ],
+            }
+        ]
+        layout["margin"]["b"] = 110
+    fig.update_layout(**layout)
+    return fig
+
+
+def surface_figure(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    Z: np.ndarray,
+    *,
+    paths: Sequence[Path] = (),
+    minima: np.ndarray | None = None,
+    min_value: float | None = None,
+    log_scale: bool = False,
+    height: int = 520,
+) -> go.Figure:
+    """3-D surface (height = loss, or log10(1 + loss - floor) when ``log_scale``) with the same paths."""
+    scale = color_scale_values(Z, log_scale, min_value)
+    base = np.nanmin(Z) if min_value is None else min(min_value, np.nanmin(Z))
+
+    def height_of(z: np.ndarray) -> np.ndarray:
+        if not log_scale:
+            return z
+        with np.errstate(invalid="ignore"):
+            return np.log10(1.0 + (z - base))
+
+    fig = go.Figure(
+        go.Surface(
+            x=xs, y=ys, z=scale.values, colorscale="Viridis", showscale=False, hoverinfo="skip",
+            contours={"z": {"show": True, "usecolormap": True, "project": {"z": False}, "width": 1}},
+            opacity=0.95, name="loss",
+        )
+    )
+    if minima is not None and len(minima) and min_value is not None:
+        fig.add_trace(
+            go.Scatter3d(
+                x=minima[:, 0], y=minima[:, 1], z=height_of(np.full(len(minima), min_value)),
+                mode="markers", name="global minimum",
+                marker={"symbol": "diamond", "size": 6, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 2}},
+            )
+        )
+    for path in paths:
+        fig.add_trace(
+            go.Scatter3d(
+                x=path.xy[:, 0], y=path.xy[:, 1], z=height_of(path.z), mode="lines", name=path.label,
+                line={"color": path.color, "width": 6}, showlegend=False,
+            )
+        )
+    zlabel = "log₁₀(1 + loss − min)" if log_scale else "loss"
+    fig.update_layout(
+        height=height, margin={"l": 0, "r": 0, "t": 30, "b": 0}, template="none", showlegend=False,
+        scene={
+            "xaxis": {"title": {"text": "x"}}, "yaxis": {"title": {"text": "y"}},
+            "zaxis": {"title": {"text": zlabel}}, "aspectmode": "manual",
+            "aspectratio": {"x": 1, "y": 1, "z": 0.6}, "camera": {"eye": {"x": 1.5, "y": -1.5, "z": 1.0}},
+        },
+    )
+    return fig
+
+
+def curves_figure(
+    series: Sequence[tuple[str, str, np.ndarray]],
+    *,
+    ylabel: str,
+    log_y: bool = True,
+    height: int = 320,
+    hlines: Sequence[tuple[float, str]] = (),
+) -> go.Figure:
+    """Line chart of per-step values; ``series`` items are ``(label, color, values (T+1,))``.
+
+    On a log axis, values <= 0 cannot be drawn; they are gaps rather than silently clipped numbers.
+    """
+    fig = go.Figure()
+    for label, color, values in series:
+        y = np.asarray(values, dtype=float)
+        if log_y:
+            y = np.where(y > 0, y, np.nan)
+        fig.add_trace(
+            go.Scatter(x=np.arange(y.size), y=y, mode="lines", name=label, line={"color": color, "width": 2})
+        )
+    for value, text in hlines:
+        fig.add_hline(y=value, line={"dash": "dot", "color": "#555"}, annotation_text=text)
+    fig.update_layout(
+        height=height, margin={"l": 70, "r": 20, "t": 30, "b": 50}, template="none",
+        xaxis={"title": {"text": "step"}},
+        yaxis={"title": {"text": ylabel}, "type": "log" if log_y else "linear", "exponentformat": "power"},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+    )
+    return fig

@@ -1,0 +1,182 @@
+"""Surface Explorer: race optimizers down a 2-D test function and inspect every step."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lossviz import expr, scenarios, surfaces, torch_export
+from lossviz.ui import cache, controls, url
+from lossviz.ui.errors import shown_errors
+from lossviz.viz import inspector
+from lossviz.viz.landscape import PALETTE, Arrow, Path, contour_figure, curves_figure, surface_figure
+
+st.set_page_config(page_title="Surface Explorer · lossviz", layout="wide")
+st.title("Surface Explorer")
+st.markdown(
+    "Each optimizer starts at the same point and follows its own update rule downhill. The contour map "
+    "(right) is the surface seen from above, the 3-D view (left) the same surface in relief. Press "
+    "**Play** or drag the step slider under the map to replay the race in your browser; click on the map "
+    "to move the start. Every setting is in the page's address: copy it to share this exact picture."
+)
+
+SURFACES = [*surfaces.names(), "custom"]
+MAX_SLOTS = 6
+FIELDS = [
+    url.choice_field("surface", "quadratic", SURFACES),
+    url.float_field("kappa", 10.0, 1.0, 1e6), url.float_field("rotation", 30.0, -180.0, 180.0),
+    url.Field("formula", "sin(x)*cos(y) + 0.1*(x^2 + y^2)", str),
+    *(url.float_field(k, v, -1e6, 1e6) for k, v in (("xmin", -3.0), ("xmax", 3.0), ("ymin", -3.0), ("ymax", 3.0))),
+    url.float_field("x0", -2.8, -1e6, 1e6), url.float_field("y0", 2.0, -1e6, 1e6),
+    url.int_field("steps", 60, 1, 10_000), url.int_field("racers", 2, 1, MAX_SLOTS),
+    *(f for slot in range(1, MAX_SLOTS + 1) for f in controls.slot_fields(slot)),
+]
+
+
+def scenario_values(name: str) -> dict:
+    sc = scenarios.get(name)
+    values = {"surface": sc.surface, "x0": sc.start[0], "y0": sc.start[1], "steps": sc.steps,
+              "racers": len(sc.optimizers)}
+    values |= {"kappa": sc.surface_params.get("condition_number", 10.0), "rotation": sc.surface_params.get("rotation", 30.0)}
+    for slot, setting in enumerate(sc.optimizers, start=1):
+        values |= controls.scenario_values(slot, setting)
+    return values
+
+
+def apply_scenario(name: str) -> None:
+    url.apply_values(scenario_values(name) | {"scenario_note": name})
+
+
+notices = url.seed_from_url("explorer", FIELDS)
+if not st.query_params and "scenario_note" not in st.session_state:
+    apply_scenario("ravine")
+for notice in notices:
+    st.warning(notice)
+
+# A click on the contour selects one of its invisible lattice points: that point becomes the start. The
+# chart then gets a fresh key, so the selection (which would dim the map) does not outlive the click.
+chart_key = f"contour_chart_{st.session_state.setdefault('_clicks', 0)}"
+selection = st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
+if selection and selection[0].get("curve_number") == 1:
+    st.session_state["x0"], st.session_state["y0"] = (round(float(selection[0][a]), 3) for a in ("x", "y"))
+    st.session_state["_clicks"] += 1
+    chart_key = f"contour_chart_{st.session_state['_clicks']}"
+
+with st.sidebar:
+    st.header("Classroom scenarios")
+    choice = st.selectbox("scenario", ["—", *scenarios.names()], key="scenario_pick",
+                          format_func=lambda n: n if n == "—" else scenarios.get(n).title)
+    if st.button("Load scenario", disabled=choice == "—", width="stretch"):
+        apply_scenario(choice)
+        st.rerun()
+    st.header("Surface")
+    surface_name = st.selectbox("surface", SURFACES, key="surface",
+                                format_func=lambda n: "Custom formula" if n == "custom" else surfaces.get(n).title)
+    params, formula, domain = {}, "", None
+    if surface_name == "quadratic":
+        params = {"condition_number": st.slider("condition number κ", 1.0, 1000.0, key="kappa"),
+                  "rotation": st.slider("rotation (degrees)", -180.0, 180.0, key="rotation")}
+    if surface_name == "custom":
+        formula = st.text_input("f(x, y) =", key="formula", max_chars=expr.MAX_LENGTH)
+        c1, c2 = st.columns(2)
+        domain = ((c1.number_input("x min", key="xmin"), c2.number_input("x max", key="xmax")),
+                  (c1.number_input("y min", key="ymin"), c2.number_input("y max", key="ymax")))
+    st.header("Start and steps")
+    c1, c2 = st.columns(2)
+    start = (c1.number_input("start x", key="x0", format="%.4g"), c2.number_input("start y", key="y0", format="%.4g"))
+    steps = st.slider("steps", 1, 2000, key="steps")
+    racers = st.slider("optimizers racing", 1, MAX_SLOTS, key="racers")
+    settings = [controls.optimizer_slot(slot, steps, st) for slot in range(1, racers + 1)]
+
+active = {"surface", "x0", "y0", "steps", "racers"} | {k for s in range(1, racers + 1) for k in controls.active_keys(s)}
+active |= {"kappa", "rotation"} if surface_name == "quadratic" else set()
+active |= {"formula", "xmin", "xmax", "ymin", "ymax"} if surface_name == "custom" else set()
+url.write([f for f in FIELDS if f.key in active])
+
+if st.session_state.get("scenario_note") in scenarios.SCENARIOS:
+    note = scenarios.get(st.session_state["scenario_note"])
+    # The lesson holds for the scenario's settings; once a knob moves, say so instead of implying it still does.
+    changed = [k for k, v in scenario_values(st.session_state["scenario_note"]).items()
+               if k in active and st.session_state.get(k) != v]
+    if changed:
+        st.caption(f"Scenario “{note.title}” loaded, then changed ({', '.join(changed[:4])}): its text no longer "
+                   "describes this picture. Load it again to return.")
+    else:
+        st.info(f"**{note.title}.** {note.explanation}")
+
+entries = None
+with shown_errors():
+    key = cache.surface_key(surface_name, params, formula, domain)
+    surface = cache.build_surface(key)
+    xs, ys, Z = cache.surface_grid(key, 81)
+    entries = cache.run_race(key, tuple(cache.setting_key(s) for s in settings), start, steps)
+if entries is None:
+    st.stop()
+
+colors = {e.label: PALETTE[i % len(PALETTE)] for i, e in enumerate(entries)}
+paths = [Path(e.label, colors[e.label], e.trajectory.params, e.trajectory.loss, int(e.trajectory.diverged_at), e.verdict)
+         for e in entries]
+st.caption(f"**{surface.title}.** {surface.lesson}")
+
+inspect_step = st.session_state.get("inspect_step", 0)
+arrows = []
+for e in entries:
+    with shown_errors():
+        if inspect_step < e.trajectory.n_steps and np.all(np.isfinite(e.trajectory.params[inspect_step + 1])):
+            d = e.inspect(min(inspect_step, e.trajectory.n_steps - 1))
+            scale = 0.15 * (xs[-1] - xs[0]) / max(np.linalg.norm(d.grad), 1e-12)
+            arrows.append(Arrow(tuple(d.params), tuple(d.params - scale * d.grad), "#444"))
+            arrows.append(Arrow(tuple(d.params), tuple(d.new_params), colors[e.label]))
+
+left, right = st.columns(2)
+left.plotly_chart(surface_figure(xs, ys, Z, paths=paths, minima=surface.minima, min_value=surface.min_value,
+                                 log_scale=surface.log_scale), width="stretch", key="surface_chart")
+contour = contour_figure(xs, ys, Z, paths=paths, minima=surface.minima, log_scale=surface.log_scale,
+                         min_value=surface.min_value, start=start, arrows=arrows, click_grid=41)
+right.plotly_chart(contour, width="stretch", key=chart_key, on_select="rerun",
+                   selection_mode="points")
+
+for e in entries:
+    (st.error if e.trajectory.diverged_at >= 0 or e.left_view_at >= 0 else st.success)(f"**{e.label}**: {e.verdict}")
+
+c1, c2 = st.columns(2)
+c1.plotly_chart(curves_figure([(e.label, colors[e.label], e.trajectory.loss - (surface.min_value or 0.0)) for e in entries],
+                              ylabel="loss − minimum" if surface.min_value is not None else "loss",
+                              log_y=surface.min_value is not None), width="stretch")
+if len(surface.minima):
+    c2.plotly_chart(curves_figure([(e.label, colors[e.label], e.distance) for e in entries],
+                                  ylabel="distance to nearest minimum"), width="stretch")
+else:
+    c2.info("This surface has no minimum, so there is no distance to plot.")
+
+st.subheader("Step inspector")
+st.slider("inspect step", 0, max(steps - 1, 0), key="inspect_step",
+          help="The arrows on the map show this step: dark grey, the negative gradient (scaled to fit); "
+          "in the optimizer's colour, the update it actually made.")
+st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to fit), the coloured arrow the update "
+           "each optimizer actually made. They differ wherever momentum or per-coordinate scaling acts.")
+for e in entries:
+    with st.expander(f"{e.label} at step {inspect_step}", expanded=True), shown_errors():
+        d = e.inspect(min(inspect_step, e.trajectory.n_steps - 1))
+        st.latex(e.optimizer.latex)
+        st.latex(r"g_{%d} = \nabla f(\theta_{%d}) = " % (d.step, d.step) + inspector.vector_latex(d.grad)
+                 + r",\quad \gamma = " + inspector.number_latex(d.lr))
+        for name, value in d.state.items():
+            if name != "step":
+                st.latex(r"\texttt{%s} = " % name.replace("_", r"\_") + inspector.vector_latex(value))
+        st.latex(inspector.update_latex(e.optimizer.name, d.step, d.params, d.new_params, d.effective_lr, d.direction))
+        st.caption(f"γ is the learning rate of this step, γ_eff the step size actually applied per coordinate; "
+                   f"the direction is {inspector.DIRECTION_WORDS[e.optimizer.name]}.")
+
+st.subheader("Export")
+frames = []
+for e in entries:
+    frame = e.trajectory.to_frame().drop(columns="run")
+    frame.insert(0, "optimizer", e.label)
+    frames.append(frame)
+c1, c2 = st.columns(2)
+c1.download_button("Trajectories (CSV)", pd.concat(frames).to_csv(index=False), "lossviz_trajectories.csv", "text/csv")
+c2.download_button("Contour figure (HTML)", contour.to_html(include_plotlyjs="cdn"), "lossviz_contour.html", "text/html")
+with st.expander("Equivalent PyTorch code"):
+    for e in entries:
+        st.markdown(f"**{e.label}**")
+        st.code(torch_export.torch_code(e.optimizer, e.schedule, steps=steps, x0=start,
+                                        objective_expr=surface.torch_expr or None), language="python")
