@@ -135,7 +135,7 @@ right.plotly_chart(contour, width="stretch", key=chart_key, on_select="rerun",
                    selection_mode="points")
 
 for e in entries:
-    (st.error if e.trajectory.diverged_at >= 0 or e.left_view_at >= 0 else st.success)(f"**{e.label}**: {e.verdict}")
+    (st.warning if e.trajectory.diverged_at >= 0 or e.left_view_at >= 0 else st.success)(f"**{e.label}**: {e.verdict}")
 
 c1, c2 = st.columns(2)
 c1.plotly_chart(curves_figure([(e.label, colors[e.label], e.trajectory.loss - (surface.min_value or 0.0)) for e in entries],

@@ -1,0 +1,163 @@
+"""Surface Explorer through AppTest: every control path reaches a figure, nothing reaches a traceback."""
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lossviz import optimizers, scenarios, surfaces
+from lossviz.ui.catalog import ROOT
+
+PAGE = str(ROOT / "pages/1_Surface_Explorer.py")
+
+
+def _app(query=None):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _decode(array):
+    if isinstance(array, dict) and "bdata" in array:
+        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        return data.reshape([int(s) for s in str(array.get("shape", data.size)).split(",")]) if "shape" in array else data
+    return np.asarray(array, dtype=float)
+
+
+def _contour(at):
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["data"] and spec["data"][0]["type"] == "contour":
+            return spec
+    raise AssertionError("no contour figure on the page")
+
+
+def _paths(at):
+    """Trajectory traces on the contour: name -> (T+1, 2) points."""
+    spec = _contour(at)
+    return {t["name"]: np.column_stack([_decode(t["x"]), _decode(t["y"])])
+            for t in spec["data"] if t.get("mode") == "lines"}
+
+
+def _ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_default_page_shows_the_ravine_scenario():
+    at = _app()
+    _ok(at)
+    assert any("Ravine" in i.value for i in at.info)
+    paths = _paths(at)
+    assert len(paths) == 2 and all(p.shape == (61, 2) for p in paths.values())
+    assert at.query_params["surface"] in ("quadratic", ["quadratic"])
+
+
+@pytest.mark.parametrize("name", scenarios.names())
+def test_every_scenario_loads_its_surface_start_and_optimizers(name):
+    at = _app()
+    at.selectbox(key="scenario_pick").select(name).run()
+    at.button[0].click().run()
+    _ok(at)
+    sc = scenarios.get(name)
+    assert at.session_state["surface"] == sc.surface
+    assert any(sc.title in i.value for i in at.info)
+    paths = _paths(at)
+    assert len(paths) == len(sc.optimizers)
+    for path in paths.values():
+        assert np.allclose(path[0], sc.start)
+        assert path.shape[0] == sc.steps + 1
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_every_optimizer_runs_in_a_slot(name):
+    at = _app()
+    at.selectbox(key="o1_opt").select(name).run()
+    _ok(at)
+    assert not at.error
+    first = [k for k in _paths(at) if k.startswith("1. ")]
+    assert first and optimizers.get(name).title in first[0]
+
+
+def test_every_surface_renders():
+    at = _app()
+    for name in surfaces.names():
+        at.selectbox(key="surface").select(name).run()
+        _ok(at)
+        assert not at.error, (name, [e.value for e in at.error])
+
+
+def test_url_round_trip_reproduces_the_same_paths():
+    at = _app()
+    at.selectbox(key="scenario_pick").select("adam_banana").run()
+    at.button[0].click().run()
+    query = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+    first = _paths(at)
+    again = _app(query)
+    _ok(again)
+    assert not again.warning
+    second = _paths(again)
+    assert first.keys() == second.keys()
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name])
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("steps", "-5"), ("steps", "lots"), ("surface", "<script>"), ("o1_sgd_lr", "nan"), ("x0", "1e400"),
+     ("racers", "99"), ("o1_opt", "sgdd"), ("formula", "x" * 600)],
+)
+def test_tampered_url_values_fall_back_with_a_notice_naming_them(key, value):
+    at = _app({key: value})
+    _ok(at)
+    assert any(key in w.value and "ignored" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert _paths(at)
+
+
+def test_a_bad_custom_formula_is_an_error_message_not_a_crash():
+    at = _app({"surface": "custom", "formula": "__import__('os').system('echo hi')"})
+    _ok(at)
+    assert at.error
+    message = at.error[0].value
+    assert "not allowed" in message or "unknown" in message or "only these" in message, message
+
+
+def test_a_custom_formula_renders_and_its_path_descends():
+    at = _app({"surface": "custom", "formula": "(x-1)^2 + 2*(y+0.5)^2", "x0": "2.0", "y0": "2.0",
+               "racers": "1", "o1_opt": "sgd", "o1_sgd_lr": "0.1", "steps": "100"})
+    _ok(at)
+    assert not at.error
+    (path,) = _paths(at).values()
+    assert np.allclose(path[-1], [1.0, -0.5], atol=1e-3)
+
+
+def test_a_bad_hyperparameter_combination_shows_the_library_message():
+    at = _app({"racers": "1", "o1_opt": "sgd", "o1_sgd_nesterov": "1", "o1_sgd_momentum": "0.0"})
+    _ok(at)
+    assert at.error and "nesterov" in at.error[0].value.lower()
+
+
+def test_extremes_diverge_visibly_without_crashing():
+    at = _app({"racers": "1", "o1_opt": "sgd", "o1_sgd_lr": "100.0", "o1_sgd_momentum": "0.999",
+               "steps": "2000"})
+    _ok(at)
+    assert not at.error
+    assert any("diverged" in w.value or "Left the view" in w.value for w in at.warning)
+
+
+def test_step_inspector_fills_in_the_update_for_the_chosen_step():
+    at = _app()
+    at.slider(key="inspect_step").set_value(3).run()
+    _ok(at)
+    formulas = [m.value for m in at.get("latex") if hasattr(m, "value")] or [e.proto.body for e in at.markdown]
+    assert any(r"\theta_{4} = \theta_{3}" in f for f in formulas)
+
+
+def test_clicking_the_contour_moves_the_start():
+    at = _app()
+    at.session_state["contour_chart_0"] = {"selection": {"points": [{"curve_number": 1, "x": 1.5, "y": -1.5}]}}
+    at.run()
+    _ok(at)
+    assert at.session_state["x0"] == 1.5 and at.session_state["y0"] == -1.5
+    assert all(np.allclose(p[0], [1.5, -1.5]) for p in _paths(at).values())
