@@ -2,11 +2,12 @@
 
 The text is never run. It is parsed by Python's :mod:`ast` (with ``^`` read as power) and the tree is
 walked against a whitelist: numbers, ``x``, ``y``, ``pi``, ``e``, ``+ - * / ** ^``, unary minus/plus,
-parentheses and calls of the functions in :data:`FUNCTIONS`. Every accepted node becomes a SymPy node
-(which gives the LaTeX). The NumPy functions walk that SymPy graph (no code generation, no
-``lambdify``), so nothing built from the text is ever executed. Gradient and Hessian are exact: the
-derivative of each node's function comes from ``sympy.diff`` and the chain rule carries it through
-the graph (see ``_Program``).
+parentheses and calls of the functions in :data:`FUNCTIONS`. Every accepted node becomes a node of an
+unevaluated SymPy expression; the LaTeX and the torch spelling are written from the checked tree.
+The NumPy functions walk the SymPy graph (no code generation, no ``lambdify``), so nothing built
+from the text is ever executed. Gradient and Hessian are exact: the derivative of each node's
+function comes from ``sympy.diff`` and the chain rule carries it through the graph (see
+``_Program``).
 
 Grammar (what a teacher types)::
 
@@ -22,7 +23,8 @@ give NaN or inf there, which figures show as gaps; no warning escapes. Where the
 the derivatives use a fixed subgradient:
 
 - ``abs(u)`` has derivative ``sign(u) * u'``, so slope 0 at ``u = 0``;
-- ``min`` and ``max`` split the derivative evenly at a tie (SymPy's ``Heaviside(0) = 1/2``);
+- ``min`` and ``max`` split the derivative evenly between two tied arguments (``Heaviside(0) = 1/2``;
+  ``max(a, b, c)`` is ``max(max(a, b), c)``);
 - the Dirac deltas that appear in second derivatives of kinks are taken as 0.
 
 Every refusal is a ``ValueError`` that names the problem and its column (1-based), checked before any
@@ -90,76 +92,69 @@ _Y = sympy.Symbol("y", real=True)
 CONSTANTS: dict[str, sympy.Expr] = {"x": _X, "y": _Y, "pi": sympy.pi, "e": sympy.E}
 
 
+# SymPy's own Abs, sign, Max and Min differentiate through re/im/atan2 when they cannot prove an
+# argument real (abs(log(x))), and Max/Min sort their arguments with evalf even unevaluated. These
+# four carry only what lossviz needs: a real reading, and the subgradient conventions above.
+
+
 class _RealSign(sympy.Function):
-    """sign(u) for a real-valued u, with derivative 0 (the Dirac delta at u = 0 is dropped)."""
+    """sign(u) for a real u; derivative 0 (the Dirac delta at u = 0 is dropped)."""
 
     nargs = 1
-
-    @classmethod
-    def eval(cls, arg: sympy.Expr) -> sympy.Expr | None:
-        if not arg.free_symbols:
-            return sympy.sign(arg)
-        return None
 
     def fdiff(self, argindex: int = 1) -> sympy.Expr:
         return sympy.S.Zero
 
-    def _latex(self, printer: object, exp: str | None = None) -> str:
-        text = r"\operatorname{sign}\left(%s\right)" % printer._print(self.args[0])
-        return f"{text}^{{{exp}}}" if exp else text
-
 
 class _RealAbs(sympy.Function):
-    """|u| read with real semantics.
-
-    ``sympy.Abs`` differentiates an argument it cannot prove real (``abs(log(x))``) through ``re``,
-    ``im`` and ``atan2``; here u is real wherever the formula is defined, so the derivative is
-    ``sign(u) u'`` everywhere, 0 at the kink.
-    """
+    """|u| for a real u; derivative sign(u), so 0 at the kink."""
 
     nargs = 1
-
-    @classmethod
-    def eval(cls, arg: sympy.Expr) -> sympy.Expr | None:
-        if not arg.free_symbols:
-            return sympy.Abs(arg)
-        return None
 
     def fdiff(self, argindex: int = 1) -> sympy.Expr:
         return _RealSign(self.args[0])
 
-    def _eval_is_extended_real(self) -> bool:
-        return True
 
-    def _eval_is_extended_nonnegative(self) -> bool:
-        return True
+class _Max(sympy.Function):
+    """max(a, b); at a tie each side gets half the derivative (Heaviside(0) = 1/2)."""
 
-    def _latex(self, printer: object, exp: str | None = None) -> str:
-        text = r"\left|%s\right|" % printer._print(self.args[0])
-        return f"{text}^{{{exp}}}" if exp else text
+    nargs = 2
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        a, b = self.args
+        return sympy.Heaviside(a - b) if argindex == 1 else sympy.Heaviside(b - a)
 
 
+class _Min(sympy.Function):
+    """min(a, b); at a tie each side gets half the derivative (Heaviside(0) = 1/2)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        a, b = self.args
+        return sympy.Heaviside(b - a) if argindex == 1 else sympy.Heaviside(a - b)
+
+
+# The formula is built unevaluated (evaluate=False everywhere): SymPy's automatic simplification
+# asks its assumption system questions whose cost has no bound (sqrt(...)^min(...) once expanded
+# (log(x) - y^y)^100 into a 101-term polynomial inside a gcd, for seconds). Unevaluated, SymPy
+# only holds the tree as typed, which is also the LaTeX a teacher wants to see.
 _UNARY_FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "tan": sympy.tan,
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "ln": sympy.log,
-    "sqrt": sympy.sqrt,
-    "abs": _RealAbs,
-    "tanh": sympy.tanh,
-    "sinh": sympy.sinh,
-    "cosh": sympy.cosh,
-    "arctan": sympy.atan,
-    "atan": sympy.atan,
+    "sin": functools.partial(sympy.sin, evaluate=False),
+    "cos": functools.partial(sympy.cos, evaluate=False),
+    "tan": functools.partial(sympy.tan, evaluate=False),
+    "exp": functools.partial(sympy.exp, evaluate=False),
+    "log": functools.partial(sympy.log, evaluate=False),
+    "ln": functools.partial(sympy.log, evaluate=False),
+    "sqrt": functools.partial(sympy.sqrt, evaluate=False),
+    "abs": functools.partial(_RealAbs, evaluate=False),
+    "tanh": functools.partial(sympy.tanh, evaluate=False),
+    "sinh": functools.partial(sympy.sinh, evaluate=False),
+    "cosh": functools.partial(sympy.cosh, evaluate=False),
+    "arctan": functools.partial(sympy.atan, evaluate=False),
+    "atan": functools.partial(sympy.atan, evaluate=False),
 }
-# Unevaluated: simplifying Max/Min asks SymPy's assumption system about every pair of arguments,
-# which takes seconds for a nested max(max(max(...))) of 15 levels.
-_VARIADIC_FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
-    "min": functools.partial(sympy.Min, evaluate=False),
-    "max": functools.partial(sympy.Max, evaluate=False),
-}
+_VARIADIC_FUNCTIONS: dict[str, type[sympy.Function]] = {"min": _Min, "max": _Max}
 FUNCTIONS: tuple[str, ...] = (*_UNARY_FUNCTIONS, *_VARIADIC_FUNCTIONS)
 
 _ALLOWED_FUNCTIONS_TEXT = ", ".join(FUNCTIONS)
@@ -360,8 +355,19 @@ def _family(node: ast.AST) -> str | None:
     return None
 
 
+def _negative(operand: sympy.Expr) -> sympy.Expr:
+    return -operand if operand.is_Number else sympy.Mul(sympy.S.NegativeOne, operand, evaluate=False)
+
+
+def _quotient(numerator: sympy.Expr, denominator: sympy.Expr) -> sympy.Expr:
+    if numerator.is_Integer and denominator.is_Integer:
+        return sympy.Rational(numerator, denominator)  # 1/3 stays exact and prints as a fraction
+    reciprocal = sympy.Pow(denominator, sympy.S.NegativeOne, evaluate=False)
+    return reciprocal if numerator == 1 else sympy.Mul(numerator, reciprocal, evaluate=False)
+
+
 class _Builder:
-    """Walks the whitelisted tree and builds the SymPy expression node by node."""
+    """Walks the whitelisted tree and builds the (unevaluated) SymPy expression node by node."""
 
     def __init__(self, source: _Source) -> None:
         self.source = source
@@ -444,22 +450,21 @@ class _Builder:
         left = self.build(node.left, depth, family)
         right = self.build(node.right, depth, family)
         if isinstance(node.op, ast.Add):
-            return self.checked(node, lambda: left + right)
+            return self.checked(node, lambda: sympy.Add(left, right, evaluate=False))
         if isinstance(node.op, ast.Sub):
-            return self.checked(node, lambda: left - right)
+            return self.checked(node, lambda: sympy.Add(left, _negative(right), evaluate=False))
         if isinstance(node.op, ast.Mult):
-            return self.checked(node, lambda: left * right)
+            return self.checked(node, lambda: sympy.Mul(left, right, evaluate=False))
         if isinstance(node.op, ast.Div):
             if right == 0:
                 raise ValueError(f"division by zero {self.source.where(node.right)}")
-            return self.checked(node, lambda: left / right)
+            return self.checked(node, lambda: _quotient(left, right))
         if isinstance(node.op, ast.Pow):
             return self.power(node, left, right)
         raise self.refuse(node, f"operator {type(node.op).__name__} is")
 
     def power(self, node: ast.BinOp, base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
-        # SymPy evaluates Integer powers exactly as soon as they are built (9**9**9 would be a
-        # 370-million-digit integer), so the size is judged before the node exists.
+        # The limit keeps numbers and curvature in a range a figure can show; 9**9**9 stops here.
         if not exponent.free_symbols:
             power = _constant_value(exponent)
             if abs(power) > MAX_EXPONENT:
@@ -474,18 +479,14 @@ class _Builder:
                         f"{self.source.segment(node)} {self.source.where(node)} is too large "
                         f"to compute (about 10^{power * math.log10(magnitude):.0f})"
                     )
-        result = self.checked(node, lambda: base**exponent)
-        if isinstance(result, sympy.Pow) and result.exp.is_Number and abs(result.exp) > MAX_EXPONENT:
-            raise ValueError(
-                f"{self.source.segment(node)} {self.source.where(node)} combines into the power "
-                f"{result.exp}; exponents are limited to {MAX_EXPONENT} in size"
-            )
-        return result
+        if base == sympy.E:
+            return self.checked(node, lambda: sympy.exp(exponent, evaluate=False))
+        return self.checked(node, lambda: sympy.Pow(base, exponent, evaluate=False))
 
     def unary(self, node: ast.UnaryOp, depth: int) -> sympy.Expr:
         if isinstance(node.op, ast.USub):
             operand = self.build(node.operand, depth)
-            return self.checked(node, lambda: -operand)
+            return self.checked(node, lambda: _negative(operand))
         if isinstance(node.op, ast.UAdd):
             return self.build(node.operand, depth)
         symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
@@ -528,8 +529,13 @@ class _Builder:
                 f"{func.id} {self.source.where(func)} takes at least two arguments, got {len(node.args)}"
             )
         arguments = [self.build(argument, depth) for argument in node.args]
-        function = _UNARY_FUNCTIONS.get(func.id) or _VARIADIC_FUNCTIONS[func.id]
-        return self.checked(node, lambda: function(*arguments))
+        if func.id in _VARIADIC_FUNCTIONS:
+            pair = _VARIADIC_FUNCTIONS[func.id]
+            return self.checked(
+                node,
+                lambda: functools.reduce(lambda left, right: pair(left, right, evaluate=False), arguments),
+            )
+        return self.checked(node, lambda: _UNARY_FUNCTIONS[func.id](arguments[0]))
 
     def checked(self, node: ast.AST, make: Callable[[], sympy.Expr]) -> sympy.Expr:
         """Build one node and refuse it when it is undefined, complex or overflows."""
@@ -539,18 +545,12 @@ class _Builder:
             result = make()
         except (ArithmeticError, TypeError, ValueError, RecursionError) as error:
             raise ValueError(f"'{segment}' {where} cannot be computed: {error}") from None
-        if result.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-            raise ValueError(
-                f"'{segment}' {where} is undefined everywhere (a division by zero or log(0)?)"
-            )
-        if result.has(sympy.I):
-            raise ValueError(f"'{segment}' {where} takes complex values (SymPy reads it as {result})")
         if not result.free_symbols:
             value = _constant_value(result)
             if math.isnan(value):
                 raise ValueError(f"'{segment}' {where} is not a real number")
             if not math.isfinite(value):
-                raise ValueError(f"'{segment}' {where} is too large to compute")
+                raise ValueError(f"'{segment}' {where} is infinite or too large to compute")
         return result
 
 
@@ -591,12 +591,10 @@ _NUMPY_OPERATIONS: dict[type, Callable[..., object]] = {
     sympy.cosh: np.cosh,
     sympy.tanh: np.tanh,
     sympy.atan: np.arctan,
-    sympy.Abs: np.abs,
     _RealAbs: np.abs,
-    sympy.sign: np.sign,
     _RealSign: np.sign,
-    sympy.Max: _fold(np.maximum),
-    sympy.Min: _fold(np.minimum),
+    _Max: np.maximum,
+    _Min: np.minimum,
     sympy.Heaviside: _heaviside,
 }
 
@@ -670,11 +668,20 @@ def _local_rule(function: type, arguments: tuple[sympy.Expr | None, ...]) -> _Lo
     """
     active = tuple(index for index, argument in enumerate(arguments) if argument is None)
     dummies = _DUMMIES[: len(active)]
+    # Constants go in as exact integers/fractions or as floats, so building the local formula asks
+    # SymPy nothing expensive about them.
+    arguments = tuple(
+        argument if argument is None or argument.is_Rational else sympy.Float(_constant_value(argument))
+        for argument in arguments
+    )
     substituted = iter(dummies)
     local = function(*[next(substituted) if argument is None else argument for argument in arguments])
 
     def program(partial: sympy.Expr) -> _Program | None:
         partial = partial.replace(sympy.DiracDelta, lambda *_: sympy.S.Zero)
+        if partial.has(sympy.I):
+            # d/dy (-1)^y = (-1)^y log(-1): no real value, a gap like the formula itself.
+            partial = sympy.nan
         return None if partial == 0 else _Program([partial], dummies)
 
     firsts = [sympy.diff(local, dummy) for dummy in dummies]
@@ -683,14 +690,12 @@ def _local_rule(function: type, arguments: tuple[sympy.Expr | None, ...]) -> _Lo
     return _LocalRule(active, first, second)
 
 
-def _jet_call(node: sympy.Expr, jets: Sequence[_Jet], order: int) -> _Jet:
+def _jet_call(
+    node: sympy.Expr, constants: tuple[sympy.Expr | None, ...], jets: Sequence[_Jet], order: int
+) -> _Jet:
+    """``constants`` is the node's arguments with None for each one that depends on x or y."""
     value = _NUMPY_OPERATIONS[type(node)](*[jet.value for jet in jets])
-    varying = [any(part is not None for part in jet.grad) for jet in jets]
-    if not any(varying):
-        return _Jet(value)
-    rule = _local_rule(
-        node.func, tuple(None if vary else argument for vary, argument in zip(varying, node.args))
-    )
+    rule = _local_rule(type(node), constants)
     active = [jets[index] for index in rule.active]
     inputs = [jet.value for jet in active]
     first = [None if program is None else program.values(*inputs)[0] for program in rule.first]
@@ -707,13 +712,6 @@ def _jet_call(node: sympy.Expr, jets: Sequence[_Jet], order: int) -> _Jet:
             for m, (a, b) in enumerate(_HESSIAN_ENTRIES):
                 terms[m].append(_product(second, left.grad[a], right.grad[b]))
     return _Jet(value, grad, tuple(_sum(entry) for entry in terms))
-
-
-def _binary(node: sympy.Expr) -> sympy.Expr:
-    """Max(a, b, c) -> Max(Max(a, b), c), so its local rule has two arguments."""
-    if isinstance(node, (sympy.Max, sympy.Min)) and len(node.args) > 2:
-        return functools.reduce(lambda left, right: node.func(left, right, evaluate=False), node.args)
-    return node
 
 
 class _Program:
@@ -741,8 +739,9 @@ class _Program:
             elif isinstance(expression, sympy.Mul):
                 step = ("product", None, tuple(visit(argument) for argument in expression.args))
             elif type(expression) in _NUMPY_OPERATIONS:
-                node = _binary(expression)
-                step = ("call", node, tuple(visit(argument) for argument in node.args))
+                arguments = expression.args
+                constants = tuple(None if argument.free_symbols else argument for argument in arguments)
+                step = ("call", (expression, constants), tuple(visit(argument) for argument in arguments))
             else:
                 raise ValueError(
                     f"the formula uses {type(expression).__name__}, which lossviz cannot evaluate; "
@@ -775,7 +774,7 @@ class _Program:
             elif kind == "product":
                 result = functools.reduce(np.multiply, operands)
             else:
-                result = _NUMPY_OPERATIONS[type(payload)](*operands)
+                result = _NUMPY_OPERATIONS[type(payload[0])](*operands)
             slots[self.n_inputs + index] = result
             for slot in self.release[index]:
                 slots[slot] = None
@@ -793,7 +792,7 @@ class _Program:
             elif kind == "product":
                 result = functools.reduce(lambda left, right: _jet_product(left, right, order), operands)
             else:
-                result = _jet_call(payload, operands, order)
+                result = _jet_call(*payload, operands, order)
             slots[self.n_inputs + index] = result
             for slot in self.release[index]:
                 slots[slot] = None
@@ -864,6 +863,72 @@ def _torch_source(tree: ast.Expression, built: Mapping[ast.AST, sympy.Expr]) -> 
         # A constant still has to be a tensor of the right shape for autograd.
         return f"{_constant_value(built[tree.body])!r} + 0*x + 0*y"
     return ast.unparse(spell(tree.body))
+
+
+# --------------------------------------------------------------------------------------------------
+# The formula in LaTeX, from the checked tree: as typed, and without SymPy's printer, which sorts and
+# evaluates numbers (evalf) on the way and can fail on a valid formula
+# --------------------------------------------------------------------------------------------------
+
+_LATEX_FUNCTIONS = {
+    "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "exp": r"\exp", "log": r"\log", "ln": r"\ln",
+    "tanh": r"\tanh", "sinh": r"\sinh", "cosh": r"\cosh", "arctan": r"\arctan", "atan": r"\arctan",
+}  # fmt: skip
+# Binding strength of what a piece of LaTeX shows, to know when it needs parentheses.
+_SUM, _PRODUCT, _NEGATION, _POWER, _ATOM = range(5)
+
+
+def _latex_source(tree: ast.Expression) -> str:
+    """LaTeX of the checked formula, parenthesized by precedence (``x^y^z`` is ``x^{y^{z}}``)."""
+
+    def number(value: float) -> str:
+        text = repr(value)
+        if isinstance(value, float) and "e" in text:
+            mantissa, exponent = text.split("e")
+            return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+        return text
+
+    def wrap(tex: str) -> str:
+        return rf"\left({tex}\right)"
+
+    def render(node: ast.expr) -> tuple[str, int]:
+        if isinstance(node, ast.Constant):
+            return number(node.value), _ATOM
+        if isinstance(node, ast.Name):
+            return (r"\pi" if node.id == "pi" else node.id), _ATOM
+        if isinstance(node, ast.UnaryOp):
+            tex, level = render(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return tex, level
+            return "-" + (wrap(tex) if level <= _NEGATION else tex), _NEGATION
+        if isinstance(node, ast.BinOp):
+            left, left_level = render(node.left)
+            right, right_level = render(node.right)
+            if isinstance(node.op, ast.Add):
+                return f"{left} + {wrap(right) if right_level == _NEGATION else right}", _SUM
+            if isinstance(node.op, ast.Sub):
+                return f"{left} - {wrap(right) if right_level in (_SUM, _NEGATION) else right}", _SUM
+            if isinstance(node.op, ast.Mult):
+                left = wrap(left) if left_level == _SUM else left
+                right = wrap(right) if right_level in (_SUM, _NEGATION) else right
+                separator = r" \cdot " if right[0].isdigit() or right[0] == "." else " "
+                return f"{left}{separator}{right}", _PRODUCT
+            if isinstance(node.op, ast.Div):
+                return rf"\frac{{{left}}}{{{right}}}", _POWER
+            return f"{wrap(left) if left_level <= _POWER else left}^{{{right}}}", _POWER
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            arguments = [render(argument)[0] for argument in node.args]
+            name = node.func.id
+            if name == "sqrt":
+                return rf"\sqrt{{{arguments[0]}}}", _ATOM
+            if name == "abs":
+                return rf"\left|{arguments[0]}\right|", _ATOM
+            if name in _VARIADIC_FUNCTIONS:
+                return rf"\{name}\left({', '.join(arguments)}\right)", _ATOM
+            return rf"{_LATEX_FUNCTIONS[name]}\left({arguments[0]}\right)", _ATOM
+        raise ValueError(f"cannot write {type(node).__name__} in LaTeX")  # the builder refused it
+
+    return render(tree.body)[0]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1006,7 +1071,7 @@ def parse(text: str, domain: object = DEFAULT_DOMAIN) -> Surface:
             "kink the descent uses a subgradient (abs has slope 0 at 0, min and max split a tie), and "
             "the figure has gaps where the formula is undefined."
         ),
-        "latex": sympy.latex(formula),
+        "latex": _latex_source(tree),
         "params": {"formula": written, "domain": domain},
         "log_scale": _wants_log_scale(sample),
     }

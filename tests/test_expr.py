@@ -118,22 +118,21 @@ HOSTILE = [
     ("9**9**9", r"exponent 9\*\*9 at column 4 is too large: exponents are limited to 100"),
     ("9^9^9", r"exponent 9\^9 at column 3 is too large"),
     ("10**10**10", r"exponent 10\*\*10 at column 5 is too large"),
-    ("(x**100)**100", r"combines into the power 10000"),
     ("x**101", r"exponent 101 at column 4 is too large"),
     ("2**1000", r"exponent 1000 at column 4"),
     ("1000000**100", r"1000000\*\*100 at column 1 is too large to compute"),
     ("e^e^e^e", r"exponent e\^e\^e at column 3 is too large"),
-    ("exp(999999)", r"'exp\(999999\)' at column 1 is too large to compute"),
+    ("exp(999999)", r"'exp\(999999\)' at column 1 is infinite or too large to compute"),
     ("1e309", r"the number 1e309 at column 1 is too large: numbers are limited to 1e\+06"),
     ("x + 1e7", r"the number 1e7 at column 5 is too large"),
     ("1" * 200, r"the number 1{200} at column 1 is too large"),
     # undefined or complex constants, formulas defined nowhere
     ("1/0", r"division by zero at column 3"),
-    ("x/(x-x)", r"division by zero at column 4"),
-    ("log(0)", r"'log\(0\)' at column 1 is undefined everywhere"),
-    ("0**-1", r"undefined everywhere"),
-    ("tan(pi/2)", r"undefined everywhere"),
-    ("sqrt(-1)", r"'sqrt\(-1\)' at column 1 takes complex values"),
+    ("log(0)", r"'log\(0\)' at column 1 is infinite or too large to compute"),
+    ("0**-1", r"'0\*\*-1' at column 1 is infinite"),
+    ("x + 1/(2-2)", r"'1/\(2-2\)' at column 5 is infinite"),
+    ("sqrt(-1)", r"'sqrt\(-1\)' at column 1 is not a real number"),
+    ("x/(x-x)", r"no finite value anywhere in the domain x in \[-3, 3\], y in \[-3, 3\]"),
     ("(-8)**(1/3)", r"'\(-8\)\*\*\(1/3\)' at column 1 is not a real number"),
     ("log(-x^2-1)", r"no finite value anywhere in the domain"),
     # size limits
@@ -368,10 +367,22 @@ def test_surface_fields() -> None:
     assert s.minima.shape == (0, 2)
     assert s.min_value is None
     assert "Your formula" in s.lesson and "sin(x) * cos(y)" in s.lesson
-    x, y = sympy.symbols("x y", real=True)
-    assert s.latex == sympy.latex(sympy.sin(x) * sympy.cos(y))
-    assert r"\left|x\right|" in expr.parse("abs(x)").latex
     assert s.dim == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "latex"),
+    [
+        ("(1-x)^2 + 100*(y-x^2)^2", r"\left(1 - x\right)^{2} + 100 \left(y - x^{2}\right)^{2}"),
+        ("sin(x)*cos(y) + 0.1*(x**2+y**2)", r"\sin\left(x\right) \cos\left(y\right) + 0.1 \left(x^{2} + y^{2}\right)"),
+        ("abs(x) + sqrt(y) - ln(x)/atan(y)", r"\left|x\right| + \sqrt{y} - \frac{\ln\left(x\right)}{\arctan\left(y\right)}"),
+        ("-x^2 + 2^3^2*(-y)", r"-x^{2} + 2^{3^{2}} \left(-y\right)"),
+        ("(x^y)^2 * 3 - (x - y)", r"\left(x^{y}\right)^{2} \cdot 3 - \left(x - y\right)"),
+        ("max(x, 0, pi) + e^x + 1.5e-7", r"\max\left(x, 0, \pi\right) + e^{x} + 1.5 \cdot 10^{-7}"),
+    ],
+)
+def test_latex_reads_as_typed(text: str, latex: str) -> None:
+    assert expr.parse(text).latex == latex
 
 
 def test_log_scale_for_values_spanning_decades() -> None:
