@@ -75,6 +75,8 @@ _N_THREADS = max(1, min(2, os.cpu_count() or 1))
 # OpenBLAS runs a matrix product on one thread when m * n * k <= 65536 * 4 (its SMP_THRESHOLD_MIN times
 # GEMM_MULTITHREAD_THRESHOLD); the MLP cuts the sample axis into blocks that stay under it.
 _SINGLE_THREAD_PRODUCT = 65536 * 4
+# Up to this many features, a one-output linear model forms X w by multiply-adds instead of a product.
+_FEW_FEATURES = 4
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -246,6 +248,11 @@ def _shape_out(values: np.ndarray, lead: tuple[int, ...]) -> np.ndarray:
     return out[()] if out.ndim == 0 else out
 
 
+class _LinearData(NamedTuple):
+    X: np.ndarray  # (m, p)
+    XT: np.ndarray  # (p, m), contiguous rows: one feature across samples
+
+
 class _MLPData(NamedTuple):
     XT: np.ndarray  # (blocks, p + 1, rows): samples transposed, zero-padded, with a row of ones
     m: int  # real samples (the rest of the last block is padding)
@@ -362,6 +369,10 @@ class DataModel:
         """Floats of intermediate storage one parameter vector needs for m samples (for chunking)."""
         raise NotImplementedError
 
+    def _max_chunk_rows(self, m: int) -> int:
+        """Most parameter vectors per chunk regardless of memory (see LinearModel)."""
+        return 2**62
+
     # -- shared --------------------------------------------------------------------------------------
 
     def _batch(self, batch: object) -> tuple[np.ndarray, np.ndarray]:
@@ -383,7 +394,7 @@ class DataModel:
                     compute: Any) -> None:
         """Call compute(chunk, workspace) over slices of the k parameter rows, on up to two threads."""
         per_row = max(1, self._work_per_row(m)) * itemsize
-        size = int(max(1, min(k, budget // per_row)))
+        size = int(max(1, min(k, budget // per_row, self._max_chunk_rows(m))))
         chunks = [slice(start, min(start + size, k)) for start in range(0, k, size)]
         threads = _N_THREADS if (len(chunks) > 1 and k * self._work_per_row(m) >= _THREAD_MIN_WORK) else 1
 
@@ -544,34 +555,53 @@ class LinearModel(DataModel):
     def _work_per_row(self, m: int) -> int:
         return 4 * m * self.n_outputs
 
+    def _max_chunk_rows(self, m: int) -> int:
+        if self.n_outputs == 1 and self.n_features <= _FEW_FEATURES:
+            return 2**62  # no matrix product (see _scores)
+        # Keep each chunk's product (k, p) @ (p, m) on one OpenBLAS thread (see _SINGLE_THREAD_PRODUCT).
+        return max(1, _SINGLE_THREAD_PRODUCT // (m * self.n_features * self.n_outputs))
+
+    def _prepare(self, X: np.ndarray, dtype: type) -> _LinearData:
+        X = X.astype(dtype, copy=False)
+        return _LinearData(X, np.ascontiguousarray(X.T))
+
     def _split(self, P: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         p, o = self.n_features, self.n_outputs
         W = P[:, : p * o].reshape(-1, p, o)
         b = P[:, p * o: p * o + o] if self.fit_intercept else None
         return W, b
 
-    def _scores(self, P: np.ndarray, X: np.ndarray, workspace: Any = None) -> np.ndarray:
+    def _scores(self, P: np.ndarray, data: _LinearData, workspace: Any = None) -> np.ndarray:
         W, b = self._split(P)
-        if self.n_outputs == 1:
-            # One GEMM (k, p) @ (p, m) instead of k small products.
-            s = (W[..., 0] @ X.T)[..., None]
+        if self.n_outputs > 1:
+            s = np.matmul(data.X, W)  # k products (m, p) @ (p, C), each small
+            return s if b is None else s + b[:, None, :]
+        if self.n_features <= _FEW_FEATURES:
+            # With one or two features (the 2-D landscapes) a product with inner size p is slower than
+            # p multiply-adds, and it lets OpenBLAS start its threads for no gain.
+            s = np.multiply.outer(W[:, 0, 0], data.XT[0])
+            for j in range(1, self.n_features):
+                s += np.multiply.outer(W[:, j, 0], data.XT[j])
         else:
-            s = np.matmul(X, W)
+            s = W[..., 0] @ data.XT  # one product (k, p) @ (p, m) instead of k small ones
         if b is not None:
-            s = s + b[:, None, :]
-        return s
+            s += b
+        return s[..., None]
 
-    def _scores_and_grad(self, P: np.ndarray, X: np.ndarray, y: np.ndarray,
+    def _scores_and_grad(self, P: np.ndarray, data: _LinearData, y: np.ndarray,
                          workspace: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        s = self._scores(P, X)
+        s = self._scores(P, data)
         value = self._head.value(y, s)
         g = self._head.grad_scores(y, s)  # (k, m, o)
         p, o = self.n_features, self.n_outputs
         grad = np.empty(P.shape)
-        if o == 1:
-            grad[:, :p] = g[..., 0] @ X
+        if o > 1:
+            grad[:, : p * o] = np.matmul(data.XT, g).reshape(-1, p * o)
+        elif p <= _FEW_FEATURES:
+            for j in range(p):
+                grad[:, j] = (g[..., 0] * data.XT[j]).sum(axis=1)
         else:
-            grad[:, : p * o] = np.matmul(X.T, g).reshape(-1, p * o)
+            grad[:, :p] = g[..., 0] @ data.X
         if self.fit_intercept:
             grad[:, p * o:] = g.sum(axis=1)
         return value, grad

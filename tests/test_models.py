@@ -23,6 +23,8 @@ Y_REG = X_REG @ np.array([1.5, -0.7]) + 0.3 + 0.4 * RNG.standard_normal(23)
 X_CLS = RNG.standard_normal((23, 2))
 Y_BIN = (X_CLS[:, 0] + 0.5 * X_CLS[:, 1] + 0.5 * RNG.standard_normal(23) > 0).astype(int)
 Y_3 = np.argmax(X_CLS @ RNG.standard_normal((2, 3)) + 0.5 * RNG.standard_normal((23, 3)), axis=1)
+X_WIDE = RNG.standard_normal((23, 6))  # more features than the multiply-add path takes: a matrix product
+Y_WIDE = X_WIDE @ RNG.standard_normal(6) + 0.2 * RNG.standard_normal(23)
 BATCH = np.array([0, 4, 4, 9, 22])
 
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -85,13 +87,15 @@ def probabilities_not_clamped(model, p: np.ndarray) -> bool:
 
 @pytest.mark.parametrize("loss", REGRESSION_LOSSES)
 @pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("features", ["two", "six"])
 @SETTINGS
 @given(data=st.data())
-def test_linear_regression_gradient(loss: str, fit_intercept: bool, data) -> None:
-    model = models.linear_regression(X_REG, Y_REG, loss=loss, fit_intercept=fit_intercept)
+def test_linear_regression_gradient(loss: str, fit_intercept: bool, features: str, data) -> None:
+    X, y = (X_REG, Y_REG) if features == "two" else (X_WIDE, Y_WIDE)
+    model = models.linear_regression(X, y, loss=loss, fit_intercept=fit_intercept)
     p = data.draw(params_strategy(model.dim))
-    assume(far_from_kinks(loss, linear_scores(model, p), Y_REG, "identity"))
-    assume(loss != "rmse" or np.abs(linear_scores(model, p) - Y_REG).max() > 1e-3)
+    assume(far_from_kinks(loss, linear_scores(model, p), y, "identity"))
+    assume(loss != "rmse" or np.abs(linear_scores(model, p) - y).max() > 1e-3)
     assert_grad_matches(model, p)
     assert_grad_matches(model, p, BATCH)
 
@@ -192,6 +196,7 @@ def test_mlp_gradient_across_padded_sample_blocks(monkeypatch) -> None:
 def all_models():
     return [
         models.linear_regression(X_REG, Y_REG, loss="huber"),
+        models.linear_regression(X_WIDE, Y_WIDE, loss="log_cosh"),
         models.logistic_regression(X_CLS, Y_BIN, loss="binary_cross_entropy"),
         models.softmax_regression(X_CLS, Y_3),
         models.mlp(X_CLS, Y_3, hidden=(6, 5), activation="relu"),
@@ -232,7 +237,6 @@ def test_chunked_and_threaded_evaluation_equals_one_pass(model, monkeypatch) -> 
 @pytest.mark.parametrize("model", all_models(), ids=lambda m: repr(m))
 def test_batch_uses_only_the_selected_samples(model) -> None:
     p = np.random.default_rng(2).standard_normal(model.dim)
-    ctor_args = {"linear_regression": lambda X, y: models.linear_regression(X, y, loss="huber")}
     idx = np.array([3, 3, 7, 11])
     # Rebuild the same model on the selected rows: the batch loss must be that model's full loss.
     if model.name == "mlp":
@@ -243,12 +247,12 @@ def test_batch_uses_only_the_selected_samples(model) -> None:
     elif model.name == "logistic_regression":
         sub = models.logistic_regression(model.X[idx], model.y[idx], loss=model.loss)
     else:
-        sub = ctor_args["linear_regression"](model.X[idx], model.y[idx])
+        sub = models.linear_regression(model.X[idx], model.y[idx], loss=model.loss)
     assert model.f(p, batch=idx) == pytest.approx(sub.f(p), rel=1e-13)
     np.testing.assert_allclose(model.grad(p, batch=idx), sub.grad(p), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("model", all_models()[:4], ids=lambda m: repr(m))
+@pytest.mark.parametrize("model", all_models()[:5], ids=lambda m: repr(m))
 def test_float32_fast_path_agrees_with_float64(model) -> None:
     P = 0.5 * np.random.default_rng(3).standard_normal((50, model.dim))
     v64 = model.f(P)
