@@ -374,8 +374,10 @@ def test_surface_fields() -> None:
     ("text", "latex"),
     [
         ("(1-x)^2 + 100*(y-x^2)^2", r"\left(1 - x\right)^{2} + 100 \left(y - x^{2}\right)^{2}"),
-        ("sin(x)*cos(y) + 0.1*(x**2+y**2)", r"\sin\left(x\right) \cos\left(y\right) + 0.1 \left(x^{2} + y^{2}\right)"),
-        ("abs(x) + sqrt(y) - ln(x)/atan(y)", r"\left|x\right| + \sqrt{y} - \frac{\ln\left(x\right)}{\arctan\left(y\right)}"),
+        ("sin(x)*cos(y) + 0.1*(x**2+y**2)",
+         r"\sin\left(x\right) \cos\left(y\right) + 0.1 \left(x^{2} + y^{2}\right)"),
+        ("abs(x) + sqrt(y) - ln(x)/atan(y)",
+         r"\left|x\right| + \sqrt{y} - \frac{\ln\left(x\right)}{\arctan\left(y\right)}"),
         ("-x^2 + 2^3^2*(-y)", r"-x^{2} + 2^{3^{2}} \left(-y\right)"),
         ("(x^y)^2 * 3 - (x - y)", r"\left(x^{y}\right)^{2} \cdot 3 - \left(x - y\right)"),
         ("max(x, 0, pi) + e^x + 1.5e-7", r"\max\left(x, 0, \pi\right) + e^{x} + 1.5 \cdot 10^{-7}"),
@@ -538,6 +540,42 @@ def test_random_formulas_value_and_derivatives(formula, point: tuple[float, floa
     h = s.hessian(p)
     assume(np.all(np.isfinite(h)) and np.abs(h).max() < 1e4)
     np.testing.assert_allclose(h, _central_hessian(s.grad, p), rtol=1e-3, atol=1e-3 * (1 + np.abs(g).max()))
+
+
+def _grammar_texts() -> st.SearchStrategy:
+    """Any formula of the grammar: kinks, poles, odd powers, constants that overflow, ties."""
+    leaves = st.sampled_from(["x", "y", "pi", "e", "0", "1", "2", "0.5", "-1", "1e-3", "100", "999999", "2e2"])
+
+    def extend(children: st.SearchStrategy) -> st.SearchStrategy:
+        binary = st.tuples(children, st.sampled_from(["+", "-", "*", "/", "^", "**"]), children).map(
+            lambda t: f"({t[0]}){t[1]}({t[2]})"
+        )
+        unary = st.tuples(st.sampled_from([*expr.FUNCTIONS[:-2], "-", "+"]), children).map(
+            lambda t: f"{t[0]}({t[1]})"
+        )
+        variadic = st.tuples(st.sampled_from(["min", "max"]), st.lists(children, min_size=2, max_size=3)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"
+        )
+        return binary | unary | variadic
+
+    return st.recursive(leaves, extend, max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.one_of(_grammar_texts(), st.text(max_size=30)))
+def test_any_text_gives_a_surface_or_a_value_error(text: str) -> None:
+    try:
+        s = expr.parse(text)
+    except ValueError as error:
+        assert str(error)
+        return
+    points = np.array([[0.0, 0.0], [1.0, -1.0], [-2.5, 0.5], [1e-9, 3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert s.f(points).shape == (4,)
+        assert s.grad(points).shape == (4, 2)
+        assert s.hessian(points).shape == (4, 2, 2)
+        assert isinstance(s.latex, str) and s.latex
 
 
 # --------------------------------------------------------------------------------------------------
