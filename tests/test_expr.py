@@ -544,7 +544,7 @@ def test_random_formulas_value_and_derivatives(formula, point: tuple[float, floa
 
 def _grammar_texts() -> st.SearchStrategy:
     """Any formula of the grammar: kinks, poles, odd powers, constants that overflow, ties."""
-    leaves = st.sampled_from(["x", "y", "pi", "e", "0", "1", "2", "0.5", "-1", "1e-3", "100", "999999", "2e2"])
+    leaves = st.sampled_from(["x", "y", "pi", "e", "0", "1", "2", "0.5", "-1", "1e-3", "999999", "2e2"])
 
     def extend(children: st.SearchStrategy) -> st.SearchStrategy:
         binary = st.tuples(children, st.sampled_from(["+", "-", "*", "/", "^", "**"]), children).map(
