@@ -169,18 +169,24 @@ def _xy(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p[..., 0], p[..., 1]
 
 
+# Filling an empty array costs one assignment per entry; np.stack of broadcast views plus astype cost about
+# 10 us even for a single point, which made _vector most of a run step's time on a surface.
 def _vector(p: np.ndarray, gx: object, gy: object) -> np.ndarray:
-    """Stack two components into shape ``p.shape`` (constants broadcast to the leading axes)."""
-    shape = p.shape[:-1]
-    return np.stack([np.broadcast_to(gx, shape), np.broadcast_to(gy, shape)], axis=-1).astype(np.float64)
+    """Two components as one array of shape ``p.shape`` (constants broadcast to the leading axes)."""
+    out = np.empty(p.shape)
+    out[..., 0] = gx
+    out[..., 1] = gy
+    return out
 
 
 def _matrix(p: np.ndarray, hxx: object, hxy: object, hyy: object) -> np.ndarray:
     """Symmetric 2x2 matrices of shape ``p.shape[:-1] + (2, 2)`` from their three entries."""
-    shape = p.shape[:-1]
-    hxx, hxy, hyy = (np.broadcast_to(h, shape) for h in (hxx, hxy, hyy))
-    rows = [np.stack([hxx, hxy], axis=-1), np.stack([hxy, hyy], axis=-1)]
-    return np.stack(rows, axis=-2).astype(np.float64)
+    out = np.empty(p.shape[:-1] + (2, 2))
+    out[..., 0, 0] = hxx
+    out[..., 0, 1] = hxy
+    out[..., 1, 0] = hxy
+    out[..., 1, 1] = hyy
+    return out
 
 
 def _constant(p: np.ndarray, value: float) -> np.ndarray:
