@@ -86,7 +86,7 @@ MAX_DOMAIN_BOUND = 1e6
 MIN_DOMAIN_WIDTH = 1e-6
 DEFAULT_DOMAIN: Domain = ((-3.0, 3.0), (-3.0, 3.0))
 
-# Real symbols make SymPy differentiate abs(x) as sign(x) and keep log/sqrt simplifications real.
+# The formula is read over the reals; real symbols keep SymPy's local derivative rules real too.
 _X = sympy.Symbol("x", real=True)
 _Y = sympy.Symbol("y", real=True)
 CONSTANTS: dict[str, sympy.Expr] = {"x": _X, "y": _Y, "pi": sympy.pi, "e": sympy.E}
