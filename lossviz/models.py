@@ -518,6 +518,44 @@ class DataModel:
             layers.setdefault(s.layer, [None, None])[0 if s.kind == "weight" else 1] = arr
         return [(pair[0], pair[1]) for _, pair in sorted(layers.items())]  # type: ignore[misc]
 
+    def filter_normalize(self, direction: object, params: object, biases: str = "zero") -> np.ndarray:
+        r"""Filter-normalize a direction in parameter space (Li et al., 2018, "Visualizing the loss
+        landscape of neural nets").
+
+        Each filter of each weight matrix -- column ``j`` of ``W`` of shape ``(in, out)``, the incoming
+        weights of unit ``j`` -- is rescaled to the norm of the same filter in ``params``:
+        :math:`d_j \leftarrow d_j / (\lVert d_j \rVert + 10^{-10}) \, \lVert \theta_j \rVert`,
+        so a step along the direction moves every unit by the same relative amount, whatever its scale.
+
+        Parameters
+        ----------
+        direction : array_like, shape (..., d)
+            One or several directions (e.g. two random Gaussian vectors, shape (2, d)).
+        params : array_like, shape (d,)
+            The point :math:`\theta` the slice is centred on.
+        biases : {"zero", "weights"}
+            What the direction does on biases: ``"zero"`` leaves them out of the slice (Li et al.'s
+            ``ignore='biasbn'``), ``"weights"`` sets the direction to :math:`\theta`'s biases (their
+            code's default for one-dimensional parameters).
+
+        Returns
+        -------
+        ndarray, shape (..., d)
+        """
+        check_choice(biases, "biases", ("zero", "weights"))
+        d = check_array(direction, "direction", last_dim=self.dim).copy()
+        theta = check_array(params, "params", ndim=1, last_dim=self.dim)
+        for s in self.layer_slices:
+            if s.kind == "bias":
+                d[..., s.slice] = 0.0 if biases == "zero" else theta[s.slice]
+                continue
+            shape = d.shape[:-1] + s.shape
+            filters = d[..., s.slice].reshape(shape)
+            theta_norms = np.linalg.norm(theta[s.slice].reshape(s.shape), axis=-2)
+            norms = np.linalg.norm(filters, axis=-2, keepdims=True)
+            d[..., s.slice] = (filters / (norms + 1e-10) * theta_norms).reshape(d.shape[:-1] + (-1,))
+        return d
+
     def flatten(self, layers: Sequence[tuple[np.ndarray, np.ndarray | None]]) -> np.ndarray:
         """Inverse of :meth:`unflatten` for one parameter vector: list of (W, b) -> (d,)."""
         parts = []

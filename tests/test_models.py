@@ -621,3 +621,31 @@ def test_model_arrays_are_read_only_copies() -> None:
     assert model.X[0, 0] == X_REG[0, 0]
     with pytest.raises(ValueError, match="read-only"):
         model.X[0, 0] = 1.0
+
+
+def test_filter_normalization_matches_each_filter_norm_and_ignores_scale() -> None:
+    net = models.mlp(X_CLS, Y_3, hidden=(5, 4))
+    theta = net.init_params(seed=0) + 0.01
+    rng = np.random.default_rng(8)
+    directions = rng.standard_normal((2, net.dim))
+    normalized = net.filter_normalize(directions, theta)
+    assert normalized.shape == (2, net.dim)
+    for index in range(2):
+        for (W_d, b_d), (W_t, _) in zip(net.unflatten(normalized[index]), net.unflatten(theta)):
+            # Column j of W (in, out) is unit j's filter: its norm now equals theta's.
+            # (up to the 1e-10 that Li et al. add to the norm against division by zero)
+            np.testing.assert_allclose(np.linalg.norm(W_d, axis=0), np.linalg.norm(W_t, axis=0), rtol=1e-8)
+            np.testing.assert_array_equal(b_d, 0.0)
+    np.testing.assert_allclose(net.filter_normalize(3.0 * directions, theta), normalized, rtol=1e-8)
+    kept = net.filter_normalize(directions[0], theta, biases="weights")
+    for (_, b_d), (_, b_t) in zip(net.unflatten(kept), net.unflatten(theta)):
+        np.testing.assert_array_equal(b_d, b_t)
+    # Within a filter the direction keeps its shape: only its length changes.
+    W_before = net.unflatten(directions[0])[1][0]
+    W_after = net.unflatten(normalized[0])[1][0]
+    np.testing.assert_allclose(W_after / np.linalg.norm(W_after, axis=0),
+                               W_before / np.linalg.norm(W_before, axis=0), rtol=1e-9)
+    with pytest.raises(ValueError, match="unknown biases 'keep'; valid names: zero, weights"):
+        net.filter_normalize(directions, theta, biases="keep")
+    with pytest.raises(ValueError, match=r"params must have 1 dimension\(s\)"):
+        net.filter_normalize(directions, np.stack([theta, theta]))
