@@ -167,14 +167,18 @@ for e in entries:
                    f"the direction is {inspector.DIRECTION_WORDS[e.optimizer.name]}.")
 
 st.subheader("Export")
-frames = []
-for e in entries:
-    frame = e.trajectory.to_frame().drop(columns="run")
-    frame.insert(0, "optimizer", e.label)
-    frames.append(frame)
+
+
+def trajectories_csv() -> str:
+    frames = [e.trajectory.to_frame().drop(columns="run").assign(optimizer=e.label) for e in entries]
+    return pd.concat(frames)[["optimizer", *frames[0].columns[:-1]]].to_csv(index=False)
+
+
+# Built when clicked, not on every rerun: the HTML export alone costs more than the whole race.
 c1, c2 = st.columns(2)
-c1.download_button("Trajectories (CSV)", pd.concat(frames).to_csv(index=False), "lossviz_trajectories.csv", "text/csv")
-c2.download_button("Contour figure (HTML)", contour.to_html(include_plotlyjs="cdn"), "lossviz_contour.html", "text/html")
+c1.download_button("Trajectories (CSV)", trajectories_csv, "lossviz_trajectories.csv", "text/csv")
+c2.download_button("Contour figure (HTML)", lambda: contour.to_html(include_plotlyjs="cdn"), "lossviz_contour.html",
+                   "text/html")
 with st.expander("Equivalent PyTorch code"):
     for e in entries:
         st.markdown(f"**{e.label}**")

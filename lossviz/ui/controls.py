@@ -6,6 +6,7 @@ and write it. The optimizer defaults are torch's, read from the registry, never 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import streamlit as st
 
@@ -90,8 +91,12 @@ def _knob_key(slot: int, optimizer: str, knob: str) -> str:
     return f"o{slot}_{optimizer}_{knob}"
 
 
-def slot_fields(slot: int, default_name: str = "sgd") -> list[Field]:
-    """Every URL field a slot can have; a shared link carries only the active ones (:func:`active_keys`)."""
+@lru_cache(maxsize=None)
+def slot_fields(slot: int, default_name: str = "sgd") -> tuple[Field, ...]:
+    """Every URL field a slot can have; a shared link carries only the active ones (:func:`active_keys`).
+
+    Cached: it builds every optimizer once to read torch's defaults, and pages ask on every rerun.
+    """
     fields: list[Field] = [choice_field(_key(slot, "opt"), default_name, optimizers.names())]
     for name, shown in SHOWN.items():
         for knob_name in shown:
@@ -110,7 +115,7 @@ def slot_fields(slot: int, default_name: str = "sgd") -> list[Field]:
                 fields.append(int_field(key, default, 0, 100_000) if kind == "int" else float_field(key, default, 0.0, 1e3))
     fields.append(int_field(_key(slot, "warmup"), 0, 0, 10_000))
     fields.append(float_field(_key(slot, "clip"), 0.0, 0.0, 1e6))
-    return fields
+    return tuple(fields)
 
 
 def active_keys(slot: int) -> set[str]:
