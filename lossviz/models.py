@@ -114,13 +114,33 @@ class _Head:
         return z
 
     def value(self, y: np.ndarray, s: np.ndarray) -> np.ndarray:
-        if self._two_class_margin:
-            return np.asarray(self._margin_loss.value(y, s[..., 1] - s[..., 0]))
-        with np.errstate(over="ignore", under="ignore"):
-            return np.asarray(self.loss.value(y, self.prediction(s)))
+        """Mean loss per parameter row, shape (k,); NaN for a row whose scores overflowed."""
+        return self._finite_rows(s, lambda rows: self._value(y, rows), ())
 
     def grad_scores(self, y: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """d (mean loss) / d s, shape of ``s``."""
+        """d (mean loss) / d s, shape of ``s``; NaN for a row whose scores overflowed."""
+        return self._finite_rows(s, lambda rows: self._grad_scores(y, rows), s.shape[1:])
+
+    @staticmethod
+    def _finite_rows(s: np.ndarray, fn: Any, tail: tuple[int, ...]) -> np.ndarray:
+        # A diverged run or a far corner of a landscape can overflow the scores. The losses refuse
+        # non-finite predictions, and the honest value there is "undefined": NaN for those rows only.
+        finite = np.isfinite(s).reshape(s.shape[0], -1).all(axis=1)
+        # Overflow inside the loss (exp, squares of huge scores) gives inf, which is the answer.
+        with np.errstate(over="ignore", under="ignore"):
+            if finite.all():
+                return fn(s)
+            out = np.full((s.shape[0], *tail), np.nan)
+            if finite.any():
+                out[finite] = fn(s[finite])
+            return out
+
+    def _value(self, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+        if self._two_class_margin:
+            return np.asarray(self._margin_loss.value(y, s[..., 1] - s[..., 0]))
+        return np.asarray(self.loss.value(y, self.prediction(s)))
+
+    def _grad_scores(self, y: np.ndarray, s: np.ndarray) -> np.ndarray:
         if self._two_class_margin:
             g = self._margin_loss.grad(y, s[..., 1] - s[..., 0])
             return np.stack([-g, g], axis=-1)
@@ -400,8 +420,11 @@ class DataModel:
 
         def worker(group: list[slice]) -> None:
             workspace = self._workspace(size, data, for_grad)
-            for chunk in group:
-                compute(chunk, workspace)
+            # Parameters that overflow (a diverged run) give inf and NaN scores, reported as NaN losses
+            # by the head; set here because NumPy's error state is per thread.
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                for chunk in group:
+                    compute(chunk, workspace)
 
         if threads == 1:
             worker(chunks)
@@ -478,7 +501,8 @@ class DataModel:
         ``X`` (standardized features, shape (m, p)) defaults to the training data.
         """
         P, lead = _flatten_params(params, self.dim)
-        s = self._scores(P, self._prepare(self._predict_X(X), np.float64))
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            s = self._scores(P, self._prepare(self._predict_X(X), np.float64))
         if self.n_outputs == 1:
             s = s[..., 0]
         return _shape_out(s, lead)
@@ -491,7 +515,7 @@ class DataModel:
         ``cross_entropy``, softmax probabilities for ``cross_entropy_from_probabilities``.
         """
         P, lead = _flatten_params(params, self.dim)
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             pred = self._head.prediction(self._scores(P, self._prepare(self._predict_X(X), np.float64)))
         return _shape_out(pred, lead)
 

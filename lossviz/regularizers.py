@@ -115,7 +115,6 @@ class Regularized:
             mask_arr = raw.copy()
         mask_arr.flags.writeable = False
         self.mask = mask_arr
-        self._weight = mask_arr.astype(np.float64)
         self.latex = _LATEX[name]
         self.params = {"strength": self.strength, "l1_ratio": self.l1_ratio}
 
@@ -134,17 +133,26 @@ class Regularized:
 
     def penalty(self, params: object) -> np.ndarray:
         """Penalty value :math:`R(w)`, shape ``(...)`` for params of shape ``(..., d)``."""
-        w = self._params(params)
-        masked = w * self._weight
-        l1_part = np.abs(masked).sum(axis=-1)
-        l2_part = 0.5 * (masked * masked).sum(axis=-1)
-        return self.strength * (self.l1_ratio * l1_part + (1.0 - self.l1_ratio) * l2_part)
+        masked = np.where(self.mask, self._params(params), 0.0)
+        # A diverged run reaches huge or infinite weights; inf (or NaN for inf * 0) is the answer there.
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.zeros(masked.shape[:-1])
+            if self.l1_ratio > 0.0:
+                total = total + self.l1_ratio * np.abs(masked).sum(axis=-1)
+            if self.l1_ratio < 1.0:
+                total = total + (1.0 - self.l1_ratio) * 0.5 * (masked * masked).sum(axis=-1)
+            return self.strength * total
 
     def penalty_grad(self, params: object) -> np.ndarray:
         """(Sub)gradient of the penalty, shape ``(..., d)``; ``sign(0) = 0`` for the L1 part."""
-        w = self._params(params)
-        masked = w * self._weight
-        return self.strength * (self.l1_ratio * np.sign(masked) + (1.0 - self.l1_ratio) * masked)
+        masked = np.where(self.mask, self._params(params), 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.zeros(masked.shape)
+            if self.l1_ratio > 0.0:
+                out = out + self.l1_ratio * np.sign(masked)
+            if self.l1_ratio < 1.0:
+                out = out + (1.0 - self.l1_ratio) * masked
+            return self.strength * out
 
     def f(self, params: object, batch: object = None, **kwargs: Any) -> np.ndarray:
         """Objective plus penalty, shape ``(...)``; ``batch`` and other keywords go to the base objective."""
@@ -170,7 +178,7 @@ class Regularized:
         base_hessian = getattr(self.base, "hessian", None)
         if base_hessian is None:
             raise AttributeError("the wrapped objective has no hessian")
-        diagonal = np.diag(self.strength * (1.0 - self.l1_ratio) * self._weight)
+        diagonal = np.diag(self.strength * (1.0 - self.l1_ratio) * self.mask)
 
         def hessian(params: object) -> np.ndarray:
             return base_hessian(self._params(params)) + diagonal

@@ -649,3 +649,16 @@ def test_filter_normalization_matches_each_filter_norm_and_ignores_scale() -> No
         net.filter_normalize(directions, theta, biases="keep")
     with pytest.raises(ValueError, match=r"params must have 1 dimension\(s\)"):
         net.filter_normalize(directions, np.stack([theta, theta]))
+
+
+@pytest.mark.parametrize("model", all_models(), ids=lambda m: repr(m))
+def test_overflowing_parameter_rows_give_nan_and_leave_the_others_alone(model) -> None:
+    good = np.random.default_rng(9).standard_normal(model.dim) * 0.3
+    P = np.stack([good, np.full(model.dim, np.inf), np.full(model.dim, np.nan), good])
+    values, grads = model.f(P), model.grad(P)
+    assert values[0] == values[3] == pytest.approx(model.f(good), rel=1e-14)
+    assert np.isnan(values[1]) and np.isnan(values[2])
+    assert np.all(np.isnan(grads[1:3])) and np.all(np.isfinite(grads[[0, 3]]))
+    # Huge but finite parameters: no exception and no warning escapes (pytest makes warnings errors).
+    huge = model.f(np.full(model.dim, 1e200))
+    assert np.isnan(huge) or huge >= 0

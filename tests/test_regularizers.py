@@ -229,3 +229,11 @@ def test_params_shape_is_checked() -> None:
         obj.penalty(np.zeros(2))
     with pytest.raises(ValueError, match=r"params must have shape \(\.\.\., 3\)"):
         obj.f(np.zeros((4, 2)))
+
+
+def test_diverged_weights_give_inf_without_warnings() -> None:
+    obj = regularizers.elastic_net(models.linear_regression(X, Y), 1.0, 0.5)
+    assert obj.penalty(np.array([1e200, 0.0, 0.0, 0.0])) == np.inf
+    # The unpenalized bias may be infinite without turning the penalty into NaN.
+    assert obj.penalty(np.array([1.0, 0.0, 0.0, np.inf])) == pytest.approx(1.0 * (0.5 + 0.25))
+    assert np.isinf(regularizers.l2(Quadratic(2), 0.5).penalty(np.array([np.inf, 1.0])))
