@@ -18,6 +18,11 @@ class PageInfo:
     teaches: str
 
     @property
+    def url_path(self) -> str:
+        """``pages/2_Learning_Rate.py`` -> ``Learning_Rate`` (what a shared link to the page uses)."""
+        return Path(self.path).stem.split("_", 1)[1]
+
+    @property
     def exists(self) -> bool:
         return (ROOT / self.path).is_file()
 
