@@ -1,0 +1,623 @@
+r"""The learning-rate lesson: what the step size does, measured, with the theory drawn on top.
+
+On a quadratic :math:`f(x) = f^* + \tfrac12 (x - x^*)^\top H (x - x^*)` gradient descent multiplies the
+error along each Hessian eigenvector :math:`v_i` by :math:`1 - \mathrm{lr}\,\lambda_i` per step, so after
+:math:`T` steps
+
+.. math::
+    f(x_T) - f^* = \tfrac12 \sum_i \lambda_i c_i^2 (1 - \mathrm{lr}\,\lambda_i)^{2T},
+    \qquad c_i = v_i^\top (x_0 - x^*).
+
+It converges iff :math:`\mathrm{lr} < 2/\lambda_{\max}`, and the rate-optimal constant step is
+:math:`2/(\lambda_{\max} + \lambda_{\min})`. On any other smooth surface the same holds near a minimum,
+with :math:`H` the Hessian there (:func:`reference_curvature`). This module computes what the "Learning
+rate & decay" page draws, each view from one vectorized :func:`lossviz.run.run` call:
+
+- :func:`compare_learning_rates`: trajectories for several learning rates at once;
+- :func:`learning_rate_sweep`: the final loss for hundreds of learning rates, next to the closed form;
+- :func:`compare_schedules`: every decay schedule (optionally after a warm-up) from the same start;
+- :func:`range_test`: the learning-rate range test, with its lr span set by the curvature.
+
+    >>> import numpy as np
+    >>> from lossviz import surfaces
+    >>> from lossviz.lr_sweep import learning_rate_sweep
+    >>> sweep = learning_rate_sweep(surfaces.get("quadratic"), np.array([-2.0, 1.5]), 100, n_lrs=200)
+    >>> sweep.lrs.shape, round(sweep.curvature.max_stable_lr, 6)
+    ((200,), 2.0)
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lossviz import analysis, optimizers, schedules
+from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz.run import Trajectory, run
+
+__all__ = [
+    "Curvature",
+    "reference_curvature",
+    "gd_quadratic_loss",
+    "LR_CHOICES",
+    "choice_lr",
+    "choice_label",
+    "LearningRateComparison",
+    "compare_learning_rates",
+    "LearningRateSweep",
+    "learning_rate_sweep",
+    "SCHEDULE_ORDER",
+    "lesson_schedule",
+    "ScheduleComparison",
+    "compare_schedules",
+    "range_test",
+    "LessonScenario",
+    "LR_SCENARIOS",
+    "benchmark_cases",
+    "MAX_SWEEP_LRS",
+]
+
+MAX_SWEEP_LRS = 5000
+MAX_STEPS = 10_000
+# Relative difference between two Hessians below which the surface counts as one quadratic, so the
+# closed-form final loss is exact rather than a local model.
+_QUADRATIC_RTOL = 1e-9
+
+
+# ------------------------------------------------------------------------------------------- curvature
+@dataclass(frozen=True, eq=False)
+class Curvature:
+    """The Hessian spectrum at the point the theory lines are drawn for.
+
+    Attributes
+    ----------
+    point : ndarray, shape (d,)
+    eigenvalues : ndarray, shape (d,)
+        Ascending.
+    hessian : ndarray, shape (d, d)
+    where : str
+        Words for the point, e.g. ``"the global minimum at (1, 1)"``.
+    is_minimum : bool
+        Whether ``point`` is a known global minimizer (else it is the start).
+    """
+
+    point: np.ndarray
+    eigenvalues: np.ndarray
+    hessian: np.ndarray
+    where: str
+    is_minimum: bool = True
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self.eigenvalues[-1])
+
+    @property
+    def lambda_min(self) -> float:
+        return float(self.eigenvalues[0])
+
+    @property
+    def max_stable_lr(self) -> float:
+        r""":math:`2 / \lambda_{\max}`: gradient descent diverges above it."""
+        return float(analysis.max_stable_lr(self.lambda_max))
+
+    @property
+    def optimal_lr(self) -> float:
+        r""":math:`2 / (\lambda_{\max} + \lambda_{\min})`, or NaN when :math:`\lambda_{\min} \le 0`."""
+        if self.lambda_min <= 0:
+            return math.nan
+        return analysis.optimal_hyperparameters(self.lambda_min, self.lambda_max, "gd").lr
+
+    @property
+    def condition_number(self) -> float:
+        return self.lambda_max / self.lambda_min if self.lambda_min > 0 else math.inf
+
+
+def _check_objective(objective: object) -> int:
+    if not (callable(getattr(objective, "f", None)) and callable(getattr(objective, "grad", None))):
+        raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
+    dim = getattr(objective, "dim", None)
+    if not isinstance(dim, int) or dim < 1:
+        raise TypeError(f"objective must have an integer attribute dim >= 1, got dim={dim!r}")
+    return dim
+
+
+def _check_start(x0: object, dim: int) -> np.ndarray:
+    start = check_array(x0, "x0")
+    if start.shape != (dim,):
+        raise ValueError(f"x0 must have shape ({dim},) for an objective with dim={dim}, got shape {start.shape}")
+    return start
+
+
+def _point_words(point: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in point) + ")"
+
+
+def reference_curvature(objective: Any, x0: object) -> Curvature:
+    """Hessian spectrum at the known global minimum nearest ``x0`` (at ``x0`` if none is known).
+
+    The stability limit of a run that settles into a minimum is set by the curvature there, so that is
+    where the theory lines are drawn.
+
+    Parameters
+    ----------
+    objective : objective
+        ``f``, ``grad``, ``dim``; ``minima`` (m, d) is used when present and non-empty.
+    x0 : array_like, shape (d,)
+
+    Raises
+    ------
+    ValueError
+        When the largest eigenvalue there is not finite and positive: then no ``2 / lambda_max`` exists.
+    """
+    dim = _check_objective(objective)
+    start = _check_start(x0, dim)
+    minima = np.asarray(getattr(objective, "minima", np.empty((0, dim))), dtype=np.float64)
+    if minima.ndim == 2 and minima.shape[0] and minima.shape[1] == dim:
+        point = minima[int(np.argmin(np.linalg.norm(minima - start, axis=1)))]
+        where = f"the global minimum at {_point_words(point)}"
+    else:
+        point, where = start, f"the start {_point_words(start)}"
+    with np.errstate(all="ignore"):
+        hessian = np.asarray(analysis.hessian(objective, point), dtype=np.float64)
+        eigenvalues = np.linalg.eigvalsh(hessian) if np.all(np.isfinite(hessian)) else np.full(dim, np.nan)
+    if not (np.all(np.isfinite(eigenvalues)) and eigenvalues[-1] > 0):
+        raise ValueError(
+            f"the Hessian at {where} has eigenvalues {np.round(eigenvalues, 6).tolist()}: without a finite "
+            "positive λ_max there is no stability limit 2/λ_max to draw; choose a surface with a minimum"
+        )
+    return Curvature(point.copy(), eigenvalues, hessian, where, bool(minima.ndim == 2 and minima.shape[0]))
+
+
+def gd_quadratic_loss(hessian: object, offset: object, lrs: object, steps: int) -> np.ndarray:
+    r"""Loss above the minimum after ``steps`` steps of gradient descent on a quadratic, in closed form.
+
+    .. math:: \tfrac12 \sum_i \lambda_i c_i^2 (1 - \mathrm{lr}\,\lambda_i)^{2T},\quad c = V^\top (x_0 - x^*)
+
+    with :math:`H = V \operatorname{diag}(\lambda) V^\top`.
+
+    Parameters
+    ----------
+    hessian : array_like, shape (d, d)
+        Symmetric.
+    offset : array_like, shape (d,)
+        :math:`x_0 - x^*`.
+    lrs : array_like, shape (R,)
+    steps : int >= 0
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        ``inf`` where the value overflows (far above the stability limit).
+    """
+    matrix = check_array(hessian, "hessian", ndim=2)
+    if matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"hessian must be square, got shape {matrix.shape}")
+    shift = check_array(offset, "offset", ndim=1)
+    if shift.shape[0] != matrix.shape[0]:
+        raise ValueError(f"offset must have shape ({matrix.shape[0]},), got shape {shift.shape}")
+    rates = check_array(lrs, "lrs", ndim=1)
+    steps = check_int(steps, "steps", low=0)
+    eigenvalues, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
+    energy = 0.5 * eigenvalues * (vectors.T @ shift) ** 2  # (d,)
+    with np.errstate(over="ignore", invalid="ignore"):
+        factors = (1.0 - rates[:, None] * eigenvalues[None, :]) ** (2 * steps)
+        total = np.where(energy[None, :] == 0.0, 0.0, energy[None, :] * factors).sum(axis=1)
+    return np.where(np.isnan(total), np.inf, total)
+
+
+def _is_quadratic(objective: Any, points: Sequence[np.ndarray], reference: np.ndarray) -> bool:
+    """Whether the Hessian is the same at every point given (a quadratic, as far as the runs can tell)."""
+    with np.errstate(all="ignore"):
+        others = np.asarray(analysis.hessian(objective, np.stack(points)), dtype=np.float64)
+    scale = max(float(np.abs(reference).max()), 1e-300)
+    return bool(np.all(np.isfinite(others)) and np.abs(others - reference).max() <= _QUADRATIC_RTOL * scale)
+
+
+def _loss_floor(objective: Any) -> float:
+    value = getattr(objective, "min_value", None)
+    return 0.0 if value is None else float(value)
+
+
+# ------------------------------------------------------------------------------- several learning rates
+# Learning rates the page offers, as fractions of 2/lambda_max ("optimal" is 2/(lambda_max + lambda_min)).
+LR_CHOICES = ("0.1", "0.25", "0.5", "0.75", "0.9", "optimal", "0.99", "1.01", "1.05", "1.25")
+
+
+def choice_lr(curvature: Curvature, choice: str) -> float:
+    """The learning rate a choice of :data:`LR_CHOICES` names, for this curvature."""
+    check_choice(choice, "learning-rate choice", LR_CHOICES)
+    if choice == "optimal":
+        if not np.isfinite(curvature.optimal_lr):
+            raise ValueError(f"the optimal rate needs λ_min > 0, but λ_min = {curvature.lambda_min:.3g} at "
+                             f"{curvature.where}")
+        return curvature.optimal_lr
+    return float(choice) * curvature.max_stable_lr
+
+
+def choice_label(choice: str) -> str:
+    """``"0.5 × 2/λ_max"`` or ``"optimal 2/(λ_max+λ_min)"``."""
+    check_choice(choice, "learning-rate choice", LR_CHOICES)
+    return "optimal 2/(λ_max+λ_min)" if choice == "optimal" else f"{choice} × 2/λ_max"
+
+
+@dataclass(frozen=True, eq=False)
+class LearningRateComparison:
+    """Plain gradient descent from one start with several learning rates.
+
+    Attributes
+    ----------
+    lrs : ndarray, shape (R,)
+    labels : tuple of str
+        ``"lr 0.99 (0.5 × 2/λ_max)"``.
+    trajectory : Trajectory
+        Batched: params (R, T+1, d).
+    curvature : Curvature
+    """
+
+    lrs: np.ndarray
+    labels: tuple[str, ...]
+    trajectory: Trajectory
+    curvature: Curvature
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (learning rate, step): ``lr, label, step, <params>, loss, grad_norm``."""
+        frame = self.trajectory.to_frame().drop(columns="lr")
+        runs = frame.pop("run").to_numpy()
+        frame.insert(0, "label", np.asarray(self.labels, dtype=object)[runs])
+        frame.insert(0, "lr", self.lrs[runs])
+        return frame
+
+
+def compare_learning_rates(
+    objective: Any, x0: object, choices: Sequence[str], steps: int, curvature: Curvature | None = None
+) -> LearningRateComparison:
+    """Gradient descent with each learning rate of ``choices`` (see :data:`LR_CHOICES`), one run call.
+
+    Parameters
+    ----------
+    objective : objective
+    x0 : array_like, shape (d,)
+    choices : sequence of str, 1 to 10 distinct items of :data:`LR_CHOICES`
+    steps : int in [1, 10000]
+    curvature : Curvature, optional
+        Default :func:`reference_curvature` ``(objective, x0)``.
+    """
+    dim = _check_objective(objective)
+    start = _check_start(x0, dim)
+    steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
+    chosen = list(choices)
+    if not 1 <= len(chosen) <= len(LR_CHOICES) or len(set(chosen)) != len(chosen):
+        raise ValueError(f"choices must hold 1 to {len(LR_CHOICES)} distinct learning rates, got {chosen!r}")
+    curvature = reference_curvature(objective, start) if curvature is None else curvature
+    lrs = np.array([choice_lr(curvature, c) for c in chosen])
+    labels = tuple(f"lr {lr:.4g} ({choice_label(c)})" for lr, c in zip(lrs, chosen, strict=True))
+    trajectory = run(objective, optimizers.get("sgd", lr=lrs), start, steps)
+    return LearningRateComparison(lrs, labels, trajectory, curvature)
+
+
+# --------------------------------------------------------------------------------------------- sweep
+@dataclass(frozen=True, eq=False)
+class LearningRateSweep:
+    """Final loss of gradient descent for many learning rates from one start.
+
+    Attributes
+    ----------
+    lrs : ndarray, shape (R,)
+        Ascending, log-spaced.
+    final_loss : ndarray, shape (R,)
+        Loss after ``steps`` steps; NaN where the run diverged (see ``diverged_at``).
+    diverged_at : ndarray of int, shape (R,)
+        Step where the run blew up (:func:`lossviz.run.run`'s rule), -1 if never.
+    start_loss : float
+    min_value : float
+        The surface's minimum value (0 when unknown); ``final_loss - min_value`` is the gap drawn.
+    steps : int
+    curvature : Curvature
+    predicted_gap : ndarray, shape (R,), or None
+        :func:`gd_quadratic_loss` when the surface is a quadratic (same Hessian at the start, the
+        reference point and between), else None: far from the minimum the closed form says nothing.
+    """
+
+    lrs: np.ndarray
+    final_loss: np.ndarray
+    diverged_at: np.ndarray
+    start_loss: float
+    min_value: float
+    steps: int
+    curvature: Curvature
+    predicted_gap: np.ndarray | None
+
+    @property
+    def diverged(self) -> np.ndarray:
+        return self.diverged_at >= 0
+
+    @property
+    def grew(self) -> np.ndarray:
+        """Runs that diverged or ended above their start: the measured unstable side."""
+        with np.errstate(invalid="ignore"):
+            return self.diverged | ~(self.final_loss <= self.start_loss)
+
+    @property
+    def best_lr(self) -> float:
+        """The swept lr with the lowest final loss (NaN if every run diverged)."""
+        if np.all(np.isnan(self.final_loss)):
+            return math.nan
+        return float(self.lrs[int(np.nanargmin(self.final_loss))])
+
+    @property
+    def measured_edge(self) -> float:
+        """The smallest swept lr whose run diverged or ended above its start; NaN if none did."""
+        grew = self.grew
+        return float(self.lrs[int(np.argmax(grew))]) if grew.any() else math.nan
+
+    def to_frame(self) -> pd.DataFrame:
+        """``lr, lr_over_limit, final_loss, final_gap, diverged_at[, predicted_gap]``, one row per lr."""
+        columns: dict[str, np.ndarray] = {
+            "lr": self.lrs,
+            "lr_over_limit": self.lrs / self.curvature.max_stable_lr,
+            "final_loss": self.final_loss,
+            "final_gap": self.final_loss - self.min_value,
+            "diverged_at": self.diverged_at,
+        }
+        if self.predicted_gap is not None:
+            columns["predicted_gap"] = self.predicted_gap
+        return pd.DataFrame(columns)
+
+
+def learning_rate_sweep(
+    objective: Any,
+    x0: object,
+    steps: int,
+    *,
+    n_lrs: int = 300,
+    low: float = 1e-3,
+    high: float = 1.5,
+    curvature: Curvature | None = None,
+) -> LearningRateSweep:
+    r"""Run gradient descent for ``n_lrs`` learning rates at once (one :func:`~lossviz.run.run` call).
+
+    The rates are log-spaced over ``[low, high] * 2/lambda_max``.
+
+    Parameters
+    ----------
+    objective : objective
+    x0 : array_like, shape (d,)
+    steps : int in [1, 10000]
+    n_lrs : int in [2, 5000]
+    low, high : float, 0 < low < high <= 100
+        Span of the sweep as fractions of :math:`2/\lambda_{\max}`.
+    curvature : Curvature, optional
+        Default :func:`reference_curvature` ``(objective, x0)``.
+    """
+    dim = _check_objective(objective)
+    start = _check_start(x0, dim)
+    steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
+    n_lrs = check_int(n_lrs, "n_lrs", low=2, high=MAX_SWEEP_LRS)
+    low = check_scalar(low, "low", low=0.0, high=100.0, include_low=False)
+    high = check_scalar(high, "high", low=low, high=100.0, include_low=False)
+    curvature = reference_curvature(objective, start) if curvature is None else curvature
+    lrs = np.geomspace(low, high, n_lrs) * curvature.max_stable_lr
+    trajectory = run(objective, optimizers.get("sgd", lr=lrs), start, steps)
+    final = trajectory.loss[:, -1].copy()
+    final[trajectory.diverged_at >= 0] = np.nan
+    floor = _loss_floor(objective)
+    predicted = None
+    middle = 0.5 * (start + curvature.point)
+    if _is_quadratic(objective, [start, middle], curvature.hessian):
+        predicted = gd_quadratic_loss(curvature.hessian, start - curvature.point, lrs, steps)
+    return LearningRateSweep(lrs, final, trajectory.diverged_at.copy(), float(trajectory.loss[0, 0]), floor,
+                             steps, curvature, predicted)
+
+
+# ------------------------------------------------------------------------------------------ schedules
+SCHEDULE_ORDER = ("constant", "step", "multistep", "exponential", "inverse_time", "polynomial", "cosine",
+                  "cosine_warm_restarts", "linear", "cyclic", "onecycle")
+
+
+def lesson_schedule(name: str, base_lr: float, steps: int, warmup_steps: int = 0) -> schedules.Schedule:
+    """Schedule ``name`` with lesson settings scaled to a run of ``steps`` steps.
+
+    The main schedule fills the ``steps - warmup_steps`` steps after the warm-up:
+
+    ==========================  ================================================================
+    ``step``                    halve every quarter (``step_size = n/4, gamma = 0.5``)
+    ``multistep``               x0.1 at half and at three quarters
+    ``exponential``             ``gamma = 0.01**(1/n)``: 1 % of ``base_lr`` at the end
+    ``inverse_time``            ``decay = 10/n``: ``base_lr / 11`` at the end
+    ``polynomial``              linear to 0 (``power = 1, total_iters = n``)
+    ``cosine``                  ``T_max = n``, to 0
+    ``cosine_warm_restarts``    ``T_0 = n/4``: four cycles
+    ``linear``                  ``LinearLR`` from 1 to 0.1 over n
+    ``cyclic``                  triangular between ``base_lr/10`` and ``base_lr``, period n/4
+    ``onecycle``                ``max_lr = base_lr``, ``total_steps = n`` (torch defaults otherwise)
+    ==========================  ================================================================
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`SCHEDULE_ORDER`.
+    base_lr : float > 0
+        The schedule's peak (the optimizer's lr).
+    steps : int in [8, 10000]
+    warmup_steps : int in [0, steps - 8]
+        Linear warm-up from ``base_lr / 3`` (torch ``LinearLR``'s default start) before the schedule.
+    """
+    check_choice(name, "schedule", SCHEDULE_ORDER)
+    base_lr = check_scalar(base_lr, "base_lr", low=0.0, include_low=False)
+    steps = check_int(steps, "steps", low=8, high=MAX_STEPS)
+    warmup_steps = check_int(warmup_steps, "warmup_steps", low=0, high=steps - 8)
+    n = steps - warmup_steps
+    quarter = max(1, n // 4)
+    warm = {"warmup_steps": warmup_steps}
+    presets: dict[str, tuple[float | None, dict[str, Any]]] = {
+        "constant": (base_lr, {}),
+        "step": (base_lr, {"step_size": quarter, "gamma": 0.5}),
+        "multistep": (base_lr, {"milestones": sorted({max(1, n // 2), max(2, 3 * n // 4)}), "gamma": 0.1}),
+        "exponential": (base_lr, {"gamma": 0.01 ** (1.0 / n)}),
+        "inverse_time": (base_lr, {"decay": 10.0 / n}),
+        "polynomial": (base_lr, {"total_iters": n, "power": 1.0}),
+        "cosine": (base_lr, {"T_max": n}),
+        "cosine_warm_restarts": (base_lr, {"T_0": quarter}),
+        "linear": (base_lr, {"start_factor": 1.0, "end_factor": 0.1, "total_iters": n}),
+        "cyclic": (base_lr / 10.0, {"max_lr": base_lr, "step_size_up": max(1, n // 8)}),
+        "onecycle": (None, {"max_lr": base_lr, "total_steps": n}),
+    }
+    start, params = presets[name]
+    return schedules.get(name, base_lr=start, **params, **warm)
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleComparison:
+    """Gradient descent under several schedules from one start.
+
+    Attributes
+    ----------
+    names : tuple of str
+    schedules : tuple of Schedule
+    lr : ndarray, shape (k, T)
+        ``lr[i, t]``: the rate schedule i gives step t.
+    trajectory : Trajectory
+        Batched: params (k, T+1, d).
+    """
+
+    names: tuple[str, ...]
+    schedules: tuple[schedules.Schedule, ...]
+    lr: np.ndarray
+    trajectory: Trajectory
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (schedule, step): ``schedule, step, <params>, loss, grad_norm, lr``."""
+        frame = self.trajectory.to_frame()
+        frame.insert(0, "schedule", np.asarray(self.names, dtype=object)[frame.pop("run").to_numpy()])
+        return frame
+
+
+def compare_schedules(
+    objective: Any, x0: object, names: Sequence[str], base_lr: float, steps: int, warmup_steps: int = 0
+) -> ScheduleComparison:
+    """Gradient descent under each schedule of ``names`` (:func:`lesson_schedule`), in one run call.
+
+    The schedules are stacked into one per-run schedule of shape (T, k), so all k runs advance together.
+
+    Parameters
+    ----------
+    names : sequence of 1 to 11 distinct names of :data:`SCHEDULE_ORDER`
+    base_lr, steps, warmup_steps
+        As in :func:`lesson_schedule`.
+    """
+    dim = _check_objective(objective)
+    start = _check_start(x0, dim)
+    chosen = list(names)
+    if not 1 <= len(chosen) <= len(SCHEDULE_ORDER) or len(set(chosen)) != len(chosen):
+        raise ValueError(f"names must hold 1 to {len(SCHEDULE_ORDER)} distinct schedules, got {chosen!r}")
+    built = tuple(lesson_schedule(name, base_lr, steps, warmup_steps) for name in chosen)
+    table = np.stack([s(np.arange(steps)) for s in built], axis=-1)  # (T, k)
+
+    def stacked(t: np.ndarray) -> np.ndarray:
+        return table[np.asarray(t)]
+
+    trajectory = run(objective, optimizers.get("sgd", lr=base_lr), np.tile(start, (len(built), 1)), steps,
+                     stacked)
+    return ScheduleComparison(tuple(chosen), built, table.T.copy(), trajectory)
+
+
+# ------------------------------------------------------------------------------------------- range test
+def range_test(
+    objective: Any, x0: object, steps: int, curvature: Curvature | None = None
+) -> analysis.LRRangeTest:
+    r"""The learning-rate range test (:func:`lossviz.analysis.lr_range_test`) with plain SGD.
+
+    The lr ramps exponentially from :math:`10^{-4}` to :math:`10` times :math:`2/\lambda_{\max}`, so
+    whatever the surface's scale the ramp crosses the stability limit at the same fraction of the run.
+
+    Parameters
+    ----------
+    steps : int in [2, 10000]
+    """
+    dim = _check_objective(objective)
+    start = _check_start(x0, dim)
+    steps = check_int(steps, "steps", low=2, high=MAX_STEPS)
+    curvature = reference_curvature(objective, start) if curvature is None else curvature
+    limit = curvature.max_stable_lr
+    return analysis.lr_range_test(objective, optimizers.get("sgd", lr=limit), start, min_lr=1e-4 * limit,
+                                  max_lr=10.0 * limit, steps=steps)
+
+
+# ------------------------------------------------------------------------------------------- scenarios
+@dataclass(frozen=True)
+class LessonScenario:
+    """A named set of page settings and the lesson they show (plain data: the page, the URL and the tests
+    read the same thing). ``settings`` keys are the page's setting names."""
+
+    title: str
+    settings: dict
+    explanation: str
+
+
+LR_SCENARIOS: dict[str, LessonScenario] = {
+    "edge": LessonScenario(
+        "Just below and just above 2/λ_max",
+        {"surface": "quadratic", "kappa": 10.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 80,
+         "lrs": ("0.5", "0.99", "1.01")},
+        "The sharpest direction of the bowl has curvature λ_max = 1, so the limit is lr = 2. At 0.99 × 2 "
+        "each step overshoots the valley floor by a little less than it started and the path settles; at "
+        "1.01 × 2 it overshoots by a little more, and the bounce grows without end. A 2 % change in lr "
+        "separates converging from diverging.",
+    ),
+    "ill_conditioned": LessonScenario(
+        "Ill-conditioning: even the best rate crawls",
+        {"surface": "quadratic", "kappa": 100.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 100,
+         "lrs": ("0.25", "0.5", "optimal")},
+        "With condition number 100 the floor of the valley is 100 times flatter than its walls. The lr is "
+        "capped by the walls (2/λ_max), so along the floor each step shrinks the error only by about "
+        "1 - 2/κ: even the optimal rate 2/(λ_max+λ_min) leaves the path far from the minimum after 100 "
+        "steps. Smaller rates are slower still.",
+    ),
+    "rosenbrock": LessonScenario(
+        "Rosenbrock: the limit at the minimum is not the limit on the way",
+        {"surface": "rosenbrock", "x0": -1.9, "y0": 2.9, "steps": 400, "lrs": ("0.25", "0.5", "0.75")},
+        "At the minimum (1, 1) λ_max ≈ 1002, so the line sits at 2/λ_max ≈ 0.002. This start is on a much "
+        "steeper wall (λ_max ≈ 3400 there), and the sweep already blows up at about 0.7 × that line: the "
+        "run at 0.75 × 2/λ_max diverges within a few steps. The stability limit is local, and a run must "
+        "survive the sharpest place it passes through.",
+    ),
+    "decay": LessonScenario(
+        "Decay settles what a large rate shakes",
+        {"surface": "quadratic", "kappa": 20.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 100,
+         "base": 0.98, "warmup": 0, "schedules": ("constant", "step", "cosine", "onecycle")},
+        "At 0.98 × 2/λ_max the constant rate bounces from wall to wall for a long time. Every decay schedule "
+        "brings the rate down, and the bouncing across the valley dies out within a few steps of the lr "
+        "falling well below 2/λ_max.",
+    ),
+}
+
+
+# ------------------------------------------------------------------------------------------- benchmark
+BENCH_SWEEP_LRS = 300
+BENCH_SWEEP_STEPS = 200
+
+
+def benchmark_cases() -> list[tuple[str, Callable[[], Any], float | None, str]]:
+    """Rows for :mod:`lossviz.bench`: ``(name, work, target_seconds or None, note)``.
+
+    ``work()`` runs the page's sweep exactly as the page calls it and returns the
+    :class:`LearningRateSweep`.
+    """
+    from lossviz import surfaces
+
+    quadratic = surfaces.get("quadratic", condition_number=100.0, rotation=30.0)
+    start = np.array([-2.5, 2.0])
+    curvature = reference_curvature(quadratic, start)
+
+    def sweep() -> LearningRateSweep:
+        return learning_rate_sweep(quadratic, start, BENCH_SWEEP_STEPS, n_lrs=BENCH_SWEEP_LRS,
+                                   curvature=curvature)
+
+    note = (f"learning_rate_sweep: one run call, {BENCH_SWEEP_LRS} SGD learning rates log-spaced over "
+            f"[1e-3, 1.5] x 2/lambda_max on the quadratic (kappa 100), {BENCH_SWEEP_STEPS} steps, plus the "
+            "closed-form prediction")
+    return [(f"lr sweep: {BENCH_SWEEP_LRS} learning rates x {BENCH_SWEEP_STEPS} steps", sweep, 0.25, note)]
