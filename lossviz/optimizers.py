@@ -256,6 +256,20 @@ def _learning_rate(lr: object, n_runs: int | None) -> Hyper:
     return value
 
 
+def _checked_learning_rates(lr_table: np.ndarray, n_runs: int) -> np.ndarray | None:
+    """A schedule's float64 lrs for every step, shape (T,) or (T, R), checked once as ``update`` checks
+    each step's, or None if ``update`` would refuse some step's lr.
+
+    Row t of the result is what :func:`_learning_rate` returns for ``lr_table[t]``: a scalar, or for a
+    (T, R) table a column, so the result is (T, R, 1). Spares a step loop the per-step check (see ``run``).
+    """
+    if lr_table.dtype != np.float64 or lr_table.shape[1:] not in ((), (n_runs,)):
+        return None
+    if not np.all((lr_table >= 0.0) & (lr_table < np.inf)):
+        return None
+    return lr_table if lr_table.ndim == 1 else lr_table[:, :, None]
+
+
 # ----------------------------------------------------------------------------------------- the type
 UpdateFn = Callable[[np.ndarray, Any, np.ndarray, Hyper], tuple[np.ndarray, Any]]
 

@@ -272,6 +272,41 @@ def test_a_per_run_schedule_gives_per_run_lrs() -> None:
         np.testing.assert_allclose(traj.params[r], alone.params, rtol=1e-14)
 
 
+@pytest.mark.parametrize("name", optimizers.names())
+@pytest.mark.parametrize("lr_source", ["hyperparameter", "shared schedule", "per-run schedule"])
+def test_the_loop_takes_bit_for_bit_the_steps_of_the_public_calls(name: str, lr_source: str) -> None:
+    # run skips re-checking points and learning rates on every step; that must not change a single bit.
+    starts = np.array([[-1.5, 2.0], [0.5, -0.5], [2.0, 2.0]])
+    optimizer = optimizers.get(name, lr=np.array([1e-3, 3e-3, 1e-2]), clip_norm=50.0)
+    schedule = {
+        "hyperparameter": None,
+        "shared schedule": schedules.get("cosine", base_lr=0.01, T_max=20),
+        "per-run schedule": schedules.get("step", base_lr=np.array([1e-3, 3e-3, 1e-2]), step_size=7),
+    }[lr_source]
+    traj = run(ROSENBROCK, optimizer, starts, 30, schedule, record_grads=True)
+    x, state = starts, optimizer.init(starts)
+    for t in range(30):
+        np.testing.assert_array_equal(traj.params[:, t], x)
+        g = ROSENBROCK.grad(x)
+        np.testing.assert_array_equal(traj.grads[:, t], g)
+        x, state = optimizer.update(g, state, x, None if schedule is None else schedule(t))
+    np.testing.assert_array_equal(traj.params[:, 30], x)
+
+
+@pytest.mark.parametrize("base_lr", [0.1, np.array([0.1, 0.2])])
+def test_a_negative_lr_from_a_schedule_is_refused_at_its_step(base_lr: float | np.ndarray) -> None:
+    def schedule(t: np.ndarray) -> np.ndarray:
+        lrs = np.multiply.outer(np.ones(np.shape(t)), base_lr)
+        lrs[np.asarray(t) == 20] *= -1
+        return lrs
+
+    with pytest.raises(ValueError, match=r"lr must be in \[0, inf\)"):
+        run(QUADRATIC, optimizers.get("sgd"), np.zeros(2), 30, schedule)
+    # Runs that all stopped (diverged) before step 20 never take that step, so nothing is refused.
+    exploding = run(QUADRATIC, optimizers.get("sgd"), np.ones(2), 30, lambda t: 1e50 * schedule(t))
+    assert np.all(np.asarray(exploding.diverged_at) < 20)
+
+
 # ------------------------------------------------------------------------------------- mini-batches
 @settings(max_examples=50, deadline=None)
 @given(n_samples=st.integers(1, 40), batch_size=st.integers(1, 40), epochs=st.integers(1, 4),
