@@ -1,0 +1,240 @@
+"""lossviz.csvdata: a corpus of bad files, each refused with its own message, and good files read exactly."""
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lossviz import csvdata
+
+
+def _table(rows: int = 12, header: str = "x,y,label", row=lambda i: f"{i},{2 * i + 1},{'ab'[i % 2]}") -> bytes:
+    return (header + "\n" + "".join(row(i) + "\n" for i in range(rows))).encode()
+
+
+GOOD = _table()
+
+# name -> (file bytes, words the refusal must contain). Each message is different from every other one.
+BAD_FILES = {
+    "empty": (b"", r"empty \(0 bytes\)"),
+    "blank": (b"\n \n\t\n", r"only blank space"),
+    "too_large": (b"a,b\n" + b"1,2\n" * (csvdata.MAX_BYTES // 4 + 1), r"limit is 50 MB"),
+    "xlsx": (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50, r"ZIP archive .*export or save it as CSV"),
+    "xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, r"old Excel \.xls"),
+    "gzip": (b"\x1f\x8b\x08\x00" + b"\x00" * 50, r"gzip-compressed"),
+    "pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", r"PDF document"),
+    "png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, r"PNG image"),
+    "random_junk": (np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+                    r"binary data \(a NUL byte"),
+    "nul_in_text": (b"a,b\n1,2\n3,\x004\n" + b"5,6\n" * 10, r"binary data \(a NUL byte at position 10\)"),
+    "control_bytes": (b"a,b\n" + b"1,\x01\x02\x03\x04\x05\n" * 20, r"binary data \(\d+ control bytes\)"),
+    "latin1": ("name;value\n".encode() + "café;1\n".encode("latin-1") + b"x;2\n" * 12,
+               r"not UTF-8 text: byte 0xE9 on line 2"),
+    "broken_utf16": (b"\xff\xfe" + "a,b\n1,2\n".encode("utf-16-le") + b"\x00", r"starts like UTF-16"),
+    "no_header": (b"1.5,2,3\n" + b"4,5,6\n" * 12, r"first line \(1\.5, 2, 3, \.\.\.\) holds numbers"),
+    "one_column": (b"value\n" + b"1\n" * 12, r"Only one column was found \(header 'value'"),
+    "unnamed_column": (b"a,,c\n" + b"1,2,3\n" * 12, r"Column 2 has no name"),
+    "repeated_name": (b"a,b,a\n" + b"1,2,3\n" * 12, r"repeats the column name 'a'"),
+    "ragged_row": (b"a,b\n" + b"1,2\n" * 5 + b"1,2,3\n" + b"1,2\n" * 6, r"Line 7 has 3 fields but the header has 2"),
+    "long_first_row": (b"a,b\n1,2,3\n" + b"1,2\n" * 12, r"first data row has more fields than the header"),
+    "unclosed_quote": (b'a,b\n"1,2\n' + b"3,4\n" * 12, r"quoted value is never closed"),
+    "too_few_rows": (_table(rows=9), r"has 9 data row\(s\); at least 10"),
+    "too_many_rows": (b"a,b\n" + b"1,2\n" * (csvdata.MAX_ROWS + 1), r"more than 1,000,000 data rows"),
+    "too_many_columns": ((",".join(f"c{i}" for i in range(1001)) + "\n").encode() * 2, r"1001 columns"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_every_bad_file_is_refused_with_its_own_message(name):
+    data, words = BAD_FILES[name]
+    with pytest.raises(ValueError, match=words):
+        csvdata.read_csv(data)
+
+
+def test_the_corpus_messages_are_all_different():
+    messages = set()
+    for data, _ in BAD_FILES.values():
+        with pytest.raises(ValueError) as info:
+            csvdata.read_csv(data)
+        messages.add(str(info.value))
+    assert len(messages) == len(BAD_FILES)
+
+
+def test_size_is_checked_before_anything_is_decoded_or_parsed(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("parsed a file over the limit")
+
+    monkeypatch.setattr(pd, "read_csv", boom)
+    with pytest.raises(ValueError, match="limit is 50 MB"):
+        csvdata.read_csv(b"\xff" * (csvdata.MAX_BYTES + 1))  # undecodable too: size wins
+
+
+def test_text_instead_of_bytes_is_a_type_error():
+    with pytest.raises(TypeError, match=r"data must be the file's bytes, got str"):
+        csvdata.read_csv("a,b\n1,2\n")
+    with pytest.raises(TypeError, match=r"data must be bytes, got int"):
+        csvdata.read_csv(5)
+
+
+# name -> (column choices, words of the refusal). The files themselves are fine; the choices are not.
+COLUMN_TABLE = pd.DataFrame({
+    "x": np.arange(24.0), "x2": np.sin(np.arange(24.0)), "y": 3.0 * np.arange(24.0) + 1,
+    "city": ["Paris", "Lyon"] * 12, "flat": [2.5] * 24, "cls": [0, 1, 2] * 8,
+    "one": ["yes"] * 24, "many": [f"c{i}" for i in range(24)], "frac": [0.5, 1.0] * 12,
+})
+BAD_CHOICES = {
+    "non_numeric_feature": (("y", ["city"], "regression"), r"Column 'city' \(feature\) is not numeric: data row 1 holds 'Paris'"),
+    "non_numeric_target": (("city", ["x"], "regression"), r"Column 'city' \(target\) is not numeric"),
+    "constant_feature": (("y", ["flat"], "regression"), r"Column 'flat' \(feature\) is constant \(every row is 2\.5\)"),
+    "constant_target": (("flat", ["x"], "regression"), r"Column 'flat' \(target\) is constant"),
+    "one_class": (("one", ["x"], "classification"), r"only one class \('yes'\)"),
+    "too_many_classes": (("many", ["x"], "classification"), r"24 distinct values: too many to be classes"),
+    "fractional_labels": (("frac", ["x"], "classification"), r"non-integer numbers \(0\.5 on data row 1\)"),
+    "needs_positive_class": (("cls", ["x"], "classification"), r"3 classes \(0, 1, 2\): choose the positive class"),
+    "target_as_feature": (("y", ["y"], "regression"), r"Column 'y' is the target"),
+    "three_features": (("y", ["x", "x2", "flat"], "regression"), r"features must name 1 or 2 columns"),
+    "no_features": (("y", [], "regression"), r"features must name 1 or 2 columns .* got 0"),
+    "repeated_feature": (("y", ["x", "x"], "regression"), r"features must be distinct columns"),
+    "unknown_feature": (("y", ["z"], "regression"), r"unknown feature 'z'; valid names: x, x2, y"),
+    "unknown_target": (("q", ["x"], "regression"), r"unknown target 'q'"),
+    "unknown_task": (("y", ["x"], "clustering"), r"unknown task 'clustering'; valid names: regression, classification"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CHOICES))
+def test_every_bad_column_choice_is_refused_with_its_own_message(name):
+    (target, features, task), words = BAD_CHOICES[name]
+    with pytest.raises(ValueError, match=words):
+        csvdata.to_dataset(COLUMN_TABLE, target, features, task)
+
+
+def test_unknown_positive_class_lists_the_classes():
+    with pytest.raises(ValueError, match=r"unknown positive_class '7'; valid names: 0, 1, 2"):
+        csvdata.to_dataset(COLUMN_TABLE, "cls", ["x"], "classification", positive_class="7")
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("x,y\n" + "1,2\n" * 4 + ",3\n" + "1,2\n" * 3 + "4,\n" + "5,6\n" * 3,
+         r"Column 'x' \(feature\) has 1 missing value\(s\), the first on data row 5"),
+        ("x,y\n" + "1,2\n" * 4 + "NA,3\n" + "NaN,4\n" + "2,5\n" * 6,
+         r"Column 'x' \(feature\) has 2 missing value\(s\), the first on data row 5"),
+        ("x,y\n" + "1,2\n" * 3 + "inf,3\n" + "2,5\n" * 8, r"Column 'x' \(feature\) holds an infinite value on data row 4"),
+        ("x,y\n" + "1,2\n" * 3 + "2,\n" + "2,5\n" * 8, r"Column 'y' \(target\) has 1 missing value\(s\), the first on data row 4"),
+    ],
+)
+def test_missing_and_infinite_values_are_located(text, words):
+    frame = csvdata.read_csv(text.encode())
+    with pytest.raises(ValueError, match=words):
+        csvdata.to_dataset(frame, "y", ["x"], "regression")
+
+
+def test_a_missing_class_label_is_located():
+    frame = csvdata.read_csv(("x,label\n" + "1,a\n2,b\n" * 3 + "3,\n" + "4,a\n" * 5).encode())
+    with pytest.raises(ValueError, match=r"Column 'label' \(target\) has 1 missing label\(s\), the first on data row 7"):
+        csvdata.to_dataset(frame, "label", ["x"], "classification")
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        GOOD,
+        b"\xef\xbb\xbf" + GOOD,  # UTF-8 with a byte-order mark (Excel's "CSV UTF-8")
+        GOOD.decode().encode("utf-16"),  # with its BOM
+        GOOD.replace(b"\n", b"\r\n"),
+        GOOD.replace(b",", b";"),
+        GOOD.replace(b",", b"\t"),
+        GOOD.replace(b",", b"|"),
+        b"\n\n" + GOOD + b"\n\n",
+        GOOD.replace(b"x,y,label", b" x , y ,label"),
+    ],
+    ids=["utf8", "utf8_bom", "utf16", "crlf", "semicolon", "tab", "pipe", "blank_lines", "spaced_header"],
+)
+def test_good_files_in_every_common_form_give_the_same_table(encoded):
+    frame = csvdata.read_csv(encoded)
+    assert list(frame.columns) == ["x", "y", "label"]
+    np.testing.assert_array_equal(frame["x"].to_numpy(), np.arange(12))
+    np.testing.assert_array_equal(frame["y"].to_numpy(), 2 * np.arange(12) + 1)
+    assert list(frame["label"].astype(str)) == ["a", "b"] * 6
+
+
+def test_semicolon_files_with_decimal_commas_are_read_as_numbers():
+    text = "x;y\n" + "".join(f"{i},5;{i * 2},25\n" for i in range(12))
+    frame = csvdata.read_csv(text.encode())
+    np.testing.assert_allclose(frame["x"], np.arange(12) + 0.5)
+    np.testing.assert_allclose(frame["y"], 2 * np.arange(12) + 0.25)
+
+
+def test_quoted_text_with_commas_is_one_field():
+    text = 'x,y,city\n' + "".join(f'{i},{i},"Paris, France"\n' for i in range(12))
+    frame = csvdata.read_csv(text.encode())
+    assert frame.shape == (12, 3) and frame["city"].iloc[0] == "Paris, France"
+
+
+def test_regression_dataset_standardizes_features_and_target_and_keeps_original_units():
+    frame = csvdata.read_csv(GOOD)
+    d = csvdata.to_dataset(frame, "y", ["x"], "regression")
+    assert d.task == "regression" and d.feature_names == ("x",) and d.target_name == "y"
+    np.testing.assert_allclose(d.X.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(d.X.std(axis=0), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(d.y.mean(), 0.0, atol=1e-12)
+    np.testing.assert_allclose(d.to_original(d.X)[:, 0], np.arange(12), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(d.y_original(), 2 * np.arange(12) + 1, rtol=1e-12)
+
+
+def test_two_text_classes_become_0_and_1_in_sorted_order():
+    frame = csvdata.read_csv(GOOD)
+    d = csvdata.to_dataset(frame, "label", ["x", "y"], "classification")
+    assert d.class_names == ("a", "b") and d.n_classes == 2
+    np.testing.assert_array_equal(d.y, [0, 1] * 6)
+
+
+def test_a_positive_class_is_told_from_all_the_others():
+    d = csvdata.to_dataset(COLUMN_TABLE, "cls", ["x"], "classification", positive_class="2")
+    np.testing.assert_array_equal(d.y, (np.arange(24) % 3 == 2).astype(int))
+    assert d.class_names == ("not 2", "2")
+
+
+def test_integer_labels_are_named_without_a_decimal_point():
+    frame = pd.DataFrame({"x": np.arange(12.0), "t": np.array([0.0, 1.0] * 6)})
+    assert csvdata.class_labels(frame, "t") == ["0", "1"]
+    d = csvdata.to_dataset(frame, "t", ["x"], "classification")
+    assert d.class_names == ("0", "1")
+
+
+def test_numeric_labels_sort_as_numbers_not_text():
+    frame = pd.DataFrame({"x": np.arange(12.0), "t": [2, 10, 1] * 4})
+    assert csvdata.class_labels(frame, "t") == ["1", "2", "10"]
+
+
+@pytest.mark.parametrize(
+    "column, task", [("label", "classification"), ("x", "classification"), ("y", "regression")]
+)
+def test_task_suggestion_follows_the_target(column, task):
+    frame = pd.DataFrame({"label": ["a", "b"] * 6, "x": [0, 1, 2] * 4, "y": np.linspace(0, 1, 12)})
+    assert csvdata.suggest_task(frame, column) == task
+
+
+def test_numeric_columns_lists_numbers_and_booleans_only():
+    frame = csvdata.read_csv(("a,b,c,d\n" + "1,2.5,x,True\n" * 6 + "1,2.5,y,False\n" * 6).encode())
+    assert csvdata.numeric_columns(frame) == ["a", "b", "d"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.floats(-1e6, 1e6, allow_nan=False)),
+                    min_size=10, max_size=40, unique_by=lambda t: t[0]),
+    separator=st.sampled_from([",", ";", "\t", "|"]),
+)
+def test_a_numeric_table_written_by_pandas_round_trips_exactly(values, separator):
+    frame = pd.DataFrame(values, columns=["feature one", "target"])
+    frame["target"] = frame["target"] + np.arange(len(frame))  # never constant
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, sep=separator)
+    table = csvdata.read_csv(buffer.getvalue().encode())
+    d = csvdata.to_dataset(table, "target", ["feature one"], "regression")
+    np.testing.assert_allclose(d.to_original(d.X)[:, 0], frame["feature one"], rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(d.y_original(), frame["target"], rtol=1e-12, atol=1e-9)
