@@ -460,6 +460,8 @@ def sgd(
     # torch skips the buffer where momentum is 0; a buffer weight of 1 makes b_t = g_t there exactly.
     weights = np.where(np.asarray(momentum_) == 0, 1.0, 1.0 - np.asarray(dampening_))
     buffer_weight = weights if weights.ndim == 0 else weights[:, None]
+    # Without dampening (the default) every weight is 1, and 1 * g is g exactly: skip the multiply.
+    dampens = bool(np.any(weights != 1.0))
 
     def init(params: np.ndarray) -> SGDState:
         return SGDState(0, np.zeros_like(params) if uses_momentum else None)
@@ -469,7 +471,10 @@ def sgd(
             grad = grad + wd * params
         buf = state.momentum_buffer
         if uses_momentum:
-            buf = grad.copy() if state.step == 0 else buf * mu + buffer_weight * grad
+            if state.step == 0:
+                buf = grad.copy()
+            else:
+                buf = buf * mu + (buffer_weight * grad if dampens else grad)
             grad = grad + mu * buf if nesterov_ else buf
         return params - lr * grad, SGDState(state.step + 1, buf)
 
