@@ -158,7 +158,7 @@ def toy_case(name: str = "toy", target: float | None = 1.0, why: str = "it sleep
         return bench.Trial(lambda: np.arange(3), lambda r: bench.Work(f"{r.size} numbers", {"n": r.size}))
 
     return bench.Case(name=name, figure="x", prepare=kwargs.get("prepare", prepare), target_seconds=target,
-                      why_missed=why)
+                      why_missed=why, threads=kwargs.get("threads", 1))
 
 
 def test_register_rejects_unknown_figure_duplicate_name_and_bad_target(empty_registry):
@@ -232,6 +232,15 @@ def test_a_miss_whose_cpu_time_fits_is_put_down_to_waiting(empty_registry):
                                  warmup=0, rounds=1)
     assert "The target is missed by waited (30.0 ms, 3.0x the target). The CPU time is within the target" in text
     assert "never shown" not in text
+    # Two threads: 0.8 s of CPU is 0.4 s each, within 0.5 s, so a 2 s wall time was waiting too.
+    shared = bench.Measurement(toy_case("shared", target=0.5, why="shown", threads=2), wall=(2.0,), cpu=(0.8,),
+                               work=bench.Work("w", {}))
+    busy = bench.Measurement(toy_case("busy", target=0.5, why="shown", threads=2), wall=(2.0,), cpu=(1.2,),
+                             work=bench.Work("w", {}))
+    text = bench.render_markdown([shared, busy], bench.machine_info(), command="c", date="2026-01-01",
+                                 repeats=1, warmup=0, rounds=1)
+    assert "by shared (2,000 ms, 4.0x the target). The CPU time shared by its 2 threads (400 ms each)" in text
+    assert "by busy (2,000 ms, 4.0x the target). shown" in text
 
 
 def test_rounds_keep_each_rows_lowest_median(empty_registry, monkeypatch: pytest.MonkeyPatch):
