@@ -258,6 +258,16 @@ def _check_y(y: object, n: int, task: str, binary: bool = False) -> tuple[np.nda
     return arr, max(n_classes, 2)
 
 
+def _check_precision(dtype: object) -> type:
+    try:
+        precision = np.dtype(dtype).type  # type: ignore[call-overload]
+    except TypeError:
+        precision = None
+    if precision not in (np.float64, np.float32):
+        raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
+    return precision  # type: ignore[return-value]
+
+
 def _flatten_params(params: object, dim: int) -> tuple[np.ndarray, tuple[int, ...]]:
     w = check_array(params, "params", last_dim=dim, finite=False)
     return w.reshape(-1, dim), w.shape[:-1]
@@ -448,24 +458,55 @@ class DataModel:
             losses (half the memory traffic); the scores are then reduced by the loss in float64, and the
             relative error stays around 1e-6 for well-scaled networks. Gradients are always float64.
         """
-        try:
-            precision = np.dtype(dtype).type
-        except TypeError:
-            precision = None
-        if precision not in (np.float64, np.float32):
-            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
+        precision = _check_precision(dtype)
         P, lead = _flatten_params(params, self.dim)
+        values = self._values(lambda rows: P[rows].astype(precision, copy=False), P.shape[0], batch, precision)
+        return _shape_out(values, lead)
+
+    def f_affine(self, origin: object, directions: object, coords: object, batch: object = None,
+                 dtype: type = np.float64) -> np.ndarray:
+        r"""Loss on an affine slice, :math:`f(\theta + \sum_r c_r \delta_r)`, without building every point.
+
+        Equal to ``f(origin + coords @ directions)``, but each chunk of points is formed just before it
+        is evaluated, so a 101 x 101 slice of a 1,218-parameter network never holds the 100 MB array of
+        all its parameter vectors (building it took about as long as the float32 forward pass).
+
+        Parameters
+        ----------
+        origin : array_like, shape (d,)
+            :math:`\theta`, the centre of the slice.
+        directions : array_like, shape (r, d)
+            :math:`\delta_1 .. \delta_r` (two for a plane, one for a line).
+        coords : array_like, shape (..., r)
+            Coordinates of each point along the directions, e.g. ``np.stack([A, B], axis=-1)`` from a
+            meshgrid, giving values of shape ``A.shape`` (with the grid convention of the caller).
+        batch, dtype
+            As in :meth:`f`.
+
+        Returns
+        -------
+        ndarray, shape (...)
+        """
+        precision = _check_precision(dtype)
+        theta = check_array(origin, "origin", ndim=1, last_dim=self.dim)
+        D = check_array(directions, "directions", ndim=2, last_dim=self.dim)
+        C = check_array(coords, "coords", last_dim=D.shape[0])
+        flat = C.reshape(-1, D.shape[0])
+        values = self._values(lambda rows: (theta + flat[rows] @ D).astype(precision, copy=False),
+                              flat.shape[0], batch, precision)
+        return _shape_out(values, C.shape[:-1])
+
+    def _values(self, rows_of: Any, k: int, batch: object, precision: type) -> np.ndarray:
+        """Mean losses (k,) of the parameter rows that ``rows_of(slice)`` returns, chunk by chunk."""
         X, y = self._batch(batch)
-        P = P.astype(precision, copy=False)
         data = self._prepare(X, precision)
-        k, m = P.shape[0], X.shape[0]
         out = np.empty(k)
 
         def compute(chunk: slice, workspace: Any) -> None:
-            out[chunk] = self._head.value(y, self._scores(P[chunk], data, workspace))
+            out[chunk] = self._head.value(y, self._scores(rows_of(chunk), data, workspace))
 
-        self._run_chunks(k, m, np.dtype(precision).itemsize, _VALUE_CHUNK_BYTES, data, False, compute)
-        return _shape_out(out, lead)
+        self._run_chunks(k, X.shape[0], np.dtype(precision).itemsize, _VALUE_CHUNK_BYTES, data, False, compute)
+        return out
 
     def value_and_grad(self, params: object, batch: object = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean loss ``(...)`` and its gradient ``(..., d)`` from one forward pass (float64)."""

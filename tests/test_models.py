@@ -662,3 +662,40 @@ def test_overflowing_parameter_rows_give_nan_and_leave_the_others_alone(model) -
     # Huge but finite parameters: no exception and no warning escapes (pytest makes warnings errors).
     huge = model.f(np.full(model.dim, 1e200))
     assert np.isnan(huge) or huge >= 0
+
+
+@pytest.mark.parametrize("model", all_models(), ids=lambda m: repr(m))
+def test_f_affine_equals_f_on_the_built_points(model, monkeypatch) -> None:
+    rng = np.random.default_rng(10)
+    origin = 0.3 * rng.standard_normal(model.dim)
+    directions = 0.2 * rng.standard_normal((2, model.dim))
+    A, B = np.meshgrid(np.linspace(-1, 1, 7), np.linspace(-2, 2, 5))  # non-square: rows follow B
+    coords = np.stack([A, B], axis=-1)
+    points = origin + A[..., None] * directions[0] + B[..., None] * directions[1]
+    values = model.f_affine(origin, directions, coords)
+    assert values.shape == (5, 7)
+    np.testing.assert_allclose(values, model.f(points), rtol=1e-13)
+    np.testing.assert_allclose(model.f_affine(origin, directions, coords, batch=BATCH),
+                               model.f(points, batch=BATCH), rtol=1e-13)
+    np.testing.assert_allclose(model.f_affine(origin, directions, coords, dtype=np.float32), values, rtol=2e-5)
+    line = model.f_affine(origin, directions[:1], np.linspace(-1, 1, 4)[:, None])
+    np.testing.assert_allclose(line, model.f(origin + np.linspace(-1, 1, 4)[:, None] * directions[0]),
+                               rtol=1e-13)
+    monkeypatch.setattr(models_module, "_VALUE_CHUNK_BYTES", 1)
+    monkeypatch.setattr(models_module, "_THREAD_MIN_WORK", 0)
+    monkeypatch.setattr(models_module, "_N_THREADS", 2)
+    np.testing.assert_allclose(model.f_affine(origin, directions, coords), values, rtol=1e-13)
+
+
+def test_f_affine_validation() -> None:
+    model = models.logistic_regression(X_CLS, Y_BIN)
+    with pytest.raises(ValueError, match=r"origin must have 1 dimension\(s\), got shape \(1, 3\)"):
+        model.f_affine(np.zeros((1, 3)), np.eye(3)[:2], np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"directions must have shape \(\.\.\., 3\), got shape \(2, 2\)"):
+        model.f_affine(np.zeros(3), np.eye(2), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"coords must have shape \(\.\.\., 2\), got shape \(4, 3\)"):
+        model.f_affine(np.zeros(3), np.eye(3)[:2], np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="directions must contain only finite numbers"):
+        model.f_affine(np.zeros(3), np.full((2, 3), np.nan), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="dtype must be np.float64 or np.float32"):
+        model.f_affine(np.zeros(3), np.eye(3)[:2], np.zeros((4, 2)), dtype=int)
