@@ -411,9 +411,9 @@ def render_markdown(
         f"- Load average (1 / 5 / 15 min) at the start: {machine['load']}"
         + (f"; at the end: {load_after}" if load_after else ""),
         f"- Method: per row, {warmup} untimed warm-up call(s), then **n** timed calls (at most {repeats}; a "
-        f"slow row gets as many as fit in {TIME_BUDGET_SECONDS:g} s, at least {MIN_REPEATS}) with the garbage "
-        "collector paused; **Median** is the figure compared with the target, **Best** the fastest call, "
-        "**CPU** the median process CPU time (above the wall time when NumPy or the model uses both cores; "
+        f"slow row gets as many as fit in {TIME_BUDGET_SECONDS:g} s, at least {MIN_REPEATS}) with the "
+        "garbage collector paused; **Median** is the figure compared with the target, **Best** the fastest "
+        "call, **CPU** the median process CPU time (above the wall time when the model uses both cores; "
         "well below it when the process waited for a core)."
         + (f" The whole suite ran {rounds} times and each row keeps the round with the lowest median."
            if rounds > 1 else ""),
@@ -575,7 +575,8 @@ def _surface_case(name: str) -> Case:
                 if not np.isclose(Z[i, j], expected, rtol=1e-12, atol=1e-12, equal_nan=True):
                     raise BenchmarkError(f"Z[{i}, {j}] = {Z[i, j]} but f(xs[{j}], ys[{i}]) = {expected}")
             finite = int(np.isfinite(Z).sum())
-            return Work(f"{ys.size}x{xs.size} points, {finite:,} finite", {"shape": Z.shape, "finite": finite})
+            return Work(f"{ys.size}x{xs.size} points, {finite:,} finite",
+                        {"shape": Z.shape, "finite": finite})
 
         return Trial(lambda: landscape.grid(surface, xs, ys), check)
 
@@ -592,7 +593,7 @@ def _check_race_trajectory(name: str, traj: Any, surface: surfaces.Surface) -> N
     if traj.loss.shape != (RACE_STEPS + 1,):
         raise BenchmarkError(f"{name}: loss has shape {traj.loss.shape}, expected ({RACE_STEPS + 1},)")
     if traj.diverged_at != -1:
-        raise BenchmarkError(f"{name} diverged at step {traj.diverged_at}; pick a smaller lr in RACE_SETTINGS")
+        raise BenchmarkError(f"{name} diverged at step {traj.diverged_at}; use a smaller lr in RACE_SETTINGS")
     if not traj.loss[-1] < traj.loss[0]:
         raise BenchmarkError(f"{name} did not descend: loss {traj.loss[0]} -> {traj.loss[-1]}")
     if not np.isclose(traj.loss[-1], float(surface.f(traj.params[-1])), rtol=1e-12):
@@ -645,7 +646,8 @@ def _momentum_sweep_case() -> Case:
 
         def check(traj: Any) -> Work:
             if traj.params.shape != (n, SWEEP_STEPS + 1, 2):
-                raise BenchmarkError(f"params have shape {traj.params.shape}, expected {(n, SWEEP_STEPS + 1, 2)}")
+                expected = (n, SWEEP_STEPS + 1, 2)
+                raise BenchmarkError(f"params have shape {traj.params.shape}, expected {expected}")
             if not np.array_equal(traj.lr[:, 0], lr):
                 raise BenchmarkError("the sweep's runs did not use the requested learning rates")
             diverged = int((traj.diverged_at >= 0).sum())
@@ -827,13 +829,16 @@ def main(argv: Sequence[str] | None = None) -> list[Measurement]:
     """Command line: ``python -m lossviz.bench [--quick] [--output PATH] [--no-write] ...``."""
     parser = argparse.ArgumentParser(prog="python -m lossviz.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="one timed call per case and no warm-up (checks the cases run; numbers are rough)")
-    parser.add_argument("--repeats", type=int, default=None, help=f"timed calls per case (default {DEFAULT_REPEATS})")
-    parser.add_argument("--warmup", type=int, default=None, help=f"untimed calls first (default {DEFAULT_WARMUP})")
+                        help="one timed call per case, no warm-up (checks the cases run; rough numbers)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help=f"most timed calls per case (default {DEFAULT_REPEATS})")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help=f"untimed calls first (default {DEFAULT_WARMUP})")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="run the whole suite this many times and keep each row's best median (shared machines)")
+                        help="run the suite this many times, keep each row's best median (shared machines)")
     parser.add_argument("--only", default=None, help="only cases whose name contains this text")
-    parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help=f"report path (default {DEFAULT_OUTPUT})")
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT),
+                        help=f"report path (default {DEFAULT_OUTPUT})")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else DEFAULT_REPEATS)
@@ -849,7 +854,8 @@ def main(argv: Sequence[str] | None = None) -> list[Measurement]:
     print(f"lossviz benchmark: {machine['cores']}, {machine['cpu']}, Python {machine['python']}, "
           f"NumPy {machine['numpy']}, load {machine['load']}")
     print(f"  {'round / case':<56} {'median':>10} {'best':>10} {'CPU':>10} {'target':>12}  met", flush=True)
-    measurements = benchmark(selected, repeats=repeats, warmup=warmup, rounds=args.rounds, progress=_print_row)
+    measurements = benchmark(selected, repeats=repeats, warmup=warmup, rounds=args.rounds,
+                             progress=_print_row)
     load_after = machine_info()["load"]
     if args.rounds > 1:
         print("Kept (best median per row):")
