@@ -125,7 +125,7 @@ class _Head:
     def _finite_rows(s: np.ndarray, fn: Any, tail: tuple[int, ...]) -> np.ndarray:
         # A diverged run or a far corner of a landscape can overflow the scores. The losses refuse
         # non-finite predictions, and the honest value there is "undefined": NaN for those rows only.
-        finite = np.isfinite(s).reshape(s.shape[0], -1).all(axis=1)
+        finite = np.isfinite(s).all(axis=tuple(range(1, s.ndim)))
         # Overflow inside the loss (exp, squares of huge scores) gives inf, which is the answer.
         with np.errstate(over="ignore", under="ignore"):
             if finite.all():
