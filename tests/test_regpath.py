@@ -1,0 +1,231 @@
+"""lossviz.regpath against scikit-learn, closed forms, hand-derived knots, SciPy and the optimizers."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import lsq_linear
+from sklearn.linear_model import ElasticNet, Lasso, Ridge
+
+from lossviz import datasets, models, optimizers, regpath, regularizers
+from lossviz.run import run
+
+SKLEARN = {"Lasso": Lasso, "Ridge": Ridge, "ElasticNet": ElasticNet}
+
+
+def _data(seed, m=40, p=2, correlation=0.6):
+    """Correlated features and a noisy linear target, as a 2-weight problem on real data looks."""
+    rng = np.random.default_rng(seed)
+    cov = np.array([[1.0, correlation], [correlation, 1.0]]) if p == 2 else np.eye(p)
+    X = rng.multivariate_normal(np.zeros(p), cov, size=m) + rng.normal(size=p)
+    y = X @ rng.normal(size=p) + 0.5 * rng.standard_normal(m) + rng.normal()
+    return X, y
+
+
+class _LeastSquares:
+    """Mean squared error of a linear model without intercept, nothing else (no validation overhead)."""
+
+    def __init__(self, X, y):
+        self.X, self.y, self.dim = X, y, X.shape[1]
+
+    def f(self, params):
+        residual = np.asarray(params) @ self.X.T - self.y
+        return np.mean(residual**2, axis=-1)
+
+    def grad(self, params):
+        return 2 * (np.asarray(params) @ self.X.T - self.y) @ self.X / len(self.y)
+
+
+def _sklearn(penalty, strength, X, y, fit_intercept, l1_ratio=0.5):
+    name, params = regpath.sklearn_equivalent(penalty, strength, len(y), l1_ratio=l1_ratio)
+    extra = {} if name == "Ridge" else {"tol": 1e-14, "max_iter": 1_000_000}
+    est = SKLEARN[name](fit_intercept=fit_intercept, **params, **extra).fit(X, y)
+    return est.coef_, float(est.intercept_)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), strength=st.floats(1e-3, 4.0), fit_intercept=st.booleans(),
+       penalty=st.sampled_from(regpath.PENALTIES), l1_ratio=st.floats(0.05, 0.95))
+def test_minimizer_matches_sklearn_with_the_alpha_convention(seed, strength, fit_intercept, penalty, l1_ratio):
+    X, y = _data(seed)
+    w, b = regpath.regularized_minimizer(X, y, penalty, strength, l1_ratio=l1_ratio, fit_intercept=fit_intercept)
+    coef, intercept = _sklearn(penalty, strength, X, y, fit_intercept, l1_ratio)
+    np.testing.assert_allclose(w, coef, atol=1e-9)
+    assert b == pytest.approx(intercept, abs=1e-9)
+    # L1's zeros are exact zeros, where scikit-learn's coordinate descent has them too.
+    if penalty != "l2":
+        clearly_zero = coef == 0.0
+        assert np.all(w[clearly_zero] == 0.0)
+
+
+def test_ridge_path_is_the_closed_form_and_shrinks_without_ever_reaching_zero():
+    X, y = _data(3)
+    strengths = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 40)])
+    path = regpath.regularization_path(X, y, "l2", strengths)
+    A, c = X.T @ X / len(y), X.T @ y / len(y)
+    for lam, w in zip(strengths, path.weights):
+        # d/dw [w'Aw - 2c'w + lam/2 |w|^2] = 0  =>  (2A + lam I) w = 2c
+        np.testing.assert_allclose(w, np.linalg.solve(2 * A + lam * np.eye(2), 2 * c), rtol=1e-10, atol=1e-14)
+    assert np.all(path.weights != 0.0)
+    assert np.all(np.isinf(path.zero_from))
+    norms = np.linalg.norm(path.weights, axis=1)
+    assert np.all(np.diff(norms) < 0)
+
+
+def test_ridge_with_intercept_centres_the_data():
+    X, y = _data(5)
+    w, b = regpath.regularized_minimizer(X, y, "l2", 0.7, fit_intercept=True)
+    Z = np.column_stack([X, np.ones(len(y))])
+    # The normal equations of mean((Zv - y)^2) + 0.35 |w|^2 with the intercept unpenalized.
+    penalty = np.diag([0.7, 0.7, 0.0]) * len(y) / 2
+    expected = np.linalg.solve(Z.T @ Z + penalty, Z.T @ y)
+    np.testing.assert_allclose(np.append(w, b), expected, rtol=1e-10)
+
+
+def test_zero_strength_path_is_ordinary_least_squares():
+    X, y = _data(11)
+    for penalty in regpath.PENALTIES:
+        path = regpath.regularization_path(X, y, penalty, [0.0, 1.0])
+        np.testing.assert_allclose(path.weights[0], np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-10)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 10**6), penalty=st.sampled_from(regpath.PENALTIES), strength=st.floats(1e-2, 3.0),
+       fit_intercept=st.booleans())
+def test_minimizer_beats_every_nearby_point_of_the_regularizers_objective(seed, penalty, strength, fit_intercept):
+    """The module's convention is lossviz.regularizers' convention: it minimizes that very objective."""
+    X, y = _data(seed)
+    w, b = regpath.regularized_minimizer(X, y, penalty, strength, l1_ratio=0.3, fit_intercept=fit_intercept)
+    model = models.linear_regression(X, y, fit_intercept=fit_intercept)
+    params = {"strength": strength} | ({"l1_ratio": 0.3} if penalty == "elastic_net" else {})
+    objective = regularizers.get(penalty, model, **params)
+    best = np.append(w, b) if fit_intercept else w
+    rng = np.random.default_rng(seed)
+    for scale in (1e-6, 1e-3, 1e-1):
+        trial = best + scale * rng.standard_normal((200, best.size))
+        assert np.all(objective.f(trial) >= objective.f(best) - 1e-13)
+
+
+def test_subgradient_conditions_hold_along_the_lasso_and_elastic_net_paths():
+    X, y = _data(7, correlation=0.9)
+    A, c = X.T @ X / len(y), X.T @ y / len(y)
+    strengths = np.geomspace(1e-3, 20, 60)
+    for penalty, rho in (("l1", 1.0), ("elastic_net", 0.4)):
+        path = regpath.regularization_path(X, y, penalty, strengths, l1_ratio=rho)
+        for lam, w in zip(strengths, path.weights):
+            data_grad = 2 * (A @ w - c)
+            on = w != 0
+            np.testing.assert_allclose(data_grad[on] + lam * rho * np.sign(w[on]) + lam * (1 - rho) * w[on], 0.0,
+                                       atol=1e-12)
+            assert np.all(np.abs(data_grad[~on]) <= lam * rho + 1e-12)
+
+
+def test_all_zero_strength_is_where_the_last_weight_dies():
+    X, y = _data(2)
+    for rho in (1.0, 0.5):
+        top = regpath.all_zero_strength(X, y, l1_ratio=rho)
+        c = X.T @ y / len(y)
+        assert top == pytest.approx(np.max(np.abs(2 * c)) / rho, rel=1e-14)
+        penalty = "l1" if rho == 1.0 else "elastic_net"
+        w_at, _ = regpath.regularized_minimizer(X, y, penalty, top, l1_ratio=rho)
+        w_below, _ = regpath.regularized_minimizer(X, y, penalty, top * (1 - 1e-6), l1_ratio=rho)
+        assert np.all(w_at == 0.0) and np.any(w_below != 0.0)
+        path = regpath.regularization_path(X, y, penalty, np.geomspace(1e-3, 2 * top, 50), l1_ratio=rho)
+        assert np.max(path.zero_from) == pytest.approx(top, rel=1e-12)
+    assert regpath.all_zero_strength(X, y, l1_ratio=0.0) == np.inf
+
+
+def test_first_lasso_knot_matches_the_two_weight_hand_formula():
+    """While both weights are active, (2A) w = 2c - lam s is linear in lam; the knot is where it hits 0."""
+    d = datasets.get("diabetes").select(["bmi", "bp"])
+    X, y = d.X, d.y
+    A, c = X.T @ X / len(y), X.T @ y / len(y)
+    ols = np.linalg.solve(2 * A, 2 * c)
+    signs = np.sign(ols)
+    direction = np.linalg.solve(2 * A, signs)
+    knots = ols / direction  # w_j(lam) = ols_j - lam * direction_j
+    first = int(np.argmin(np.where(knots > 0, knots, np.inf)))
+    path = regpath.regularization_path(X, y, "l1", np.concatenate([[0.0], np.geomspace(1e-3, 5.0, 30)]))
+    assert path.zero_from[first] == pytest.approx(knots[first], rel=1e-12)
+    after = path.strengths > knots[first]
+    assert np.all(path.weights[after, first] == 0.0)
+    assert np.all(path.weights[~after, first] != 0.0)
+
+
+def test_path_table_and_bookkeeping():
+    X, y = _data(1)
+    path = regpath.regularization_path(X, y, "elastic_net", [0.0, 0.1, 1.0], l1_ratio=0.5, fit_intercept=True)
+    frame = path.to_frame(("a", "b"))
+    assert list(frame.columns) == ["penalty", "l1_ratio", "strength", "w_a", "w_b", "intercept", "data_loss",
+                                   "penalty_value"]
+    residual = X @ path.weights[1] + path.intercepts[1] - y
+    assert frame["data_loss"][1] == pytest.approx(np.mean(residual**2), rel=1e-12)
+    w = path.weights[2]
+    assert frame["penalty_value"][2] == pytest.approx(1.0 * (0.5 * np.abs(w).sum() + 0.25 * (w @ w)), rel=1e-12)
+    assert list(path.to_frame().columns)[3:5] == ["w_w1", "w_w2"]
+
+
+def test_sklearn_equivalents():
+    assert regpath.sklearn_equivalent("l1", 0.4, 100) == ("Lasso", {"alpha": 0.2})
+    assert regpath.sklearn_equivalent("l2", 0.4, 100) == ("Ridge", {"alpha": 20.0})
+    assert regpath.sklearn_equivalent("elastic_net", 0.4, 100, l1_ratio=0.3) == (
+        "ElasticNet", {"alpha": 0.2, "l1_ratio": 0.3})
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), bound=st.floats(0.05, 3.0))
+def test_box_constrained_minimizer_matches_scipy(seed, bound):
+    X, y = _data(seed)
+    expected = lsq_linear(X, y, bounds=(-bound, bound), method="bvls", tol=1e-14).x
+    np.testing.assert_allclose(regpath.box_constrained_minimizer(X, y, bound), expected, atol=1e-9)
+
+
+def test_adam_with_l2_lands_on_the_ridge_minimizer_and_adamw_in_the_box():
+    d = datasets.get("diabetes").select(["bmi", "bp"])
+    decay = 4.0
+    result = regpath.weight_decay_comparison(d.X, d.y, decay, lr=0.01, steps=1000, x0=[-1.0, 1.0])
+    sgd, adam, adamw = result.trajectories
+    np.testing.assert_allclose(sgd.params[-1], result.ridge_minimizer, atol=1e-10)
+    np.testing.assert_allclose(adam.params[-1], result.ridge_minimizer, atol=1e-8)
+    # Adam's weight_decay is exactly the gradient of the L2 penalty: same run as Adam on l2(model).
+    penalized = regularizers.l2(models.linear_regression(d.X, d.y, fit_intercept=False), decay)
+    np.testing.assert_allclose(run(penalized, optimizers.get("adam", lr=0.01), [-1.0, 1.0], 1000).params,
+                               adam.params, atol=1e-12)
+    # AdamW ends far from the ridge point, near the corner of the box |w_j| <= 1/decay ...
+    assert np.linalg.norm(adamw.params[-1] - result.ridge_minimizer) > 0.05
+    np.testing.assert_allclose(result.box_minimizer, [0.25, 0.25], atol=1e-12)
+    assert np.max(np.abs(adamw.params[-1])) <= 1 / decay + 1e-3
+    # ... and reaches it as the learning rate goes to zero (Xie & Li 2024); a lean objective keeps the
+    # 15,000 steps quick.
+    slow = run(_LeastSquares(d.X, d.y), optimizers.get("adamw", lr=1e-3, weight_decay=decay), [-1.0, 1.0], 15_000)
+    assert np.linalg.norm(slow.params[-1] - result.box_minimizer) < 1e-3
+    assert result.labels == regpath.DECAY_LABELS
+    assert [o.name for o in result.optimizers] == ["sgd", "adam", "adamw"]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda X, y: regpath.regularized_minimizer(X, y, "l3", 1.0), ValueError, "unknown penalty 'l3'.*l1, l2"),
+        (lambda X, y: regpath.regularized_minimizer(X, y, "elastic_net", 1.0, l1_ratio=1.5), ValueError,
+         r"l1_ratio must be in \[0, 1\], got 1.5"),
+        (lambda X, y: regpath.regularized_minimizer(X, y, "l1", -0.1), ValueError, "strengths must be >= 0, got -0.1"),
+        (lambda X, y: regpath.regularized_minimizer(X, y, "l1", [[1.0]]), ValueError, "strengths must be a number"),
+        (lambda X, y: regpath.regularization_path(X, y, "l1", [0.0, 1.0, 0.5]), ValueError, "strictly increasing"),
+        (lambda X, y: regpath.regularized_minimizer(X, y[:-1], "l1", 1.0), ValueError, "X has 40 rows, y has 39"),
+        (lambda X, y: regpath.regularized_minimizer(X[:, 0], y, "l1", 1.0), ValueError, "X must have 2 dimension"),
+        (lambda X, y: regpath.regularized_minimizer(X, y, "l1", 1.0, fit_intercept=1), TypeError,
+         "fit_intercept must be True or False, got 1"),
+        (lambda X, y: regpath.box_constrained_minimizer(X, y, 0.0), ValueError, r"bound must be in \(0, inf\]"),
+        (lambda X, y: regpath.weight_decay_comparison(X, y, -1.0), ValueError, "weight_decay must be in"),
+        (lambda X, y: regpath.weight_decay_comparison(X, y, 1.0, lr=0.0), ValueError, r"lr must be in \(0, inf\]"),
+        (lambda X, y: regpath.weight_decay_comparison(X, y, 1.0, x0=[1.0]), ValueError,
+         r"x0 must have shape \(2,\), one entry per weight, got shape \(1,\)"),
+        (lambda X, y: regpath.sklearn_equivalent("l1", 1.0, 0), ValueError, "n_samples must be an integer in"),
+        (lambda X, y: regpath.regularization_path(X, y, "l1", [0.0, 1.0]).to_frame(("a",)), ValueError,
+         r"feature_names must have one name per weight \(2\), got 1"),
+    ],
+)
+def test_validation_messages_name_the_parameter(call, error, match):
+    X, y = _data(0)
+    with pytest.raises(error, match=match):
+        call(X, y)
