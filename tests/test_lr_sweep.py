@@ -1,0 +1,321 @@
+"""The learning-rate lesson's core: theory lines against measured divergence, the closed form against an
+explicit loop, schedules against their own definitions, and each scenario's text against what happens."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lossviz import analysis, lr_sweep, optimizers, surfaces
+from lossviz.lr_sweep import LR_SCENARIOS, SCHEDULE_ORDER
+from lossviz.run import run
+
+START = np.array([-2.5, 2.0])
+
+
+def _quadratic(kappa=10.0, rotation=30.0):
+    return surfaces.get("quadratic", condition_number=kappa, rotation=rotation)
+
+
+def _start_with_sharp_component(rotation, angle, radius=2.0):
+    """A start whose component across the valley (the lambda_max direction) is at least sin(20°) of it."""
+    theta = math.radians(rotation + angle)
+    return radius * np.array([math.cos(theta), math.sin(theta)])
+
+
+class Concave:
+    dim = 2
+
+    def f(self, p):
+        return -np.sum(np.asarray(p) ** 2, axis=-1)
+
+    def grad(self, p):
+        return -2.0 * np.asarray(p)
+
+
+# ----------------------------------------------------------------------------------------- curvature
+def test_reference_curvature_of_the_quadratic_is_its_stated_spectrum():
+    for kappa in (1.0, 10.0, 1000.0):
+        surface = _quadratic(kappa, 40.0)
+        curvature = lr_sweep.reference_curvature(surface, START)
+        np.testing.assert_allclose(curvature.eigenvalues, surface.constants["eigenvalues"], rtol=1e-12)
+        assert curvature.max_stable_lr == pytest.approx(surface.constants["max_stable_lr"])
+        assert curvature.optimal_lr == pytest.approx(2.0 / (1.0 + 1.0 / kappa))
+        assert curvature.condition_number == pytest.approx(kappa)
+        assert curvature.is_minimum and "global minimum at (0, 0)" in curvature.where
+
+
+def test_reference_curvature_uses_the_minimum_nearest_the_start():
+    himmelblau = surfaces.get("himmelblau")
+    for minimum in himmelblau.minima:
+        curvature = lr_sweep.reference_curvature(himmelblau, minimum + 0.3)
+        np.testing.assert_array_equal(curvature.point, minimum)
+        np.testing.assert_allclose(curvature.eigenvalues, np.linalg.eigvalsh(himmelblau.hessian(minimum)))
+
+
+def test_reference_curvature_falls_back_to_the_start_without_a_minimum():
+    saddle = surfaces.get("saddle")
+    start = np.array([0.5, 0.2])
+    curvature = lr_sweep.reference_curvature(saddle, start)
+    assert not curvature.is_minimum and "start" in curvature.where
+    np.testing.assert_array_equal(curvature.point, start)
+    assert math.isnan(curvature.optimal_lr)  # lambda_min < 0 at a saddle
+
+
+def test_reference_curvature_refuses_a_surface_without_positive_curvature():
+    with pytest.raises(ValueError, match="no stability limit 2/λ_max"):
+        lr_sweep.reference_curvature(Concave(), np.array([1.0, 1.0]))
+
+
+# ------------------------------------------------------------------------------------ the closed form
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    lr=st.floats(0.01, 0.6),
+    steps=st.integers(0, 60),
+)
+def test_gd_quadratic_loss_matches_an_explicit_gradient_descent_loop(seed, lr, steps):
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(3, 3))
+    hessian = basis @ basis.T + 0.1 * np.eye(3)
+    hessian /= np.linalg.eigvalsh(hessian)[-1]  # lambda_max = 1, so lr < 0.6 stays stable
+    offset = rng.normal(size=3)
+    x = offset.copy()
+    for _ in range(steps):
+        x = x - lr * hessian @ x
+    expected = 0.5 * x @ hessian @ x
+    got = lr_sweep.gd_quadratic_loss(hessian, offset, np.array([lr]), steps)
+    np.testing.assert_allclose(got, [expected], rtol=1e-9, atol=1e-300)
+
+
+def test_gd_quadratic_loss_overflows_to_inf_not_nan():
+    values = lr_sweep.gd_quadratic_loss(np.diag([1.0, 2.0]), np.array([1.0, 1.0]), np.array([1e200]), 10)
+    assert values[0] == np.inf
+
+
+# ------------------------------------------------------------------- the theory line against measurement
+@settings(max_examples=40, deadline=None)
+@given(
+    kappa=st.floats(1.0, 200.0),
+    rotation=st.floats(-180.0, 180.0),
+    angle=st.floats(20.0, 160.0),
+    margin=st.floats(0.01, 0.05),
+)
+def test_gd_diverges_just_above_two_over_lambda_max_and_converges_just_below(kappa, rotation, angle, margin):
+    surface = _quadratic(kappa, rotation)
+    start = _start_with_sharp_component(rotation, angle)
+    # Enough steps that (1 + 2 margin)^(2T) clears the 1e12 divergence threshold, and that the flat
+    # direction (rate 1 - lr/kappa at worst) has shrunk by 1e3 below the line.
+    steps = int(math.ceil(max(math.log(1e16) / (2 * math.log1p(2 * margin)), 4 * kappa)))
+    sweep = lr_sweep.learning_rate_sweep(surface, start, steps, n_lrs=2, low=1 - margin, high=1 + margin)
+    below, above = sweep.lrs
+    limit = 2.0 / np.linalg.eigvalsh(surface.hessian(np.zeros(2)))[-1]
+    assert below < limit < above
+    assert sweep.diverged.tolist() == [False, True]
+    assert sweep.final_loss[0] < 1e-3 * sweep.start_loss
+
+
+def test_the_sweep_has_its_edge_at_the_line_and_its_curve_on_the_closed_form():
+    surface = _quadratic(10.0, 30.0)
+    sweep = lr_sweep.learning_rate_sweep(surface, START, 400, n_lrs=300)
+    limit = sweep.curvature.max_stable_lr
+    ratio = sweep.lrs / limit
+    assert sweep.lrs.size == 300 and np.all(np.diff(sweep.lrs) > 0)
+    assert not sweep.grew[ratio < 0.99].any()
+    assert sweep.grew[ratio > 1.01].all()
+    spacing = sweep.lrs[1] / sweep.lrs[0]
+    assert limit <= sweep.measured_edge <= limit * spacing
+    stable = ~sweep.diverged
+    np.testing.assert_allclose(sweep.final_loss[stable], sweep.predicted_gap[stable], rtol=1e-8, atol=1e-300)
+
+
+def test_a_non_quadratic_surface_gets_no_closed_form():
+    sweep = lr_sweep.learning_rate_sweep(surfaces.get("rosenbrock"), np.array([-1.5, 2.0]), 50, n_lrs=200)
+    assert sweep.predicted_gap is None
+    assert sweep.min_value == 0.0
+
+
+def test_the_optimal_rate_contracts_the_distance_by_the_theoretical_factor_every_step():
+    kappa = 25.0
+    surface = _quadratic(kappa, 15.0)
+    comparison = lr_sweep.compare_learning_rates(surface, START, ["optimal"], 40)
+    distance = np.linalg.norm(comparison.trajectory.params[0], axis=1)
+    # At lr = 2/(L+mu) both eigen-directions are multiplied by +-(kappa-1)/(kappa+1): the norm exactly so.
+    np.testing.assert_allclose(distance[1:] / distance[:-1], (kappa - 1) / (kappa + 1), rtol=1e-10)
+    assert comparison.lrs[0] == pytest.approx(analysis.optimal_hyperparameters(1 / kappa, 1.0).lr)
+
+
+def test_compare_learning_rates_runs_each_choice_as_plain_sgd():
+    surface = _quadratic()
+    choices = ["0.25", "optimal", "1.05"]
+    comparison = lr_sweep.compare_learning_rates(surface, START, choices, 30)
+    assert comparison.trajectory.params.shape == (3, 31, 2)
+    for i, choice in enumerate(choices):
+        alone = run(surface, optimizers.get("sgd", lr=float(comparison.lrs[i])), START, 30)
+        np.testing.assert_allclose(comparison.trajectory.params[i], alone.params, rtol=1e-12, atol=1e-300)
+        assert lr_sweep.choice_label(choice) in comparison.labels[i]
+    assert comparison.lrs[0] == pytest.approx(0.5) and comparison.lrs[2] == pytest.approx(2.1)
+    frame = comparison.to_frame()
+    assert list(frame.columns[:4]) == ["lr", "label", "step", "x"] and len(frame) == 3 * 31
+
+
+# --------------------------------------------------------------------------------------- schedules
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(SCHEDULE_ORDER), steps=st.integers(8, 400), warmup_fraction=st.floats(0, 0.5),
+       base=st.floats(1e-4, 10.0))
+def test_every_lesson_schedule_is_positive_and_peaks_at_most_at_base_lr(name, steps, warmup_fraction, base):
+    warmup = int(warmup_fraction * (steps - 8))
+    schedule = lr_sweep.lesson_schedule(name, base, steps, warmup)
+    rates = schedule(np.arange(steps))
+    assert np.all(np.isfinite(rates)) and np.all(rates >= 0)
+    assert rates.max() <= base * (1 + 1e-12)
+    if warmup:
+        # torch LinearLR: the warm-up starts at a third of the main schedule's first rate and rises.
+        assert rates[0] == pytest.approx(schedule.base_lr / 3)
+        assert np.all(np.diff(rates[:warmup]) > 0)
+
+
+def test_lesson_schedules_do_what_their_table_says():
+    base, n = 2.0, 100
+    step = lr_sweep.lesson_schedule("step", base, n)(np.array([0, 24, 25, 50, 99]))
+    np.testing.assert_allclose(step, [2.0, 2.0, 1.0, 0.5, 0.25])
+    assert lr_sweep.lesson_schedule("exponential", base, n)(np.array([n])) == pytest.approx(0.01 * base)
+    assert lr_sweep.lesson_schedule("inverse_time", base, n)(np.array([n])) == pytest.approx(base / 11)
+    multistep = lr_sweep.lesson_schedule("multistep", base, n)(np.array([49, 50, 74, 75]))
+    np.testing.assert_allclose(multistep, [2.0, 0.2, 0.2, 0.02])
+    cyclic = lr_sweep.lesson_schedule("cyclic", base, n)(np.array([0, 12]))
+    np.testing.assert_allclose(cyclic, [0.2, 2.0])
+    onecycle = lr_sweep.lesson_schedule("onecycle", base, n)
+    assert onecycle(np.arange(n)).max() == pytest.approx(base, rel=1e-3)
+    warm = lr_sweep.lesson_schedule("cosine", base, n, warmup_steps=10)
+    # After the warm-up the cosine starts at the top and ends near zero over the remaining 90 steps.
+    assert warm(np.array([10])) == pytest.approx(base) and warm(np.array([99])) < 0.01 * base
+
+
+def test_compare_schedules_is_one_run_of_each_schedule(monkeypatch):
+    surface = _quadratic()
+    calls = []
+    real_run = lr_sweep.run
+    monkeypatch.setattr(lr_sweep, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    names = list(SCHEDULE_ORDER)
+    comparison = lr_sweep.compare_schedules(surface, START, names, 1.5, 60, warmup_steps=6)
+    assert len(calls) == 1
+    assert comparison.lr.shape == (len(names), 60) and comparison.trajectory.params.shape == (len(names), 61, 2)
+    for i, name in enumerate(names):
+        schedule = lr_sweep.lesson_schedule(name, 1.5, 60, 6)
+        np.testing.assert_array_equal(comparison.lr[i], schedule(np.arange(60)))
+        alone = real_run(surface, optimizers.get("sgd", lr=1.5), START, 60, schedule)
+        np.testing.assert_allclose(comparison.trajectory.params[i], alone.params, rtol=1e-12, atol=1e-300)
+    frame = comparison.to_frame()
+    assert set(frame["schedule"]) == set(names) and "lr" in frame
+
+
+def test_decay_ends_the_bouncing_that_a_constant_rate_keeps():
+    surface = _quadratic(20.0)
+    comparison = lr_sweep.compare_schedules(surface, START, ["constant", "cosine", "step"], 1.96, 100)
+    final = comparison.trajectory.loss[:, -1]
+    assert final[1] < final[0] / 100 and final[2] < final[0] / 100
+
+
+# ---------------------------------------------------------------------------------------- range test
+def test_range_test_ramps_from_1e_minus_4_to_10_times_the_limit():
+    surface = _quadratic()
+    result = lr_sweep.range_test(surface, START, 100)
+    assert result.lrs[0] == pytest.approx(1e-4 * 2.0)
+    np.testing.assert_allclose(np.diff(np.log(result.lrs)), np.log(1e5) / 99, rtol=1e-9)
+    assert result.lrs[0] < result.suggestion < result.lrs[-1]
+    assert result.losses.size < 100  # the ramp blew up before its end, and the arrays were cut there
+
+
+# ----------------------------------------------------------------------------------------- scenarios
+def _scenario_surface(settings_):
+    if settings_["surface"] == "quadratic":
+        return _quadratic(settings_["kappa"], settings_["rotation"])
+    return surfaces.get(settings_["surface"])
+
+
+def test_edge_scenario_converges_at_099_and_diverges_at_101():
+    s = LR_SCENARIOS["edge"].settings
+    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
+    loss = comparison.trajectory.loss
+    assert loss[1, -1] < loss[1, 0] and loss[2, -1] > loss[2, 0]
+
+
+def test_ill_conditioned_scenario_leaves_even_the_optimal_rate_far_away():
+    s = LR_SCENARIOS["ill_conditioned"].settings
+    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
+    final = comparison.trajectory.params[:, -1]
+    floor = np.array([math.cos(math.radians(s["rotation"])), math.sin(math.radians(s["rotation"]))])
+    along, across = np.abs(final @ floor), np.abs(final @ np.array([-floor[1], floor[0]]))
+    assert np.all(np.linalg.norm(final, axis=1) > 0.1)  # after 100 steps, all still far from the minimum
+    assert along[0] > along[1] > along[2]  # the larger the rate, the faster along the floor
+    assert across[2] > 100 * max(across[0], across[1])  # the optimal rate still bounces between the walls
+
+
+def test_rosenbrock_scenario_diverges_below_the_line_drawn_at_the_minimum():
+    s = LR_SCENARIOS["rosenbrock"].settings
+    surface, start = _scenario_surface(s), np.array([s["x0"], s["y0"]])
+    comparison = lr_sweep.compare_learning_rates(surface, start, s["lrs"], s["steps"])
+    assert comparison.trajectory.diverged_at.tolist()[:2] == [-1, -1] and comparison.trajectory.diverged_at[2] >= 0
+    sweep = lr_sweep.learning_rate_sweep(surface, start, s["steps"], n_lrs=200)
+    assert sweep.measured_edge < 0.8 * sweep.curvature.max_stable_lr
+    assert np.linalg.eigvalsh(surface.hessian(start))[-1] > 3 * sweep.curvature.lambda_max
+
+
+def test_decay_scenario_schedules_end_far_below_the_constant_rate():
+    s = LR_SCENARIOS["decay"].settings
+    surface = _scenario_surface(s)
+    limit = lr_sweep.reference_curvature(surface, [s["x0"], s["y0"]]).max_stable_lr
+    comparison = lr_sweep.compare_schedules(surface, [s["x0"], s["y0"]], s["schedules"], s["base"] * limit,
+                                            s["steps"], s["warmup"])
+    final = comparison.trajectory.loss[:, -1]
+    assert np.all(final[1:] < final[0] / 100)
+
+
+# ---------------------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, n_lrs=1), r"n_lrs must be an integer in \[2, 5000\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.0), r"low must be in \(0, 100\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.5, high=0.5), r"high must be in \(0.5, 100\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 0), r"steps must be an integer in \[1, 10000\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), [1.0, 2.0, 3.0], 10), r"x0 must have shape \(2,\)"),
+        (lambda: lr_sweep.learning_rate_sweep(object(), START, 10), "objective must have f"),
+        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["2.0"], 10), "unknown learning-rate choice '2.0'"),
+        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5", "0.5"], 10), "distinct learning rates"),
+        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, [], 10), "1 to 10 distinct"),
+        (lambda: lr_sweep.choice_lr(lr_sweep.reference_curvature(surfaces.get("saddle"), [0.5, 0.2]), "optimal"),
+         "optimal rate needs λ_min > 0"),
+        (lambda: lr_sweep.lesson_schedule("warmup", 1.0, 50), "unknown schedule 'warmup'; valid names: constant"),
+        (lambda: lr_sweep.lesson_schedule("cosine", 0.0, 50), r"base_lr must be in \(0, inf\], got 0.0"),
+        (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 5), r"steps must be an integer in \[8, 10000\]"),
+        (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 50, 43), r"warmup_steps must be an integer in \[0, 42\]"),
+        (lambda: lr_sweep.compare_schedules(_quadratic(), START, [], 1.0, 50), "1 to 11 distinct schedules"),
+        (lambda: lr_sweep.range_test(_quadratic(), START, 1), r"steps must be an integer in \[2, 10000\]"),
+        (lambda: lr_sweep.gd_quadratic_loss(np.ones((2, 3)), [1.0, 1.0], [0.1], 3), "hessian must be square"),
+        (lambda: lr_sweep.gd_quadratic_loss(np.eye(2), [1.0], [0.1], 3), r"offset must have shape \(2,\)"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_naming_it(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+def test_sweep_frame_has_one_row_per_rate_with_the_prediction():
+    sweep = lr_sweep.learning_rate_sweep(_quadratic(), START, 20, n_lrs=200)
+    frame = sweep.to_frame()
+    assert len(frame) == 200
+    assert list(frame.columns) == ["lr", "lr_over_limit", "final_loss", "final_gap", "diverged_at", "predicted_gap"]
+    np.testing.assert_allclose(frame["lr_over_limit"], sweep.lrs / 2.0)
+
+
+def test_benchmark_case_is_one_run_call_of_at_least_200_rates(monkeypatch):
+    calls = []
+    real_run = lr_sweep.run
+    monkeypatch.setattr(lr_sweep, "run", lambda *a, **k: calls.append(a[1].hyperparameters["lr"]) or real_run(*a, **k))
+    ((name, work, target, note),) = lr_sweep.benchmark_cases()
+    assert "lr sweep" in name and (target is None or target > 0) and "one run call" in note
+    result = work()
+    assert len(calls) == 1 and np.shape(calls[0]) == (lr_sweep.BENCH_SWEEP_LRS,) and len(result.lrs) >= 200
