@@ -1,0 +1,698 @@
+r"""Exact two-parameter loss landscapes of linear and logistic regression on data.
+
+A model with exactly two parameters has a loss landscape that is a true 2-D surface, not a slice: every
+point of the map is a model, and its height is that model's loss on the whole dataset. Which two:
+
+=================  ==========  ===========================================  ======================
+task               features    parameters on the axes                       data view
+=================  ==========  ===========================================  ======================
+regression         1           slope :math:`w`, intercept :math:`b`         points and the line
+regression         2           :math:`w_1, w_2` (intercept fixed at the     predicted against
+                               mean of :math:`y`, the least-squares one)     actual
+classification     1           weight :math:`w`, bias :math:`b`             labels and the sigmoid
+classification     2           :math:`w_1, w_2` (no bias: the boundary      points and the
+                               passes through the data's mean)              decision boundary
+=================  ==========  ===========================================  ======================
+
+Features are standardized (see :mod:`lossviz.datasets`), so the axes are in "per standard deviation of
+the feature" units. The grid is one vectorized call of ``model.f`` on a ``(ny, nx, 2)`` array of
+parameter vectors (:func:`lossviz.landscape.grid`), with ``Z[i, j] = L(xs[j], ys[i])``.
+
+The loss is a switch (:data:`LOSS_CHOICES`): the same model and data with MSE, MAE, Huber, log-cosh,
+or, for classification, cross-entropy, squared error through a sigmoid, hinge and the 0-1 loss.
+:func:`explore` is the one call a page makes: the landscape, its lowest point, optimizer runs on it,
+and (with outliers added) where the MSE, MAE and Huber minima go.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from lossviz import datasets, landscape, models, race, torch_export
+from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz.datasets import Dataset
+from lossviz.run import Trajectory, run
+from lossviz.scenarios import OptimizerSetting
+
+__all__ = [
+    "LossChoice", "LOSS_CHOICES", "loss_names", "Preset", "PRESETS", "load_dataset", "one_vs_rest",
+    "with_outliers", "subsample", "DataLandscape", "build", "grid", "least_squares", "minimize", "view_box",
+    "Fit", "fit_at", "model_data_frame", "torch_code", "RunResult", "Exploration", "explore",
+    "DataScenario", "SCENARIOS", "MAX_LANDSCAPE_ROWS", "MAX_RUNS",
+]
+
+MAX_LANDSCAPE_ROWS = 20_000
+MAX_RUNS = 3
+MAX_STEPS = 5_000
+# Up to this many numbers, the PyTorch script carries the data itself; beyond, it reads the page's CSV.
+MAX_EMBEDDED_NUMBERS = 4_000
+DATA_FILE_NAME = "lossviz_model_data.csv"
+
+
+@dataclass(frozen=True)
+class LossChoice:
+    """One entry of the loss switch: the :mod:`lossviz.losses` name and the link in front of it."""
+
+    key: str
+    title: str
+    task: str
+    loss: str
+    link: str = "auto"
+
+
+LOSS_CHOICES: dict[str, LossChoice] = {c.key: c for c in (
+    LossChoice("mse", "Mean squared error (MSE)", "regression", "mse"),
+    LossChoice("rmse", "Root mean squared error (RMSE)", "regression", "rmse"),
+    LossChoice("mae", "Mean absolute error (MAE)", "regression", "mae"),
+    LossChoice("huber", "Huber", "regression", "huber"),
+    LossChoice("log_cosh", "Log-cosh", "regression", "log_cosh"),
+    LossChoice("cross_entropy", "Cross-entropy (log loss)", "classification", "binary_cross_entropy_with_logits"),
+    LossChoice("sigmoid_mse", "Squared error through a sigmoid", "classification", "mse", "sigmoid"),
+    LossChoice("hinge", "Hinge", "classification", "hinge"),
+    LossChoice("squared_hinge", "Squared hinge", "classification", "squared_hinge"),
+    LossChoice("zero_one", "0-1 loss (error rate)", "classification", "zero_one"),
+)}
+
+
+def loss_names(task: str | None = None) -> list[str]:
+    """Keys of :data:`LOSS_CHOICES`, optionally only those of ``task``."""
+    if task is None:
+        return list(LOSS_CHOICES)
+    check_choice(task, "task", datasets.TASKS)
+    return [k for k, c in LOSS_CHOICES.items() if c.task == task]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How a registered dataset is offered: its default features and, for 3 classes, positive class."""
+
+    name: str
+    title: str
+    task: str
+    features: tuple[str, ...]
+    synthetic: bool
+    positive: str | None = None
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("linear", "Line with noise (synthetic)", "regression", ("x",), True),
+    Preset("diabetes", "Diabetes progression (real)", "regression", ("bmi",), False),
+    Preset("blobs", "Two blobs (synthetic)", "classification", ("x1", "x2"), True),
+    Preset("moons", "Two moons (synthetic)", "classification", ("x1", "x2"), True),
+    Preset("circles", "Circles (synthetic)", "classification", ("x1", "x2"), True),
+    Preset("xor", "XOR (synthetic)", "classification", ("x1", "x2"), True),
+    Preset("breast_cancer", "Breast cancer (real)", "classification", ("worst radius",), False),
+    Preset("iris", "Iris (real)", "classification", ("petal length (cm)", "petal width (cm)"), False,
+           "virginica"),
+    Preset("wine", "Wine (real)", "classification", ("alcohol", "color_intensity"), False, "class_0"),
+)}
+
+
+def one_vs_rest(dataset: Dataset, positive: str) -> Dataset:
+    """Binary labels: 1 for class ``positive``, 0 for every other class (logistic regression's input)."""
+    if dataset.task != "classification":
+        raise ValueError(f"one_vs_rest needs a classification dataset; {dataset.name!r} is a regression")
+    check_choice(positive, "positive class", dataset.class_names)
+    k = dataset.class_names.index(positive)
+    return replace(dataset, y=(dataset.y == k).astype(np.int64), n_classes=2,
+                   class_names=(f"not {positive}", positive), params={**dataset.params, "positive": positive})
+
+
+def load_dataset(name: str, features: Sequence[str], positive: str | None = None, **params: object) -> Dataset:
+    """A registered dataset with only ``features`` (1 or 2), binary when it has more than two classes.
+
+    ``params`` go to :func:`lossviz.datasets.get` (``n_samples``, ``noise``, ``seed`` for synthetic ones).
+    ``positive`` picks the class told apart from the others; it defaults to the preset's.
+    """
+    check_choice(name, "dataset", PRESETS)
+    chosen = list(features)
+    if not 1 <= len(chosen) <= 2:
+        raise ValueError(f"features must name 1 or 2 features, got {len(chosen)}")
+    data = datasets.get(name, **params).select(chosen)
+    if data.task == "classification" and (data.n_classes or 0) > 2:
+        data = one_vs_rest(data, positive or PRESETS[name].positive or data.class_names[-1])
+    return data
+
+
+def with_outliers(dataset: Dataset, count: int, size: float, seed: int = 0) -> tuple[Dataset, np.ndarray]:
+    """Shift ``count`` randomly chosen targets up by ``size`` standard deviations of ``y``.
+
+    Returns the new dataset and the (sorted) row indices that were moved. All shifts point the same way,
+    so they add up: the least-squares fit follows them, a robust loss largely does not.
+    """
+    if dataset.task != "regression":
+        raise ValueError(f"outliers are added to regression targets; {dataset.name!r} is a classification")
+    count = check_int(count, "outliers", low=0, high=dataset.n_samples // 2)
+    size = check_scalar(size, "outlier size", low=0.0, high=100.0)
+    seed = check_int(seed, "seed", low=0)
+    rows = np.sort(np.random.default_rng(seed).choice(dataset.n_samples, size=count, replace=False))
+    y = dataset.y.copy()
+    y[rows] += size * float(np.std(dataset.y))
+    return replace(dataset, y=y), rows
+
+
+def subsample(dataset: Dataset, max_rows: int, seed: int = 0) -> Dataset:
+    """At most ``max_rows`` rows, drawn without replacement by ``np.random.default_rng(seed)``."""
+    max_rows = check_int(max_rows, "max_rows", low=2)
+    if dataset.n_samples <= max_rows:
+        return dataset
+    rows = np.sort(np.random.default_rng(seed).choice(dataset.n_samples, size=max_rows, replace=False))
+    return replace(dataset, X=dataset.X[rows], y=dataset.y[rows])
+
+
+@dataclass(frozen=True, eq=False)
+class DataLandscape:
+    r"""A model with exactly two parameters on a dataset, as an objective.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        The data the model sees (standardized features).
+    choice : LossChoice
+    model : LinearModel
+        ``model.f(params (..., 2)) -> (...)``; ``model.param_names`` names the axes.
+    kind : {"line", "plane", "sigmoid", "boundary"}
+        What the data view draws (see the module table).
+    offset : float
+        The fixed intercept of the two-feature regression (the mean of ``y``), 0 otherwise: the model
+        is :math:`\hat y = \text{offset} + w_1 x_1 + w_2 x_2`.
+    axis_titles : (str, str)
+        Axis titles with units.
+    """
+
+    dataset: Dataset
+    choice: LossChoice
+    model: models.LinearModel
+    kind: str
+    offset: float
+    axis_titles: tuple[str, str]
+
+    @property
+    def param_names(self) -> tuple[str, str]:
+        return tuple(self.model.param_names)  # type: ignore[return-value]
+
+
+def _target_unit(dataset: Dataset) -> str:
+    standardized = dataset.y_scale != 1.0 or dataset.y_mean != 0.0
+    return f"sd of {dataset.target_name}" if standardized else dataset.target_name
+
+
+def build(dataset: Dataset, loss: str, delta: float = 1.0) -> DataLandscape:
+    """The two-parameter model of ``dataset`` (1 or 2 features) with the loss ``loss``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Regression, or binary classification (labels 0 and 1).
+    loss : str
+        A key of :data:`LOSS_CHOICES` of the dataset's task.
+    delta : float
+        Huber's threshold (used only by ``"huber"``).
+
+    Raises
+    ------
+    ValueError
+        A loss of the other task (the message lists the valid ones), not 1 or 2 features, or more than
+        two classes.
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a lossviz.datasets.Dataset, got {type(dataset).__name__}")
+    check_choice(loss, f"loss for {dataset.task}", loss_names(dataset.task))
+    choice = LOSS_CHOICES[loss]
+    params = {"delta": check_scalar(delta, "delta", low=0.0, include_low=False)} if loss == "huber" else {}
+    p = dataset.n_features
+    if p not in (1, 2):
+        raise ValueError(f"an exact 2-D landscape needs 1 or 2 features, got {p}; use dataset.select(...)")
+    names = dataset.feature_names
+    if dataset.task == "regression":
+        unit = _target_unit(dataset)
+        if p == 1:
+            model = models.linear_regression(dataset.X, dataset.y, loss=choice.loss, **params)
+            titles = (f"slope w ({unit} per sd of {names[0]})", f"intercept b ({unit})")
+            return DataLandscape(dataset, choice, model, "line", 0.0, titles)
+        offset = float(np.mean(dataset.y))
+        model = models.linear_regression(dataset.X, dataset.y - offset, loss=choice.loss, fit_intercept=False,
+                                         **params)
+        titles = (f"w₁ ({unit} per sd of {names[0]})", f"w₂ ({unit} per sd of {names[1]})")
+        return DataLandscape(dataset, choice, model, "plane", offset, titles)
+    if dataset.n_classes != 2:
+        raise ValueError(f"logistic regression needs 2 classes, {dataset.name!r} has {dataset.n_classes}; "
+                         "use one_vs_rest")
+    model = models.logistic_regression(dataset.X, dataset.y, loss=choice.loss, link=choice.link,
+                                       fit_intercept=p == 1)
+    if p == 1:
+        return DataLandscape(dataset, choice, model, "sigmoid", 0.0,
+                             (f"weight w (score per sd of {names[0]})", "bias b (score)"))
+    return DataLandscape(dataset, choice, model, "boundary", 0.0,
+                         (f"w₁ (score per sd of {names[0]})", f"w₂ (score per sd of {names[1]})"))
+
+
+def grid(land: DataLandscape, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The exact landscape: ``Z[i, j]`` = loss of the model with parameters ``(xs[j], ys[i])``, shape (ny, nx)."""
+    return landscape.grid(land.model, xs, ys)
+
+
+def least_squares(land: DataLandscape) -> np.ndarray:
+    r"""The least-squares parameters (2,): the exact minimizer of the MSE (and RMSE) landscape.
+
+    Solves :math:`\min_\theta \|A\theta - y\|^2` with :math:`A = [x, 1]` (slope and intercept) or
+    :math:`A = [x_1, x_2]` against the centred target, whatever loss ``land`` has.
+    """
+    X = land.dataset.X
+    target = land.model.y
+    design = np.column_stack([X, np.ones(len(X))]) if land.model.fit_intercept else X
+    solution, *_ = np.linalg.lstsq(design, target, rcond=None)
+    return solution
+
+
+def minimize(land: DataLandscape, box: tuple[tuple[float, float], tuple[float, float]],
+             *, clip: bool = False, resolution: int = 13, tol: float = 1e-9) -> tuple[np.ndarray, float]:
+    """The lowest point of the landscape, by grids that halve around the best point found so far.
+
+    Exact (least squares) for MSE and RMSE regression. Otherwise each round evaluates a
+    ``resolution`` x ``resolution`` grid in one call and recentres a box of half the size on its
+    lowest point, until the box is smaller than ``tol`` times its starting size. Convex losses (MAE,
+    Huber, log-cosh, cross-entropy, hinge) have no other local minimum, so this finds the minimizer; on
+    a non-convex one (squared error through a sigmoid) it refines the lowest cell of the first grid.
+
+    Parameters
+    ----------
+    box : ((xmin, xmax), (ymin, ymax))
+        Where to look first.
+    clip : bool
+        Keep the centre inside ``box`` (the "lowest point in view" when the minimum is at infinity,
+        as for cross-entropy on separable data).
+
+    Returns
+    -------
+    params : ndarray (2,)
+    value : float
+    """
+    if land.dataset.task == "regression" and land.choice.loss in ("mse", "rmse"):
+        best = least_squares(land)
+        return best, float(land.model.f(best))
+    resolution = check_int(resolution, "resolution", low=5, high=101)
+    bounds = check_array(box, "box")
+    if bounds.shape != (2, 2) or not np.all(bounds[:, 0] < bounds[:, 1]):
+        raise ValueError(f"box must be ((xmin, xmax), (ymin, ymax)) with min < max, got {box!r}")
+    centre = bounds.mean(axis=1)
+    half = (bounds[:, 1] - bounds[:, 0]) / 2
+    start_half = half.copy()
+    offsets = np.linspace(-1.0, 1.0, resolution)
+    while np.all(half > tol * start_half):
+        xs, ys = centre[0] + half[0] * offsets, centre[1] + half[1] * offsets
+        Z = grid(land, xs, ys)
+        i, j = np.unravel_index(np.nanargmin(Z), Z.shape)
+        centre = np.array([xs[j], ys[i]])
+        if clip:
+            centre = np.clip(centre, bounds[:, 0], bounds[:, 1])
+        half = half / 2
+    return centre, float(land.model.f(centre))
+
+
+def view_box(points: np.ndarray, min_half: float = 1.0, margin: float = 1.5
+             ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A square box around ``points`` (k, 2): centred on their bounding box, ``margin`` times as wide.
+
+    Square, so a round bowl looks round and an elongated one elongated.
+    """
+    pts = check_array(points, "points", ndim=2, last_dim=2)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    centre = (lo + hi) / 2
+    half = max(min_half, 0.5 * margin * float(np.max(hi - lo)))
+    return ((centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What the data view draws for one parameter vector, in the data's original units.
+
+    ``line``: ``x`` feature values, ``y`` the fitted line; ``sigmoid``: ``x`` feature values, ``y`` the
+    sigmoid of the score, ``threshold`` the feature value where the score is 0; ``boundary``: the two
+    ends (``x`` = feature 1, ``y`` = feature 2) of the decision boundary inside the data's box (empty
+    when the weights are 0); ``plane``: ``x`` actual and ``y`` predicted targets per sample.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    threshold: float | None = None
+
+
+def fit_at(land: DataLandscape, params: object, n_points: int = 120) -> Fit:
+    """The fitted line, sigmoid, decision boundary or predictions of the model with ``params`` (2,)."""
+    w = check_array(params, "params", ndim=1, last_dim=2, finite=False)
+    data = land.dataset
+    if not np.all(np.isfinite(w)):
+        return Fit(np.array([]), np.array([]))
+    if land.kind == "plane":
+        predicted = (land.offset + data.X @ w) * data.y_scale + data.y_mean
+        return Fit(data.y_original(), predicted)
+    if land.kind == "boundary":
+        return Fit(*_boundary(data, w))
+    u = np.linspace(data.X[:, 0].min(), data.X[:, 0].max(), n_points)
+    x = data.to_original(u[:, None])[:, 0]
+    score = w[0] * u + w[1]
+    if land.kind == "line":
+        return Fit(x, score * data.y_scale + data.y_mean)
+    with np.errstate(over="ignore"):
+        probability = 1.0 / (1.0 + np.exp(-score))
+    threshold = None
+    if w[0] != 0:
+        threshold = float(data.to_original(np.array([[-w[1] / w[0]]]))[0, 0])
+    return Fit(x, probability, threshold)
+
+
+def _boundary(data: Dataset, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ends of the line w1 u1 + w2 u2 = 0 (standardized u) inside the data's box, in original units."""
+    lo, hi = data.X.min(axis=0), data.X.max(axis=0)
+    pad = 0.05 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    if np.hypot(w[0], w[1]) == 0:
+        return np.array([]), np.array([])
+    ends = []
+    # Intersect the line with the four sides of the box and keep the crossings on the box.
+    for axis in (0, 1):
+        other = 1 - axis
+        if w[other] == 0:
+            continue
+        for side in (lo[axis], hi[axis]):
+            point = np.empty(2)
+            point[axis] = side
+            point[other] = -w[axis] * side / w[other]
+            if lo[other] - 1e-12 <= point[other] <= hi[other] + 1e-12:
+                ends.append(point)
+    if len(ends) < 2:
+        return np.array([]), np.array([])
+    ends_arr = np.unique(np.round(np.array(ends), 12), axis=0)
+    if len(ends_arr) < 2:
+        return np.array([]), np.array([])
+    pair = data.to_original(ends_arr[[0, -1]])
+    return pair[:, 0], pair[:, 1]
+
+
+def model_data_frame(land: DataLandscape) -> pd.DataFrame:
+    """The data exactly as the model sees it: standardized features and the target (centred for the
+    two-feature regression, 0/1 for classification). The PyTorch script reads this table."""
+    frame = pd.DataFrame(np.asarray(land.dataset.X), columns=list(land.dataset.feature_names))
+    frame[land.dataset.target_name] = np.asarray(land.model.y)
+    return frame
+
+
+_TORCH_F = "torch.nn.functional."
+
+
+def _torch_loss(land: DataLandscape, score: str) -> str:
+    key = land.choice.key
+    sign = "(2 * t - 1)"
+    expressions = {
+        "mse": f"{_TORCH_F}mse_loss({score}, t)",
+        "rmse": f"torch.sqrt({_TORCH_F}mse_loss({score}, t))",
+        "mae": f"{_TORCH_F}l1_loss({score}, t)",
+        "huber": f"{_TORCH_F}huber_loss({score}, t, delta={land.model.loss.params.get('delta', 1.0)!r})",
+        "log_cosh": f"torch.log(torch.cosh({score} - t)).mean()",
+        "cross_entropy": f"{_TORCH_F}binary_cross_entropy_with_logits({score}, t)",
+        "sigmoid_mse": f"{_TORCH_F}mse_loss(torch.sigmoid({score}), t)",
+        "hinge": f"torch.clamp(1 - {sign} * ({score}), min=0).mean()",
+        "squared_hinge": f"(torch.clamp(1 - {sign} * ({score}), min=0) ** 2).mean()",
+        # 0-1 loss has no gradient; "+ 0 * sum" gives backward() a graph, and a zero gradient, as here.
+        "zero_one": f"({sign} * ({score}) <= 0).double().mean() + 0 * ({score}).sum()",
+    }
+    return expressions[key]
+
+
+def torch_code(land: DataLandscape, optimizer: object, schedule: object, *, steps: int, x0: object) -> str:
+    """A PyTorch script training the same two-parameter model with the same optimizer from ``x0``.
+
+    The data is written into the script when it is small (at most :data:`MAX_EMBEDDED_NUMBERS`
+    numbers); otherwise the script reads :data:`DATA_FILE_NAME`, the table of :func:`model_data_frame`
+    that the page offers for download. It prints the final parameters, which match
+    :func:`lossviz.run.run`'s to float64 round-off.
+    """
+    a, b = ("w", "b") if land.model.fit_intercept else ("w1", "w2")
+    score = {"line": "{a} * X[:, 0] + {b}", "sigmoid": "{a} * X[:, 0] + {b}",
+             "plane": "{a} * X[:, 0] + {b} * X[:, 1]", "boundary": "{a} * X[:, 0] + {b} * X[:, 1]"}[land.kind]
+    generic = _torch_loss(land, score.format(a="x", b="y"))
+    code = torch_export.torch_code(optimizer, schedule, steps=steps, x0=x0, objective_expr=generic)
+    generic_lines = f"    x, y = params[0], params[1]\n    loss = {generic}\n"
+    named_lines = f"    {a}, {b} = params[0], params[1]\n    loss = {_torch_loss(land, score.format(a=a, b=b))}\n"
+    code = code.replace(generic_lines, named_lines)
+    frame = model_data_frame(land)
+    if frame.size <= MAX_EMBEDDED_NUMBERS:
+        rows = ", ".join("[" + ", ".join(repr(float(v)) for v in row) + "]" for row in frame.iloc[:, :-1].to_numpy())
+        target = ", ".join(repr(float(v)) for v in frame.iloc[:, -1])
+        data_lines = [
+            f"# The data as lossviz used it: standardized {', '.join(land.dataset.feature_names)} (X) "
+            f"and {land.dataset.target_name} (t).",
+            f"X = torch.tensor([{rows}], dtype=torch.float64)",
+            f"t = torch.tensor([{target}], dtype=torch.float64)",
+        ]
+    else:
+        data_lines = [
+            "import numpy",
+            f"# The page's 'Model data (CSV)' download: standardized feature(s), then the target.",
+            f"data = numpy.loadtxt({DATA_FILE_NAME!r}, delimiter=',', skiprows=1, ndmin=2)",
+            "X = torch.tensor(data[:, :-1], dtype=torch.float64)",
+            "t = torch.tensor(data[:, -1], dtype=torch.float64)",
+        ]
+    comment = f"# The two parameters on the map's axes: {', '.join(land.param_names)}."
+    return code.replace("import torch\n", "import torch\n\n" + "\n".join(data_lines) + "\n" + comment + "\n", 1)
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """One optimizer's descent of the landscape."""
+
+    label: str
+    setting: OptimizerSetting
+    optimizer: object
+    schedule: object
+    trajectory: Trajectory
+    verdict: str
+
+
+@dataclass(frozen=True, eq=False)
+class Exploration:
+    """Everything a page shows for one setting (see :func:`explore`).
+
+    xs (nx,), ys (ny,), Z (ny, nx): the exact landscape over ``domain``; best (2,), best_value: its
+    lowest point (``best_on_edge`` when that is on the view's edge: the minimum lies beyond);
+    runs: the optimizer descents; outlier_rows: rows moved by the outlier control; robust: for a
+    regression with outliers, each robust-or-not loss's minimizer with and without them (a table);
+    n_rows: rows of the dataset before sampling (the landscape uses at most MAX_LANDSCAPE_ROWS).
+    """
+
+    landscape: DataLandscape
+    domain: tuple[tuple[float, float], tuple[float, float]]
+    xs: np.ndarray
+    ys: np.ndarray
+    Z: np.ndarray
+    best: np.ndarray
+    best_value: float
+    best_on_edge: bool
+    runs: tuple[RunResult, ...]
+    outlier_rows: np.ndarray
+    robust: pd.DataFrame | None
+    n_rows: int
+
+
+def _verdict(land: DataLandscape, traj: Trajectory, best: np.ndarray, best_value: float, on_edge: bool,
+             scale: float) -> str:
+    if land.choice.key == "zero_one":
+        return ("The 0-1 loss is flat between its cliffs, so its gradient is 0 everywhere: the optimizer "
+                f"never moved (loss stayed {traj.loss[0]:.3g}).")
+    if traj.diverged_at >= 0:
+        return (f"Diverged at step {traj.diverged_at}: the learning rate is too large for this landscape's "
+                "curvature.")
+    final = float(traj.loss[-1])
+    distance = np.linalg.norm(traj.params - best, axis=-1)
+    if not on_edge and np.nanmin(distance) < 1e-3 * scale:
+        reached = int(np.argmax(distance < 1e-3 * scale))
+        return f"Reached the minimum (within {1e-3 * scale:.2g}) at step {reached}; final loss {final:.4g}."
+    if final < best_value:
+        return (f"Final loss {final:.4g} after {traj.n_steps} steps, lower than anywhere on the map: the path "
+                "left the view still descending (the minimum is at infinity).")
+    where = "the lowest point in view" if on_edge else "the minimum"
+    drop = float(traj.loss[0]) - final
+    text = f"Final loss {final:.4g} after {traj.n_steps} steps, {final - best_value:.3g} above {where}"
+    if drop <= 0.01 * max(float(traj.loss[0]) - best_value, 1e-12):
+        text += f"; the loss barely moved from {traj.loss[0]:.4g}: the gradient is nearly 0 here (a plateau)"
+    return text + "."
+
+
+def _robust_table(clean: Dataset, dirty: Dataset, delta: float, box: tuple) -> pd.DataFrame:
+    rows = []
+    for key in ("mse", "mae", "huber"):
+        before, _ = minimize(build(clean, key, delta), box)
+        after, _ = minimize(build(dirty, key, delta), box)
+        rows.append({"loss": LOSS_CHOICES[key].title, "without outliers": before, "with outliers": after,
+                     "shift": float(np.linalg.norm(after - before))})
+    return pd.DataFrame(rows)
+
+
+def explore(
+    dataset: Dataset,
+    loss: str,
+    *,
+    delta: float = 1.0,
+    outliers: int = 0,
+    outlier_size: float = 6.0,
+    settings: Sequence[OptimizerSetting] = (),
+    start: Sequence[float] = (-2.0, -2.0),
+    steps: int = 100,
+    resolution: int = 61,
+    seed: int = 0,
+) -> Exploration:
+    """The exact landscape of ``dataset`` under ``loss``, its minimum, and optimizers descending it.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        1 or 2 features; regression or binary classification. Rows beyond :data:`MAX_LANDSCAPE_ROWS`
+        are sampled (seeded) so a large upload stays interactive.
+    loss : str
+        Key of :data:`LOSS_CHOICES`.
+    delta : float
+        Huber's threshold.
+    outliers, outlier_size : int, float
+        Regression only: move that many targets up by ``outlier_size`` standard deviations
+        (:func:`with_outliers`); the result then compares the MSE, MAE and Huber minima with and without.
+    settings : up to :data:`MAX_RUNS` OptimizerSetting
+        Each runs full-batch from ``start`` for ``steps`` steps with :func:`lossviz.run.run`.
+    start : (2,)
+    steps : int in [1, MAX_STEPS]
+    resolution : int
+        Grid points per axis.
+    seed : int
+        Seed of the outlier rows and of the row sample.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad loss for the task, bad optimizer setting (the message names the optimizer), outliers on a
+        classification dataset, out-of-range numbers.
+    """
+    n_rows = dataset.n_samples
+    data = subsample(dataset, MAX_LANDSCAPE_ROWS, seed)
+    x0 = check_array(start, "start", ndim=1, last_dim=2)
+    steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
+    if len(settings) > MAX_RUNS:
+        raise ValueError(f"settings must hold at most {MAX_RUNS} optimizers, got {len(settings)}")
+    rows = np.array([], dtype=np.intp)
+    clean = data
+    if outliers:
+        data, rows = with_outliers(data, outliers, outlier_size, seed)
+    land = build(data, loss, delta)
+    robust = None
+    if data.task == "regression":
+        ls = least_squares(land)
+        first = view_box(np.vstack([ls, x0]), min_half=max(1.0, 2.0 * float(np.std(land.model.y))))
+        best, best_value = minimize(land, first)
+        points = [best, x0, ls]
+        if outliers:
+            robust = _robust_table(clean, data, delta, first)
+            points += [p for column in ("without outliers", "with outliers") for p in robust[column]]
+        domain = view_box(np.vstack(points))
+        on_edge = False
+    else:
+        half = max(5.0, 1.25 * float(np.max(np.abs(x0))))
+        domain = ((-half, half), (-half, half))
+        best, best_value = minimize(land, domain, clip=True)
+        on_edge = bool(np.any(np.abs(best) >= half * (1 - 1e-9)))
+    xs, ys = landscape.axes_for_domain(domain, resolution)
+    Z = grid(land, xs, ys)
+    scale = domain[0][1] - domain[0][0]
+    runs = []
+    for index, setting in enumerate(settings):
+        label = setting.label or f"{index + 1}. {setting.name}"
+        try:
+            optimizer = race.build_optimizer(setting)
+            schedule = race.build_schedule(setting, optimizer, steps)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"optimizer {index + 1} ({setting.name}): {exc}") from None
+        traj = run(land.model, optimizer, x0, steps, schedule)
+        runs.append(RunResult(label, setting, optimizer, schedule, traj,
+                              _verdict(land, traj, best, best_value, on_edge, scale)))
+    return Exploration(land, domain, xs, ys, Z, best, best_value, on_edge, tuple(runs), rows, robust, n_rows)
+
+
+@dataclass(frozen=True)
+class DataScenario:
+    """A classroom setting of the Models on data page: every control at once, and the lesson."""
+
+    title: str
+    explanation: str
+    dataset: str
+    features: tuple[str, ...]
+    loss: str
+    start: tuple[float, float]
+    steps: int
+    optimizers: tuple[OptimizerSetting, ...]
+    dataset_params: dict = field(default_factory=dict)
+    outliers: int = 0
+    outlier_size: float = 6.0
+    delta: float = 1.0
+
+
+SCENARIOS: dict[str, DataScenario] = {
+    "outlier_drags_mse": DataScenario(
+        title="An outlier drags MSE",
+        explanation=(
+            "Four points sit 8 standard deviations above the line. Squared error grows with the square of "
+            "a residual, so those few points outweigh the rest: the MSE minimum (and its line) moves up "
+            "and tilts. MAE and Huber grow only linearly far out, so their minima barely move; the table "
+            "under the map gives the shifts. Switch the loss to MAE or Huber and watch the bottom of the "
+            "bowl come back."
+        ),
+        dataset="linear", features=("x",), loss="mse", start=(-1.0, -2.0), steps=60,
+        optimizers=(OptimizerSetting("sgd", {"lr": 0.3}, label="GD"),), outliers=4, outlier_size=8.0,
+    ),
+    "sigmoid_mse_stalls": DataScenario(
+        title="Squared error through a sigmoid stalls",
+        explanation=(
+            "The start gives confident wrong answers: the sigmoid is saturated at 0 or 1 for almost "
+            "every point, where its slope is nearly 0. Squared error on the sigmoid's output inherits that "
+            "slope, so the landscape is a plateau here and gradient descent hardly moves, although the "
+            "loss is high. The surface is not convex: plateaus, a valley and a ridge. Switch the loss to "
+            "cross-entropy: its log undoes the sigmoid's flatness and the same start slides straight down."
+        ),
+        dataset="blobs", features=("x1", "x2"), loss="sigmoid_mse", start=(8.0, 0.0), steps=150,
+        optimizers=(OptimizerSetting("sgd", {"lr": 1.0}, label="GD"),),
+    ),
+    "zero_one_no_gradient": DataScenario(
+        title="0-1 loss has no gradient",
+        explanation=(
+            "The error rate counts mistakes, so it only changes when the boundary crosses a point: the "
+            "landscape is flat terraces separated by cliffs. The gradient is 0 on every terrace, and "
+            "gradient descent does not move at all. This is why classifiers are trained on a smooth "
+            "surrogate (cross-entropy, hinge) and only evaluated with the 0-1 loss."
+        ),
+        dataset="blobs", features=("x1", "x2"), loss="zero_one", start=(3.0, 3.0), steps=50,
+        optimizers=(OptimizerSetting("sgd", {"lr": 1.0}, label="GD"),),
+    ),
+    "mae_needs_decay": DataScenario(
+        title="MAE's corners need a decaying learning rate",
+        explanation=(
+            "The MAE landscape is made of flat facets meeting at creases: its gradient does not shrink "
+            "near the minimum. With a constant learning rate, gradient descent keeps stepping the same "
+            "distance and rattles around the bottom; with a cosine decay the steps shrink and it settles."
+        ),
+        dataset="linear", features=("x",), loss="mae", start=(-1.0, -2.0), steps=200,
+        optimizers=(OptimizerSetting("sgd", {"lr": 0.5}, label="GD, constant lr"),
+                    OptimizerSetting("sgd", {"lr": 0.5}, "cosine", {"T_max": 200}, label="GD, cosine decay")),
+    ),
+    "cross_entropy_separable": DataScenario(
+        title="Cross-entropy on separable data never stops",
+        explanation=(
+            "When a line separates the classes, making the weights larger always makes every prediction "
+            "more confident and the cross-entropy smaller: the minimum is at infinity. The lowest point "
+            "in view sits on the edge of the map and the path keeps going. The hinge loss, by contrast, "
+            "is exactly 0 once every point is beyond the margin, and gradient descent stops there."
+        ),
+        dataset="blobs", features=("x1", "x2"), loss="cross_entropy", start=(1.0, 3.0), steps=300,
+        dataset_params={"noise": 0.5},
+        optimizers=(OptimizerSetting("sgd", {"lr": 1.0}, label="GD"),),
+    ),
+}

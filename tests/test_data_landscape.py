@@ -1,0 +1,419 @@
+"""lossviz.data_landscape: exact grids against the loss computed point by point, least squares, the loss
+switch against its formulas, robust minima against independent solvers, fits, torch, scenarios."""
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lossviz import data_landscape as dl
+from lossviz import datasets, optimizers
+from lossviz.run import run
+from lossviz.scenarios import OptimizerSetting
+
+LINEAR = dl.load_dataset("linear", ["x"], n_samples=60, noise=0.7, seed=3)
+DIABETES_2 = dl.load_dataset("diabetes", ["bmi", "bp"])
+BLOBS_1 = dl.load_dataset("blobs", ["x1"], noise=1.5)
+BLOBS_2 = dl.load_dataset("blobs", ["x1", "x2"], noise=1.5)
+KINDS = {"line": LINEAR, "plane": DIABETES_2, "sigmoid": BLOBS_1, "boundary": BLOBS_2}
+
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def reference_loss(data, kind, key, a, b, delta=1.0):
+    """The loss of parameters (a, b) computed from its textbook formula, one parameter vector at a time."""
+    X, y = np.asarray(data.X), np.asarray(data.y, dtype=float)
+    if kind == "line":
+        r = a * X[:, 0] + b - y
+    elif kind == "plane":
+        r = y.mean() + a * X[:, 0] + b * X[:, 1] - y
+    else:
+        s = a * X[:, 0] + (b if kind == "sigmoid" else b * X[:, 1])
+        sign = 2 * y - 1
+        per = {
+            "cross_entropy": _softplus(-sign * s),
+            "sigmoid_mse": (1 / (1 + np.exp(-s)) - y) ** 2,
+            "hinge": np.maximum(0, 1 - sign * s),
+            "squared_hinge": np.maximum(0, 1 - sign * s) ** 2,
+            "zero_one": (sign * s <= 0).astype(float),
+        }[key]
+        return per.mean()
+    per = {
+        "mse": r**2, "mae": np.abs(r), "log_cosh": np.log(np.cosh(r)),
+        "huber": np.where(np.abs(r) <= delta, 0.5 * r**2, delta * (np.abs(r) - 0.5 * delta)),
+    }
+    return np.sqrt(np.mean(r**2)) if key == "rmse" else per[key].mean()
+
+
+CASES = [(kind, key) for kind, data in KINDS.items() for key in dl.loss_names(data.task)]
+
+
+@pytest.mark.parametrize("kind, key", CASES)
+def test_every_landscape_grid_equals_the_loss_computed_point_by_point(kind, key):
+    land = dl.build(KINDS[kind], key, delta=0.7)
+    assert land.kind == kind
+    xs, ys = np.linspace(-3.0, 2.5, 7), np.linspace(-1.5, 3.5, 5)  # not square: catches a transposed grid
+    Z = dl.grid(land, xs, ys)
+    assert Z.shape == (5, 7)
+    for i, y in enumerate(ys):
+        for j, x in enumerate(xs):
+            expected = reference_loss(land.dataset, kind, key, x, y, delta=0.7)
+            assert Z[i, j] == pytest.approx(expected, rel=1e-12, abs=1e-12), (i, j)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.floats(-6, 6), b=st.floats(-6, 6), kind_key=st.sampled_from(CASES))
+def test_model_f_at_drawn_points_equals_the_textbook_formula(a, b, kind_key):
+    kind, key = kind_key
+    land = dl.build(KINDS[kind], key)
+    assert float(land.model.f([a, b])) == pytest.approx(reference_loss(land.dataset, kind, key, a, b), rel=1e-11,
+                                                        abs=1e-12)
+
+
+def test_the_grid_is_one_vectorized_call_of_model_f():
+    land = dl.build(LINEAR, "mae")
+    calls = []
+    original = land.model.f
+
+    def counting(params, *args, **kwargs):
+        calls.append(np.shape(params))
+        return original(params, *args, **kwargs)
+
+    land.model.f = counting
+    dl.grid(land, np.linspace(0, 1, 9), np.linspace(0, 1, 4))
+    assert calls == [(4, 9, 2)]
+
+
+def test_linear_mse_minimum_is_the_least_squares_solution():
+    land = dl.build(LINEAR, "mse")
+    x, y = LINEAR.X[:, 0], LINEAR.y
+    slope, intercept = np.polyfit(x, y, 1)  # an independent least-squares solver
+    np.testing.assert_allclose(dl.least_squares(land), [slope, intercept], rtol=1e-10)
+    best, value = dl.minimize(land, ((-5, 5), (-5, 5)))
+    np.testing.assert_allclose(best, [slope, intercept], rtol=1e-10)
+    np.testing.assert_allclose(land.model.grad(best), 0.0, atol=1e-12)
+    assert value == pytest.approx(np.mean((slope * x + intercept - y) ** 2), rel=1e-12)
+    # On a fine grid around it, the lowest grid value is at the grid point nearest the solution.
+    xs = np.linspace(slope - 1, slope + 1, 201)
+    ys = np.linspace(intercept - 1.3, intercept + 0.7, 181)
+    Z = dl.grid(land, xs, ys)
+    i, j = np.unravel_index(np.argmin(Z), Z.shape)
+    assert j == np.argmin(np.abs(xs - slope)) and i == np.argmin(np.abs(ys - intercept))
+
+
+def test_two_feature_mse_minimum_is_least_squares_with_the_intercept_at_the_mean():
+    land = dl.build(DIABETES_2, "mse")
+    X, y = DIABETES_2.X, DIABETES_2.y
+    full, *_ = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)
+    np.testing.assert_allclose(dl.least_squares(land), full[:2], rtol=1e-10, atol=1e-12)
+    assert full[2] == pytest.approx(land.offset, abs=1e-12)  # standardized features: b* = mean(y)
+
+
+def test_the_grid_zoom_minimizer_finds_least_squares_too():
+    # Huber with a delta beyond every residual is MSE / 2: same minimizer, found here by the zooming grids.
+    land = dl.build(LINEAR, "huber", delta=1e6)
+    best, _ = dl.minimize(land, ((-4, 6), (-6, 4)))
+    np.testing.assert_allclose(best, dl.least_squares(land), atol=1e-7)
+
+
+def test_loss_switch_huber_with_a_large_delta_is_half_the_mse_surface():
+    xs, ys = np.linspace(-3, 5, 11), np.linspace(-4, 4, 9)
+    Z_mse = dl.grid(dl.build(LINEAR, "mse"), xs, ys)
+    Z_huber = dl.grid(dl.build(LINEAR, "huber", delta=1e4), xs, ys)
+    np.testing.assert_allclose(Z_huber, Z_mse / 2, rtol=1e-12)
+
+
+def test_loss_switch_huber_with_a_tiny_delta_is_delta_times_mae():
+    xs, ys = np.linspace(-3, 5, 11), np.linspace(-4, 4, 9)
+    delta = 1e-4
+    Z_mae = dl.grid(dl.build(LINEAR, "mae"), xs, ys)
+    Z_huber = dl.grid(dl.build(LINEAR, "huber", delta=delta), xs, ys)
+    # delta (|r| - delta/2) beyond delta and r^2/2 within: off from delta |r| - delta^2/2 by at most delta^2/2.
+    assert np.max(np.abs(Z_huber - (delta * Z_mae - delta**2 / 2))) <= delta**2 / 2 + 1e-15
+
+
+def test_loss_switch_rmse_is_the_root_of_mse_and_log_cosh_lies_between_its_bounds():
+    xs, ys = np.linspace(-3, 5, 11), np.linspace(-4, 4, 9)
+    Z = {key: dl.grid(dl.build(LINEAR, key), xs, ys) for key in ("mse", "rmse", "mae", "log_cosh")}
+    np.testing.assert_allclose(Z["rmse"], np.sqrt(Z["mse"]), rtol=1e-12)
+    # |r| - log 2 <= log cosh r <= r^2 / 2, averaged.
+    assert np.all(Z["log_cosh"] <= Z["mse"] / 2 + 1e-12)
+    assert np.all(Z["log_cosh"] >= Z["mae"] - np.log(2) - 1e-12)
+
+
+def test_loss_switch_classification_surrogates_bound_the_error_rate():
+    xs, ys = np.linspace(-6, 6, 13), np.linspace(-6, 6, 11)
+    Z = {key: dl.grid(dl.build(BLOBS_2, key), xs, ys) for key in dl.loss_names("classification")}
+    assert np.all(Z["hinge"] >= Z["zero_one"] - 1e-12)
+    assert np.all(Z["squared_hinge"] >= Z["zero_one"] - 1e-12)
+    assert np.all(Z["cross_entropy"] >= np.log(2) * Z["zero_one"] - 1e-12)
+    assert np.all((Z["sigmoid_mse"] >= 0) & (Z["sigmoid_mse"] <= 1))
+    values = np.unique(np.round(Z["zero_one"] * BLOBS_2.n_samples, 9))
+    assert np.all(values == np.round(values))  # the error rate counts mistakes: k / n
+
+
+def _second_differences(Z):
+    return np.concatenate([(Z[:, 2:] - 2 * Z[:, 1:-1] + Z[:, :-2]).ravel(),
+                           (Z[2:, :] - 2 * Z[1:-1, :] + Z[:-2, :]).ravel()])
+
+
+def test_squared_error_through_a_sigmoid_is_not_convex_and_cross_entropy_is():
+    xs = ys = np.linspace(-10, 10, 81)
+    assert np.min(_second_differences(dl.grid(dl.build(BLOBS_2, "sigmoid_mse"), xs, ys))) < -1e-4
+    assert np.min(_second_differences(dl.grid(dl.build(BLOBS_2, "cross_entropy"), xs, ys))) > -1e-12
+
+
+def test_the_sigmoid_mse_plateau_has_a_vanishing_gradient_where_cross_entropy_does_not():
+    far = np.array([8.0, 0.0])  # confidently wrong for almost every point
+    sig, ce = dl.build(BLOBS_2, "sigmoid_mse"), dl.build(BLOBS_2, "cross_entropy")
+    assert np.linalg.norm(sig.model.grad(far)) < 0.02 * np.linalg.norm(ce.model.grad(far))
+    assert float(sig.model.f(far)) > 0.5  # high loss, yet flat
+
+
+def test_outliers_move_the_mse_minimum_by_exactly_the_least_squares_formula():
+    moved, rows = dl.with_outliers(LINEAR, 3, 5.0, seed=2)
+    shift = 5.0 * np.std(LINEAR.y)
+    before = dl.least_squares(dl.build(LINEAR, "mse"))
+    after = dl.least_squares(dl.build(moved, "mse"))
+    n = LINEAR.n_samples
+    x = LINEAR.X[:, 0]  # standardized: mean 0, mean of squares 1
+    np.testing.assert_allclose(after - before, [shift * x[rows].sum() / n, 3 * shift / n], rtol=1e-10)
+    np.testing.assert_allclose(np.flatnonzero(moved.y != LINEAR.y), rows)
+
+
+def test_mae_minimizer_agrees_with_an_independent_linear_program():
+    from sklearn.linear_model import QuantileRegressor
+
+    moved, _ = dl.with_outliers(LINEAR, 4, 8.0)
+    land = dl.build(moved, "mae")
+    best, value = dl.minimize(land, ((-3, 7), (-5, 5)))
+    lp = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs").fit(moved.X, moved.y)
+    reference = np.mean(np.abs(lp.coef_[0] * moved.X[:, 0] + lp.intercept_ - moved.y))
+    assert value == pytest.approx(reference, rel=1e-8)
+    assert value <= reference + 1e-12 or value == pytest.approx(reference, rel=1e-9)
+
+
+def test_huber_minimizer_agrees_with_scipy():
+    from scipy.optimize import minimize
+
+    moved, _ = dl.with_outliers(LINEAR, 4, 8.0)
+    land = dl.build(moved, "huber", delta=0.8)
+    best, value = dl.minimize(land, ((-3, 7), (-5, 5)))
+    x, y = moved.X[:, 0], moved.y
+
+    def huber(p):
+        r = p[0] * x + p[1] - y
+        return np.mean(np.where(np.abs(r) <= 0.8, 0.5 * r**2, 0.8 * (np.abs(r) - 0.4)))
+
+    ref = minimize(huber, np.zeros(2), method="BFGS", options={"gtol": 1e-12})
+    np.testing.assert_allclose(best, ref.x, atol=1e-6)
+    assert value == pytest.approx(ref.fun, rel=1e-10)
+
+
+def test_outlier_scenario_moves_mse_far_more_than_mae_and_huber():
+    sc = dl.SCENARIOS["outlier_drags_mse"]
+    data = dl.load_dataset(sc.dataset, sc.features, **sc.dataset_params)
+    ex = dl.explore(data, sc.loss, outliers=sc.outliers, outlier_size=sc.outlier_size, start=sc.start,
+                    steps=sc.steps, settings=sc.optimizers)
+    shifts = dict(zip(ex.robust["loss"], ex.robust["shift"]))
+    mse, mae, huber = (shifts[dl.LOSS_CHOICES[k].title] for k in ("mse", "mae", "huber"))
+    assert mse > 5 * mae and mse > 5 * huber
+    assert len(ex.outlier_rows) == sc.outliers
+    for point in [*ex.robust["without outliers"], *ex.robust["with outliers"], ex.best, np.array(sc.start)]:
+        assert ex.domain[0][0] < point[0] < ex.domain[0][1] and ex.domain[1][0] < point[1] < ex.domain[1][1]
+
+
+def _scenario(name, **changes):
+    sc = replace(dl.SCENARIOS[name], **changes)
+    data = dl.load_dataset(sc.dataset, sc.features, **sc.dataset_params)
+    return dl.explore(data, sc.loss, outliers=sc.outliers, outlier_size=sc.outlier_size, start=sc.start,
+                      steps=sc.steps, settings=sc.optimizers)
+
+
+def test_sigmoid_mse_scenario_stalls_and_cross_entropy_from_the_same_start_does_not():
+    stalled = _scenario("sigmoid_mse_stalls").runs[0].trajectory
+    assert stalled.loss[-1] > 0.97 * stalled.loss[0]
+    sliding = _scenario("sigmoid_mse_stalls", loss="cross_entropy").runs[0].trajectory
+    assert sliding.loss[-1] < 0.05 * sliding.loss[0]
+
+
+def test_zero_one_scenario_never_moves():
+    ex = _scenario("zero_one_no_gradient")
+    traj = ex.runs[0].trajectory
+    np.testing.assert_array_equal(traj.params, np.broadcast_to(traj.params[0], traj.params.shape))
+    assert np.all(traj.grad_norm == 0)
+    assert "never moved" in ex.runs[0].verdict
+
+
+def test_mae_scenario_a_decaying_rate_settles_closer_than_a_constant_one():
+    ex = _scenario("mae_needs_decay")
+    constant, decayed = (np.linalg.norm(r.trajectory.params[-1] - ex.best) for r in ex.runs)
+    assert constant > 10 * decayed
+    assert "Reached the minimum" in ex.runs[1].verdict
+
+
+def test_cross_entropy_scenario_runs_off_to_infinity():
+    ex = _scenario("cross_entropy_separable")
+    assert ex.best_on_edge
+    norms = np.linalg.norm(ex.runs[0].trajectory.params, axis=1)
+    assert np.all(np.diff(norms[10:]) > 0)
+    assert "left the view" in ex.runs[0].verdict
+
+
+def test_every_scenario_uses_a_loss_of_its_dataset_and_runs():
+    for name, sc in dl.SCENARIOS.items():
+        data = dl.load_dataset(sc.dataset, sc.features, **sc.dataset_params)
+        assert sc.loss in dl.loss_names(data.task), name
+        assert all(optimizers.get(s.name, **s.hyperparameters) for s in sc.optimizers)
+
+
+def test_explore_runs_are_lossviz_run_on_the_model_objective():
+    setting = OptimizerSetting("adam", {"lr": 0.05}, label="Adam")
+    ex = dl.explore(LINEAR, "huber", delta=0.5, settings=[setting], start=(-1.0, 2.0), steps=40)
+    reference = run(dl.build(LINEAR, "huber", 0.5).model, optimizers.get("adam", lr=0.05), np.array([-1.0, 2.0]), 40)
+    np.testing.assert_array_equal(ex.runs[0].trajectory.params, reference.params)
+    assert ex.runs[0].trajectory.param_names == ("slope", "intercept")
+    assert ex.Z.shape == (len(ex.ys), len(ex.xs))
+
+
+def test_fit_at_draws_the_line_in_original_units():
+    data = datasets.get("linear", n_samples=50, noise=0.0, slope=2.0, intercept=1.0)
+    land = dl.build(data, "mse")
+    fit = dl.fit_at(land, [2.0, 1.0])
+    x_std = (fit.x - data.X_mean[0]) / data.X_scale[0]
+    np.testing.assert_allclose(fit.y, 2.0 * x_std + 1.0, rtol=1e-12)
+    # noise 0: the fit at the generating parameters passes through the data's end points
+    ends = np.argmin(data.X[:, 0]), np.argmax(data.X[:, 0])
+    np.testing.assert_allclose(fit.y[[0, -1]], data.y_original()[list(ends)], rtol=1e-12)
+
+
+def test_fit_at_sigmoid_threshold_is_where_the_score_is_zero():
+    land = dl.build(BLOBS_1, "cross_entropy")
+    fit = dl.fit_at(land, [1.5, -0.6])
+    threshold_std = (fit.threshold - BLOBS_1.X_mean[0]) / BLOBS_1.X_scale[0]
+    assert 1.5 * threshold_std - 0.6 == pytest.approx(0.0, abs=1e-12)
+    assert np.all((fit.y >= 0) & (fit.y <= 1)) and np.all(np.diff(fit.y) > 0)
+
+
+def test_fit_at_boundary_ends_lie_on_the_boundary_and_in_the_box():
+    land = dl.build(BLOBS_2, "hinge")
+    w = np.array([0.8, -1.7])
+    fit = dl.fit_at(land, w)
+    assert fit.x.size == 2
+    ends = BLOBS_2.standardize(np.column_stack([fit.x, fit.y]))
+    np.testing.assert_allclose(ends @ w, 0.0, atol=1e-10)
+    assert dl.fit_at(land, [0.0, 0.0]).x.size == 0
+
+
+def test_fit_at_plane_predicts_offset_plus_weights_in_original_units():
+    land = dl.build(DIABETES_2, "mae")
+    fit = dl.fit_at(land, [0.3, 0.2])
+    expected = (DIABETES_2.y.mean() + DIABETES_2.X @ [0.3, 0.2]) * DIABETES_2.y_scale + DIABETES_2.y_mean
+    np.testing.assert_allclose(fit.y, expected, rtol=1e-12)
+    np.testing.assert_allclose(fit.x, DIABETES_2.y_original(), rtol=1e-12)
+
+
+def test_one_vs_rest_and_subsample():
+    iris = dl.load_dataset("iris", ["petal length (cm)"], positive="versicolor")
+    full = datasets.get("iris")
+    np.testing.assert_array_equal(iris.y, (full.y == 1).astype(int))
+    assert iris.class_names == ("not versicolor", "versicolor")
+    small = dl.subsample(full, 40, seed=1)
+    assert small.n_samples == 40 and dl.subsample(full, 40, seed=1).X.tobytes() == small.X.tobytes()
+    assert dl.subsample(full, 1000) is full
+
+
+def test_a_large_dataset_is_sampled_for_the_landscape(monkeypatch):
+    monkeypatch.setattr(dl, "MAX_LANDSCAPE_ROWS", 50)
+    ex = dl.explore(LINEAR, "mse", steps=5)
+    assert ex.n_rows == 60 and ex.landscape.dataset.n_samples == 50
+
+
+TORCH_RUNNER = """
+import json, runpy, sys, io, contextlib, os
+results = []
+for path in sys.argv[1:]:
+    os.chdir(os.path.dirname(path))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        runpy.run_path(path)
+    results.append(json.loads(out.getvalue().strip().splitlines()[-1]))
+print(json.dumps(results))
+"""
+
+
+def test_torch_code_trains_the_same_model_to_the_same_parameters(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    cases = [(kind, key) for kind, key in CASES if key != "rmse"]  # torch's sqrt backward at 0 aside, same
+    cases.append(("line", "rmse"))
+    scripts, expected = [], []
+    for index, (kind, key) in enumerate(cases):
+        data = dl.subsample(KINDS[kind], 30, seed=index)
+        land = dl.build(data, key, delta=0.6)
+        optimizer = optimizers.get("sgd", lr=0.2, momentum=0.5)
+        x0 = (0.4, -0.3)
+        code = dl.torch_code(land, optimizer, None, steps=25, x0=x0)
+        assert ("X = torch.tensor" in code) and "loss.backward()" in code
+        path = tmp_path / f"case_{index}.py"
+        path.write_text(code)
+        scripts.append(str(path))
+        expected.append(run(land.model, optimizer, np.array(x0), 25).params[-1])
+    # A dataset too large to embed: the script reads the page's CSV instead.
+    monkeypatch.setattr(dl, "MAX_EMBEDDED_NUMBERS", 10)
+    land = dl.build(LINEAR, "log_cosh")
+    big = tmp_path / "big"
+    big.mkdir()
+    dl.model_data_frame(land).to_csv(big / dl.DATA_FILE_NAME, index=False)
+    code = dl.torch_code(land, optimizers.get("adam", lr=0.1), None, steps=30, x0=(1.0, 1.0))
+    assert dl.DATA_FILE_NAME in code
+    (big / "script.py").write_text(code)
+    scripts.append(str(big / "script.py"))
+    expected.append(run(land.model, optimizers.get("adam", lr=0.1), np.array([1.0, 1.0]), 30).params[-1])
+    out = subprocess.run([sys.executable, "-c", TORCH_RUNNER, *scripts], capture_output=True, text=True,
+                         timeout=300, check=True)
+    for case, got, want in zip([*cases, "csv"], json.loads(out.stdout), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10, err_msg=str(case))
+
+
+def test_torch_code_names_the_parameters_of_the_axes():
+    code = dl.torch_code(dl.build(BLOBS_2, "hinge"), optimizers.get("sgd", lr=0.1), None, steps=3, x0=(0, 0))
+    assert "w1, w2 = params[0], params[1]" in code and "w1 * X[:, 0] + w2 * X[:, 1]" in code
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: dl.build(LINEAR, "hinge"), ValueError, r"unknown loss for regression 'hinge'; valid names: mse"),
+        (lambda: dl.build(BLOBS_2, "mae"), ValueError, r"unknown loss for classification 'mae'; valid names: cross_entropy"),
+        (lambda: dl.build(LINEAR, "huber", delta=0.0), ValueError, r"delta must be in \(0, inf\]"),
+        (lambda: dl.build(datasets.get("iris"), "hinge"), ValueError, r"needs 1 or 2 features, got 4"),
+        (lambda: dl.build(datasets.get("iris").select([0]), "hinge"), ValueError, r"needs 2 classes, 'iris' has 3"),
+        (lambda: dl.build("linear", "mse"), TypeError, r"dataset must be a lossviz.datasets.Dataset"),
+        (lambda: dl.with_outliers(BLOBS_2, 1, 1.0), ValueError, r"outliers are added to regression targets"),
+        (lambda: dl.with_outliers(LINEAR, 31, 1.0), ValueError, r"outliers must be an integer in \[0, 30\]"),
+        (lambda: dl.with_outliers(LINEAR, 1, -1.0), ValueError, r"outlier size must be in \[0, 100\]"),
+        (lambda: dl.one_vs_rest(LINEAR, "a"), ValueError, r"one_vs_rest needs a classification dataset"),
+        (lambda: dl.one_vs_rest(datasets.get("iris"), "rose"), ValueError, r"unknown positive class 'rose'"),
+        (lambda: dl.load_dataset("mnist", ["x"]), ValueError, r"unknown dataset 'mnist'; valid names: linear"),
+        (lambda: dl.load_dataset("linear", []), ValueError, r"features must name 1 or 2 features, got 0"),
+        (lambda: dl.loss_names("ranking"), ValueError, r"unknown task 'ranking'"),
+        (lambda: dl.minimize(dl.build(LINEAR, "mae"), ((1, 0), (0, 1))), ValueError, r"box must be \(\(xmin, xmax\)"),
+        (lambda: dl.view_box(np.zeros((3, 3))), ValueError, r"points must have shape \(\.\.\., 2\)"),
+        (lambda: dl.explore(LINEAR, "mse", steps=0), ValueError, r"steps must be an integer in \[1, 5000\]"),
+        (lambda: dl.explore(LINEAR, "mse", start=(1.0,)), ValueError, r"start must have shape \(\.\.\., 2\)"),
+        (lambda: dl.explore(LINEAR, "mse", settings=[OptimizerSetting("sgd", {"lr": 0.1})] * 4), ValueError,
+         r"at most 3 optimizers, got 4"),
+        (lambda: dl.explore(LINEAR, "mse", settings=[OptimizerSetting("sgd", {"lr": -1.0})]), ValueError,
+         r"optimizer 1 \(sgd\): .*lr"),
+        (lambda: dl.fit_at(dl.build(LINEAR, "mse"), [1.0, 2.0, 3.0]), ValueError, r"params must have shape \(\.\.\., 2\)"),
+    ],
+)
+def test_validation_messages_name_the_parameter(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
