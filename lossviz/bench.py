@@ -35,6 +35,7 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -298,8 +299,24 @@ def _blas() -> str:
         return "unknown"
 
 
+def _code_version() -> str:
+    """The commit measured, and whether lossviz/ had uncommitted changes (other work in progress)."""
+    package = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=package, capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"commit {commit}" + (" with uncommitted changes under lossviz/" if changed else "")
+
+
 def machine_info() -> dict[str, str]:
-    """What the numbers depend on: cores, CPU model, OS, Python, NumPy and its BLAS, current load."""
+    """What the numbers depend on: cores, CPU model, OS, Python, NumPy and its BLAS, load, code version."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
@@ -310,6 +327,7 @@ def machine_info() -> dict[str, str]:
         "numpy": np.__version__,
         "blas": _blas(),
         "load": "unknown" if load is None else " / ".join(f"{x:.2f}" for x in load),
+        "code": _code_version(),
     }
 
 
@@ -407,7 +425,8 @@ def render_markdown(
         f"Measured on **{date}** by `{command}` (regenerates this section; `make bench` runs the default).",
         "",
         f"- Machine: {machine['cores']}; CPU: {machine['cpu']}; {machine['os']}",
-        f"- Python {machine['python']}, NumPy {machine['numpy']} (BLAS: {machine['blas']})",
+        f"- Python {machine['python']}, NumPy {machine['numpy']} (BLAS: {machine['blas']}); "
+        f"lossviz at {machine['code']}",
         f"- Load average (1 / 5 / 15 min) at the start: {machine['load']}"
         + (f"; at the end: {load_after}" if load_after else ""),
         f"- Method: per row, {warmup} untimed warm-up call(s), then **n** timed calls (at most {repeats}; a "
@@ -493,25 +512,27 @@ LR_SWEEP_START = np.array([2.5, 2.0])
 # Why a target is out of reach, as measured with process CPU time on this 2-core machine (NumPy 2.4,
 # Python 3.11) while writing the benchmark; printed only when a target is missed. Costs of single NumPy
 # operations on the 500x500 grid: a multiply 0.05-0.1 ms, exp 0.5 ms, sin or cos 2.2 ms (about 9 ns per
-# float64 value), a float power such as x**3 15 ms, a sum over the length-2 last axis 3.7 ms.
+# float64 value), x**3 or x**4 0.6 ms for positive x but 14 ms when about half the x are negative, a sum
+# over the length-2 last axis 3.7 ms.
 _SURFACE_CAUSE_DEFAULT = "Its formula takes more than 5 ms of whole-grid NumPy operations."
 _SINES = "`np.sin`/`np.cos` cost about 2.2 ms per 250,000 float64 values here (about 9 ns each)"
+_NEGATIVE_POWER = ("NumPy's float power `x**n` costs about 110 ns per negative x here (against 2.6 ns for a "
+                   "positive one and 0.1 ns per multiply)")
 _SURFACE_CAUSES: dict[str, str] = {
     "beale": ("`beale`'s `f` sums `t * t` over the generator `terms(p)`, which for every point also builds "
-              "each residual's gradient (`_vector`) and Hessian (`_matrix`) and raises y to float powers "
-              "(`y**i`, NumPy's general power, about 15 ms per 250,000 values); `f` uses only `t`. "
-              "Measured: `f` alone is about 64 ms."),
+              f"each residual's gradient and Hessian, and raises y to the power 3: {_NEGATIVE_POWER}, so "
+              "`y**3` alone is about 14 ms; `f` uses only `t`. Measured: `f` alone is about 50 ms."),
     "goldstein_price": ("`goldstein_price`'s `f` calls `factors(p)`, which computes both factors' gradients "
-                        "and Hessians (`_vector`, `_matrix`, `_outer`, `_sym_outer`, arrays of shape "
-                        "(500, 500, 2, 2)) and keeps only the values. Measured: `f` alone is about 100 ms."),
-    "styblinski_tang": ("`styblinski_tang`'s `f` evaluates `p**4`: NumPy's general float power takes about "
-                        "28 ms on the 500,000 coordinates, where squaring twice (`q = p * p; q * q`) takes "
-                        "0.3 ms."),
-    "monkey_saddle": ("`monkey_saddle`'s `f` evaluates `x**3`, NumPy's general float power: about 15 ms on "
-                      "250,000 values, against 0.2 ms for `x * x * x`."),
+                        "and Hessians (`_outer`, `_sym_outer`, `_matrix`: arrays of shape (500, 500, 2, 2)) "
+                        "and keeps only the values. Measured: `f` alone is about 87 ms."),
+    "styblinski_tang": ("`styblinski_tang`'s `f` evaluates `p**4` on its domain [-5, 5]^2: "
+                        f"{_NEGATIVE_POWER}, so `p**4` takes about 28 ms on the 500,000 coordinates, "
+                        "where squaring twice (`q = p * p; q * q`) takes 0.3 ms."),
+    "monkey_saddle": (f"`monkey_saddle`'s `f` evaluates `x**3` on [-2, 2]: {_NEGATIVE_POWER}, so it takes "
+                      "about 15 ms, against 0.2 ms for `x * x * x`."),
     "plateau_cliff": ("`plateau_cliff`'s `f` calls `well(p)` and `step(p)`, which also build both factors' "
-                      "gradients and Hessians (`_outer` of shape (500, 500, 2, 2), `_vector`, `_matrix`) "
-                      "and keeps only the values. Measured: `f` alone is about 42 ms."),
+                      "gradients and Hessians (`_outer` of shape (500, 500, 2, 2) alone is 5 ms) and keeps "
+                      "only the values. Measured: `f` alone is about 30 ms."),
     "rastrigin": (f"{_SINES}: `rastrigin`'s `f` takes `np.sin` of all 500,000 coordinates (4.3 ms) and then "
                   "`np.sum(..., axis=-1)` over the length-2 axis (3.7 ms; adding the x and y terms directly "
                   "costs 0.1 ms). Even without the sum the sines alone nearly fill the 5 ms."),
@@ -521,14 +542,12 @@ _SURFACE_CAUSES: dict[str, str] = {
              "the code's shape."),
 }
 _PER_STEP_CAUSE = (
-    "A step's cost does not depend on R here, it is the number of NumPy calls: per step, `run` makes one "
-    "`Surface.grad` call (about 15 us, of which 8 us is `surfaces._vector`: `np.stack` of two "
-    "`np.broadcast_to` views, then `astype`), the optimizer's update (1.6 us for SGD to 7 us for NAdam) "
-    "and its own bookkeeping (about 2.5 us), so 9,000 steps take about 190 ms of CPU. With `_vector` "
-    "filling an empty (..., 2) array instead, the same 9,000 steps measured 118 ms. The target leaves "
-    "5.6 us per step for gradient, update and recording, while one NumPy call on a 2-element array costs "
-    "0.3-0.4 us and Rosenbrock's gradient plus an Adam update make over 20 of them: out of reach for a "
-    "step loop in NumPy. The same loop advances 4,096 runs per step for little more (figure c)."
+    "A step's cost here is the number of NumPy calls, not R: per step `run` calls Rosenbrock's gradient "
+    "formula (about 4.4 us: a dozen NumPy operations at 0.3-0.4 us each on a 2-element array), the "
+    "optimizer's update rule (1.6 us for SGD to 7.5 us for NAdam) and records both (about 1.5 us), 7-13 us "
+    "a step, so the 9,000 steps take about 95 ms of CPU. The target leaves 5.6 us per step for all three, "
+    "less than any update but SGD's plus the gradient: out of reach for a step loop in NumPy. The same "
+    "loop advances 4,096 runs per step for little more (figure c)."
 )
 _SWEEP_CAUSE = (
     "Measured: about 120 ms of CPU, some 50 ms in the 500-step loop (Rosenbrock's gradient and the SGD "
