@@ -62,6 +62,9 @@ _DELEGATED = frozenset({
     "init_params", "task", "domain", "log_scale", "X", "y", "loss",
 })
 
+# Points of an affine slice formed at once when adding the penalty (bounds memory to 256 x d floats).
+_AFFINE_CHUNK = 256
+
 _LATEX = {
     "l1": r"\lambda \sum_i m_i |w_i|",
     "l2": r"\tfrac{\lambda}{2} \sum_i m_i w_i^2",
@@ -167,6 +170,32 @@ class Regularized:
         if batch is not None:
             kwargs["batch"] = batch
         return self.base.grad(w, **kwargs) + self.penalty_grad(w)
+
+    @property
+    def f_affine(self) -> Callable[..., np.ndarray]:
+        """``f_affine(origin, directions, coords, batch=None, **kwargs)``: the base objective's affine-slice
+        evaluation (see :meth:`lossviz.models.DataModel.f_affine`) plus the penalty at each point.
+
+        Only present when the base objective has ``f_affine``. The points are formed in chunks for the
+        penalty too, so the slice is never held in memory at once.
+        """
+        base_f_affine = getattr(self.base, "f_affine", None)
+        if base_f_affine is None:
+            raise AttributeError("the wrapped objective has no f_affine")
+
+        def f_affine(origin: object, directions: object, coords: object, batch: object = None,
+                     **kwargs: Any) -> np.ndarray:
+            values = np.asarray(base_f_affine(origin, directions, coords, batch=batch, **kwargs), dtype=float)
+            theta = check_array(origin, "origin", ndim=1, last_dim=self.dim)
+            D = check_array(directions, "directions", ndim=2, last_dim=self.dim)
+            C = check_array(coords, "coords", last_dim=D.shape[0]).reshape(-1, D.shape[0])
+            penalty = np.empty(C.shape[0])
+            for start in range(0, C.shape[0], _AFFINE_CHUNK):
+                rows = slice(start, start + _AFFINE_CHUNK)
+                penalty[rows] = self.penalty(theta + C[rows] @ D)
+            return values + penalty.reshape(values.shape)
+
+        return f_affine
 
     @property
     def hessian(self) -> Callable[[object], np.ndarray]:

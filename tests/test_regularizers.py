@@ -237,3 +237,17 @@ def test_diverged_weights_give_inf_without_warnings() -> None:
     # The unpenalized bias may be infinite without turning the penalty into NaN.
     assert obj.penalty(np.array([1.0, 0.0, 0.0, np.inf])) == pytest.approx(1.0 * (0.5 + 0.25))
     assert np.isinf(regularizers.l2(Quadratic(2), 0.5).penalty(np.array([np.inf, 1.0])))
+
+
+def test_f_affine_adds_the_penalty_at_every_point_of_the_slice() -> None:
+    model = models.mlp(X, (Y > 0).astype(int), hidden=(3,))
+    obj = regularizers.elastic_net(model, 0.4, 0.6)
+    rng = np.random.default_rng(11)
+    origin, directions = rng.standard_normal(model.dim), rng.standard_normal((2, model.dim))
+    A, B = np.meshgrid(np.linspace(-1, 1, 30), np.linspace(-1, 1, 20))  # 600 points: several chunks
+    coords = np.stack([A, B], axis=-1)
+    points = origin + coords @ directions
+    np.testing.assert_allclose(obj.f_affine(origin, directions, coords), obj.f(points), rtol=1e-13)
+    np.testing.assert_allclose(obj.f_affine(origin, directions, coords, batch=np.array([0, 3])),
+                               obj.f(points, batch=np.array([0, 3])), rtol=1e-13)
+    assert not hasattr(regularizers.l2(Quadratic(2), 1.0), "f_affine")
