@@ -1,0 +1,315 @@
+r"""Loss functions one sample at a time: curves of the residual and of the margin, and a worked example.
+
+Regression losses are functions of the residual :math:`r = \hat y - y`; classification losses of the
+margin :math:`m = y s` (label :math:`y \in \{-1, +1\}`, score :math:`s`), which is positive when the
+prediction is on the right side and the larger the more confident. Every curve and every gradient here
+comes from :mod:`lossviz.losses` (one sample per point, so no :math:`1/n`), so what is drawn is what the
+models train on.
+
+The worked example is the classic ``y = [1, 2, 3, 4, 5]`` against ``y_pred = [0.8, 1.9, 2.8, 3.7, 4.6]``:
+per-sample terms, the means, and the same numbers as a PyTorch script. User text is only split and
+passed to ``float``; it is never evaluated.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lossviz import losses
+from lossviz._validation import check_array, check_choice, check_scalar
+
+__all__ = [
+    "LossInfo", "INFO", "REGRESSION", "CLASSIFICATION", "regression_curves", "margin_curves",
+    "parse_numbers", "worked_example", "worked_latex", "torch_example_code", "LossScenario", "SCENARIOS",
+    "EXAMPLE_Y", "EXAMPLE_Y_PRED", "MAX_EXAMPLE",
+]
+
+EXAMPLE_Y = "1, 2, 3, 4, 5"
+EXAMPLE_Y_PRED = "0.8, 1.9, 2.8, 3.7, 4.6"
+MAX_EXAMPLE = 100
+MAX_NUMBER_TEXT = 2_000
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """One loss as the page shows it: registry name, per-sample formula and gradient in LaTeX, torch."""
+
+    key: str
+    title: str
+    loss: str
+    formula: str
+    gradient: str
+    torch: str
+
+
+_T = "torch.nn.functional."
+INFO: dict[str, LossInfo] = {i.key: i for i in (
+    LossInfo("mse", "MSE", "mse", r"\ell(r) = r^2", r"\frac{\partial \ell}{\partial \hat y} = 2r",
+             _T + "mse_loss(y_pred, y)"),
+    LossInfo("rmse", "RMSE", "rmse", r"L = \sqrt{\tfrac1n \textstyle\sum_i r_i^2}\ \ (n = 1:\ |r|)",
+             r"\frac{\partial L}{\partial \hat y_i} = \frac{r_i}{n L}\ \ (n = 1:\ \operatorname{sign} r)",
+             "torch.sqrt(" + _T + "mse_loss(y_pred, y))"),
+    LossInfo("mae", "MAE", "mae", r"\ell(r) = |r|", r"\frac{\partial \ell}{\partial \hat y} = \operatorname{sign} r",
+             _T + "l1_loss(y_pred, y)"),
+    LossInfo("huber", "Huber", "huber",
+             r"\ell(r) = \begin{cases} \tfrac12 r^2 & |r| \le \delta \\ \delta(|r| - \tfrac12\delta) & |r| > \delta"
+             r"\end{cases}",
+             r"\frac{\partial \ell}{\partial \hat y} = \operatorname{clip}(r, -\delta, \delta)",
+             _T + "huber_loss(y_pred, y, delta=δ)"),
+    LossInfo("log_cosh", "log-cosh", "log_cosh", r"\ell(r) = \log\cosh r",
+             r"\frac{\partial \ell}{\partial \hat y} = \tanh r", "torch.log(torch.cosh(y_pred - y)).mean()"),
+    LossInfo("zero_one", "0-1", "zero_one", r"\ell(m) = \mathbb 1[m \le 0]",
+             r"\frac{\partial \ell}{\partial m} = 0\ \ (m \ne 0;\ \text{undefined at } 0)",
+             "(y * s <= 0).double().mean()"),
+    LossInfo("hinge", "hinge", "hinge", r"\ell(m) = \max(0,\ 1 - m)",
+             r"\frac{\partial \ell}{\partial m} = -\mathbb 1[m < 1]", "torch.clamp(1 - y * s, min=0).mean()"),
+    LossInfo("squared_hinge", "squared hinge", "squared_hinge", r"\ell(m) = \max(0,\ 1 - m)^2",
+             r"\frac{\partial \ell}{\partial m} = -2\max(0,\ 1 - m)",
+             "(torch.clamp(1 - y * s, min=0) ** 2).mean()"),
+    LossInfo("logistic", "logistic", "logistic", r"\ell(m) = \log(1 + e^{-m})",
+             r"\frac{\partial \ell}{\partial m} = -\sigma(-m) = -\frac{1}{1 + e^{m}}",
+             _T + "soft_margin_loss(s, y)"),
+    LossInfo("cross_entropy", "cross-entropy", "binary_cross_entropy_with_logits",
+             r"\ell = -\big[t\log\sigma(s) + (1 - t)\log(1 - \sigma(s))\big] = \log(1 + e^{-m}),\ t = \tfrac{1 + y}{2}",
+             r"\frac{\partial \ell}{\partial m} = \sigma(m) - 1",
+             _T + "binary_cross_entropy_with_logits(s, t)"),
+)}
+REGRESSION = ("mse", "rmse", "mae", "huber", "log_cosh")
+CLASSIFICATION = ("zero_one", "hinge", "squared_hinge", "logistic", "cross_entropy")
+
+
+def _build(key: str, delta: float) -> losses.Loss:
+    info = INFO[key]
+    return losses.get(info.loss, delta=delta) if info.loss == "huber" else losses.get(info.loss)
+
+
+def _curves(keys: Sequence[str], allowed: Sequence[str], axis: str, points: object, target: float,
+            delta: float, what: str) -> pd.DataFrame:
+    x = check_array(points, axis, ndim=1)
+    delta = check_scalar(delta, "delta", low=0.0, include_low=False)
+    frame = pd.DataFrame({axis: x})
+    for key in keys:
+        check_choice(key, what, allowed)
+        loss = _build(key, delta)
+        # Each point is its own one-sample dataset: shape (K, 1), so value and grad carry no 1/n.
+        frame[key] = np.asarray(loss.value(target, x[:, None]), dtype=np.float64)
+        frame[f"{key}_gradient"] = loss.grad(target, x[:, None])[:, 0]
+    return frame
+
+
+def regression_curves(keys: Sequence[str], residuals: object, delta: float = 1.0) -> pd.DataFrame:
+    """Per-sample regression losses and their gradients as functions of the residual.
+
+    Parameters
+    ----------
+    keys : names from :data:`REGRESSION`
+    residuals : array_like, shape (K,)
+        Values of :math:`r = \\hat y - y` (the target is 0, the prediction is ``r``).
+    delta : float
+        Huber's threshold.
+
+    Returns
+    -------
+    DataFrame
+        Column ``residual``, then per loss ``<key>`` (the loss of one sample) and ``<key>_gradient``
+        (d loss / d prediction). RMSE of one sample is :math:`|r|`.
+    """
+    return _curves(keys, REGRESSION, "residual", residuals, 0.0, delta, "regression loss")
+
+
+def margin_curves(keys: Sequence[str], margins: object) -> pd.DataFrame:
+    """Per-sample classification losses and their gradients as functions of the margin :math:`m = y s`.
+
+    The label is +1 (1 for cross-entropy) and the score equals the margin, so d loss / d s is
+    d loss / d m. Columns: ``margin``, then ``<key>`` and ``<key>_gradient`` per loss of
+    :data:`CLASSIFICATION`.
+    """
+    return _curves(keys, CLASSIFICATION, "margin", margins, 1.0, 1.0, "classification loss")
+
+
+def parse_numbers(text: str, name: str, max_count: int = MAX_EXAMPLE) -> np.ndarray:
+    """Numbers separated by commas, semicolons or spaces, as float64 (the text is never evaluated).
+
+    Raises
+    ------
+    TypeError
+        If ``text`` is not a string.
+    ValueError
+        Empty, too long, more than ``max_count`` numbers, or an item that is not a finite number; the
+        message names ``name``, the item's position and its text.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be text, got {type(text).__name__}")
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ValueError(f"{name} is longer than {MAX_NUMBER_TEXT} characters")
+    items = [item for item in re.split(r"[,;\s]+", text.strip()) if item]
+    if not items:
+        raise ValueError(f"{name}: enter at least one number, separated by commas")
+    if len(items) > max_count:
+        raise ValueError(f"{name} has {len(items)} numbers; at most {max_count} are allowed")
+    values = []
+    for position, item in enumerate(items, start=1):
+        try:
+            value = float(item)
+        except ValueError:
+            raise ValueError(f"{name}: item {position} ({item[:20]!r}) is not a number") from None
+        if not np.isfinite(value):
+            raise ValueError(f"{name}: item {position} ({item[:20]!r}) must be a finite number")
+        values.append(value)
+    return np.array(values, dtype=np.float64)
+
+
+def _pair(y: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
+    yt = check_array(y, "y", ndim=1)
+    yp = check_array(y_pred, "y_pred", ndim=1)
+    if yt.size != yp.size:
+        raise ValueError(f"y has {yt.size} numbers but y_pred has {yp.size}: they must pair up one to one")
+    if yt.size == 0:
+        raise ValueError("y and y_pred must hold at least one number")
+    return yt, yp
+
+
+def worked_example(y: object, y_pred: object, delta: float = 1.0) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per-sample terms and the mean of every regression loss for targets ``y`` and predictions ``y_pred``.
+
+    Returns
+    -------
+    per_sample : DataFrame
+        Columns ``y, y_pred, residual (= y_pred - y), squared, absolute, huber, log_cosh``, one row per
+        sample.
+    totals : dict
+        ``{"mse", "rmse", "mae", "huber", "log_cosh"}`` -> the loss value, from :mod:`lossviz.losses`.
+    """
+    yt, yp = _pair(y, y_pred)
+    delta = check_scalar(delta, "delta", low=0.0, include_low=False)
+    per_sample = pd.DataFrame({"y": yt, "y_pred": yp, "residual": yp - yt})
+    for column, key in (("squared", "mse"), ("absolute", "mae"), ("huber", "huber"), ("log_cosh", "log_cosh")):
+        per_sample[column] = _build(key, delta).per_sample(yt, yp)
+    totals = {key: float(_build(key, delta).value(yt, yp)) for key in REGRESSION}
+    return per_sample, totals
+
+
+def _number(value: float) -> str:
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa}\times 10^{{{int(exponent)}}}"
+    return text
+
+
+def _sum_latex(terms: Sequence[str]) -> str:
+    shown = list(terms) if len(terms) <= 6 else [*terms[:3], r"\dots", *terms[-2:]]
+    return " + ".join(shown)
+
+
+def worked_latex(y: object, y_pred: object, delta: float = 1.0) -> dict[str, str]:
+    """Each regression loss with this example's numbers filled in, e.g. ``MSE = 1/5 (0.2^2 + ...) = 0.068``."""
+    per_sample, totals = worked_example(y, y_pred, delta)
+    n = len(per_sample)
+    r = per_sample["residual"].to_numpy()
+    magnitude = [_number(abs(v)) for v in r]
+    frac = rf"\frac{{1}}{{{n}}}"
+    return {
+        "mse": rf"\text{{MSE}} = {frac}\left({_sum_latex([f'{m}^2' for m in magnitude])}\right) = "
+               + _number(totals["mse"]),
+        "rmse": rf"\text{{RMSE}} = \sqrt{{\text{{MSE}}}} = \sqrt{{{_number(totals['mse'])}}} = "
+                + _number(totals["rmse"]),
+        "mae": rf"\text{{MAE}} = {frac}\left({_sum_latex(magnitude)}\right) = " + _number(totals["mae"]),
+        "huber": rf"\text{{Huber}}_{{\delta = {delta:g}}} = {frac}\left("
+                 + _sum_latex([_number(v) for v in per_sample["huber"]]) + r"\right) = " + _number(totals["huber"]),
+        "log_cosh": rf"\text{{log-cosh}} = {frac}\left("
+                    + _sum_latex([_number(v) for v in per_sample["log_cosh"]]) + r"\right) = "
+                    + _number(totals["log_cosh"]),
+    }
+
+
+def torch_example_code(y: object, y_pred: object, delta: float = 1.0) -> str:
+    """A PyTorch script printing the worked example's five losses (same numbers, float64)."""
+    yt, yp = _pair(y, y_pred)
+    delta = check_scalar(delta, "delta", low=0.0, include_low=False)
+    lines = [
+        "# Generated by lossviz: the worked example's losses in PyTorch (float64).",
+        "import torch",
+        "import torch.nn.functional as F",
+        "",
+        f"y = torch.tensor([{', '.join(repr(float(v)) for v in yt)}], dtype=torch.float64)",
+        f"y_pred = torch.tensor([{', '.join(repr(float(v)) for v in yp)}], dtype=torch.float64)",
+        "",
+        'print("mse", F.mse_loss(y_pred, y).item())',
+        'print("rmse", torch.sqrt(F.mse_loss(y_pred, y)).item())',
+        'print("mae", F.l1_loss(y_pred, y).item())',
+        f'print("huber", F.huber_loss(y_pred, y, delta={delta!r}).item())',
+        'print("log_cosh", torch.log(torch.cosh(y_pred - y)).mean().item())',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class LossScenario:
+    """A classroom setting of the Loss functions page: which curves, which example, and the lesson."""
+
+    title: str
+    explanation: str
+    regression: tuple[str, ...] = REGRESSION
+    classification: tuple[str, ...] = CLASSIFICATION
+    delta: float = 1.0
+    y: str = EXAMPLE_Y
+    y_pred: str = EXAMPLE_Y_PRED
+    extra: dict = field(default_factory=dict)
+
+
+SCENARIOS: dict[str, LossScenario] = {
+    "outlier": LossScenario(
+        title="An outlier drags MSE",
+        explanation=(
+            "The last prediction is off by 4.6 instead of 0.4. Squared, that one error is 21.2 against "
+            "0.18 for the other four together: it is 99% of the MSE, which jumps from 0.068 to 4.27. MAE "
+            "counts it only linearly (1.08), and Huber squares it only up to δ and then counts it "
+            "linearly too (0.84). A model trained with MSE will bend to serve that one point."
+        ),
+        regression=("mse", "mae", "huber"), y_pred="0.8, 1.9, 2.8, 3.7, 9.6",
+    ),
+    "zero_one": LossScenario(
+        title="0-1 loss has no gradient",
+        explanation=(
+            "The 0-1 loss (the error rate) is a step: 1 on the wrong side of the boundary, 0 on the "
+            "right side. Its gradient is 0 everywhere except at the step, where it does not exist, so "
+            "it tells gradient descent nothing. Hinge and logistic losses are convex upper bounds of the "
+            "step with a slope that points the right way: the surrogates we actually train on."
+        ),
+        regression=("mse", "mae"), classification=("zero_one", "hinge", "logistic"),
+    ),
+    "huber": LossScenario(
+        title="Huber: squared near zero, absolute far out",
+        explanation=(
+            "Huber is half the squared error for residuals within δ and a straight line of slope δ "
+            "beyond. Its gradient is the residual clipped to [-δ, δ]: small errors are corrected in "
+            "proportion, large ones with a capped pull. Move δ and watch the kink travel."
+        ),
+        regression=("mse", "mae", "huber"), classification=("hinge", "logistic"), delta=0.5,
+    ),
+    "cross_entropy_is_logistic": LossScenario(
+        title="Cross-entropy on a sigmoid is the logistic loss",
+        explanation=(
+            "Binary cross-entropy of the probability σ(s) against a 0/1 label, written with the margin "
+            "m = y s of the ±1 label, is log(1 + e^{-m}): exactly the logistic loss. The two curves lie "
+            "on top of each other. Its gradient σ(m) - 1 never vanishes on the wrong side, which is why "
+            "it trains where squared error through a sigmoid stalls."
+        ),
+        regression=("mse",), classification=("logistic", "cross_entropy"),
+    ),
+    "hinge_stops": LossScenario(
+        title="Hinge is exactly zero beyond the margin",
+        explanation=(
+            "Once a point is classified with margin at least 1, the hinge loss and its gradient are 0: "
+            "that point stops influencing the model (only the support vectors do). The logistic loss "
+            "keeps a small positive gradient for every point, so it keeps pushing the weights up."
+        ),
+        regression=("mse",), classification=("hinge", "squared_hinge", "logistic"),
+    ),
+}

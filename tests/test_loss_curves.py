@@ -1,0 +1,167 @@
+"""lossviz.loss_curves: per-sample curves against their formulas and finite differences, the worked
+example against a hand calculation and torch, number parsing, scenarios."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from lossviz import loss_curves as lc
+
+R = np.linspace(-4.0, 4.0, 161)
+
+
+def test_regression_curves_follow_their_formulas():
+    delta = 0.7
+    frame = lc.regression_curves(lc.REGRESSION, R, delta)
+    np.testing.assert_array_equal(frame["residual"], R)
+    np.testing.assert_allclose(frame["mse"], R**2, rtol=1e-14)
+    np.testing.assert_allclose(frame["mse_gradient"], 2 * R, rtol=1e-14)
+    np.testing.assert_allclose(frame["rmse"], np.abs(R), rtol=1e-14)
+    np.testing.assert_allclose(frame["rmse_gradient"], np.sign(R), rtol=1e-14)
+    np.testing.assert_allclose(frame["mae"], np.abs(R), rtol=1e-14)
+    np.testing.assert_allclose(frame["mae_gradient"], np.sign(R), rtol=1e-14)
+    huber = np.where(np.abs(R) <= delta, 0.5 * R**2, delta * (np.abs(R) - 0.5 * delta))
+    np.testing.assert_allclose(frame["huber"], huber, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(frame["huber_gradient"], np.clip(R, -delta, delta), rtol=1e-14)
+    np.testing.assert_allclose(frame["log_cosh"], np.log(np.cosh(R)), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(frame["log_cosh_gradient"], np.tanh(R), rtol=1e-14)
+
+
+def test_margin_curves_follow_their_formulas():
+    frame = lc.margin_curves(lc.CLASSIFICATION, R)
+    np.testing.assert_array_equal(frame["zero_one"], (R <= 0).astype(float))
+    np.testing.assert_array_equal(frame["zero_one_gradient"], 0.0)
+    np.testing.assert_allclose(frame["hinge"], np.maximum(0, 1 - R), rtol=1e-14)
+    np.testing.assert_allclose(frame["hinge_gradient"], -(R < 1).astype(float))
+    np.testing.assert_allclose(frame["squared_hinge"], np.maximum(0, 1 - R) ** 2, rtol=1e-14)
+    np.testing.assert_allclose(frame["squared_hinge_gradient"], -2 * np.maximum(0, 1 - R), rtol=1e-14)
+    np.testing.assert_allclose(frame["logistic"], np.log1p(np.exp(-R)), rtol=1e-13)
+    np.testing.assert_allclose(frame["logistic_gradient"], -1 / (1 + np.exp(R)), rtol=1e-13)
+
+
+def test_cross_entropy_of_a_sigmoid_is_the_logistic_loss():
+    frame = lc.margin_curves(("logistic", "cross_entropy"), R)
+    np.testing.assert_allclose(frame["cross_entropy"], frame["logistic"], rtol=1e-13)
+    np.testing.assert_allclose(frame["cross_entropy_gradient"], frame["logistic_gradient"], rtol=1e-14, atol=1e-16)
+    p = 1 / (1 + np.exp(-R))  # the probability of the true class, label 1
+    np.testing.assert_allclose(frame["cross_entropy"], -np.log(p), rtol=1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(r=st.floats(-5, 5), key=st.sampled_from(["mse", "huber", "log_cosh", "mae", "rmse"]))
+def test_regression_gradients_match_central_differences(r, key):
+    assume(abs(r) > 1e-3 and abs(abs(r) - 0.8) > 1e-3)  # away from the kinks
+    h = 1e-6
+    frame = lc.regression_curves([key], [r - h, r, r + h], delta=0.8)
+    numeric = (frame[key].iloc[2] - frame[key].iloc[0]) / (2 * h)
+    assert frame[f"{key}_gradient"].iloc[1] == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(m=st.floats(-5, 5), key=st.sampled_from(list(lc.CLASSIFICATION)))
+def test_margin_gradients_match_central_differences(m, key):
+    assume(abs(m) > 1e-3 and abs(m - 1) > 1e-3)
+    h = 1e-6
+    frame = lc.margin_curves([key], [m - h, m, m + h])
+    numeric = (frame[key].iloc[2] - frame[key].iloc[0]) / (2 * h)
+    assert frame[f"{key}_gradient"].iloc[1] == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+
+def test_the_classic_worked_example_matches_a_hand_calculation():
+    y = lc.parse_numbers(lc.EXAMPLE_Y, "y")
+    y_pred = lc.parse_numbers(lc.EXAMPLE_Y_PRED, "y_pred")
+    per_sample, totals = lc.worked_example(y, y_pred, delta=1.0)
+    # residuals -0.2, -0.1, -0.2, -0.3, -0.4: squares 0.04 + 0.01 + 0.04 + 0.09 + 0.16 = 0.34
+    assert totals["mse"] == pytest.approx(0.34 / 5, rel=1e-12)
+    assert totals["rmse"] == pytest.approx(np.sqrt(0.068), rel=1e-12)
+    assert totals["mae"] == pytest.approx(1.2 / 5, rel=1e-12)
+    assert totals["huber"] == pytest.approx(0.34 / 2 / 5, rel=1e-12)
+    expected_log_cosh = np.mean(np.log(np.cosh([0.2, 0.1, 0.2, 0.3, 0.4])))
+    assert totals["log_cosh"] == pytest.approx(expected_log_cosh, rel=1e-12)
+    np.testing.assert_allclose(per_sample["residual"], [-0.2, -0.1, -0.2, -0.3, -0.4], atol=1e-15)
+    formulas = lc.worked_latex(y, y_pred)
+    assert r"0.2^2 + 0.1^2 + 0.2^2 + 0.3^2 + 0.4^2" in formulas["mse"] and formulas["mse"].endswith("= 0.068")
+    assert formulas["mae"].endswith("= 0.24") and formulas["rmse"].endswith("0.2608")
+
+
+def test_the_outlier_scenario_numbers_are_what_its_text_says():
+    sc = lc.SCENARIOS["outlier"]
+    per_sample, totals = lc.worked_example(lc.parse_numbers(sc.y, "y"), lc.parse_numbers(sc.y_pred, "y_pred"))
+    assert totals["mse"] == pytest.approx(4.268, abs=5e-4) and totals["mae"] == pytest.approx(1.08, abs=1e-9)
+    assert totals["huber"] == pytest.approx(0.838, abs=1e-9)
+    squared = per_sample["squared"].to_numpy()
+    assert squared[-1] / squared.sum() > 0.99
+    assert per_sample["absolute"].iloc[-1] / per_sample["absolute"].sum() < 0.9
+    for word in ("0.068", "4.27", "1.08", "0.84", "99%"):
+        assert word in sc.explanation
+
+
+def test_every_scenario_names_known_losses():
+    for sc in lc.SCENARIOS.values():
+        assert set(sc.regression) <= set(lc.REGRESSION) and set(sc.classification) <= set(lc.CLASSIFICATION)
+        lc.worked_example(lc.parse_numbers(sc.y, "y"), lc.parse_numbers(sc.y_pred, "y_pred"), sc.delta)
+
+
+def test_hinge_scenario_hinge_is_zero_beyond_the_margin_and_logistic_is_not():
+    frame = lc.margin_curves(("hinge", "logistic"), R)
+    beyond = R >= 1
+    assert np.all(frame["hinge"][beyond] == 0) and np.all(frame["hinge_gradient"][beyond] == 0)
+    assert np.all(frame["logistic"] > 0) and np.all(frame["logistic_gradient"] < 0)
+
+
+def test_the_torch_script_prints_the_same_losses():
+    pytest.importorskip("torch")
+    code = lc.torch_example_code([1, 2, 3, 4, 5], [0.8, 1.9, 2.8, 3.7, 9.6], delta=0.5)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    printed = {name: float(value) for name, value in (line.split() for line in out.stdout.strip().splitlines())}
+    _, totals = lc.worked_example([1, 2, 3, 4, 5], [0.8, 1.9, 2.8, 3.7, 9.6], delta=0.5)
+    assert printed.keys() == totals.keys()
+    for key, value in totals.items():
+        assert printed[key] == pytest.approx(value, rel=1e-12), key
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("1, 2, 3", [1, 2, 3]), ("1;2;3", [1, 2, 3]), (" 1 2\t3 ", [1, 2, 3]), ("-1e-3,4.5", [-0.001, 4.5]),
+     ("1,,2", [1, 2])],
+)
+def test_parse_numbers_accepts_commas_semicolons_and_spaces(text, expected):
+    np.testing.assert_allclose(lc.parse_numbers(text, "y"), expected)
+
+
+@pytest.mark.parametrize(
+    "text, error, words",
+    [
+        ("", ValueError, r"targets: enter at least one number"),
+        ("1, two, 3", ValueError, r"targets: item 2 \('two'\) is not a number"),
+        ("1, nan", ValueError, r"targets: item 2 \('nan'\) must be a finite number"),
+        ("1, inf", ValueError, r"targets: item 2 \('inf'\) must be a finite number"),
+        ("__import__('os')", ValueError, r"targets: item 1 .* is not a number"),
+        (",".join(["1"] * 101), ValueError, r"targets has 101 numbers; at most 100"),
+        ("1" * 2001, ValueError, r"targets is longer than 2000 characters"),
+        (5, TypeError, r"targets must be text, got int"),
+    ],
+)
+def test_parse_numbers_refuses_with_a_located_message(text, error, words):
+    with pytest.raises(error, match=words):
+        lc.parse_numbers(text, "targets")
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: lc.worked_example([1, 2], [1.0]), r"y has 2 numbers but y_pred has 1"),
+        (lambda: lc.worked_example([], []), r"at least one number"),
+        (lambda: lc.worked_example([1.0], [1.0], delta=0.0), r"delta must be in \(0, inf\]"),
+        (lambda: lc.regression_curves(["hinge"], R), r"unknown regression loss 'hinge'; valid names: mse"),
+        (lambda: lc.margin_curves(["mse"], R), r"unknown classification loss 'mse'; valid names: zero_one"),
+        (lambda: lc.regression_curves(["mse"], [[1.0]]), r"residual must have 1 dimension"),
+        (lambda: lc.torch_example_code([1.0], [1.0, 2.0]), r"y has 1 numbers but y_pred has 2"),
+    ],
+)
+def test_validation_messages_name_the_parameter(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()
