@@ -3,8 +3,10 @@ r"""Penalties on the weights: L1, L2 and the elastic net, as wrappers that retur
 A regularizer wraps any objective (a :class:`~lossviz.surfaces.Surface`, a model from
 :mod:`lossviz.models`, another regularized objective) and returns one with the same protocol:
 ``f(params, batch=None)``, ``grad(params, batch=None)`` broadcasting over leading axes, ``dim``, and,
-when the wrapped objective has them, ``n_samples``, ``predict``, ``param_names``,
-``regularization_mask``, ``layer_slices``, ``unflatten``, ``init_params``, ``task`` and ``domain``.
+when the wrapped objective has them, its descriptive attributes (``n_samples``, ``predict``,
+``param_names``, ``regularization_mask``, ``layer_slices``, ``unflatten``, ``init_params``, ``task``,
+``domain``, ... see ``_DELEGATED``) plus ``hessian`` and ``f_affine`` with the penalty added. Anything
+about the unregularized optimum (a surface's ``minima``, ``min_value``) is not passed on.
 The penalty does not depend on the data, so ``batch`` only reaches the wrapped objective, and the
 penalty is added in full whatever the batch size.
 
@@ -58,8 +60,10 @@ __all__ = ["Regularized", "l1", "l2", "elastic_net", "get", "names"]
 # Attributes of the wrapped objective that stay true once a penalty is added. Anything describing the
 # optimum of the unregularized function (a Surface's minima, min_value) is deliberately not passed on.
 _DELEGATED = frozenset({
-    "n_samples", "predict", "param_names", "regularization_mask", "layer_slices", "unflatten",
-    "init_params", "task", "domain", "log_scale", "X", "y", "loss",
+    "n_samples", "n_features", "n_classes", "n_outputs", "X", "y", "task", "loss", "link",
+    "predict", "decision_function", "predict_labels", "param_names", "regularization_mask",
+    "layer_slices", "unflatten", "flatten", "filter_normalize", "init_params", "widths", "hidden",
+    "activation", "domain", "log_scale",
 })
 
 # Points of an affine slice formed at once when adding the penalty (bounds memory to 256 x d floats).
