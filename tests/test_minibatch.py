@@ -1,0 +1,315 @@
+"""lossviz.minibatch: gradient clouds against exact enumeration, the noise ball against brute-force
+expectations and simulation, and the PyTorch script against torch itself."""
+import itertools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+
+from lossviz import minibatch, models, optimizers, surfaces
+from lossviz.run import run
+from lossviz.ui.catalog import ROOT
+
+
+class _Lean:
+    """Least squares with the intercept column included, implementing the data-objective protocol and
+    nothing else, so long simulations stay quick."""
+
+    def __init__(self, Z, y):
+        self.Z, self.y = np.asarray(Z, float), np.asarray(y, float)
+        self.dim, self.n_samples = self.Z.shape[1], self.Z.shape[0]
+        self.param_names = tuple(f"p{j}" for j in range(self.dim))
+
+    def _rows(self, batch):
+        return (self.Z, self.y) if batch is None else (self.Z[batch], self.y[batch])
+
+    def f(self, params, batch=None):
+        Z, y = self._rows(batch)
+        residual = np.asarray(params) @ Z.T - y
+        return np.mean(residual**2, axis=-1)
+
+    def grad(self, params, batch=None):
+        Z, y = self._rows(batch)
+        return 2 * (np.asarray(params) @ Z.T - y) @ Z / len(y)
+
+
+def _line(n, seed=0, noise=1.0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.7, 1.7, n)
+    y = 2 * x + 1 + noise * rng.standard_normal(n)
+    return np.column_stack([x, np.ones(n)]), y
+
+
+def _lean(n=200, seed=0):
+    Z, y = _line(n, seed)
+    return _Lean(Z, y), np.linalg.lstsq(Z, y, rcond=None)[0]
+
+
+# ------------------------------------------------------------------------------------------- problems
+@pytest.mark.parametrize("name", list(minibatch.PROBLEMS))
+def test_every_problem_builds_a_two_parameter_model_with_a_finite_minimum(name):
+    objective, data = minibatch.build_problem(name)
+    assert objective.dim == 2 and data.n_features == 1
+    assert data.feature_names == (minibatch.PROBLEMS[name].feature,)
+    w = minibatch.minimizer(objective)
+    assert np.linalg.norm(objective.grad(w)) < 1e-10
+
+
+def test_minimizer_is_least_squares_and_logistic_regression_without_penalty():
+    objective, data = minibatch.build_problem("diabetes_bmi")
+    Z = np.column_stack([data.X, np.ones(data.n_samples)])
+    np.testing.assert_allclose(minibatch.minimizer(objective), np.linalg.lstsq(Z, data.y, rcond=None)[0], atol=1e-12)
+    objective, data = minibatch.build_problem("breast_cancer_radius")
+    sk = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(data.X, data.y)
+    np.testing.assert_allclose(minibatch.minimizer(objective), [sk.coef_[0, 0], sk.intercept_[0]], atol=1e-5)
+
+
+def test_minimizer_refuses_separable_classes():
+    X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    with pytest.raises(ValueError, match="no finite minimizer"):
+        minibatch.minimizer(models.logistic_regression(X, np.array([0, 0, 1, 1])))
+
+
+# ------------------------------------------------------------------------------ per-sample and clouds
+@settings(max_examples=25, deadline=None)
+@given(slope=st.floats(-3, 3), intercept=st.floats(-3, 3))
+def test_per_sample_gradients_are_the_hand_formula_and_average_to_the_full_gradient(slope, intercept):
+    objective, data = minibatch.build_problem("synthetic_line")
+    w = np.array([slope, intercept])
+    x, y = data.X[:, 0], data.y
+    expected = 2 * (slope * x + intercept - y)[:, None] * np.column_stack([x, np.ones_like(x)])
+    rows = minibatch.per_sample_gradients(objective, w)
+    np.testing.assert_allclose(rows, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rows.mean(axis=0), objective.grad(w), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5])
+def test_batch_covariance_equals_exact_enumeration_of_every_batch(batch_size):
+    objective = _Lean(*_line(6, seed=4))
+    w = np.array([0.3, -0.2])
+    g = minibatch.per_sample_gradients(objective, w)
+    n = 6
+    # Without replacement: every subset equally likely; with replacement: every ordered tuple.
+    for sampling, batches in (("reshuffle", itertools.combinations(range(n), batch_size)),
+                              ("independent", itertools.product(range(n), repeat=batch_size))):
+        means = np.array([g[list(b)].mean(axis=0) for b in batches])
+        centered = means - means.mean(axis=0)
+        exact = centered.T @ centered / len(means)
+        np.testing.assert_allclose(minibatch.batch_gradient_covariance(objective, w, batch_size, sampling), exact,
+                                   rtol=1e-10, atol=1e-14)
+
+
+def test_full_batch_of_a_reshuffled_epoch_has_no_noise():
+    objective, _ = minibatch.build_problem("synthetic_line")
+    assert np.all(minibatch.batch_gradient_covariance(objective, [0.0, 0.0], objective.n_samples) == 0.0)
+
+
+@pytest.mark.parametrize("sampling", minibatch.SAMPLINGS)
+def test_gradient_cloud_scatters_around_the_full_gradient_with_the_predicted_covariance(sampling):
+    objective, _ = minibatch.build_problem("synthetic_line")
+    point = np.array([0.5, -1.0])
+    cloud = minibatch.gradient_cloud(objective, point, 10, n_batches=3000, seed=3, sampling=sampling)
+    assert cloud.grads.shape == (3000, 2)
+    np.testing.assert_allclose(cloud.full_grad, objective.grad(point))
+    standard_error = np.sqrt(np.diag(cloud.predicted_covariance) / 3000)
+    assert np.all(np.abs(cloud.grads.mean(axis=0) - cloud.full_grad) < 4 * standard_error)
+    # A sample covariance of 3000 draws is within a few percent of the truth.
+    np.testing.assert_allclose(cloud.covariance, cloud.predicted_covariance,
+                               atol=0.12 * np.max(np.abs(cloud.predicted_covariance)))
+    again = minibatch.gradient_cloud(objective, point, 10, n_batches=3000, seed=3, sampling=sampling)
+    np.testing.assert_array_equal(again.grads, cloud.grads)
+    frame = cloud.to_frame(("slope", "intercept"))
+    assert list(frame.columns) == ["batch_size", "batch", "grad_slope", "grad_intercept"] and len(frame) == 3000
+
+
+def test_draw_batches_without_and_with_replacement():
+    subsets = minibatch.draw_batches(10, 10, 50, seed=1, sampling="reshuffle")
+    assert all(sorted(row) == list(range(10)) for row in subsets.tolist())
+    draws = minibatch.draw_batches(10, 10, 50, seed=1, sampling="independent")
+    assert any(len(set(row)) < 10 for row in draws.tolist())
+    np.testing.assert_array_equal(draws, minibatch.draw_batches(10, 10, 50, seed=1, sampling="independent"))
+
+
+# --------------------------------------------------------------------------------------------- runs
+def test_sgd_run_samples_batches_as_documented():
+    objective, w_star = _lean(50)
+    start = np.array([-1.0, 2.0])
+    reshuffled = minibatch.sgd_run(objective, 0.05, 8, 40, start, seed=5, sampling="reshuffle")
+    np.testing.assert_array_equal(
+        reshuffled.params, run(objective, optimizers.get("sgd", lr=0.05), start, 40, batch_size=8, seed=5).params)
+    # Independent batches, written out by hand: B indices with replacement per step from one generator.
+    rng, w, expected = np.random.default_rng(5), start.copy(), [start.copy()]
+    for _ in range(40):
+        w = w - 0.05 * objective.grad(w, batch=rng.integers(0, 50, size=8))
+        expected.append(w)
+    independent = minibatch.sgd_run(objective, 0.05, 8, 40, start, seed=5, sampling="independent")
+    np.testing.assert_allclose(independent.params, np.array(expected), rtol=1e-14, atol=1e-15)
+    full = minibatch.sgd_run(objective, 0.05, None, 40, start)
+    np.testing.assert_allclose(full.params[-1], w_star + np.linalg.matrix_power(
+        np.eye(2) - 0.05 * 2 * objective.Z.T @ objective.Z / 50, 40) @ (start - w_star), atol=1e-12)
+
+
+# -------------------------------------------------------------------------------------------- theory
+def _brute_force_second_moment(objective, w_star, lr, batch_size, iterations=20_000):
+    """Iterate S <- E[(I - lr H_B) S (I - lr H_B)^T] + lr^2 E[g_B g_B^T] over every ordered batch."""
+    n = objective.n_samples
+    Z = objective.Z
+    H_i = 2 * Z[:, :, None] * Z[:, None, :]
+    g_i = minibatch.per_sample_gradients(objective, w_star)
+    tuples = list(itertools.product(range(n), repeat=batch_size))
+    M = np.array([np.eye(2) - lr * H_i[list(t)].mean(axis=0) for t in tuples])
+    G = np.array([g_i[list(t)].mean(axis=0) for t in tuples])
+    noise = lr**2 * np.einsum("ti,tj->ij", G, G) / len(tuples)
+    S = np.zeros((2, 2))
+    for _ in range(iterations):
+        S_next = np.einsum("tij,jk,tlk->il", M, S, M) / len(tuples) + noise
+        if np.max(np.abs(S_next - S)) < 1e-18:
+            break
+        S = S_next
+    return S_next
+
+
+@pytest.mark.parametrize(("lr", "batch_size"), [(0.05, 1), (0.2, 1), (0.1, 2), (0.3, 3)])
+def test_stationary_covariance_equals_the_brute_force_expectation(lr, batch_size):
+    objective = _Lean(*_line(5, seed=2))
+    w_star = np.linalg.lstsq(objective.Z, objective.y, rcond=None)[0]
+    np.testing.assert_allclose(minibatch.stationary_covariance(objective, w_star, lr, batch_size),
+                               _brute_force_second_moment(objective, w_star, lr, batch_size), rtol=1e-6)
+
+
+def test_first_order_covariance_scales_exactly_like_lr_over_batch_size():
+    objective, w_star = _lean(100)
+    base = minibatch.stationary_covariance(objective, w_star, 0.01, 2, first_order=True)
+    H = 2 * objective.Z.T @ objective.Z / 100
+    sigma = np.cov(minibatch.per_sample_gradients(objective, w_star).T, ddof=0)
+    np.testing.assert_allclose(H @ base + base @ H, 0.01 / 2 * sigma, rtol=1e-9)
+    for lr, batch_size in ((0.02, 4), (0.05, 10), (0.005, 1)):
+        scaled = minibatch.stationary_covariance(objective, w_star, lr, batch_size, first_order=True)
+        np.testing.assert_allclose(scaled, base * (lr / batch_size) / (0.01 / 2), rtol=1e-10)
+    # The exact answer approaches the first-order one as the learning rate goes to zero.
+    for lr in (1e-2, 1e-3, 1e-4):
+        exact = minibatch.stationary_covariance(objective, w_star, lr, 3)
+        first = minibatch.stationary_covariance(objective, w_star, lr, 3, first_order=True)
+        assert np.max(np.abs(exact / first - 1)) < 3 * lr
+
+
+def test_stationary_covariance_is_infinite_when_sgd_is_unstable_in_mean_square():
+    objective, w_star = _lean(100)
+    lam_max = np.max(np.linalg.eigvalsh(2 * objective.Z.T @ objective.Z / 100))
+    assert np.all(np.isinf(minibatch.stationary_covariance(objective, w_star, 2.5 / lam_max, 4)))
+    assert np.all(np.isfinite(minibatch.stationary_covariance(objective, w_star, 0.5 / lam_max, 4)))
+
+
+def test_measured_noise_ball_matches_the_theory_and_the_linear_scaling_rule():
+    objective, w_star = _lean(400, seed=1)
+    lrs = np.array([0.025, 0.05])
+    balls = {b: minibatch.noise_balls(objective, w_star, lrs, b, steps=15_000, burn_in=300, seed=2,
+                                      sampling="independent") for b in (2, 4, 8)}
+    for per_lr in balls.values():
+        for ball in per_lr:
+            assert not ball.diverged
+            np.testing.assert_allclose(np.diag(ball.second_moment), np.diag(ball.predicted), rtol=0.12)
+            assert ball.excess_loss == pytest.approx(ball.predicted_excess_loss, rel=0.12)
+    excess = {(b, ball.lr): ball.excess_loss for b, per_lr in balls.items() for ball in per_lr}
+    # Doubling both lr and B keeps the ball; doubling B alone halves it, to within sampling error.
+    assert excess[(4, 0.05)] / excess[(2, 0.025)] == pytest.approx(1.0, abs=0.15)
+    assert excess[(8, 0.05)] / excess[(4, 0.05)] == pytest.approx(0.5, abs=0.08)
+
+
+def test_reshuffled_epochs_shrink_the_ball_when_an_epoch_is_shorter_than_the_relaxation_time():
+    objective, w_star = _lean(400, seed=1)
+    short_epochs = minibatch.noise_balls(objective, w_star, [0.01], 50, steps=8000, sampling="reshuffle")[0]
+    assert short_epochs.excess_loss < 0.3 * short_epochs.predicted_excess_loss
+    long_epochs = minibatch.noise_balls(objective, w_star, [0.1], 1, steps=8000, sampling="reshuffle")[0]
+    assert long_epochs.excess_loss == pytest.approx(long_epochs.predicted_excess_loss, rel=0.2)
+
+
+def test_noise_ball_sweep_table():
+    objective, w_star = _lean(100)
+    frame = minibatch.noise_ball_sweep(objective, w_star, [0.01, 0.02], [1, 4], steps=200, burn_in=10)
+    assert list(frame.columns) == ["batch_size", "lr", "lr_over_batch", "excess_loss", "predicted_excess_loss",
+                                   "spread", "predicted_spread", "diverged"]
+    assert len(frame) == 4
+    np.testing.assert_allclose(frame["lr_over_batch"], frame["lr"] / frame["batch_size"])
+
+
+def test_a_diverging_lr_is_reported_not_averaged():
+    objective, w_star = _lean(100)
+    ball = minibatch.noise_balls(objective, w_star, [5.0], 4, steps=100, burn_in=0)[0]
+    assert ball.diverged and np.isnan(ball.excess_loss) and np.isinf(ball.predicted_excess_loss)
+
+
+# ------------------------------------------------------------------------------------------- torch
+def test_torch_scripts_land_on_sgd_runs_final_parameters():
+    cases = [("synthetic_line", 8, "reshuffle"), ("breast_cancer_radius", 4, "independent"),
+             ("diabetes_bmi", None, "reshuffle")]
+    scripts, expected = [], []
+    for problem, batch_size, sampling in cases:
+        objective, _ = minibatch.build_problem(problem)
+        lr = 0.5 if problem == "breast_cancer_radius" else 0.05
+        scripts.append(minibatch.torch_script(problem, lr, steps=30, x0=[-1.0, 2.0], batch_size=batch_size,
+                                              seed=3, sampling=sampling))
+        traj = minibatch.sgd_run(objective, lr, batch_size, 30, [-1.0, 2.0], seed=3, sampling=sampling)
+        expected.append(traj.params[-1])
+    driver = textwrap.dedent("""
+        import contextlib, io, json, runpy, sys
+        outputs = []
+        for path in sys.argv[1:]:
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                runpy.run_path(path)
+            outputs.append(json.loads(buffer.getvalue().strip().splitlines()[-1]))
+        print(json.dumps(outputs))
+    """)
+    paths = []
+    for index, script in enumerate(scripts):
+        path = ROOT / "test-artifacts" / f"minibatch_torch_{index}.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(script)
+        paths.append(str(path))
+    result = subprocess.run([sys.executable, "-c", driver, *paths], capture_output=True, text=True, timeout=300,
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    for got, want in zip(json.loads(result.stdout.strip().splitlines()[-1]), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert "torch.optim.SGD" in scripts[0] and "minibatch_indices" in scripts[0]
+    assert "rng.integers" in scripts[1]
+
+
+# --------------------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda o, w: minibatch.build_problem("mnist"), ValueError, "unknown problem 'mnist'; valid names: diabetes"),
+        (lambda o, w: minibatch.gradient_cloud(o, w, 0), ValueError, r"batch_size must be an integer in \[1, 100\]"),
+        (lambda o, w: minibatch.gradient_cloud(o, w, 4, n_batches=1), ValueError, r"n_batches must be an integer in \[2"),
+        (lambda o, w: minibatch.gradient_cloud(o, w, 4, sampling="poisson"), ValueError,
+         "unknown sampling 'poisson'; valid names: reshuffle, independent"),
+        (lambda o, w: minibatch.gradient_cloud(o, [1.0, 2.0, 3.0], 4), ValueError,
+         r"point must have shape \(2,\), one entry per parameter, got shape \(3,\)"),
+        (lambda o, w: minibatch.per_sample_gradients(object(), w), TypeError, "objective must have f"),
+        (lambda o, w: minibatch.per_sample_gradients(surfaces.get("rosenbrock"), w), TypeError,
+         "objective must be a data objective with n_samples and batch=, got Surface"),
+        (lambda o, w: minibatch.stationary_covariance(o, w, 0.0, 4), ValueError, r"lr must be in \(0, inf\]"),
+        (lambda o, w: minibatch.stationary_covariance(o, w, 0.1, 4, first_order="yes"), TypeError,
+         "first_order must be True or False"),
+        (lambda o, w: minibatch.noise_balls(o, w, [0.1, -0.1], 4), ValueError, "lrs must be a 1-D array of learning "
+         r"rates > 0, got \[0.1, -0.1\]"),
+        (lambda o, w: minibatch.noise_ball_sweep(o, w, [0.1], [1.5]), TypeError, "batch_sizes must be a 1-D array of "
+         "integers"),
+        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, steps=5, x0=w, batch_size=10_000), ValueError,
+         r"batch_size must be an integer in \[1, 200\]"),
+        (lambda o, w: minibatch.IndependentBatches(o, 4, seed=-1), ValueError, r"seed must be an integer in \[0, inf\]"),
+    ],
+)
+def test_validation_messages_name_the_parameter(call, error, match):
+    objective, w_star = _lean(100)
+    with pytest.raises(error, match=match):
+        call(objective, w_star)
