@@ -203,7 +203,7 @@ class Dataset:
         )
 
     def to_original(self, X: object) -> np.ndarray:
-        """Map standardized features of shape ``(..., p)`` back to original units: ``X * X_scale + X_mean``."""
+        """Standardized features ``(..., p)`` back in original units: ``X * X_scale + X_mean``."""
         arr = check_array(X, "X", last_dim=self.n_features, finite=False)
         return arr * self.X_scale + self.X_mean
 
@@ -465,7 +465,7 @@ def _moons(n_samples: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
 
 @_register("circles")
 def _circles(n_samples: int = 200, noise: float = 0.05, seed: int = 0, factor: float = 0.5) -> Dataset:
-    """A circle inside another (inner radius ``factor``, outer 1) plus Gaussian noise: not linearly separable."""
+    """A circle inside another (radius ``factor`` inside radius 1) plus noise: not linearly separable."""
     n, s, sd = _common(n_samples, noise, seed, 2)
     fac = check_scalar(factor, "factor", low=0.0, high=1.0, include_low=False, include_high=False)
     rng = np.random.default_rng(sd)

@@ -208,7 +208,8 @@ def _resolve_link(loss: _losses.Loss, link: str, task: str) -> str:
 
 
 def _build_loss(
-    loss: object, loss_params: dict, task: str, n_classes: int | None, link: str, multiclass_head: bool | None,
+    loss: object, loss_params: dict, task: str, n_classes: int | None, link: str,
+    multiclass_head: bool | None,
     model: str,
 ) -> tuple[_losses.Loss, str]:
     check_choice(link, "link", LINKS)
@@ -460,7 +461,8 @@ class DataModel:
         """
         precision = _check_precision(dtype)
         P, lead = _flatten_params(params, self.dim)
-        values = self._values(lambda rows: P[rows].astype(precision, copy=False), P.shape[0], batch, precision)
+        values = self._values(lambda rows: P[rows].astype(precision, copy=False), P.shape[0], batch,
+                              precision)
         return _shape_out(values, lead)
 
     def f_affine(self, origin: object, directions: object, coords: object, batch: object = None,
@@ -505,7 +507,8 @@ class DataModel:
         def compute(chunk: slice, workspace: Any) -> None:
             out[chunk] = self._head.value(y, self._scores(rows_of(chunk), data, workspace))
 
-        self._run_chunks(k, X.shape[0], np.dtype(precision).itemsize, _VALUE_CHUNK_BYTES, data, False, compute)
+        itemsize = np.dtype(precision).itemsize
+        self._run_chunks(k, X.shape[0], itemsize, _VALUE_CHUNK_BYTES, data, False, compute)
         return out
 
     def value_and_grad(self, params: object, batch: object = None) -> tuple[np.ndarray, np.ndarray]:
@@ -561,7 +564,7 @@ class DataModel:
         return _shape_out(pred, lead)
 
     def predict_labels(self, params: object, X: object = None) -> np.ndarray:
-        """Predicted class labels ``(..., m)`` (int): argmax of the class scores, or score above the threshold.
+        """Predicted class labels ``(..., m)`` (int): argmax of the class scores, or a score threshold.
 
         The binary threshold is :math:`s > 0` (:math:`\\sigma(s) > 1/2`), except for a value loss with
         the identity link (least squares on 0/1 labels), where it is :math:`s > 1/2`.
@@ -575,7 +578,7 @@ class DataModel:
         return (s > threshold).astype(np.int64)
 
     def unflatten(self, params: object) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """Per layer ``(W, b)``: ``W`` of shape ``(..., in, out)``, ``b`` of shape ``(..., out)`` (or None)."""
+        """Per layer ``(W, b)``: ``W`` of shape ``(..., in, out)``, ``b`` ``(..., out)`` (or None)."""
         w = check_array(params, "params", last_dim=self.dim, finite=False)
         layers: dict[int, list[np.ndarray | None]] = {}
         for s in self.layer_slices:
@@ -765,7 +768,8 @@ def logistic_regression(X: object, y: object, loss: str | _losses.Loss = "binary
     Xa = _check_X(X)
     ya, _ = _check_y(y, Xa.shape[0], "classification", binary=True)
     fit = _check_bool(fit_intercept, "fit_intercept")
-    loss_obj, resolved = _build_loss(loss, loss_params, "classification", 2, link, False, "logistic regression")
+    loss_obj, resolved = _build_loss(loss, loss_params, "classification", 2, link, False,
+                                     "logistic regression")
     return LinearModel("logistic_regression", Xa, ya, "classification", 2, loss_obj, resolved, 1, fit)
 
 
@@ -858,7 +862,8 @@ class MLP(DataModel):
 
     def _prepare(self, X: np.ndarray, dtype: type) -> _MLPData:
         m, p = X.shape
-        largest_layer = max(fan_out * (fan_in + 1) for fan_in, fan_out in zip(self.widths[:-1], self.widths[1:]))
+        largest_layer = max(fan_out * (fan_in + 1)
+                            for fan_in, fan_out in zip(self.widths[:-1], self.widths[1:]))
         block_rows = max(16, _SINGLE_THREAD_PRODUCT // largest_layer)
         n_blocks = -(-m // block_rows)
         rows = -(-m // n_blocks)
@@ -1039,8 +1044,8 @@ def mlp(X: object, y: object, hidden: Sequence[int] = (32, 32), activation: str 
     Xa = _check_X(X)
     if task == "regression":
         ya, C = _check_y(y, Xa.shape[0], "regression")
-        loss_obj, resolved = _build_loss("mse" if loss is None else loss, loss_params, "regression", None, link,
-                                         None, "an MLP regression")
+        loss_obj, resolved = _build_loss("mse" if loss is None else loss, loss_params, "regression", None,
+                                         link, None, "an MLP regression")
         n_outputs = 1
     else:
         ya, C = _check_y(y, Xa.shape[0], "classification")

@@ -203,7 +203,8 @@ class Regularized:
 
     @property
     def hessian(self) -> Callable[[object], np.ndarray]:
-        """Hessian ``(..., d, d)`` of the base plus the L2 part's :math:`\\lambda (1-\\rho) \\operatorname{diag}(m)`.
+        """Hessian ``(..., d, d)``: the base's plus the L2 part's
+        :math:`\\lambda (1-\\rho) \\operatorname{diag}(m)`.
 
         Only present when the base objective has one; the L1 part adds nothing (it is piecewise linear,
         with no second derivative at 0).
@@ -234,7 +235,8 @@ def l1(objective: Any, strength: float, mask: object = None) -> Regularized:
 
 
 def l2(objective: Any, strength: float, mask: object = None) -> Regularized:
-    r"""Add :math:`\tfrac{\lambda}{2} \sum_i m_i w_i^2` (ridge); gradient :math:`\lambda w` = SGD ``weight_decay``.
+    r"""Add :math:`\tfrac{\lambda}{2} \sum_i m_i w_i^2` (ridge); its gradient :math:`\lambda w` is SGD's
+    ``weight_decay`` term.
 
     Parameters
     ----------

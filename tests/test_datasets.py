@@ -234,7 +234,8 @@ def test_select_errors_name_the_problem() -> None:
 
 def test_with_classes_errors() -> None:
     iris = datasets.get("iris")
-    with pytest.raises(ValueError, match="with_classes needs a classification dataset; 'linear' is a regression"):
+    with pytest.raises(ValueError, match="with_classes needs a classification dataset; 'linear' is a "
+                                         "regression"):
         datasets.get("linear").with_classes([0, 1])
     with pytest.raises(ValueError, match="unknown class 'rose'; valid names: setosa, versicolor, virginica"):
         iris.with_classes(["rose", "setosa"])
@@ -254,18 +255,21 @@ def test_with_classes_errors() -> None:
         (np.ones(4), [0, 1, 0, 1], {}, ValueError, r"X must have 2 dimension\(s\), got shape \(4,\)"),
         ([[1.0]], [0.0], {"task": "regression"}, ValueError, r"X must have at least 2 rows and 1 column"),
         ([[1.0], [np.nan]], [0, 1], {}, ValueError, "X must contain only finite numbers"),
-        ([[1.0], [2.0]], [0, 1, 1], {}, ValueError, "y must have one entry per row of X: X has 2 rows, y has 3"),
+        ([[1.0], [2.0]], [0, 1, 1], {}, ValueError,
+         "y must have one entry per row of X: X has 2 rows, y has 3"),
         ([[1.0], [2.0]], [[0, 1]], {}, ValueError, r"y must have 1 dimension\(s\), got shape \(1, 2\)"),
         ([[1.0], [2.0]], [0.0, np.inf], {}, ValueError, "y must contain only finite numbers"),
         ([[1.0], [2.0]], [0.5, 1.0], {}, ValueError, "y must hold class labels for classification"),
-        ([[1.0], [2.0]], [1, 1], {}, ValueError, r"y must contain at least 2 classes for classification, got \[1\]"),
+        ([[1.0], [2.0]], [1, 1], {}, ValueError,
+         r"y must contain at least 2 classes for classification, got \[1\]"),
         ([[1.0], [2.0]], [0, 1], {"feature_names": ["a", "b"]}, ValueError,
          r"feature_names must have one name per column of X \(1\), got 2"),
         ([[1.0, 2.0], [2.0, 1.0]], [0, 1], {"feature_names": ["a", "a"]}, ValueError,
          "feature_names must be distinct"),
         ([[1.0], [2.0]], [0, 1], {"task": "ranking"}, ValueError,
          "unknown task 'ranking'; valid names: regression, classification"),
-        ([[1.0], [2.0]], [np.nan, 1.0], {"task": "regression"}, ValueError, "y must contain only finite numbers"),
+        ([[1.0], [2.0]], [np.nan, 1.0], {"task": "regression"}, ValueError,
+         "y must contain only finite numbers"),
     ],
 )
 def test_from_arrays_validation(X, y, kwargs: dict, error: type, message: str) -> None:

@@ -50,7 +50,8 @@ def wrap(kind: str, objective, strength: float, l1_ratio: float = 0.5, mask=None
 @pytest.mark.parametrize("kind", ["l1", "l2", "elastic_net"])
 @settings(max_examples=50, deadline=None)
 @given(w=vectors(4), strength=st.floats(0.0, 5.0), l1_ratio=st.floats(0.0, 1.0))
-def test_value_and_gradient_against_finite_differences(kind: str, w, strength: float, l1_ratio: float) -> None:
+def test_value_and_gradient_against_finite_differences(kind: str, w, strength: float,
+                                                       l1_ratio: float) -> None:
     # |w| has a kink at 0: central differences across it are not a derivative.
     assume(np.all(np.abs(w) > 1e-4))
     obj = wrap(kind, Quadratic(4), strength, l1_ratio)
@@ -130,7 +131,8 @@ def test_protocol_attributes_pass_through() -> None:
     p = model.init_params(seed=0)
     np.testing.assert_array_equal(obj.predict(p), model.predict(p))
     np.testing.assert_array_equal(obj.init_params(seed=0), p)
-    assert obj.f(p, dtype=np.float32) == pytest.approx(model.f(p, dtype=np.float32) + obj.penalty(p), rel=1e-12)
+    expected = model.f(p, dtype=np.float32) + obj.penalty(p)
+    assert obj.f(p, dtype=np.float32) == pytest.approx(expected, rel=1e-12)
     # A bare objective has none of these, and the wrapper does not pretend otherwise.
     bare = regularizers.l1(Quadratic(2), 0.1)
     assert not hasattr(bare, "n_samples") and not hasattr(bare, "predict")
@@ -200,7 +202,8 @@ def test_get_and_names() -> None:
 @pytest.mark.parametrize(
     "build, error, message",
     [
-        (lambda: regularizers.l2(Quadratic(2), -0.1), ValueError, r"strength must be in \[0, inf\], got -0.1"),
+        (lambda: regularizers.l2(Quadratic(2), -0.1), ValueError,
+         r"strength must be in \[0, inf\], got -0.1"),
         (lambda: regularizers.l1(Quadratic(2), float("nan")), ValueError, "strength must be a finite number"),
         (lambda: regularizers.l1(Quadratic(2), "strong"), TypeError, "strength must be a real number"),
         (lambda: regularizers.elastic_net(Quadratic(2), 1.0, 1.5), ValueError,
