@@ -261,12 +261,13 @@ def _step_rule(
     """``(update, constant_lr, lr_steps)``: the loop calls ``update(g, state, x, lr)`` with ``lr_steps[t]``,
     or ``constant_lr`` when ``lr_steps`` is None.
 
-    For a lossviz Optimizer, ``update`` is its update rule itself, given learning rates checked and shaped
-    once for the whole run: the public ``update`` re-checks its lr on every call, which at one run of two
-    parameters costs a good part of a step. Both give the same bits. A table holding an lr ``update``
-    would refuse keeps the public path, so the error comes at the step it always did.
+    For a lossviz Optimizer (exactly that type, so a subclass's own ``update`` is respected), ``update`` is
+    its update rule itself, given learning rates checked and shaped once for the whole run: the public
+    ``update`` re-checks its lr on every call, which at one run of two parameters costs a good part of a
+    step. Both give the same bits. A table holding an lr ``update`` would refuse keeps the public path, so
+    the error comes at the step it always did.
     """
-    if isinstance(optimizer, Optimizer):
+    if type(optimizer) is Optimizer:
         if lr_table is None:
             return optimizer._update, optimizer._default_lr, None
         checked = _checked_learning_rates(lr_table, n_runs)
@@ -334,8 +335,9 @@ def run(
     divergence_threshold : float > 0
         A run diverges at the first index t where its params, loss or gradient are non-finite, or where
         ``loss[t] > divergence_threshold * max(1, |loss[0]|)`` (relative to the start, so it works on
-        every loss scale; a gradient norm beyond about 1e154 overflows and counts as non-finite). It takes no more steps; its params, loss and grad_norm after t are NaN (so
-        plots end there) and the values at t are kept as found. Other runs are not affected.
+        every loss scale; a gradient norm beyond about 1e154 overflows and counts as non-finite). It
+        takes no more steps; its params, loss and grad_norm after t are NaN (so plots end there) and the
+        values at t are kept as found. Other runs are not affected.
     record_grads : bool
         Keep the gradients in ``Trajectory.grads``.
     record_state : bool
@@ -447,7 +449,7 @@ def run(
 
     # A Surface's formula itself, without re-checking the points the loop made (Surface.grad's only other
     # work is silencing floating-point warnings, which the loop does already): same bits, a third less time.
-    gradient = objective._grad if isinstance(objective, Surface) else objective.grad
+    gradient = objective._grad if type(objective) is Surface else objective.grad
     update, constant_lr, lr_steps = _step_rule(optimizer, lr_table, n_runs, hyperparameters)
     stopped = np.zeros(n_runs, dtype=bool)
     last_index = steps

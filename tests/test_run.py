@@ -1,6 +1,7 @@
 """Tests for lossviz.run: the vectorized step loop and the Trajectory it returns."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -291,6 +292,36 @@ def test_the_loop_takes_bit_for_bit_the_steps_of_the_public_calls(name: str, lr_
         np.testing.assert_array_equal(traj.grads[:, t], g)
         x, state = optimizer.update(g, state, x, None if schedule is None else schedule(t))
     np.testing.assert_array_equal(traj.params[:, 30], x)
+
+
+def test_subclasses_overriding_grad_and_update_are_called() -> None:
+    # run's shortcut past Surface.grad and Optimizer.update must not skip a subclass's own methods.
+    calls = {"grad": 0, "update": 0}
+
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class CountingSurface(surfaces.Surface):
+        def grad(self, params: object) -> np.ndarray:
+            calls["grad"] += 1
+            return super().grad(params)
+
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class CountingOptimizer(optimizers.Optimizer):
+        def update(
+            self, grad: np.ndarray, state: object, params: np.ndarray, lr: object = None
+        ) -> tuple[np.ndarray, object]:
+            calls["update"] += 1
+            return super().update(grad, state, params, lr)
+
+    def copy(instance: object, cls: type) -> object:
+        return cls(**{f.name: getattr(instance, f.name) for f in dataclasses.fields(instance)})
+
+    surface = copy(ROSENBROCK, CountingSurface)
+    optimizer = copy(optimizers.get("adam", lr=0.01), CountingOptimizer)
+    traj = run(surface, optimizer, np.array([-1.5, 2.0]), 5)
+    assert calls == {"grad": 6, "update": 5}
+    np.testing.assert_array_equal(
+        traj.params, run(ROSENBROCK, optimizers.get("adam", lr=0.01), np.array([-1.5, 2.0]), 5).params
+    )
 
 
 @pytest.mark.parametrize("base_lr", [0.1, np.array([0.1, 0.2])])
