@@ -128,7 +128,8 @@ def _sniff(text: str) -> tuple[str, str]:
         counts = {d: header.count(d) for d in _DELIMITERS}
         delimiter = max(counts, key=counts.get) if max(counts.values()) else ","
     # Continental spreadsheets write "1,5" with ";" between fields.
-    decimal = "," if delimiter == ";" and re.search(r"\d,\d", sample) and not re.search(r"\d\.\d", sample) else "."
+    comma_decimals = re.search(r"\d,\d", sample) and not re.search(r"\d\.\d", sample)
+    decimal = "," if delimiter == ";" and comma_decimals else "."
     return delimiter, decimal
 
 

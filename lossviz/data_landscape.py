@@ -40,7 +40,8 @@ from lossviz.scenarios import OptimizerSetting
 __all__ = [
     "LossChoice", "LOSS_CHOICES", "loss_names", "Preset", "PRESETS", "load_dataset", "one_vs_rest",
     "with_outliers", "subsample", "DataLandscape", "build", "grid", "least_squares", "minimize", "view_box",
-    "Fit", "fit_at", "model_data_frame", "torch_code", "RunResult", "Exploration", "explore",
+    "Fit", "fit_at", "model_data_frame", "torch_code", "RunResult", "Exploration", "explore", "robust_table",
+    "trajectories_frame",
     "DataScenario", "SCENARIOS", "MAX_LANDSCAPE_ROWS", "MAX_RUNS",
 ]
 
@@ -69,7 +70,8 @@ LOSS_CHOICES: dict[str, LossChoice] = {c.key: c for c in (
     LossChoice("mae", "Mean absolute error (MAE)", "regression", "mae"),
     LossChoice("huber", "Huber", "regression", "huber"),
     LossChoice("log_cosh", "Log-cosh", "regression", "log_cosh"),
-    LossChoice("cross_entropy", "Cross-entropy (log loss)", "classification", "binary_cross_entropy_with_logits"),
+    LossChoice("cross_entropy", "Cross-entropy (log loss)", "classification",
+               "binary_cross_entropy_with_logits"),
     LossChoice("sigmoid_mse", "Squared error through a sigmoid", "classification", "mse", "sigmoid"),
     LossChoice("hinge", "Hinge", "classification", "hinge"),
     LossChoice("squared_hinge", "Squared hinge", "classification", "squared_hinge"),
@@ -121,7 +123,8 @@ def one_vs_rest(dataset: Dataset, positive: str) -> Dataset:
                    class_names=(f"not {positive}", positive), params={**dataset.params, "positive": positive})
 
 
-def load_dataset(name: str, features: Sequence[str], positive: str | None = None, **params: object) -> Dataset:
+def load_dataset(name: str, features: Sequence[str], positive: str | None = None,
+                 **params: object) -> Dataset:
     """A registered dataset with only ``features`` (1 or 2), binary when it has more than two classes.
 
     ``params`` go to :func:`lossviz.datasets.get` (``n_samples``, ``noise``, ``seed`` for synthetic ones).
@@ -251,7 +254,7 @@ def build(dataset: Dataset, loss: str, delta: float = 1.0) -> DataLandscape:
 
 
 def grid(land: DataLandscape, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """The exact landscape: ``Z[i, j]`` = loss of the model with parameters ``(xs[j], ys[i])``, shape (ny, nx)."""
+    """The exact landscape, shape (ny, nx): ``Z[i, j]`` = loss of the model with parameters (xs[j], ys[i])."""
     return landscape.grid(land.model, xs, ys)
 
 
@@ -437,11 +440,13 @@ def torch_code(land: DataLandscape, optimizer: object, schedule: object, *, step
     generic = _torch_loss(land, score.format(a="x", b="y"))
     code = torch_export.torch_code(optimizer, schedule, steps=steps, x0=x0, objective_expr=generic)
     generic_lines = f"    x, y = params[0], params[1]\n    loss = {generic}\n"
-    named_lines = f"    {a}, {b} = params[0], params[1]\n    loss = {_torch_loss(land, score.format(a=a, b=b))}\n"
+    named = _torch_loss(land, score.format(a=a, b=b))
+    named_lines = f"    {a}, {b} = params[0], params[1]\n    loss = {named}\n"
     code = code.replace(generic_lines, named_lines)
     frame = model_data_frame(land)
     if frame.size <= MAX_EMBEDDED_NUMBERS:
-        rows = ", ".join("[" + ", ".join(repr(float(v)) for v in row) + "]" for row in frame.iloc[:, :-1].to_numpy())
+        features = frame.iloc[:, :-1].to_numpy()
+        rows = ", ".join("[" + ", ".join(repr(float(v)) for v in row) + "]" for row in features)
         target = ", ".join(repr(float(v)) for v in frame.iloc[:, -1])
         data_lines = [
             f"# The data as lossviz used it: standardized {', '.join(land.dataset.feature_names)} (X) "
@@ -458,7 +463,8 @@ def torch_code(land: DataLandscape, optimizer: object, schedule: object, *, step
             "t = torch.tensor(data[:, -1], dtype=torch.float64)",
         ]
     comment = f"# The two parameters on the map's axes: {', '.join(land.param_names)}."
-    return code.replace("import torch\n", "import torch\n\n" + "\n".join(data_lines) + "\n" + comment + "\n", 1)
+    preamble = "import torch\n\n" + "\n".join(data_lines) + "\n" + comment + "\n"
+    return code.replace("import torch\n", preamble, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -512,13 +518,21 @@ def _verdict(land: DataLandscape, traj: Trajectory, best: np.ndarray, best_value
         reached = int(np.argmax(distance < 1e-3 * scale))
         return f"Reached the minimum (within {1e-3 * scale:.2g}) at step {reached}; final loss {final:.4g}."
     if final < best_value:
-        return (f"Final loss {final:.4g} after {traj.n_steps} steps, lower than anywhere on the map: the path "
-                "left the view still descending (the minimum is at infinity).")
+        return (f"Final loss {final:.4g} after {traj.n_steps} steps, lower than anywhere on the map: the "
+                "path left the view still descending (the minimum is at infinity).")
     where = "the lowest point in view" if on_edge else "the minimum"
-    drop = float(traj.loss[0]) - final
+    gap = float(traj.loss[0]) - best_value
     text = f"Final loss {final:.4g} after {traj.n_steps} steps, {final - best_value:.3g} above {where}"
-    if drop <= 0.01 * max(float(traj.loss[0]) - best_value, 1e-12):
-        text += f"; the loss barely moved from {traj.loss[0]:.4g}: the gradient is nearly 0 here (a plateau)"
+    if float(traj.loss[0]) - final <= 0.01 * max(gap, 1e-12):
+        # A convex bowl this high above its bottom at this distance has a gradient of at least
+        # gap / distance (twice that for a quadratic); far less than that is a plateau, not an overshoot.
+        slope = gap / max(float(np.linalg.norm(traj.params[0] - best)), 1e-12)
+        if np.nanmax(traj.grad_norm) < 0.5 * slope:
+            text += (f"; the loss barely moved from {traj.loss[0]:.4g}: the gradient is nearly 0 here "
+                     "(a plateau)")
+        else:
+            text += (f"; the loss did not go down from {traj.loss[0]:.4g} although the gradient is not "
+                     "small: the steps overshoot the valley (try a smaller learning rate)")
     return text + "."
 
 
@@ -530,6 +544,34 @@ def _robust_table(clean: Dataset, dirty: Dataset, delta: float, box: tuple) -> p
         rows.append({"loss": LOSS_CHOICES[key].title, "without outliers": before, "with outliers": after,
                      "shift": float(np.linalg.norm(after - before))})
     return pd.DataFrame(rows)
+
+
+def robust_table(ex: Exploration) -> pd.DataFrame | None:
+    """The outlier comparison as a flat table: per loss, each parameter without and with the outliers, and
+    the distance the minimum moved (None without outliers)."""
+    if ex.robust is None:
+        return None
+    names = ex.landscape.param_names
+    rows = []
+    for _, row in ex.robust.iterrows():
+        entry = {"loss": row["loss"]}
+        for when in ("without", "with"):
+            entry |= {f"{name} {when}": float(row[f"{when} outliers"][i]) for i, name in enumerate(names)}
+        rows.append(entry | {"shift": row["shift"]})
+    return pd.DataFrame(rows)
+
+
+def trajectories_frame(ex: Exploration) -> pd.DataFrame:
+    """Every run's trajectory in one table: ``optimizer, step, <parameter names>, loss, grad_norm, lr``."""
+    frames = []
+    for result in ex.runs:
+        frame = result.trajectory.to_frame().drop(columns="run")
+        frame.insert(0, "optimizer", result.label)
+        frames.append(frame)
+    if not frames:
+        names = ex.landscape.param_names
+        return pd.DataFrame(columns=["optimizer", "step", *names, "loss", "grad_norm", "lr"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def explore(

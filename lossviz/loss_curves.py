@@ -53,11 +53,12 @@ INFO: dict[str, LossInfo] = {i.key: i for i in (
     LossInfo("rmse", "RMSE", "rmse", r"L = \sqrt{\tfrac1n \textstyle\sum_i r_i^2}\ \ (n = 1:\ |r|)",
              r"\frac{\partial L}{\partial \hat y_i} = \frac{r_i}{n L}\ \ (n = 1:\ \operatorname{sign} r)",
              "torch.sqrt(" + _T + "mse_loss(y_pred, y))"),
-    LossInfo("mae", "MAE", "mae", r"\ell(r) = |r|", r"\frac{\partial \ell}{\partial \hat y} = \operatorname{sign} r",
+    LossInfo("mae", "MAE", "mae", r"\ell(r) = |r|",
+             r"\frac{\partial \ell}{\partial \hat y} = \operatorname{sign} r",
              _T + "l1_loss(y_pred, y)"),
     LossInfo("huber", "Huber", "huber",
-             r"\ell(r) = \begin{cases} \tfrac12 r^2 & |r| \le \delta \\ \delta(|r| - \tfrac12\delta) & |r| > \delta"
-             r"\end{cases}",
+             r"\ell(r) = \begin{cases} \tfrac12 r^2 & |r| \le \delta \\ "
+             r"\delta(|r| - \tfrac12\delta) & |r| > \delta \end{cases}",
              r"\frac{\partial \ell}{\partial \hat y} = \operatorname{clip}(r, -\delta, \delta)",
              _T + "huber_loss(y_pred, y, delta=δ)"),
     LossInfo("log_cosh", "log-cosh", "log_cosh", r"\ell(r) = \log\cosh r",
@@ -74,7 +75,8 @@ INFO: dict[str, LossInfo] = {i.key: i for i in (
              r"\frac{\partial \ell}{\partial m} = -\sigma(-m) = -\frac{1}{1 + e^{m}}",
              _T + "soft_margin_loss(s, y)"),
     LossInfo("cross_entropy", "cross-entropy", "binary_cross_entropy_with_logits",
-             r"\ell = -\big[t\log\sigma(s) + (1 - t)\log(1 - \sigma(s))\big] = \log(1 + e^{-m}),\ t = \tfrac{1 + y}{2}",
+             r"\ell = -\big[t\log\sigma(s) + (1 - t)\log(1 - \sigma(s))\big] = \log(1 + e^{-m}),"
+             r"\ t = \tfrac{1 + y}{2}",
              r"\frac{\partial \ell}{\partial m} = \sigma(m) - 1",
              _T + "binary_cross_entropy_with_logits(s, t)"),
 )}
@@ -187,7 +189,8 @@ def worked_example(y: object, y_pred: object, delta: float = 1.0) -> tuple[pd.Da
     yt, yp = _pair(y, y_pred)
     delta = check_scalar(delta, "delta", low=0.0, include_low=False)
     per_sample = pd.DataFrame({"y": yt, "y_pred": yp, "residual": yp - yt})
-    for column, key in (("squared", "mse"), ("absolute", "mae"), ("huber", "huber"), ("log_cosh", "log_cosh")):
+    terms = (("squared", "mse"), ("absolute", "mae"), ("huber", "huber"), ("log_cosh", "log_cosh"))
+    for column, key in terms:
         per_sample[column] = _build(key, delta).per_sample(yt, yp)
     totals = {key: float(_build(key, delta).value(yt, yp)) for key in REGRESSION}
     return per_sample, totals
@@ -207,7 +210,7 @@ def _sum_latex(terms: Sequence[str]) -> str:
 
 
 def worked_latex(y: object, y_pred: object, delta: float = 1.0) -> dict[str, str]:
-    """Each regression loss with this example's numbers filled in, e.g. ``MSE = 1/5 (0.2^2 + ...) = 0.068``."""
+    """Each regression loss with the example's numbers filled in: ``MSE = 1/5 (0.2^2 + ...) = 0.068``."""
     per_sample, totals = worked_example(y, y_pred, delta)
     n = len(per_sample)
     r = per_sample["residual"].to_numpy()
@@ -220,7 +223,8 @@ def worked_latex(y: object, y_pred: object, delta: float = 1.0) -> dict[str, str
                 + _number(totals["rmse"]),
         "mae": rf"\text{{MAE}} = {frac}\left({_sum_latex(magnitude)}\right) = " + _number(totals["mae"]),
         "huber": rf"\text{{Huber}}_{{\delta = {delta:g}}} = {frac}\left("
-                 + _sum_latex([_number(v) for v in per_sample["huber"]]) + r"\right) = " + _number(totals["huber"]),
+                 + _sum_latex([_number(v) for v in per_sample["huber"]]) + r"\right) = "
+                 + _number(totals["huber"]),
         "log_cosh": rf"\text{{log-cosh}} = {frac}\left("
                     + _sum_latex([_number(v) for v in per_sample["log_cosh"]]) + r"\right) = "
                     + _number(totals["log_cosh"]),

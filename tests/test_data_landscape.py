@@ -417,3 +417,26 @@ def test_torch_code_names_the_parameters_of_the_axes():
 def test_validation_messages_name_the_parameter(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_verdicts_tell_a_plateau_from_an_overshoot():
+    stalled = _scenario("sigmoid_mse_stalls").runs[0].verdict
+    assert "plateau" in stalled
+    # MSE on one standardized feature has curvature 2 in both directions: lr = 1 = 2 / 2 bounces forever.
+    bounce = dl.explore(LINEAR, "mse", settings=[OptimizerSetting("sgd", {"lr": 1.0})], start=(3.0, -2.0), steps=50)
+    assert "overshoot" in bounce.runs[0].verdict and "plateau" not in bounce.runs[0].verdict
+
+
+def test_robust_and_trajectory_tables_are_flat_and_named_by_the_axes():
+    ex = dl.explore(LINEAR, "huber", outliers=2, outlier_size=5.0, steps=10,
+                    settings=[OptimizerSetting("sgd", {"lr": 0.1}, label="A"),
+                              OptimizerSetting("adam", {"lr": 0.1}, label="B")])
+    table = dl.robust_table(ex)
+    assert list(table.columns) == ["loss", "slope without", "intercept without", "slope with", "intercept with",
+                                   "shift"]
+    np.testing.assert_allclose(np.hypot(table["slope with"] - table["slope without"],
+                                        table["intercept with"] - table["intercept without"]), table["shift"])
+    frame = dl.trajectories_frame(ex)
+    assert list(frame["optimizer"].unique()) == ["A", "B"] and len(frame) == 22
+    assert {"slope", "intercept", "loss"} <= set(frame.columns)
+    assert dl.robust_table(dl.explore(LINEAR, "mse", steps=3)) is None
