@@ -34,18 +34,21 @@ bias of AdamW: l-infinity norm constrained optimization*, ICML 2024): at its fix
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from lossviz import models, optimizers
+from lossviz import datasets, landscape, models, optimizers, regularizers
 from lossviz._validation import check_array, check_choice, check_int, check_scalar
 from lossviz.run import Trajectory, run
 
 __all__ = [
     "PENALTIES", "RegularizationPath", "DecayComparison", "regularized_minimizer", "regularization_path",
     "all_zero_strength", "sklearn_equivalent", "box_constrained_minimizer", "weight_decay_comparison",
+    "DATASET", "load_data", "torch_script", "Scenario", "SCENARIOS", "RegularizationView", "regularization_view",
+    "PATH_STRENGTHS",
 ]
 
 PENALTIES = ("l1", "l2", "elastic_net")
@@ -410,6 +413,77 @@ def box_constrained_minimizer(X: object, y: object, bound: float) -> np.ndarray:
     return w
 
 
+# The strengths of the page's paths: 0 (least squares), then a log grid wide enough for L2 to shrink.
+PATH_STRENGTHS = np.concatenate([[0.0], np.geomspace(1e-3, 30.0, 141)])
+
+
+class RegularizationView(NamedTuple):
+    """Everything the Regularization page draws for one (penalty, strength), from one call.
+
+    Attributes
+    ----------
+    paths : dict of penalty name to RegularizationPath
+        All three penalties on :data:`PATH_STRENGTHS` (the elastic net with the given ``l1_ratio``).
+    minimizer : ndarray, shape (2,)
+        The regularized minimizer at ``strength``.
+    ols : ndarray, shape (2,)
+        Least squares (strength 0).
+    xs, ys : ndarray
+        Grid axes.
+    data_Z, penalty_Z, total_Z : ndarray, shape (len(ys), len(xs))
+        Data loss (MSE), the penalty's shape at strength 1, and data loss + penalty at ``strength``.
+    data_level, penalty_level : float
+        Data loss and unit penalty at the minimizer: the two level sets that touch there.
+    all_zero : float
+        Strength from which every weight is 0 (``inf`` for L2).
+    sklearn : tuple of (str, dict)
+        :func:`sklearn_equivalent`.
+    """
+
+    paths: dict
+    minimizer: np.ndarray
+    ols: np.ndarray
+    xs: np.ndarray
+    ys: np.ndarray
+    data_Z: np.ndarray
+    penalty_Z: np.ndarray
+    total_Z: np.ndarray
+    data_level: float
+    penalty_level: float
+    all_zero: float
+    sklearn: tuple
+
+
+def _regularized(model: Any, penalty: str, strength: float, rho: float) -> regularizers.Regularized:
+    extra = {"l1_ratio": rho} if penalty == "elastic_net" else {}
+    return regularizers.get(penalty, model, strength=strength, **extra)
+
+
+def regularization_view(X: object, y: object, penalty: str, strength: float, *, l1_ratio: float = 0.5,
+                        xs: object, ys: object) -> RegularizationView:
+    """The paths, the minimizer and the three landscapes of two-weight least squares on the grid
+    ``xs`` x ``ys`` (no intercept: center the data first)."""
+    rho = _penalty_parts(penalty, l1_ratio)
+    value = check_scalar(strength, "strength", low=0.0)
+    Xa = check_array(X, "X", ndim=2)
+    if Xa.shape[1] != 2:
+        raise ValueError(f"X must have 2 columns (two weights to draw), got shape {Xa.shape}")
+    paths = {name: regularization_path(Xa, y, name, PATH_STRENGTHS, l1_ratio=l1_ratio if name == "elastic_net"
+                                       else 0.5) for name in PENALTIES}
+    minimizer, _ = regularized_minimizer(Xa, y, penalty, value, l1_ratio=rho)
+    model = models.linear_regression(Xa, y, fit_intercept=False)
+    unit = _regularized(model, penalty, 1.0, rho)
+    total = _regularized(model, penalty, value, rho)
+    gx, gy = check_array(xs, "xs", ndim=1), check_array(ys, "ys", ndim=1)
+    points = np.stack(np.meshgrid(gx, gy), axis=-1)
+    return RegularizationView(
+        paths, minimizer, paths[penalty].weights[0], gx, gy, landscape.grid(model, gx, gy),
+        np.asarray(unit.penalty(points)), landscape.grid(total, gx, gy), float(model.f(minimizer)),
+        float(unit.penalty(minimizer)), all_zero_strength(Xa, y, l1_ratio=rho),
+        sklearn_equivalent(penalty, value, Xa.shape[0], l1_ratio=rho),
+    )
+
+
 class DecayComparison(NamedTuple):
     """SGD with weight decay, Adam with L2 and AdamW from one start on one least-squares problem.
 
@@ -434,6 +508,12 @@ class DecayComparison(NamedTuple):
     ridge_minimizer: np.ndarray
     box_minimizer: np.ndarray
     unregularized_minimizer: np.ndarray
+
+    def distances(self, target: str = "ridge") -> tuple[np.ndarray, ...]:
+        """Euclidean distance of every run's iterates to the ``"ridge"`` or ``"box"`` minimizer, (T+1,) each."""
+        check_choice(target, "target", ("ridge", "box"))
+        point = self.ridge_minimizer if target == "ridge" else self.box_minimizer
+        return tuple(np.linalg.norm(t.params - point, axis=-1) for t in self.trajectories)
 
 
 DECAY_LABELS = ("SGD, weight_decay", "Adam + L2 (weight_decay)", "AdamW (decoupled)")
@@ -485,3 +565,91 @@ def weight_decay_comparison(
     box = box_constrained_minimizer(X, y, 1.0 / decay) if decay > 0 else regularized_minimizer(X, y, "l2", 0.0)[0]
     ols, _ = regularized_minimizer(X, y, "l2", 0.0)
     return DecayComparison(DECAY_LABELS, built, trajectories, ridge, box, ols)
+
+
+# The real dataset of the lesson: the only regression dataset that ships with scikit-learn here.
+DATASET = "diabetes"
+
+
+def load_data(features: tuple[str, str] | list[str]) -> datasets.Dataset:
+    """Two standardized features of the diabetes data and its standardized target (mean 0, so no
+    intercept is needed: the least-squares intercept is exactly 0)."""
+    items = list(features)
+    if len(items) != 2:
+        raise ValueError(f"features must name exactly 2 features (two weights), got {len(items)}: {items!r}")
+    return datasets.get(DATASET).select(items)
+
+
+def torch_script(optimizer: Any, features: tuple[str, str] | list[str], *, steps: int, x0: object) -> str:
+    """PyTorch code running ``optimizer`` on mean squared error over two diabetes features (no intercept).
+
+    The data comes from ``lossviz.datasets`` (the same standardization), the rest is plain torch; the
+    printed final weights equal :func:`lossviz.run.run`'s to float64 round-off.
+    """
+    from lossviz.torch_export import torch_code
+
+    data = load_data(features)
+    code = torch_code(optimizer, steps=steps, x0=x0, objective_expr="((X[:, 0] * x + X[:, 1] * y - t) ** 2).mean()")
+    prelude = [
+        "from lossviz import datasets  # the same standardized data as the page",
+        "",
+        f"data = datasets.get({DATASET!r}).select({list(data.feature_names)!r})",
+        f"X = torch.tensor(data.X)  # columns: {', '.join(data.feature_names)}; x and y below are their weights",
+        "t = torch.tensor(data.y)",
+    ]
+    lines = code.split("\n")
+    at = lines.index("import torch") + 1
+    return "\n".join(lines[:at] + prelude + lines[at:])
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A classroom setting of the Regularization page and what it shows (tests check each claim)."""
+
+    title: str
+    explanation: str
+    features: tuple[str, str] = ("bmi", "bp")
+    penalty: str = "l1"
+    strength: float = 0.8
+    l1_ratio: float = 0.5
+    weight_decay: float = 4.0
+    lr: float = 0.01
+    steps: int = 1500
+    start: tuple[float, float] = (-1.0, 1.0)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "lasso_zeros": Scenario(
+        "L1 switches a feature off",
+        "At λ = 0.8 the smallest diamond that reaches the data's ellipses touches them at a corner, on the "
+        "bmi axis: the weight of blood pressure (bp) is exactly 0 (from λ ≈ 0.69 on), while bmi keeps 0.19. "
+        "That is feature selection: the lasso's answer has fewer features, not just smaller weights.",
+    ),
+    "ridge_shrinks": Scenario(
+        "L2 shrinks, never zeros",
+        "Same data, L2 at λ = 2: the circle touches the ellipses where its boundary is smooth, so both "
+        "weights shrink (bmi to 53% of least squares, bp to 68%) but neither becomes 0, however large λ gets.",
+        penalty="l2", strength=2.0,
+    ),
+    "correlated_pair": Scenario(
+        "Correlated features: the lasso keeps one",
+        "s4 and s5 (two blood serum measurements) are correlated (r = 0.62). At λ = 0.5 the lasso drops "
+        "s4 entirely (exactly 0 from λ ≈ 0.42) and keeps s5; the ridge path keeps both all the way.",
+        features=("s4", "s5"), strength=0.5,
+    ),
+    "elastic_net": Scenario(
+        "Elastic net: rounded corners",
+        "Half L1, half L2 (ρ = 0.5): the penalty's level sets are diamonds with rounded sides. s4 still "
+        "becomes exactly 0 (from λ ≈ 1.24, later than the lasso because only half the penalty is L1), "
+        "and s5 is shrunk like ridge.",
+        features=("s4", "s5"), penalty="elastic_net", strength=1.5,
+    ),
+    "adamw_box": Scenario(
+        "AdamW is not Adam + L2",
+        "Same λ = 4 for all three. SGD with weight decay and Adam with L2 both end at the ridge minimizer "
+        "(0.18, 0.12): their decay is the gradient of (λ/2)||w||². AdamW's decay bypasses Adam's scaling, "
+        "and it ends near (0.24, 0.24), at the corner of the box |w_j| ≤ 1/λ = 0.25 where it converges as "
+        "the learning rate goes to 0.",
+        penalty="l2", strength=4.0,
+    ),
+}

@@ -1,4 +1,9 @@
-"""lossviz.regpath against scikit-learn, closed forms, hand-derived knots, SciPy and the optimizers."""
+"""lossviz.regpath against scikit-learn, closed forms, hand-derived knots, SciPy, the optimizers and torch."""
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,6 +13,7 @@ from sklearn.linear_model import ElasticNet, Lasso, Ridge
 
 from lossviz import datasets, models, optimizers, regpath, regularizers
 from lossviz.run import run
+from lossviz.ui.catalog import ROOT
 
 SKLEARN = {"Lasso": Lasso, "Ridge": Ridge, "ElasticNet": ElasticNet}
 
@@ -229,3 +235,89 @@ def test_validation_messages_name_the_parameter(call, error, match):
     X, y = _data(0)
     with pytest.raises(error, match=match):
         call(X, y)
+
+
+def test_view_grids_follow_the_convention_and_add_up():
+    d = regpath.load_data(("bmi", "bp"))
+    xs, ys = np.linspace(-0.5, 1.0, 7), np.linspace(-0.4, 0.6, 5)  # non-square on purpose
+    view = regpath.regularization_view(d.X, d.y, "elastic_net", 0.7, l1_ratio=0.3, xs=xs, ys=ys)
+    assert view.data_Z.shape == view.penalty_Z.shape == view.total_Z.shape == (5, 7)
+    i, j = 3, 5
+    w = np.array([xs[j], ys[i]])
+    assert view.data_Z[i, j] == pytest.approx(np.mean((d.X @ w - d.y) ** 2), rel=1e-12)
+    assert view.penalty_Z[i, j] == pytest.approx(0.3 * np.abs(w).sum() + 0.35 * (w @ w), rel=1e-12)
+    np.testing.assert_allclose(view.total_Z, view.data_Z + 0.7 * view.penalty_Z, rtol=1e-12)
+    m = view.minimizer
+    assert view.data_level == pytest.approx(np.mean((d.X @ m - d.y) ** 2), rel=1e-12)
+    assert view.penalty_level == pytest.approx(0.3 * np.abs(m).sum() + 0.35 * (m @ m), rel=1e-12)
+    assert set(view.paths) == set(regpath.PENALTIES) and view.paths["elastic_net"].l1_ratio == 0.3
+    np.testing.assert_allclose(view.ols, np.linalg.lstsq(d.X, d.y, rcond=None)[0], rtol=1e-10)
+    assert view.sklearn == ("ElasticNet", {"alpha": 0.35, "l1_ratio": 0.3})
+    with pytest.raises(ValueError, match=r"X must have 2 columns \(two weights to draw\), got shape \(442, 1\)"):
+        regpath.regularization_view(d.X[:, :1], d.y, "l1", 0.5, xs=xs, ys=ys)
+    with pytest.raises(ValueError, match=r"features must name exactly 2 features \(two weights\), got 3"):
+        regpath.load_data(("bmi", "bp", "s5"))
+
+
+def test_distances_measure_every_run_to_either_target():
+    d = regpath.load_data(("bmi", "bp"))
+    result = regpath.weight_decay_comparison(d.X, d.y, 2.0, lr=0.05, steps=20, x0=[0.0, 0.0])
+    for t, distance in zip(result.trajectories, result.distances("box")):
+        np.testing.assert_allclose(distance, np.sqrt(((t.params - result.box_minimizer) ** 2).sum(axis=1)))
+    with pytest.raises(ValueError, match="unknown target 'ols'; valid names: ridge, box"):
+        result.distances("ols")
+
+
+def test_scenario_claims_hold():
+    def minimizer(sc, penalty=None, strength=None):
+        d = regpath.load_data(sc.features)
+        return regpath.regularized_minimizer(d.X, d.y, penalty or sc.penalty, sc.strength if strength is None
+                                             else strength, l1_ratio=sc.l1_ratio)[0]
+
+    def knots(sc, penalty=None):
+        d = regpath.load_data(sc.features)
+        return regpath.regularization_path(d.X, d.y, penalty or sc.penalty, regpath.PATH_STRENGTHS,
+                                           l1_ratio=sc.l1_ratio).zero_from
+
+    sc = regpath.SCENARIOS["lasso_zeros"]
+    w = minimizer(sc)
+    assert w[1] == 0.0 and round(w[0], 2) == 0.19 and round(knots(sc)[1], 2) == 0.69
+    sc = regpath.SCENARIOS["ridge_shrinks"]
+    w, ols = minimizer(sc), minimizer(sc, strength=0.0)
+    assert np.all(w != 0) and np.allclose(np.round(w / ols, 2), [0.53, 0.68])
+    sc = regpath.SCENARIOS["correlated_pair"]
+    d = regpath.load_data(sc.features)
+    assert round(np.corrcoef(d.X.T)[0, 1], 2) == 0.62
+    w = minimizer(sc)
+    assert w[0] == 0.0 and w[1] > 0 and round(knots(sc)[0], 2) == 0.42
+    assert np.all(np.isinf(knots(sc, "l2")))
+    sc = regpath.SCENARIOS["elastic_net"]
+    w = minimizer(sc)
+    assert w[0] == 0.0 and w[1] > 0 and round(knots(sc)[0], 2) == 1.24
+    sc = regpath.SCENARIOS["adamw_box"]
+    d = regpath.load_data(sc.features)
+    result = regpath.weight_decay_comparison(d.X, d.y, sc.weight_decay, lr=sc.lr, steps=sc.steps, x0=sc.start)
+    assert np.allclose(result.ridge_minimizer, [0.18, 0.12], atol=0.005)
+    for t in result.trajectories[:2]:
+        np.testing.assert_allclose(t.params[-1], result.ridge_minimizer, atol=1e-8)
+    assert np.allclose(result.trajectories[2].params[-1], [0.24, 0.24], atol=0.015)
+    np.testing.assert_allclose(result.box_minimizer, [0.25, 0.25])
+
+
+def test_torch_scripts_reproduce_the_three_runs(tmp_path):
+    features, start, steps = ("bmi", "bp"), [-1.0, 1.0], 60
+    d = regpath.load_data(features)
+    result = regpath.weight_decay_comparison(d.X, d.y, 3.0, lr=0.05, sgd_lr=0.05, steps=steps, x0=start)
+    paths = []
+    for index, opt in enumerate(result.optimizers):
+        path = tmp_path / f"decay_{index}.py"
+        path.write_text(regpath.torch_script(opt, features, steps=steps, x0=start))
+        paths.append(str(path))
+    driver = ("import contextlib, io, json, runpy, sys\nout = []\nfor p in sys.argv[1:]:\n"
+              "    buffer = io.StringIO()\n    with contextlib.redirect_stdout(buffer):\n        runpy.run_path(p)\n"
+              "    out.append(json.loads(buffer.getvalue().strip().splitlines()[-1]))\nprint(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", driver, *paths], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    for got, t in zip(json.loads(done.stdout.strip().splitlines()[-1]), result.trajectories):
+        np.testing.assert_allclose(got, t.params[-1], rtol=1e-10, atol=1e-13)
