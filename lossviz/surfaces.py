@@ -471,23 +471,36 @@ def beale() -> Surface:
     Minimum 0 at (3, 0.5).
     """
 
-    def terms(p: np.ndarray):
-        # For each i: residual t_i, its gradient and its Hessian (all analytic in x and y).
+    def x_and_powers_of_y(p: np.ndarray) -> tuple[np.ndarray, tuple]:
         x, y = _xy(p)
-        for i, c in enumerate(_BEALE_CONSTANTS, start=1):
-            t = c - x + x * y**i
-            dt = _vector(p, y**i - 1, i * x * y ** (i - 1))
-            d2t = _matrix(p, 0.0, i * y ** (i - 1), i * (i - 1) * x * y ** max(i - 2, 0))
-            yield t, dt, d2t
+        y2 = y * y
+        return x, (1.0, y, y2, y2 * y)  # y^0 .. y^3
 
+    # f = sum_i t_i^2 with residuals t_i = c_i - x + x y^i, whose derivatives are dt_i/dx = y^i - 1,
+    # dt_i/dy = i x y^(i-1), d2t_i/dx dy = i y^(i-1), d2t_i/dy2 = i (i-1) x y^(i-2) and d2t_i/dx2 = 0.
     def f(p: np.ndarray) -> np.ndarray:
-        return sum(t * t for t, _, _ in terms(p))
+        x, y_pow = x_and_powers_of_y(p)
+        return sum((c - x + x * y_pow[i]) ** 2 for i, c in enumerate(_BEALE_CONSTANTS, start=1))
 
     def grad(p: np.ndarray) -> np.ndarray:
-        return sum(2 * t[..., None] * dt for t, dt, _ in terms(p))
+        x, y_pow = x_and_powers_of_y(p)
+        gx = gy = 0.0
+        for i, c in enumerate(_BEALE_CONSTANTS, start=1):
+            t = c - x + x * y_pow[i]
+            gx = gx + 2 * t * (y_pow[i] - 1)
+            gy = gy + 2 * t * (i * x * y_pow[i - 1])
+        return _vector(p, gx, gy)
 
     def hessian(p: np.ndarray) -> np.ndarray:
-        return sum(2 * (_outer(dt, dt) + t[..., None, None] * d2t) for t, dt, d2t in terms(p))
+        x, y_pow = x_and_powers_of_y(p)
+        hxx = hxy = hyy = 0.0
+        for i, c in enumerate(_BEALE_CONSTANTS, start=1):
+            t = c - x + x * y_pow[i]
+            dt_dx, dt_dy = y_pow[i] - 1, i * x * y_pow[i - 1]
+            hxx = hxx + 2 * dt_dx * dt_dx
+            hxy = hxy + 2 * (dt_dx * dt_dy + t * (i * y_pow[i - 1]))
+            hyy = hyy + 2 * (dt_dy * dt_dy + t * (i * (i - 1) * x * y_pow[max(i - 2, 0)]))
+        return _matrix(p, hxx, hxy, hyy)
 
     return Surface(
         name="beale",
