@@ -307,7 +307,7 @@ class LearningRateSweep:
     Attributes
     ----------
     lrs : ndarray, shape (R,)
-        Ascending, log-spaced.
+        Ascending.
     final_loss : ndarray, shape (R,)
         Loss after ``steps`` steps; NaN where the run diverged (see ``diverged_at``).
     diverged_at : ndarray of int, shape (R,)
@@ -376,11 +376,13 @@ def learning_rate_sweep(
     n_lrs: int = 300,
     low: float = 1e-3,
     high: float = 1.5,
+    spacing: str = "log",
     curvature: Curvature | None = None,
 ) -> LearningRateSweep:
     r"""Run gradient descent for ``n_lrs`` learning rates at once (one :func:`~lossviz.run.run` call).
 
-    The rates are log-spaced over ``[low, high] * 2/lambda_max``.
+    The rates span ``[low, high] * 2/lambda_max``, log-spaced (every decade alike) or linearly spaced
+    (every step alike, which resolves the edge at 2/lambda_max to ``(high - low) / (n_lrs - 1)``).
 
     Parameters
     ----------
@@ -390,6 +392,7 @@ def learning_rate_sweep(
     n_lrs : int in [2, 5000]
     low, high : float, 0 < low < high <= 100
         Span of the sweep as fractions of :math:`2/\lambda_{\max}`.
+    spacing : {"log", "linear"}
     curvature : Curvature, optional
         Default :func:`reference_curvature` ``(objective, x0)``.
     """
@@ -399,8 +402,10 @@ def learning_rate_sweep(
     n_lrs = check_int(n_lrs, "n_lrs", low=2, high=MAX_SWEEP_LRS)
     low = check_scalar(low, "low", low=0.0, high=100.0, include_low=False)
     high = check_scalar(high, "high", low=low, high=100.0, include_low=False)
+    check_choice(spacing, "spacing", ["log", "linear"])
     curvature = reference_curvature(objective, start) if curvature is None else curvature
-    lrs = np.geomspace(low, high, n_lrs) * curvature.max_stable_lr
+    fractions = np.geomspace(low, high, n_lrs) if spacing == "log" else np.linspace(low, high, n_lrs)
+    lrs = fractions * curvature.max_stable_lr
     trajectory = run(objective, optimizers.get("sgd", lr=lrs), start, steps)
     final = trajectory.loss[:, -1].copy()
     final[trajectory.diverged_at >= 0] = np.nan

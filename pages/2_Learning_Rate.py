@@ -42,7 +42,7 @@ FIELDS = [
     url.float_field("x0", -2.5, -1e6, 1e6), url.float_field("y0", 2.0, -1e6, 1e6),
     url.int_field("steps", 80, 8, 2000),
     multi_field("lrs", ("0.25", "0.75", "optimal", "1.05"), LR_CHOICES),
-    url.int_field("n_lrs", 300, 200, 1000),
+    url.int_field("n_lrs", 300, 200, 1000), url.choice_field("axis", "linear", ["linear", "log"]),
     url.float_field("base", 0.95, 0.01, 1.5), url.int_field("warmup", 0, 0, 500),
     multi_field("schedules", ("constant", "step", "cosine", "onecycle"), SCHEDULE_ORDER),
 ]
@@ -73,6 +73,7 @@ with st.sidebar:
     chosen = st.multiselect("rates to race (× 2/λ_max)", LR_CHOICES, key="lrs", max_selections=6,
                             format_func=lr_sweep.choice_label)
     n_lrs = st.slider("learning rates in the sweep", 200, 1000, step=50, key="n_lrs")
+    spacing = st.radio("sweep spacing", ["linear", "log"], key="axis", horizontal=True)
     st.header("Schedules")
     base = st.slider("peak lr (× 2/λ_max)", 0.01, 1.5, step=0.01, key="base")
     warmup = st.number_input("linear warm-up steps", 0, 500, step=1, key="warmup")
@@ -104,9 +105,10 @@ def race(key: tuple, start: tuple, choices: tuple, steps: int) -> lr_sweep.Learn
 
 
 @st.cache_resource(max_entries=32, show_spinner="Sweeping the learning rate…")
-def sweep(key: tuple, start: tuple, steps: int, n_lrs: int) -> lr_sweep.LearningRateSweep:
-    return lr_sweep.learning_rate_sweep(cache.build_surface(key), np.array(start), steps, n_lrs=n_lrs,
-                                        curvature=curvature_of(key, start))
+def sweep(key: tuple, start: tuple, steps: int, n_lrs: int, spacing: str) -> lr_sweep.LearningRateSweep:
+    low = 1e-3 if spacing == "log" else 0.005
+    return lr_sweep.learning_rate_sweep(cache.build_surface(key), np.array(start), steps, n_lrs=n_lrs, low=low,
+                                        spacing=spacing, curvature=curvature_of(key, start))
 
 
 @st.cache_resource(max_entries=32, show_spinner="Running the schedules…")
@@ -154,11 +156,12 @@ else:
 st.subheader("Final loss against the learning rate")
 result = None
 with shown_errors():
-    result = sweep(key, start, steps, n_lrs)
+    result = sweep(key, start, steps, n_lrs, spacing)
 if result is not None:
     st.plotly_chart(hyper.sweep_figure(result.lrs, result.final_loss - floor, result.diverged,
                                        predicted_gap=result.predicted_gap, start_gap=result.start_loss - floor,
-                                       lines=theory_lines, steps=steps), width="stretch", key="sweep_chart")
+                                       lines=theory_lines, steps=steps, log_x=spacing == "log"),
+                    width="stretch", key="sweep_chart")
     edge = result.measured_edge
     edge_text = (f"the smallest swept rate that diverged or ended above its start is **{edge:.4g}** "
                  f"({edge / limit:.3f} × 2/λ_max)") if np.isfinite(edge) else "no swept rate diverged"
@@ -166,9 +169,10 @@ if result is not None:
                    "lies on the measurement." if result.predicted_gap is not None else
                    "This surface is not a quadratic, so the lines hold only near the minimum: the run must "
                    "first get there.")
-    st.caption(f"{len(result.lrs)} learning rates, one vectorized run of {steps} steps. Measured: the best final "
-               f"loss is at lr **{result.best_lr:.4g}**; {edge_text}. Theory: 2/λ_max = {limit:.4g}, optimal "
-               f"{best:.4g}. {theory_text}")
+    best_text = (f"the best final loss is at lr **{result.best_lr:.4g}**" if np.isfinite(result.best_lr)
+                 else "every swept rate diverged from this start")
+    st.caption(f"{len(result.lrs)} learning rates, one vectorized run of {steps} steps. Measured: {best_text}; "
+               f"{edge_text}. Theory: 2/λ_max = {limit:.4g}, optimal {best:.4g}. {theory_text}")
 
 st.subheader("Schedules: the rate of every step, and the path it produces")
 schedules_run = None

@@ -31,8 +31,8 @@ FIELDS = [
     url.int_field("steps", 150, 10, 1000),
     url.float_field("lr", 0.5, 0.01, 2.0), url.float_field("momentum", 0.9, 0.0, 0.99),
     url.choice_field("method", "heavy_ball", phase_map.METHODS),
-    url.choice_field("metric", "steps", ["steps", "final"]),
-    url.choice_field("side", "64", SIDES), url.choice_field("tol", "1e-6", TOLERANCES),
+    url.choice_field("metric", "final", ["steps", "final"]),
+    url.choice_field("side", "64", SIDES), url.choice_field("tol", "1e-3", TOLERANCES),
     url.int_field("cell_row", -1, -1, 127), url.int_field("cell_col", -1, -1, 127),
 ]
 DEFAULTS = {f.key: f.default for f in FIELDS}
@@ -62,7 +62,7 @@ with st.sidebar:
     momentum = st.slider("momentum β", 0.0, 0.99, step=0.01, key="momentum")
     st.header("Phase map")
     method = st.radio("method", phase_map.METHODS, key="method", format_func=METHOD_TITLES.get, horizontal=True)
-    metric = st.radio("colour by", ["steps", "final"], key="metric", horizontal=True,
+    metric = st.radio("colour by", ["final", "steps"], key="metric", horizontal=True,
                       format_func={"steps": "steps to tolerance", "final": "final loss"}.get)
     side = int(st.select_slider("cells per side", SIDES, key="side"))
     tol = float(st.select_slider("tolerance (× start distance)", TOLERANCES, key="tol"))
@@ -146,7 +146,7 @@ if result is not None:
     if not clicked and np.isfinite(result.optimal.lr):
         row, col = result.nearest_cell(result.optimal.lr, result.optimal.momentum)
     elif not clicked:
-        row, col = result.best_cell()
+        row, col = 0, 0
     cell_lr, cell_momentum = result.settings(row, col)
     values = result.steps_to_tol if metric == "steps" else result.final_loss - (surface.min_value or 0.0)
     label = f"steps to {tol:g} × start distance" if metric == "steps" else "final loss − minimum"
@@ -155,7 +155,8 @@ if result is not None:
         result.lrs, result.momenta, values, diverged=result.diverged, grew=result.grew, value_label=label,
         boundary_lrs=result.boundary(), boundary_label=f"theory: stability boundary ({METHOD_TITLES[method]})",
         optimal=(result.optimal.lr, result.optimal.momentum), selected=(cell_lr, cell_momentum),
-        log_color=metric == "final"), width="stretch", key=chart_key, on_select="rerun", selection_mode="points")
+        log_color=metric == "final"), width="stretch", key=chart_key, on_select="rerun", selection_mode="points",
+        theme=None)
     run = phase_map.cell_trajectory(surface, result, row, col)
     path = Path(f"lr {cell_lr:.4g}, β {cell_momentum:.3f}", PALETTE[1], run.params, run.loss, int(run.diverged_at))
     right.plotly_chart(contour_figure(xs, ys, Z, paths=[path], minima=surface.minima, log_scale=surface.log_scale,
@@ -167,13 +168,17 @@ if result is not None:
     right.caption(("Clicked cell" if clicked else "No cell clicked yet; showing the one nearest the theoretical "
                    "optimum") + f": lr {cell_lr:.4g}, β {cell_momentum:.3f} {steps_text}.")
     mismatch = (result.diverged | result.grew) != result.theory_unstable
-    best_row, best_col = result.best_cell()
+    if result.diverged.all():
+        fastest = "every cell diverged from this start"
+    else:
+        best_row, best_col = result.best_cell()
+        fastest = f"the fastest cell is lr {result.lrs[best_col]:.4g}, β {result.momenta[best_row]:.3f}"
     st.caption(f"{n_rows}×{n_cols} = {n_rows * n_cols:,} runs of {steps} steps in one vectorized run. Theory: stable "
-               f"left of the white dashed line, lr < {'2(1+β)/((1+2β)λ_max)' if result.nesterov else '2(1+β)/λ_max'}; "
+               f"left of the dashed line, lr < {'2(1+β)/((1+2β)λ_max)' if result.nesterov else '2(1+β)/λ_max'}; "
                f"the star is the rate-optimal tuning lr = {result.optimal.lr:.4g}, β = {result.optimal.momentum:.3g} "
                f"(ρ = {result.optimal.rate:.4g}). Measured: {int(mismatch.sum())} of {mismatch.size:,} cells disagree "
-               f"with the line about stability; the fastest cell is lr {result.lrs[best_col]:.4g}, β "
-               f"{result.momenta[best_row]:.3f}. Grey cells did not get within the tolerance in {steps} steps.")
+               f"with the line about stability; {fastest}" + (f". Grey cells did not get within the tolerance in {steps} steps."
+                                               if metric == "steps" else "."))
 
 url.write([f for f in FIELDS if f.key in set(DEFAULTS) - ({"kappa", "rotation"} if surface_name != "quadratic" else set())])
 

@@ -72,9 +72,10 @@ def sweep_figure(
     start_gap: float | None = None,
     lines: Sequence[VLine] = (),
     steps: int | None = None,
+    log_x: bool = False,
     height: int = 430,
 ) -> go.Figure:
-    """Final loss (above the minimum) against the learning rate, log-log, with theory on top.
+    """Final loss (above the minimum, log scale) against the learning rate, with theory on top.
 
     Parameters
     ----------
@@ -83,6 +84,7 @@ def sweep_figure(
     predicted_gap : (R,) the closed-form value, drawn as a dashed curve.
     start_gap : the start's loss above the minimum, a dotted horizontal line: runs that end above it lost.
     lines : vertical theory lines (2/λ_max, the optimal rate, ...).
+    log_x : a log lr axis (every decade alike) instead of a linear one (which shows the edge sharpest).
     """
     lrs = np.asarray(lrs, dtype=float)
     gap = np.where(np.asarray(final_gap, dtype=float) > 0, final_gap, np.nan)
@@ -116,10 +118,10 @@ def sweep_figure(
             line={"color": "#777", "dash": "dot", "width": 1.5}, hoverinfo="skip"))
     for trace in _vline_traces(lines, low / 3.0, top):
         fig.add_trace(trace)
-    title = "learning rate (log scale)" + (f"; final loss after {steps} steps" if steps else "")
+    title = "learning rate" + (" (log scale)" if log_x else "") + (f"; final loss after {steps} steps" if steps else "")
     fig.update_layout(
         height=height, margin={"l": 70, "r": 20, "t": 60, "b": 50}, **_BASE_LAYOUT,
-        xaxis={"title": {"text": title}, "type": "log", "exponentformat": "power"},
+        xaxis={"title": {"text": title}, "type": "log" if log_x else "linear", "exponentformat": "power"},
         yaxis={"title": {"text": "final loss − minimum (log scale)"}, "type": "log", "exponentformat": "power"},
     )
     return fig
@@ -170,7 +172,7 @@ def schedule_grid_figure(
     log_scale: bool = False,
     min_value: float | None = None,
     pairs_per_row: int = 2,
-    row_height: int = 250,
+    row_height: int = 300,
 ) -> go.Figure:
     """Small multiples: for each schedule, lr vs step next to the path it produces on the contour.
 
@@ -189,9 +191,11 @@ def schedule_grid_figure(
             subplot_titles += [f"<b>{titles[i]}</b>: lr per step", tail]
         else:
             subplot_titles += ["", ""]
+    height = rows * row_height + 80
+    # A fixed gap in pixels between rows, for the row above's axis title and the row below's titles.
     fig = make_subplots(rows=rows, cols=2 * pairs_per_row, subplot_titles=subplot_titles,
                         column_widths=[0.27, 0.23] * pairs_per_row, horizontal_spacing=0.05,
-                        vertical_spacing=min(0.1, 0.35 / max(rows, 1)))
+                        vertical_spacing=min(0.3, 90 / height) if rows > 1 else 0.0)
     scale = color_scale_values(Z, log_scale, min_value)
     steps = np.arange(lr.shape[1])
     for i in range(k):
@@ -222,7 +226,7 @@ def schedule_grid_figure(
         fig.update_xaxes(range=[xs[0], xs[-1]], showticklabels=False, row=row, col=col + 1)
         fig.update_yaxes(range=[ys[0], ys[-1]], showticklabels=False, row=row, col=col + 1)
     fig.update_annotations(font_size=12)
-    fig.update_layout(height=rows * row_height + 80, margin={"l": 50, "r": 10, "t": 70, "b": 40},
+    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 70, "b": 40},
                       **_BASE_LAYOUT)
     return fig
 
@@ -279,29 +283,34 @@ def phase_map_figure(
     finite = colour[np.isfinite(colour)]
     tick = {}
     if log_color and finite.size:
-        exponents = np.arange(math.floor(finite.min()), math.ceil(finite.max()) + 1)
+        low_exp, high_exp = math.floor(finite.min()), math.ceil(finite.max())
+        exponents = np.arange(low_exp, high_exp + 1, max(1, math.ceil((high_exp - low_exp) / 8)))
         tick = {"tickvals": exponents.tolist(), "ticktext": [f"1e{e}" if abs(e) > 2 else f"{10.0**e:g}"
                                                              for e in exponents]}
     x_edges = log_edges(lrs)
     dy = (momenta[1] - momenta[0]) / 2 if momenta.size > 1 else 0.01
     y_edges = np.concatenate([momenta - dy, [momenta[-1] + dy]])
+    # Cell centres, not edges: given n+1 edges on a log axis, Plotly.js drew the bricks between the first
+    # and last edge's neighbours and left half a cell of background around the map.
     fig = go.Figure(go.Heatmap(
-        x=x_edges, y=y_edges, z=colour, colorscale="Viridis", reversescale=reversed_scale, hoverinfo="skip",
+        x=lrs, y=momenta, z=colour, colorscale="Viridis", reversescale=reversed_scale, hoverinfo="skip",
         colorbar={"title": {"text": value_label, "side": "right"}, "thickness": 14, "len": 0.85, **tick},
         name=value_label))
     for mask, color, name in ((diverged, DIVERGED_COLOR, "diverged"), (grew, GREW_COLOR, "ended above its start")):
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            fig.add_trace(go.Heatmap(x=x_edges, y=y_edges, z=np.where(mask, 1.0, np.nan), showscale=False,
+            fig.add_trace(go.Heatmap(x=lrs, y=momenta, z=np.where(mask, 1.0, np.nan), showscale=False,
                                      colorscale=[[0, color], [1, color]], hoverinfo="skip", name=name))
     fig.add_trace(_legend_square("diverged", DIVERGED_COLOR))
     fig.add_trace(_legend_square("ended above its start", GREW_COLOR))
     fig.add_trace(_legend_square("tolerance not reached", UNREACHED_COLOR))
     inside = np.isfinite(boundary_lrs) & (boundary_lrs >= x_edges[0]) & (boundary_lrs <= x_edges[-1])
-    fig.add_trace(go.Scatter(
-        x=np.asarray(boundary_lrs)[inside], y=momenta[inside], mode="lines", name=boundary_label,
-        line={"color": "white", "width": 3, "dash": "dash"},
-        hovertemplate="boundary: lr %{x:.4g} at β %{y:.3f}<extra></extra>"))
+    # A white dash over a black line stays visible on grey, dark red and every Viridis colour alike.
+    for color, width, dash, legend in (("black", 5, "solid", True), ("white", 2, "dash", False)):
+        fig.add_trace(go.Scatter(
+            x=np.asarray(boundary_lrs)[inside], y=momenta[inside], mode="lines", name=boundary_label,
+            line={"color": color, "width": width, "dash": dash}, showlegend=legend, legendgroup="boundary",
+            hovertemplate="boundary: lr %{x:.4g} at β %{y:.3f}<extra></extra>"))
     grid_lr, grid_momentum = np.meshgrid(lrs, momenta)
     status = np.where(diverged, "diverged", np.where(grew, "ended above its start", ""))
     shown = np.where(np.isfinite(values), np.char.mod("%.4g", np.nan_to_num(values)), "not reached")

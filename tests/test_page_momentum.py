@@ -1,0 +1,225 @@
+"""The Momentum page through AppTest: every control path reaches its figures, the boundary and optimum are
+the theory's, a cell click shows that cell's run, links reproduce the page, bad input is a message."""
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lossviz import analysis, surfaces
+from lossviz.phase_map import MOMENTUM_SCENARIOS
+from lossviz.ui.catalog import ROOT
+
+PAGE = str(ROOT / "pages/3_Momentum.py")
+SURFACES = [n for n in surfaces.names() if len(surfaces.get(n).minima)]
+RAVINE, RATES, PHASE, CELL = range(4)
+
+
+def _app(query=None):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _decode(array):
+    if isinstance(array, dict) and "bdata" in array:
+        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = array.get("shape")
+        return data.reshape([int(s) for s in str(shape).split(",")]) if shape else data
+    return np.asarray(array, dtype=float)
+
+
+def _figures(at):
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def _trace(spec, name_start):
+    matches = [t for t in spec["data"] if str(t.get("name", "")).startswith(name_start)]
+    assert matches, [t.get("name") for t in spec["data"]]
+    return matches[0]
+
+
+def _query(at):
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def _caption(at, start):
+    return next(c.value for c in at.caption if c.value.startswith(start))
+
+
+def test_default_page_draws_the_ravine_the_slider_frames_and_the_phase_map():
+    at = _app()
+    _ok(at)
+    figures = _figures(at)
+    assert len(figures) == 4
+    ravine = figures[RAVINE]
+    assert ravine["data"][0]["type"] == "contour"
+    assert len(ravine["frames"]) >= 50
+    slider = ravine["layout"]["sliders"][0]
+    assert slider["steps"][slider["active"]]["label"] == "0.90"
+    # Every slider position is a frame that redraws (so the contour survives) only the two momentum paths.
+    step_args = slider["steps"][0]["args"]
+    assert step_args[1]["frame"]["redraw"] is True
+    assert all(len(f["data"]) == 2 and len(f["traces"]) == 2 for f in ravine["frames"])
+    phase = figures[PHASE]
+    assert _decode(phase["data"][0]["z"]).shape == (64, 64)
+    lrs, momenta = _decode(phase["data"][0]["x"]), _decode(phase["data"][0]["y"])
+    boundary = _trace(phase, "theory: stability boundary")
+    np.testing.assert_allclose(_decode(boundary["x"]), 2 * (1 + _decode(boundary["y"])), rtol=1e-12)
+    star = _trace(phase, "theoretical optimum")
+    tuning = analysis.optimal_hyperparameters(0.01, 1.0, "heavy_ball")
+    assert star["x"][0] == pytest.approx(tuning.lr) and star["y"][0] == pytest.approx(tuning.momentum)
+    cells = _trace(phase, "cells")
+    assert len(_decode(cells["x"])) == lrs.size * momenta.size == 4096
+    assert phase["layout"]["dragmode"] == "pan"
+    assert "No cell clicked yet" in _caption(at, "No cell clicked")
+
+
+@pytest.mark.parametrize("name", list(MOMENTUM_SCENARIOS))
+def test_every_scenario_loads_its_settings_and_lesson(name):
+    at = _app()
+    at.selectbox(key="scenario_pick").select(name).run()
+    at.button[0].click().run()
+    _ok(at)
+    scenario = MOMENTUM_SCENARIOS[name]
+    assert any(scenario.title in info.value for info in at.info)
+    for key, value in scenario.settings.items():
+        assert at.session_state[key] == value, key
+    at.slider(key="momentum").set_value(0.5).run()
+    assert not at.info and any("then changed (momentum)" in c.value for c in at.caption)
+
+
+def test_clicking_a_cell_shows_that_runs_path():
+    at = _app()
+    phase = _figures(at)[PHASE]
+    lrs, momenta = _decode(phase["data"][0]["x"]), _decode(phase["data"][0]["y"])
+    # What Streamlit stores when a lattice point is clicked (AppTest cannot click a plotly chart).
+    at.session_state["phase_chart_0"] = {"selection": {"points": [{"x": float(lrs[12]), "y": float(momenta[20])}]}}
+    at.run()
+    _ok(at)
+    assert _query(at)["cell_row"] == "20" and _query(at)["cell_col"] == "12"
+    caption = _caption(at, "Clicked cell")
+    assert f"lr {lrs[12]:.4g}, β {momenta[20]:.3f}" in caption
+    figures = _figures(at)
+    selected = _trace(figures[PHASE], "selected run")
+    assert selected["x"][0] == pytest.approx(lrs[12]) and selected["y"][0] == pytest.approx(momenta[20])
+    path = _trace(figures[CELL], f"lr {lrs[12]:.4g}")
+    assert _decode(path["x"]).size == 151
+    # The chart got a fresh key, so the selection does not outlive the click.
+    assert "phase_chart_0" not in at.session_state or not at.session_state["phase_chart_0"]
+
+
+def test_a_link_with_a_cell_opens_on_that_cell():
+    at = _app({"cell_row": "3", "cell_col": "60"})
+    _ok(at)
+    assert _caption(at, "Clicked cell").startswith("Clicked cell")
+    assert "diverged" in _caption(at, "Clicked cell")  # column 60 is beyond the boundary at beta ~ 0.05
+
+
+def test_nesterov_method_bends_the_boundary_and_starts_above_zero_momentum():
+    at = _app()
+    at.radio(key="method").set_value("nesterov").run()
+    _ok(at)
+    phase = _figures(at)[PHASE]
+    assert _decode(phase["data"][0]["y"])[0] == pytest.approx(0.01)
+    boundary = _trace(phase, "theory: stability boundary (Nesterov)")
+    beta = _decode(boundary["y"])
+    np.testing.assert_allclose(_decode(boundary["x"]), 2 * (1 + beta) / (1 + 2 * beta), rtol=1e-12)
+
+
+def test_metric_resolution_and_tolerance_controls():
+    at = _app()
+    at.radio(key="metric").set_value("steps").run()
+    at.select_slider(key="side").set_value("80").run()
+    at.select_slider(key="tol").set_value("1e-6").run()
+    _ok(at)
+    phase = _figures(at)[PHASE]
+    values = _decode(phase["data"][0]["z"])
+    assert values.shape == (80, 80)
+    reached = values[np.isfinite(values)]
+    assert reached.size and reached.min() >= 1 and reached.max() <= 150
+    assert "steps to 1e-06 × start distance" in phase["data"][0]["colorbar"]["title"]["text"]
+    assert "Grey cells did not get within the tolerance" in _caption(at, "80×80")
+
+
+def test_lr_and_momentum_sliders_set_the_three_runs_and_the_theory_rates():
+    at = _app()
+    at.slider(key="lr").set_value(0.8).run()
+    at.slider(key="momentum").set_value(0.5).run()
+    _ok(at)
+    rates = _figures(at)[RATES]
+    spectrum = [0.01, 1.0]
+    for name, nesterov, beta in (("theory ρ = ", False, 0.0),):
+        assert _trace(rates, name)
+    expected = [analysis.momentum_rate(1.6, 0.0, spectrum), analysis.momentum_rate(1.6, 0.5, spectrum),
+                analysis.momentum_rate(1.6, 0.5, spectrum, True)]
+    names = [t["name"] for t in rates["data"] if t["name"].startswith("theory")]
+    assert names == [f"theory ρ = {rho:.4g}" for rho in expected]
+    assert "heavy ball β=0.5" in [t["name"] for t in rates["data"]]
+
+
+@pytest.mark.parametrize("name", SURFACES)
+def test_every_surface_with_a_minimum_renders(name):
+    at = _app({"surface": name, "steps": "30"})
+    _ok(at)
+    assert len(_figures(at)) == 4
+
+
+def test_url_round_trip_reproduces_the_same_figures():
+    at = _app()
+    at.radio(key="method").set_value("nesterov").run()
+    at.slider(key="momentum").set_value(0.6).run()
+    first = _figures(at)
+    again = _app(_query(at))
+    _ok(again)
+    assert not again.warning
+    second = _figures(again)
+    np.testing.assert_array_equal(_decode(first[PHASE]["data"][0]["z"]), _decode(second[PHASE]["data"][0]["z"]))
+    np.testing.assert_array_equal(_decode(_trace(first[RAVINE], "heavy ball")["x"]),
+                                  _decode(_trace(second[RAVINE], "heavy ball")["x"]))
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("side", "70"), ("tol", "1e-5"), ("method", "adam"), ("metric", "speed"), ("lr", "5"), ("momentum", "1.0"),
+     ("cell_row", "999"), ("steps", "lots"), ("surface", "saddle")],
+)
+def test_tampered_url_values_fall_back_with_a_notice_naming_them(key, value):
+    at = _app({key: value})
+    assert not at.exception
+    assert any(key in w.value and "ignored" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert len(_figures(at)) == 4
+
+
+def test_a_start_at_the_minimum_is_an_error_message_and_the_rest_still_draws():
+    at = _app({"x0": "0.0", "y0": "0.0"})
+    assert not at.exception
+    assert at.error and "x0 is already at the global minimum" in at.error[0].value
+    assert len(_figures(at)) == 2  # the ravine and its rate curves; no phase map
+
+
+def test_equivalent_pytorch_code_for_each_method():
+    at = _app()
+    codes = [c.value for c in at.get("code")]
+    assert len(codes) == 3
+    assert "momentum" not in codes[0].split("torch.optim.SGD")[1].split("\n")[0]
+    assert "momentum=0.9" in codes[1] and "nesterov=True" not in codes[1]
+    assert "momentum=0.9" in codes[2] and "nesterov=True" in codes[2]
+
+
+def test_exports_are_offered():
+    labels = [button.proto.label for button in _app().get("download_button")]
+    assert labels == ["Phase map (CSV)", "Trajectories (CSV)"]
+
+
+def test_a_start_where_every_cell_diverges_says_so():
+    at = _app({"surface": "goldstein_price"})  # the default start (-2.5, 2) lies outside its bowl
+    _ok(at)
+    assert "every cell diverged from this start" in _caption(at, "64×64")
