@@ -48,8 +48,9 @@ from lossviz.run import Trajectory, minibatch_indices, run
 
 __all__ = [
     "SAMPLINGS", "PROBLEMS", "Problem", "GradientCloud", "NoiseBall", "IndependentBatches",
-    "build_problem", "minimizer", "per_sample_gradients", "batch_gradient_covariance", "draw_batches",
+    "Scenario", "SCENARIOS", "build_problem", "minimizer", "per_sample_gradients", "batch_gradient_covariance", "draw_batches",
     "gradient_cloud", "sgd_run", "stationary_covariance", "noise_balls", "noise_ball_sweep", "torch_script",
+    "balls_frame", "clouds_frame",
 ]
 
 SAMPLINGS = ("reshuffle", "independent")
@@ -69,6 +70,8 @@ class Problem:
     feature: str
     model: str  # "linear" (least squares) or "logistic"
     description: str
+    start: tuple[float, float] = (-1.0, 1.5)
+    lr: float = 0.05
 
 
 PROBLEMS: dict[str, Problem] = {
@@ -82,11 +85,66 @@ PROBLEMS: dict[str, Problem] = {
         "x", "linear",
         "y = 2x + 1 plus Gaussian noise of standard deviation 1: every sample disagrees a little with the "
         "best line, which is what makes mini-batch gradients disagree.",
+        start=(-1.0, -1.5),
     ),
     "breast_cancer_radius": Problem(
         "Benign vs mean radius (logistic regression)", "breast_cancer", {}, "mean radius", "logistic",
         "569 tumours, benign (1) or malignant (0), against the mean radius of the cell nuclei. Cross-"
         "entropy is not quadratic: the noise-ball theory is its linearization at the minimum.",
+        start=(0.5, 2.5), lr=2.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A classroom setting of the Batch size page and what it shows (tests check each claim)."""
+
+    title: str
+    explanation: str
+    problem: str = "diabetes_bmi"
+    sampling: str = "independent"
+    lr: float = 0.05
+    batch_sizes: tuple[int, ...] = (1, 8, 64)
+    steps: int = 200
+    seed: int = 0
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "small_vs_large": Scenario(
+        "Small batches wander, large ones follow gradient descent",
+        "Same start, same learning rate, same seed. With one sample per step the path zig-zags around the "
+        "full-batch path and ends in a wide noise ball; with 64 it hugs gradient descent. Near the minimum "
+        "the ball's area shrinks like 1/B.",
+    ),
+    "linear_scaling": Scenario(
+        "4x the batch = 1/4 the learning rate",
+        "In the noise-ball chart (bottom right) each point is a measured ball. Points with the same lr/B sit "
+        "at the same height: quadrupling the batch quiets SGD exactly as much as quartering the learning "
+        "rate (the linear scaling rule), and the theory line goes through them.",
+        batch_sizes=(4, 16, 64),
+    ),
+    "small_batch_unstable": Scenario(
+        "Small batches go unstable first",
+        "Full-batch gradient descent is stable here up to lr = 1 (2/λ_max), yet at lr = 0.3 a batch of one "
+        "is not: the theory gives its noise ball no finite size (unstable in mean square), and the loss "
+        "spikes far above where it started, while batches of 4 and 64 settle.",
+        lr=0.3, batch_sizes=(1, 4, 64),
+    ),
+    "reshuffling": Scenario(
+        "Reshuffled epochs beat the independent-batch theory",
+        "With a DataLoader's reshuffling every sample is used once per epoch, so the noise of an epoch sums "
+        "to zero. When an epoch is shorter than the time SGD takes to forget (B = 64: 7 steps per epoch, "
+        "against 1/(lr λ) = 50 steps), the measured ball is about 20 times smaller than the theory for "
+        "independent batches (B = 16: about 5 times); with B = 1 an epoch lasts 442 steps and the two are close.",
+        sampling="reshuffle", lr=0.01, batch_sizes=(1, 16, 64), steps=300,
+    ),
+    "logistic": Scenario(
+        "Logistic regression: a flat valley",
+        "Cross-entropy on breast-cancer data: the valley is 5.5 times flatter along the slope than along the "
+        "intercept, so every path travels slowly along it, and the small batches end furthest from the "
+        "bottom: the mean excess loss falls with the batch size.",
+        problem="breast_cancer_radius", lr=2.0, steps=300,
     ),
 }
 
@@ -444,31 +502,42 @@ def noise_balls(objective: Any, minimum: object, lrs: object, batch_size: int, *
     return out
 
 
+def balls_frame(balls: list[NoiseBall]) -> pd.DataFrame:
+    """One row per ball: ``batch_size, lr, lr_over_batch, excess_loss, predicted_excess_loss, spread``
+    (root of the trace of the measured second moment), ``predicted_spread, diverged``."""
+    return pd.DataFrame([{
+        "batch_size": ball.batch_size, "lr": ball.lr, "lr_over_batch": ball.lr / ball.batch_size,
+        "excess_loss": ball.excess_loss, "predicted_excess_loss": ball.predicted_excess_loss,
+        "spread": float(np.sqrt(np.trace(ball.second_moment))),
+        "predicted_spread": float(np.sqrt(np.trace(ball.predicted))), "diverged": ball.diverged,
+    } for ball in balls], columns=["batch_size", "lr", "lr_over_batch", "excess_loss", "predicted_excess_loss",
+                                   "spread", "predicted_spread", "diverged"])
+
+
 def noise_ball_sweep(objective: Any, minimum: object, lrs: object, batch_sizes: object, *, steps: int = 3000,
                      burn_in: int = 500, seed: int = 0, sampling: str = "independent") -> pd.DataFrame:
-    """:func:`noise_balls` over a grid: one row per (batch size, lr) with ``lr_over_batch``,
-    ``excess_loss``, ``predicted_excess_loss``, ``spread`` (root of the trace of the second moment),
-    ``predicted_spread`` and ``diverged``."""
+    """:func:`noise_balls` over a grid of batch sizes and learning rates, as :func:`balls_frame`."""
     sizes = np.atleast_1d(np.asarray(batch_sizes))
     if sizes.ndim != 1 or sizes.size == 0 or sizes.dtype.kind not in "iu":
         raise TypeError(f"batch_sizes must be a 1-D array of integers, got {np.asarray(batch_sizes).tolist()!r}")
-    rows = []
-    for size in sizes:
-        for ball in noise_balls(objective, minimum, lrs, int(size), steps=steps, burn_in=burn_in, seed=seed,
-                                sampling=sampling):
-            rows.append({
-                "batch_size": ball.batch_size, "lr": ball.lr, "lr_over_batch": ball.lr / ball.batch_size,
-                "excess_loss": ball.excess_loss, "predicted_excess_loss": ball.predicted_excess_loss,
-                "spread": float(np.sqrt(np.trace(ball.second_moment))),
-                "predicted_spread": float(np.sqrt(np.trace(ball.predicted))), "diverged": ball.diverged,
-            })
-    return pd.DataFrame(rows)
+    balls = [ball for size in sizes for ball in noise_balls(objective, minimum, lrs, int(size), steps=steps,
+                                                             burn_in=burn_in, seed=seed, sampling=sampling)]
+    return balls_frame(balls)
+
+
+def clouds_frame(clouds: list[GradientCloud]) -> pd.DataFrame:
+    """One row per cloud: ``batch_size``, the measured and predicted total standard deviation of the
+    mini-batch gradient (root of the covariance's trace), and the full gradient's norm."""
+    return pd.DataFrame([{
+        "batch_size": c.batch_size, "measured_std": float(np.sqrt(np.trace(c.covariance))),
+        "predicted_std": float(np.sqrt(np.trace(c.predicted_covariance))),
+        "full_gradient_norm": float(np.linalg.norm(c.full_grad)),
+    } for c in clouds], columns=["batch_size", "measured_std", "predicted_std", "full_gradient_norm"])
 
 
 _LOSS_LINES = {
-    "linear": "    return ((X[batch] @ params[:-1] + params[-1] - t[batch]) ** 2).mean()",
-    "logistic": "    return torch.nn.functional.binary_cross_entropy_with_logits(X[batch] @ params[:-1] + params[-1], "
-                "t[batch])",
+    "linear": "    return ((X[batch, 0] * slope + intercept - t[batch]) ** 2).mean()",
+    "logistic": "    return torch.nn.functional.binary_cross_entropy_with_logits(X[batch, 0] * slope + intercept, t[batch])",
 }
 
 
@@ -489,8 +558,8 @@ def torch_script(problem: str, lr: float, *, steps: int, x0: object, batch_size:
     steps = check_int(steps, "steps", low=0)
     seed = check_int(seed, "seed", low=0)
     code = torch_code(optimizers.get("sgd", lr=lr), steps=steps, x0=x0,
-                      objective_expr="loss_fn(params, slice(None))" if batch_size is None
-                      else "loss_fn(params, batches[step])")
+                      objective_expr="loss_fn(x, y, slice(None))" if batch_size is None
+                      else "loss_fn(x, y, batches[step])")
     prelude = [
         "from lossviz import datasets  # the same standardized data as the page",
         "",
@@ -517,7 +586,7 @@ def torch_script(problem: str, lr: float, *, steps: int, x0: object, batch_size:
                 f"rng = np.random.default_rng({seed})",
                 f"batches = [torch.from_numpy(rng.integers(0, data.n_samples, size={B})) for _ in range({steps})]",
             ]
-    prelude += ["", "", "def loss_fn(params, batch):", _LOSS_LINES[spec.model], ""]
+    prelude += ["", "", "def loss_fn(slope, intercept, batch):", _LOSS_LINES[spec.model], ""]
     lines = code.split("\n")
     at = lines.index("import torch") + 1
     return "\n".join(lines[:at] + prelude + lines[at:])

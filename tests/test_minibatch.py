@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
-from lossviz import minibatch, models, optimizers, surfaces
+from lossviz import analysis, minibatch, models, optimizers, surfaces
 from lossviz.run import run
 from lossviz.ui.catalog import ROOT
 
@@ -313,3 +313,53 @@ def test_validation_messages_name_the_parameter(call, error, match):
     objective, w_star = _lean(100)
     with pytest.raises(error, match=match):
         call(objective, w_star)
+
+
+# ---------------------------------------------------------------------------------------- scenarios
+def test_scenario_claims_hold():
+    objective, _ = minibatch.build_problem("diabetes_bmi")
+    w_star = minibatch.minimizer(objective)
+    start = minibatch.PROBLEMS["diabetes_bmi"].start
+
+    sc = minibatch.SCENARIOS["small_vs_large"]
+    gd = minibatch.sgd_run(objective, sc.lr, None, sc.steps, start)
+    spread = {b: np.max(np.linalg.norm(minibatch.sgd_run(objective, sc.lr, b, sc.steps, start, seed=sc.seed,
+                                                          sampling=sc.sampling).params - gd.params, axis=1))
+              for b in (1, 64)}
+    assert spread[64] < spread[1] / 3
+    areas = {b: np.sqrt(np.linalg.det(minibatch.stationary_covariance(objective, w_star, sc.lr, b))) for b in (1, 64)}
+    assert areas[1] / areas[64] == pytest.approx(64, rel=0.15)
+
+    sc = minibatch.SCENARIOS["linear_scaling"]
+    # The page's measurement: four learning rates per batch size, 1,500 steps after 300.
+    frame = minibatch.noise_ball_sweep(objective, w_star, np.array([0.25, 0.5, 1.0, 2.0]) * sc.lr, sc.batch_sizes,
+                                       steps=1500, burn_in=300, seed=sc.seed, sampling=sc.sampling)
+    excess = frame.set_index(["batch_size", "lr"])["excess_loss"]
+    assert excess[(16, sc.lr)] / excess[(4, sc.lr / 4)] == pytest.approx(1.0, abs=0.3)
+    assert excess[(64, sc.lr)] / excess[(16, sc.lr / 4)] == pytest.approx(1.0, abs=0.3)
+
+    sc = minibatch.SCENARIOS["small_batch_unstable"]
+    lam_max = np.max(np.linalg.eigvalsh(analysis.hessian(objective, w_star)))
+    assert 2 / lam_max == pytest.approx(1.0, rel=1e-6)
+    assert np.all(np.isinf(minibatch.stationary_covariance(objective, w_star, sc.lr, 1)))
+    assert np.all(np.isfinite(minibatch.stationary_covariance(objective, w_star, sc.lr, 4)))
+    runs = {b: minibatch.sgd_run(objective, sc.lr, b, sc.steps, start, seed=sc.seed, sampling=sc.sampling)
+            for b in sc.batch_sizes}
+    assert np.nanmax(runs[1].loss) > 3 * runs[1].loss[0]
+    assert np.nanmax(runs[4].loss) == runs[4].loss[0] and np.nanmax(runs[64].loss) == runs[64].loss[0]
+
+    sc = minibatch.SCENARIOS["reshuffling"]
+    ratio = {b: (lambda ball: ball.excess_loss / ball.predicted_excess_loss)(minibatch.noise_balls(
+        objective, w_star, [sc.lr], b, steps=1500, burn_in=300, seed=sc.seed, sampling=sc.sampling)[0])
+        for b in sc.batch_sizes}
+    assert ratio[64] < 0.1 and 0.1 < ratio[16] < 0.35 and ratio[1] > 0.45
+
+    sc = minibatch.SCENARIOS["logistic"]
+    objective, _ = minibatch.build_problem(sc.problem)
+    w_star = minibatch.minimizer(objective)
+    values, vectors = np.linalg.eigh(analysis.hessian(objective, w_star))
+    assert round(values[1] / values[0], 1) == 5.5 and abs(vectors[0, 0]) > 0.99  # flat along the slope
+    start = minibatch.PROBLEMS[sc.problem].start
+    final = [minibatch.sgd_run(objective, sc.lr, b, sc.steps, start, seed=sc.seed, sampling=sc.sampling).loss[-1]
+             for b in sc.batch_sizes]
+    assert final[0] > final[1] > final[2]
