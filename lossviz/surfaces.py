@@ -652,53 +652,55 @@ def goldstein_price() -> Surface:
     :math:`t = 2x - 3y`, :math:`Q = 18 - 32x + 12x^2 + 48y - 36xy + 27y^2`.
     """
 
-    def factors(p: np.ndarray):
-        # Each factor is c + u^2 * R with u linear and R quadratic; returns value, gradient, Hessian
-        # of both factors (product rule of u^2 R written out).
+    # In the linear forms w = x + y and t = 2x - 3y each factor is a polynomial of one variable,
+    #     A(w) = 1 + (w + 1)^2 (3w^2 - 14w + 19),    B(t) = 30 + t^2 (3t^2 - 16t + 18),
+    # both c + u^2 q(v) with u = v + shift and q quadratic. So f = A B needs no derivatives, and with
+    # e = (1, 1), g = (2, -3): grad f = B A' e + A B' g and
+    # Hessian = B A'' e e^T + A B'' g g^T + A' B' (e g^T + g e^T).
+    first = (1.0, 1.0, 3.0, -14.0, 19.0)  # (c, shift, q's coefficients of v^2, v, 1) of A(w)
+    second = (30.0, 0.0, 3.0, -16.0, 18.0)  # the same for B(t)
+
+    def factor(v: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
+        c, shift, k2, k1, k0 = coefficients
+        u = v + shift
+        return c + u * u * ((k2 * v + k1) * v + k0)
+
+    # (u^2 q)' = u (2q + u q') and (u^2 q)'' = 2q + 4u q' + u^2 q'', as u' = 1.
+    def factor_slope(v: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
+        _, shift, k2, k1, k0 = coefficients
+        u = v + shift
+        return u * (2 * ((k2 * v + k1) * v + k0) + u * (2 * k2 * v + k1))
+
+    def factor_curvature(v: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
+        _, shift, k2, k1, k0 = coefficients
+        u = v + shift
+        return 2 * ((k2 * v + k1) * v + k0) + 4 * u * (2 * k2 * v + k1) + 2 * k2 * u * u
+
+    def forms(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)
-        out = []
-        for c, u, du, r, dr, d2r in (
-            (
-                1.0,
-                x + y + 1,
-                (1.0, 1.0),
-                19 - 14 * x + 3 * x * x - 14 * y + 6 * x * y + 3 * y * y,
-                (-14 + 6 * x + 6 * y, -14 + 6 * x + 6 * y),
-                (6.0, 6.0, 6.0),
-            ),
-            (
-                30.0,
-                2 * x - 3 * y,
-                (2.0, -3.0),
-                18 - 32 * x + 12 * x * x + 48 * y - 36 * x * y + 27 * y * y,
-                (-32 + 24 * x - 36 * y, 48 - 36 * x + 54 * y),
-                (24.0, -36.0, 54.0),
-            ),
-        ):
-            du_v = _vector(p, *du)
-            dr_v = _vector(p, *dr)
-            d2r_m = _matrix(p, *d2r)
-            value = c + u * u * r
-            gradient = 2 * (u * r)[..., None] * du_v + (u * u)[..., None] * dr_v
-            hess = (
-                2 * r[..., None, None] * _outer(du_v, du_v)
-                + 2 * u[..., None, None] * _sym_outer(du_v, dr_v)
-                + (u * u)[..., None, None] * d2r_m
-            )
-            out.append((value, gradient, hess))
-        return out
+        return x + y, 2 * x - 3 * y
 
     def f(p: np.ndarray) -> np.ndarray:
-        (a, _, _), (b, _, _) = factors(p)
-        return a * b
+        w, t = forms(p)
+        return factor(w, first) * factor(t, second)
 
     def grad(p: np.ndarray) -> np.ndarray:
-        (a, da, _), (b, db, _) = factors(p)
-        return b[..., None] * da + a[..., None] * db
+        w, t = forms(p)
+        a, b = factor(w, first), factor(t, second)
+        b_da, a_db = b * factor_slope(w, first), a * factor_slope(t, second)
+        return _vector(p, b_da + 2 * a_db, b_da - 3 * a_db)
 
     def hessian(p: np.ndarray) -> np.ndarray:
-        (a, da, d2a), (b, db, d2b) = factors(p)
-        return b[..., None, None] * d2a + a[..., None, None] * d2b + _sym_outer(da, db)
+        w, t = forms(p)
+        a, b = factor(w, first), factor(t, second)
+        b_d2a, a_d2b = b * factor_curvature(w, first), a * factor_curvature(t, second)
+        da_db = factor_slope(w, first) * factor_slope(t, second)
+        return _matrix(
+            p,
+            b_d2a + 4 * a_d2b + 4 * da_db,
+            b_d2a - 6 * a_d2b - da_db,
+            b_d2a + 9 * a_d2b - 6 * da_db,
+        )
 
     return Surface(
         name="goldstein_price",
