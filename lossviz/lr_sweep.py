@@ -128,7 +128,8 @@ def _check_objective(objective: object) -> int:
 def _check_start(x0: object, dim: int) -> np.ndarray:
     start = check_array(x0, "x0")
     if start.shape != (dim,):
-        raise ValueError(f"x0 must have shape ({dim},) for an objective with dim={dim}, got shape {start.shape}")
+        raise ValueError(f"x0 must have shape ({dim},) for an objective with dim={dim}, "
+                         f"got shape {start.shape}")
     return start
 
 
@@ -577,8 +578,9 @@ LR_SCENARIOS: dict[str, LessonScenario] = {
         "Ill-conditioning: even the best rate crawls",
         {"surface": "quadratic", "kappa": 100.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 100,
          "lrs": ("0.25", "0.5", "optimal")},
-        "With condition number 100 the floor of the valley is 100 times flatter than its walls, and the lr is "
-        "capped by the walls (2/λ_max). At 0.25 and 0.5 × 2/λ_max the path drops to the floor in a few steps, "
+        "With condition number 100 the floor of the valley is 100 times flatter than its walls, and the lr "
+        "is capped by the walls (2/λ_max). At 0.25 and 0.5 × 2/λ_max the path drops to the floor in a few "
+        "steps, "
         "then creeps along it. The optimal rate 2/(λ_max+λ_min) creeps fastest along the floor, but pays by "
         "bouncing between the walls, bounces that also shrink only by (κ−1)/(κ+1) ≈ 0.98 per step. After 100 "
         "steps all three are still far from the minimum: the condition number, not the choice of lr, sets "

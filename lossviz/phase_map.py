@@ -127,7 +127,8 @@ def _check_objective(objective: object) -> int:
 def _check_start(x0: object, dim: int) -> np.ndarray:
     start = check_array(x0, "x0")
     if start.shape != (dim,):
-        raise ValueError(f"x0 must have shape ({dim},) for an objective with dim={dim}, got shape {start.shape}")
+        raise ValueError(f"x0 must have shape ({dim},) for an objective with dim={dim}, "
+                         f"got shape {start.shape}")
     return start
 
 
@@ -237,7 +238,8 @@ class PhaseMap:
         values = self.steps_to_tol if self.converged.any() else self.final_loss
         if np.all(np.isnan(values)):
             raise ValueError("every cell of the phase map diverged: there is no best cell")
-        return tuple(int(k) for k in np.unravel_index(int(np.nanargmin(values)), values.shape))  # type: ignore[return-value]
+        row, column = np.unravel_index(int(np.nanargmin(values)), values.shape)
+        return int(row), int(column)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per cell: ``lr, momentum, steps_to_tol, final_loss, diverged_at, boundary_lr``."""
@@ -334,8 +336,8 @@ def phase_map(
     else:
         tolerance_on, error = "gradient", trajectory.grad_norm
     if not (np.isfinite(error[0, 0]) and error[0, 0] > 0):
-        raise ValueError(f"x0 is already at {curvature.where if curvature.is_minimum else 'a stationary point'}"
-                         ": there is nothing to converge; move the start")
+        where = curvature.where if curvature.is_minimum else "a stationary point"
+        raise ValueError(f"x0 is already at {where}: there is nothing to converge; move the start")
     converged_at = _settled_at(error, rel_tol * float(error[0, 0])).reshape(shape)
     diverged_at = trajectory.diverged_at.reshape(shape)
     final = trajectory.loss[:, -1].reshape(shape).copy()
@@ -344,9 +346,9 @@ def phase_map(
         optimum = optimal_tuning(curvature, method)
     except ValueError:
         optimum = analysis.OptimalTuning(math.nan, math.nan, math.nan)
-    return PhaseMap(lrs, momenta, method, steps, rel_tol, tolerance_on, np.where(converged_at >= 0, converged_at, np.nan)
-                    .astype(np.float64), final, diverged_at, float(trajectory.loss[0, 0]), start.copy(),
-                    curvature, optimum)
+    steps_to_tol = np.where(converged_at >= 0, converged_at, np.nan).astype(np.float64)
+    return PhaseMap(lrs, momenta, method, steps, rel_tol, tolerance_on, steps_to_tol, final, diverged_at,
+                    float(trajectory.loss[0, 0]), start.copy(), curvature, optimum)
 
 
 def cell_trajectory(objective: Any, phase: PhaseMap, row: int, column: int) -> Trajectory:
@@ -486,16 +488,17 @@ def momentum_frames(objective: Any, x0: object, lr: float, steps: int, momenta: 
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     betas = check_array(momenta, "momenta", ndim=1)
     if not 1 <= betas.size <= 201 or np.any(betas < 0) or np.any(betas >= 1):
-        raise ValueError(f"momenta must hold 1 to 201 values in [0, 1), got {betas.size} values in "
-                         f"[{betas.min() if betas.size else 'none'}, {betas.max() if betas.size else 'none'}]")
+        span = f"[{betas.min():g}, {betas.max():g}]" if betas.size else "none"
+        raise ValueError(f"momenta must hold 1 to 201 values in [0, 1), got {betas.size} values in {span}")
     heavy = run(objective, optimizers.get("sgd", lr=np.full(betas.size, lr), momentum=betas), start, steps)
     positive = betas > 0
     nesterov_params = heavy.params.copy()
     nesterov_loss = heavy.loss.copy()
     if positive.any():
         # Nesterov at momentum 0 is gradient descent, which the heavy-ball row at 0 already is.
-        nest = run(objective, optimizers.get("sgd", lr=np.full(int(positive.sum()), lr), momentum=betas[positive],
-                                             nesterov=True), start, steps)
+        nesterov = optimizers.get("sgd", lr=np.full(int(positive.sum()), lr), momentum=betas[positive],
+                                  nesterov=True)
+        nest = run(objective, nesterov, start, steps)
         nesterov_params[positive] = nest.params
         nesterov_loss[positive] = nest.loss
     return MomentumFrames(betas.copy(), heavy.params, nesterov_params, heavy.loss, nesterov_loss, lr)
@@ -528,8 +531,8 @@ MOMENTUM_SCENARIOS: dict[str, LessonScenario] = {
          "lr": 0.8, "momentum": 0.9, "method": "nesterov"},
         "At β = 0.9 heavy ball is stable up to lr = 2(1+β)/λ_max = 3.8, but Nesterov only up to "
         "2(1+β)/((1+2β)λ_max) ≈ 1.36, because its look-ahead gradient adds a second push along the sharp "
-        "direction. At lr = 1.6 heavy ball converges and Nesterov flies off: see the phase map's boundary bend "
-        "left as β grows.",
+        "direction. At lr = 1.6 heavy ball converges and Nesterov flies off: see the phase map's boundary "
+        "bend left as β grows.",
     ),
     "too_much_momentum": LessonScenario(
         "Too much momentum: a slow spiral",

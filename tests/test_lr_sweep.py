@@ -130,6 +130,14 @@ def test_the_sweep_has_its_edge_at_the_line_and_its_curve_on_the_closed_form():
     np.testing.assert_allclose(sweep.final_loss[stable], sweep.predicted_gap[stable], rtol=1e-8, atol=1e-300)
 
 
+def test_a_linear_sweep_resolves_the_edge_to_one_step():
+    sweep = lr_sweep.learning_rate_sweep(_quadratic(), START, 400, n_lrs=301, low=0.005, high=1.5,
+                                         spacing="linear")
+    step = (1.5 - 0.005) / 300 * 2.0
+    np.testing.assert_allclose(np.diff(sweep.lrs), step)
+    assert 2.0 <= sweep.measured_edge <= 2.0 + step
+
+
 def test_a_non_quadratic_surface_gets_no_closed_form():
     sweep = lr_sweep.learning_rate_sweep(surfaces.get("rosenbrock"), np.array([-1.5, 2.0]), 50, n_lrs=200)
     assert sweep.predicted_gap is None
@@ -281,6 +289,8 @@ def test_decay_scenario_schedules_end_far_below_the_constant_rate():
         (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.0), r"low must be in \(0, 100\]"),
         (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.5, high=0.5), r"high must be in \(0.5, 100\]"),
         (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 0), r"steps must be an integer in \[1, 10000\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, spacing="cubic"),
+         "unknown spacing 'cubic'; valid names: log, linear"),
         (lambda: lr_sweep.learning_rate_sweep(_quadratic(), [1.0, 2.0, 3.0], 10), r"x0 must have shape \(2,\)"),
         (lambda: lr_sweep.learning_rate_sweep(object(), START, 10), "objective must have f"),
         (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["2.0"], 10), "unknown learning-rate choice '2.0'"),

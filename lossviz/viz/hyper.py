@@ -118,11 +118,13 @@ def sweep_figure(
             line={"color": "#777", "dash": "dot", "width": 1.5}, hoverinfo="skip"))
     for trace in _vline_traces(lines, low / 3.0, top):
         fig.add_trace(trace)
-    title = "learning rate" + (" (log scale)" if log_x else "") + (f"; final loss after {steps} steps" if steps else "")
+    title = "learning rate" + (" (log scale)" if log_x else "")
+    title += f"; final loss after {steps} steps" if steps else ""
     fig.update_layout(
         height=height, margin={"l": 70, "r": 20, "t": 60, "b": 50}, **_BASE_LAYOUT,
         xaxis={"title": {"text": title}, "type": "log" if log_x else "linear", "exponentformat": "power"},
-        yaxis={"title": {"text": "final loss − minimum (log scale)"}, "type": "log", "exponentformat": "power"},
+        yaxis={"title": {"text": "final loss − minimum (log scale)"}, "type": "log",
+               "exponentformat": "power"},
     )
     return fig
 
@@ -143,7 +145,8 @@ def range_test_figure(
     gap = np.where(gap > 0, gap, np.nan)
     low, high = _positive_span(gap)
     fig = go.Figure(go.Scatter(
-        x=lrs, y=gap, mode="lines", name="loss − minimum after the step", line={"color": PALETTE[0], "width": 2},
+        x=lrs, y=gap, mode="lines", name="loss − minimum after the step",
+        line={"color": PALETTE[0], "width": 2},
         hovertemplate="lr %{x:.4g}<br>loss − min %{y:.3g}<extra></extra>"))
     marks = [VLine(suggestion, f"steepest descent: lr {suggestion:.3g}", PALETTE[2], "dot"),
              VLine(min_loss_lr, f"lowest loss: lr {min_loss_lr:.3g}", PALETTE[3], "dot"), *lines]
@@ -209,7 +212,8 @@ def schedule_grid_figure(
                                      line={"color": line.color, "dash": line.dash, "width": 1.5},
                                      showlegend=i == 0, legendgroup=line.label, hoverinfo="skip"),
                           row=row, col=col)
-        fig.add_trace(go.Contour(x=xs, y=ys, z=scale.values, colorscale="Viridis", ncontours=20, showscale=False,
+        fig.add_trace(go.Contour(x=xs, y=ys, z=scale.values, colorscale="Viridis", ncontours=20,
+                                 showscale=False,
                                  contours={"coloring": "heatmap", "showlines": False}, hoverinfo="skip"),
                       row=row, col=col + 1)
         if minima is not None and len(minima):
@@ -296,7 +300,8 @@ def phase_map_figure(
         x=lrs, y=momenta, z=colour, colorscale="Viridis", reversescale=reversed_scale, hoverinfo="skip",
         colorbar={"title": {"text": value_label, "side": "right"}, "thickness": 14, "len": 0.85, **tick},
         name=value_label))
-    for mask, color, name in ((diverged, DIVERGED_COLOR, "diverged"), (grew, GREW_COLOR, "ended above its start")):
+    overlays = ((diverged, DIVERGED_COLOR, "diverged"), (grew, GREW_COLOR, "ended above its start"))
+    for mask, color, name in overlays:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             fig.add_trace(go.Heatmap(x=lrs, y=momenta, z=np.where(mask, 1.0, np.nan), showscale=False,
@@ -318,11 +323,13 @@ def phase_map_figure(
     fig.add_trace(go.Scatter(
         x=grid_lr.ravel(), y=grid_momentum.ravel(), mode="markers", name="cells", showlegend=False,
         marker={"size": 9, "opacity": 0.0, "color": "white", "symbol": "square"}, text=text.ravel(),
-        hovertemplate=f"lr %{{x:.4g}}, β %{{y:.3f}}<br>{value_label}: %{{text}}<br>click to see this run<extra></extra>"))
+        hovertemplate=(f"lr %{{x:.4g}}, β %{{y:.3f}}<br>{value_label}: %{{text}}<br>click to see this run"
+                       "<extra></extra>")))
     if optimal is not None and all(np.isfinite(optimal)):
         fig.add_trace(go.Scatter(
             x=[optimal[0]], y=[optimal[1]], mode="markers", name=optimal_label,
-            marker={"symbol": "star", "size": 18, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 1.5}},
+            marker={"symbol": "star", "size": 18, "color": "white",
+                    "line": {"color": MINIMUM_COLOR, "width": 1.5}},
             hovertemplate=f"{optimal_label}: lr %{{x:.4g}}, β %{{y:.3f}}<extra></extra>"))
     if selected is not None:
         fig.add_trace(go.Scatter(
@@ -374,7 +381,8 @@ def momentum_slider_figure(
     scale = color_scale_values(Z, log_scale, min_value)
     fig = go.Figure(go.Contour(
         x=xs, y=ys, z=scale.values, colorscale="Viridis", ncontours=30, hoverinfo="skip", name="loss",
-        contours={"coloring": "heatmap", "showlines": True}, line={"width": 0.5, "color": "rgba(255,255,255,0.35)"},
+        contours={"coloring": "heatmap", "showlines": True},
+        line={"width": 0.5, "color": "rgba(255,255,255,0.35)"},
         colorbar={"title": {"text": scale.title, "side": "right"}, "thickness": 14, "len": 0.9,
                   **({"tickvals": scale.tickvals, "ticktext": scale.ticktext} if scale.tickvals else {})},
         showlegend=False))
@@ -384,15 +392,16 @@ def momentum_slider_figure(
                                          "line": {"color": MINIMUM_COLOR, "width": 1.5}}))
     if start is not None:
         fig.add_trace(go.Scatter(x=[start[0]], y=[start[1]], mode="markers", name="start",
-                                 marker={"symbol": "circle-open", "size": 14, "color": "white", "line": {"width": 3}}))
+                                 marker={"symbol": "circle-open", "size": 14, "color": "white",
+                                         "line": {"width": 3}}))
     fig.add_trace(go.Scatter(x=gd_path[:, 0], y=gd_path[:, 1], mode="lines", name="no momentum (GD)",
                              line={"color": PALETTE[0], "width": 2.5}))
 
     def paths(k: int) -> list[go.Scatter]:
         beta = momenta[k]
         return [
-            go.Scatter(x=heavy_ball[k, :, 0], y=heavy_ball[k, :, 1], mode="lines", name=f"heavy ball β={beta:.2f}",
-                       line={"color": PALETTE[1], "width": 2.5}),
+            go.Scatter(x=heavy_ball[k, :, 0], y=heavy_ball[k, :, 1], mode="lines",
+                       name=f"heavy ball β={beta:.2f}", line={"color": PALETTE[1], "width": 2.5}),
             go.Scatter(x=nesterov[k, :, 0], y=nesterov[k, :, 1], mode="lines", name=f"Nesterov β={beta:.2f}",
                        line={"color": PALETTE[2], "width": 2.5, "dash": "dot"}),
         ]
@@ -401,7 +410,8 @@ def momentum_slider_figure(
     for trace in paths(active):
         fig.add_trace(trace)
     names = [f"{beta:.3f}" for beta in momenta]
-    fig.frames = [go.Frame(name=names[k], data=paths(k), traces=[first, first + 1]) for k in range(len(momenta))]
+    fig.frames = [go.Frame(name=names[k], data=paths(k), traces=[first, first + 1])
+                  for k in range(len(momenta))]
     move = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
     fig.update_layout(
         height=height, margin={"l": 60, "r": 20, "t": 40, "b": 120}, **_BASE_LAYOUT,
@@ -440,7 +450,8 @@ def rate_curves_figure(
         if np.isfinite(rate) and rate > 0 and np.isfinite(y[0]):
             with np.errstate(over="ignore", under="ignore"):
                 theory = y[0] * float(rate) ** steps.astype(float)
-            floor, ceiling = (np.nanmin(y) / 10, np.nanmax(y) * 100) if np.isfinite(y).any() else (0.0, np.inf)
+            drawn = np.isfinite(y).any()
+            floor, ceiling = (np.nanmin(y) / 10, np.nanmax(y) * 100) if drawn else (0.0, np.inf)
             theory = np.where((theory >= floor) & (theory <= ceiling), theory, np.nan)
             fig.add_trace(go.Scatter(x=steps, y=theory, mode="lines", name=f"theory ρ = {rate:.4g}",
                                      line={"color": color, "width": 1.5, "dash": "dash"}, hoverinfo="skip"))
