@@ -201,10 +201,6 @@ def _outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return u[..., :, None] * v[..., None, :]
 
 
-def _sym_outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return _outer(u, v) + _outer(v, u)
-
-
 def _no_minimum() -> np.ndarray:
     return np.empty((0, 2))
 
@@ -1016,40 +1012,47 @@ def plateau_cliff(*, cliff_height: float = 10.0, cliff_steepness: float = 20.0) 
     x0, y0 = _WELL_CENTER
     inv_var = 1.0 / _WELL_WIDTH**2
 
-    def well(p: np.ndarray):
-        d = p - np.array(_WELL_CENTER)
-        gauss = np.exp(-0.5 * inv_var * np.sum(d * d, axis=-1))
-        # -expm1 keeps W's relative precision right at the minimum.
-        w = -np.expm1(-0.5 * inv_var * np.sum(d * d, axis=-1))
-        dw = inv_var * gauss[..., None] * d
-        d2w = inv_var * gauss[..., None, None] * (np.eye(2) - inv_var * _outer(d, d))
-        return w, dw, d2w
+    # W = -expm1(z) with z = -|d|^2 / (2 width^2), d = p - center; -expm1 keeps W's relative precision
+    # right at the minimum. Its derivatives use e^z = 1 - W directly: 1 - W would lose it on the plateau.
+    def exponent_and_offsets(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, y = _xy(p)
+        dx, dy = x - x0, y - y0
+        return -0.5 * inv_var * (dx * dx + dy * dy), dx, dy
 
-    def step(p: np.ndarray):
-        # sigma(z) = (1 + tanh(z/2)) / 2 never overflows, unlike 1 / (1 + exp(-z)).
-        x, _ = _xy(p)
-        th = np.tanh(0.5 * steep * (_CLIFF_AT - x))
-        sig = 0.5 * (1 + th)
-        dsig = 0.25 * (1 - th * th)
-        m = 1 + height * sig
-        dm_dx = -height * steep * dsig
-        d2m_dx2 = -height * steep**2 * dsig * th
-        return m, _vector(p, dm_dx, 0.0), _matrix(p, d2m_dx2, 0.0, 0.0)
+    # M = 1 + H sigma(k (c - x)) with sigma(z) = (1 + tanh(z/2)) / 2, which never overflows, unlike
+    # 1 / (1 + exp(-z)); returns M and the tanh, from which sigma' = (1 - tanh^2) / 4 follows.
+    def cliff(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        th = np.tanh(0.5 * steep * (_CLIFF_AT - p[..., 0]))
+        return 1 + height * (0.5 * (1 + th)), th
 
     def f(p: np.ndarray) -> np.ndarray:
-        w, _, _ = well(p)
-        m, _, _ = step(p)
-        return w * m
+        z, _, _ = exponent_and_offsets(p)
+        m, _ = cliff(p)
+        return -np.expm1(z) * m
 
     def grad(p: np.ndarray) -> np.ndarray:
-        w, dw, _ = well(p)
-        m, dm, _ = step(p)
-        return m[..., None] * dw + w[..., None] * dm
+        z, dx, dy = exponent_and_offsets(p)
+        m, th = cliff(p)
+        w, m_slope = -np.expm1(z), m * (inv_var * np.exp(z))  # grad W = inv_var e^z d
+        dm_dx = -height * steep * (0.25 * (1 - th * th))
+        return _vector(p, m_slope * dx + w * dm_dx, m_slope * dy)
 
     def hessian(p: np.ndarray) -> np.ndarray:
-        w, dw, d2w = well(p)
-        m, dm, d2m = step(p)
-        return m[..., None, None] * d2w + w[..., None, None] * d2m + _sym_outer(dw, dm)
+        z, dx, dy = exponent_and_offsets(p)
+        m, th = cliff(p)
+        w, well_slope = -np.expm1(z), inv_var * np.exp(z)
+        dsig = 0.25 * (1 - th * th)
+        dm_dx = -height * steep * dsig
+        d2m_dx2 = -height * steep**2 * dsig * th
+        # M Hess W + W Hess M + grad W grad M^T + grad M grad W^T, with
+        # Hess W = inv_var e^z (I - inv_var d d^T) and grad M = (dM/dx, 0).
+        m_slope = m * well_slope
+        return _matrix(
+            p,
+            m_slope * (1 - inv_var * dx * dx) + w * d2m_dx2 + 2 * well_slope * dx * dm_dx,
+            -m_slope * inv_var * dx * dy + well_slope * dy * dm_dx,
+            m_slope * (1 - inv_var * dy * dy),
+        )
 
     half_k = 0.5 * steep
     return Surface(
