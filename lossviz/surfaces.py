@@ -197,10 +197,6 @@ def _constant(p: np.ndarray, value: float) -> np.ndarray:
     return np.full(p.shape[:-1], value, dtype=np.float64)
 
 
-def _outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return u[..., :, None] * v[..., None, :]
-
-
 def _no_minimum() -> np.ndarray:
     return np.empty((0, 2))
 
@@ -809,22 +805,21 @@ def ackley() -> Surface:
         return _vector(p, cone * x + ripple * np.sin(_TWO_PI * x), cone * y + ripple * np.sin(_TWO_PI * y))
 
     def hessian(p: np.ndarray) -> np.ndarray:
-        x, y, r, at_kink, r_safe = parts(p)
-        # Cone: grad = phi(r) p with phi = 2 e^{-0.2 r} / r and dr/dp = p / (2r).
-        phi = 2 * np.exp(-0.2 * r_safe) / r_safe
-        dphi = -2 * np.exp(-0.2 * r_safe) * (0.2 / r_safe + 1 / r_safe**2)
-        radial = dphi * 0.5 / r_safe
-        cone = phi[..., None, None] * np.eye(2) + radial[..., None, None] * _outer(p, p)
-        cone = np.where(at_kink[..., None, None], 0.0, cone)
-        e = np.exp(0.5 * (np.cos(_TWO_PI * x) + np.cos(_TWO_PI * y)))
-        sx, sy, cx, cy = np.sin(_TWO_PI * x), np.sin(_TWO_PI * y), np.cos(_TWO_PI * x), np.cos(_TWO_PI * y)
-        ripple = _matrix(
+        x, y, _, at_kink, r_safe = parts(p)
+        # Cone: grad = phi(r) p with phi = 2 e^{-0.2 r} / r and dr/dp = p / (2r), so its Hessian is
+        # phi I + (phi'(r) / (2r)) p p^T.
+        decay = 2 * np.exp(-0.2 * r_safe)
+        phi = np.where(at_kink, 0.0, decay / r_safe)
+        radial = np.where(at_kink, 0.0, -decay * (0.2 / r_safe + 1 / r_safe**2) * 0.5 / r_safe)
+        sx, sy = np.sin(_TWO_PI * x), np.sin(_TWO_PI * y)
+        cx, cy = np.cos(_TWO_PI * x), np.cos(_TWO_PI * y)
+        ripple = _PI**2 * np.exp(0.5 * (cx + cy))
+        return _matrix(
             p,
-            _PI**2 * e * (2 * cx - sx * sx),
-            -(_PI**2) * e * sx * sy,
-            _PI**2 * e * (2 * cy - sy * sy),
+            phi + radial * x * x + ripple * (2 * cx - sx * sx),
+            radial * x * y - ripple * sx * sy,
+            phi + radial * y * y + ripple * (2 * cy - sy * sy),
         )
-        return cone + ripple
 
     return Surface(
         name="ackley",
