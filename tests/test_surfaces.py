@@ -152,6 +152,22 @@ def test_torch_expr_value_gradient_and_hessian_agree_with_numpy(name, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_f_on_a_whole_grid_agrees_with_torch_expr(name):
+    # The grid path (one call on shape (ny, nx, 2)) against the independent formula at every point of a
+    # non-square grid over the default view, boundaries included.
+    s = SURFACES[name]
+    (x_lo, x_hi), (y_lo, y_hi) = s.domain
+    xs, ys = np.linspace(x_lo, x_hi, 151), np.linspace(y_lo, y_hi, 97)
+    points = np.stack(np.meshgrid(xs, ys), axis=-1)
+    values = s.f(points)
+    assert values.shape == (ys.size, xs.size)
+    x, y = torch.from_numpy(points[..., 0]), torch.from_numpy(points[..., 1])
+    reference = eval(s.torch_expr, {"torch": torch}, {"x": x, "y": y}).numpy()  # noqa: S307
+    # Where terms cancel (a saddle's valleys), agreement is relative to the values' scale on the view.
+    np.testing.assert_allclose(values, reference, rtol=1e-12, atol=1e-13 * np.max(np.abs(reference)))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_torch_expr_uses_only_x_y_operators_and_torch_functions(name):
     expr = SURFACES[name].torch_expr
     assert expr
