@@ -226,6 +226,11 @@ class PhaseMap:
         column = check_int(column, "column", low=0, high=self.lrs.size - 1)
         return float(self.lrs[column]), float(self.momenta[row])
 
+    def cell_optimizer(self, row: int, column: int) -> optimizers.Optimizer:
+        """The torch SGD of cell ``[row, column]`` (for its run or its PyTorch code)."""
+        lr, momentum = self.settings(row, column)
+        return _sgd(lr, momentum, self.nesterov)
+
     def nearest_cell(self, lr: float, momentum: float) -> tuple[int, int]:
         """(row, column) of the cell closest to (lr, momentum): lr compared on the log scale it is laid on."""
         lr = check_scalar(lr, "lr", low=0.0, include_low=False)
@@ -355,8 +360,7 @@ def cell_trajectory(objective: Any, phase: PhaseMap, row: int, column: int) -> T
     """Replay cell ``[row, column]`` of ``phase`` alone (same optimizer, start and steps): its path."""
     if not isinstance(phase, PhaseMap):
         raise TypeError(f"phase must be a PhaseMap from phase_map, got {type(phase).__name__}")
-    lr, momentum = phase.settings(row, column)
-    return run(objective, _sgd(lr, momentum, phase.nesterov), phase.x0, phase.steps)
+    return run(objective, phase.cell_optimizer(row, column), phase.x0, phase.steps)
 
 
 # --------------------------------------------------------------------------------- comparing methods

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lossviz import lr_sweep, optimizers, surfaces, torch_export
+from lossviz import analysis, lr_sweep, optimizers, surfaces, torch_export
 from lossviz.lr_sweep import LR_CHOICES, LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui import cache, url
 from lossviz.ui.errors import shown_errors
@@ -57,17 +57,20 @@ with st.sidebar:
     choice = st.selectbox("scenario", ["—", *LR_SCENARIOS], key="scenario_pick",
                           format_func=lambda n: n if n == "—" else LR_SCENARIOS[n].title)
     if st.button("Load scenario", disabled=choice == "—", width="stretch"):
-        settings = {k: list(v) if isinstance(v, tuple) else v for k, v in LR_SCENARIOS[choice].settings.items()}
-        url.apply_values(DEFAULTS | settings | {"scenario_note": choice})
+        settings = LR_SCENARIOS[choice].settings
+        url.apply_values(DEFAULTS | {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+                         | {"scenario_note": choice})
         st.rerun()
     st.header("Surface")
-    surface_name = st.selectbox("surface", SURFACES, key="surface", format_func=lambda n: surfaces.get(n).title)
+    surface_name = st.selectbox("surface", SURFACES, key="surface",
+                                format_func=lambda n: surfaces.get(n).title)
     params = {}
     if surface_name == "quadratic":
         params = {"condition_number": st.slider("condition number κ", 1.0, 1000.0, key="kappa"),
                   "rotation": st.slider("rotation (degrees)", -180.0, 180.0, key="rotation")}
     c1, c2 = st.columns(2)
-    start = (c1.number_input("start x", key="x0", format="%.4g"), c2.number_input("start y", key="y0", format="%.4g"))
+    start = (c1.number_input("start x", key="x0", format="%.4g"),
+             c2.number_input("start y", key="y0", format="%.4g"))
     steps = st.slider("steps", 8, 2000, key="steps")
     st.header("Learning rates")
     chosen = st.multiselect("rates to race (× 2/λ_max)", LR_CHOICES, key="lrs", max_selections=6,
@@ -77,7 +80,8 @@ with st.sidebar:
     st.header("Schedules")
     base = st.slider("peak lr (× 2/λ_max)", 0.01, 1.5, step=0.01, key="base")
     warmup = st.number_input("linear warm-up steps", 0, 500, step=1, key="warmup")
-    picked = st.multiselect("schedules", SCHEDULE_ORDER, key="schedules", format_func=lambda n: n.replace("_", " "))
+    picked = st.multiselect("schedules", SCHEDULE_ORDER, key="schedules",
+                            format_func=lambda n: n.replace("_", " "))
 
 active = set(DEFAULTS) - ({"kappa", "rotation"} if surface_name != "quadratic" else set())
 url.write([f for f in FIELDS if f.key in active])
@@ -87,8 +91,8 @@ if note in LR_SCENARIOS:
     changed = [k for k, v in LR_SCENARIOS[note].settings.items()
                if st.session_state.get(k) != (list(v) if isinstance(v, tuple) else v)]
     if changed:
-        st.caption(f"Scenario “{LR_SCENARIOS[note].title}” loaded, then changed ({', '.join(changed[:4])}): its "
-                   "text no longer describes this picture. Load it again to return.")
+        st.caption(f"Scenario “{LR_SCENARIOS[note].title}” loaded, then changed ({', '.join(changed[:4])}): "
+                   "its text no longer describes this picture. Load it again to return.")
     else:
         st.info(f"**{LR_SCENARIOS[note].title}.** {LR_SCENARIOS[note].explanation}")
 
@@ -107,18 +111,21 @@ def race(key: tuple, start: tuple, choices: tuple, steps: int) -> lr_sweep.Learn
 @st.cache_resource(max_entries=32, show_spinner="Sweeping the learning rate…")
 def sweep(key: tuple, start: tuple, steps: int, n_lrs: int, spacing: str) -> lr_sweep.LearningRateSweep:
     low = 1e-3 if spacing == "log" else 0.005
-    return lr_sweep.learning_rate_sweep(cache.build_surface(key), np.array(start), steps, n_lrs=n_lrs, low=low,
-                                        spacing=spacing, curvature=curvature_of(key, start))
+    return lr_sweep.learning_rate_sweep(cache.build_surface(key), np.array(start), steps, n_lrs=n_lrs,
+                                        low=low, spacing=spacing, curvature=curvature_of(key, start))
 
 
 @st.cache_resource(max_entries=32, show_spinner="Running the schedules…")
-def scheduled(key: tuple, start: tuple, names: tuple, base_lr: float, steps: int, warmup: int) -> lr_sweep.ScheduleComparison:
-    return lr_sweep.compare_schedules(cache.build_surface(key), np.array(start), names, base_lr, steps, warmup)
+def scheduled(key: tuple, start: tuple, names: tuple, base_lr: float, steps: int,
+              warmup: int) -> lr_sweep.ScheduleComparison:
+    return lr_sweep.compare_schedules(cache.build_surface(key), np.array(start), names, base_lr, steps,
+                                      warmup)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def range_test(key: tuple, start: tuple, steps: int):
-    return lr_sweep.range_test(cache.build_surface(key), np.array(start), max(steps, 50), curvature_of(key, start))
+def range_test(key: tuple, start: tuple, steps: int) -> analysis.LRRangeTest:
+    return lr_sweep.range_test(cache.build_surface(key), np.array(start), max(steps, 50),
+                               curvature_of(key, start))
 
 
 key = cache.surface_key(surface_name, params)
@@ -148,10 +155,11 @@ else:
     paths = [Path(label, PALETTE[i % len(PALETTE)], traj.params[i], traj.loss[i], int(traj.diverged_at[i]))
              for i, label in enumerate(comparison.labels)]
     left, right = st.columns(2)
-    left.plotly_chart(contour_figure(xs, ys, Z, paths=paths, minima=surface.minima, log_scale=surface.log_scale,
-                                     min_value=surface.min_value, start=start), width="stretch", key="race_map")
-    right.plotly_chart(curves_figure([(p.label, p.color, p.z - floor) for p in paths], ylabel="loss − minimum"),
-                       width="stretch", key="race_curves")
+    left.plotly_chart(contour_figure(xs, ys, Z, paths=paths, minima=surface.minima, start=start,
+                                     log_scale=surface.log_scale, min_value=surface.min_value),
+                      width="stretch", key="race_map")
+    right.plotly_chart(curves_figure([(p.label, p.color, p.z - floor) for p in paths],
+                                     ylabel="loss − minimum"), width="stretch", key="race_curves")
 
 st.subheader("Final loss against the learning rate")
 result = None
@@ -171,13 +179,14 @@ if result is not None:
                    "first get there.")
     best_text = (f"the best final loss is at lr **{result.best_lr:.4g}**" if np.isfinite(result.best_lr)
                  else "every swept rate diverged from this start")
-    st.caption(f"{len(result.lrs)} learning rates, one vectorized run of {steps} steps. Measured: {best_text}; "
-               f"{edge_text}. Theory: 2/λ_max = {limit:.4g}, optimal {best:.4g}. {theory_text}")
+    st.caption(f"{len(result.lrs)} learning rates, one vectorized run of {steps} steps. Measured: "
+               f"{best_text}; {edge_text}. Theory: 2/λ_max = {limit:.4g}, optimal {best:.4g}. {theory_text}")
 
 st.subheader("Schedules: the rate of every step, and the path it produces")
 schedules_run = None
 with shown_errors():
-    schedules_run = scheduled(key, start, tuple(picked), base * limit, steps, int(warmup)) if picked else None
+    if picked:
+        schedules_run = scheduled(key, start, tuple(picked), base * limit, steps, int(warmup))
 if schedules_run is None:
     st.info("Pick at least one schedule in the sidebar.")
 else:
@@ -187,9 +196,10 @@ else:
         schedules_run.lr, traj.params, traj.loss[:, -1] - floor, titles, xs, ys, Z,
         lines=[hyper.VLine(limit, f"2/λ_max = {limit:.4g}", "#D55E00")], minima=surface.minima,
         log_scale=surface.log_scale, min_value=surface.min_value), width="stretch", key="schedule_chart")
-    st.caption(f"Peak lr {base * limit:.4g} ({base:g} × 2/λ_max){f', after {warmup} warm-up steps from a third of it' if warmup else ''}. "
-               "Whenever a schedule's lr sits above the dashed 2/λ_max line, its path bounces further out; once "
-               "the lr falls below, the bouncing dies away.")
+    warm_text = f", after {warmup} warm-up steps from a third of it" if warmup else ""
+    st.caption(f"Peak lr {base * limit:.4g} ({base:g} × 2/λ_max){warm_text}. Whenever a schedule's lr sits "
+               "above the dashed 2/λ_max line, its path bounces further out; once the lr falls below, the "
+               "bouncing dies away.")
 
 st.subheader("The learning-rate range test")
 test = None
@@ -197,22 +207,23 @@ with shown_errors():
     test = range_test(key, start, steps)
 if test is not None:
     st.plotly_chart(hyper.range_test_figure(test.lrs, test.losses, suggestion=test.suggestion,
-                                            min_loss_lr=test.min_loss_lr, lines=theory_lines[:1], loss_floor=floor),
-                    width="stretch", key="range_chart")
+                                            min_loss_lr=test.min_loss_lr, lines=theory_lines[:1],
+                                            loss_floor=floor), width="stretch", key="range_chart")
     peak = test.min_loss_lr / limit
-    st.caption(f"One run whose lr grows exponentially from 10⁻⁴ to 10 × 2/λ_max ({len(test.lrs)} steps before the "
-               f"loss blew up; Smith 2017, fastai's lr_find). Steepest fall at lr **{test.suggestion:.4g}**, lowest "
-               f"loss at **{test.min_loss_lr:.4g}** = {peak:.3g} × 2/λ_max. "
-               + ("The ramp outruns the instability: past 2/λ_max the error along the sharp direction is tiny and "
-                  "needs several steps to grow back, so the loss keeps falling beyond the line. That is why the "
-                  "rule of thumb backs off about 10× from the lowest-loss rate." if peak > 1 else
-                  "The loss turns up before the theory's line: on the way to the minimum the run meets sharper "
-                  "curvature than at the minimum."))
+    st.caption(f"One run whose lr grows exponentially from 10⁻⁴ to 10 × 2/λ_max ({len(test.lrs)} steps before "
+               f"the loss blew up; Smith 2017, fastai's lr_find). Steepest fall at lr **{test.suggestion:.4g}**, "
+               f"lowest loss at **{test.min_loss_lr:.4g}** = {peak:.3g} × 2/λ_max. "
+               + ("The ramp outruns the instability: past 2/λ_max the error along the sharp direction is tiny "
+                  "and needs several steps to grow back, so the loss keeps falling beyond the line. That is why "
+                  "the rule of thumb backs off about 10× from the lowest-loss rate." if peak > 1 else
+                  "The loss turns up at or before the line: the line is drawn for the curvature at the minimum, "
+                  "while the ramp meets the curvature wherever the run is."))
 
 st.subheader("Export")
 c1, c2 = st.columns(2)
 if result is not None:
-    c1.download_button("Sweep (CSV)", result.to_frame().to_csv(index=False), "lossviz_lr_sweep.csv", "text/csv")
+    c1.download_button("Sweep (CSV)", result.to_frame().to_csv(index=False), "lossviz_lr_sweep.csv",
+                       "text/csv")
 frames = [f.assign(group="schedule").rename(columns={"schedule": "label"}) for f in
           ([schedules_run.to_frame()] if schedules_run is not None else [])]
 if comparison is not None:
@@ -221,8 +232,9 @@ if frames:
     c2.download_button("Trajectories (CSV)", pd.concat(frames, ignore_index=True).to_csv(index=False),
                        "lossviz_lr_trajectories.csv", "text/csv")
 with st.expander("Equivalent PyTorch code"):
-    runs = {**({label: (float(lr), None) for label, lr in zip(comparison.labels, comparison.lrs)} if comparison else {}),
-            **({f"schedule: {s.title}": (base * limit, s) for s in schedules_run.schedules} if schedules_run else {})}
+    runs = {label: (float(lr), None) for label, lr in zip(comparison.labels, comparison.lrs)} if comparison else {}
+    if schedules_run is not None:
+        runs |= {f"schedule: {s.title}": (base * limit, s) for s in schedules_run.schedules}
     if runs:
         which = st.selectbox("run", list(runs), key="code_run")
         lr, schedule = runs[which]

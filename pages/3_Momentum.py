@@ -55,7 +55,8 @@ with st.sidebar:
         params = {"condition_number": st.slider("condition number κ", 1.0, 1000.0, key="kappa"),
                   "rotation": st.slider("rotation (degrees)", -180.0, 180.0, key="rotation")}
     c1, c2 = st.columns(2)
-    start = (c1.number_input("start x", key="x0", format="%.4g"), c2.number_input("start y", key="y0", format="%.4g"))
+    start = (c1.number_input("start x", key="x0", format="%.4g"),
+             c2.number_input("start y", key="y0", format="%.4g"))
     steps = st.slider("steps", 10, 1000, key="steps")
     st.header("Optimizer")
     lr_fraction = st.slider("learning rate (× 2/λ_max)", 0.01, 2.0, step=0.001, format="%.3f", key="lr")
@@ -99,8 +100,9 @@ note = st.session_state.get("scenario_note")
 if note in MOMENTUM_SCENARIOS:
     changed = [k for k, v in MOMENTUM_SCENARIOS[note].settings.items() if st.session_state.get(k) != v]
     if changed:
-        st.caption(f"Scenario “{MOMENTUM_SCENARIOS[note].title}” loaded, then changed ({', '.join(changed[:4])}): "
-                   "its text no longer describes this picture. Load it again to return.")
+        st.caption(f"Scenario “{MOMENTUM_SCENARIOS[note].title}” loaded, then changed "
+                   f"({', '.join(changed[:4])}): its text no longer describes this picture. Load it again "
+                   "to return.")
     else:
         st.info(f"**{MOMENTUM_SCENARIOS[note].title}.** {MOMENTUM_SCENARIOS[note].explanation}")
 st.caption(f"**{surface.title}.** At {curvature.where}: λ_max = {curvature.lambda_max:.4g}, λ_min = "
@@ -115,9 +117,9 @@ if comparison is not None:
     active = int(np.argmin(np.abs(frames.momenta - momentum)))
     left, right = st.columns([3, 2])
     left.plotly_chart(hyper.momentum_slider_figure(
-        xs, ys, Z, gd_path=comparison.trajectories[0].params, momenta=frames.momenta, heavy_ball=frames.heavy_ball,
-        nesterov=frames.nesterov, active=active, minima=surface.minima, log_scale=surface.log_scale,
-        min_value=surface.min_value, start=start), width="stretch", key="ravine_chart")
+        xs, ys, Z, gd_path=comparison.trajectories[0].params, momenta=frames.momenta,
+        heavy_ball=frames.heavy_ball, nesterov=frames.nesterov, active=active, minima=surface.minima,
+        log_scale=surface.log_scale, min_value=surface.min_value, start=start), width="stretch", key="ravine_chart")
     with np.errstate(invalid="ignore"):
         distances = [np.linalg.norm(t.params - curvature.point, axis=-1) for t in comparison.trajectories]
     right.plotly_chart(hyper.rate_curves_figure(
@@ -138,7 +140,8 @@ if result is not None:
     chart_key = f"phase_chart_{st.session_state.setdefault('_phase_clicks', 0)}"
     picked = st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
     if picked:
-        st.session_state["cell_row"], st.session_state["cell_col"] = result.nearest_cell(picked[0]["x"], picked[0]["y"])
+        cell = result.nearest_cell(picked[0]["x"], picked[0]["y"])
+        st.session_state["cell_row"], st.session_state["cell_col"] = cell
         st.session_state["_phase_clicks"] += 1
         chart_key = f"phase_chart_{st.session_state['_phase_clicks']}"
     row, col = st.session_state.get("cell_row", -1), st.session_state.get("cell_col", -1)
@@ -158,9 +161,10 @@ if result is not None:
         log_color=metric == "final"), width="stretch", key=chart_key, on_select="rerun", selection_mode="points",
         theme=None)
     run = phase_map.cell_trajectory(surface, result, row, col)
-    path = Path(f"lr {cell_lr:.4g}, β {cell_momentum:.3f}", PALETTE[1], run.params, run.loss, int(run.diverged_at))
-    right.plotly_chart(contour_figure(xs, ys, Z, paths=[path], minima=surface.minima, log_scale=surface.log_scale,
-                                      min_value=surface.min_value, start=start, height=480),
+    path = Path(f"lr {cell_lr:.4g}, β {cell_momentum:.3f}", PALETTE[1], run.params, run.loss,
+                int(run.diverged_at))
+    right.plotly_chart(contour_figure(xs, ys, Z, paths=[path], minima=surface.minima, start=start, height=480,
+                                      log_scale=surface.log_scale, min_value=surface.min_value),
                        width="stretch", key="cell_chart")
     steps_text = (f"reaches the tolerance at step {result.steps_to_tol[row, col]:.0f}"
                   if result.converged[row, col] else "diverged" if result.diverged[row, col]
@@ -173,24 +177,31 @@ if result is not None:
     else:
         best_row, best_col = result.best_cell()
         fastest = f"the fastest cell is lr {result.lrs[best_col]:.4g}, β {result.momenta[best_row]:.3f}"
-    st.caption(f"{n_rows}×{n_cols} = {n_rows * n_cols:,} runs of {steps} steps in one vectorized run. Theory: stable "
-               f"left of the dashed line, lr < {'2(1+β)/((1+2β)λ_max)' if result.nesterov else '2(1+β)/λ_max'}; "
-               f"the star is the rate-optimal tuning lr = {result.optimal.lr:.4g}, β = {result.optimal.momentum:.3g} "
-               f"(ρ = {result.optimal.rate:.4g}). Measured: {int(mismatch.sum())} of {mismatch.size:,} cells disagree "
-               f"with the line about stability; {fastest}" + (f". Grey cells did not get within the tolerance in {steps} steps."
-                                               if metric == "steps" else "."))
+    formula = "2(1+β)/((1+2β)λ_max)" if result.nesterov else "2(1+β)/λ_max"
+    grey = f" Grey cells did not get within the tolerance in {steps} steps." if metric == "steps" else ""
+    st.caption(f"{n_rows}×{n_cols} = {n_rows * n_cols:,} runs of {steps} steps in one vectorized run. Theory: "
+               f"stable left of the dashed line, lr < {formula}; the star is the rate-optimal tuning lr = "
+               f"{result.optimal.lr:.4g}, β = {result.optimal.momentum:.3g} (ρ = {result.optimal.rate:.4g}). "
+               f"Measured: {int(mismatch.sum())} of {mismatch.size:,} cells disagree with the line about "
+               f"stability; {fastest}.{grey}")
 
-url.write([f for f in FIELDS if f.key in set(DEFAULTS) - ({"kappa", "rotation"} if surface_name != "quadratic" else set())])
+shared = set(DEFAULTS) - ({"kappa", "rotation"} if surface_name != "quadratic" else set())
+url.write([f for f in FIELDS if f.key in shared])
 
 st.subheader("Export")
 c1, c2 = st.columns(2)
 if result is not None:
-    c1.download_button("Phase map (CSV)", result.to_frame().to_csv(index=False), "lossviz_phase_map.csv", "text/csv")
+    c1.download_button("Phase map (CSV)", result.to_frame().to_csv(index=False), "lossviz_phase_map.csv",
+                       "text/csv")
 if comparison is not None:
     c2.download_button("Trajectories (CSV)", comparison.to_frame().to_csv(index=False),
                        "lossviz_momentum_trajectories.csv", "text/csv")
     with st.expander("Equivalent PyTorch code"):
-        for label, optimizer in zip(comparison.labels, comparison.optimizers):
+        runs = list(zip(comparison.labels, comparison.optimizers))
+        if result is not None:
+            runs.append((f"phase-map cell: lr {cell_lr:.4g}, β {cell_momentum:.3f}",
+                         result.cell_optimizer(row, col)))
+        for label, optimizer in runs:
             st.markdown(f"**{label}**")
-            st.code(torch_export.torch_code(optimizer, steps=steps, x0=start, objective_expr=surface.torch_expr or None),
-                    language="python")
+            st.code(torch_export.torch_code(optimizer, steps=steps, x0=start,
+                                            objective_expr=surface.torch_expr or None), language="python")

@@ -205,10 +205,13 @@ def test_a_start_at_the_minimum_is_an_error_message_and_the_rest_still_draws():
     assert len(_figures(at)) == 2  # the ravine and its rate curves; no phase map
 
 
-def test_equivalent_pytorch_code_for_each_method():
-    at = _app()
+def test_equivalent_pytorch_code_for_each_method_and_the_shown_cell():
+    at = _app({"cell_row": "20", "cell_col": "12"})
     codes = [c.value for c in at.get("code")]
-    assert len(codes) == 3
+    assert len(codes) == 4
+    phase = _figures(at)[PHASE]
+    lr, beta = _decode(phase["data"][0]["x"])[12], _decode(phase["data"][0]["y"])[20]
+    assert f"lr={float(lr)!r}" in codes[3] and f"momentum={float(beta)!r}" in codes[3]
     assert "momentum" not in codes[0].split("torch.optim.SGD")[1].split("\n")[0]
     assert "momentum=0.9" in codes[1] and "nesterov=True" not in codes[1]
     assert "momentum=0.9" in codes[2] and "nesterov=True" in codes[2]
