@@ -7,7 +7,8 @@ the full gradient :math:`\bar g(w) = \frac1n \sum_i g_i(w)` with covariance
 
     \operatorname{Cov}[g_B] = \frac{\Sigma(w)}{B} \ \text{(independent draws, with replacement)},
     \qquad
-    \operatorname{Cov}[g_B] = \frac{n - B}{n - 1} \frac{\Sigma(w)}{B} \ \text{(a batch of a reshuffled epoch)},
+    \operatorname{Cov}[g_B] = \frac{n - B}{n - 1} \frac{\Sigma(w)}{B}
+        \ \text{(a batch of a reshuffled epoch)},
 
 where :math:`\Sigma(w) = \frac1n \sum_i (g_i - \bar g)(g_i - \bar g)^\top` is the covariance of the
 per-sample gradients (the second is sampling without replacement: the full batch ``B = n`` has none).
@@ -20,7 +21,8 @@ per-sample Hessians :math:`H_i` and batch means :math:`H_B`, :math:`g_B`. Its st
 
 .. math::
 
-    H S + S H - \eta\Big(\tfrac1B \overline{H_i S H_i} + (1 - \tfrac1B) H S H\Big) = \frac{\eta}{B}\,\Sigma(w^*),
+    H S + S H - \eta\Big(\tfrac1B \overline{H_i S H_i} + (1 - \tfrac1B) H S H\Big)
+        = \frac{\eta}{B}\,\Sigma(w^*),
 
 (:func:`stationary_covariance`); to first order in :math:`\eta`, :math:`HS + SH = \eta \Sigma / B`, so the
 ball's covariance scales like :math:`\eta / B` and the mean excess loss :math:`\tfrac12 \operatorname{tr}(HS)`
@@ -47,10 +49,10 @@ from lossviz._validation import check_array, check_choice, check_int, check_scal
 from lossviz.run import Trajectory, minibatch_indices, run
 
 __all__ = [
-    "SAMPLINGS", "PROBLEMS", "Problem", "GradientCloud", "NoiseBall", "IndependentBatches",
-    "Scenario", "SCENARIOS", "build_problem", "minimizer", "per_sample_gradients", "batch_gradient_covariance", "draw_batches",
-    "gradient_cloud", "sgd_run", "stationary_covariance", "noise_balls", "noise_ball_sweep", "torch_script",
-    "balls_frame", "clouds_frame",
+    "SAMPLINGS", "PROBLEMS", "Problem", "GradientCloud", "NoiseBall", "IndependentBatches", "Scenario",
+    "SCENARIOS", "build_problem", "minimizer", "per_sample_gradients", "batch_gradient_covariance",
+    "draw_batches", "gradient_cloud", "sgd_run", "stationary_covariance", "noise_balls", "noise_ball_sweep",
+    "torch_script", "balls_frame", "clouds_frame",
 ]
 
 SAMPLINGS = ("reshuffle", "independent")
@@ -136,7 +138,8 @@ SCENARIOS: dict[str, Scenario] = {
         "With a DataLoader's reshuffling every sample is used once per epoch, so the noise of an epoch sums "
         "to zero. When an epoch is shorter than the time SGD takes to forget (B = 64: 7 steps per epoch, "
         "against 1/(lr λ) = 50 steps), the measured ball is about 20 times smaller than the theory for "
-        "independent batches (B = 16: about 5 times); with B = 1 an epoch lasts 442 steps and the two are close.",
+        "independent batches (B = 16: about 5 times); with B = 1 an epoch lasts 442 steps and the two are "
+        "close.",
         sampling="reshuffle", lr=0.01, batch_sizes=(1, 16, 64), steps=300,
     ),
     "logistic": Scenario(
@@ -164,7 +167,8 @@ def _check_objective(objective: Any) -> tuple[int, int]:
         raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
     n = getattr(objective, "n_samples", None)
     if n is None:
-        raise TypeError(f"objective must be a data objective with n_samples and batch=, got {type(objective).__name__}")
+        raise TypeError("objective must be a data objective with n_samples and batch=, got "
+                        f"{type(objective).__name__}")
     return int(objective.dim), int(n)
 
 
@@ -234,7 +238,8 @@ def _finite_population(n: int, batch_size: int, sampling: str) -> float:
     return (n - batch_size) / (n - 1) if n > 1 else 0.0
 
 
-def batch_gradient_covariance(objective: Any, point: object, batch_size: int, sampling: str = "reshuffle") -> np.ndarray:
+def batch_gradient_covariance(objective: Any, point: object, batch_size: int,
+                              sampling: str = "reshuffle") -> np.ndarray:
     r"""Theoretical covariance of a size-``B`` mini-batch gradient at ``point``, shape ``(d, d)``.
 
     :math:`\Sigma / B` for independent draws, :math:`\frac{n-B}{n-1}\Sigma / B` for a batch of a
@@ -502,6 +507,10 @@ def noise_balls(objective: Any, minimum: object, lrs: object, batch_size: int, *
     return out
 
 
+_BALL_COLUMNS = ["batch_size", "lr", "lr_over_batch", "excess_loss", "predicted_excess_loss", "spread",
+                 "predicted_spread", "diverged"]
+
+
 def balls_frame(balls: list[NoiseBall]) -> pd.DataFrame:
     """One row per ball: ``batch_size, lr, lr_over_batch, excess_loss, predicted_excess_loss, spread``
     (root of the trace of the measured second moment), ``predicted_spread, diverged``."""
@@ -510,8 +519,7 @@ def balls_frame(balls: list[NoiseBall]) -> pd.DataFrame:
         "excess_loss": ball.excess_loss, "predicted_excess_loss": ball.predicted_excess_loss,
         "spread": float(np.sqrt(np.trace(ball.second_moment))),
         "predicted_spread": float(np.sqrt(np.trace(ball.predicted))), "diverged": ball.diverged,
-    } for ball in balls], columns=["batch_size", "lr", "lr_over_batch", "excess_loss", "predicted_excess_loss",
-                                   "spread", "predicted_spread", "diverged"])
+    } for ball in balls], columns=_BALL_COLUMNS)
 
 
 def noise_ball_sweep(objective: Any, minimum: object, lrs: object, batch_sizes: object, *, steps: int = 3000,
@@ -519,7 +527,8 @@ def noise_ball_sweep(objective: Any, minimum: object, lrs: object, batch_sizes: 
     """:func:`noise_balls` over a grid of batch sizes and learning rates, as :func:`balls_frame`."""
     sizes = np.atleast_1d(np.asarray(batch_sizes))
     if sizes.ndim != 1 or sizes.size == 0 or sizes.dtype.kind not in "iu":
-        raise TypeError(f"batch_sizes must be a 1-D array of integers, got {np.asarray(batch_sizes).tolist()!r}")
+        raise TypeError("batch_sizes must be a 1-D array of integers, got "
+                        f"{np.asarray(batch_sizes).tolist()!r}")
     balls = [ball for size in sizes for ball in noise_balls(objective, minimum, lrs, int(size), steps=steps,
                                                              burn_in=burn_in, seed=seed, sampling=sampling)]
     return balls_frame(balls)
@@ -537,7 +546,8 @@ def clouds_frame(clouds: list[GradientCloud]) -> pd.DataFrame:
 
 _LOSS_LINES = {
     "linear": "    return ((X[batch, 0] * slope + intercept - t[batch]) ** 2).mean()",
-    "logistic": "    return torch.nn.functional.binary_cross_entropy_with_logits(X[batch, 0] * slope + intercept, t[batch])",
+    "logistic": "    return torch.nn.functional.binary_cross_entropy_with_logits(\n"
+                "        X[batch, 0] * slope + intercept, t[batch])",
 }
 
 
@@ -572,8 +582,8 @@ def torch_script(problem: str, lr: float, *, steps: int, x0: object, batch_size:
         B = check_int(batch_size, "batch_size", low=1, high=data.n_samples)
         if sampling == "reshuffle":
             prelude += [
-                "# A fresh permutation per epoch cut into batches, like DataLoader(shuffle=True), in lossviz's",
-                "# random order so the numbers match.",
+                "# A fresh permutation per epoch cut into batches, like DataLoader(shuffle=True),",
+                "# in lossviz's random order so the numbers match.",
                 "from lossviz.run import minibatch_indices",
                 "",
                 f"batches = minibatch_indices(data.n_samples, {B}, {steps}, seed={seed})",
@@ -584,7 +594,8 @@ def torch_script(problem: str, lr: float, *, steps: int, x0: object, batch_size:
                 "import numpy as np",
                 "",
                 f"rng = np.random.default_rng({seed})",
-                f"batches = [torch.from_numpy(rng.integers(0, data.n_samples, size={B})) for _ in range({steps})]",
+                f"batches = [torch.from_numpy(rng.integers(0, data.n_samples, size={B}))",
+                f"           for _ in range({steps})]",
             ]
     prelude += ["", "", "def loss_fn(slope, intercept, batch):", _LOSS_LINES[spec.model], ""]
     lines = code.split("\n")

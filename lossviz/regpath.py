@@ -47,8 +47,8 @@ from lossviz.run import Trajectory, run
 __all__ = [
     "PENALTIES", "RegularizationPath", "DecayComparison", "regularized_minimizer", "regularization_path",
     "all_zero_strength", "sklearn_equivalent", "box_constrained_minimizer", "weight_decay_comparison",
-    "DATASET", "load_data", "torch_script", "Scenario", "SCENARIOS", "RegularizationView", "regularization_view",
-    "PATH_STRENGTHS",
+    "DATASET", "load_data", "torch_script", "Scenario", "SCENARIOS", "RegularizationView",
+    "regularization_view", "PATH_STRENGTHS",
 ]
 
 PENALTIES = ("l1", "l2", "elastic_net")
@@ -342,7 +342,8 @@ def regularization_path(
                               _zero_from(q, values, W, rho))
 
 
-def sklearn_equivalent(penalty: str, strength: float, n_samples: int, *, l1_ratio: float = 0.5) -> tuple[str, dict]:
+def sklearn_equivalent(penalty: str, strength: float, n_samples: int, *,
+                       l1_ratio: float = 0.5) -> tuple[str, dict]:
     """The scikit-learn estimator and parameters with the same minimizer.
 
     scikit-learn's ``Lasso`` and ``ElasticNet`` minimize :math:`\\frac{1}{2m}\\|y - Xw\\|^2 + \\alpha(...)`,
@@ -400,7 +401,8 @@ def box_constrained_minimizer(X: object, y: object, bound: float) -> np.ndarray:
     if free.any():
         fixed = np.where(at_bound, np.sign(w) * limit, 0.0)
         try:
-            solved = np.linalg.solve(q.A[np.ix_(free, free)], q.c[free] - q.A[np.ix_(free, at_bound)] @ fixed[at_bound])
+            rhs = q.c[free] - q.A[np.ix_(free, at_bound)] @ fixed[at_bound]
+            solved = np.linalg.solve(q.A[np.ix_(free, free)], rhs)
         except np.linalg.LinAlgError:
             return w
         candidate = fixed.copy()
@@ -510,7 +512,7 @@ class DecayComparison(NamedTuple):
     unregularized_minimizer: np.ndarray
 
     def distances(self, target: str = "ridge") -> tuple[np.ndarray, ...]:
-        """Euclidean distance of every run's iterates to the ``"ridge"`` or ``"box"`` minimizer, (T+1,) each."""
+        """Distance of every run's iterates to the ``"ridge"`` or ``"box"`` minimizer, shape (T+1,) each."""
         check_choice(target, "target", ("ridge", "box"))
         point = self.ridge_minimizer if target == "ridge" else self.box_minimizer
         return tuple(np.linalg.norm(t.params - point, axis=-1) for t in self.trajectories)
@@ -562,8 +564,8 @@ def weight_decay_comparison(
     )
     trajectories = tuple(run(model, opt, start, steps) for opt in built)
     ridge, _ = regularized_minimizer(X, y, "l2", decay)
-    box = box_constrained_minimizer(X, y, 1.0 / decay) if decay > 0 else regularized_minimizer(X, y, "l2", 0.0)[0]
     ols, _ = regularized_minimizer(X, y, "l2", 0.0)
+    box = box_constrained_minimizer(X, y, 1.0 / decay) if decay > 0 else ols
     return DecayComparison(DECAY_LABELS, built, trajectories, ridge, box, ols)
 
 
@@ -589,12 +591,13 @@ def torch_script(optimizer: Any, features: tuple[str, str] | list[str], *, steps
     from lossviz.torch_export import torch_code
 
     data = load_data(features)
-    code = torch_code(optimizer, steps=steps, x0=x0, objective_expr="((X[:, 0] * x + X[:, 1] * y - t) ** 2).mean()")
+    code = torch_code(optimizer, steps=steps, x0=x0,
+                      objective_expr="((X[:, 0] * x + X[:, 1] * y - t) ** 2).mean()")
     prelude = [
         "from lossviz import datasets  # the same standardized data as the page",
         "",
         f"data = datasets.get({DATASET!r}).select({list(data.feature_names)!r})",
-        f"X = torch.tensor(data.X)  # columns: {', '.join(data.feature_names)}; x and y below are their weights",
+        f"X = torch.tensor(data.X)  # columns {', '.join(data.feature_names)}; x and y are their weights",
         "t = torch.tensor(data.y)",
     ]
     lines = code.split("\n")
@@ -628,7 +631,8 @@ SCENARIOS: dict[str, Scenario] = {
     "ridge_shrinks": Scenario(
         "L2 shrinks, never zeros",
         "Same data, L2 at λ = 2: the circle touches the ellipses where its boundary is smooth, so both "
-        "weights shrink (bmi to 53% of least squares, bp to 68%) but neither becomes 0, however large λ gets.",
+        "weights shrink (bmi to 53% of least squares, bp to 68%) but neither becomes 0, however large λ "
+        "gets.",
         penalty="l2", strength=2.0,
     ),
     "correlated_pair": Scenario(

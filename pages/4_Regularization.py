@@ -53,9 +53,11 @@ with st.sidebar:
         st.rerun()
     st.header("Data: two features")
     c1, c2 = st.columns(2)
-    features = (c1.selectbox("first weight", FEATURES, key="f1"), c2.selectbox("second weight", FEATURES, key="f2"))
+    features = (c1.selectbox("first weight", FEATURES, key="f1"),
+                c2.selectbox("second weight", FEATURES, key="f2"))
     st.header("Penalty")
-    penalty = st.radio("penalty", PENALTIES, key="penalty", format_func=figures.PENALTY_TITLES.get, horizontal=True)
+    penalty = st.radio("penalty", PENALTIES, key="penalty", format_func=figures.PENALTY_TITLES.get,
+                       horizontal=True)
     l1_ratio = st.slider("elastic-net mix ρ (share of L1)", 0.0, 1.0, step=0.05, key="l1_ratio",
                          disabled=penalty != "elastic_net")
     strength = st.slider("strength λ", 0.0, 5.0, step=0.01, key="strength")
@@ -72,8 +74,8 @@ scenario = st.session_state.get("reg_scenario")
 if scenario in regpath.SCENARIOS:
     changed = [k for k, v in scenario_values(scenario).items() if st.session_state.get(k) != v]
     if changed:
-        st.caption(f"Scenario “{regpath.SCENARIOS[scenario].title}” loaded, then changed ({', '.join(changed[:4])}): "
-                   "its text no longer describes this picture.")
+        st.caption(f"Scenario “{regpath.SCENARIOS[scenario].title}” loaded, then changed "
+                   f"({', '.join(changed[:4])}): its text no longer describes this picture.")
     else:
         st.info(f"**{regpath.SCENARIOS[scenario].title}.** {regpath.SCENARIOS[scenario].explanation}")
 
@@ -93,7 +95,8 @@ def decay_race(features: tuple, decay: float, lr: float, steps: int, start: tupl
     result = regpath.weight_decay_comparison(data.X, data.y, decay, lr=lr, steps=steps, x0=start)
     points = np.vstack([result.unregularized_minimizer, [0.0, 0.0], start])
     xs, ys = landscape.axes_for_domain(view_box(points, margin=0.3), 101)
-    return result, xs, ys, landscape.grid(models.linear_regression(data.X, data.y, fit_intercept=False), xs, ys)
+    model = models.linear_regression(data.X, data.y, fit_intercept=False)
+    return result, xs, ys, landscape.grid(model, xs, ys)
 
 
 view = None
@@ -112,11 +115,13 @@ left.plotly_chart(figures.geometry_figure(
     strength=float(strength), names=names), width="stretch", key="geometry_chart")
 right.subheader(f"The regularized loss: data + {title}")
 right.plotly_chart(figures.regularized_figure(view.xs, view.ys, view.total_Z, minimizer=view.minimizer,
-                                              penalty=penalty, names=names), width="stretch", key="total_chart")
+                                              penalty=penalty, names=names),
+                   width="stretch", key="total_chart")
 zeros = [n for n, w in zip(names, view.minimizer) if w == 0.0]
 estimator, params = view.sklearn
 st.caption(
-    f"At λ = {strength:g} the {title} minimizer is ({view.minimizer[0]:.4f}, {view.minimizer[1]:.4f}), against "
+    f"At λ = {strength:g} the {title} minimizer is ({view.minimizer[0]:.4f}, {view.minimizer[1]:.4f}), "
+    "against "
     f"least squares ({view.ols[0]:.4f}, {view.ols[1]:.4f}); "
     + (f"**{' and '.join(zeros)} exactly 0**. " if zeros else "no weight is exactly 0. ")
     + (f"Every weight is 0 from λ = {view.all_zero:.4g}. " if np.isfinite(view.all_zero) else
@@ -151,19 +156,20 @@ if race is not None:
     left, right = st.columns([3, 2])
     left.plotly_chart(figures.decay_figure(xs, ys, Z, result, weight_decay=float(decay), names=names),
                       width="stretch", key="decay_chart")
-    right.plotly_chart(curves_figure(list(zip(result.labels, figures.DECAY_COLORS, result.distances("ridge"))),
-                                     ylabel="distance to the ridge minimizer", height=520),
+    series = list(zip(result.labels, figures.DECAY_COLORS, result.distances("ridge")))
+    right.plotly_chart(curves_figure(series, ylabel="distance to the ridge minimizer", height=520),
                        width="stretch", key="decay_distance_chart")
     ends = [f"**{label}** ends at ({t.params[-1][0]:.4f}, {t.params[-1][1]:.4f})"
             for label, t in zip(result.labels, result.trajectories)]
-    st.caption("; ".join(ends) + f". Ridge minimizer ({result.ridge_minimizer[0]:.4f}, {result.ridge_minimizer[1]:.4f}); "
-               f"AdamW's small-lr limit ({result.box_minimizer[0]:.4f}, {result.box_minimizer[1]:.4f}).")
+    ridge, box = result.ridge_minimizer, result.box_minimizer
+    st.caption("; ".join(ends) + f". Ridge minimizer ({ridge[0]:.4f}, {ridge[1]:.4f}); "
+               f"AdamW's small-lr limit ({box[0]:.4f}, {box[1]:.4f}).")
 
 st.subheader("Export")
 c1, c2 = st.columns(2)
 table = pd.concat([path.to_frame(names) for path in view.paths.values()])
-c1.download_button("Regularization paths (CSV)", table.to_csv(index=False), "lossviz_regularization_paths.csv",
-                   "text/csv")
+c1.download_button("Regularization paths (CSV)", table.to_csv(index=False),
+                   "lossviz_regularization_paths.csv", "text/csv")
 if race is not None:
     frames = []
     for label, t in zip(race[0].labels, race[0].trajectories):

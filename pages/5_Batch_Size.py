@@ -37,8 +37,9 @@ def parse_batches(text: str) -> list[int]:
 
 
 FIELDS = [
-    url.choice_field("problem", "diabetes_bmi", PROBLEMS), url.choice_field("sampling", "independent", minibatch.SAMPLINGS),
-    url.float_field("lr", 0.05, 1e-4, 10.0), url.Field("batches", [1, 8, 64], parse_batches, lambda v: ",".join(map(str, v))),
+    url.choice_field("problem", "diabetes_bmi", PROBLEMS),
+    url.choice_field("sampling", "independent", minibatch.SAMPLINGS), url.float_field("lr", 0.05, 1e-4, 10.0),
+    url.Field("batches", [1, 8, 64], parse_batches, lambda v: ",".join(map(str, v))),
     url.int_field("steps", 200, 10, 2000), url.int_field("seed", 0, 0, 10_000),
     url.float_field("x0", -1.0, -10.0, 10.0), url.float_field("y0", 1.5, -10.0, 10.0),
     url.choice_field("cloud_at", "start", ["start", "minimum"]),
@@ -90,8 +91,8 @@ scenario = st.session_state.get("batch_scenario")
 if scenario in minibatch.SCENARIOS:
     changed = [k for k, v in scenario_values(scenario).items() if st.session_state.get(k) != v]
     if changed:
-        st.caption(f"Scenario “{minibatch.SCENARIOS[scenario].title}” loaded, then changed ({', '.join(changed[:4])}): "
-                   "its text no longer describes this picture.")
+        st.caption(f"Scenario “{minibatch.SCENARIOS[scenario].title}” loaded, then changed "
+                   f"({', '.join(changed[:4])}): its text no longer describes this picture.")
     else:
         st.info(f"**{minibatch.SCENARIOS[scenario].title}.** {minibatch.SCENARIOS[scenario].explanation}")
 if not batches:
@@ -119,15 +120,16 @@ def paths(name: str, sampling: str, lr: float, sizes: tuple, steps: int, seed: i
 @st.cache_data(max_entries=32, show_spinner="Drawing mini-batches…")
 def clouds(name: str, sampling: str, sizes: tuple, point: tuple, seed: int) -> list:
     objective = problem_and_minimum(name)[0]
-    return [minibatch.gradient_cloud(objective, point, b, n_batches=300, seed=seed, sampling=sampling) for b in sizes]
+    return [minibatch.gradient_cloud(objective, point, b, n_batches=300, seed=seed, sampling=sampling)
+            for b in sizes]
 
 
 @st.cache_data(max_entries=32, show_spinner="Measuring noise balls at four learning rates…")
 def balls(name: str, sampling: str, lr: float, sizes: tuple, seed: int) -> tuple:
     objective, _, w_star = problem_and_minimum(name)
     rates = np.array(LR_FACTORS) * lr
-    found = [ball for b in sizes for ball in minibatch.noise_balls(objective, w_star, rates, b, steps=1500, burn_in=300,
-                                                                     seed=seed, sampling=sampling)]
+    found = [ball for b in sizes for ball in minibatch.noise_balls(
+        objective, w_star, rates, b, steps=1500, burn_in=300, seed=seed, sampling=sampling)]
     at_lr = [ball for ball in found if ball.lr == lr]
     xs, ys = landscape.axes_for_domain(figures.ball_view(at_lr, w_star), 81)
     return at_lr, minibatch.balls_frame(found), xs, ys, landscape.grid(objective, xs, ys)
@@ -136,7 +138,8 @@ def balls(name: str, sampling: str, lr: float, sizes: tuple, seed: int) -> tuple
 computed = None
 with shown_errors():
     objective, data, w_star = problem_and_minimum(problem)
-    computed = paths(problem, sampling, float(lr), sizes, int(steps), int(seed), (float(start[0]), float(start[1])))
+    computed = paths(problem, sampling, float(lr), sizes, int(steps), int(seed),
+                     (float(start[0]), float(start[1])))
 if computed is None:
     st.stop()
 runs, xs, ys, Z = computed
@@ -151,12 +154,12 @@ def label(b):
 
 st.subheader("Paths: same start, same learning rate, same seed")
 left, right = st.columns(2)
-path_list = [Path(label(b), figures.FULL_BATCH_COLOR if b is None else colors[b], t.params, t.loss, int(t.diverged_at))
-             for b, t in runs.items()]
+path_list = [Path(label(b), figures.FULL_BATCH_COLOR if b is None else colors[b], t.params, t.loss,
+                  int(t.diverged_at)) for b, t in runs.items()]
 left.plotly_chart(figures.paths_figure(xs, ys, Z, path_list, minimum=w_star, start=start, names=names),
                   width="stretch", key="paths_chart")
-right.plotly_chart(curves_figure([(p.label, p.color, p.z - f_star) for p in path_list], ylabel="loss − minimum",
-                                 height=520), width="stretch", key="loss_chart")
+right.plotly_chart(curves_figure([(p.label, p.color, p.z - f_star) for p in path_list],
+                                 ylabel="loss − minimum", height=520), width="stretch", key="loss_chart")
 finals = [f"{label(b)}: {t.loss[-1] - f_star:.3g}" for b, t in runs.items()]
 st.caption("Loss above the minimum after the last step, " + "; ".join(finals) + ". The full-batch path is "
            "deterministic; the mini-batch paths share the seed, so they differ only by the batch size.")
@@ -171,8 +174,8 @@ if cloud_list is not None:
     left.plotly_chart(figures.cloud_figure(cloud_list, colors, names), width="stretch", key="cloud_chart")
     right.markdown(f"300 mini-batch gradients per batch size at the **{cloud_at}** "
                    f"({point[0]:.3g}, {point[1]:.3g}). The ellipses are the theory, Σ/B "
-                   + ("(independent draws)" if sampling == "independent" else "× (n − B)/(n − 1) (a batch of a "
-                      "reshuffled epoch)") + ", drawn at 2σ.")
+                   + ("(independent draws)" if sampling == "independent"
+                      else "× (n − B)/(n − 1) (a batch of a reshuffled epoch)") + ", drawn at 2σ.")
     table = minibatch.clouds_frame(cloud_list)
     right.dataframe(table.style.format("{:.3g}", subset=table.columns[1:]), hide_index=True, width="stretch")
 
@@ -189,8 +192,9 @@ if found is not None:
     described = [f"B = {ball.batch_size}: " + ("diverged" if ball.diverged else f"{ball.excess_loss:.3g}")
                  + f" (theory {ball.predicted_excess_loss:.3g})" for ball in at_lr]
     st.caption(
-        f"SGD started at the minimum, 300 steps discarded, the next 1,500 kept. Mean loss above the minimum at "
-        f"lr = {lr:g}: " + "; ".join(described) + ". Right: the same at lr × " + ", ".join(f"{f:g}" for f in LR_FACTORS)
+        f"SGD started at the minimum, 300 steps discarded, the next 1,500 kept. Mean loss above the minimum "
+        f"at lr = {lr:g}: " + "; ".join(described) + ". Right: the same at lr × "
+        + ", ".join(f"{f:g}" for f in LR_FACTORS)
         + ". The theory is exact for least squares with independent batches (an infinite theory value means "
         "SGD is unstable in mean square); for cross-entropy it is the linearization at the minimum"
         + ("; reshuffled epochs cancel their noise within each epoch and can end well below it." if
@@ -204,14 +208,17 @@ for b, t in runs.items():
     frame.insert(0, "batch_size", "full" if b is None else b)
     frames.append(frame)
 c1, c2, c3 = st.columns(3)
-c1.download_button("Paths (CSV)", pd.concat(frames).to_csv(index=False), "lossviz_batch_paths.csv", "text/csv")
+c1.download_button("Paths (CSV)", pd.concat(frames).to_csv(index=False), "lossviz_batch_paths.csv",
+                   "text/csv")
 if cloud_list is not None:
-    c2.download_button("Gradient clouds (CSV)", pd.concat([c.to_frame(names) for c in cloud_list]).to_csv(index=False),
+    cloud_table = pd.concat([c.to_frame(names) for c in cloud_list])
+    c2.download_button("Gradient clouds (CSV)", cloud_table.to_csv(index=False),
                        "lossviz_gradient_clouds.csv", "text/csv")
 if found is not None:
-    c3.download_button("Noise balls (CSV)", found[1].to_csv(index=False), "lossviz_noise_balls.csv", "text/csv")
+    c3.download_button("Noise balls (CSV)", found[1].to_csv(index=False), "lossviz_noise_balls.csv",
+                       "text/csv")
 with st.expander("Equivalent PyTorch code"):
     for b in sizes:
         st.markdown(f"**B = {b}**")
-        st.code(minibatch.torch_script(problem, float(lr), steps=int(steps), x0=start, batch_size=b, seed=int(seed),
-                                       sampling=sampling), language="python")
+        st.code(minibatch.torch_script(problem, float(lr), steps=int(steps), x0=start, batch_size=b,
+                                       seed=int(seed), sampling=sampling), language="python")

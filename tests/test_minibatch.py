@@ -65,7 +65,8 @@ def test_every_problem_builds_a_two_parameter_model_with_a_finite_minimum(name):
 def test_minimizer_is_least_squares_and_logistic_regression_without_penalty():
     objective, data = minibatch.build_problem("diabetes_bmi")
     Z = np.column_stack([data.X, np.ones(data.n_samples)])
-    np.testing.assert_allclose(minibatch.minimizer(objective), np.linalg.lstsq(Z, data.y, rcond=None)[0], atol=1e-12)
+    expected = np.linalg.lstsq(Z, data.y, rcond=None)[0]
+    np.testing.assert_allclose(minibatch.minimizer(objective), expected, atol=1e-12)
     objective, data = minibatch.build_problem("breast_cancer_radius")
     sk = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(data.X, data.y)
     np.testing.assert_allclose(minibatch.minimizer(objective), [sk.coef_[0, 0], sk.intercept_[0]], atol=1e-5)
@@ -102,8 +103,8 @@ def test_batch_covariance_equals_exact_enumeration_of_every_batch(batch_size):
         means = np.array([g[list(b)].mean(axis=0) for b in batches])
         centered = means - means.mean(axis=0)
         exact = centered.T @ centered / len(means)
-        np.testing.assert_allclose(minibatch.batch_gradient_covariance(objective, w, batch_size, sampling), exact,
-                                   rtol=1e-10, atol=1e-14)
+        covariance = minibatch.batch_gradient_covariance(objective, w, batch_size, sampling)
+        np.testing.assert_allclose(covariance, exact, rtol=1e-10, atol=1e-14)
 
 
 def test_full_batch_of_a_reshuffled_epoch_has_no_noise():
@@ -126,7 +127,8 @@ def test_gradient_cloud_scatters_around_the_full_gradient_with_the_predicted_cov
     again = minibatch.gradient_cloud(objective, point, 10, n_batches=3000, seed=3, sampling=sampling)
     np.testing.assert_array_equal(again.grads, cloud.grads)
     frame = cloud.to_frame(("slope", "intercept"))
-    assert list(frame.columns) == ["batch_size", "batch", "grad_slope", "grad_intercept"] and len(frame) == 3000
+    assert list(frame.columns) == ["batch_size", "batch", "grad_slope", "grad_intercept"]
+    assert len(frame) == 3000
 
 
 def test_draw_batches_without_and_with_replacement():
@@ -142,8 +144,8 @@ def test_sgd_run_samples_batches_as_documented():
     objective, w_star = _lean(50)
     start = np.array([-1.0, 2.0])
     reshuffled = minibatch.sgd_run(objective, 0.05, 8, 40, start, seed=5, sampling="reshuffle")
-    np.testing.assert_array_equal(
-        reshuffled.params, run(objective, optimizers.get("sgd", lr=0.05), start, 40, batch_size=8, seed=5).params)
+    direct = run(objective, optimizers.get("sgd", lr=0.05), start, 40, batch_size=8, seed=5)
+    np.testing.assert_array_equal(reshuffled.params, direct.params)
     # Independent batches, written out by hand: B indices with replacement per step from one generator.
     rng, w, expected = np.random.default_rng(5), start.copy(), [start.copy()]
     for _ in range(40):
@@ -234,8 +236,8 @@ def test_reshuffled_epochs_shrink_the_ball_when_an_epoch_is_shorter_than_the_rel
 def test_noise_ball_sweep_table():
     objective, w_star = _lean(100)
     frame = minibatch.noise_ball_sweep(objective, w_star, [0.01, 0.02], [1, 4], steps=200, burn_in=10)
-    assert list(frame.columns) == ["batch_size", "lr", "lr_over_batch", "excess_loss", "predicted_excess_loss",
-                                   "spread", "predicted_spread", "diverged"]
+    assert list(frame.columns) == ["batch_size", "lr", "lr_over_batch", "excess_loss",
+                                   "predicted_excess_loss", "spread", "predicted_spread", "diverged"]
     assert len(frame) == 4
     np.testing.assert_allclose(frame["lr_over_batch"], frame["lr"] / frame["batch_size"])
 
@@ -274,8 +276,8 @@ def test_torch_scripts_land_on_sgd_runs_final_parameters():
         path.parent.mkdir(exist_ok=True)
         path.write_text(script)
         paths.append(str(path))
-    result = subprocess.run([sys.executable, "-c", driver, *paths], capture_output=True, text=True, timeout=300,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run([sys.executable, "-c", driver, *paths], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr[-3000:]
     for got, want in zip(json.loads(result.stdout.strip().splitlines()[-1]), expected):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
@@ -287,9 +289,12 @@ def test_torch_scripts_land_on_sgd_runs_final_parameters():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda o, w: minibatch.build_problem("mnist"), ValueError, "unknown problem 'mnist'; valid names: diabetes"),
-        (lambda o, w: minibatch.gradient_cloud(o, w, 0), ValueError, r"batch_size must be an integer in \[1, 100\]"),
-        (lambda o, w: minibatch.gradient_cloud(o, w, 4, n_batches=1), ValueError, r"n_batches must be an integer in \[2"),
+        (lambda o, w: minibatch.build_problem("mnist"), ValueError,
+         "unknown problem 'mnist'; valid names: diabetes"),
+        (lambda o, w: minibatch.gradient_cloud(o, w, 0), ValueError,
+         r"batch_size must be an integer in \[1, 100\]"),
+        (lambda o, w: minibatch.gradient_cloud(o, w, 4, n_batches=1), ValueError,
+         r"n_batches must be an integer in \[2"),
         (lambda o, w: minibatch.gradient_cloud(o, w, 4, sampling="poisson"), ValueError,
          "unknown sampling 'poisson'; valid names: reshuffle, independent"),
         (lambda o, w: minibatch.gradient_cloud(o, [1.0, 2.0, 3.0], 4), ValueError,
@@ -300,13 +305,14 @@ def test_torch_scripts_land_on_sgd_runs_final_parameters():
         (lambda o, w: minibatch.stationary_covariance(o, w, 0.0, 4), ValueError, r"lr must be in \(0, inf\]"),
         (lambda o, w: minibatch.stationary_covariance(o, w, 0.1, 4, first_order="yes"), TypeError,
          "first_order must be True or False"),
-        (lambda o, w: minibatch.noise_balls(o, w, [0.1, -0.1], 4), ValueError, "lrs must be a 1-D array of learning "
-         r"rates > 0, got \[0.1, -0.1\]"),
-        (lambda o, w: minibatch.noise_ball_sweep(o, w, [0.1], [1.5]), TypeError, "batch_sizes must be a 1-D array of "
-         "integers"),
-        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, steps=5, x0=w, batch_size=10_000), ValueError,
-         r"batch_size must be an integer in \[1, 200\]"),
-        (lambda o, w: minibatch.IndependentBatches(o, 4, seed=-1), ValueError, r"seed must be an integer in \[0, inf\]"),
+        (lambda o, w: minibatch.noise_balls(o, w, [0.1, -0.1], 4), ValueError,
+         r"lrs must be a 1-D array of learning rates > 0, got \[0.1, -0.1\]"),
+        (lambda o, w: minibatch.noise_ball_sweep(o, w, [0.1], [1.5]), TypeError,
+         "batch_sizes must be a 1-D array of integers"),
+        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, steps=5, x0=w, batch_size=10_000),
+         ValueError, r"batch_size must be an integer in \[1, 200\]"),
+        (lambda o, w: minibatch.IndependentBatches(o, 4, seed=-1), ValueError,
+         r"seed must be an integer in \[0, inf\]"),
     ],
 )
 def test_validation_messages_name_the_parameter(call, error, match):
@@ -327,13 +333,15 @@ def test_scenario_claims_hold():
                                                           sampling=sc.sampling).params - gd.params, axis=1))
               for b in (1, 64)}
     assert spread[64] < spread[1] / 3
-    areas = {b: np.sqrt(np.linalg.det(minibatch.stationary_covariance(objective, w_star, sc.lr, b))) for b in (1, 64)}
+    areas = {b: np.sqrt(np.linalg.det(minibatch.stationary_covariance(objective, w_star, sc.lr, b)))
+             for b in (1, 64)}
     assert areas[1] / areas[64] == pytest.approx(64, rel=0.15)
 
     sc = minibatch.SCENARIOS["linear_scaling"]
     # The page's measurement: four learning rates per batch size, 1,500 steps after 300.
-    frame = minibatch.noise_ball_sweep(objective, w_star, np.array([0.25, 0.5, 1.0, 2.0]) * sc.lr, sc.batch_sizes,
-                                       steps=1500, burn_in=300, seed=sc.seed, sampling=sc.sampling)
+    rates = np.array([0.25, 0.5, 1.0, 2.0]) * sc.lr
+    frame = minibatch.noise_ball_sweep(objective, w_star, rates, sc.batch_sizes, steps=1500, burn_in=300,
+                                       seed=sc.seed, sampling=sc.sampling)
     excess = frame.set_index(["batch_size", "lr"])["excess_loss"]
     assert excess[(16, sc.lr)] / excess[(4, sc.lr / 4)] == pytest.approx(1.0, abs=0.3)
     assert excess[(64, sc.lr)] / excess[(16, sc.lr / 4)] == pytest.approx(1.0, abs=0.3)
@@ -360,6 +368,6 @@ def test_scenario_claims_hold():
     values, vectors = np.linalg.eigh(analysis.hessian(objective, w_star))
     assert round(values[1] / values[0], 1) == 5.5 and abs(vectors[0, 0]) > 0.99  # flat along the slope
     start = minibatch.PROBLEMS[sc.problem].start
-    final = [minibatch.sgd_run(objective, sc.lr, b, sc.steps, start, seed=sc.seed, sampling=sc.sampling).loss[-1]
-             for b in sc.batch_sizes]
+    final = [minibatch.sgd_run(objective, sc.lr, b, sc.steps, start, seed=sc.seed,
+                               sampling=sc.sampling).loss[-1] for b in sc.batch_sizes]
     assert final[0] > final[1] > final[2]

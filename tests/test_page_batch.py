@@ -84,7 +84,8 @@ def test_problem_switch_takes_its_start_and_learning_rate():
     at.selectbox(key="problem").select("breast_cancer_radius").run()
     _ok(at)
     spec = minibatch.PROBLEMS["breast_cancer_radius"]
-    assert (at.session_state["x0"], at.session_state["y0"]) == spec.start and at.session_state["lr"] == spec.lr
+    assert (at.session_state["x0"], at.session_state["y0"]) == spec.start
+    assert at.session_state["lr"] == spec.lr
     assert np.allclose(_path(at, "B = 1")[0], spec.start)
     assert _figure(at, CLOUD)["layout"]["xaxis"]["title"]["text"] == "∂L/∂w1"
 
@@ -127,8 +128,8 @@ def test_a_diverging_learning_rate_is_reported_not_a_traceback():
 
 
 def test_url_round_trip_reproduces_the_picture():
-    query = {"problem": "synthetic_line", "sampling": "reshuffle", "lr": "0.1", "batches": "2,16", "steps": "50",
-             "seed": "3", "x0": "0.5", "y0": "-2.0", "cloud_at": "minimum"}
+    query = {"problem": "synthetic_line", "sampling": "reshuffle", "lr": "0.1", "batches": "2,16",
+             "steps": "50", "seed": "3", "x0": "0.5", "y0": "-2.0", "cloud_at": "minimum"}
     at = _app(query)
     _ok(at)
     assert not at.warning

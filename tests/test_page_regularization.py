@@ -113,7 +113,8 @@ def test_other_features_change_the_axes():
     at.selectbox(key="f2").select("s5").run()
     _ok(at)
     layout = _figure(at, GEOMETRY)["layout"]
-    assert layout["xaxis"]["title"]["text"] == "weight of s4" and layout["yaxis"]["title"]["text"] == "weight of s5"
+    assert layout["xaxis"]["title"]["text"] == "weight of s4"
+    assert layout["yaxis"]["title"]["text"] == "weight of s5"
     assert at.query_params["f1"] in ("s4", ["s4"])
 
 

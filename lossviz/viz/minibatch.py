@@ -14,8 +14,10 @@ import plotly.graph_objects as go
 from lossviz.minibatch import GradientCloud, NoiseBall
 from lossviz.viz.landscape import MINIMUM_COLOR, PALETTE, Path, contour_figure
 
-__all__ = ["ellipse", "view_box", "ball_view", "batch_colors", "paths_figure", "cloud_figure", "noise_ball_figure",
-           "scaling_figure", "FULL_BATCH_COLOR"]
+__all__ = ["ellipse", "view_box", "ball_view", "batch_colors", "paths_figure", "cloud_figure",
+           "noise_ball_figure", "scaling_figure", "FULL_BATCH_COLOR"]
+
+Box = tuple[tuple[float, float], tuple[float, float]]
 
 FULL_BATCH_COLOR = "#111111"
 MAX_CLOUD_POINTS = 600
@@ -33,7 +35,7 @@ def ellipse(center: Sequence[float], covariance: np.ndarray, k: float = 2.0, n: 
     return np.asarray(center, dtype=float) + k * (circle * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
 
 
-def view_box(points: np.ndarray, margin: float = 0.35, min_half_width: float = 0.5) -> tuple[tuple[float, float], tuple[float, float]]:
+def view_box(points: np.ndarray, margin: float = 0.35, min_half_width: float = 0.5) -> Box:
     """A square view ``((xmin, xmax), (ymin, ymax))`` holding ``points`` (m, 2) with a relative margin,
     so circles look like circles on an equal-aspect map."""
     pts = np.asarray(points, dtype=float).reshape(-1, 2)
@@ -44,7 +46,7 @@ def view_box(points: np.ndarray, margin: float = 0.35, min_half_width: float = 0
     return (center[0] - half, center[0] + half), (center[1] - half, center[1] + half)
 
 
-def ball_view(balls: Sequence[NoiseBall], minimum: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+def ball_view(balls: Sequence[NoiseBall], minimum: np.ndarray) -> Box:
     """A square view around the minimum holding the theory's 3-sigma ellipses (or, where the theory has
     no finite ball, the central 98% of the iterates)."""
     points = [np.asarray(minimum, dtype=float)[None]]
@@ -105,7 +107,8 @@ def cloud_figure(clouds: Sequence[GradientCloud], colors: dict[int, str], names:
         g = clouds[0].full_grad
         fig.add_trace(go.Scatter(
             x=[g[0]], y=[g[1]], mode="markers", name="full-batch gradient",
-            marker={"symbol": "star", "size": 18, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 2}},
+            marker={"symbol": "star", "size": 18, "color": "white",
+                    "line": {"color": MINIMUM_COLOR, "width": 2}},
             hovertemplate="full gradient (%{x:.3g}, %{y:.3g})<extra></extra>",
         ))
     fig.update_layout(
@@ -155,7 +158,8 @@ def scaling_figure(sweep: pd.DataFrame, colors: dict[int, str], height: int = 48
         ok = rows[~rows["diverged"]]
         fig.add_trace(go.Scatter(
             x=ok["lr_over_batch"], y=ok["excess_loss"], mode="markers", name=f"B = {size}: measured",
-            legendgroup=str(size), marker={"color": color, "size": 11, "line": {"color": "white", "width": 1}},
+            legendgroup=str(size),
+            marker={"color": color, "size": 11, "line": {"color": "white", "width": 1}},
             customdata=ok[["lr"]].to_numpy(),
             hovertemplate=f"B = {size}, lr = %{{customdata[0]:.3g}}<br>lr/B = %{{x:.3g}}<br>"
                           "excess loss %{y:.3g}<extra></extra>",
@@ -163,12 +167,14 @@ def scaling_figure(sweep: pd.DataFrame, colors: dict[int, str], height: int = 48
         finite = rows[np.isfinite(rows["predicted_excess_loss"])].sort_values("lr_over_batch")
         fig.add_trace(go.Scatter(
             x=finite["lr_over_batch"], y=finite["predicted_excess_loss"], mode="lines",
-            name=f"B = {size}: theory", legendgroup=str(size), line={"color": color, "width": 2, "dash": "dot"},
+            name=f"B = {size}: theory", legendgroup=str(size),
+            line={"color": color, "width": 2, "dash": "dot"},
             hovertemplate="theory %{y:.3g}<extra></extra>",
         ))
     fig.update_layout(
         height=height, template="none", margin={"l": 80, "r": 20, "t": 30, "b": 60},
-        xaxis={"title": {"text": "learning rate / batch size (log scale)"}, "type": "log", "exponentformat": "power"},
+        xaxis={"title": {"text": "learning rate / batch size (log scale)"}, "type": "log",
+               "exponentformat": "power"},
         yaxis={"title": {"text": "mean loss above the minimum (log scale)"}, "type": "log",
                "exponentformat": "power"},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},

@@ -93,7 +93,8 @@ def geometry_figure(
                                   width=2.5))
     for path in paths:
         fig.add_trace(go.Scatter(
-            x=path.weights[:, 0], y=path.weights[:, 1], mode="lines", name=f"{PENALTY_TITLES[path.penalty]} path",
+            x=path.weights[:, 0], y=path.weights[:, 1], mode="lines",
+            name=f"{PENALTY_TITLES[path.penalty]} path",
             line={"color": PENALTY_COLORS[path.penalty], "width": 3.5 if path.penalty == penalty else 2,
                   "dash": "dot"},
             customdata=path.strengths,
@@ -110,7 +111,8 @@ def regularized_figure(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, *, minimiz
     """Contours of data loss + penalty, whose lowest point is the regularized minimizer."""
     fig = contour_figure(xs, ys, Z, animate=False, height=height)
     fig.data[0].colorbar.title.text = "data loss + penalty"
-    fig.add_trace(_marker(minimizer, "minimizer of data loss + penalty", "circle", PENALTY_COLORS[penalty], 15))
+    fig.add_trace(_marker(minimizer, "minimizer of data loss + penalty", "circle", PENALTY_COLORS[penalty],
+                          15))
     return _legend_below(_weight_axes(fig, names))
 
 
@@ -137,7 +139,8 @@ def path_figure(paths: Sequence[RegularizationPath], *, strength: float, names: 
             if np.isfinite(knot) and knot > path.strengths[shown][0]:
                 fig.add_trace(go.Scatter(
                     x=[knot], y=[0.0], mode="markers+text", showlegend=False, legendgroup=name,
-                    marker={"symbol": "x", "size": 12, "color": color, "line": {"width": 1, "color": "white"}},
+                    marker={"symbol": "x", "size": 12, "color": color,
+                            "line": {"width": 1, "color": "white"}},
                     # Short labels on alternate sides, so the two of one panel never overlap.
                     text=[f"0 from {knot:.3g}"], textposition="bottom right" if j == 0 else "top left",
                     textfont={"color": color, "size": 12}, cliponaxis=False,
@@ -146,7 +149,8 @@ def path_figure(paths: Sequence[RegularizationPath], *, strength: float, names: 
         if strength > 0:
             fig.add_vline(x=strength, line={"dash": "dash", "color": "#555"}, row=1, col=col)
         fig.add_hline(y=0.0, line={"color": "#999", "width": 1}, row=1, col=col)
-        fig.update_xaxes(type="log", exponentformat="power", title_text="strength λ (log scale)", row=1, col=col)
+        fig.update_xaxes(type="log", exponentformat="power", title_text="strength λ (log scale)",
+                         row=1, col=col)
     fig.update_yaxes(title_text="weight", row=1, col=1)
     fig.update_layout(height=height, template="none", margin={"l": 70, "r": 20, "t": 60, "b": 60},
                       legend={"orientation": "h", "y": 1.12, "yanchor": "bottom", "x": 0})
@@ -169,8 +173,9 @@ def decay_figure(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, comparison: Deca
             x=[-b, b, b, -b, -b], y=[-b, -b, b, b, -b], mode="lines", name=f"box |w_j| ≤ 1/λ = {b:.3g}",
             line={"color": DECAY_COLORS[2], "width": 2, "dash": "dash"}, hoverinfo="skip",
         ))
-    fig.add_trace(_marker(comparison.unregularized_minimizer, "least squares (no decay)", "star", "white", 16))
-    fig.add_trace(_marker(comparison.ridge_minimizer, "ridge minimizer: SGD and Adam + L2 end here", "diamond",
-                          DECAY_COLORS[1], 15))
+    fig.add_trace(_marker(comparison.unregularized_minimizer, "least squares (no decay)", "star", "white",
+                          16))
+    fig.add_trace(_marker(comparison.ridge_minimizer, "ridge minimizer: SGD and Adam + L2 end here",
+                          "diamond", DECAY_COLORS[1], 15))
     fig.add_trace(_marker(comparison.box_minimizer, "AdamW's limit as lr → 0", "square", DECAY_COLORS[2], 14))
     return _weight_axes(fig, names)
