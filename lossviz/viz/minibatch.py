@@ -107,7 +107,7 @@ def cloud_figure(clouds: Sequence[GradientCloud], colors: dict[int, str], names:
         g = clouds[0].full_grad
         fig.add_trace(go.Scatter(
             x=[g[0]], y=[g[1]], mode="markers", name="full-batch gradient",
-            marker={"symbol": "star", "size": 18, "color": "white",
+            marker={"symbol": "star", "size": 13, "color": "white",
                     "line": {"color": MINIMUM_COLOR, "width": 2}},
             hovertemplate="full gradient (%{x:.3g}, %{y:.3g})<extra></extra>",
         ))

@@ -68,7 +68,7 @@ def _marker(point: np.ndarray, name: str, symbol: str, color: str, size: int = 1
 def geometry_figure(
     xs: np.ndarray, ys: np.ndarray, data_Z: np.ndarray, penalty_Z: np.ndarray, *,
     paths: Sequence[RegularizationPath], penalty: str, minimizer: np.ndarray, ols: np.ndarray,
-    data_level: float, penalty_level: float, strength: float, names: Sequence[str], height: int = 540,
+    data_level: float, penalty_level: float, strength: float, names: Sequence[str], height: int = 620,
 ) -> go.Figure:
     """The data loss (filled contours), the penalty's level sets (dashed), the two level sets that touch
     at the regularized minimizer, and every penalty's path of minimizers from least squares to 0.
