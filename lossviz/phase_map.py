@@ -260,6 +260,22 @@ def _momentum_axis(n: int, momentum_max: float, nesterov: bool) -> np.ndarray:
     return np.linspace(NESTEROV_MIN_MOMENTUM if nesterov else 0.0, momentum_max, n)
 
 
+def _distance(points: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Euclidean distance of ``points`` (..., d) to ``center`` (d,), NaN where a point is not finite.
+
+    Column by column for small d: numpy's reduction over a length-2 last axis took a sixth of a
+    64 x 64 x 300-step phase map's time.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        if points.shape[-1] > 8:
+            offset = points - center
+            return np.sqrt(np.einsum("...d,...d->...", offset, offset))
+        squared = (points[..., 0] - center[0]) ** 2
+        for j in range(1, points.shape[-1]):
+            squared += (points[..., j] - center[j]) ** 2
+        return np.sqrt(squared)
+
+
 def _settled_at(error: np.ndarray, tol: float) -> np.ndarray:
     """Per run, the first index from which ``error < tol`` to the end; -1 if not even at the end.
 
@@ -336,8 +352,7 @@ def phase_map(
     shape = (n_momentum, n_lr)
     if curvature.is_minimum:
         tolerance_on = "distance"
-        with np.errstate(invalid="ignore", over="ignore"):
-            error = np.sqrt(np.sum((trajectory.params - curvature.point) ** 2, axis=-1))
+        error = _distance(trajectory.params, curvature.point)
     else:
         tolerance_on, error = "gradient", trajectory.grad_norm
     if not (np.isfinite(error[0, 0]) and error[0, 0] > 0):

@@ -145,6 +145,16 @@ def test_steps_to_tolerance_is_where_the_error_stays_below():
     np.testing.assert_array_equal(phase_map._settled_at(error, 1.0), [3, -1, 1, -1])
 
 
+@pytest.mark.parametrize("dim", [2, 12])
+def test_distance_is_the_euclidean_norm_and_nan_where_a_point_is_not(dim):
+    rng = np.random.default_rng(dim)
+    points, center = rng.normal(size=(5, 7, dim)), rng.normal(size=dim)
+    points[1, 3, 0] = np.nan
+    expected = np.linalg.norm(points - center, axis=-1)
+    np.testing.assert_allclose(phase_map._distance(points, center), expected, rtol=1e-12)
+    assert np.isnan(phase_map._distance(points, center)[1, 3])
+
+
 def test_a_replayed_cell_is_the_same_run_as_in_the_map():
     surface = _quadratic(30.0)
     pm = phase_map.phase_map(surface, START, 120, n_lr=16, n_momentum=16)
