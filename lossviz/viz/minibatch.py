@@ -67,7 +67,9 @@ def batch_colors(batch_sizes: Sequence[int]) -> dict[int, str]:
 def _axes(fig: go.Figure, names: Sequence[str], prefix: str = "") -> go.Figure:
     fig.update_layout(
         xaxis={"title": {"text": f"{prefix}{names[0]}"}},
-        yaxis={"title": {"text": f"{prefix}{names[1]}"}, "scaleanchor": "x", "scaleratio": 1},
+        # Both axes keep their range and give up plot area instead, so a map fills its frame.
+        yaxis={"title": {"text": f"{prefix}{names[1]}"}, "scaleanchor": "x", "scaleratio": 1,
+               "constrain": "domain"},
     )
     return fig
 

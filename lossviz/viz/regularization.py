@@ -28,7 +28,9 @@ TOUCH_COLOR = "#F0E442"
 def _weight_axes(fig: go.Figure, names: Sequence[str]) -> go.Figure:
     fig.update_layout(
         xaxis={"title": {"text": f"weight of {names[0]}"}},
-        yaxis={"title": {"text": f"weight of {names[1]}"}, "scaleanchor": "x", "scaleratio": 1},
+        # Both axes keep their range and give up plot area instead, so the map fills the frame.
+        yaxis={"title": {"text": f"weight of {names[1]}"}, "scaleanchor": "x", "scaleratio": 1,
+               "constrain": "domain"},
     )
     return fig
 
