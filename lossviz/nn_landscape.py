@@ -1098,9 +1098,12 @@ SCENARIOS: dict[str, NetScenario] = {
         explanation=(
             "Two full-batch gradient descents from the same weights, lr 0.05 and lr 2. Gradient descent "
             "cannot stay where the sharpness (top Hessian eigenvalue) exceeds 2/lr, so the large rate is "
-            "pushed to a flatter region: its sharpness falls to about 2/lr = 1 and stays there (the edge "
-            "of stability), while the small rate's sharpness keeps rising far below its own 2/lr = 40. "
-            "Compare the two slices below: the same span looks much wider around the large-rate weights."),
+            "pushed to a flatter region: its sharpness falls to about 2/lr = 1 and hovers there (the edge of "
+            "stability), while the small rate's keeps rising, far below its own 2/lr = 40. Now look at the "
+            "slices: around the large-rate weights the valley looks *narrower*. Its weights have grown to "
+            "about twice the norm, and a filter-normalized slice measures every unit relative to its own "
+            "size, so the same ±1 is a twice larger move. Whether a minimum is flat depends on how distance "
+            "in weight space is measured (Dinh et al. 2017), which is why Li et al. normalize at all."),
         optimizers=(OptimizerSetting("sgd", {"lr": 0.05}), OptimizerSetting("sgd", {"lr": 2.0})),
         batch_sizes=(0, 0),
         steps=500,
@@ -1109,9 +1112,10 @@ SCENARIOS: dict[str, NetScenario] = {
         title="Wide vs narrow minima: small batches settle in wider valleys",
         explanation=(
             "The same learning rate (0.5), once with the full-batch gradient and once with mini-batches of "
-            "8 samples. Both classify the moons equally well, but the mini-batch run ends in a region "
-            "several times flatter: the gradient noise keeps kicking it out of narrow valleys (Keskar et "
-            "al. 2017). The filter-normalized slices put the two minima side by side on the same scale."),
+            "8 samples. Both classify the moons about equally well, but the mini-batch run ends in a region "
+            "several times flatter (its top Hessian eigenvalue), as the gradient noise keeps kicking it out "
+            "of narrow valleys (Keskar et al. 2017). The filter-normalized slices agree here: on the same "
+            "scale, the mini-batch minimum sits in the wider valley."),
         optimizers=(OptimizerSetting("sgd", {"lr": 0.5}), OptimizerSetting("sgd", {"lr": 0.5})),
         batch_sizes=(0, 8),
         steps=1000,

@@ -139,7 +139,7 @@ colors = nnviz.run_colors(len(runs))
 labels = [r.label for r in runs]
 widths = "-".join(str(w) for w in model.widths)
 st.caption(f"**{widths} {activation} network, d = {model.dim:,} weights**, softmax cross-entropy on "
-           f"{model.n_samples:,} samples of {dataset} ({data.description}). Every optimizer starts from the same "
+           f"{model.n_samples:,} samples of {dataset} ({data.description.rstrip('.')}). Every optimizer starts from the same "
            "initial weights.")
 for r in runs:
     if r.trajectory.diverged_at >= 0:

@@ -445,18 +445,30 @@ def final_sharpness(model, run) -> float:
     return float(nl.sharpness(model, run.trajectory.params, np.array([run.trajectory.n_steps]))[0])
 
 
-def test_scenario_large_lr_ends_at_the_edge_of_stability_in_a_flatter_region():
+def slice_width(model, run) -> float:
+    """Share of a +-1 filter-normalized slice (seed 0) where the loss is within twice the centre's."""
+    theta = run.trajectory.params[-1]
+    xs, ys = nl.slice_axes(1.0, 21)
+    Z = nl.loss_slice(model, theta, nl.filter_normalized_directions(model, theta, 2, seed=0), xs, ys)
+    return float(np.mean(Z < 2 * Z[10, 10]))
+
+
+def test_scenario_large_lr_ends_at_the_edge_of_stability_yet_its_slice_looks_narrower():
     model, (small, large) = scenario_runs("large_lr")
     sharp_small, sharp_large = final_sharpness(model, small), final_sharpness(model, large)
     assert sharp_large < 0.5 * sharp_small
     assert sharp_large == pytest.approx(2 / 2.0, rel=0.3)  # hovering at 2/lr
     assert sharp_small < 0.2 * (2 / 0.05)
+    norms = [np.linalg.norm(r.trajectory.params[-1]) for r in (small, large)]
+    assert norms[1] > 1.6 * norms[0]  # "about twice the norm"
+    assert slice_width(model, large) < slice_width(model, small)
 
 
 def test_scenario_wide_vs_narrow_small_batches_end_flatter_at_equal_accuracy():
     model, (full, mini) = scenario_runs("wide_vs_narrow")
     assert final_sharpness(model, mini) < 0.5 * final_sharpness(model, full)
     assert abs(full.accuracy[-1] - mini.accuracy[-1]) < 0.02 and min(full.accuracy[-1], mini.accuracy[-1]) > 0.95
+    assert slice_width(model, mini) > 1.3 * slice_width(model, full)
 
 
 def test_scenario_init_scale_stalls_on_a_linear_plateau_that_scale_one_avoids():
