@@ -75,8 +75,7 @@ INFO: dict[str, LossInfo] = {i.key: i for i in (
              r"\frac{\partial \ell}{\partial m} = -\sigma(-m) = -\frac{1}{1 + e^{m}}",
              _T + "soft_margin_loss(s, y)"),
     LossInfo("cross_entropy", "cross-entropy", "binary_cross_entropy_with_logits",
-             r"\ell = -\big[t\log\sigma(s) + (1 - t)\log(1 - \sigma(s))\big] = \log(1 + e^{-m}),"
-             r"\ t = \tfrac{1 + y}{2}",
+             r"\ell = -\log\sigma(m) = \log(1 + e^{-m})",
              r"\frac{\partial \ell}{\partial m} = \sigma(m) - 1",
              _T + "binary_cross_entropy_with_logits(s, t)"),
 )}
@@ -196,8 +195,8 @@ def worked_example(y: object, y_pred: object, delta: float = 1.0) -> tuple[pd.Da
     return per_sample, totals
 
 
-def _number(value: float) -> str:
-    text = f"{value:.4g}"
+def _number(value: float, digits: int = 4) -> str:
+    text = f"{value:.{digits}g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
         return rf"{mantissa}\times 10^{{{int(exponent)}}}"
@@ -223,10 +222,10 @@ def worked_latex(y: object, y_pred: object, delta: float = 1.0) -> dict[str, str
                 + _number(totals["rmse"]),
         "mae": rf"\text{{MAE}} = {frac}\left({_sum_latex(magnitude)}\right) = " + _number(totals["mae"]),
         "huber": rf"\text{{Huber}}_{{\delta = {delta:g}}} = {frac}\left("
-                 + _sum_latex([_number(v) for v in per_sample["huber"]]) + r"\right) = "
+                 + _sum_latex([_number(v, 3) for v in per_sample["huber"]]) + r"\right) = "
                  + _number(totals["huber"]),
         "log_cosh": rf"\text{{log-cosh}} = {frac}\left("
-                    + _sum_latex([_number(v) for v in per_sample["log_cosh"]]) + r"\right) = "
+                    + _sum_latex([_number(v, 3) for v in per_sample["log_cosh"]]) + r"\right) = "
                     + _number(totals["log_cosh"]),
     }
 
@@ -283,8 +282,9 @@ SCENARIOS: dict[str, LossScenario] = {
         explanation=(
             "The 0-1 loss (the error rate) is a step: 1 on the wrong side of the boundary, 0 on the "
             "right side. Its gradient is 0 everywhere except at the step, where it does not exist, so "
-            "it tells gradient descent nothing. Hinge and logistic losses are convex upper bounds of the "
-            "step with a slope that points the right way: the surrogates we actually train on."
+            "it tells gradient descent nothing. Hinge lies above the step everywhere (a convex upper bound), "
+            "and so does the logistic loss measured in bits (divided by ln 2); both slope the right way: "
+            "the surrogates we actually train on."
         ),
         regression=("mse", "mae"), classification=("zero_one", "hinge", "logistic"),
     ),

@@ -137,8 +137,9 @@ for key in [*regression, *classification]:
     row[0].markdown(f"**{info.title}**")
     row[1].latex(info.formula)
     row[2].latex(info.gradient)
-    row[3].code(info.torch.replace("δ", f"{delta:g}"), language="python")
-st.caption("r = ŷ − y; m = y·s with y = ±1 and s the score; σ(s) = 1/(1 + e^(−s)). Every loss is "
+    row[3].code(info.torch.replace("δ", f"{delta:g}"), language="python", wrap_lines=True)
+st.caption("r = ŷ − y; m = y·s with y = ±1 and s the score; σ(s) = 1/(1 + e^(−s)). Cross-entropy "
+           "−[t log σ(s) + (1 − t) log(1 − σ(s))] with the 0/1 label t = (1 + y)/2 is −log σ(m). Every loss is "
            "averaged over the samples: L = (1/n) Σ ℓ, so the gradient of L carries a 1/n.")
 
 st.subheader("Worked example")
@@ -157,7 +158,7 @@ if example is not None:
     metrics = st.columns(len(totals))
     for column, (key, value) in zip(metrics, totals.items()):
         column.metric(INFO[key].title if key != "huber" else f"Huber (δ = {delta:g})", f"{value:.4g}")
-    left, right = st.columns([1, 1])
+    left, right = st.columns([3, 2])
     with left:
         for key in REGRESSION:
             st.latex(formulas[key])
