@@ -1016,7 +1016,8 @@ def plateau_cliff(*, cliff_height: float = 10.0, cliff_steepness: float = 20.0) 
     inv_var = 1.0 / _WELL_WIDTH**2
 
     # W = -expm1(z) with z = -|d|^2 / (2 width^2), d = p - center; -expm1 keeps W's relative precision
-    # right at the minimum. Its derivatives use e^z = 1 - W directly: 1 - W would lose it on the plateau.
+    # right at the minimum. Its derivatives take e^z itself: 1 - W would lose all of e^z's digits far out
+    # on the plateau, where the gradient is that small.
     def exponent_and_offsets(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x, y = _xy(p)
         dx, dy = x - x0, y - y0
@@ -1036,9 +1037,10 @@ def plateau_cliff(*, cliff_height: float = 10.0, cliff_steepness: float = 20.0) 
     def grad(p: np.ndarray) -> np.ndarray:
         z, dx, dy = exponent_and_offsets(p)
         m, th = cliff(p)
-        w, m_slope = -np.expm1(z), m * (inv_var * np.exp(z))  # grad W = inv_var e^z d
+        w, well_slope = -np.expm1(z), inv_var * np.exp(z)  # grad W = well_slope * d
         dm_dx = -height * steep * (0.25 * (1 - th * th))
-        return _vector(p, m_slope * dx + w * dm_dx, m_slope * dy)
+        m_well_slope = m * well_slope
+        return _vector(p, m_well_slope * dx + w * dm_dx, m_well_slope * dy)
 
     def hessian(p: np.ndarray) -> np.ndarray:
         z, dx, dy = exponent_and_offsets(p)
@@ -1049,12 +1051,12 @@ def plateau_cliff(*, cliff_height: float = 10.0, cliff_steepness: float = 20.0) 
         d2m_dx2 = -height * steep**2 * dsig * th
         # M Hess W + W Hess M + grad W grad M^T + grad M grad W^T, with
         # Hess W = inv_var e^z (I - inv_var d d^T) and grad M = (dM/dx, 0).
-        m_slope = m * well_slope
+        m_well_slope = m * well_slope
         return _matrix(
             p,
-            m_slope * (1 - inv_var * dx * dx) + w * d2m_dx2 + 2 * well_slope * dx * dm_dx,
-            -m_slope * inv_var * dx * dy + well_slope * dy * dm_dx,
-            m_slope * (1 - inv_var * dy * dy),
+            m_well_slope * (1 - inv_var * dx * dx) + w * d2m_dx2 + 2 * well_slope * dx * dm_dx,
+            -m_well_slope * inv_var * dx * dy + well_slope * dy * dm_dx,
+            m_well_slope * (1 - inv_var * dy * dy),
         )
 
     half_k = 0.5 * steep
