@@ -602,6 +602,16 @@ LR_SCENARIOS: dict[str, LessonScenario] = {
         "brings the rate down, and the bouncing across the valley dies out within a few steps of the lr "
         "falling well below 2/λ_max.",
     ),
+    "warmup": LessonScenario(
+        "Warm-up: a peak above the limit, survived",
+        {"surface": "quadratic", "kappa": 10.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 100,
+         "base": 1.5, "warmup": 10, "schedules": ("constant", "step", "cosine", "linear")},
+        "The peak lr is 1.5 × 2/λ_max. Constant, it diverges. The decaying schedules start at that peak "
+        "without a warm-up and diverge too (set the warm-up to 0 to see it). With 10 warm-up steps from a "
+        "third of the peak, the sharp direction is settled while the lr is still small; the instability then "
+        "has to grow from almost nothing, and the decay brings the lr back under the line before it has. "
+        "The same race against growth is why the range test's loss keeps falling past 2/λ_max.",
+    ),
 }
 
 

@@ -44,7 +44,7 @@ FIELDS = [
     multi_field("lrs", ("0.25", "0.75", "optimal", "1.05"), LR_CHOICES),
     url.int_field("n_lrs", 300, 200, 1000), url.choice_field("axis", "linear", ["linear", "log"]),
     url.float_field("base", 0.95, 0.01, 1.5), url.int_field("warmup", 0, 0, 500),
-    multi_field("schedules", ("constant", "step", "cosine", "onecycle"), SCHEDULE_ORDER),
+    multi_field("schedules", SCHEDULE_ORDER, SCHEDULE_ORDER),
 ]
 DEFAULTS = {f.key: f.default for f in FIELDS}
 

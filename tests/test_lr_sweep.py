@@ -281,6 +281,18 @@ def test_decay_scenario_schedules_end_far_below_the_constant_rate():
     assert np.all(final[1:] < final[0] / 100)
 
 
+def test_warmup_scenario_survives_a_peak_that_kills_the_same_schedules_without_it():
+    s = LR_SCENARIOS["warmup"].settings
+    surface, start = _scenario_surface(s), [s["x0"], s["y0"]]
+    peak = s["base"] * lr_sweep.reference_curvature(surface, start).max_stable_lr
+    warm = lr_sweep.compare_schedules(surface, start, s["schedules"], peak, s["steps"], s["warmup"])
+    cold = lr_sweep.compare_schedules(surface, start, s["schedules"], peak, s["steps"], 0)
+    assert s["schedules"][0] == "constant" and warm.trajectory.diverged_at[0] >= 0
+    assert np.all(warm.trajectory.diverged_at[1:] == -1) and np.all(warm.trajectory.loss[1:, -1] < 1e-6)
+    assert np.all(cold.trajectory.diverged_at[1:] >= 0)
+    assert np.all(warm.lr.max(axis=1) > 1.4 * 2.0)  # every schedule really went above the line
+
+
 # ---------------------------------------------------------------------------------------- validation
 @pytest.mark.parametrize(
     "call, message",
