@@ -1,6 +1,7 @@
-"""lossviz entry point: the navigation (Home + every page that exists) and the home page itself."""
+"""lossviz home page: what the lab is and what each page teaches."""
 import streamlit as st
 
+from lossviz.ui import nav
 from lossviz.ui.catalog import PAGES
 
 
@@ -38,9 +39,5 @@ def home() -> None:
 
 
 st.set_page_config(page_title="lossviz: loss landscapes in the browser", layout="wide")
-# Explicit navigation so the sidebar says "Home" (not the file name) and each page keeps a stable URL.
-navigation = st.navigation(
-    [st.Page(home, title="Home", default=True)]
-    + [st.Page(page.path, title=page.title, url_path=page.url_path) for page in PAGES if page.exists]
-)
-navigation.run()
+nav.sidebar()
+home()

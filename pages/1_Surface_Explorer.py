@@ -4,12 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from lossviz import expr, scenarios, surfaces, torch_export
-from lossviz.ui import cache, controls, url
+from lossviz.ui import cache, controls, nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import inspector
 from lossviz.viz.landscape import PALETTE, Arrow, Path, contour_figure, curves_figure, surface_figure
 
 st.set_page_config(page_title="Surface Explorer · lossviz", layout="wide")
+nav.sidebar()
 st.title("Surface Explorer")
 st.markdown(
     "Each optimizer starts at the same point and follows its own update rule downhill. The contour map "
