@@ -514,34 +514,17 @@ LR_SWEEP_START = np.array([2.5, 2.0])
 # Why a target is out of reach, as measured with process CPU time on this 2-core machine (NumPy 2.4,
 # Python 3.11) while writing the benchmark; printed only when a target is missed. Costs of single NumPy
 # operations on the 500x500 grid: a multiply 0.05-0.1 ms, exp 0.5 ms, sin or cos 2.2 ms (about 9 ns per
-# float64 value), x**3 or x**4 0.6 ms for positive x but 14 ms when about half the x are negative, a sum
-# over the length-2 last axis 3.7 ms.
+# float64 value), x**3 or x**4 0.6 ms for positive x but 14 ms when about half the x are negative (so
+# surfaces writes powers as products), a sum over the length-2 last axis 3.7 ms.
 _SURFACE_CAUSE_DEFAULT = "Its formula takes more than 5 ms of whole-grid NumPy operations."
 _SINES = "`np.sin`/`np.cos` cost about 2.2 ms per 250,000 float64 values here (about 9 ns each)"
-_NEGATIVE_POWER = ("NumPy's float power `x**n` costs about 110 ns per negative x here (against 2.6 ns for a "
-                   "positive one and 0.1 ns per multiply)")
 _SURFACE_CAUSES: dict[str, str] = {
-    "beale": ("`beale`'s `f` sums `t * t` over the generator `terms(p)`, which for every point also builds "
-              f"each residual's gradient and Hessian, and raises y to the power 3: {_NEGATIVE_POWER}, so "
-              "`y**3` alone is about 14 ms; `f` uses only `t`. Measured: `f` alone is about 50 ms."),
-    "goldstein_price": ("`goldstein_price`'s `f` calls `factors(p)`, which computes both factors' gradients "
-                        "and Hessians (`_outer`, `_sym_outer`, `_matrix`: arrays of shape (500, 500, 2, 2)) "
-                        "and keeps only the values. Measured: `f` alone is about 87 ms."),
-    "styblinski_tang": ("`styblinski_tang`'s `f` evaluates `p**4` on its domain [-5, 5]^2: "
-                        f"{_NEGATIVE_POWER}, so `p**4` takes about 28 ms on the 500,000 coordinates, "
-                        "where squaring twice (`q = p * p; q * q`) takes 0.3 ms."),
-    "monkey_saddle": (f"`monkey_saddle`'s `f` evaluates `x**3` on [-2, 2]: {_NEGATIVE_POWER}, so it takes "
-                      "about 15 ms, against 0.2 ms for `x * x * x`."),
-    "plateau_cliff": ("`plateau_cliff`'s `f` calls `well(p)` and `step(p)`, which also build both factors' "
-                      "gradients and Hessians (`_outer` of shape (500, 500, 2, 2) alone is 5 ms) and keeps "
-                      "only the values. Measured: `f` alone is about 30 ms."),
-    "rastrigin": (f"{_SINES}: `rastrigin`'s `f` takes `np.sin` of all 500,000 coordinates (4.3 ms) and then "
-                  "`np.sum(..., axis=-1)` over the length-2 axis (3.7 ms; adding the x and y terms directly "
-                  "costs 0.1 ms). Even without the sum the sines alone nearly fill the 5 ms."),
-    "ackley": (f"{_SINES}, and `ackley` needs two of them (4.3 ms) plus a square root and two `expm1`: "
+    "rastrigin": (f"{_SINES}, and `rastrigin` takes one per coordinate, two per point (4.3 ms), before its "
+                  "squares and sums: at the edge of 5 ms in float64 NumPy, whatever the code's shape."),
+    "ackley": (f"{_SINES}, and `ackley` needs two per point (4.3 ms) plus a square root and two `expm1`: "
                "out of reach in float64 NumPy, whatever the code's shape."),
-    "levi": (f"{_SINES}, and `levi` needs three of them (6.5 ms): out of reach in float64 NumPy, whatever "
-             "the code's shape."),
+    "levi": (f"{_SINES}, and `levi` needs two per point (4.3 ms) plus its polynomial terms: at the edge of "
+             "5 ms in float64 NumPy, whatever the code's shape."),
 }
 _PER_STEP_CAUSE = (
     "A step's cost here is the number of NumPy calls, not R: per step `run` calls Rosenbrock's gradient "
@@ -552,10 +535,10 @@ _PER_STEP_CAUSE = (
     "loop advances 4,096 runs per step for little more (figure c)."
 )
 _SWEEP_CAUSE = (
-    "Measured: about 120 ms of CPU, some 50 ms in the 500-step loop (Rosenbrock's gradient and the SGD "
-    "update with per-run lr and momentum, each a few passes over 8,192 values per step) and some 70 ms in "
-    "`run`'s `_finish` (scoring the 2 million recorded points, gradient norms, the divergence search and "
-    "the NaN padding after divergence); more than that means the loop or `_finish` got slower."
+    "Measured: about 100 ms of CPU, split between the 500-step loop (Rosenbrock's gradient and the SGD "
+    "update with per-run lr and momentum, each a few passes over 8,192 values per step) and `run`'s "
+    "`_finish` (scoring the 2 million recorded points, gradient norms, the divergence search and the NaN "
+    "padding after divergence)."
 )
 _LOGISTIC_TRANSCENDENTALS = (
     "It is 40,000 x 10,000 = 4e8 logits, and in float64 each needs an `np.exp` and an `np.log1p` in "
