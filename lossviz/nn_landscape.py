@@ -45,9 +45,10 @@ from lossviz.scenarios import OptimizerSetting
 __all__ = [
     "DATASETS", "BIAS_MODES", "MAX_RESOLUTION", "MAX_RUNS", "MAX_STEPS",
     "build_model", "filter_normalized_directions", "filter_norms", "plane_losses", "slice_axes",
-    "loss_slice", "interpolation", "accuracy", "PCAPlane", "trajectory_pca", "project",
+    "loss_slice", "interpolation", "interpolation_rise", "accuracy", "PCAPlane", "trajectory_pca", "project",
     "ProjectionCheck", "projection_check", "plane_axes", "sample_steps", "sharpness",
-    "stability_threshold", "decision_grid", "TrainedRun", "train", "LandscapeViews", "landscape_views",
+    "stability_threshold", "input_axes", "decision_grid", "TrainedRun", "train", "LandscapeViews",
+    "landscape_views",
     "export_frames",
     "NetScenario", "SCENARIOS",
     "scenario_names", "get_scenario", "torch_model_code", "benchmark_cases",
@@ -133,7 +134,8 @@ def _check_directions(value: object, dim: int, name: str = "directions") -> np.n
     if directions.ndim == 1:
         directions = directions[None]
     if directions.ndim != 2 or directions.shape[1] != dim or directions.shape[0] < 1:
-        raise ValueError(f"{name} must have shape (m, {dim}) for a model with d = {dim}, got {directions.shape}")
+        raise ValueError(f"{name} must have shape (m, {dim}) for a model with d = {dim}, "
+                         f"got {directions.shape}")
     return directions
 
 
@@ -147,7 +149,9 @@ def _filters(model: models.DataModel, bias_mode: str) -> list[tuple[np.ndarray, 
             continue
         weights = np.arange(s.slice.start, s.slice.stop).reshape(s.shape)
         bias = next((b for b in slices if b.kind == "bias" and b.layer == s.layer), None)
-        own_bias = None if (bias is None or bias_mode == "zero") else np.arange(bias.slice.start, bias.slice.stop)
+        own_bias = None
+        if bias is not None and bias_mode == "filter":
+            own_bias = np.arange(bias.slice.start, bias.slice.stop)
         out.append((weights, own_bias))
     return out
 
@@ -207,7 +211,8 @@ def filter_normalized_directions(
     seed = check_int(seed, "seed", low=0)
     check_choice(biases, "biases", BIAS_MODES)
     if not getattr(model, "layer_slices", None):
-        raise TypeError(f"model must have layer_slices (an MLP or a linear model), got {type(model).__name__}")
+        raise TypeError(f"model must have layer_slices (an MLP or a linear model), "
+                        f"got {type(model).__name__}")
     rng = np.random.default_rng(seed)
     out = np.zeros((n_directions, dim))
     for k in range(n_directions):
@@ -216,7 +221,8 @@ def filter_normalized_directions(
             index = weights if bias is None else np.vstack([weights, bias[None]])
             direction, reference = draw[index], theta[index]
             size = np.linalg.norm(direction, axis=0)
-            scale = np.divide(np.linalg.norm(reference, axis=0), size, out=np.zeros_like(size), where=size > 0)
+            scale = np.divide(np.linalg.norm(reference, axis=0), size, out=np.zeros_like(size),
+                              where=size > 0)
             out[k, index] = direction * scale
     return out
 
@@ -437,7 +443,8 @@ def plane_losses(
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
         plan = _plan(model, basis, precision)
     padded = plan.blocks * plan.rows
-    per_point = np.dtype(precision).itemsize * padded * (sum(w + 1 for w in model.widths[1:-1]) + 2 * model.widths[-1])
+    rows_per_point = sum(w + 1 for w in model.widths[1:-1]) + 2 * model.widths[-1]
+    per_point = np.dtype(precision).itemsize * padded * rows_per_point
     chunk = int(max(1, min(_MAX_CHUNK, _CHUNK_BYTES // per_point, K)))
     chunks = [slice(start, min(start + chunk, K)) for start in range(0, K, chunk)]
     work_per_point = model.n_samples * sum(a * b for a, b in zip(model.widths[:-1], model.widths[1:]))
@@ -537,6 +544,27 @@ def interpolation(model: Any, start: object, end: object, alphas: object) -> np.
     return plane_losses(model, theta0, (theta1 - theta0)[None], a[:, None], dtype=np.float64)
 
 
+def interpolation_rise(alphas: object, values: object) -> float:
+    r"""How far the loss climbs back on the way from :math:`\alpha = 0` to :math:`\alpha = 1`:
+    :math:`\max_{\alpha \le 1} \big(L(\alpha) - \min_{0 \le \alpha' \le \alpha} L(\alpha')\big)`,
+    0 when the loss never increases along the line (Goodfellow et al.'s "monotonic" case).
+
+    Parameters
+    ----------
+    alphas : array_like, shape (A,), ascending
+    values : array_like, shape (A,)
+    """
+    a = check_array(alphas, "alphas", ndim=1)
+    v = check_array(values, "values", ndim=1, finite=False)
+    if a.shape != v.shape:
+        raise ValueError(f"values must have one entry per alpha ({a.size}), got {v.size}")
+    inside = v[(a >= 0) & (a <= 1)]
+    inside = inside[np.isfinite(inside)]
+    if inside.size < 2:
+        return 0.0
+    return float(np.max(inside - np.minimum.accumulate(inside)))
+
+
 def accuracy(model: models.DataModel, params: object) -> np.ndarray:
     """Fraction of training samples classified correctly, shape ``(...)`` for params ``(..., d)``.
 
@@ -581,7 +609,8 @@ def _stack_paths(paths: object) -> list[np.ndarray]:
         raise ValueError(f"paths must be an array (T, d) or a list of such arrays, got shapes "
                          f"{[a.shape for a in arrays]}")
     if any(a.shape[1] != arrays[0].shape[1] for a in arrays):
-        raise ValueError(f"every path must have the same number of columns d, got {[a.shape[1] for a in arrays]}")
+        raise ValueError(f"every path must have the same number of columns d, "
+                         f"got {[a.shape[1] for a in arrays]}")
     return arrays
 
 
@@ -695,6 +724,19 @@ class ProjectionCheck(NamedTuple):
     distance: np.ndarray
     relative_distance: np.ndarray
 
+    @property
+    def max_gap(self) -> float:
+        """Largest |true loss - loss on the plane| along the path (NaN rows ignored)."""
+        with np.errstate(invalid="ignore"):
+            gaps = np.abs(self.true_loss - self.plane_loss)
+        return float(np.nanmax(gaps)) if np.isfinite(gaps).any() else float("nan")
+
+    @property
+    def max_relative_distance(self) -> float:
+        """Largest distance from the plane as a share of the path's size."""
+        finite = self.relative_distance[np.isfinite(self.relative_distance)]
+        return float(finite.max()) if finite.size else float("nan")
+
 
 def projection_check(model: Any, plane: PCAPlane, params: object, *, true_loss: object = None,
                      dtype: type = np.float32) -> ProjectionCheck:
@@ -718,7 +760,8 @@ def projection_check(model: Any, plane: PCAPlane, params: object, *, true_loss: 
     else:
         loss = check_array(true_loss, "true_loss", ndim=1, finite=False)
         if loss.shape[0] != P.shape[0]:
-            raise ValueError(f"true_loss must have one value per row of params ({P.shape[0]}), got {loss.shape[0]}")
+            raise ValueError(f"true_loss must have one value per row of params ({P.shape[0]}), "
+                             f"got {loss.shape[0]}")
     on_plane = np.full(P.shape[0], np.nan)
     if finite.any():
         on_plane[finite] = plane_losses(model, plane.origin, plane.directions, coords[finite], dtype=dtype)
@@ -728,7 +771,8 @@ def projection_check(model: Any, plane: PCAPlane, params: object, *, true_loss: 
     return ProjectionCheck(coords, loss, on_plane, distance, relative)
 
 
-def plane_axes(coords: Sequence[np.ndarray], resolution: int = 51, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+def plane_axes(coords: Sequence[np.ndarray], resolution: int = 51,
+               margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """Square-cell axes covering every finite projected point, grown by ``margin`` of the range per side.
 
     Returns ``xs`` (nx,) and ``ys`` (ny,) with ``max(nx, ny) == resolution`` and equal spacing on both
@@ -790,7 +834,8 @@ def sharpness(
     P = check_array(params, "params", ndim=2, last_dim=dim, finite=False)
     index = np.asarray(steps)
     if index.dtype.kind not in "iu" or index.ndim != 1:
-        raise TypeError(f"steps must be a 1-D array of integer step indices, got {index.dtype} of shape {index.shape}")
+        raise TypeError(f"steps must be a 1-D array of integer step indices, got {index.dtype} "
+                        f"of shape {index.shape}")
     if index.size and (index.min() < 0 or index.max() >= P.shape[0]):
         bad = index[(index < 0) | (index >= P.shape[0])][0]
         raise ValueError(f"steps must be in [0, {P.shape[0] - 1}], got {int(bad)}")
@@ -839,6 +884,18 @@ def stability_threshold(optimizer: optimizers.Optimizer, lr: object) -> np.ndarr
 
 
 # -------------------------------------------------------------------------------- decision boundary
+def input_axes(X: object, resolution: int = 81, margin: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Axes over the two input features of ``X`` (n, 2), each grown by ``margin`` on both sides."""
+    points = check_array(X, "X", ndim=2)
+    if points.shape[1] != 2 or points.shape[0] == 0:
+        raise ValueError(f"X must have shape (n, 2) with n >= 1, got {points.shape}")
+    resolution = check_int(resolution, "resolution", low=3, high=MAX_RESOLUTION)
+    margin = check_scalar(margin, "margin", low=0.0)
+    low, high = points.min(axis=0) - margin, points.max(axis=0) + margin
+    high = np.where(high > low, high, low + 1.0)
+    return np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+
+
 def decision_grid(model: models.DataModel, params: object, xs: object, ys: object) -> np.ndarray:
     """Class probabilities of the network over a grid of its two input features.
 
@@ -887,6 +944,12 @@ class TrainedRun:
     schedule: schedules.Schedule | None
     trajectory: Trajectory
     accuracy: np.ndarray
+
+    @property
+    def last_finite_step(self) -> int:
+        """The last step whose weights are finite (the final step unless the run diverged)."""
+        rows = np.flatnonzero(np.all(np.isfinite(self.trajectory.params), axis=1))
+        return int(rows[-1]) if rows.size else 0
 
 
 def train(
@@ -1002,7 +1065,8 @@ def landscape_views(
     # Lanczos iteration two gradients of about three passes each.
     # Progress weights, in units of about 0.2 ms of CPU here: a float32 grid point is half a unit, the PCA
     # and projections three units per recorded point, one sharpness estimate (20 Lanczos iterations) 200.
-    weights = np.array([n_runs * xs.size * ys.size * 0.5, xs.size * ys.size * 0.5 + n_runs * (n_steps + 1) * 3,
+    grid = xs.size * ys.size
+    weights = np.array([n_runs * grid * 0.5, grid * 0.5 + n_runs * (n_steps + 1) * 3,
                         n_runs * steps.size * 200, n_runs * a.size * 0.5])
     bounds = np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
 
@@ -1022,14 +1086,17 @@ def landscape_views(
     report = stage(1)
     if report is not None:
         report(0.3)
-    checks = tuple(projection_check(model, plane, r.trajectory.params, true_loss=r.trajectory.loss) for r in runs)
+    checks = tuple(projection_check(model, plane, r.trajectory.params, true_loss=r.trajectory.loss)
+                   for r in runs)
     plane_xs, plane_ys = plane_axes([c.coords for c in checks], resolution)
-    plane_Z = loss_slice(model, plane.origin, plane.directions, plane_xs, plane_ys, progress=stage(1, 3.0, 4.0))
+    plane_Z = loss_slice(model, plane.origin, plane.directions, plane_xs, plane_ys,
+                         progress=stage(1, 3.0, 4.0))
     sharp = np.empty((n_runs, steps.size))
     thresholds = []
     for i, r in enumerate(runs):
         sharp[i] = sharpness(model, r.trajectory.params, steps, progress=stage(2, i, n_runs))
-        lr = r.trajectory.lr[np.minimum(steps, max(n_steps - 1, 0))] if n_steps else np.full(steps.size, np.nan)
+        # The limit at step t is that of the rate step t uses; the last point reuses the last step's rate.
+        lr = r.trajectory.lr[np.minimum(steps, n_steps - 1)]
         thresholds.append(stability_threshold(r.optimizer, lr))
     interp = np.empty((n_runs, a.size))
     for i, (r, center) in enumerate(zip(runs, centers)):
@@ -1037,8 +1104,8 @@ def landscape_views(
             interp[i] = interpolation(model, r.trajectory.params[0], center, a)
     if progress is not None:
         progress(1.0)
-    return LandscapeViews(a, interp, xs, ys, slices, centers, plane, plane_xs, plane_ys, plane_Z, checks, steps,
-                          sharp, tuple(thresholds))
+    return LandscapeViews(a, interp, xs, ys, slices, centers, plane, plane_xs, plane_ys, plane_Z, checks,
+                          steps, sharp, tuple(thresholds))
 
 
 def export_frames(runs: Sequence[TrainedRun], views: LandscapeViews) -> dict[str, pd.DataFrame]:
@@ -1053,7 +1120,8 @@ def export_frames(runs: Sequence[TrainedRun], views: LandscapeViews) -> dict[str
                                       "beta": np.repeat(views.slice_ys, nx), "loss": Z.ravel()})
                         for r, Z in zip(runs, views.slices)], ignore_index=True)
     plane = pd.DataFrame({"pc1": np.tile(views.plane_xs, views.plane_ys.size),
-                          "pc2": np.repeat(views.plane_ys, views.plane_xs.size), "loss": views.plane_Z.ravel()})
+                          "pc2": np.repeat(views.plane_ys, views.plane_xs.size),
+                          "loss": views.plane_Z.ravel()})
     frames = []
     for i, (r, check) in enumerate(zip(runs, views.checks)):
         traj = r.trajectory
@@ -1065,7 +1133,8 @@ def export_frames(runs: Sequence[TrainedRun], views: LandscapeViews) -> dict[str
         frames.append(pd.DataFrame({
             "run": r.label, "step": np.arange(n), "loss": traj.loss, "accuracy": r.accuracy,
             "lr": np.append(traj.lr, np.nan), "grad_norm": traj.grad_norm, "pc1": check.coords[:, 0],
-            "pc2": check.coords[:, 1], "distance_from_plane": check.distance, "loss_on_plane": check.plane_loss,
+            "pc2": check.coords[:, 1], "distance_from_plane": check.distance,
+            "loss_on_plane": check.plane_loss,
             "sharpness": sharp, "stability_limit": limit}))
     return {"slices": slices, "plane": plane, "trajectories": pd.concat(frames, ignore_index=True)}
 
@@ -1177,8 +1246,9 @@ def torch_model_code(model: models.MLP) -> str:
         if i < len(widths) - 2:
             lines.append(f"    nn.{_TORCH_ACTIVATIONS[model.activation]}(),")
     lines.append(").double()")
-    loss = {"cross_entropy": "nn.CrossEntropyLoss()", "binary_cross_entropy_with_logits": "nn.BCEWithLogitsLoss()",
-            "mse": "nn.MSELoss()"}.get(model.loss.name, f"# lossviz loss {model.loss.name!r}")
+    loss = {"cross_entropy": "nn.CrossEntropyLoss()", "mse": "nn.MSELoss()",
+            "binary_cross_entropy_with_logits": "nn.BCEWithLogitsLoss()"}.get(
+        model.loss.name, f"None  # lossviz loss {model.loss.name!r}: write it with torch.nn.functional")
     lines.append(f"loss_fn = {loss}")
     return "\n".join(lines) + "\n"
 

@@ -40,8 +40,8 @@ ARCHITECTURES = [
 
 
 @pytest.mark.parametrize("hidden, activation, data, extra", ARCHITECTURES)
-def test_plane_losses_equal_model_f_in_float64_and_within_pinned_tolerance_in_float32(hidden, activation, data,
-                                                                                       extra):
+def test_plane_losses_equal_model_f_in_float64_and_within_a_pinned_tolerance_in_float32(
+        hidden, activation, data, extra):
     model = small_mlp(hidden, activation, data, **extra)
     theta = model.init_params(seed=2)
     directions = RNG.standard_normal((2, model.dim)) * 0.3
@@ -49,12 +49,14 @@ def test_plane_losses_equal_model_f_in_float64_and_within_pinned_tolerance_in_fl
     reference = model.f(theta + coords @ directions)
     np.testing.assert_allclose(nl.plane_losses(model, theta, directions, coords, dtype=np.float64), reference,
                                rtol=1e-12)
-    np.testing.assert_allclose(nl.plane_losses(model, theta, directions, coords), reference, rtol=FLOAT32_RTOL)
+    fast = nl.plane_losses(model, theta, directions, coords)
+    np.testing.assert_allclose(fast, reference, rtol=FLOAT32_RTOL)
 
 
 @SETTINGS
-@given(width=st.integers(1, 40), depth=st.integers(1, 3), activation=st.sampled_from(["tanh", "relu", "sigmoid"]),
-       n_directions=st.integers(1, 3), seed=st.integers(0, 10**6))
+@given(width=st.integers(1, 40), depth=st.integers(1, 3),
+       activation=st.sampled_from(["tanh", "relu", "sigmoid"]), n_directions=st.integers(1, 3),
+       seed=st.integers(0, 10**6))
 def test_plane_losses_match_model_f_for_drawn_networks(width, depth, activation, n_directions, seed):
     rng = np.random.default_rng(seed)
     model = small_mlp((width,) * depth, activation)
@@ -64,7 +66,8 @@ def test_plane_losses_match_model_f_for_drawn_networks(width, depth, activation,
     reference = model.f(theta + coords @ directions)
     np.testing.assert_allclose(nl.plane_losses(model, theta, directions, coords, dtype=np.float64), reference,
                                rtol=1e-11)
-    np.testing.assert_allclose(nl.plane_losses(model, theta, directions, coords), reference, rtol=FLOAT32_RTOL)
+    fast = nl.plane_losses(model, theta, directions, coords)
+    np.testing.assert_allclose(fast, reference, rtol=FLOAT32_RTOL)
 
 
 def test_plane_losses_match_an_independent_torch_forward_pass():
@@ -101,8 +104,8 @@ def test_plane_losses_on_a_non_mlp_objective_and_a_network_without_hidden_layers
     linear = models.linear_regression(MOONS.X, MOONS.X @ [1.0, -2.0] + 0.5)
     coords = RNG.uniform(-1, 1, (40, 1))
     origin, direction = np.array([0.3, 0.1, -0.2]), np.array([[1.0, 0.5, 0.0]])
-    np.testing.assert_allclose(nl.plane_losses(linear, origin, direction, coords), linear.f(origin + coords * direction),
-                               rtol=1e-12)
+    np.testing.assert_allclose(nl.plane_losses(linear, origin, direction, coords),
+                               linear.f(origin + coords * direction), rtol=1e-12)
     flat = small_mlp(())
     theta = flat.init_params(seed=1)
     np.testing.assert_allclose(nl.plane_losses(flat, theta, np.ones((1, flat.dim)), coords),
@@ -118,7 +121,8 @@ def test_overflowing_points_give_non_finite_values_and_no_warning():
         expected = model.f(theta + coords * direction)
     for dtype in (np.float32, np.float64):  # warnings would be errors here (pyproject filterwarnings)
         values = nl.plane_losses(model, theta, direction, coords, dtype=dtype)
-        assert values[0] == pytest.approx(expected[0], rel=FLOAT32_RTOL) and not np.all(np.isfinite(values[1:]))
+        assert values[0] == pytest.approx(expected[0], rel=FLOAT32_RTOL)
+        assert not np.all(np.isfinite(values[1:]))
 
 
 # -- slices ------------------------------------------------------------------------------------------
@@ -132,7 +136,8 @@ def test_slice_at_the_origin_equals_the_trained_loss_and_follows_the_grid_conven
         assert Z.shape == (5, 7)
         np.testing.assert_allclose(Z[2, 3], model.f(trained), rtol=rtol)
     Z = nl.loss_slice(model, trained, directions, xs, ys, dtype=np.float64)
-    np.testing.assert_allclose(Z[4, 1], model.f(trained + xs[1] * directions[0] + ys[4] * directions[1]), rtol=1e-13)
+    corner = trained + xs[1] * directions[0] + ys[4] * directions[1]
+    np.testing.assert_allclose(Z[4, 1], model.f(corner), rtol=1e-13)
 
 
 def test_slice_of_a_loss_quadratic_in_the_weights_equals_the_analytic_value():
@@ -168,7 +173,8 @@ def test_slice_of_an_mlp_along_its_last_layer_is_the_analytic_quadratic():
     a, b = np.meshgrid(xs, ys)
     residual = (H @ w0 - y)[None, None] + a[..., None] * (H @ u) + b[..., None] * (H @ v)
     analytic = (residual**2).mean(axis=-1)
-    np.testing.assert_allclose(nl.loss_slice(model, theta, directions, xs, ys, dtype=np.float64), analytic, rtol=1e-12)
+    exact = nl.loss_slice(model, theta, directions, xs, ys, dtype=np.float64)
+    np.testing.assert_allclose(exact, analytic, rtol=1e-12)
     np.testing.assert_allclose(nl.loss_slice(model, theta, directions, xs, ys), analytic, rtol=FLOAT32_RTOL)
 
 
@@ -182,8 +188,15 @@ def test_interpolation_passes_through_both_endpoints():
     model = small_mlp()
     start, end = model.init_params(seed=0), model.init_params(seed=1)
     values = nl.interpolation(model, start, end, [0.0, 0.5, 1.0, 1.5])
-    np.testing.assert_allclose(values, model.f(np.stack([start + a * (end - start) for a in (0.0, 0.5, 1.0, 1.5)])),
-                               rtol=1e-12)
+    points = np.stack([start + a * (end - start) for a in (0.0, 0.5, 1.0, 1.5)])
+    np.testing.assert_allclose(values, model.f(points), rtol=1e-12)
+
+
+def test_interpolation_rise_is_zero_for_a_monotone_descent_and_the_climb_otherwise():
+    alphas = np.linspace(-0.5, 1.5, 9)  # points outside [0, 1] do not count
+    assert nl.interpolation_rise(alphas, [9.0, 0.1, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0, 7.0]) == 0.0
+    assert nl.interpolation_rise(alphas, [0.0, 0.0, 5.0, 3.0, 4.5, 2.0, 2.5, 1.0, 0.0]) == pytest.approx(1.5)
+    assert nl.interpolation_rise([0.0], [1.0]) == 0.0
 
 
 # -- filter normalization ----------------------------------------------------------------------------
@@ -206,16 +219,18 @@ def test_filter_normalized_directions_have_the_weights_filter_norms(hidden, seed
                 W_theta = np.vstack([W_theta, theta[bias.slice]])
             else:
                 assert np.all(direction[bias.slice] == 0)
-            np.testing.assert_allclose(np.linalg.norm(W_dir, axis=0), np.linalg.norm(W_theta, axis=0), rtol=1e-12)
-        np.testing.assert_allclose(nl.filter_norms(model, direction, biases), nl.filter_norms(model, theta, biases),
-                                   rtol=1e-12)
+            np.testing.assert_allclose(np.linalg.norm(W_dir, axis=0), np.linalg.norm(W_theta, axis=0),
+                                       rtol=1e-12)
+        np.testing.assert_allclose(nl.filter_norms(model, direction, biases),
+                                   nl.filter_norms(model, theta, biases), rtol=1e-12)
 
 
 def test_filter_normalization_keeps_the_random_orientation_and_zeroes_dead_units():
     model = small_mlp((4,))
     theta = model.init_params(seed=0)
     W1 = model.layer_slices[0]
-    theta[W1.slice] = (theta[W1.slice].reshape(W1.shape) * np.array([1.0, 0.0, 1.0, 1.0])).ravel()  # unit 1 dead
+    dead = np.array([1.0, 0.0, 1.0, 1.0])  # unit 1 has no incoming weights
+    theta[W1.slice] = (theta[W1.slice].reshape(W1.shape) * dead).ravel()
     direction = nl.filter_normalized_directions(model, theta, 1, seed=9)[0]
     raw = np.random.default_rng(9).standard_normal(model.dim)
     block, raw_block = direction[W1.slice].reshape(W1.shape), raw[W1.slice].reshape(W1.shape)
@@ -247,14 +262,15 @@ def test_a_trajectory_in_a_plane_projects_with_zero_error():
 
 
 def test_pca_matches_an_eigen_decomposition_of_the_offsets_gram_matrix():
-    paths = [np.cumsum(RNG.standard_normal((25, 12)) * [3, 2, 1, 1, 0.5, 0.5, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1], axis=0)
-             for _ in range(2)]
+    scales = [3, 2, 1, 1, 0.5, 0.5, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1]
+    paths = [np.cumsum(RNG.standard_normal((25, 12)) * scales, axis=0) for _ in range(2)]
     paths[1][-3:] = np.nan  # a diverged run: its non-finite rows are left out
     origin = paths[0][-1]
     plane = nl.trajectory_pca(paths)
     offsets = np.concatenate([p[np.all(np.isfinite(p), axis=1)] for p in paths]) - origin
     eigenvalues, eigenvectors = np.linalg.eigh(offsets.T @ offsets)
-    np.testing.assert_allclose(plane.explained_variance_ratio, eigenvalues[::-1][:2] / eigenvalues.sum(), rtol=1e-10)
+    np.testing.assert_allclose(plane.explained_variance_ratio, eigenvalues[::-1][:2] / eigenvalues.sum(),
+                               rtol=1e-10)
     for k in range(2):
         assert abs(plane.directions[k] @ eigenvectors[:, -1 - k]) == pytest.approx(1.0, abs=1e-10)
     assert plane.n_points == 25 + 22
@@ -269,7 +285,8 @@ def test_projection_check_compares_the_true_loss_with_the_plane_loss():
         on_plane = plane.origin + check.coords @ plane.directions
         np.testing.assert_allclose(check.plane_loss, model.f(on_plane), rtol=FLOAT32_RTOL)
         np.testing.assert_allclose(check.true_loss, model.f(r.trajectory.params), rtol=1e-12)
-        np.testing.assert_allclose(check.distance, np.linalg.norm(r.trajectory.params - on_plane, axis=1), atol=1e-12)
+        np.testing.assert_allclose(check.distance, np.linalg.norm(r.trajectory.params - on_plane, axis=1),
+                                   atol=1e-12)
         assert np.all(check.relative_distance <= 1.0 + 1e-12)
     first = nl.projection_check(model, plane, runs[0].trajectory.params)
     assert first.distance[-1] == pytest.approx(0.0, abs=1e-12)  # the plane passes through run 1's weights
@@ -345,8 +362,10 @@ class Parabola:
         return self.curvature * np.asarray(params)
 
 
-@pytest.mark.parametrize("hyper", [{"lr": 0.1}, {"lr": 0.1, "momentum": 0.9}, {"lr": 0.05, "momentum": 0.5, "nesterov": True},
-                                   {"lr": 0.1, "momentum": 0.8, "dampening": 0.5}, {"lr": 0.1, "weight_decay": 0.3}])
+@pytest.mark.parametrize("hyper", [{"lr": 0.1}, {"lr": 0.1, "momentum": 0.9},
+                                   {"lr": 0.05, "momentum": 0.5, "nesterov": True},
+                                   {"lr": 0.1, "momentum": 0.8, "dampening": 0.5},
+                                   {"lr": 0.1, "weight_decay": 0.3}])
 def test_stability_threshold_separates_converging_from_diverging_sgd(hyper):
     from lossviz.run import run
 
@@ -396,6 +415,21 @@ def test_train_starts_every_optimizer_from_the_same_weights():
         assert r.trajectory.params.shape == (26, model.dim) and r.accuracy.shape == (26,)
     assert runs[0].trajectory.loss[-1] < runs[0].trajectory.loss[0]
     assert runs[0].label == "1. SGD" and runs[1].label == "2. Adam"
+
+
+def test_input_axes_cover_the_data_with_a_margin():
+    xs, ys = nl.input_axes(np.array([[0.0, -1.0], [2.0, 3.0]]), 5, margin=0.5)
+    np.testing.assert_allclose(xs, np.linspace(-0.5, 2.5, 5))
+    np.testing.assert_allclose(ys, np.linspace(-1.5, 3.5, 5))
+
+
+def test_run_and_check_summaries():
+    model = small_mlp((4,), "relu", init_scale=5.0)
+    (run,) = nl.train(model, [OptimizerSetting("sgd", {"lr": 100.0})], 10)
+    assert run.trajectory.diverged_at > 0 and run.last_finite_step == run.trajectory.diverged_at
+    check = nl.ProjectionCheck(np.zeros((3, 2)), np.array([1.0, 2.0, np.nan]), np.array([1.5, 0.5, np.nan]),
+                               np.zeros(3), np.array([0.2, 0.7, np.nan]))
+    assert check.max_gap == 1.5 and check.max_relative_distance == 0.7
 
 
 def test_build_model_uses_two_features_for_every_dataset():
@@ -467,7 +501,8 @@ def test_scenario_large_lr_ends_at_the_edge_of_stability_yet_its_slice_looks_nar
 def test_scenario_wide_vs_narrow_small_batches_end_flatter_at_equal_accuracy():
     model, (full, mini) = scenario_runs("wide_vs_narrow")
     assert final_sharpness(model, mini) < 0.5 * final_sharpness(model, full)
-    assert abs(full.accuracy[-1] - mini.accuracy[-1]) < 0.02 and min(full.accuracy[-1], mini.accuracy[-1]) > 0.95
+    assert abs(full.accuracy[-1] - mini.accuracy[-1]) < 0.02
+    assert min(full.accuracy[-1], mini.accuracy[-1]) > 0.95
     assert slice_width(model, mini) > 1.3 * slice_width(model, full)
 
 
@@ -515,7 +550,8 @@ def test_validation_messages_name_the_parameter_and_value():
         nl.build_model("moons", n_samples=5)
     with pytest.raises(ValueError, match=r"noise must be in \[0, 5\], got -1"):
         nl.build_model("moons", noise=-1)
-    with pytest.raises(ValueError, match=r"params must have shape \(22,\) for a model with d = 22, got \(3,\)"):
+    with pytest.raises(ValueError, match=r"params must have shape \(22,\) for a model with d = 22, "
+                                         r"got \(3,\)"):
         nl.filter_normalized_directions(model, np.ones(3))
     with pytest.raises(ValueError, match=r"n_directions must be an integer in \[1, 8\], got 0"):
         nl.filter_normalized_directions(model, theta, 0)
@@ -527,11 +563,13 @@ def test_validation_messages_name_the_parameter_and_value():
         nl.plane_losses(object(), theta, two, np.zeros((1, 2)))
     with pytest.raises(ValueError, match=r"directions must have shape \(m, 22\)"):
         nl.plane_losses(model, theta, np.ones((2, 3)), np.zeros((1, 2)))
-    with pytest.raises(ValueError, match=r"coords must have shape \(K, 2\) for 2 direction\(s\), got \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"coords must have shape \(K, 2\) for 2 direction\(s\), "
+                                         r"got \(4, 3\)"):
         nl.plane_losses(model, theta, two, np.zeros((4, 3)))
     with pytest.raises(ValueError, match="dtype must be np.float64 or np.float32, got 'int8'"):
         nl.plane_losses(model, theta, two, np.zeros((1, 2)), dtype="int8")
-    with pytest.raises(ValueError, match=r"directions must have shape \(2, 22\) for a 2-D slice, got \(3, 22\)"):
+    with pytest.raises(ValueError, match=r"directions must have shape \(2, 22\) for a 2-D slice, "
+                                         r"got \(3, 22\)"):
         nl.loss_slice(model, theta, np.ones((3, model.dim)), [0.0], [0.0])
     with pytest.raises(ValueError, match=r"span must be in \(0, 100\], got 0"):
         nl.slice_axes(0.0)
@@ -547,9 +585,10 @@ def test_validation_messages_name_the_parameter_and_value():
         nl.sharpness(model, theta[None], np.array([3]))
     with pytest.raises(ValueError, match=r"n_iter must be an integer in \[2, 200\], got 1"):
         nl.sharpness(model, theta[None], np.array([0]), n_iter=1)
+    iris = datasets.get("iris")
+    four_features = models.mlp(iris.X, iris.y, hidden=(3,))
     with pytest.raises(ValueError, match="decision_grid needs a model on 2 input features, got 4"):
-        nl.decision_grid(*(lambda m: (m, m.init_params()))(models.mlp(datasets.get("iris").X, datasets.get("iris").y,
-                                                                        hidden=(3,))), [0.0], [0.0])
+        nl.decision_grid(four_features, four_features.init_params(), [0.0], [0.0])
     with pytest.raises(ValueError, match="settings must hold 1 to 4 optimizers, got 0"):
         nl.train(model, [], 10)
     with pytest.raises(ValueError, match=r"steps must be an integer in \[1, 5000\], got 0"):

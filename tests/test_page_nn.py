@@ -51,6 +51,10 @@ def _figure(at, needle):
     raise AssertionError(f"no figure mentions {needle!r}")
 
 
+def _legend_entries(spec):
+    return len([t for t in spec["data"] if t.get("showlegend", True) is not False])
+
+
 def _captions(at):
     return " ".join(c.value for c in at.caption)
 
@@ -81,7 +85,7 @@ def test_every_scenario_loads_its_settings_and_says_its_lesson(name):
     assert at.session_state["iscale"] == sc.init_scale
     assert any(sc.title in i.value for i in at.info)
     training = _figure(at, "training loss")
-    assert len([t for t in training["data"] if t.get("showlegend", True) is not False]) == len(sc.optimizers)
+    assert _legend_entries(training) == len(sc.optimizers)
     # Moving a knob afterwards says the lesson no longer describes the picture.
     at.slider(key="width").set_value(16).run()
     assert not any(sc.title in i.value for i in at.info) and "loaded, then changed" in _captions(at)
@@ -101,8 +105,9 @@ def test_url_round_trip_reproduces_the_same_figures():
                 np.testing.assert_array_equal(_decode(ta["z"]), _decode(tb["z"]))
 
 
-@pytest.mark.parametrize("key, value", [("dataset", "mnist"), ("res", "1000"), ("act", "swish"), ("steps", "-1"),
-                                        ("iscale", "nan"), ("o1_opt", "lbfgs"), ("biases", "<b>")])
+@pytest.mark.parametrize("key, value", [("dataset", "mnist"), ("res", "1000"), ("act", "swish"),
+                                        ("steps", "-1"), ("iscale", "nan"), ("o1_opt", "lbfgs"),
+                                        ("biases", "<b>")])
 def test_tampered_url_values_fall_back_with_a_notice_naming_them(key, value):
     at = _app(SMALL | {key: value})
     assert not at.exception
@@ -123,7 +128,8 @@ def test_controls_reach_the_figures():
     at.selectbox(key="dataset").select("iris").run()  # three classes: a label map instead of P(class 1)
     _ok(at)
     boundary = _figure(at, "petal length")
-    assert boundary["data"][0]["type"] == "heatmap" and len([t for t in boundary["data"] if t["type"] == "scatter"]) == 3
+    assert boundary["data"][0]["type"] == "heatmap"
+    assert len([t for t in boundary["data"] if t["type"] == "scatter"]) == 3
     at.selectbox(key="dataset").select("circles").run()
     at.slider(key="layers").set_value(3).run()
     at.selectbox(key="act").select("sigmoid").run()
@@ -153,7 +159,7 @@ def test_controls_reach_the_figures():
     assert "adaptive: no 2/lr line" in _captions(at)  # Adam's run
     at.slider(key="runs").set_value(1).run()
     _ok(at)
-    assert len([t for t in _figure(at, "training loss")["data"] if t.get("showlegend", True) is not False]) == 1
+    assert _legend_entries(_figure(at, "training loss")) == 1
 
 
 def test_a_schedule_gives_a_stability_limit_that_moves_with_the_learning_rate():
@@ -188,7 +194,8 @@ def test_progress_cache_keeps_at_most_max_entries_and_computes_once():
         return value * 2
 
     for value in (1, 2, 1, 3, 4, 1):
-        assert progress_cache.cached("test_store", value, lambda v=value: compute(v), max_entries=3) == 2 * value
+        got = progress_cache.cached("test_store", value, lambda v=value: compute(v), max_entries=3)
+        assert got == 2 * value
     # 1 was used again before 3 and 4 arrived, so it stayed; 2 was the least recently used and left.
     assert calls == [1, 2, 3, 4]
     assert progress_cache.cached("test_store", 2, lambda: compute(2), max_entries=3) == 4 and calls[-1] == 2

@@ -1,4 +1,4 @@
-"""The Neural net landscape page in a real browser: load, move the step and resolution sliders, download CSV."""
+"""The Neural net landscape page in a real browser: load, move the step and resolution sliders, get a CSV."""
 import csv
 import io
 
@@ -43,9 +43,12 @@ def test_nn_page_sliders_and_csv(app_url, page):
     # The step slider moves each run's marker on the PCA plane (a rerun without recomputing anything).
     plane = _figure_index(page, "PC1")
     assert plane >= 0
-    markers = lambda: [t["x"] for t in _traces(page, plane) if t["type"] == "scatter" and len(t["x"]) == 1]  # noqa: E731
+    def markers():
+        return [t["x"] for t in _traces(page, plane) if t["type"] == "scatter" and len(t["x"]) == 1]
+
     before = markers()
-    thumb = page.locator('input[type="range"][aria-label="step shown on the plane and the decision boundary"]')
+    label = "step shown on the plane and the decision boundary"
+    thumb = page.locator(f'input[type="range"][aria-label="{label}"]')
     thumb.focus()
     page.keyboard.press("Home")
     page.wait_for_function(
@@ -71,4 +74,5 @@ def test_nn_page_sliders_and_csv(app_url, page):
     with page.expect_download() as download:
         page.get_by_role("button", name="Trajectories (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
-    assert rows and {"run", "step", "loss", "accuracy", "pc1", "pc2", "sharpness", "loss_on_plane"} <= set(rows[0])
+    columns = {"run", "step", "loss", "accuracy", "pc1", "pc2", "sharpness", "loss_on_plane"}
+    assert rows and columns <= set(rows[0])
