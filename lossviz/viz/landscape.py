@@ -187,7 +187,7 @@ def contour_figure(
         fig.add_trace(
             go.Scatter(
                 x=[start[0]], y=[start[1]], mode="markers", name="start",
-                marker={"symbol": "circle-open", "size": 14, "color": "white", "line": {"width": 3}},
+                marker={"symbol": "circle", "size": 13, "color": "white", "line": {"width": 2.5, "color": MINIMUM_COLOR}},
                 hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>",
             )
         )
