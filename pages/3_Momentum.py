@@ -28,7 +28,7 @@ FIELDS = [
     url.choice_field("surface", "quadratic", SURFACES),
     url.float_field("kappa", 100.0, 1.0, 1000.0), url.float_field("rotation", 30.0, -180.0, 180.0),
     url.float_field("x0", -2.5, -1e6, 1e6), url.float_field("y0", 2.0, -1e6, 1e6),
-    url.int_field("steps", 150, 10, 1000),
+    url.int_field("steps", 150, 10, 500),
     url.float_field("lr", 0.5, 0.01, 2.0), url.float_field("momentum", 0.9, 0.0, 0.99),
     url.choice_field("method", "heavy_ball", phase_map.METHODS),
     url.choice_field("metric", "final", ["steps", "final"]),
@@ -57,7 +57,8 @@ with st.sidebar:
     c1, c2 = st.columns(2)
     start = (c1.number_input("start x", key="x0", format="%.4g"),
              c2.number_input("start y", key="y0", format="%.4g"))
-    steps = st.slider("steps", 10, 1000, key="steps")
+    # The phase map records every cell's params and gradients: 96 x 96 cells x 500 steps is 74 MB each.
+    steps = st.slider("steps", 10, 500, key="steps")
     st.header("Optimizer")
     lr_fraction = st.slider("learning rate (× 2/λ_max)", 0.01, 2.0, step=0.001, format="%.3f", key="lr")
     momentum = st.slider("momentum β", 0.0, 0.99, step=0.01, key="momentum")
