@@ -336,12 +336,15 @@ class Fit:
     ``line``: ``x`` feature values, ``y`` the fitted line; ``sigmoid``: ``x`` feature values, ``y`` the
     sigmoid of the score, ``threshold`` the feature value where the score is 0; ``boundary``: the two
     ends (``x`` = feature 1, ``y`` = feature 2) of the decision boundary inside the data's box (empty
-    when the weights are 0); ``plane``: ``x`` actual and ``y`` predicted targets per sample.
+    when the weights are 0), and ``side``, an arrow ``[[x0, y0], [x1, y1]]`` from the boundary's middle
+    towards the side the model calls class 1 (a boundary alone does not say which side that is);
+    ``plane``: ``x`` actual and ``y`` predicted targets per sample.
     """
 
     x: np.ndarray
     y: np.ndarray
     threshold: float | None = None
+    side: np.ndarray | None = None
 
 
 def fit_at(land: DataLandscape, params: object, n_points: int = 120) -> Fit:
@@ -354,7 +357,7 @@ def fit_at(land: DataLandscape, params: object, n_points: int = 120) -> Fit:
         predicted = (land.offset + data.X @ w) * data.y_scale + data.y_mean
         return Fit(data.y_original(), predicted)
     if land.kind == "boundary":
-        return Fit(*_boundary(data, w))
+        return _boundary(data, w)
     u = np.linspace(data.X[:, 0].min(), data.X[:, 0].max(), n_points)
     x = data.to_original(u[:, None])[:, 0]
     score = w[0] * u + w[1]
@@ -368,13 +371,15 @@ def fit_at(land: DataLandscape, params: object, n_points: int = 120) -> Fit:
     return Fit(x, probability, threshold)
 
 
-def _boundary(data: Dataset, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ends of the line w1 u1 + w2 u2 = 0 (standardized u) inside the data's box, in original units."""
+def _boundary(data: Dataset, w: np.ndarray) -> Fit:
+    """The line w1 u1 + w2 u2 = 0 (standardized u) inside the data's box and an arrow to its class-1 side,
+    in original units."""
     lo, hi = data.X.min(axis=0), data.X.max(axis=0)
     pad = 0.05 * (hi - lo)
     lo, hi = lo - pad, hi + pad
+    none = Fit(np.array([]), np.array([]))
     if np.hypot(w[0], w[1]) == 0:
-        return np.array([]), np.array([])
+        return none
     ends = []
     # Intersect the line with the four sides of the box and keep the crossings on the box.
     for axis in (0, 1):
@@ -388,12 +393,17 @@ def _boundary(data: Dataset, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if lo[other] - 1e-12 <= point[other] <= hi[other] + 1e-12:
                 ends.append(point)
     if len(ends) < 2:
-        return np.array([]), np.array([])
+        return none
     ends_arr = np.unique(np.round(np.array(ends), 12), axis=0)
     if len(ends_arr) < 2:
-        return np.array([]), np.array([])
+        return none
+    # The score grows along w; the arrow is a sixth of the box long in each axis's own scale, so it
+    # points to the class-1 side on the plot whatever the two features' units.
+    middle = ends_arr[[0, -1]].mean(axis=0)
+    step = w / (hi - lo)
+    tip = middle + (hi - lo) * step / np.linalg.norm(step) / 6
     pair = data.to_original(ends_arr[[0, -1]])
-    return pair[:, 0], pair[:, 1]
+    return Fit(pair[:, 0], pair[:, 1], side=data.to_original(np.array([middle, tip])))
 
 
 def model_data_frame(land: DataLandscape) -> pd.DataFrame:
@@ -642,7 +652,10 @@ def explore(
         half = max(5.0, 1.25 * float(np.max(np.abs(x0))))
         domain = ((-half, half), (-half, half))
         best, best_value = minimize(land, domain, clip=True)
-        on_edge = bool(np.any(np.abs(best) >= half * (1 - 1e-9)))
+        # On the edge and still falling outwards: the minimum lies beyond the map. A flat edge (0-1 loss,
+        # whose value depends only on the direction of w) is a true minimum in view.
+        inward = float(land.model.f(best * (1 - 1e-3)))
+        on_edge = bool(np.any(np.abs(best) >= half * (1 - 1e-9)) and inward > best_value + 1e-12)
     xs, ys = landscape.axes_for_domain(domain, resolution)
     Z = grid(land, xs, ys)
     scale = domain[0][1] - domain[0][0]

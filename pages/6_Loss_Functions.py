@@ -139,8 +139,8 @@ for key in [*regression, *classification]:
     row[2].latex(info.gradient)
     row[3].code(info.torch.replace("δ", f"{delta:g}"), language="python", wrap_lines=True)
 st.caption("r = ŷ − y; m = y·s with y = ±1 and s the score; σ(s) = 1/(1 + e^(−s)). Cross-entropy "
-           "−[t log σ(s) + (1 − t) log(1 − σ(s))] with the 0/1 label t = (1 + y)/2 is −log σ(m). Every loss is "
-           "averaged over the samples: L = (1/n) Σ ℓ, so the gradient of L carries a 1/n.")
+           "−[t log σ(s) + (1 − t) log(1 − σ(s))] with the 0/1 label t = (1 + y)/2 is −log σ(m). Every loss "
+           "is averaged over the samples: L = (1/n) Σ ℓ, so the gradient of L carries a 1/n.")
 
 st.subheader("Worked example")
 st.markdown("Edit the targets and the predictions (numbers separated by commas): every loss is recomputed.")

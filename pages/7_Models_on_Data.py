@@ -73,6 +73,15 @@ def scenario_values(name: str) -> dict:
 
 for notice in url.seed_from_url("models", FIELDS):
     st.warning(notice)
+# A click on a path selects one of its invisible step targets: that step becomes the chosen one (before the
+# URL is written), and the chart gets a fresh key so the selection, which would dim the map, does not stay.
+chart_key = f"data_landscape_{st.session_state.setdefault('_data_clicks', 0)}"
+picked = [p for p in st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
+          if "customdata" in p]
+if picked:
+    st.session_state["step"] = int(np.ravel(picked[0]["customdata"])[0])
+    st.session_state["_data_clicks"] += 1
+    chart_key = f"data_landscape_{st.session_state['_data_clicks']}"
 if not st.query_params and "_models_defaults" not in st.session_state:
     url.apply_values({"o1_sgd_lr": 0.1, "_models_defaults": True})  # torch's SGD default 1e-3 barely moves
 
@@ -102,19 +111,23 @@ with st.sidebar:
     if source != "csv" or table is not None:
         if len(features) < 2:
             st.session_state["nfeat"] = 1
-        upload.keep_choice("f1", features, features)
+        known = features if table is None else [str(c) for c in table.columns]
+        upload.keep_choice("f1", features, known)
         nfeat = st.radio("features", (1, 2), key="nfeat", horizontal=True, disabled=len(features) < 2,
                          format_func=lambda k: "one (w, b)" if k == 1 else "two (w₁, w₂)")
         chosen = [st.selectbox("feature", features, key="f1")]
         if nfeat == 2:
             others = [f for f in features if f != chosen[0]]
-            upload.keep_choice("f2", others, features)
+            upload.keep_choice("f2", others, known)
             chosen.append(st.selectbox("second feature", others, key="f2"))
         if class_options:
             upload.keep_choice("positive", list(class_options), class_options, last=True)
             positive = st.selectbox("positive class (vs the rest)", class_options, key="positive")
     st.header("Model and loss")
     if st.session_state.get("loss") not in dl.loss_names(task):
+        if source != "csv":  # a CSV's task is the user's choice; a preset's is fixed, so this is a bad link
+            st.warning(f"loss={st.session_state.get('loss')!r} does not suit a {task}; using "
+                       f"{dl.loss_names(task)[0]!r}.")
         st.session_state["loss"] = dl.loss_names(task)[0]
     loss = st.selectbox("loss", dl.loss_names(task), key="loss",
                         format_func=lambda k: dl.LOSS_CHOICES[k].title)
@@ -131,6 +144,7 @@ with st.sidebar:
     racers = st.slider("optimizers", 1, dl.MAX_RUNS, key="racers")
     settings = [controls.optimizer_slot(slot, steps, st) for slot in range(1, racers + 1)]
 
+st.session_state["step"] = min(int(st.session_state.get("step", 0)), steps)
 synthetic = source in dl.PRESETS and dl.PRESETS[source].synthetic
 active = {"source", "nfeat", "f1", "loss", "x0", "y0", "steps", "racers", "step"}
 active |= {k for s in range(1, racers + 1) for k in controls.active_keys(s)}
@@ -188,16 +202,6 @@ if ex is None:
 land = ex.landscape
 paths = [Path(r.label, PALETTE[i % len(PALETTE)], r.trajectory.params, r.trajectory.loss,
               int(r.trajectory.diverged_at), r.verdict) for i, r in enumerate(ex.runs)]
-# A click on a path selects one of its invisible step targets: that step becomes the chosen one, and the
-# chart gets a fresh key so the selection (which would dim the map) does not outlive the click.
-chart_key = f"data_landscape_{st.session_state.setdefault('_data_clicks', 0)}"
-points = st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
-picked = [p for p in points if "customdata" in p]
-if picked:
-    st.session_state["step"] = int(np.ravel(picked[0]["customdata"])[0])
-    st.session_state["_data_clicks"] += 1
-    chart_key = f"data_landscape_{st.session_state['_data_clicks']}"
-st.session_state["step"] = min(int(st.session_state.get("step", 0)), steps)
 step = st.slider("step on the trajectory (or click a path on the map)", 0, steps, key="step")
 
 left, right = st.columns(2)
@@ -208,11 +212,12 @@ surface.plotly_chart(data_figures.landscape_surface(ex, paths), width="stretch",
 right.plotly_chart(data_figures.data_figure(ex, paths, step), width="stretch", key="data_view_chart")
 
 where = "lowest point in view" if ex.best_on_edge else "minimum"
+best = np.where(np.abs(ex.best) < 1e-9 * max(1.0, np.abs(ex.best).max()), 0.0, ex.best)  # no "8.6e-17"
 sampled = (f" The landscape uses a random sample of {land.dataset.n_samples:,} of the {ex.n_rows:,} rows."
            if ex.n_rows > land.dataset.n_samples else "")
 st.caption(f"**{land.choice.title}** on {land.dataset.description or land.dataset.name} The {where}"
            f"{' (the minimum lies beyond the map)' if ex.best_on_edge else ''} is at {land.param_names[0]} = "
-           f"{ex.best[0]:.4g}, {land.param_names[1]} = {ex.best[1]:.4g}, loss {ex.best_value:.4g}.{sampled}")
+           f"{best[0]:.4g}, {land.param_names[1]} = {best[1]:.4g}, loss {ex.best_value:.4g}.{sampled}")
 for r in ex.runs:
     bad = r.trajectory.diverged_at >= 0 or "never moved" in r.verdict or "did not go down" in r.verdict
     (st.warning if bad or "plateau" in r.verdict else st.success)(f"**{r.label}**: {r.verdict}")
@@ -222,7 +227,7 @@ if ex.robust is not None:
     st.dataframe(dl.robust_table(ex).round(4), hide_index=True, width="stretch")
 if paths:
     st.plotly_chart(curves_figure([(p.label, p.color, p.z) for p in paths], log_y=False,
-                                  ylabel=f"loss ({land.choice.title})", hlines=[(ex.best_value, where)]),
+                                  ylabel=land.choice.title, hlines=[(ex.best_value, where)]),
                     width="stretch", key="data_loss_chart")
 
 st.subheader("Export")

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from lossviz import csvdata
 
 
-def _table(rows: int = 12, header: str = "x,y,label", row=lambda i: f"{i},{2 * i + 1},{'ab'[i % 2]}") -> bytes:
-    return (header + "\n" + "".join(row(i) + "\n" for i in range(rows))).encode()
+def _table(rows: int = 12) -> bytes:
+    return ("x,y,label\n" + "".join(f"{i},{2 * i + 1},{'ab'[i % 2]}\n" for i in range(rows))).encode()
 
 
 GOOD = _table()
@@ -37,7 +37,8 @@ BAD_FILES = {
     "one_column": (b"value\n" + b"1\n" * 12, r"Only one column was found \(header 'value'"),
     "unnamed_column": (b"a,,c\n" + b"1,2,3\n" * 12, r"Column 2 has no name"),
     "repeated_name": (b"a,b,a\n" + b"1,2,3\n" * 12, r"repeats the column name 'a'"),
-    "ragged_row": (b"a,b\n" + b"1,2\n" * 5 + b"1,2,3\n" + b"1,2\n" * 6, r"Line 7 has 3 fields but the header has 2"),
+    "ragged_row": (b"a,b\n" + b"1,2\n" * 5 + b"1,2,3\n" + b"1,2\n" * 6,
+                   r"Line 7 has 3 fields but the header has 2"),
     "long_first_row": (b"a,b\n1,2,3\n" + b"1,2\n" * 12, r"first data row has more fields than the header"),
     "unclosed_quote": (b'a,b\n"1,2\n' + b"3,4\n" * 12, r"quoted value is never closed"),
     "too_few_rows": (_table(rows=9), r"has 9 data row\(s\); at least 10"),
@@ -85,21 +86,25 @@ COLUMN_TABLE = pd.DataFrame({
     "one": ["yes"] * 24, "many": [f"c{i}" for i in range(24)], "frac": [0.5, 1.0] * 12,
 })
 BAD_CHOICES = {
-    "non_numeric_feature": (("y", ["city"], "regression"), r"Column 'city' \(feature\) is not numeric: data row 1 holds 'Paris'"),
+    "non_numeric_feature": (("y", ["city"], "regression"),
+                            r"Column 'city' \(feature\) is not numeric: data row 1 holds 'Paris'"),
     "non_numeric_target": (("city", ["x"], "regression"), r"Column 'city' \(target\) is not numeric"),
-    "constant_feature": (("y", ["flat"], "regression"), r"Column 'flat' \(feature\) is constant \(every row is 2\.5\)"),
+    "constant_feature": (("y", ["flat"], "regression"),
+                         r"Column 'flat' \(feature\) is constant \(every row is 2\.5\)"),
     "constant_target": (("flat", ["x"], "regression"), r"Column 'flat' \(target\) is constant"),
     "one_class": (("one", ["x"], "classification"), r"only one class \('yes'\)"),
     "too_many_classes": (("many", ["x"], "classification"), r"24 distinct values: too many to be classes"),
     "fractional_labels": (("frac", ["x"], "classification"), r"non-integer numbers \(0\.5 on data row 1\)"),
-    "needs_positive_class": (("cls", ["x"], "classification"), r"3 classes \(0, 1, 2\): choose the positive class"),
+    "needs_positive_class": (("cls", ["x"], "classification"),
+                             r"3 classes \(0, 1, 2\): choose the positive class"),
     "target_as_feature": (("y", ["y"], "regression"), r"Column 'y' is the target"),
     "three_features": (("y", ["x", "x2", "flat"], "regression"), r"features must name 1 or 2 columns"),
     "no_features": (("y", [], "regression"), r"features must name 1 or 2 columns .* got 0"),
     "repeated_feature": (("y", ["x", "x"], "regression"), r"features must be distinct columns"),
     "unknown_feature": (("y", ["z"], "regression"), r"unknown feature 'z'; valid names: x, x2, y"),
     "unknown_target": (("q", ["x"], "regression"), r"unknown target 'q'"),
-    "unknown_task": (("y", ["x"], "clustering"), r"unknown task 'clustering'; valid names: regression, classification"),
+    "unknown_task": (("y", ["x"], "clustering"),
+                     r"unknown task 'clustering'; valid names: regression, classification"),
 }
 
 
@@ -122,8 +127,10 @@ def test_unknown_positive_class_lists_the_classes():
          r"Column 'x' \(feature\) has 1 missing value\(s\), the first on data row 5"),
         ("x,y\n" + "1,2\n" * 4 + "NA,3\n" + "NaN,4\n" + "2,5\n" * 6,
          r"Column 'x' \(feature\) has 2 missing value\(s\), the first on data row 5"),
-        ("x,y\n" + "1,2\n" * 3 + "inf,3\n" + "2,5\n" * 8, r"Column 'x' \(feature\) holds an infinite value on data row 4"),
-        ("x,y\n" + "1,2\n" * 3 + "2,\n" + "2,5\n" * 8, r"Column 'y' \(target\) has 1 missing value\(s\), the first on data row 4"),
+        ("x,y\n" + "1,2\n" * 3 + "inf,3\n" + "2,5\n" * 8,
+         r"Column 'x' \(feature\) holds an infinite value on data row 4"),
+        ("x,y\n" + "1,2\n" * 3 + "2,\n" + "2,5\n" * 8,
+         r"Column 'y' \(target\) has 1 missing value\(s\), the first on data row 4"),
     ],
 )
 def test_missing_and_infinite_values_are_located(text, words):
@@ -134,7 +141,8 @@ def test_missing_and_infinite_values_are_located(text, words):
 
 def test_a_missing_class_label_is_located():
     frame = csvdata.read_csv(("x,label\n" + "1,a\n2,b\n" * 3 + "3,\n" + "4,a\n" * 5).encode())
-    with pytest.raises(ValueError, match=r"Column 'label' \(target\) has 1 missing label\(s\), the first on data row 7"):
+    words = r"Column 'label' \(target\) has 1 missing label\(s\), the first on data row 7"
+    with pytest.raises(ValueError, match=words):
         csvdata.to_dataset(frame, "label", ["x"], "classification")
 
 

@@ -72,8 +72,8 @@ def test_every_landscape_grid_equals_the_loss_computed_point_by_point(kind, key)
 def test_model_f_at_drawn_points_equals_the_textbook_formula(a, b, kind_key):
     kind, key = kind_key
     land = dl.build(KINDS[kind], key)
-    assert float(land.model.f([a, b])) == pytest.approx(reference_loss(land.dataset, kind, key, a, b), rel=1e-11,
-                                                        abs=1e-12)
+    expected = reference_loss(land.dataset, kind, key, a, b)
+    assert float(land.model.f([a, b])) == pytest.approx(expected, rel=1e-11, abs=1e-12)
 
 
 def test_the_grid_is_one_vectorized_call_of_model_f():
@@ -134,7 +134,7 @@ def test_loss_switch_huber_with_a_tiny_delta_is_delta_times_mae():
     delta = 1e-4
     Z_mae = dl.grid(dl.build(LINEAR, "mae"), xs, ys)
     Z_huber = dl.grid(dl.build(LINEAR, "huber", delta=delta), xs, ys)
-    # delta (|r| - delta/2) beyond delta and r^2/2 within: off from delta |r| - delta^2/2 by at most delta^2/2.
+    # delta (|r| - delta/2) beyond delta and r^2/2 within: at most delta^2/2 from delta |r| - delta^2/2.
     assert np.max(np.abs(Z_huber - (delta * Z_mae - delta**2 / 2))) <= delta**2 / 2 + 1e-15
 
 
@@ -276,7 +276,8 @@ def test_every_scenario_uses_a_loss_of_its_dataset_and_runs():
 def test_explore_runs_are_lossviz_run_on_the_model_objective():
     setting = OptimizerSetting("adam", {"lr": 0.05}, label="Adam")
     ex = dl.explore(LINEAR, "huber", delta=0.5, settings=[setting], start=(-1.0, 2.0), steps=40)
-    reference = run(dl.build(LINEAR, "huber", 0.5).model, optimizers.get("adam", lr=0.05), np.array([-1.0, 2.0]), 40)
+    model = dl.build(LINEAR, "huber", 0.5).model
+    reference = run(model, optimizers.get("adam", lr=0.05), np.array([-1.0, 2.0]), 40)
     np.testing.assert_array_equal(ex.runs[0].trajectory.params, reference.params)
     assert ex.runs[0].trajectory.param_names == ("slope", "intercept")
     assert ex.Z.shape == (len(ex.ys), len(ex.xs))
@@ -389,21 +390,25 @@ def test_torch_code_names_the_parameters_of_the_axes():
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: dl.build(LINEAR, "hinge"), ValueError, r"unknown loss for regression 'hinge'; valid names: mse"),
-        (lambda: dl.build(BLOBS_2, "mae"), ValueError, r"unknown loss for classification 'mae'; valid names: cross_entropy"),
+        (lambda: dl.build(LINEAR, "hinge"), ValueError,
+         r"unknown loss for regression 'hinge'; valid names: mse"),
+        (lambda: dl.build(BLOBS_2, "mae"), ValueError,
+         r"unknown loss for classification 'mae'; valid names: cross_entropy"),
         (lambda: dl.build(LINEAR, "huber", delta=0.0), ValueError, r"delta must be in \(0, inf\]"),
         (lambda: dl.build(datasets.get("iris"), "hinge"), ValueError, r"needs 1 or 2 features, got 4"),
-        (lambda: dl.build(datasets.get("iris").select([0]), "hinge"), ValueError, r"needs 2 classes, 'iris' has 3"),
+        (lambda: dl.build(datasets.get("iris").select([0]), "hinge"), ValueError,
+         r"needs 2 classes, 'iris' has 3"),
         (lambda: dl.build("linear", "mse"), TypeError, r"dataset must be a lossviz.datasets.Dataset"),
         (lambda: dl.with_outliers(BLOBS_2, 1, 1.0), ValueError, r"outliers are added to regression targets"),
         (lambda: dl.with_outliers(LINEAR, 31, 1.0), ValueError, r"outliers must be an integer in \[0, 30\]"),
         (lambda: dl.with_outliers(LINEAR, 1, -1.0), ValueError, r"outlier size must be in \[0, 100\]"),
         (lambda: dl.one_vs_rest(LINEAR, "a"), ValueError, r"one_vs_rest needs a classification dataset"),
         (lambda: dl.one_vs_rest(datasets.get("iris"), "rose"), ValueError, r"unknown positive class 'rose'"),
-        (lambda: dl.load_dataset("mnist", ["x"]), ValueError, r"unknown dataset 'mnist'; valid names: linear"),
+        (lambda: dl.load_dataset("mnist", ["x"]), ValueError, r"unknown dataset 'mnist'; valid names: lin"),
         (lambda: dl.load_dataset("linear", []), ValueError, r"features must name 1 or 2 features, got 0"),
         (lambda: dl.loss_names("ranking"), ValueError, r"unknown task 'ranking'"),
-        (lambda: dl.minimize(dl.build(LINEAR, "mae"), ((1, 0), (0, 1))), ValueError, r"box must be \(\(xmin, xmax\)"),
+        (lambda: dl.minimize(dl.build(LINEAR, "mae"), ((1, 0), (0, 1))), ValueError,
+         r"box must be \(\(xmin, xmax\)"),
         (lambda: dl.view_box(np.zeros((3, 3))), ValueError, r"points must have shape \(\.\.\., 2\)"),
         (lambda: dl.explore(LINEAR, "mse", steps=0), ValueError, r"steps must be an integer in \[1, 5000\]"),
         (lambda: dl.explore(LINEAR, "mse", start=(1.0,)), ValueError, r"start must have shape \(\.\.\., 2\)"),
@@ -411,7 +416,8 @@ def test_torch_code_names_the_parameters_of_the_axes():
          r"at most 3 optimizers, got 4"),
         (lambda: dl.explore(LINEAR, "mse", settings=[OptimizerSetting("sgd", {"lr": -1.0})]), ValueError,
          r"optimizer 1 \(sgd\): .*lr"),
-        (lambda: dl.fit_at(dl.build(LINEAR, "mse"), [1.0, 2.0, 3.0]), ValueError, r"params must have shape \(\.\.\., 2\)"),
+        (lambda: dl.fit_at(dl.build(LINEAR, "mse"), [1.0, 2.0, 3.0]), ValueError,
+         r"params must have shape \(\.\.\., 2\)"),
     ],
 )
 def test_validation_messages_name_the_parameter(call, error, words):
@@ -423,7 +429,8 @@ def test_verdicts_tell_a_plateau_from_an_overshoot():
     stalled = _scenario("sigmoid_mse_stalls").runs[0].verdict
     assert "plateau" in stalled
     # MSE on one standardized feature has curvature 2 in both directions: lr = 1 = 2 / 2 bounces forever.
-    bounce = dl.explore(LINEAR, "mse", settings=[OptimizerSetting("sgd", {"lr": 1.0})], start=(3.0, -2.0), steps=50)
+    bounce = dl.explore(LINEAR, "mse", settings=[OptimizerSetting("sgd", {"lr": 1.0})], start=(3.0, -2.0),
+                        steps=50)
     assert "overshoot" in bounce.runs[0].verdict and "plateau" not in bounce.runs[0].verdict
 
 
@@ -432,11 +439,26 @@ def test_robust_and_trajectory_tables_are_flat_and_named_by_the_axes():
                     settings=[OptimizerSetting("sgd", {"lr": 0.1}, label="A"),
                               OptimizerSetting("adam", {"lr": 0.1}, label="B")])
     table = dl.robust_table(ex)
-    assert list(table.columns) == ["loss", "slope without", "intercept without", "slope with", "intercept with",
-                                   "shift"]
+    assert list(table.columns) == ["loss", "slope without", "intercept without", "slope with",
+                                   "intercept with", "shift"]
     np.testing.assert_allclose(np.hypot(table["slope with"] - table["slope without"],
                                         table["intercept with"] - table["intercept without"]), table["shift"])
     frame = dl.trajectories_frame(ex)
     assert list(frame["optimizer"].unique()) == ["A", "B"] and len(frame) == 22
     assert {"slope", "intercept", "loss"} <= set(frame.columns)
     assert dl.robust_table(dl.explore(LINEAR, "mse", steps=3)) is None
+
+
+def test_the_boundary_arrow_points_to_the_class_1_side():
+    land = dl.build(BLOBS_2, "cross_entropy")
+    for w in ([0.8, -1.7], [-3.0, 0.2], [0.0, 1.0]):
+        side = dl.fit_at(land, w).side
+        start, tip = BLOBS_2.standardize(side)
+        assert start @ w == pytest.approx(0.0, abs=1e-10) and tip @ w > 0
+
+
+def test_a_flat_edge_is_a_minimum_in_view_and_a_falling_one_is_not():
+    zero_one = dl.explore(BLOBS_2, "zero_one", steps=2)
+    assert not zero_one.best_on_edge  # the error rate depends only on the direction of w
+    separable = dl.explore(dl.load_dataset("blobs", ["x1", "x2"], noise=0.5), "cross_entropy", steps=2)
+    assert separable.best_on_edge

@@ -45,7 +45,8 @@ def test_margin_curves_follow_their_formulas():
 def test_cross_entropy_of_a_sigmoid_is_the_logistic_loss():
     frame = lc.margin_curves(("logistic", "cross_entropy"), R)
     np.testing.assert_allclose(frame["cross_entropy"], frame["logistic"], rtol=1e-13)
-    np.testing.assert_allclose(frame["cross_entropy_gradient"], frame["logistic_gradient"], rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(frame["cross_entropy_gradient"], frame["logistic_gradient"], rtol=1e-14,
+                               atol=1e-16)
     p = 1 / (1 + np.exp(-R))  # the probability of the true class, label 1
     np.testing.assert_allclose(frame["cross_entropy"], -np.log(p), rtol=1e-12)
 
@@ -115,8 +116,10 @@ def test_hinge_scenario_hinge_is_zero_beyond_the_margin_and_logistic_is_not():
 def test_the_torch_script_prints_the_same_losses():
     pytest.importorskip("torch")
     code = lc.torch_example_code([1, 2, 3, 4, 5], [0.8, 1.9, 2.8, 3.7, 9.6], delta=0.5)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
-    printed = {name: float(value) for name, value in (line.split() for line in out.stdout.strip().splitlines())}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         check=True)
+    lines = out.stdout.strip().splitlines()
+    printed = {name: float(value) for name, value in (line.split() for line in lines)}
     _, totals = lc.worked_example([1, 2, 3, 4, 5], [0.8, 1.9, 2.8, 3.7, 9.6], delta=0.5)
     assert printed.keys() == totals.keys()
     for key, value in totals.items():

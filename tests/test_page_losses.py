@@ -1,4 +1,4 @@
-"""Loss functions page through AppTest: every control path reaches its figures, bad input reaches a message."""
+"""Loss functions page through AppTest: every control path reaches its figures, bad input a message."""
 import base64
 import json
 
@@ -48,7 +48,8 @@ def test_default_page_draws_every_loss_and_its_gradient():
     _ok(at)
     assert len(at.get("plotly_chart")) == 5
     assert set(_traces(at, REG)) == {"MSE", "RMSE", "MAE", "Huber", "log-cosh"}
-    assert set(_traces(at, CLS_GRAD)) == {"∂0-1", "∂hinge", "∂squared hinge", "∂logistic", "∂cross-entropy"}
+    gradients = {"∂0-1", "∂hinge", "∂squared hinge", "∂logistic", "∂cross-entropy"}
+    assert set(_traces(at, CLS_GRAD)) == gradients
     r, mse = _traces(at, REG)["MSE"]
     np.testing.assert_allclose(mse, r**2, rtol=1e-12)
     m, grad = _traces(at, CLS_GRAD)["∂hinge"]

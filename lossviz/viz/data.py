@@ -34,7 +34,7 @@ def _disc(x: float, y: float, color: str) -> dict:
 
 def _log_scale(Z: np.ndarray) -> bool:
     finite = Z[np.isfinite(Z)]
-    return bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
+    return bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 1000)
 
 
 def landscape_figure(ex: Exploration, paths: Sequence[Path], step: int, start: tuple[float, float],
@@ -51,6 +51,7 @@ def landscape_figure(ex: Exploration, paths: Sequence[Path], step: int, start: t
     fig.add_trace(go.Scatter(
         x=[ex.best[0]], y=[ex.best[1]], mode="markers", name=label,
         marker={"symbol": "star", "size": 17, "color": "white", "line": {"color": "#111", "width": 1.5}},
+        cliponaxis=False,  # on the map's edge when the minimum lies beyond it
         hovertemplate=f"{label}<br>(%{{x:.4g}}, %{{y:.4g}}), loss {ex.best_value:.4g}<extra></extra>",
     ))
     if ex.robust is not None:
@@ -58,14 +59,19 @@ def landscape_figure(ex: Exploration, paths: Sequence[Path], step: int, start: t
             symbol = ROBUST_SYMBOLS.get(row["loss"], "circle")
             short = row["loss"].split("(")[-1].rstrip(")") if "(" in row["loss"] else row["loss"]
             before, after = row["without outliers"], row["with outliers"]
+            # Filled first: the legend draws the first marker, and an open white one would be invisible.
             fig.add_trace(go.Scatter(
-                x=[before[0], after[0]], y=[before[1], after[1]], mode="lines+markers",
-                name=f"{short} minimum: open without, filled with outliers",
-                line={"color": "white", "width": 1.5, "dash": "dot"},
-                marker={"symbol": [f"{symbol}-open", symbol], "size": 12, "color": "white",
+                x=[after[0], before[0]], y=[after[1], before[1]], mode="lines+markers",
+                name=f"{short} minimum", line={"color": "white", "width": 1.5, "dash": "dot"},
+                marker={"symbol": [symbol, f"{symbol}-open"], "size": 12, "color": "white",
                         "line": {"color": "#111", "width": 1.5}},
-                hovertemplate=f"{short} minimum<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
+                customdata=["with outliers", "without outliers"],
+                hovertemplate=f"{short} minimum %{{customdata}}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
             ))
+    labels = {path.label for path in paths}
+    # The path lines would win the hover (and so the click) over the invisible step targets on them.
+    fig.update_traces(hoverinfo="skip", hovertemplate=None,
+                      selector=lambda t: t.name in labels and t.mode == "lines")
     for path in paths:
         steps = np.arange(len(path.xy))
         fig.add_trace(go.Scatter(
@@ -167,6 +173,10 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, height: int =
             continue
         fig.add_trace(go.Scatter(x=fit.x, y=fit.y, mode="lines", name=label,
                                  line={"color": color, "dash": dash, "width": width}))
+        if fit.side is not None:
+            fig.add_annotation(x=fit.side[1, 0], y=fit.side[1, 1], ax=fit.side[0, 0], ay=fit.side[0, 1],
+                               xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
+                               arrowwidth=2, arrowcolor=color, text="")
         if fit.threshold is not None and X[:, 0].min() <= fit.threshold <= X[:, 0].max():
             fig.add_vline(x=fit.threshold, line={"color": color, "dash": "dot", "width": 1.5})
     layout: dict = {

@@ -24,7 +24,8 @@ def _trace(page, figure, name):
 
 
 def _metric(page, label):
-    return page.locator(f'[data-testid="stMetric"]:has-text("{label}") [data-testid="stMetricValue"]').first.inner_text()
+    metric = page.locator(f'[data-testid="stMetric"]:has-text("{label}") [data-testid="stMetricValue"]')
+    return metric.first.inner_text()
 
 
 def test_curves_delta_worked_example_and_scenario(app_url, page):
@@ -46,8 +47,9 @@ def test_curves_delta_worked_example_and_scenario(app_url, page):
     for _ in range(4):
         page.keyboard.press("ArrowRight")
     page.wait_for_function(
-        "() => { const t = document.querySelectorAll('.js-plotly-plot')[1]._fullData.find(d => d.name === '∂Huber');"
-        " return t && Math.abs(Math.max(...t.y) - 1.2) < 1e-9; }", timeout=60_000)
+        "() => { const t = document.querySelectorAll('.js-plotly-plot')[1]._fullData"
+        ".find(d => d.name === '∂Huber'); return t && Math.abs(Math.max(...t.y) - 1.2) < 1e-9; }",
+        timeout=60_000)
     _ready(page)
 
     # The worked example recomputes when a prediction is edited: one far-off prediction inflates the MSE.
@@ -56,7 +58,8 @@ def test_curves_delta_worked_example_and_scenario(app_url, page):
     box.fill("0.8, 1.9, 2.8, 3.7, 9.6")
     box.press("Enter")
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].some(e => e.innerText === '4.268')",
+        "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
+        ".some(e => e.innerText === '4.268')",
         timeout=60_000)
     _ready(page)
     assert _metric(page, "MAE") == "1.08"
