@@ -6,11 +6,12 @@ import streamlit as st
 from lossviz import loss_curves
 from lossviz._validation import check_choice
 from lossviz.loss_curves import CLASSIFICATION, INFO, REGRESSION, SCENARIOS
-from lossviz.ui import url
+from lossviz.ui import nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import losses as loss_figures
 
 st.set_page_config(page_title="Loss functions · lossviz", layout="wide")
+nav.sidebar()
 st.title("Loss functions")
 st.markdown(
     "A loss turns each prediction's error into a number to minimize, and its **gradient** is the push "

@@ -6,12 +6,13 @@ import streamlit as st
 from lossviz import csvdata, datasets
 from lossviz import data_landscape as dl
 from lossviz.scenarios import OptimizerSetting
-from lossviz.ui import cache, controls, upload, url
+from lossviz.ui import cache, controls, nav, upload, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import data as data_figures
 from lossviz.viz.landscape import PALETTE, Path, curves_figure
 
 st.set_page_config(page_title="Models on data · lossviz", layout="wide")
+nav.sidebar()
 st.title("Models on data")
 st.markdown(
     "A model with two parameters has an **exact** loss landscape: every point of the map is one model, "
