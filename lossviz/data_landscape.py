@@ -701,7 +701,7 @@ SCENARIOS: dict[str, DataScenario] = {
             "under the map gives the shifts. Switch the loss to MAE or Huber and watch the bottom of the "
             "bowl come back."
         ),
-        dataset="linear", features=("x",), loss="mse", start=(-1.0, -2.0), steps=60,
+        dataset="linear", features=("x",), loss="mse", start=(3.5, 3.0), steps=60,
         optimizers=(OptimizerSetting("sgd", {"lr": 0.3}, label="GD"),), outliers=4, outlier_size=8.0,
     ),
     "sigmoid_mse_stalls": DataScenario(
@@ -720,8 +720,9 @@ SCENARIOS: dict[str, DataScenario] = {
         title="0-1 loss has no gradient",
         explanation=(
             "The error rate counts mistakes, so it only changes when the boundary crosses a point: the "
-            "landscape is flat terraces separated by cliffs. The gradient is 0 on every terrace, and "
-            "gradient descent does not move at all. This is why classifiers are trained on a smooth "
+            "landscape is flat terraces separated by cliffs (with two weights and no bias only the direction "
+            "of w matters, so the terraces are wedges around the origin). The gradient is 0 on every "
+            "terrace, and gradient descent does not move at all. This is why classifiers are trained on a smooth "
             "surrogate (cross-entropy, hinge) and only evaluated with the 0-1 loss."
         ),
         dataset="blobs", features=("x1", "x2"), loss="zero_one", start=(3.0, 3.0), steps=50,
