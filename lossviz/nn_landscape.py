@@ -43,7 +43,7 @@ from lossviz.run import Trajectory, run
 from lossviz.scenarios import OptimizerSetting
 
 __all__ = [
-    "DATASETS", "BIAS_MODES", "MAX_RESOLUTION", "MAX_RUNS", "MAX_STEPS",
+    "DATASETS", "BIAS_MODES", "MAX_RESOLUTION", "MAX_RUNS", "MAX_STEPS", "MAX_RECORDED_WEIGHTS",
     "build_model", "filter_normalized_directions", "filter_norms", "plane_losses", "slice_axes",
     "loss_slice", "interpolation", "interpolation_rise", "accuracy", "PCAPlane", "trajectory_pca", "project",
     "ProjectionCheck", "projection_check", "plane_axes", "sample_steps", "sharpness",
@@ -62,6 +62,9 @@ MAX_RESOLUTION = 201
 MAX_RUNS = 4
 MAX_STEPS = 5000
 MAX_SAMPLES = 5000
+# Every step's weights are kept (for the PCA plane, sharpness and the step slider): 25 million float64
+# values are 190 MB, which a page cache holding a few trainings can afford.
+MAX_RECORDED_WEIGHTS = 25_000_000
 
 # OpenBLAS runs a product on one thread when m * n * k <= 65536 * 4; its own threads, spinning next to
 # our two worker threads on a shared 2-core machine, cost 2x here (measured), so every product stays under.
@@ -979,6 +982,13 @@ def train(
     if len(sizes) != len(settings):
         raise ValueError(f"batch_sizes must have one entry per optimizer ({len(settings)}), got {len(sizes)}")
     sizes = [None if not b or b >= model.n_samples else check_int(b, "batch_size", low=1) for b in sizes]
+    recorded = len(settings) * (steps + 1) * model.dim
+    if recorded > MAX_RECORDED_WEIGHTS:
+        raise ValueError(
+            f"training would record optimizers x (steps + 1) x d = {len(settings)} x {steps + 1} x "
+            f"{model.dim:,} = {recorded:,} weights, more than {MAX_RECORDED_WEIGHTS:,} "
+            f"({MAX_RECORDED_WEIGHTS * 8 // 2**20} MB): use fewer steps, fewer optimizers or a smaller "
+            "network")
     x0 = model.init_params(seed=check_int(init_seed, "init_seed", low=0))
     out = []
     for i, (setting, batch) in enumerate(zip(settings, sizes)):

@@ -128,7 +128,7 @@ with shown_errors():
     train_key = (SPEC, keys, tuple(batches), steps, int(init_seed))
     view_key = (focus - 1, span, resolution, int(direction_seed), biases, sharp_points)
     bar = st.progress(0.0, text="Training the network…")
-    runs = progress_cache.cached("nn_train", train_key, lambda: nl.train(
+    runs = progress_cache.cached("nn_train", train_key, max_entries=4, compute=lambda: nl.train(
         model, [OptimizerSetting(n, dict(h), s, dict(sp), lb) for n, h, s, sp, lb in keys], steps,
         init_seed=int(init_seed), batch_sizes=batches,
         progress=lambda f: bar.progress(0.4 * f, "Training…")))

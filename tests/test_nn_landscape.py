@@ -595,6 +595,10 @@ def test_validation_messages_name_the_parameter_and_value():
         nl.train(model, [OptimizerSetting("sgd")], 0)
     with pytest.raises(ValueError, match=r"batch_sizes must have one entry per optimizer \(1\), got 2"):
         nl.train(model, [OptimizerSetting("sgd")], 5, batch_sizes=[0, 1])
+    wide = small_mlp((128, 128, 128, 128))
+    with pytest.raises(ValueError, match=r"training would record optimizers x \(steps \+ 1\) x d = "
+                                         r"3 x 3001 x 50,178 = 451,752,534 weights, more than 25,000,000"):
+        nl.train(wide, [OptimizerSetting("sgd")] * 3, 3000)
     with pytest.raises(ValueError, match="unknown scenario 'nope'"):
         nl.get_scenario("nope")
     with pytest.raises(TypeError, match="model must be a lossviz MLP"):
