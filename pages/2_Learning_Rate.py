@@ -5,12 +5,13 @@ import streamlit as st
 
 from lossviz import analysis, lr_sweep, optimizers, surfaces, torch_export
 from lossviz.lr_sweep import LR_CHOICES, LR_SCENARIOS, SCHEDULE_ORDER
-from lossviz.ui import cache, url
+from lossviz.ui import cache, nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import hyper
 from lossviz.viz.landscape import PALETTE, Path, contour_figure, curves_figure
 
 st.set_page_config(page_title="Learning rate & decay · lossviz", layout="wide")
+nav.sidebar()
 st.title("Learning rate & decay")
 st.markdown(
     "Near a minimum every loss is a bowl, and gradient descent multiplies the error along each curvature "

@@ -4,12 +4,13 @@ import streamlit as st
 
 from lossviz import lr_sweep, phase_map, surfaces, torch_export
 from lossviz.phase_map import METHOD_TITLES, MOMENTUM_SCENARIOS
-from lossviz.ui import cache, url
+from lossviz.ui import cache, nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import hyper
 from lossviz.viz.landscape import PALETTE, Path, contour_figure
 
 st.set_page_config(page_title="Momentum · lossviz", layout="wide")
+nav.sidebar()
 st.title("Momentum")
 st.markdown(
     "In a ravine the gradient points mostly across the valley, so plain gradient descent bounces between "

@@ -4,13 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from lossviz import datasets, landscape, models, regpath
-from lossviz.ui import url
+from lossviz.ui import nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import regularization as figures
 from lossviz.viz.landscape import curves_figure
 from lossviz.viz.minibatch import view_box
 
 st.set_page_config(page_title="Regularization & weight decay · lossviz", layout="wide")
+nav.sidebar()
 st.title("Regularization & weight decay")
 st.markdown(
     "A penalty on the weights trades a little fit for smaller weights. Which weights, and how, depends on "

@@ -4,12 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from lossviz import landscape, minibatch
-from lossviz.ui import url
+from lossviz.ui import nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import minibatch as figures
 from lossviz.viz.landscape import Path, curves_figure
 
 st.set_page_config(page_title="Batch size & noise · lossviz", layout="wide")
+nav.sidebar()
 st.title("Batch size & noise")
 st.markdown(
     "A mini-batch gradient is an average over **B** random samples instead of all of them: cheaper, but "

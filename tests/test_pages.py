@@ -12,3 +12,11 @@ def test_home_lists_every_page_and_links_only_the_ones_that_exist():
         assert page.teaches in text
         in_preparation = f"**{page.title}** · *in preparation*"
         assert (in_preparation in text) != page.exists, page.title
+
+
+def test_every_page_draws_the_shared_navigation():
+    """Streamlit's automatic page list is off (config.toml), so a page without nav.sidebar() strands its users."""
+    for page in PAGES:
+        if page.exists:
+            assert "nav.sidebar()" in (ROOT / page.path).read_text(), page.path
+    assert "nav.sidebar()" in (ROOT / "app.py").read_text()

@@ -6,13 +6,23 @@ opens a page directly, runs that page without the entry script; so the automatic
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lossviz.ui.catalog import PAGES
 
 
 def sidebar() -> None:
-    """Links to Home and to every page that exists, at the top of the sidebar."""
+    """Links to Home and to every page that exists, at the top of the sidebar.
+
+    Links resolve against the entry script; when a page runs as its own entry script (AppTest runs
+    page files directly) there is no app to link to, and the navigation is left out.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None or Path(ctx.main_script_path).name != "app.py":
+        return
     with st.sidebar:
         st.page_link("app.py", label="Home")
         for page in PAGES:
