@@ -5,12 +5,13 @@ from lossviz import nn_landscape as nl
 from lossviz import torch_export
 from lossviz.models import ACTIVATIONS, INITS
 from lossviz.scenarios import OptimizerSetting
-from lossviz.ui import cache, controls, progress_cache, url
+from lossviz.ui import cache, controls, nav, progress_cache, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import nn as nnviz
 from lossviz.viz.landscape import Path
 
 st.set_page_config(page_title="Neural net landscape · lossviz", layout="wide")
+nav.sidebar()
 st.title("Neural net landscape")
 st.markdown(
     "A network with a thousand weights has a thousand-dimensional loss landscape, and every picture of it "
