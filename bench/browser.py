@@ -56,25 +56,31 @@ VIEWPORT = {"width": 1600, "height": 1000}
 
 @dataclass(frozen=True)
 class Probe:
-    """The slider (by widget key) whose arrow key is pressed, and the figure (index among the page's
-    plotly charts, in page order) whose data must change when it takes effect."""
+    """The slider (by widget key) whose arrow key is pressed, and the figure whose data must change when
+    it takes effect: the ``nth`` chart (in page order) whose first trace has type ``figure_type``.
+
+    A figure is found by its type, not its position among the charts, because during a rerun Streamlit
+    keeps the previous run's elements (marked stale) next to the new ones, so positions shift.
+    """
 
     slider_key: str
-    figure: int
+    figure_type: str
     what: str  # what the press changes, for the report
+    nth: int = 0
 
 
 # One per page: the setting a student moves most, and a figure it redraws. A page missing here (or whose
 # slider is not on the page) is measured for first render only.
 PROBES: dict[str, Probe] = {
-    "pages/1_Surface_Explorer.py": Probe("steps", 1, "steps: every race rerun, contour map"),
-    "pages/2_Learning_Rate.py": Probe("steps", 0, "steps: races, sweep and schedules rerun, contour map"),
-    "pages/3_Momentum.py": Probe("momentum", 0, "momentum β: the three methods rerun, their paths"),
-    "pages/4_Regularization.py": Probe("strength", 0, "strength λ: the regularized landscape"),
-    "pages/5_Batch_Size.py": Probe("steps", 0, "steps: SGD runs, the noise-ball map"),
-    "pages/6_Loss_Functions.py": Probe("delta", 0, "Huber δ: regression loss curves"),
-    "pages/7_Models_on_Data.py": Probe("noise", 0, "data noise: new data set, its landscape"),
-    "pages/8_Neural_Net_Landscape.py": Probe("step", 4, "step shown: PCA plane marker (training cached)"),
+    "pages/1_Surface_Explorer.py": Probe("steps", "contour", "steps: every race rerun, contour map"),
+    "pages/2_Learning_Rate.py": Probe("steps", "contour", "steps: races, sweep and schedules rerun, contour map"),
+    "pages/3_Momentum.py": Probe("momentum", "contour", "momentum β: the three methods rerun, their paths"),
+    "pages/4_Regularization.py": Probe("strength", "contour", "strength λ: the regularized landscape"),
+    "pages/5_Batch_Size.py": Probe("steps", "contour", "steps: SGD runs, the noise-ball map"),
+    "pages/6_Loss_Functions.py": Probe("delta", "scatter", "Huber δ: regression loss curves"),
+    "pages/7_Models_on_Data.py": Probe("noise", "contour", "data noise: new data set, its landscape"),
+    "pages/8_Neural_Net_Landscape.py": Probe("step", "contour", "step shown: PCA plane marker (training cached)",
+                                             nth=1),
 }
 
 # Installed before any page script: times every WebSocket message in and out, every key press, and
@@ -92,9 +98,13 @@ INIT_SCRIPT = r"""
   }
   window.WebSocket = Timed;
   window.addEventListener('keydown', () => { window.__lv.keyAt = performance.now(); }, {capture: true});
-  window.__lvSig = (i) => {
-    const gd = document.querySelectorAll('.js-plotly-plot')[i];
-    if (!gd || !gd._fullData || !gd._fullLayout) return '';
+  // The nth drawn, current (not stale) chart whose first trace is of this type.
+  window.__lvFigure = (type, nth) => [...document.querySelectorAll('.js-plotly-plot')].filter(gd =>
+    gd._fullData && gd._fullData.length && gd._fullData[0].type === type && gd._fullLayout
+    && !gd.closest('[data-stale="true"]'))[nth];
+  window.__lvSig = (type, nth) => {
+    const gd = window.__lvFigure(type, nth);
+    if (!gd) return '';
     let sum = 0, count = 0;
     const add = (v) => {
       if (typeof v === 'number') { if (Number.isFinite(v)) sum += v * ((count % 97) + 1); count++; }
@@ -131,10 +141,10 @@ SETTLED = r"""
 """
 
 PRESS = r"""
-([figure, before, timeout]) => new Promise((resolve, reject) => {
+([type, nth, before, timeout]) => new Promise((resolve, reject) => {
   const start = performance.now();
   const tick = () => {
-    const sig = window.__lvSig(figure);
+    const sig = window.__lvSig(type, nth);
     if (sig !== before && sig !== '') {
       const now = performance.now(), key = window.__lv.keyAt;
       const sent = window.__lv.sent.filter(t => t >= key);
@@ -215,6 +225,10 @@ def _slider(page, key: str):
     return locator.first if locator.count() else None
 
 
+def _signature(page, probe: Probe) -> str:
+    return page.evaluate("([type, nth]) => window.__lvSig(type, nth)", [probe.figure_type, probe.nth])
+
+
 def measure_page(page, base_url: str, info: PageInfo, probe: Probe | None, interactions: int,
                  server_pid: int) -> dict:
     """Open ``info``'s page in ``page`` and measure it (see the module docstring)."""
@@ -231,8 +245,8 @@ def measure_page(page, base_url: str, info: PageInfo, probe: Probe | None, inter
             f"slider {probe.slider_key!r} not on the page: first render only"
         row["probe"] = None
         return row
-    if page.evaluate("(i) => window.__lvSig(i)", probe.figure) == "":
-        row["note"] = f"figure {probe.figure} not drawn: first render only"
+    if _signature(page, probe) == "":
+        row["note"] = f"no {probe.figure_type} figure #{probe.nth + 1} on the page: first render only"
         row["probe"] = None
         return row
 
@@ -246,10 +260,10 @@ def measure_page(page, base_url: str, info: PageInfo, probe: Probe | None, inter
             page.keyboard.press("Home")
             settle(page, quiet_ms=150)
             wrapped, at_end = True, False
-        before = page.evaluate("(i) => window.__lvSig(i)", probe.figure)
+        before = _signature(page, probe)
         slider.focus()
         page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
-        timing = page.evaluate(PRESS, [probe.figure, before, 60_000])
+        timing = page.evaluate(PRESS, [probe.figure_type, probe.nth, before, 60_000])
         settle(page, quiet_ms=150)
         if press >= WARMUP_PRESSES:
             samples.append(timing)

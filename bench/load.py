@@ -1,0 +1,331 @@
+"""Load: many browser sessions on one server, each changing settings on the Surface Explorer.
+
+    python -m bench.load                          # 20 sessions x 60 s, results into docs/BENCHMARKS.md
+    python -m bench.load --sweep 1 2 5 10 20 --duration 30    # latency against the number of sessions
+    python -m bench.load --url http://host:8501   # against a server started elsewhere (no memory/log)
+
+Each session is its own Playwright context (its own cookies, its own Streamlit session) and opens the
+Explorer on a link with **its own start point** ``x0``. It then presses the steps slider's arrow key to a
+new value, waits for the contour map to redraw, checks the figure it got, thinks for a moment
+(``--think`` seconds, jittered), and again, until the time is up. A figure is correct when the first
+optimizer's path starts at this session's own ``x0`` (any other start is another session's state leaking
+in) and has ``steps + 1`` points for the steps this session's slider shows. The run also reports latency
+(key press to figure redrawn) p50 / p95, the server's resident memory over time, its CPU time per rerun,
+the browsers' CPU time (they share the machine with the server here), and any error in the server's log.
+
+A short version of the same run is a test: tests/e2e/test_concurrency.py.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, ROOT, SETTLED, _free_port, cpu_seconds,
+                           load_average, resident_mb, start_server, stop_server, write_block)
+
+BEGIN, END = "<!-- load-benchmark:begin -->", "<!-- load-benchmark:end -->"
+PAGE = "Surface_Explorer"
+FIRST_STEPS = 30
+P95_LIMIT_MS = 1000.0
+VIEWPORT = {"width": 1280, "height": 800}
+# Lines in the server log that mean something went wrong (Streamlit logs an uncaught script error with
+# its traceback; tornado logs a failed websocket or request as an ERROR/Exception line).
+LOG_ERROR = re.compile(r"Traceback|Exception|\bERROR\b|\bError\b")
+
+# Resolves once the first path on the contour map has this session's start and the expected number of
+# points; any path seen meanwhile that starts elsewhere is another session's state, reported as a leak.
+WAIT_FOR_OWN_PATH = r"""
+([startX, points, timeout]) => new Promise(resolve => {
+  const key = window.__lv.keyAt, begun = performance.now(), foreign = new Set();
+  const tick = () => {
+    const gd = window.__lvFigure('contour', 0);
+    const t = gd ? gd._fullData.find(t => t.name && t.name.startsWith('1. ')) : null;
+    if (t && Math.abs(t.x[0] - startX) > 1e-9) foreign.add(String(t.x[0]));
+    else if (t && t.x.length === points) { resolve({total: performance.now() - key, foreign: [...foreign]}); return; }
+    if (performance.now() - begun > timeout) {
+      resolve({total: null, foreign: [...foreign], last: t ? t.x.length : null}); return;
+    }
+    requestAnimationFrame(tick);
+  };
+  tick();
+})
+"""
+
+
+def session_start(index: int) -> float:
+    """A start x that no other session of the run shares (one decimal, so the link carries it exactly)."""
+    return round(-2.9 + 0.1 * (index % 40), 1) + (index // 40) * 0.05
+
+
+@dataclass
+class SessionResult:
+    index: int
+    start_x: float
+    open_s: float = float("nan")  # link opened to page drawn, with the whole class arriving at once
+    latencies_ms: list[float] = field(default_factory=list)
+    checked: int = 0
+    leaks: list[str] = field(default_factory=list)  # a figure showing another session's state
+    wrong: list[str] = field(default_factory=list)  # a figure not matching this session's own slider
+    errors: list[str] = field(default_factory=list)  # timeouts, exceptions shown on the page
+
+
+async def _settle(page, quiet_ms: int, timeout_ms: int = 120_000) -> None:
+    await page.wait_for_function(SETTLED, arg=quiet_ms, timeout=timeout_ms, polling="raf")
+
+
+async def run_session(browser, base_url: str, index: int, duration_s: float, think_s: float,
+                      seed: int = 0, min_redraws: int = 0) -> SessionResult:
+    """One student: open the link with its own start, then change the steps for ``duration_s`` seconds
+    (and at least ``min_redraws`` times, however slow the machine)."""
+    rng = np.random.default_rng([seed, index])
+    result = SessionResult(index, session_start(index))
+    context = await browser.new_context(viewport=VIEWPORT)
+    await context.add_init_script(INIT_SCRIPT)
+    page = await context.new_page()
+    try:
+        opened = time.monotonic()
+        await page.goto(f"{base_url}/{PAGE}?x0={result.start_x!r}&y0=2.0&steps={FIRST_STEPS + index}")
+        await _settle(page, 300)
+        result.open_s = time.monotonic() - opened
+        if await page.locator('[data-testid="stException"]').count():
+            result.errors.append("exception shown on the page")
+        deadline = time.monotonic() + duration_s
+        slider = page.locator('.st-key-steps input[type="range"]')
+        while time.monotonic() < deadline or result.checked < min_redraws:
+            steps = int(float(await slider.input_value()))
+            await slider.focus()
+            await page.keyboard.press("ArrowRight")
+            expected = min(steps + 1, int(float(await slider.get_attribute("max"))))
+            shown = await page.evaluate(WAIT_FOR_OWN_PATH, [result.start_x, expected + 1, 30_000])
+            result.checked += 1
+            result.leaks += [f"a path starting at x={x} in the session that set x={result.start_x}"
+                             for x in shown["foreign"]]
+            if shown["total"] is None:
+                result.wrong.append(f"no path of {expected + 1} points within 30 s (last: {shown['last']})")
+            else:
+                result.latencies_ms.append(shown["total"])
+            await _settle(page, 100)
+            if int(float(await slider.input_value())) != expected:
+                result.wrong.append(f"slider at {await slider.input_value()} after pressing from {steps}")
+            if await page.locator('[data-testid="stException"]').count():
+                result.errors.append("exception shown on the page")
+            await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
+    except Exception as exc:
+        result.errors.append(f"session failed: {str(exc).splitlines()[0][:120]}")
+    finally:
+        await context.close()
+    return result
+
+
+async def run_sessions(base_url: str, sessions: int, duration_s: float, think_s: float,
+                       on_browser_started=None, min_redraws: int = 0) -> list[SessionResult]:
+    """``sessions`` concurrent sessions against ``base_url`` for ``duration_s`` seconds."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        if on_browser_started:
+            on_browser_started()
+        # Everyone opens the link at once, as a class does when the teacher shares it.
+        results = await asyncio.gather(*(run_session(browser, base_url, i, duration_s, think_s,
+                                                     min_redraws=min_redraws)
+                                         for i in range(sessions)))
+        await browser.close()
+    return list(results)
+
+
+def _descendants(root_pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [root_pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+class Sampler(threading.Thread):
+    """Samples the server's resident memory and the CPU time of the browsers this process started."""
+
+    def __init__(self, server_pid: int | None, interval_s: float = 0.5):
+        super().__init__(daemon=True)
+        self.server_pid, self.interval_s = server_pid, interval_s
+        self.memory_mb: list[float] = []
+        self.browser_cpu: dict[int, float] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval_s):
+            if self.server_pid:
+                try:
+                    self.memory_mb.append(resident_mb(self.server_pid))
+                except OSError:
+                    pass
+            for pid in _descendants(os.getpid()) - ({self.server_pid} | _descendants(self.server_pid or -1)):
+                try:
+                    self.browser_cpu[pid] = cpu_seconds(pid)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def run_load(sessions: int, duration_s: float, think_s: float, url: str | None = None,
+             log_dir: Path | None = None) -> dict:
+    """Start a server (unless ``url``), run the sessions, and summarize (see the module docstring)."""
+    log_path = (log_dir or ROOT / "test-artifacts") / f"load_server_{sessions}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    server = None
+    if url is None:
+        port = _free_port()
+        server = start_server(port, log_path)
+        url = f"http://127.0.0.1:{port}"
+    load_before = load_average()
+    sampler = Sampler(server.pid if server else None)
+    cpu_before = cpu_seconds(server.pid) if server else 0.0
+    try:
+        started = time.monotonic()
+        results = asyncio.run(run_sessions(url, sessions, duration_s, think_s, on_browser_started=sampler.start))
+        elapsed = time.monotonic() - started
+        server_cpu = cpu_seconds(server.pid) - cpu_before if server else None
+        end_memory = resident_mb(server.pid) if server else None
+    finally:
+        if sampler.is_alive():
+            sampler.stop()
+        if server:
+            stop_server(server)
+    log_errors = []
+    if server:
+        log_errors = [line for line in log_path.read_text().splitlines() if LOG_ERROR.search(line)]
+    return summarize(results, sessions=sessions, duration_s=duration_s, think_s=think_s, elapsed_s=elapsed,
+                     server_cpu_s=server_cpu, memory_mb=sampler.memory_mb, end_memory_mb=end_memory,
+                     browser_cpu_s=sum(sampler.browser_cpu.values()), log_errors=log_errors,
+                     load_before=load_before, load_after=load_average())
+
+
+def summarize(results: list[SessionResult], **run) -> dict:
+    latencies = np.array([x for r in results for x in r.latencies_ms]) if results else np.array([])
+    interactions = int(latencies.size)
+    summary = dict(run)
+    summary.update(
+        interactions=interactions,
+        checked=sum(r.checked for r in results),
+        p50_ms=float(np.percentile(latencies, 50)) if interactions else float("nan"),
+        p95_ms=float(np.percentile(latencies, 95)) if interactions else float("nan"),
+        open_p95_s=float(np.percentile([r.open_s for r in results], 95)) if results else float("nan"),
+        worst_session_p95_ms=max((float(np.percentile(r.latencies_ms, 95)) for r in results if r.latencies_ms),
+                                 default=float("nan")),
+        leaks=[f"session {r.index}: {m}" for r in results for m in r.leaks],
+        wrong=[f"session {r.index}: {m}" for r in results for m in r.wrong],
+        errors=[f"session {r.index}: {m}" for r in results for m in r.errors],
+        idle_sessions=[r.index for r in results if not r.latencies_ms],
+        server_cpu_per_rerun_ms=(1000 * run["server_cpu_s"] / interactions
+                                 if run.get("server_cpu_s") is not None and interactions else None),
+        peak_memory_mb=max(run["memory_mb"], default=None),
+        first_memory_mb=run["memory_mb"][0] if run["memory_mb"] else None,
+    )
+    return summary
+
+
+def summary_text(s: dict) -> str:
+    def mb(value):
+        return "—" if value is None else f"{value:.0f}"
+
+    cpu = "—" if s["server_cpu_per_rerun_ms"] is None else f"{s['server_cpu_per_rerun_ms']:.0f}"
+    return (f"{s['sessions']:>3} sessions x {s['duration_s']:.0f} s: page open p95 {s['open_p95_s']:.1f} s, "
+            f"{s['interactions']} redraws, p50 "
+            f"{s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms, server CPU {cpu} ms/rerun, memory "
+            f"{mb(s['first_memory_mb'])} -> peak {mb(s['peak_memory_mb'])} -> end {mb(s['end_memory_mb'])} MB, "
+            f"leaks {len(s['leaks'])}, wrong {len(s['wrong'])}, errors {len(s['errors'])}, "
+            f"log errors {len(s['log_errors'])}, load {s['load_before']} -> {s['load_after']}")
+
+
+def render(summaries: list[dict], command: str) -> str:
+    first = summaries[0]
+    lines = [
+        BEGIN,
+        "## Load: concurrent sessions on one server",
+        "",
+        f"Measured {dt.date.today().isoformat()} with `{command}` on {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}: one `streamlit run` server and one headless Debian chromium with one "
+        "Playwright context per session, **on the same machine**, so the browsers' own rendering competes "
+        "with the server for the two cores (their CPU time is in the table). Each session opens the Surface "
+        f"Explorer with its own start point, then presses the steps slider's arrow key, waits for the contour "
+        f"map to redraw, checks it, and thinks {first['think_s']:g} s (jittered ±50 %) before the next press. "
+        "A figure is correct when its first path starts at the session's own start (anything else is state "
+        "leaking between sessions) and has steps + 1 points for the session's own slider. Page open is the "
+        "time from opening the link to the page drawn, every session arriving at once. The load average "
+        "is the machine's, other jobs included: the latencies are pessimistic.",
+        "",
+        "| sessions | duration (s) | page open p95 (s) | redraws checked | p50 (ms) | p95 (ms) | worst session p95 (ms) | "
+        "server CPU per rerun (ms) | browsers' CPU (s) | server memory start / peak / end (MB) | leaks | wrong "
+        "figures | errors | server log errors | load average before -> after |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for s in summaries:
+        cpu = "—" if s["server_cpu_per_rerun_ms"] is None else f"{s['server_cpu_per_rerun_ms']:.0f}"
+        memory = " / ".join("—" if v is None else f"{v:.0f}"
+                            for v in (s["first_memory_mb"], s["peak_memory_mb"], s["end_memory_mb"]))
+        lines.append(
+            f"| {s['sessions']} | {s['duration_s']:.0f} | {s['open_p95_s']:.1f} | {s['checked']} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
+            f"{s['worst_session_p95_ms']:.0f} | {cpu} | {s['browser_cpu_s']:.0f} | {memory} | {len(s['leaks'])} | "
+            f"{len(s['wrong'])} | {len(s['errors'])} | {len(s['log_errors'])} | {s['load_before']} -> "
+            f"{s['load_after']} |"
+        )
+    held = [s["sessions"] for s in summaries if s["p95_ms"] <= P95_LIMIT_MS]
+    lines.append("")
+    if len(summaries) > 1:
+        lines.append(f"Most sessions with p95 <= {P95_LIMIT_MS:.0f} ms in this sweep: "
+                     f"{max(held) if held else 'none (even the smallest count missed it)'}.")
+    problems = [m for s in summaries for m in s["leaks"] + s["wrong"] + s["errors"] + s["log_errors"]]
+    if problems:
+        lines.append("Problems seen (first 5): " + "; ".join(problems[:5]))
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per run")
+    parser.add_argument("--think", type=float, default=1.0, help="mean pause between a redraw and the next press")
+    parser.add_argument("--sweep", type=int, nargs="*", help="session counts to run one after another")
+    parser.add_argument("--url", help="an already running server (memory, CPU and log are then not measured)")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    counts = args.sweep or [args.sessions]
+    summaries = []
+    for count in counts:
+        summaries.append(run_load(count, args.duration, args.think, args.url))
+        print(summary_text(summaries[-1]), flush=True)
+    command = "python -m bench.load " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    block = render(summaries, command.strip())
+    print(block)
+    if not args.no_write:
+        write_block(block, args.output, BEGIN, END)
+    if any(s["leaks"] or s["wrong"] or s["log_errors"] for s in summaries):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
