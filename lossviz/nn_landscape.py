@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -105,7 +105,8 @@ def build_model(
     """
     check_choice(dataset, "dataset", DATASETS)
     if dataset == "iris":
-        data = datasets.get("iris").select(["petal length (cm)", "petal width (cm)"])
+        data = replace(datasets.get("iris").select(["petal length (cm)", "petal width (cm)"]),
+                       description="Fisher's iris: 150 flowers, petal length and width (cm), 3 species.")
     else:
         params: dict[str, Any] = {"n_samples": check_int(n_samples, "n_samples", low=10, high=MAX_SAMPLES),
                                   "seed": check_int(data_seed, "data_seed", low=0)}

@@ -438,6 +438,7 @@ def test_build_model_uses_two_features_for_every_dataset():
         assert model.n_features == 2 and data.n_features == 2
     model, data = nl.build_model("iris")
     assert data.feature_names == ("petal length (cm)", "petal width (cm)") and model.n_classes == 3
+    assert "petal length and width" in data.description and "sepal" not in data.description
 
 
 def test_torch_model_code_builds_the_same_network(tmp_path):

@@ -101,7 +101,8 @@ def training_figure(series: Sequence[tuple[str, str, np.ndarray, np.ndarray]], *
         fig.add_trace(_line(steps, np.asarray(acc, dtype=float) * 100, label, color, showlegend=False)
                       .update(legendgroup=label), row=1, col=2)
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="training loss (log scale)", type="log", exponentformat="power", row=1, col=1)
+    fig.update_yaxes(title_text="training loss (log scale)", type="log", exponentformat="power", dtick="D2",
+                     row=1, col=1)
     fig.update_yaxes(title_text="training accuracy (%)", range=[0, 101], row=1, col=2)
     fig.update_layout(height=height, margin={"l": 70, "r": 20, "t": 60, "b": 50}, template="none",
                       legend=_TOP_LEGEND)
@@ -121,7 +122,8 @@ def interpolation_figure(alphas: np.ndarray, series: Sequence[tuple[str, str, np
     fig.update_layout(height=height, margin={"l": 70, "r": 20, "t": 60, "b": 50}, template="none",
                       legend=_TOP_LEGEND,
                       xaxis={"title": {"text": "α (0 = initial weights, 1 = trained weights)"}},
-                      yaxis={"title": {"text": "loss (log scale)"}, "type": "log", "exponentformat": "power"})
+                      yaxis={"title": {"text": "loss (log scale)"}, "type": "log", "exponentformat": "power",
+                             "dtick": "D2"})
     return fig
 
 
@@ -217,7 +219,8 @@ def honesty_figure(series: Sequence[tuple[str, str, np.ndarray, np.ndarray, np.n
                       .update(legendgroup=label), row=1, col=1)
         fig.add_trace(_line(steps, 100 * np.asarray(distance), label, color, showlegend=False)
                       .update(legendgroup=label), row=2, col=1)
-    fig.update_yaxes(title_text="loss (log scale)", type="log", exponentformat="power", row=1, col=1)
+    fig.update_yaxes(title_text="loss (log scale)", type="log", exponentformat="power", dtick="D2",
+                     row=1, col=1)
     fig.update_yaxes(title_text="off the plane (% of path size)", rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_layout(height=height, margin={"l": 70, "r": 20, "t": 30, "b": 50}, template="none",
@@ -242,7 +245,7 @@ def sharpness_figure(steps: np.ndarray, series: Sequence[tuple[str, str, np.ndar
     fig.update_layout(height=height, margin={"l": 70, "r": 20, "t": 60, "b": 50}, template="none",
                       legend=_TOP_LEGEND, xaxis={"title": {"text": "step"}},
                       yaxis={"title": {"text": "top Hessian eigenvalue λ<sub>max</sub> (log)"},
-                             "type": "log", "exponentformat": "power"})
+                             "type": "log", "exponentformat": "power", "dtick": "D2"})
     return fig
 
 

@@ -76,3 +76,20 @@ def test_nn_page_sliders_and_csv(app_url, page):
     rows = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
     columns = {"run", "step", "loss", "accuracy", "pc1", "pc2", "sharpness", "loss_on_plane"}
     assert rows and columns <= set(rows[0])
+
+
+def test_nn_page_shared_link_for_iris_with_adam(app_url, page):
+    page.set_default_timeout(180_000)
+    query = ("dataset=iris&layers=1&width=16&steps=300&runs=1&o1_opt=adam&o1_adam_lr=0.02&res=31&sharp=10"
+             "&step=300")
+    page.goto(f"{app_url}/Neural_Net_Landscape?{query}")
+    _wait_long(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0  # every link value was valid
+    boundary = _figure_index(page, "petal width")
+    traces = _traces(page, boundary)
+    assert traces[0]["type"] == "heatmap"
+    species = sorted(t["name"] for t in traces if t["type"] == "scatter")
+    assert species == ["setosa", "versicolor", "virginica"]
+    assert "adaptive: no 2/lr line" in page.inner_text('[data-testid="stMainBlockContainer"]')
+    save_screenshot(page, "nn_landscape_iris_adam")
