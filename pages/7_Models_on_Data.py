@@ -74,6 +74,8 @@ def scenario_values(name: str) -> dict:
 
 for notice in url.seed_from_url("models", FIELDS):
     st.warning(notice)
+for field in FIELDS:  # Streamlit drops a hidden widget's state; it comes back at its default, not its minimum
+    st.session_state.setdefault(field.key, field.default)
 # A click on a path selects one of its invisible step targets: that step becomes the chosen one (before the
 # URL is written), and the chart gets a fresh key so the selection, which would dim the map, does not stay.
 chart_key = f"data_landscape_{st.session_state.setdefault('_data_clicks', 0)}"
@@ -238,9 +240,8 @@ exports = [("Trajectories (CSV)", dl.trajectories_frame(ex).to_csv(index=False),
            ("Model data (CSV)", dl.model_data_frame(land).to_csv(index=False), dl.DATA_FILE_NAME)]
 for column, (label, text, name) in zip(st.columns(3), exports):
     column.download_button(label, text, name, "text/csv")
-st.caption(f"Model data: the standardized features and the target exactly as the model sees them; the "
-           f"PyTorch code reads it as {dl.DATA_FILE_NAME} when the data is too large to write into the "
-           "script.")
+st.caption(f"Model data: the standardized features and target as the model sees them; the PyTorch code "
+           f"reads it as {dl.DATA_FILE_NAME} when the data is too large to write into the script.")
 with st.expander("Equivalent PyTorch code"):
     for r in ex.runs:
         st.markdown(f"**{r.label}**")

@@ -63,6 +63,8 @@ def test_default_page_draws_the_exact_mse_landscape_and_the_fit():
     star = _trace(at, CONTOUR, "minimum of Mean squared error")
     np.testing.assert_allclose([star["x"][0], star["y"][0]], np.polyfit(data.X[:, 0], data.y, 1), rtol=1e-9)
     assert {"data", "lowest point of the landscape"} <= set(_names(at, DATA))
+    scene = _figure(at, SURFACE)["layout"]["scene"]
+    assert (scene["xaxis"]["title"]["text"], scene["yaxis"]["title"]["text"]) == ("slope", "intercept")
     assert any("Reached the minimum" in s.value for s in at.success)
     assert at.query_params["source"] in ("linear", ["linear"])
 
@@ -117,6 +119,7 @@ def test_every_dataset_renders_with_a_loss_of_its_task(source):
 def test_every_classification_loss_draws_its_landscape_and_boundary(loss):
     at = _app({"source": "blobs", "nfeat": "2", "f1": "x1", "f2": "x2", "loss": loss})
     _ok(at)
+    assert _figure(at, CONTOUR)["data"][0]["colorbar"]["title"]["text"] == "loss"  # linear: plateaus show
     assert _figure(at, CONTOUR)["layout"]["xaxis"]["title"]["text"].startswith("w₁")
     fit = _trace(at, DATA, "1. ")
     assert len(_decode(fit["x"])) in (0, 2)  # the boundary's two ends (none when w = 0)
@@ -297,3 +300,13 @@ def test_removing_the_file_forgets_it():
     assert not at.exception
     assert "_csv_table" not in at.session_state and "_csv_explore" not in at.session_state
     assert not at.get("plotly_chart")
+
+
+def test_a_control_hidden_and_shown_again_comes_back_at_its_default_not_its_minimum():
+    at = _app()
+    at.selectbox(key="source").select("blobs").run()
+    at.selectbox(key="source").select("linear").run()
+    _ok(at)
+    assert at.session_state["outlier_size"] == 6.0 and at.session_state["outliers"] == 0
+    at.selectbox(key="loss").select("huber").run()
+    assert at.session_state["delta"] == 1.0

@@ -32,9 +32,13 @@ def _disc(x: float, y: float, color: str) -> dict:
             "line": {"color": "white", "width": 2}}
 
 
-def _log_scale(Z: np.ndarray) -> bool:
-    finite = Z[np.isfinite(Z)]
-    return bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 1000)
+def _log_scale(ex: Exploration) -> bool:
+    """Colour by log(loss) only where a regression loss spans decades; classification losses are bounded
+    or grow linearly, and their plateaus, not their decades, are the lesson."""
+    finite = ex.Z[np.isfinite(ex.Z)]
+    if ex.landscape.dataset.task != "regression" or not finite.size:
+        return False
+    return bool(finite.min() > 0 and finite.max() / finite.min() > 1000)
 
 
 def landscape_figure(ex: Exploration, paths: Sequence[Path], step: int, start: tuple[float, float],
@@ -44,7 +48,7 @@ def landscape_figure(ex: Exploration, paths: Sequence[Path], step: int, start: t
     A click on a path selects a point of its ``STEP_TARGET`` trace whose ``customdata`` is the step.
     """
     land = ex.landscape
-    log_scale = _log_scale(ex.Z)
+    log_scale = _log_scale(ex)
     fig = contour_figure(ex.xs, ex.ys, ex.Z, paths=paths, log_scale=log_scale, start=start, animate=False,
                          height=height)
     label = "lowest point in view" if ex.best_on_edge else f"minimum of {land.choice.title}"
@@ -97,7 +101,7 @@ def landscape_figure(ex: Exploration, paths: Sequence[Path], step: int, start: t
 def landscape_surface(ex: Exploration, paths: Sequence[Path], height: int = 560) -> go.Figure:
     """The same landscape in 3-D, with the parameter names on the axes."""
     land = ex.landscape
-    fig = surface_figure(ex.xs, ex.ys, ex.Z, paths=paths, log_scale=_log_scale(ex.Z), height=height)
+    fig = surface_figure(ex.xs, ex.ys, ex.Z, paths=paths, log_scale=_log_scale(ex), height=height)
     fig.update_layout(scene={"xaxis": {"title": {"text": land.param_names[0]}},
                              "yaxis": {"title": {"text": land.param_names[1]}}})
     return fig
