@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["check_scalar", "check_choice", "check_array", "check_int"]
+__all__ = ["check_scalar", "check_choice", "check_array", "check_int", "check_objective", "check_start"]
 
 
 def _fmt_range(low: float | None, high: float | None, include_low: bool, include_high: bool) -> str:
@@ -109,3 +109,25 @@ def check_array(
     if finite and arr.size and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite numbers (no NaN or inf)")
     return arr
+
+
+def check_objective(objective: object) -> int:
+    """Return the objective's dimension d after checking it has callable ``f``, ``grad`` and an int ``dim``.
+
+    Every function that takes "an objective" (run, analysis, sweeps) checks it here, so a wrong argument
+    gets the same message wherever it is passed.
+    """
+    if not (callable(getattr(objective, "f", None)) and callable(getattr(objective, "grad", None))):
+        raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
+    dim = getattr(objective, "dim", None)
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral) or dim < 1:
+        raise TypeError(f"objective must have an integer attribute dim >= 1, got dim={dim!r}")
+    return int(dim)
+
+
+def check_start(x0: object, dim: int, name: str = "x0") -> np.ndarray:
+    """``x0`` as a finite float array of shape ``(dim,)``."""
+    start = check_array(x0, name)
+    if start.shape != (dim,):
+        raise ValueError(f"{name} must have shape ({dim},) for an objective with dim={dim}, got shape {start.shape}")
+    return start

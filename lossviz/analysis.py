@@ -35,13 +35,12 @@ root modulus) is the asymptotic rate: the error shrinks like :math:`\rho^t`. Dam
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz._validation import check_array, check_choice, check_int, check_objective, check_scalar
 from lossviz.run import Trajectory, run
 
 __all__ = [
@@ -74,13 +73,6 @@ _DATA_EVAL_BUDGET = 2**24
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def _check_objective(objective: object) -> int:
-    if not (callable(getattr(objective, "f", None)) and callable(getattr(objective, "grad", None))):
-        raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
-    dim = getattr(objective, "dim", None)
-    if not isinstance(dim, numbers.Integral) or dim < 1:
-        raise TypeError(f"objective must have an integer attribute dim >= 1, got dim={dim!r}")
-    return int(dim)
 
 
 def _check_point(params: object, dim: int, name: str = "params", single: bool = False) -> np.ndarray:
@@ -129,7 +121,7 @@ def hessian(objective: Any, params: object, *, method: str = "auto") -> np.ndarr
     -------
     ndarray, shape (..., d, d)
     """
-    dim = _check_objective(objective)
+    dim = check_objective(objective)
     check_choice(method, "method", ["auto", "analytic", "finite_difference"])
     point = _check_point(params, dim)
     analytic = _analytic_hessian(objective)
@@ -197,7 +189,7 @@ def hvp(objective: Any, params: object, vector: object) -> np.ndarray:
     -------
     ndarray, shape (..., d)
     """
-    dim = _check_objective(objective)
+    dim = check_objective(objective)
     point = _check_point(params, dim, single=True)
     direction = _check_point(vector, dim, "vector")
     return _hvp(objective, point, direction)
@@ -262,7 +254,7 @@ def power_iteration(
     eigenvector : ndarray, shape (d,)
         Unit norm.
     """
-    dim = _check_objective(objective)
+    dim = check_objective(objective)
     point = _check_point(params, dim, single=True)
     max_iter = check_int(max_iter, "max_iter", low=1, high=100_000)
     tol = check_scalar(tol, "tol", low=0.0, include_low=False)
@@ -348,7 +340,7 @@ def top_eigenvalues(
     -------
     ndarray, shape (k,)
     """
-    dim = _check_objective(objective)
+    dim = check_objective(objective)
     point = _check_point(params, dim, single=True)
     k = check_int(k, "k", low=1, high=dim)
     check_choice(method, "method", ["auto", "dense", "lanczos"])
@@ -374,7 +366,7 @@ def condition_number(objective: Any, params: object) -> float:
     ----------
     params : array_like, shape (d,)
     """
-    dim = _check_objective(objective)
+    dim = check_objective(objective)
     point = _check_point(params, dim, single=True)
     if _analytic_hessian(objective) is not None or dim <= _DENSE_MAX_DIM:
         spectrum = eigenvalues(objective, point)
@@ -645,7 +637,7 @@ def explain_divergence(
         Points checked along the run (evenly spaced, always including the start and the last point
         before the divergence); at most 10 when the objective has no analytic Hessian.
     """
-    dim = _check_objective(objective)
+    dim = check_objective(objective)
     if not isinstance(trajectory, Trajectory):
         raise TypeError(
             f"trajectory must be a Trajectory from lossviz.run.run, got {type(trajectory).__name__}"
@@ -779,7 +771,7 @@ def lr_range_test(
         (steepest negative slope, before the blow-up); ``min_loss_lr`` the lr at the smoothed minimum
         (Smith suggests staying about 10x below it). NaN when fewer than 2 points remain.
     """
-    dim = _check_objective(objective)
+    dim = check_objective(objective)
     start = _check_point(x0, dim, "x0", single=True)
     min_lr = check_scalar(min_lr, "min_lr", low=0.0, include_low=False)
     max_lr = check_scalar(max_lr, "max_lr", low=min_lr, include_low=False)

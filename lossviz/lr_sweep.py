@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from lossviz import analysis, optimizers, schedules
-from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz._validation import (
+    check_array, check_choice, check_int, check_objective, check_scalar, check_start,
+)
 from lossviz.run import Trajectory, run
 
 __all__ = [
@@ -116,23 +118,6 @@ class Curvature:
         return self.lambda_max / self.lambda_min if self.lambda_min > 0 else math.inf
 
 
-def _check_objective(objective: object) -> int:
-    if not (callable(getattr(objective, "f", None)) and callable(getattr(objective, "grad", None))):
-        raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
-    dim = getattr(objective, "dim", None)
-    if not isinstance(dim, int) or dim < 1:
-        raise TypeError(f"objective must have an integer attribute dim >= 1, got dim={dim!r}")
-    return dim
-
-
-def _check_start(x0: object, dim: int) -> np.ndarray:
-    start = check_array(x0, "x0")
-    if start.shape != (dim,):
-        raise ValueError(f"x0 must have shape ({dim},) for an objective with dim={dim}, "
-                         f"got shape {start.shape}")
-    return start
-
-
 def _point_words(point: np.ndarray) -> str:
     return "(" + ", ".join(f"{v:.4g}" for v in point) + ")"
 
@@ -154,8 +139,8 @@ def reference_curvature(objective: Any, x0: object) -> Curvature:
     ValueError
         When the largest eigenvalue there is not finite and positive: then no ``2 / lambda_max`` exists.
     """
-    dim = _check_objective(objective)
-    start = _check_start(x0, dim)
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
     minima = np.asarray(getattr(objective, "minima", np.empty((0, dim))), dtype=np.float64)
     if minima.ndim == 2 and minima.shape[0] and minima.shape[1] == dim:
         point = minima[int(np.argmin(np.linalg.norm(minima - start, axis=1)))]
@@ -287,8 +272,8 @@ def compare_learning_rates(
     curvature : Curvature, optional
         Default :func:`reference_curvature` ``(objective, x0)``.
     """
-    dim = _check_objective(objective)
-    start = _check_start(x0, dim)
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     chosen = list(choices)
     if not 1 <= len(chosen) <= len(LR_CHOICES) or len(set(chosen)) != len(chosen):
@@ -397,8 +382,8 @@ def learning_rate_sweep(
     curvature : Curvature, optional
         Default :func:`reference_curvature` ``(objective, x0)``.
     """
-    dim = _check_objective(objective)
-    start = _check_start(x0, dim)
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     n_lrs = check_int(n_lrs, "n_lrs", low=2, high=MAX_SWEEP_LRS)
     low = check_scalar(low, "low", low=0.0, high=100.0, include_low=False)
@@ -515,8 +500,8 @@ def compare_schedules(
     base_lr, steps, warmup_steps
         As in :func:`lesson_schedule`.
     """
-    dim = _check_objective(objective)
-    start = _check_start(x0, dim)
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
     chosen = list(names)
     if not 1 <= len(chosen) <= len(SCHEDULE_ORDER) or len(set(chosen)) != len(chosen):
         raise ValueError(f"names must hold 1 to {len(SCHEDULE_ORDER)} distinct schedules, got {chosen!r}")
@@ -544,8 +529,8 @@ def range_test(
     ----------
     steps : int in [2, 10000]
     """
-    dim = _check_objective(objective)
-    start = _check_start(x0, dim)
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
     steps = check_int(steps, "steps", low=2, high=MAX_STEPS)
     curvature = reference_curvature(objective, start) if curvature is None else curvature
     limit = curvature.max_stable_lr

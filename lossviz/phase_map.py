@@ -41,7 +41,9 @@ import numpy as np
 import pandas as pd
 
 from lossviz import analysis, optimizers
-from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz._validation import (
+    check_array, check_choice, check_int, check_objective, check_scalar, check_start,
+)
 from lossviz.lr_sweep import Curvature, LessonScenario, reference_curvature
 from lossviz.run import Trajectory, run
 
@@ -113,23 +115,6 @@ def optimal_tuning(curvature: Curvature, method: str = "heavy_ball") -> analysis
     root = math.sqrt(3.0 * top / mu + 1.0)
     return analysis.OptimalTuning(lr=4.0 / (3.0 * top + mu), momentum=(root - 2.0) / (root + 2.0),
                                   rate=1.0 - 2.0 / root)
-
-
-def _check_objective(objective: object) -> int:
-    if not (callable(getattr(objective, "f", None)) and callable(getattr(objective, "grad", None))):
-        raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
-    dim = getattr(objective, "dim", None)
-    if not isinstance(dim, int) or dim < 1:
-        raise TypeError(f"objective must have an integer attribute dim >= 1, got dim={dim!r}")
-    return dim
-
-
-def _check_start(x0: object, dim: int) -> np.ndarray:
-    start = check_array(x0, "x0")
-    if start.shape != (dim,):
-        raise ValueError(f"x0 must have shape ({dim},) for an objective with dim={dim}, "
-                         f"got shape {start.shape}")
-    return start
 
 
 def _sgd(lr: Any, momentum: Any, nesterov: bool) -> optimizers.Optimizer:
@@ -334,8 +319,8 @@ def phase_map(
     curvature : Curvature, optional
         Default :func:`lossviz.lr_sweep.reference_curvature` ``(objective, x0)``.
     """
-    dim = _check_objective(objective)
-    start = _check_start(x0, dim)
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     nesterov = _check_method(method)
     n_lr = check_int(n_lr, "n_lr", low=8, high=MAX_SIDE)
@@ -447,8 +432,8 @@ def compare_momentum(
         At 0 all three are plain gradient descent.
     steps : int in [1, 10000]
     """
-    dim = _check_objective(objective)
-    start = _check_start(x0, dim)
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
     lr = check_scalar(lr, "lr", low=0.0, include_low=False)
     momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0, include_high=False)
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
@@ -501,8 +486,8 @@ def momentum_frames(objective: Any, x0: object, lr: float, steps: int, momenta: 
     steps : int in [1, 10000]
     momenta : array_like, shape (K,), K in [1, 201], values in [0, 1)
     """
-    dim = _check_objective(objective)
-    start = _check_start(x0, dim)
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
     lr = check_scalar(lr, "lr", low=0.0, include_low=False)
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     betas = check_array(momenta, "momenta", ndim=1)

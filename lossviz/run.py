@@ -19,7 +19,6 @@ optimizer step (``params[0] == x0``), ``loss[t]`` and ``grad_norm[t]`` are measu
 from __future__ import annotations
 
 import inspect
-import numbers
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lossviz._validation import check_array, check_int, check_scalar
+from lossviz._validation import check_array, check_int, check_objective, check_scalar
 from lossviz.optimizers import Optimizer, _checked_learning_rates
 from lossviz.surfaces import Surface
 
@@ -157,15 +156,6 @@ def minibatch_indices(n_samples: int, batch_size: int, n_batches: int, seed: int
         for start in range(0, n_samples, batch_size):
             batches.append(order[start : start + batch_size])
     return batches[:n_batches]
-
-
-def _check_objective(objective: object) -> int:
-    if not (callable(getattr(objective, "f", None)) and callable(getattr(objective, "grad", None))):
-        raise TypeError(f"objective must have f(params) and grad(params), got {type(objective).__name__}")
-    dim = getattr(objective, "dim", None)
-    if not isinstance(dim, numbers.Integral) or dim < 1:
-        raise TypeError(f"objective must have an integer attribute dim >= 1, got dim={dim!r}")
-    return int(dim)
 
 
 def _check_optimizer(optimizer: object) -> dict[str, Any]:
@@ -355,7 +345,7 @@ def run(
     objectives). The loop ends early once every run has a non-finite gradient or params or has met
     ``grad_tol``. Overflow inside a diverging run is expected and silenced (``np.errstate``).
     """
-    dim = _check_objective(objective)
+    dim = check_objective(objective)
     hyperparameters = _check_optimizer(optimizer)
     steps = check_int(steps, "steps", low=0, high=MAX_STEPS)
     start = check_array(x0, "x0")

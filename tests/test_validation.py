@@ -50,3 +50,22 @@ def test_check_array_shapes_and_finiteness():
         check_array([1.0, np.nan], "x0")
     with pytest.raises(TypeError, match="x0 must be an array of numbers"):
         check_array(["a"], "x0")
+
+
+def test_check_objective_and_start():
+    from lossviz import surfaces
+    from lossviz._validation import check_objective, check_start
+
+    assert check_objective(surfaces.get("booth")) == 2
+    with pytest.raises(TypeError, match="objective must have f\\(params\\) and grad\\(params\\), got int"):
+        check_objective(3)
+
+    class NoDim:
+        def f(self, p): ...
+        def grad(self, p): ...
+
+    with pytest.raises(TypeError, match="integer attribute dim >= 1, got dim=None"):
+        check_objective(NoDim())
+    assert check_start([1, 2], 2).shape == (2,)
+    with pytest.raises(ValueError, match=r"x0 must have shape \(2,\) for an objective with dim=2, got shape \(3,\)"):
+        check_start([1, 2, 3], 2)
