@@ -126,8 +126,11 @@ INIT_SCRIPT = r"""
 # time (ms since navigation) of the last change, i.e. when the page finished drawing.
 SETTLED = r"""
 (quiet) => {
-  // The status widget shows a script run; a skeleton, a widget whose code is still loading.
-  const busy = document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]');
+  // The app's script state says whether a run is going on (the status widget is hidden in the minimal
+  // toolbar); a skeleton is a widget whose code is still loading.
+  const app = document.querySelector('[data-testid="stApp"]');
+  const busy = !app || app.getAttribute('data-test-script-state') !== 'notRunning'
+    || document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]');
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   const drawn = plots.filter(p => p._fullData && p.querySelector('.main-svg')).length;
