@@ -3,6 +3,8 @@ path move the fit on the data, a scenario loads, and an uploaded CSV is used or 
 import csv
 import io
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.e2e.conftest import save_screenshot, wait_for_app
 
 # Figure order on the page: contour (in the first tab), 3-D surface, data view, loss curves.
@@ -34,11 +36,23 @@ def _fit_line(page):
     return next(t for t in _traces(page, DATA) if t["name"].startswith("1. "))
 
 
-def _choose(page, label, option):
+def _choose(page, label, option, attempts=3):
+    """Pick ``option`` in the selectbox ``label``; a rerun still under way may replace the list, so retry."""
     box = page.get_by_role("combobox", name=label, exact=True)
-    box.click()
-    box.press("ArrowDown")  # a click focuses the selectbox; the arrow key opens its list
-    page.get_by_role("option", name=option, exact=True).click()
+    for attempt in range(attempts):
+        wait_for_app(page)
+        box.click()
+        box.press("ArrowDown")  # a click focuses the selectbox; the arrow key opens its list
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            if attempt == attempts - 1:
+                raise
+    page.wait_for_function("([label, option]) => document.querySelector(`input[aria-label='${label}']`)"
+                           "?.value === option", arg=[label, option], timeout=30_000)
+    page.wait_for_timeout(300)  # let the rerun the choice starts begin before waiting for it to end
     wait_for_app(page)
 
 
@@ -120,6 +134,7 @@ def test_upload_a_csv_and_a_bad_one(app_url, page, tmp_path):
     good = tmp_path / "study.csv"
     good.write_text(GOOD_CSV)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(good))
+    page.get_by_role("combobox", name="target column", exact=True).wait_for(timeout=60_000)
     wait_for_app(page)
     _choose(page, "target column", "score")
     _choose(page, "feature", "hours")
