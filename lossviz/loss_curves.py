@@ -46,7 +46,7 @@ class LossInfo:
     torch: str
 
 
-_T = "torch.nn.functional."
+_T = "F."  # import torch.nn.functional as F
 INFO: dict[str, LossInfo] = {i.key: i for i in (
     LossInfo("mse", "MSE", "mse", r"\ell(r) = r^2", r"\frac{\partial \ell}{\partial \hat y} = 2r",
              _T + "mse_loss(y_pred, y)"),

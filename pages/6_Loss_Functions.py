@@ -130,7 +130,8 @@ else:
 
 st.subheader("The formulas")
 header = st.columns([1.1, 3, 3, 3])
-for column, text in zip(header, ("**loss**", "**per sample**", "**gradient**", "**PyTorch**")):
+for column, text in zip(header, ("**loss**", "**per sample**", "**gradient**",
+                                "**PyTorch** (F = torch.nn.functional)")):
     column.markdown(text)
 for key in [*regression, *classification]:
     info = INFO[key]
