@@ -1,6 +1,8 @@
 """Browser benchmark: real `streamlit run` server, headless Debian chromium, key press to updated figure.
 
     python -m bench.browser [--interactions 30] [--pages Surface_Explorer Momentum ...] [--no-write]
+    python -m bench.browser --profile-server Surface_Explorer   # where a page's rerun spends its time
+    python -m bench.browser --profile-browser Surface_Explorer  # where the browser spends its time
 
 Every page that exists (lossviz.ui.catalog) is opened in a fresh browser tab. For each it measures:
 
@@ -134,9 +136,10 @@ SETTLED = r"""
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   const drawn = plots.filter(p => p._fullData && p.querySelector('.main-svg')).length;
-  const state = main ? [main.innerText.length, document.querySelectorAll('*').length, plots.length, drawn].join(':') : '';
+  // Cheap to read every frame (innerText would force a layout and show up in the profile).
+  const state = main ? [document.getElementsByTagName('*').length, plots.length, drawn].join(':') : '';
   const now = performance.now();
-  if (busy || !main || !main.innerText.trim() || state !== window.__lvState) {
+  if (busy || !main || !main.childElementCount || state !== window.__lvState) {
     window.__lvState = state; window.__lvSince = now; return false;
   }
   return now - window.__lvSince > quiet;
@@ -384,13 +387,127 @@ def write_block(block: str, output: Path, begin: str = BEGIN, end: str = END) ->
     output.write_text(text)
 
 
+def profile_server(url_path: str, presses: int = 10, top: int = 25) -> str:
+    """Where a page's rerun spends its time on the server: cProfile of ``presses`` reruns in AppTest,
+    each moving the probe's slider one step (new values), sorted by cumulative time."""
+    import cProfile
+    import io
+    import pstats
+
+    from streamlit.runtime.scriptrunner import script_runner
+    from streamlit.testing.v1 import AppTest
+
+    info = next(p for p in PAGES if p.url_path == url_path)
+    probe = PROBES.get(info.path)
+    profiler = cProfile.Profile()
+    original = script_runner.exec_func_with_error_handling
+    profiling = {"on": False}
+
+    def profiled(func, ctx):
+        # The script runs in AppTest's own thread: profile it there, only while asked.
+        if not profiling["on"]:
+            return original(func, ctx)
+        profiler.enable()
+        try:
+            return original(func, ctx)
+        finally:
+            profiler.disable()
+
+    script_runner.exec_func_with_error_handling = profiled
+    try:
+        at = AppTest.from_file(str(ROOT / info.path), default_timeout=300).run()
+        at.run()  # warm: modules imported, per-session state made
+        slider = at.slider(key=probe.slider_key) if probe else None
+        started = time.perf_counter()
+        profiling["on"] = True
+        for _ in range(presses):
+            if slider is not None:
+                value = slider.value + slider.step if slider.value + slider.step <= slider.max else slider.min
+                slider.set_value(type(slider.value)(value))
+            at.run()
+            slider = at.slider(key=probe.slider_key) if probe else None
+        profiling["on"] = False
+        wall = (time.perf_counter() - started) / presses
+    finally:
+        script_runner.exec_func_with_error_handling = original
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats.print_stats(top)
+    return (f"{info.title}: {presses} reruns moving {probe.slider_key if probe else '(no slider)'}, "
+            f"{1000 * wall:.0f} ms per rerun in AppTest (wall)\n" + out.getvalue())
+
+
+def profile_browser(url_path: str, presses: int = 8, top: int = 15) -> str:
+    """Where the browser spends a page's key-press-to-figure time: a Chrome CPU profile of ``presses``
+    presses of the probe's slider, self time summed by script (Streamlit, Plotly, ...) and by function."""
+    from collections import Counter
+
+    from playwright.sync_api import sync_playwright
+
+    info = next(p for p in PAGES if p.url_path == url_path)
+    probe = PROBES[info.path]
+    port = _free_port()
+    server = start_server(port)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            context = browser.new_context(viewport=VIEWPORT)
+            context.add_init_script(INIT_SCRIPT)
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{port}/{info.url_path}")
+            settle(page)
+            slider = _slider(page, probe.slider_key)
+            cdp = context.new_cdp_session(page)
+            cdp.send("Profiler.enable")
+            cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+            cdp.send("Profiler.start")
+            started = time.perf_counter()
+            for _ in range(presses):
+                before = _signature(page, probe)
+                slider.focus()
+                page.keyboard.press("ArrowRight")
+                page.evaluate(PRESS, [probe.figure_type, probe.nth, before, 60_000])
+                settle(page, quiet_ms=150)
+            wall = time.perf_counter() - started
+            profile = cdp.send("Profiler.stop")["profile"]
+            browser.close()
+    finally:
+        stop_server(server)
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    deltas = profile.get("timeDeltas", [])
+    by_script, by_function = Counter(), Counter()
+    for node_id, delta in zip(profile.get("samples", []), deltas):
+        frame = nodes[node_id]["callFrame"]
+        native = frame["functionName"] or "native"
+        script = frame["url"].rsplit("/", 1)[-1] or (native if native.startswith("(") else f"({native})")
+        by_script[script] += delta / 1000
+        by_function[f"{frame['functionName'] or '(anonymous)'} [{script}]"] += delta / 1000
+    busy = sum(v for k, v in by_script.items() if k != "(idle)")  # (program) is the browser's own work
+    lines = [f"{info.title}: {presses} presses of {probe.slider_key}, {1000 * wall / presses:.0f} ms each "
+             f"including settling; main-thread busy {busy / presses:.0f} ms per press", "", "self time by script:"]
+    lines += [f"  {ms / presses:8.1f} ms/press  {name}" for name, ms in by_script.most_common(top)]
+    lines += ["", "self time by function:"]
+    lines += [f"  {ms / presses:8.1f} ms/press  {name}" for name, ms in by_function.most_common(top)]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interactions", type=int, default=30, help="counted key presses per page (>= 20)")
     parser.add_argument("--pages", nargs="*", help="url paths to measure (default: every page that exists)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--profile-server", metavar="URL_PATH",
+                        help="instead of the benchmark: profile that page's reruns on the server (cProfile)")
+    parser.add_argument("--profile-browser", metavar="URL_PATH",
+                        help="instead of the benchmark: profile that page's key presses in chromium (CPU profile)")
     args = parser.parse_args(argv)
+    if args.profile_browser:
+        print(profile_browser(args.profile_browser))
+        return
+    if args.profile_server:
+        print(profile_server(args.profile_server))
+        return
     result = run_benchmark(args.interactions, args.pages)
     block = render(result)
     print(block)

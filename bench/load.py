@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -33,7 +35,6 @@ import numpy as np
 from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, ROOT, SETTLED, _free_port, cpu_seconds,
                            load_average, resident_mb, start_server, stop_server, write_block)
 
-BEGIN, END = "<!-- load-benchmark:begin -->", "<!-- load-benchmark:end -->"
 PAGE = "Surface_Explorer"
 FIRST_STEPS = 30
 P95_LIMIT_MS = 1000.0
@@ -127,9 +128,109 @@ async def run_session(browser, base_url: str, index: int, duration_s: float, thi
     return result
 
 
+def _plotly_values(array) -> np.ndarray:
+    """A trace's x or y as Plotly's JSON holds it: a list, or base64 ``{"dtype", "bdata"}``."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+    return np.asarray(array, dtype=float)
+
+
+async def _protocol_run(ws, back_msg, result: SessionResult) -> tuple[float | None, dict]:
+    """Send one rerun request; read the run's messages until it finishes.
+
+    Returns (seconds from the request to the contour map's arrival, facts about the run): the steps
+    slider's widget id, the page's script hash and the first path's start and length.
+    """
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    sent, arrived, facts = time.monotonic(), None, {}
+    await ws.send(back_msg.SerializeToString())
+    while True:
+        message = ForwardMsg()
+        message.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=60))
+        facts["script_hash"] = message.metadata.active_script_hash or facts.get("script_hash", "")
+        kind = message.WhichOneof("type")
+        if kind == "script_finished":
+            return arrived, facts
+        if kind != "delta" or message.delta.WhichOneof("type") != "new_element":
+            continue
+        element = message.delta.new_element
+        element_type = element.WhichOneof("type")
+        if element_type == "exception":
+            result.errors.append(f"exception on the page: {element.exception.message[:100]}")
+        elif element_type == "slider" and element.slider.label == "steps":
+            facts["slider_id"] = element.slider.id
+        elif element_type == "plotly_chart" and arrived is None:
+            spec = json.loads(element.plotly_chart.spec)
+            if spec["data"] and spec["data"][0].get("type") == "contour":
+                arrived = time.monotonic() - sent
+                path = next((t for t in spec["data"] if str(t.get("name", "")).startswith("1. ")), None)
+                if path is not None:
+                    xs = _plotly_values(path["x"])
+                    facts["path"] = {"x0": float(xs[0]), "points": int(xs.size)}
+
+
+async def run_protocol_session(base_url: str, index: int, duration_s: float, think_s: float,
+                               seed: int = 0, min_redraws: int = 0) -> SessionResult:
+    """The same student as :func:`run_session`, speaking Streamlit's WebSocket protocol instead of
+    driving a browser: it measures the server alone (request to contour map received), without the
+    browsers' rendering competing for the same cores."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    rng = np.random.default_rng([seed, index])
+    result = SessionResult(index, session_start(index))
+    steps = FIRST_STEPS + index
+    query = f"x0={result.start_x!r}&y0=2.0&steps={steps}"
+
+    def rerun(script_hash: str = "", slider_id: str = "", value: int = 0):
+        message = BackMsg()
+        message.rerun_script.query_string = query
+        message.rerun_script.page_name = PAGE
+        message.rerun_script.page_script_hash = script_hash
+        if slider_id:
+            widget = message.rerun_script.widget_states.widgets.add()
+            widget.id = slider_id
+            widget.double_array_value.data[:] = [value]
+        return message
+
+    ws_url = base_url.replace("http", "ws", 1) + "/_stcore/stream"
+    try:
+        async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None) as ws:
+            opened = time.monotonic()
+            _, facts = await _protocol_run(ws, rerun(), result)
+            result.open_s = time.monotonic() - opened
+            deadline = time.monotonic() + duration_s
+            while time.monotonic() < deadline or result.checked < min_redraws:
+                steps += 1
+                latency, shown = await _protocol_run(
+                    ws, rerun(facts["script_hash"], facts["slider_id"], steps), result)
+                result.checked += 1
+                path = shown.get("path")
+                if latency is None or path is None:
+                    result.wrong.append(f"no contour map with a path for steps={steps}")
+                    continue
+                result.latencies_ms.append(1000 * latency)
+                if abs(path["x0"] - result.start_x) > 1e-9:
+                    result.leaks.append(f"a path starting at x={path['x0']} in the session that set x={result.start_x}")
+                elif path["points"] != steps + 1:
+                    result.wrong.append(f"{path['points']} points for steps={steps}")
+                await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
+    except Exception as exc:
+        result.errors.append(f"session failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
+    return result
+
+
 async def run_sessions(base_url: str, sessions: int, duration_s: float, think_s: float,
-                       on_browser_started=None, min_redraws: int = 0) -> list[SessionResult]:
-    """``sessions`` concurrent sessions against ``base_url`` for ``duration_s`` seconds."""
+                       on_browser_started=None, min_redraws: int = 0, client: str = "browser") -> list[SessionResult]:
+    """``sessions`` concurrent sessions against ``base_url``, each changing settings for ``duration_s``
+    seconds, as browsers (``client="browser"``) or as bare protocol clients (``"protocol"``)."""
+    if client == "protocol":
+        if on_browser_started:
+            on_browser_started()
+        return list(await asyncio.gather(*(run_protocol_session(base_url, i, duration_s, think_s,
+                                                                min_redraws=min_redraws)
+                                           for i in range(sessions))))
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -190,9 +291,9 @@ class Sampler(threading.Thread):
 
 
 def run_load(sessions: int, duration_s: float, think_s: float, url: str | None = None,
-             log_dir: Path | None = None) -> dict:
+             log_dir: Path | None = None, client: str = "browser") -> dict:
     """Start a server (unless ``url``), run the sessions, and summarize (see the module docstring)."""
-    log_path = (log_dir or ROOT / "test-artifacts") / f"load_server_{sessions}.log"
+    log_path = (log_dir or ROOT / "test-artifacts") / f"load_server_{client}_{sessions}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     server = None
     if url is None:
@@ -204,7 +305,8 @@ def run_load(sessions: int, duration_s: float, think_s: float, url: str | None =
     cpu_before = cpu_seconds(server.pid) if server else 0.0
     try:
         started = time.monotonic()
-        results = asyncio.run(run_sessions(url, sessions, duration_s, think_s, on_browser_started=sampler.start))
+        results = asyncio.run(run_sessions(url, sessions, duration_s, think_s, on_browser_started=sampler.start,
+                                           client=client))
         elapsed = time.monotonic() - started
         server_cpu = cpu_seconds(server.pid) - cpu_before if server else None
         end_memory = resident_mb(server.pid) if server else None
@@ -216,7 +318,7 @@ def run_load(sessions: int, duration_s: float, think_s: float, url: str | None =
     log_errors = []
     if server:
         log_errors = [line for line in log_path.read_text().splitlines() if LOG_ERROR.search(line)]
-    return summarize(results, sessions=sessions, duration_s=duration_s, think_s=think_s, elapsed_s=elapsed,
+    return summarize(results, client=client, sessions=sessions, duration_s=duration_s, think_s=think_s, elapsed_s=elapsed,
                      server_cpu_s=server_cpu, memory_mb=sampler.memory_mb, end_memory_mb=end_memory,
                      browser_cpu_s=sum(sampler.browser_cpu.values()), log_errors=log_errors,
                      load_before=load_before, load_after=load_average())
@@ -251,7 +353,7 @@ def summary_text(s: dict) -> str:
         return "—" if value is None else f"{value:.0f}"
 
     cpu = "—" if s["server_cpu_per_rerun_ms"] is None else f"{s['server_cpu_per_rerun_ms']:.0f}"
-    return (f"{s['sessions']:>3} sessions x {s['duration_s']:.0f} s: page open p95 {s['open_p95_s']:.1f} s, "
+    return (f"{s['client']}: {s['sessions']:>3} sessions x {s['duration_s']:.0f} s: page open p95 {s['open_p95_s']:.1f} s, "
             f"{s['interactions']} redraws, p50 "
             f"{s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms, server CPU {cpu} ms/rerun, memory "
             f"{mb(s['first_memory_mb'])} -> peak {mb(s['peak_memory_mb'])} -> end {mb(s['end_memory_mb'])} MB, "
@@ -259,26 +361,45 @@ def summary_text(s: dict) -> str:
             f"log errors {len(s['log_errors'])}, load {s['load_before']} -> {s['load_after']}")
 
 
+def markers(client: str) -> tuple[str, str]:
+    """Each client's results live in their own block, so a protocol sweep keeps the browser run."""
+    return f"<!-- load-benchmark-{client}:begin -->", f"<!-- load-benchmark-{client}:end -->"
+
+
+CLIENT_TEXT = {
+    "browser": (
+        "one headless Debian chromium with one Playwright context per session, **on the same machine as the "
+        "server**, so the browsers' own rendering competes with the server for the two cores (their CPU time "
+        "is in the table). Latency: key press to the contour map redrawn in the browser."
+    ),
+    "protocol": (
+        "one bare client per session speaking Streamlit's WebSocket protocol (the same rerun requests a "
+        "browser sends, no rendering), so the two cores are left to the server and other jobs. Latency: "
+        "rerun request sent to the contour map's message received, i.e. the server's share; a browser adds "
+        "its render time (the `render` column of the browser benchmark above)."
+    ),
+}
+
+
 def render(summaries: list[dict], command: str) -> str:
     first = summaries[0]
+    begin, end = markers(first["client"])
     lines = [
-        BEGIN,
-        "## Load: concurrent sessions on one server",
+        begin,
+        f"## Load: concurrent sessions on one server ({first['client']} clients)",
         "",
         f"Measured {dt.date.today().isoformat()} with `{command}` on {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}: one `streamlit run` server and one headless Debian chromium with one "
-        "Playwright context per session, **on the same machine**, so the browsers' own rendering competes "
-        "with the server for the two cores (their CPU time is in the table). Each session opens the Surface "
-        f"Explorer with its own start point, then presses the steps slider's arrow key, waits for the contour "
-        f"map to redraw, checks it, and thinks {first['think_s']:g} s (jittered ±50 %) before the next press. "
-        "A figure is correct when its first path starts at the session's own start (anything else is state "
-        "leaking between sessions) and has steps + 1 points for the session's own slider. Page open is the "
-        "time from opening the link to the page drawn, every session arriving at once. The load average "
-        "is the machine's, other jobs included: the latencies are pessimistic.",
+        f"{platform.python_version()}: one `streamlit run` server and {CLIENT_TEXT[first['client']]} Each "
+        "session opens the Surface Explorer with its own start point, then moves the steps slider one step, "
+        f"waits for the contour map, checks it, and thinks {first['think_s']:g} s (jittered ±50 %) before "
+        "the next move. A figure is correct when its first path starts at the session's own start (anything "
+        "else is state leaking between sessions) and has steps + 1 points for the session's own slider. "
+        "Page open: link opened to page drawn, every session arriving at once. The load average is the "
+        "machine's, other jobs included: the latencies are pessimistic.",
         "",
-        "| sessions | duration (s) | page open p95 (s) | redraws checked | p50 (ms) | p95 (ms) | worst session p95 (ms) | "
-        "server CPU per rerun (ms) | browsers' CPU (s) | server memory start / peak / end (MB) | leaks | wrong "
-        "figures | errors | server log errors | load average before -> after |",
+        "| sessions | duration (s) | page open p95 (s) | redraws checked | p50 (ms) | p95 (ms) | worst session "
+        "p95 (ms) | server CPU per rerun (ms) | clients' CPU (s) | server memory start / peak / end (MB) | "
+        "leaks | wrong figures | errors | server log errors | load average before -> after |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for s in summaries:
@@ -286,10 +407,10 @@ def render(summaries: list[dict], command: str) -> str:
         memory = " / ".join("—" if v is None else f"{v:.0f}"
                             for v in (s["first_memory_mb"], s["peak_memory_mb"], s["end_memory_mb"]))
         lines.append(
-            f"| {s['sessions']} | {s['duration_s']:.0f} | {s['open_p95_s']:.1f} | {s['checked']} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
-            f"{s['worst_session_p95_ms']:.0f} | {cpu} | {s['browser_cpu_s']:.0f} | {memory} | {len(s['leaks'])} | "
-            f"{len(s['wrong'])} | {len(s['errors'])} | {len(s['log_errors'])} | {s['load_before']} -> "
-            f"{s['load_after']} |"
+            f"| {s['sessions']} | {s['duration_s']:.0f} | {s['open_p95_s']:.1f} | {s['checked']} | "
+            f"{s['p50_ms']:.0f} | {s['p95_ms']:.0f} | {s['worst_session_p95_ms']:.0f} | {cpu} | "
+            f"{s['browser_cpu_s']:.0f} | {memory} | {len(s['leaks'])} | {len(s['wrong'])} | {len(s['errors'])} | "
+            f"{len(s['log_errors'])} | {s['load_before']} -> {s['load_after']} |"
         )
     held = [s["sessions"] for s in summaries if s["p95_ms"] <= P95_LIMIT_MS]
     lines.append("")
@@ -299,7 +420,7 @@ def render(summaries: list[dict], command: str) -> str:
     problems = [m for s in summaries for m in s["leaks"] + s["wrong"] + s["errors"] + s["log_errors"]]
     if problems:
         lines.append("Problems seen (first 5): " + "; ".join(problems[:5]))
-    lines.append(END)
+    lines.append(end)
     return "\n".join(lines)
 
 
@@ -309,6 +430,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per run")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between a redraw and the next press")
     parser.add_argument("--sweep", type=int, nargs="*", help="session counts to run one after another")
+    parser.add_argument("--client", choices=["browser", "protocol"], default="browser",
+                        help="browser: a Playwright context per session (default); protocol: Streamlit's "
+                        "WebSocket protocol without a browser, to measure the server alone")
     parser.add_argument("--url", help="an already running server (memory, CPU and log are then not measured)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true")
@@ -316,13 +440,13 @@ def main(argv: list[str] | None = None) -> None:
     counts = args.sweep or [args.sessions]
     summaries = []
     for count in counts:
-        summaries.append(run_load(count, args.duration, args.think, args.url))
+        summaries.append(run_load(count, args.duration, args.think, args.url, client=args.client))
         print(summary_text(summaries[-1]), flush=True)
     command = "python -m bench.load " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
     block = render(summaries, command.strip())
     print(block)
     if not args.no_write:
-        write_block(block, args.output, BEGIN, END)
+        write_block(block, args.output, *markers(args.client))
     if any(s["leaks"] or s["wrong"] or s["log_errors"] for s in summaries):
         raise SystemExit(1)
 
