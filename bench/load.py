@@ -221,14 +221,16 @@ async def run_protocol_session(base_url: str, index: int, duration_s: float, thi
     return result
 
 
-async def run_sessions(base_url: str, sessions: int, duration_s: float, think_s: float,
+async def run_sessions(base_url: str | list[str], sessions: int, duration_s: float, think_s: float,
                        on_browser_started=None, min_redraws: int = 0, client: str = "browser") -> list[SessionResult]:
-    """``sessions`` concurrent sessions against ``base_url``, each changing settings for ``duration_s``
-    seconds, as browsers (``client="browser"``) or as bare protocol clients (``"protocol"``)."""
+    """``sessions`` concurrent sessions, each changing settings for ``duration_s`` seconds, as browsers
+    (``client="browser"``) or as bare protocol clients (``"protocol"``). With several base URLs, session
+    i goes to URL i mod their number, and stays there."""
+    urls = [base_url] if isinstance(base_url, str) else list(base_url)
     if client == "protocol":
         if on_browser_started:
             on_browser_started()
-        return list(await asyncio.gather(*(run_protocol_session(base_url, i, duration_s, think_s,
+        return list(await asyncio.gather(*(run_protocol_session(urls[i % len(urls)], i, duration_s, think_s,
                                                                 min_redraws=min_redraws)
                                            for i in range(sessions))))
     from playwright.async_api import async_playwright
@@ -238,7 +240,7 @@ async def run_sessions(base_url: str, sessions: int, duration_s: float, think_s:
         if on_browser_started:
             on_browser_started()
         # Everyone opens the link at once, as a class does when the teacher shares it.
-        results = await asyncio.gather(*(run_session(browser, base_url, i, duration_s, think_s,
+        results = await asyncio.gather(*(run_session(browser, urls[i % len(urls)], i, duration_s, think_s,
                                                      min_redraws=min_redraws)
                                          for i in range(sessions)))
         await browser.close()
@@ -263,23 +265,24 @@ def _descendants(root_pid: int) -> set[int]:
 
 
 class Sampler(threading.Thread):
-    """Samples the server's resident memory and the CPU time of the browsers this process started."""
+    """Samples the servers' resident memory (summed) and the CPU time of the clients this process started."""
 
-    def __init__(self, server_pid: int | None, interval_s: float = 0.5):
+    def __init__(self, server_pids: list[int], interval_s: float = 0.5):
         super().__init__(daemon=True)
-        self.server_pid, self.interval_s = server_pid, interval_s
+        self.server_pids, self.interval_s = server_pids, interval_s
         self.memory_mb: list[float] = []
         self.browser_cpu: dict[int, float] = {}
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(self.interval_s):
-            if self.server_pid:
-                try:
-                    self.memory_mb.append(resident_mb(self.server_pid))
-                except OSError:
-                    pass
-            for pid in _descendants(os.getpid()) - ({self.server_pid} | _descendants(self.server_pid or -1)):
+            try:
+                if self.server_pids:
+                    self.memory_mb.append(sum(resident_mb(pid) for pid in self.server_pids))
+            except OSError:
+                pass
+            servers = set(self.server_pids).union(*(_descendants(pid) for pid in self.server_pids))
+            for pid in _descendants(os.getpid()) - servers:
                 try:
                     self.browser_cpu[pid] = cpu_seconds(pid)
                 except OSError:
@@ -291,37 +294,45 @@ class Sampler(threading.Thread):
 
 
 def run_load(sessions: int, duration_s: float, think_s: float, url: str | None = None,
-             log_dir: Path | None = None, client: str = "browser") -> dict:
-    """Start a server (unless ``url``), run the sessions, and summarize (see the module docstring)."""
-    log_path = (log_dir or ROOT / "test-artifacts") / f"load_server_{client}_{sessions}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    server = None
-    if url is None:
-        port = _free_port()
-        server = start_server(port, log_path)
-        url = f"http://127.0.0.1:{port}"
-    load_before = load_average()
-    sampler = Sampler(server.pid if server else None)
-    cpu_before = cpu_seconds(server.pid) if server else 0.0
+             log_dir: Path | None = None, client: str = "browser", replicas: int = 1) -> dict:
+    """Start ``replicas`` servers (unless ``url``), run the sessions (session i on server i mod replicas,
+    as a load balancer with sticky sessions would place them), and summarize (see the module docstring)."""
+    servers, logs, urls = [], [], [url] if url else []
+    sampler = None
     try:
+        if url is None:
+            for replica in range(replicas):
+                log_path = (log_dir or ROOT / "test-artifacts") / f"load_server_{client}_{sessions}_{replica}.log"
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                port = _free_port()
+                servers.append(start_server(port, log_path))
+                logs.append(log_path)
+                urls.append(f"http://127.0.0.1:{port}")
+        # One visit to each server first, so the figures below are for a running app, not for importing it.
+        for base in urls:
+            warm = asyncio.run(run_protocol_session(base, 999, 0.0, 0.0))
+            if warm.errors:
+                raise RuntimeError(f"the Explorer does not open on {base}: {warm.errors}")
+        pids = [server.pid for server in servers]
+        load_before = load_average()
+        sampler = Sampler(pids)
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         started = time.monotonic()
-        results = asyncio.run(run_sessions(url, sessions, duration_s, think_s, on_browser_started=sampler.start,
+        results = asyncio.run(run_sessions(urls, sessions, duration_s, think_s, on_browser_started=sampler.start,
                                            client=client))
         elapsed = time.monotonic() - started
-        server_cpu = cpu_seconds(server.pid) - cpu_before if server else None
-        end_memory = resident_mb(server.pid) if server else None
+        server_cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before if pids else None
+        end_memory = sum(resident_mb(pid) for pid in pids) if pids else None
     finally:
-        if sampler.is_alive():
+        if sampler is not None and sampler.is_alive():
             sampler.stop()
-        if server:
+        for server in servers:
             stop_server(server)
-    log_errors = []
-    if server:
-        log_errors = [line for line in log_path.read_text().splitlines() if LOG_ERROR.search(line)]
-    return summarize(results, client=client, sessions=sessions, duration_s=duration_s, think_s=think_s, elapsed_s=elapsed,
-                     server_cpu_s=server_cpu, memory_mb=sampler.memory_mb, end_memory_mb=end_memory,
-                     browser_cpu_s=sum(sampler.browser_cpu.values()), log_errors=log_errors,
-                     load_before=load_before, load_after=load_average())
+    log_errors = [line for log in logs for line in log.read_text().splitlines() if LOG_ERROR.search(line)]
+    return summarize(results, client=client, sessions=sessions, replicas=len(urls), duration_s=duration_s,
+                     think_s=think_s, elapsed_s=elapsed, server_cpu_s=server_cpu, memory_mb=sampler.memory_mb,
+                     end_memory_mb=end_memory, browser_cpu_s=sum(sampler.browser_cpu.values()),
+                     log_errors=log_errors, load_before=load_before, load_after=load_average())
 
 
 def summarize(results: list[SessionResult], **run) -> dict:
@@ -353,7 +364,7 @@ def summary_text(s: dict) -> str:
         return "—" if value is None else f"{value:.0f}"
 
     cpu = "—" if s["server_cpu_per_rerun_ms"] is None else f"{s['server_cpu_per_rerun_ms']:.0f}"
-    return (f"{s['client']}: {s['sessions']:>3} sessions x {s['duration_s']:.0f} s: page open p95 {s['open_p95_s']:.1f} s, "
+    return (f"{s['client']}: {s['sessions']:>3} sessions on {s['replicas']} server(s), think {s['think_s']:g} s, x {s['duration_s']:.0f} s: page open p95 {s['open_p95_s']:.1f} s, "
             f"{s['interactions']} redraws, p50 "
             f"{s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms, server CPU {cpu} ms/rerun, memory "
             f"{mb(s['first_memory_mb'])} -> peak {mb(s['peak_memory_mb'])} -> end {mb(s['end_memory_mb'])} MB, "
@@ -397,17 +408,17 @@ def render(summaries: list[dict], command: str) -> str:
         "Page open: link opened to page drawn, every session arriving at once. The load average is the "
         "machine's, other jobs included: the latencies are pessimistic.",
         "",
-        "| sessions | duration (s) | page open p95 (s) | redraws checked | p50 (ms) | p95 (ms) | worst session "
+        "| sessions | replicas | think (s) | duration (s) | page open p95 (s) | redraws checked | p50 (ms) | p95 (ms) | worst session "
         "p95 (ms) | server CPU per rerun (ms) | clients' CPU (s) | server memory start / peak / end (MB) | "
         "leaks | wrong figures | errors | server log errors | load average before -> after |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for s in summaries:
         cpu = "—" if s["server_cpu_per_rerun_ms"] is None else f"{s['server_cpu_per_rerun_ms']:.0f}"
         memory = " / ".join("—" if v is None else f"{v:.0f}"
                             for v in (s["first_memory_mb"], s["peak_memory_mb"], s["end_memory_mb"]))
         lines.append(
-            f"| {s['sessions']} | {s['duration_s']:.0f} | {s['open_p95_s']:.1f} | {s['checked']} | "
+            f"| {s['sessions']} | {s['replicas']} | {s['think_s']:g} | {s['duration_s']:.0f} | {s['open_p95_s']:.1f} | {s['checked']} | "
             f"{s['p50_ms']:.0f} | {s['p95_ms']:.0f} | {s['worst_session_p95_ms']:.0f} | {cpu} | "
             f"{s['browser_cpu_s']:.0f} | {memory} | {len(s['leaks'])} | {len(s['wrong'])} | {len(s['errors'])} | "
             f"{len(s['log_errors'])} | {s['load_before']} -> {s['load_after']} |"
@@ -433,6 +444,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client", choices=["browser", "protocol"], default="browser",
                         help="browser: a Playwright context per session (default); protocol: Streamlit's "
                         "WebSocket protocol without a browser, to measure the server alone")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="servers to start; session i goes to server i mod replicas (sticky sessions)")
     parser.add_argument("--url", help="an already running server (memory, CPU and log are then not measured)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true")
@@ -440,7 +453,8 @@ def main(argv: list[str] | None = None) -> None:
     counts = args.sweep or [args.sessions]
     summaries = []
     for count in counts:
-        summaries.append(run_load(count, args.duration, args.think, args.url, client=args.client))
+        summaries.append(run_load(count, args.duration, args.think, args.url, client=args.client,
+                                  replicas=args.replicas))
         print(summary_text(summaries[-1]), flush=True)
     command = "python -m bench.load " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
     block = render(summaries, command.strip())
