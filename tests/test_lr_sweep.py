@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz import analysis, lr_sweep, optimizers, surfaces
+from lossviz import analysis, expr, lr_sweep, optimizers, surfaces
 from lossviz.lr_sweep import LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.run import run
 
@@ -66,6 +66,59 @@ def test_reference_curvature_falls_back_to_the_start_without_a_minimum():
 def test_reference_curvature_refuses_a_surface_without_positive_curvature():
     with pytest.raises(ValueError, match="no stability limit 2/λ_max"):
         lr_sweep.reference_curvature(Concave(), np.array([1.0, 1.0]))
+
+
+# ------------------------------------------------------------------ local minimum of a typed formula
+@settings(max_examples=15, deadline=None)
+@given(
+    a=st.floats(0.5, 20.0), c=st.floats(0.5, 20.0), b_fraction=st.floats(-0.9, 0.9),
+    cx=st.floats(-2.0, 2.0), cy=st.floats(-2.0, 2.0), offset=st.floats(-5.0, 5.0),
+)
+def test_found_minimum_of_a_custom_quadratic_is_the_analytic_one(a, c, b_fraction, cx, cy, offset):
+    # f = a u^2 + b u v + c v^2 + offset with u = x - cx, v = y - cy: minimum at (cx, cy) when 4ac > b^2,
+    # Hessian [[2a, b], [b, 2c]].
+    b = b_fraction * 2.0 * math.sqrt(a * c)
+    formula = f"{a!r}*(x - {cx!r})^2 + {b!r}*(x - {cx!r})*(y - {cy!r}) + {c!r}*(y - {cy!r})^2 + {offset!r}"
+    surface = expr.parse(formula)
+    curvature = lr_sweep.reference_curvature(surface, START, find_minimum=True)
+    np.testing.assert_allclose(curvature.point, [cx, cy], atol=1e-7)
+    hessian = np.array([[2 * a, b], [b, 2 * c]])
+    np.testing.assert_allclose(curvature.eigenvalues, np.linalg.eigvalsh(hessian), rtol=1e-9)
+    eigenvalues = np.linalg.eigvalsh(hessian)
+    assert curvature.max_stable_lr == pytest.approx(2.0 / eigenvalues[-1])
+    assert curvature.optimal_lr == pytest.approx(2.0 / (eigenvalues[0] + eigenvalues[-1]))
+    assert curvature.is_minimum and "local minimum found at" in curvature.where
+
+
+def test_find_local_minimum_reaches_the_catalogued_minima():
+    np.testing.assert_allclose(lr_sweep.find_local_minimum(surfaces.get("rosenbrock"), [-1.2, 1.0]), [1, 1],
+                               atol=1e-8)
+    himmelblau = surfaces.get("himmelblau")
+    for minimum in himmelblau.minima:
+        found = lr_sweep.find_local_minimum(himmelblau, minimum + 0.2)
+        np.testing.assert_allclose(found, minimum, atol=1e-8)
+
+
+def test_find_local_minimum_refuses_an_unbounded_saddle():
+    saddle = expr.parse("x^2 - y^2")
+    with pytest.raises(ValueError, match=r"no local minimum found from the start \(-2.5, 2\): f decreases "
+                                         r"without bound.*pick another start or formula"):
+        lr_sweep.reference_curvature(saddle, START, find_minimum=True)
+    # On the x axis the descent slides straight into the saddle point, whose Hessian is indefinite.
+    with pytest.raises(ValueError, match=r"no local minimum found from the start \(1, 0\): the gradient "
+                                         r"vanishes at \(0, 0\).*\[-2.0, 2.0\].*saddle"):
+        lr_sweep.find_local_minimum(saddle, [1.0, 0.0])
+
+
+def test_find_local_minimum_refuses_a_nan_region_and_checks_its_arguments():
+    with pytest.raises(ValueError, match="no local minimum found from the start.*not finite"):
+        lr_sweep.find_local_minimum(expr.parse("sqrt(x) + y^2"), [-1.0, 1.0])
+    with pytest.raises(ValueError, match="grad_tol"):
+        lr_sweep.find_local_minimum(_quadratic(), START, grad_tol=0.0)
+    with pytest.raises(ValueError, match="max_iter"):
+        lr_sweep.find_local_minimum(_quadratic(), START, max_iter=0)
+    with pytest.raises(ValueError, match="after 1 iterations"):
+        lr_sweep.find_local_minimum(surfaces.get("rosenbrock"), [-1.2, 1.0], max_iter=1)
 
 
 # ------------------------------------------------------------------------------------ the closed form
