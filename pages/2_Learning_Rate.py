@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lossviz import analysis, lr_sweep, optimizers, surfaces, torch_export
+from lossviz import analysis, expr, lr_sweep, optimizers, surfaces, torch_export
 from lossviz.lr_sweep import LR_CHOICES, LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui import cache, nav, url
 from lossviz.ui.errors import shown_errors
@@ -29,17 +29,18 @@ def multi_field(key: str, default: tuple, choices: tuple) -> url.Field:
     """A multiselect in the URL as comma-separated names (each checked against ``choices``)."""
     def parse(text: str) -> list:
         items = [item for item in text.split(",") if item]
-        bad = [item for item in items if item not in choices]
-        if bad or not items:
+        if not items or any(item not in choices for item in items):
             raise ValueError(f"{key} must be a comma-separated list of {', '.join(choices)}")
         return list(dict.fromkeys(items))
     return url.Field(key, list(default), parse, lambda v: ",".join(v))
 
 
-SURFACES = [n for n in surfaces.names() if len(surfaces.get(n).minima)]
+SURFACES = [*(n for n in surfaces.names() if len(surfaces.get(n).minima)), "custom"]
 FIELDS = [
     url.choice_field("surface", "quadratic", SURFACES),
     url.float_field("kappa", 10.0, 1.0, 1000.0), url.float_field("rotation", 30.0, -180.0, 180.0),
+    url.Field("formula", "sin(x)*cos(y) + 0.1*(x^2 + y^2)", str),
+    *(url.float_field(k, v, -1e6, 1e6) for k, v in (("xmin", -3.0), ("xmax", 3.0), ("ymin", -3.0), ("ymax", 3.0))),
     url.float_field("x0", -2.5, -1e6, 1e6), url.float_field("y0", 2.0, -1e6, 1e6),
     url.int_field("steps", 80, 8, 2000),
     multi_field("lrs", ("0.25", "0.75", "optimal", "1.05"), LR_CHOICES),
@@ -49,8 +50,7 @@ FIELDS = [
 ]
 DEFAULTS = {f.key: f.default for f in FIELDS}
 
-notices = url.seed_from_url("learning_rate", FIELDS)
-for notice in notices:
+for notice in url.seed_from_url("learning_rate", FIELDS):
     st.warning(notice)
 
 with st.sidebar:
@@ -64,14 +64,18 @@ with st.sidebar:
         st.rerun()
     st.header("Surface")
     surface_name = st.selectbox("surface", SURFACES, key="surface",
-                                format_func=lambda n: surfaces.get(n).title)
-    params = {}
+                                format_func=lambda n: "Custom formula" if n == "custom" else surfaces.get(n).title)
+    params, formula, domain = {}, "", None
     if surface_name == "quadratic":
         params = {"condition_number": st.slider("condition number κ", 1.0, 1000.0, key="kappa"),
                   "rotation": st.slider("rotation (degrees)", -180.0, 180.0, key="rotation")}
+    if surface_name == "custom":
+        formula = st.text_input("f(x, y) =", key="formula", max_chars=expr.MAX_LENGTH)
+        c1, c2 = st.columns(2)
+        domain = ((c1.number_input("x min", key="xmin"), c2.number_input("x max", key="xmax")),
+                  (c1.number_input("y min", key="ymin"), c2.number_input("y max", key="ymax")))
     c1, c2 = st.columns(2)
-    start = (c1.number_input("start x", key="x0", format="%.4g"),
-             c2.number_input("start y", key="y0", format="%.4g"))
+    start = (c1.number_input("start x", key="x0", format="%.4g"), c2.number_input("start y", key="y0", format="%.4g"))
     steps = st.slider("steps", 8, 2000, key="steps")
     st.header("Learning rates")
     chosen = st.multiselect("rates to race (× 2/λ_max)", LR_CHOICES, key="lrs", max_selections=6,
@@ -85,6 +89,7 @@ with st.sidebar:
                             format_func=lambda n: n.replace("_", " "))
 
 active = set(DEFAULTS) - ({"kappa", "rotation"} if surface_name != "quadratic" else set())
+active -= {"formula", "xmin", "xmax", "ymin", "ymax"} if surface_name != "custom" else set()
 url.write([f for f in FIELDS if f.key in active])
 
 note = st.session_state.get("scenario_note")
@@ -100,7 +105,7 @@ if note in LR_SCENARIOS:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def curvature_of(key: tuple, start: tuple) -> lr_sweep.Curvature:
-    return lr_sweep.reference_curvature(cache.build_surface(key), np.array(start))
+    return lr_sweep.reference_curvature(cache.build_surface(key), np.array(start), find_minimum=True)
 
 
 @st.cache_resource(max_entries=32, show_spinner="Racing the learning rates…")
@@ -125,11 +130,10 @@ def scheduled(key: tuple, start: tuple, names: tuple, base_lr: float, steps: int
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def range_test(key: tuple, start: tuple, steps: int) -> analysis.LRRangeTest:
-    return lr_sweep.range_test(cache.build_surface(key), np.array(start), max(steps, 50),
-                               curvature_of(key, start))
+    return lr_sweep.range_test(cache.build_surface(key), np.array(start), max(steps, 50), curvature_of(key, start))
 
 
-key = cache.surface_key(surface_name, params)
+key = cache.surface_key(surface_name, params, formula, domain)
 curvature = None
 with shown_errors():
     surface = cache.build_surface(key)
@@ -137,7 +141,8 @@ with shown_errors():
     curvature = curvature_of(key, start)
 if curvature is None:
     st.stop()
-floor = surface.min_value or 0.0
+# A typed formula has no known minimum value: the gaps are measured from the local minimum found.
+floor = surface.min_value if surface.min_value is not None else float(surface.f(curvature.point))
 limit, best = curvature.max_stable_lr, curvature.optimal_lr
 theory_lines = [hyper.VLine(limit, f"2/λ_max = {limit:.4g}", "#D55E00"),
                 hyper.VLine(best, f"optimal 2/(λ_max+λ_min) = {best:.4g}", "#009E73", "dot")]

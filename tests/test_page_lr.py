@@ -195,3 +195,60 @@ def test_a_start_where_every_rate_diverges_says_so():
     at = _app({"surface": "goldstein_price"})  # the default start (-2.5, 2) lies outside its bowl
     _ok(at)
     assert any("every swept rate diverged from this start" in c.value for c in at.caption)
+
+
+# ------------------------------------------------------------------------------------- custom formula
+CUSTOM_QUADRATIC = "3*(x - 1)^2 + (x - 1)*(y + 2) + 2*(y + 2)^2"
+
+
+def _custom(at, formula):
+    at.selectbox(key="surface").select("custom").run()
+    at.text_input(key="formula").input(formula).run()
+    return at
+
+
+def test_a_custom_formula_draws_its_theory_lines_at_the_found_curvature():
+    at = _custom(_app(), CUSTOM_QUADRATIC)
+    _ok(at)
+    # Hessian [[6, 1], [1, 4]] at the minimum (1, -2): the lines sit at 2/λ_max and 2/(λ_max + λ_min) = 2/10.
+    lambda_max = np.linalg.eigvalsh([[6.0, 1.0], [1.0, 4.0]])[-1]
+    sweep = _sweep(at)
+    assert _decode(_trace(sweep, "2/λ_max")["x"])[0] == pytest.approx(2.0 / lambda_max)
+    assert _decode(_trace(sweep, "optimal")["x"])[0] == pytest.approx(0.2)
+    assert any("local minimum found at (1, -2)" in c.value for c in at.caption)
+    theory, measured = _decode(_trace(sweep, "theory")["y"]), _decode(_trace(sweep, "measured")["y"])
+    both = np.isfinite(theory) & np.isfinite(measured)
+    np.testing.assert_allclose(theory[both], measured[both], rtol=1e-6, atol=1e-12)
+    query = _query(at)
+    assert query["surface"] == "custom" and query["formula"] == CUSTOM_QUADRATIC and query["xmin"] == "-3.0"
+    again = _app(query)
+    _ok(again)
+    assert _figures(again) == _figures(at)
+
+
+def test_formula_and_domain_leave_the_url_for_a_catalogued_surface():
+    at = _custom(_app(), CUSTOM_QUADRATIC)
+    at.selectbox(key="surface").select("quadratic").run()
+    assert not {"formula", "xmin", "xmax", "ymin", "ymax"} & set(_query(at))
+
+
+@pytest.mark.parametrize("formula", ["__import__('os').system('true')", "open('/etc/passwd').read()",
+                                     "(" * 120 + "x" + ")" * 120])
+def test_a_hostile_formula_is_an_error_message_not_an_exception(formula):
+    for at in (_custom(_app(), formula), _app({"surface": "custom", "formula": formula})):
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.error
+        assert not _figures(at)
+
+
+def test_a_bad_domain_read_from_the_url_is_refused_again():
+    at = _app({"surface": "custom", "formula": CUSTOM_QUADRATIC, "xmin": "5", "xmax": "-5"})
+    assert not at.exception and at.error and "x" in at.error[0].value
+
+
+def test_a_saddle_formula_says_there_is_no_local_minimum():
+    at = _custom(_app(), "x^2 - y^2")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no local minimum found from the start (-2.5, 2)" in e.value and "pick another start or formula"
+               in e.value for e in at.error), [e.value for e in at.error]
+    assert not _figures(at)
