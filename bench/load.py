@@ -372,9 +372,11 @@ def summary_text(s: dict) -> str:
             f"log errors {len(s['log_errors'])}, load {s['load_before']} -> {s['load_after']}")
 
 
-def markers(client: str) -> tuple[str, str]:
-    """Each client's results live in their own block, so a protocol sweep keeps the browser run."""
-    return f"<!-- load-benchmark-{client}:begin -->", f"<!-- load-benchmark-{client}:end -->"
+def markers(client: str, replicas: int, think_s: float) -> tuple[str, str]:
+    """Each configuration (client, replicas, think time) has its own block: re-running one replaces it
+    and keeps the others."""
+    name = f"load-benchmark-{client}-{replicas}x-think{think_s:g}"
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 
 
 CLIENT_TEXT = {
@@ -394,13 +396,16 @@ CLIENT_TEXT = {
 
 def render(summaries: list[dict], command: str) -> str:
     first = summaries[0]
-    begin, end = markers(first["client"])
+    begin, end = markers(first["client"], first["replicas"], first["think_s"])
     lines = [
         begin,
-        f"## Load: concurrent sessions on one server ({first['client']} clients)",
+        f"## Load: {first['client']} clients, {first['replicas']} server process(es), {first['think_s']:g} s "
+        "between moves",
         "",
         f"Measured {dt.date.today().isoformat()} with `{command}` on {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}: one `streamlit run` server and {CLIENT_TEXT[first['client']]} Each "
+        f"{platform.python_version()}: {first['replicas']} `streamlit run` server process(es) (session i on "
+        f"process i mod {first['replicas']}, as a sticky load balancer places them) and "
+        f"{CLIENT_TEXT[first['client']]} Each "
         "session opens the Surface Explorer with its own start point, then moves the steps slider one step, "
         f"waits for the contour map, checks it, and thinks {first['think_s']:g} s (jittered ±50 %) before "
         "the next move. A figure is correct when its first path starts at the session's own start (anything "
@@ -460,7 +465,7 @@ def main(argv: list[str] | None = None) -> None:
     block = render(summaries, command.strip())
     print(block)
     if not args.no_write:
-        write_block(block, args.output, *markers(args.client))
+        write_block(block, args.output, *markers(args.client, summaries[0]["replicas"], args.think))
     if any(s["leaks"] or s["wrong"] or s["log_errors"] for s in summaries):
         raise SystemExit(1)
 
