@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from lossviz import lr_sweep, phase_map, surfaces, torch_export
+from lossviz import expr, lr_sweep, phase_map, surfaces, torch_export
 from lossviz.phase_map import METHOD_TITLES, MOMENTUM_SCENARIOS
 from lossviz.ui import cache, nav, url
 from lossviz.ui.errors import shown_errors
@@ -22,12 +22,14 @@ st.markdown(
     "optimum drawn on top. Click any cell to see that run."
 )
 
-SURFACES = [n for n in surfaces.names() if len(surfaces.get(n).minima)]
+SURFACES = [*(n for n in surfaces.names() if len(surfaces.get(n).minima)), "custom"]
 TOLERANCES = ("1e-3", "1e-6", "1e-9")
 SIDES = ("64", "80", "96")
 FIELDS = [
     url.choice_field("surface", "quadratic", SURFACES),
     url.float_field("kappa", 100.0, 1.0, 1000.0), url.float_field("rotation", 30.0, -180.0, 180.0),
+    url.Field("formula", "sin(x)*cos(y) + 0.1*(x^2 + y^2)", str),
+    *(url.float_field(k, v, -1e6, 1e6) for k, v in (("xmin", -3.0), ("xmax", 3.0), ("ymin", -3.0), ("ymax", 3.0))),
     url.float_field("x0", -2.5, -1e6, 1e6), url.float_field("y0", 2.0, -1e6, 1e6),
     url.int_field("steps", 150, 10, 500),
     url.float_field("lr", 0.5, 0.01, 2.0), url.float_field("momentum", 0.9, 0.0, 0.99),
@@ -50,11 +52,17 @@ with st.sidebar:
         url.apply_values(DEFAULTS | MOMENTUM_SCENARIOS[choice].settings | {"scenario_note": choice})
         st.rerun()
     st.header("Surface")
-    surface_name = st.selectbox("surface", SURFACES, key="surface", format_func=lambda n: surfaces.get(n).title)
-    params = {}
+    surface_name = st.selectbox("surface", SURFACES, key="surface",
+                                format_func=lambda n: "Custom formula" if n == "custom" else surfaces.get(n).title)
+    params, formula, domain = {}, "", None
     if surface_name == "quadratic":
         params = {"condition_number": st.slider("condition number κ", 1.0, 1000.0, key="kappa"),
                   "rotation": st.slider("rotation (degrees)", -180.0, 180.0, key="rotation")}
+    if surface_name == "custom":
+        formula = st.text_input("f(x, y) =", key="formula", max_chars=expr.MAX_LENGTH)
+        c1, c2 = st.columns(2)
+        domain = ((c1.number_input("x min", key="xmin"), c2.number_input("x max", key="xmax")),
+                  (c1.number_input("y min", key="ymin"), c2.number_input("y max", key="ymax")))
     c1, c2 = st.columns(2)
     start = (c1.number_input("start x", key="x0", format="%.4g"),
              c2.number_input("start y", key="y0", format="%.4g"))
@@ -70,10 +78,13 @@ with st.sidebar:
     side = int(st.select_slider("cells per side", SIDES, key="side"))
     tol = float(st.select_slider("tolerance (× start distance)", TOLERANCES, key="tol"))
 
+shared = set(DEFAULTS) - ({"kappa", "rotation"} if surface_name != "quadratic" else set())
+shared -= {"formula", "xmin", "xmax", "ymin", "ymax"} if surface_name != "custom" else set()
+
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def curvature_of(key: tuple, start: tuple) -> lr_sweep.Curvature:
-    return lr_sweep.reference_curvature(cache.build_surface(key), np.array(start))
+    return lr_sweep.reference_curvature(cache.build_surface(key), np.array(start), find_minimum=True)
 
 
 @st.cache_resource(max_entries=32, show_spinner="Running the three methods…")
@@ -89,15 +100,17 @@ def mapped(key: tuple, start: tuple, steps: int, method: str, side: int, tol: fl
                                n_momentum=side, rel_tol=tol, curvature=curvature_of(key, start))
 
 
-key = cache.surface_key(surface_name, params)
+key = cache.surface_key(surface_name, params, formula, domain)
 curvature = None
 with shown_errors():
     surface = cache.build_surface(key)
     xs, ys, Z = cache.surface_grid(key, 81)
     curvature = curvature_of(key, start)
 if curvature is None:
+    url.write([f for f in FIELDS if f.key in shared])  # so a link to the refused formula shows the same message
     st.stop()
 lr = lr_fraction * curvature.max_stable_lr
+floor = surface.min_value if surface.min_value is not None else float(surface.f(curvature.point))
 note = st.session_state.get("scenario_note")
 if note in MOMENTUM_SCENARIOS:
     changed = [k for k, v in MOMENTUM_SCENARIOS[note].settings.items() if st.session_state.get(k) != v]
@@ -153,7 +166,7 @@ if result is not None:
     elif not clicked:
         row, col = 0, 0
     cell_lr, cell_momentum = result.settings(row, col)
-    values = result.steps_to_tol if metric == "steps" else result.final_loss - (surface.min_value or 0.0)
+    values = result.steps_to_tol if metric == "steps" else result.final_loss - floor
     label = f"steps to {tol:g} × start distance" if metric == "steps" else "final loss − minimum"
     left, right = st.columns([3, 2])
     left.plotly_chart(hyper.phase_map_figure(
@@ -187,7 +200,6 @@ if result is not None:
                f"Measured: {int(mismatch.sum())} of {mismatch.size:,} cells disagree with the line about "
                f"stability; {fastest}.{grey}")
 
-shared = set(DEFAULTS) - ({"kappa", "rotation"} if surface_name != "quadratic" else set())
 url.write([f for f in FIELDS if f.key in shared])
 
 st.subheader("Export")

@@ -226,3 +226,52 @@ def test_a_start_where_every_cell_diverges_says_so():
     at = _app({"surface": "goldstein_price"})  # the default start (-2.5, 2) lies outside its bowl
     _ok(at)
     assert "every cell diverged from this start" in _caption(at, "64×64")
+
+
+# ------------------------------------------------------------------------------------- custom formula
+CUSTOM_QUADRATIC = "3*(x - 1)^2 + (x - 1)*(y + 2) + 2*(y + 2)^2"
+
+
+def _custom(at, formula):
+    at.selectbox(key="surface").select("custom").run()
+    at.text_input(key="formula").input(formula).run()
+    return at
+
+
+def test_a_custom_formula_draws_its_boundary_and_rates_at_the_found_curvature():
+    at = _custom(_app({"steps": "40"}), CUSTOM_QUADRATIC)
+    _ok(at)
+    # Hessian [[6, 1], [1, 4]] at the minimum (1, -2), whatever the start.
+    spectrum = np.linalg.eigvalsh([[6.0, 1.0], [1.0, 4.0]])
+    assert "local minimum found at (1, -2)" in _caption(at, "**Custom formula.**")
+    figures = _figures(at)
+    boundary = _trace(figures[PHASE], "theory: stability boundary")
+    beta = _decode(boundary["y"])
+    np.testing.assert_allclose(_decode(boundary["x"]), 2 * (1 + beta) / spectrum[-1], rtol=1e-9)
+    lr = 0.5 * 2 / spectrum[-1]
+    expected = [analysis.momentum_rate(lr, 0.0, spectrum), analysis.momentum_rate(lr, 0.9, spectrum),
+                analysis.momentum_rate(lr, 0.9, spectrum, True)]
+    names = [t["name"] for t in figures[RATES]["data"] if t["name"].startswith("theory")]
+    assert names == [f"theory ρ = {rho:.4g}" for rho in expected]
+    query = _query(at)
+    assert query["surface"] == "custom" and query["formula"] == CUSTOM_QUADRATIC and query["ymax"] == "3.0"
+    again = _app(query)
+    _ok(again)
+    assert _figures(again) == figures
+
+
+@pytest.mark.parametrize("formula", ["__import__('os').system('true')", "(" * 120 + "x" + ")" * 120])
+def test_a_hostile_formula_is_an_error_message_not_an_exception(formula):
+    for at in (_custom(_app(), formula), _app({"surface": "custom", "formula": formula})):
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.error
+        assert not _figures(at)
+
+
+def test_a_saddle_formula_says_there_is_no_local_minimum_and_keeps_it_in_the_link():
+    at = _custom(_app(), "x^2 - y^2")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no local minimum found from the start (-2.5, 2)" in e.value and "pick another start or formula"
+               in e.value for e in at.error), [e.value for e in at.error]
+    assert not _figures(at)
+    assert _query(at)["formula"] == "x^2 - y^2"
