@@ -161,3 +161,16 @@ def test_clicking_the_contour_moves_the_start():
     _ok(at)
     assert at.session_state["x0"] == 1.5 and at.session_state["y0"] == -1.5
     assert all(np.allclose(p[0], [1.5, -1.5]) for p in _paths(at).values())
+
+
+def test_a_slot_hidden_and_shown_again_keeps_its_settings():
+    """Streamlit drops a hidden widget's state; without the URL memory the slot came back with lr 0."""
+    at = _app()
+    lr = at.session_state["o2_sgd_lr"]
+    assert lr > 0
+    at.slider(key="racers").set_value(1).run()
+    at.slider(key="racers").set_value(3).run()
+    _ok(at)
+    assert at.session_state["o2_sgd_lr"] == lr
+    assert at.session_state["o3_sgd_lr"] == optimizers.get("sgd").hyperparameters["lr"]
+    assert len(_paths(at)) == 3

@@ -20,7 +20,8 @@ __all__ = ["cached"]
 T = TypeVar("T")
 
 
-@st.cache_resource(show_spinner=False)
+# One store per page name: a handful, bounded anyway so the cache test can prove it.
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _store(name: str) -> tuple[OrderedDict, threading.Lock]:
     return OrderedDict(), threading.Lock()
 

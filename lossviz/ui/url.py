@@ -101,6 +101,16 @@ def seed_from_url(page: str, fields: Sequence[Field]) -> list[str]:
         for key, value in values.items():
             st.session_state[key] = value
         st.session_state[flag] = notices
+    # Streamlit forgets a widget's value while the widget is not drawn (a hidden optimizer slot, the
+    # formula box of a non-custom surface); drawn again it would start at its minimum (an lr of 0). Each
+    # run remembers the values it finds and puts back the last one seen (or the default) where a key
+    # went missing, so a slot hidden and shown again comes back as the user left it.
+    memory = st.session_state.setdefault(f"_url_memory::{page}", {})
+    for field in fields:
+        if field.key in st.session_state:
+            memory[field.key] = st.session_state[field.key]
+        else:
+            st.session_state[field.key] = memory.get(field.key, field.default)
     return st.session_state[flag]
 
 
