@@ -773,6 +773,35 @@ def _mlp_case(resolution: int, target: float | None) -> Case:
                 target_seconds=target, why_missed=_MLP_CAUSE, threads=_MODEL_THREADS)
 
 
+def _page_case(figure: str, name: str, work: Callable[[], Any], target: float | None, note: str) -> Case:
+    """A row timing a page's own computation, as the module that owns it declares in ``benchmark_cases()``.
+
+    The page modules build their inputs when asked (outside the timer) and return the figure's result;
+    the check here only proves the call did real work: a finite grid for the slice, the runs for a sweep.
+    """
+
+    def prepare() -> Trial:
+        def check(result: Any) -> Work:
+            grid = getattr(result, "final_loss", None)
+            values = np.asarray(result if grid is None else grid, dtype=float)
+            if values.size == 0 or not np.isfinite(values).any():
+                raise BenchmarkError(f"{name}: the result holds no finite value")
+            return Work(f"{note.split(':')[0]}; result shape {values.shape}", {"values": values.size})
+
+        return Trial(work, check)
+
+    return Case(name=name, figure=figure, prepare=prepare, target_seconds=target,
+                why_missed=note if target is not None else "", threads=_MODEL_THREADS)
+
+
+def _register_page_cases() -> None:
+    from lossviz import lr_sweep, nn_landscape, phase_map
+
+    for module, figure in ((nn_landscape, "e"), (lr_sweep, "g"), (phase_map, "g")):
+        for name, work, target, note in module.benchmark_cases():
+            register(_page_case(figure, f"page: {name}", work, target, note))
+
+
 def _register_builtin() -> None:
     register_figure(Figure(
         "a", f"Surface grids, {GRID_RESOLUTION}x{GRID_RESOLUTION}",
@@ -817,6 +846,12 @@ def _register_builtin() -> None:
     register(_mlp_case(101, 0.5))
     register(_mlp_case(51, None))
     register(_lr_sweep_case())
+    register_figure(Figure(
+        "g", "The lesson pages' own calls",
+        "Each row times the computation a page makes for one figure, exactly as the page calls it "
+        "(`benchmark_cases()` of `lossviz.lr_sweep`, `lossviz.phase_map`); inputs are built outside the "
+        "timer. The neural-net page's slice is row (e)'s `page:` rows."))
+    _register_page_cases()
 
 
 _register_builtin()
