@@ -642,3 +642,77 @@ def test_non_numeric_input():
 def test_rmse_has_no_per_sample():
     with pytest.raises(ValueError, match=r"loss 'rmse' has no per-sample form"):
         losses.get("rmse").per_sample([1.0, 2.0], [1.0, 2.0])
+
+
+# -- float32 predictions ----------------------------------------------------------------------------------
+
+
+def _logistic_landscape_logits(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """The benchmark's problem at a smaller grid: 10,000 samples, weights on a side x side grid in [-4, 4]."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10_000, 2))
+    y = (rng.random(10_000) < 1 / (1 + np.exp(-X @ np.array([1.5, -2.0])))).astype(float)
+    axis = np.linspace(-4.0, 4.0, side)
+    weights = np.stack([g.ravel() for g in np.meshgrid(axis, axis)], axis=-1)
+    return y, weights @ X.T  # logits (side * side, 10_000), float64
+
+
+def test_float32_logits_value_within_1e5_of_float64_reference():
+    y, logits = _logistic_landscape_logits(15)
+    logits32 = logits.astype(np.float32)
+    # Independent reference: log(1 + e^s) - y s on the float32 logits widened to float64, so only the
+    # float32 arithmetic of the loss is measured, not the rounding of the logits themselves.
+    widened = logits32.astype(np.float64)
+    reference = np.mean(np.logaddexp(0.0, widened) - y * widened, axis=-1)
+    value = losses.get("binary_cross_entropy_with_logits").value(y, logits32)
+    assert value.dtype == np.float64
+    np.testing.assert_allclose(value, reference, rtol=1e-5)
+    # And against the float64 logits, the benchmark's check: the whole float32 path to 1e-5.
+    np.testing.assert_allclose(value, np.mean(np.logaddexp(0.0, logits) - y * logits, axis=-1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy_with_logits", "logistic", "hinge", "cross_entropy"])
+def test_float32_predictions_compute_per_sample_in_float32(name):
+    loss = losses.get(name)
+    rng = np.random.default_rng(7)
+    if loss.multiclass:
+        y, pred = rng.integers(0, 3, 40), rng.standard_normal((3, 40, 3))
+    else:
+        y, pred = (rng.random(40) < 0.5).astype(float), 3.0 * rng.standard_normal((3, 40))
+    pred32 = pred.astype(np.float32)
+    assert loss.per_sample(y, pred32).dtype == np.float32
+    np.testing.assert_allclose(loss.per_sample(y, pred32), loss.per_sample(y, pred32.astype(np.float64)),
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(loss.value(y, pred32), loss.value(y, pred32.astype(np.float64)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_float32_predictions_gradient_is_the_float64_gradient(name):
+    loss = losses.get(name)
+    rng = np.random.default_rng(8)
+    if loss.multiclass:
+        y, pred = rng.integers(0, 3, 30), rng.standard_normal((2, 30, 3))
+    else:
+        y, pred = rng.standard_normal(30), rng.standard_normal((2, 30))
+        if loss.targets != "real":
+            y = (y > 0).astype(float)
+    if loss.input in ("probability", "probabilities"):
+        pred = np.exp(pred) / (np.exp(pred).sum(-1, keepdims=True) if loss.multiclass else 1 + np.exp(pred))
+    pred32 = pred.astype(np.float32)
+    widened = pred32.astype(np.float64)
+    expected = loss.grad(y, widened)
+    assert loss.grad(y, pred32).dtype == np.float64
+    np.testing.assert_array_equal(loss.grad(y, pred32), expected)
+    value, grad = loss.value_and_grad(y, pred32)
+    np.testing.assert_array_equal(grad, expected)
+    np.testing.assert_allclose(value, loss.value(y, widened), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", REGRESSION)
+def test_float32_predictions_do_not_round_real_targets(name):
+    # 1 + 1e-6 is not a float32 (the nearest is 1 + 9.5e-7): rounding the targets would change every value.
+    y = np.full(4, 1.0 + 1e-6)
+    pred32 = np.ones((2, 4), dtype=np.float32)
+    loss = losses.get(name)
+    np.testing.assert_array_equal(loss.value(y, pred32), loss.value(y, np.ones((2, 4))))
+    assert loss.value(y, pred32)[0] > 0.0
