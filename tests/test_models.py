@@ -705,3 +705,32 @@ def test_f_affine_validation() -> None:
         model.f_affine(np.zeros(3), np.full((2, 3), np.nan), np.zeros((4, 2)))
     with pytest.raises(ValueError, match="dtype must be np.float64 or np.float32"):
         model.f_affine(np.zeros(3), np.eye(3)[:2], np.zeros((4, 2)), dtype=int)
+
+
+def test_logistic_regression_float32_runs_the_loss_in_float32_on_the_benchmark_problem(monkeypatch) -> None:
+    # The benchmark's data (10,000 samples, two weights, no intercept) on a coarser grid of weights.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10_000, 2))
+    y = (rng.random(10_000) < 1 / (1 + np.exp(-X @ np.array([1.5, -2.0])))).astype(float)
+    model = models.logistic_regression(X, y, fit_intercept=False)
+    axis = np.linspace(-4.0, 4.0, 12)
+    P = np.stack([g.ravel() for g in np.meshgrid(axis, axis)], axis=-1)
+
+    # End to end: the softplus terms, where nearly all the time goes, must see float32 logits.
+    received = []
+    softplus = losses._softplus
+
+    def spy(x):
+        received.append(x.dtype)
+        return softplus(x)
+
+    monkeypatch.setattr(losses, "_softplus", spy)
+    v32 = model.f(P, dtype=np.float32)
+    assert received and set(received) == {np.dtype(np.float32)}
+    monkeypatch.undo()
+
+    assert v32.dtype == np.float64
+    S = P @ X.T  # independent float64 reference: log(1 + e^s) - y s
+    reference = np.mean(np.logaddexp(0.0, S) - y * S, axis=-1)
+    np.testing.assert_allclose(v32, reference, rtol=1e-5)
+    np.testing.assert_allclose(model.f(P), reference, rtol=1e-12)
