@@ -23,7 +23,7 @@ SURFACES = [*surfaces.names(), "custom"]
 MAX_SLOTS = 6
 FIELDS = [
     url.choice_field("surface", "quadratic", SURFACES),
-    url.float_field("kappa", 10.0, 1.0, 1e6), url.float_field("rotation", 30.0, -180.0, 180.0),
+    url.float_field("kappa", 10.0, 1.0, 1000.0), url.float_field("rotation", 30.0, -180.0, 180.0),
     url.Field("formula", "sin(x)*cos(y) + 0.1*(x^2 + y^2)", str),
     *(url.float_field(k, v, -1e6, 1e6) for k, v in (("xmin", -3.0), ("xmax", 3.0), ("ymin", -3.0), ("ymax", 3.0))),
     url.float_field("x0", -2.8, -1e6, 1e6), url.float_field("y0", 2.0, -1e6, 1e6),
@@ -83,7 +83,7 @@ with st.sidebar:
     st.header("Start and steps")
     c1, c2 = st.columns(2)
     start = (c1.number_input("start x", key="x0", format="%.4g"), c2.number_input("start y", key="y0", format="%.4g"))
-    steps = st.slider("steps", 1, 2000, key="steps")
+    steps = st.slider("steps", 1, 10_000, key="steps")
     racers = st.slider("optimizers racing", 1, MAX_SLOTS, key="racers")
     settings = [controls.optimizer_slot(slot, steps, st) for slot in range(1, racers + 1)]
 
@@ -117,7 +117,8 @@ paths = [Path(e.label, colors[e.label], e.trajectory.params, e.trajectory.loss, 
          for e in entries]
 st.caption(f"**{surface.title}.** {surface.lesson}")
 
-inspect_step = st.session_state.get("inspect_step", 0)
+# The inspected step must exist: fewer steps than before pull it back to the last one.
+inspect_step = st.session_state["inspect_step"] = min(st.session_state.get("inspect_step", 0), steps - 1)
 arrows = []
 for e in entries:
     with shown_errors():
@@ -149,9 +150,10 @@ else:
     c2.info("This surface has no minimum, so there is no distance to plot.")
 
 st.subheader("Step inspector")
-st.slider("inspect step", 0, max(steps - 1, 0), key="inspect_step",
-          help="The arrows on the map show this step: dark grey, the negative gradient (scaled to fit); "
-          "in the optimizer's colour, the update it actually made.")
+if steps > 1:  # a slider needs two ends; a one-step race has only step 0 to inspect
+    st.slider("inspect step", 0, steps - 1, key="inspect_step",
+              help="The arrows on the map show this step: dark grey, the negative gradient (scaled to fit); "
+              "in the optimizer's colour, the update it actually made.")
 st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to fit), the coloured arrow the update "
            "each optimizer actually made. They differ wherever momentum or per-coordinate scaling acts.")
 for e in entries:

@@ -174,3 +174,15 @@ def test_a_slot_hidden_and_shown_again_keeps_its_settings():
     assert at.session_state["o2_sgd_lr"] == lr
     assert at.session_state["o3_sgd_lr"] == optimizers.get("sgd").hyperparameters["lr"]
     assert len(_paths(at)) == 3
+
+
+def test_a_one_step_race_and_a_shrinking_race_keep_the_inspector_valid():
+    at = _app()
+    at.slider(key="inspect_step").set_value(50).run()
+    at.slider(key="steps").set_value(10).run()
+    _ok(at)
+    assert at.session_state["inspect_step"] == 9
+    at.slider(key="steps").set_value(1).run()
+    _ok(at)
+    assert at.session_state["inspect_step"] == 0
+    assert all(p.shape == (2, 2) for p in _paths(at).values())
