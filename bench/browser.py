@@ -75,14 +75,14 @@ class Probe:
 # slider is not on the page) is measured for first render only.
 PROBES: dict[str, Probe] = {
     "pages/1_Surface_Explorer.py": Probe("steps", "contour", "steps: every race rerun, contour map"),
-    "pages/2_Learning_Rate.py": Probe("steps", "contour", "steps: races, sweep and schedules rerun, contour map"),
+    "pages/2_Learning_Rate.py": Probe("steps", "contour", "steps: races, sweep, schedules; contour map"),
     "pages/3_Momentum.py": Probe("momentum", "contour", "momentum β: the three methods rerun, their paths"),
     "pages/4_Regularization.py": Probe("strength", "contour", "strength λ: the regularized landscape"),
     "pages/5_Batch_Size.py": Probe("steps", "contour", "steps: SGD runs, the noise-ball map"),
     "pages/6_Loss_Functions.py": Probe("delta", "scatter", "Huber δ: regression loss curves"),
     "pages/7_Models_on_Data.py": Probe("noise", "contour", "data noise: new data set, its landscape"),
-    "pages/8_Neural_Net_Landscape.py": Probe("step", "contour", "step shown: PCA plane marker (training cached)",
-                                             nth=1),
+    "pages/8_Neural_Net_Landscape.py": Probe("step", "contour", "step shown: PCA plane marker (training "
+                                             "cached)", nth=1),
 }
 
 # Installed before any page script: times every WebSocket message in and out, every key press, and
@@ -159,7 +159,9 @@ PRESS = r"""
                lastRecv: recv.length ? recv[recv.length - 1] - key : null});
       return;
     }
-    if (performance.now() - start > timeout) { reject('figure did not change within ' + timeout + ' ms'); return; }
+    if (performance.now() - start > timeout) {
+      reject('figure did not change within ' + timeout + ' ms'); return;
+    }
     requestAnimationFrame(tick);
   };
   tick();
@@ -173,7 +175,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log_path: Path | None = None, extra_args: list[str] | None = None) -> subprocess.Popen:
+def start_server(port: int, log_path: Path | None = None,
+                 extra_args: list[str] | None = None) -> subprocess.Popen:
     """`streamlit run app.py` on ``port``, output to ``log_path`` (or discarded); returns once healthy."""
     log = log_path.open("w") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
@@ -355,7 +358,8 @@ def render(result: dict) -> str:
         "before the figure changed, render = that message to the figure drawn. Targets: p50 <= "
         f"{TARGET_P50_MS:.0f} ms, p95 <= {TARGET_P95_MS:.0f} ms.",
         "",
-        "| page | first render (s) | slider: what it redraws | p50 (ms) | p95 (ms) | client / server / render "
+        "| page | first render (s) | slider: what it redraws | p50 (ms) | p95 (ms) | client / server / "
+        "render "
         "(ms) | server CPU per press (ms) | n | target |",
         "|---|---:|---|---:|---:|---|---:|---:|---|",
     ]
@@ -484,7 +488,8 @@ def profile_browser(url_path: str, presses: int = 8, top: int = 15) -> str:
         by_function[f"{frame['functionName'] or '(anonymous)'} [{script}]"] += delta / 1000
     busy = sum(v for k, v in by_script.items() if k != "(idle)")  # (program) is the browser's own work
     lines = [f"{info.title}: {presses} presses of {probe.slider_key}, {1000 * wall / presses:.0f} ms each "
-             f"including settling; main-thread busy {busy / presses:.0f} ms per press", "", "self time by script:"]
+             f"including settling; main-thread busy {busy / presses:.0f} ms per press", "",
+             "self time by script:"]
     lines += [f"  {ms / presses:8.1f} ms/press  {name}" for name, ms in by_script.most_common(top)]
     lines += ["", "self time by function:"]
     lines += [f"  {ms / presses:8.1f} ms/press  {name}" for name, ms in by_function.most_common(top)]
@@ -492,7 +497,8 @@ def profile_browser(url_path: str, presses: int = 8, top: int = 15) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interactions", type=int, default=30, help="counted key presses per page (>= 20)")
     parser.add_argument("--pages", nargs="*", help="url paths to measure (default: every page that exists)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
@@ -500,7 +506,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile-server", metavar="URL_PATH",
                         help="instead of the benchmark: profile that page's reruns on the server (cProfile)")
     parser.add_argument("--profile-browser", metavar="URL_PATH",
-                        help="instead of the benchmark: profile that page's key presses in chromium (CPU profile)")
+                        help="instead of the benchmark: profile that page's key presses in chromium")
     args = parser.parse_args(argv)
     if args.profile_browser:
         print(profile_browser(args.profile_browser))

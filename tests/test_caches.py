@@ -22,7 +22,8 @@ FINITE_DOMAIN = {
 
 
 def _sources() -> list[Path]:
-    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "lossviz").rglob("*.py"))]
+    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")),
+             *sorted((ROOT / "lossviz").rglob("*.py"))]
     return [f for f in files if f.is_file()]
 
 
@@ -104,7 +105,8 @@ def test_the_app_has_caches_to_check():
          "without max_entries or ttl"),
         ("import streamlit as st\n@st.cache_data(max_entries=None)\ndef f(x):\n    return x\n",
          "without max_entries or ttl"),
-        ("import streamlit as st\ng = st.cache_data(show_spinner=False)(len)\n", "without max_entries or ttl"),
+        ("import streamlit as st\ng = st.cache_data(show_spinner=False)(len)\n",
+         "without max_entries or ttl"),
         ("from functools import lru_cache\n@lru_cache(maxsize=None)\ndef f(x):\n    return x\n",
          "without maxsize"),
         ("import functools\n@functools.cache\ndef f(x):\n    return x\n", "without maxsize"),

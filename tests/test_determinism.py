@@ -42,9 +42,10 @@ def _nudge_first_slider(at: AppTest) -> str | None:
     """Move the first slider that the link carries off its default, so the link is not the default one."""
     linked = _link(at)
     for slider in at.slider:
-        if slider.key in linked and not slider.proto.disabled and not isinstance(slider.value, tuple | list) and slider.max > slider.min:
-            step = slider.step or (slider.max - slider.min) / 10
-            target = slider.value + step * 3 if slider.value + step * 3 <= slider.max else slider.value - step * 3
+        movable = slider.key in linked and not slider.proto.disabled and slider.max > slider.min
+        if movable and not isinstance(slider.value, tuple | list):
+            step = (slider.step or (slider.max - slider.min) / 10) * 3
+            target = slider.value + step if slider.value + step <= slider.max else slider.value - step
             slider.set_value(type(slider.value)(target)).run()
             return slider.key
     return None

@@ -34,7 +34,8 @@ EXISTING = [page for page in PAGES if page.exists]
 EXAMPLES = int(os.environ.get("LOSSVIZ_ROBUSTNESS_EXAMPLES", "10"))
 # Shrinking replays a failing case dozens of times (minutes of AppTest runs); the failure message already
 # lists every widget value that was set, so shrink only when asked.
-PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if os.environ.get("LOSSVIZ_SHRINK") else [])
+SHRINK = [Phase.shrink] if os.environ.get("LOSSVIZ_SHRINK") else []
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate, *SHRINK]
 ROUNDS = 2  # a second round reaches widgets that the first round's choices reveal
 UNBOUNDED = 1e12  # what a student can type into a number input that has no limits
 TIMEOUT = 180
@@ -57,8 +58,9 @@ def _recording(original: Callable) -> Callable:
 @pytest.fixture(scope="module", autouse=True)
 def record_options():
     with pytest.MonkeyPatch.context() as patch:
-        for mixin, name in ((selectbox.SelectboxMixin, "selectbox"), (multiselect.MultiSelectMixin, "multiselect"),
-                            (radio.RadioMixin, "radio"), (select_slider.SelectSliderMixin, "select_slider")):
+        for mixin, name in ((selectbox.SelectboxMixin, "selectbox"), (radio.RadioMixin, "radio"),
+                            (multiselect.MultiSelectMixin, "multiselect"),
+                            (select_slider.SelectSliderMixin, "select_slider")):
             patch.setattr(mixin, name, _recording(getattr(mixin, name)))
             # st.selectbox is the main container's method bound at import: rebind it to the recorder.
             patch.setattr(streamlit, name, getattr(streamlit._main, name))
@@ -128,7 +130,8 @@ def _options(widget) -> list[Any]:
 
 NUMBER_TEXT = hs.lists(hs.one_of(hs.floats(allow_nan=True, allow_infinity=True), hs.integers(-10**6, 10**6)),
                        max_size=12).map(lambda xs: ", ".join(map(str, xs)))
-ODD_TEXT = hs.sampled_from(["", " ", "nan", "inf", "-1e308", "1e309", "((((((", "x" * 40, "1,,2", "é∑∂ƒ", "\n\t"])
+ODD_TEXT = hs.sampled_from(["", " ", "nan", "inf", "-1e308", "1e309", "((((((", "x" * 40, "1,,2",
+                           "é∑∂ƒ", "\n\t"])
 CSV_BYTES = hs.one_of(
     hs.binary(max_size=400),
     hs.lists(hs.lists(hs.one_of(hs.floats(allow_nan=True), hs.text(max_size=6)), min_size=1, max_size=4),
@@ -153,7 +156,8 @@ def random_action(widget, draw) -> tuple[str, Callable[[], Any]] | None:
             value = [options[value[0]], options[value[1]]]
     elif kind == "multiselect":
         limit = widget.max_selections or None
-        value = draw(hs.lists(hs.sampled_from(_options(widget)), unique=True, max_size=limit)) if _options(widget) else []
+        options = _options(widget)
+        value = draw(hs.lists(hs.sampled_from(options), unique=True, max_size=limit)) if options else []
     elif kind in ("checkbox", "toggle"):
         value = draw(hs.booleans())
     elif kind in ("text_input", "text_area"):

@@ -2,8 +2,9 @@
 
 The short version of ``python -m bench.load`` (20 sessions x 60 s, see the README): three Playwright
 contexts open the Surface Explorer with three different start points, then keep pressing the steps
-slider for 10 s each (and at least three times each, however loaded the machine). Every redraw must show the session's own start and its own number of steps; the
-server log must stay free of tracebacks (checked by the ``app_url`` fixture).
+slider for 10 s each (and at least three times each, however loaded the machine). Every redraw must
+show the session's own start and its own number of steps; the server log must stay free of tracebacks
+(checked by the ``app_url`` fixture).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def _run_in_thread(app_url: str) -> list:
 
     def target() -> None:
         try:
-            box["results"] = asyncio.run(run_sessions(app_url, SESSIONS, SECONDS, THINK, min_redraws=MIN_REDRAWS))
+            box["results"] = asyncio.run(run_sessions(app_url, SESSIONS, SECONDS, THINK,
+                                                      min_redraws=MIN_REDRAWS))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
             box["error"] = exc
 

@@ -20,7 +20,8 @@ FIGURES = r"""
 () => [...document.querySelectorAll('.js-plotly-plot')]
   .filter(gd => gd._fullData && !gd.closest('[data-stale="true"]'))
   .map(gd => gd._fullData.map(t => {
-    const plain = (v) => (v && typeof v === 'object' && typeof v.length === 'number') ? Array.from(v, plain) : v;
+    const plain = (v) =>
+      (v && typeof v === 'object' && typeof v.length === 'number') ? Array.from(v, plain) : v;
     const out = {type: t.type, name: t.name || ''};
     for (const k of ['x', 'y', 'z', 'text']) { if (t[k] !== undefined) out[k] = plain(t[k]); }
     return out;
