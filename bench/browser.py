@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -50,6 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lossviz.ui.catalog import PAGES, PageInfo  # noqa: E402
+from lossviz.ui.live_plotly import COMPONENT_NAME as LIVE_CHART  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -91,6 +93,24 @@ PROBES: dict[str, Probe] = {
 
 # Installed before any page script: times every WebSocket message in and out, every key press, and
 # defines a signature of a figure (its traces' values and its layout's shapes and annotations).
+# Defines window.__lvPlots(): every drawn, current (not stale) chart in page order, Streamlit's own and the
+# live charts (lossviz.ui.live_plotly), which sit in same-origin component frames. Tests add it too.
+PLOTS_SCRIPT = r"""
+(() => {
+  window.__lvPlots = () => {
+    const found = [];
+    for (const el of document.querySelectorAll('.js-plotly-plot, iframe')) {
+      if (el.closest('[data-stale="true"]')) continue;
+      if (el.tagName !== 'IFRAME') { found.push(el); continue; }
+      let doc = null;
+      try { doc = el.contentDocument; } catch (e) { doc = null; }
+      if (doc) found.push(...doc.querySelectorAll('.js-plotly-plot'));
+    }
+    return found.filter(gd => gd._fullData && gd._fullData.length && gd._fullLayout);
+  };
+})();
+"""
+
 INIT_SCRIPT = r"""
 (() => {
   window.__lv = {sent: [], recv: [], keyAt: 0};
@@ -104,10 +124,8 @@ INIT_SCRIPT = r"""
   }
   window.WebSocket = Timed;
   window.addEventListener('keydown', () => { window.__lv.keyAt = performance.now(); }, {capture: true});
-  // The nth drawn, current (not stale) chart whose first trace is of this type.
-  window.__lvFigure = (type, nth) => [...document.querySelectorAll('.js-plotly-plot')].filter(gd =>
-    gd._fullData && gd._fullData.length && gd._fullData[0].type === type && gd._fullLayout
-    && !gd.closest('[data-stale="true"]'))[nth];
+  // The nth current chart whose first trace is of this type.
+  window.__lvFigure = (type, nth) => window.__lvPlots().filter(gd => gd._fullData[0].type === type)[nth];
   window.__lvSig = (type, nth) => {
     const gd = window.__lvFigure(type, nth);
     if (!gd) return '';
@@ -127,6 +145,7 @@ INIT_SCRIPT = r"""
   };
 })();
 """
+INIT_SCRIPT += PLOTS_SCRIPT
 
 # True once the script run is over and the page has not changed for `quiet` ms; window.__lvSince is the
 # time (ms since navigation) of the last change, i.e. when the page finished drawing.
@@ -138,10 +157,12 @@ SETTLED = r"""
   const busy = !app || app.getAttribute('data-test-script-state') !== 'notRunning'
     || document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]');
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
-  const plots = [...document.querySelectorAll('.js-plotly-plot')];
-  const drawn = plots.filter(p => p._fullData && p.querySelector('.main-svg')).length;
+  // Live charts (in component frames) count once drawn, and again each time they take a new figure.
+  const plots = window.__lvPlots ? window.__lvPlots() : [...document.querySelectorAll('.js-plotly-plot')];
+  const drawn = plots.filter(p => p._fullData && p.querySelector('.main-svg'));
+  const revisions = drawn.map(p => p.dataset.revision || '').join(',');
   // Cheap to read every frame (innerText would force a layout and show up in the profile).
-  const state = main ? [document.getElementsByTagName('*').length, plots.length, drawn].join(':') : '';
+  const state = main ? [document.getElementsByTagName('*').length, plots.length, drawn.length, revisions].join(':') : '';
   const now = performance.now();
   if (busy || !main || !main.childElementCount || state !== window.__lvState) {
     window.__lvState = state; window.__lvSince = now; return false;
@@ -171,6 +192,17 @@ PRESS = r"""
   tick();
 })
 """
+
+
+def element_figure(element) -> dict | None:
+    """The figure a Streamlit element (a ``new_element`` delta) carries: an ``st.plotly_chart`` spec or a
+    live chart's (lossviz.ui.live_plotly), as a dict; None for any other element."""
+    kind = element.WhichOneof("type")
+    if kind == "plotly_chart":
+        return json.loads(element.plotly_chart.spec)
+    if kind == "component_instance" and element.component_instance.component_name.endswith(LIVE_CHART):
+        return json.loads(json.loads(element.component_instance.json_args)["spec"])
+    return None
 
 
 def _free_port() -> int:
@@ -248,7 +280,6 @@ async def _server_share(base_url: str, info: PageInfo, probe: Probe, presses: in
     rerun request a browser sends when the probe's slider moves one step (to a new value), timed to the
     arrival of the message that carries the probe's figure. In ms, one per press. The walk starts at
     ``start`` (where the browser left the slider), so its values are new to the server's caches too."""
-    import json
 
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -269,8 +300,8 @@ async def _server_share(base_url: str, info: PageInfo, probe: Probe, presses: in
             element = reply.delta.new_element
             if element.WhichOneof("type") == "slider" and element.slider.id.endswith(f"-{probe.slider_key}"):
                 facts["slider"] = element.slider
-            elif element.WhichOneof("type") == "plotly_chart" and arrived is None:
-                data = json.loads(element.plotly_chart.spec).get("data") or [{}]
+            elif arrived is None and (figure := element_figure(element)) is not None:
+                data = figure.get("data") or [{}]
                 if data[0].get("type", "scatter") == probe.figure_type:
                     if seen == probe.nth:
                         arrived = 1000 * (time.monotonic() - sent)

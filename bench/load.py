@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, ROOT, SETTLED, _free_port, cpu_seconds,
+from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, ROOT, SETTLED, _free_port, cpu_seconds, element_figure,
                            load_average, resident_mb, start_server, stop_server, write_block)
 
 PAGE = "Surface_Explorer"
@@ -173,9 +173,8 @@ async def _protocol_run(ws, back_msg, result: SessionResult) -> tuple[float | No
             result.errors.append(f"exception on the page: {element.exception.message[:100]}")
         elif element_type == "slider" and element.slider.label == "steps":
             facts["slider_id"] = element.slider.id
-        elif element_type == "plotly_chart" and arrived is None:
-            spec = json.loads(element.plotly_chart.spec)
-            if spec["data"] and spec["data"][0].get("type") == "contour":
+        elif arrived is None and (spec := element_figure(element)) is not None:
+            if spec.get("data") and spec["data"][0].get("type") == "contour":
                 arrived = time.monotonic() - sent
                 path = next((t for t in spec["data"] if str(t.get("name", "")).startswith("1. ")), None)
                 if path is not None:

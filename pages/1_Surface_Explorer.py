@@ -4,8 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from lossviz import expr, scenarios, surfaces, torch_export
+from lossviz._validation import check_scalar
 from lossviz.ui import cache, controls, nav, url
 from lossviz.ui.errors import shown_errors
+from lossviz.ui.live_plotly import live_plotly_chart
 from lossviz.viz import inspector
 from lossviz.viz.landscape import PALETTE, Arrow, Path, contour_figure, curves_figure, surface_figure
 
@@ -14,7 +16,7 @@ nav.sidebar()
 st.title("Surface Explorer")
 st.markdown(
     "Each optimizer starts at the same point and follows its own update rule downhill. The contour map "
-    "(right) is the surface seen from above, the 3-D view (left) the same surface in relief. Press "
+    "(left) is the surface seen from above, the 3-D view (right) the same surface in relief. Press "
     "**Play** or drag the step slider under the map to replay the race in your browser; click on the map "
     "to move the start. Every setting is in the page's address: copy it to share this exact picture."
 )
@@ -52,14 +54,15 @@ if not st.query_params and "scenario_note" not in st.session_state:
 for notice in notices:
     st.warning(notice)
 
-# A click on the contour selects one of its invisible lattice points: that point becomes the start. The
-# chart then gets a fresh key, so the selection (which would dim the map) does not outlive the click.
-chart_key = f"contour_chart_{st.session_state.setdefault('_clicks', 0)}"
-selection = st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
-if selection and selection[0].get("curve_number") == 1:
-    st.session_state["x0"], st.session_state["y0"] = (round(float(selection[0][a]), 3) for a in ("x", "y"))
-    st.session_state["_clicks"] += 1
-    chart_key = f"contour_chart_{st.session_state['_clicks']}"
+# A click on the map (a live chart: its value is the last click) sets the start, before the start
+# widgets are drawn. Each click has its own id, so it is applied once, and a second click on the same
+# spot still counts.
+click = st.session_state.get("contour_chart")
+if isinstance(click, dict) and click.get("id") != st.session_state.get("_applied_click"):
+    st.session_state["_applied_click"] = click.get("id")
+    with shown_errors():
+        st.session_state["x0"], st.session_state["y0"] = (round(check_scalar(click.get(a), f"clicked {a}"), 3)
+                                                          for a in ("x", "y"))
 
 with st.sidebar:
     st.header("Classroom scenarios")
@@ -129,23 +132,23 @@ for e in entries:
             arrows.append(Arrow(tuple(d.params), tuple(d.new_params), colors[e.label]))
 
 left, right = st.columns(2)
-left.plotly_chart(surface_figure(xs, ys, Z, paths=paths, minima=surface.minima, min_value=surface.min_value,
-                                 log_scale=surface.log_scale), width="stretch", key="surface_chart")
+# Live charts: updated in place on a rerun instead of mounted anew (see lossviz.ui.live_plotly).
 contour = contour_figure(xs, ys, Z, paths=paths, minima=surface.minima, log_scale=surface.log_scale,
-                         min_value=surface.min_value, start=start, arrows=arrows, click_grid=41)
-right.plotly_chart(contour, width="stretch", key=chart_key, on_select="rerun",
-                   selection_mode="points")
+                         min_value=surface.min_value, start=start, arrows=arrows)
+live_plotly_chart(contour, key="contour_chart", container=left, clickable=True)
+live_plotly_chart(surface_figure(xs, ys, Z, paths=paths, minima=surface.minima, min_value=surface.min_value,
+                                 log_scale=surface.log_scale), key="surface_chart", container=right)
 
 for e in entries:
     (st.warning if e.trajectory.diverged_at >= 0 or e.left_view_at >= 0 else st.success)(f"**{e.label}**: {e.verdict}")
 
 c1, c2 = st.columns(2)
-c1.plotly_chart(curves_figure([(e.label, colors[e.label], e.trajectory.loss - (surface.min_value or 0.0)) for e in entries],
+live_plotly_chart(curves_figure([(e.label, colors[e.label], e.trajectory.loss - (surface.min_value or 0.0)) for e in entries],
                               ylabel="loss − minimum" if surface.min_value is not None else "loss",
-                              log_y=surface.min_value is not None), width="stretch")
+                              log_y=surface.min_value is not None), key="loss_curve", container=c1)
 if len(surface.minima):
-    c2.plotly_chart(curves_figure([(e.label, colors[e.label], e.distance) for e in entries],
-                                  ylabel="distance to nearest minimum"), width="stretch")
+    live_plotly_chart(curves_figure([(e.label, colors[e.label], e.distance) for e in entries],
+                                  ylabel="distance to nearest minimum"), key="distance_curve", container=c2)
 else:
     c2.info("This surface has no minimum, so there is no distance to plot.")
 

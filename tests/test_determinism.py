@@ -7,13 +7,13 @@ result. Across a real server restart (a fresh process, a new hash seed): tests/e
 """
 from __future__ import annotations
 
-import json
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lossviz.ui.catalog import PAGES, ROOT
+from tests.pagetest import figures
 
 EXISTING = [page for page in PAGES if page.exists]
 
@@ -28,9 +28,8 @@ def _session(page, query: dict[str, str] | None = None) -> AppTest:
 
 
 def figure_data(at: AppTest) -> list[dict]:
-    """Every plotly chart's traces and animation frames, as the browser would receive them."""
-    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    return [{"data": spec.get("data", []), "frames": spec.get("frames", [])} for spec in specs]
+    """Every chart's traces and animation frames (live charts included), as the browser would receive them."""
+    return [{"data": spec.get("data", []), "frames": spec.get("frames", [])} for spec in figures(at)]
 
 
 def _link(at: AppTest) -> dict[str, str]:

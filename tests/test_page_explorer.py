@@ -1,6 +1,4 @@
 """Surface Explorer through AppTest: every control path reaches a figure, nothing reaches a traceback."""
-import base64
-import json
 
 import numpy as np
 import pytest
@@ -8,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from lossviz import optimizers, scenarios, surfaces
 from lossviz.ui.catalog import ROOT
+from tests.pagetest import decode, figure_of_type
 
 PAGE = str(ROOT / "pages/1_Surface_Explorer.py")
 
@@ -19,25 +18,14 @@ def _app(query=None):
     return at.run()
 
 
-def _decode(array):
-    if isinstance(array, dict) and "bdata" in array:
-        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        return data.reshape([int(s) for s in str(array.get("shape", data.size)).split(",")]) if "shape" in array else data
-    return np.asarray(array, dtype=float)
-
-
 def _contour(at):
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        if spec["data"] and spec["data"][0]["type"] == "contour":
-            return spec
-    raise AssertionError("no contour figure on the page")
+    return figure_of_type(at, "contour")
 
 
 def _paths(at):
     """Trajectory traces on the contour: name -> (T+1, 2) points."""
     spec = _contour(at)
-    return {t["name"]: np.column_stack([_decode(t["x"]), _decode(t["y"])])
+    return {t["name"]: np.column_stack([decode(t["x"]), decode(t["y"])])
             for t in spec["data"] if t.get("mode") == "lines"}
 
 
@@ -156,11 +144,35 @@ def test_step_inspector_fills_in_the_update_for_the_chosen_step():
 
 def test_clicking_the_contour_moves_the_start():
     at = _app()
-    at.session_state["contour_chart_0"] = {"selection": {"points": [{"curve_number": 1, "x": 1.5, "y": -1.5}]}}
+    at.session_state["contour_chart"] = {"x": 1.5004, "y": -1.4996, "id": "click-1"}
     at.run()
     _ok(at)
     assert at.session_state["x0"] == 1.5 and at.session_state["y0"] == -1.5
     assert all(np.allclose(p[0], [1.5, -1.5]) for p in _paths(at).values())
+
+
+def test_a_click_is_applied_once_and_a_new_click_again():
+    """The chart keeps its last click as its value: a later rerun must not drag the start back to it."""
+    at = _app()
+    at.session_state["contour_chart"] = {"x": 1.0, "y": 1.0, "id": "a"}
+    at.run()
+    at.number_input(key="x0").set_value(-2.0).run()
+    _ok(at)
+    assert at.session_state["x0"] == -2.0  # the typed start holds; click "a" was already applied
+    at.session_state["contour_chart"] = {"x": 1.0, "y": 1.0, "id": "b"}  # the same spot clicked again
+    at.run()
+    _ok(at)
+    assert at.session_state["x0"] == 1.0
+
+
+@pytest.mark.parametrize("bad", [{"x": "nan", "y": 0.0, "id": "c"}, {"x": None, "y": 1.0, "id": "d"}, {"id": "e"}])
+def test_a_malformed_click_is_refused_with_a_message(bad):
+    at = _app()
+    at.session_state["contour_chart"] = bad
+    at.run()
+    _ok(at)
+    assert at.session_state["x0"] == -2.8
+    assert any("clicked x" in e.value for e in at.error)
 
 
 def test_a_slot_hidden_and_shown_again_keeps_its_settings():

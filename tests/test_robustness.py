@@ -29,6 +29,7 @@ from streamlit.elements.widgets import multiselect, radio, select_slider, select
 from streamlit.testing.v1 import AppTest
 
 from lossviz.ui.catalog import PAGES, ROOT
+from tests.pagetest import figures
 
 EXISTING = [page for page in PAGES if page.exists]
 EXAMPLES = int(os.environ.get("LOSSVIZ_ROBUSTNESS_EXAMPLES", "10"))
@@ -89,7 +90,7 @@ def name(widget) -> str:
 
 def check(at: AppTest, actions: list[str]) -> None:
     assert not at.exception, f"{[e.value for e in at.exception]} after {actions}"
-    if not at.get("plotly_chart"):
+    if not figures(at):
         explained = [*at.error, *at.warning, *at.info]
         assert explained, f"no figure and no message saying why, after {actions}"
 

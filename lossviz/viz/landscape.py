@@ -313,6 +313,8 @@ def surface_figure(
     zlabel = "log₁₀(1 + loss − min)" if log_scale else "loss"
     fig.update_layout(
         height=height, margin={"l": 0, "r": 0, "t": 30, "b": 0}, template="none", showlegend=False,
+        # Updated in place (lossviz.ui.live_plotly), the view keeps the camera the user turned it to.
+        uirevision="camera",
         scene={
             "xaxis": {"title": {"text": "x"}}, "yaxis": {"title": {"text": "y"}},
             "zaxis": {"title": {"text": zlabel}}, "aspectmode": "manual",

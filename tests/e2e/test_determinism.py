@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from bench.browser import CHROMIUM, FLAGS, SETTLED, VIEWPORT, _free_port, start_server, stop_server
+from bench.browser import CHROMIUM, FLAGS, PLOTS_SCRIPT, SETTLED, VIEWPORT, _free_port, start_server, stop_server
 from lossviz.ui.catalog import PAGES
 from tests.e2e.conftest import ARTIFACTS
 
 EXISTING = [page for page in PAGES if page.exists]
 
-# Every current (not stale) chart in page order: its traces' kind, name and data arrays.
+# Every current (not stale) chart in page order, live charts included: traces' kind, name and data arrays.
 FIGURES = r"""
-() => [...document.querySelectorAll('.js-plotly-plot')]
-  .filter(gd => gd._fullData && !gd.closest('[data-stale="true"]'))
+() => window.__lvPlots()
   .map(gd => gd._fullData.map(t => {
     const plain = (v) =>
       (v && typeof v === 'object' && typeof v.length === 'number') ? Array.from(v, plain) : v;
@@ -31,6 +30,7 @@ FIGURES = r"""
 
 def _open(browser, url: str) -> tuple[str, list]:
     context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(PLOTS_SCRIPT)
     page = context.new_page()
     try:
         page.goto(url)

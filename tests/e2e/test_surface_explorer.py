@@ -1,56 +1,90 @@
-"""The Surface Explorer in a real browser: load, move a slider, click a start, play, download the CSV."""
+"""The Surface Explorer in a real browser: load, move a slider, click a start, play, download the CSV.
+
+The Explorer's charts are live charts (lossviz.ui.live_plotly): each sits in a component frame and is
+updated in place, so the tests reach them through ``window.__lvPlots`` and the frame they live in.
+"""
 import csv
 import io
 
+from bench.browser import PLOTS_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 
+CONTOUR = "() => window.__lvPlots().find(gd => gd._fullData[0].type === 'contour')"
 
-def _figure_data(page, index):
-    return page.evaluate(
-        "(i) => { const gd = document.querySelectorAll('.js-plotly-plot')[i];"
-        " return gd._fullData.map(t => ({name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])})); }",
-        index,
-    )
+
+def _first_path_length(page) -> int:
+    return page.evaluate(f"() => ({CONTOUR})()._fullData.find(t => (t.name || '').startsWith('1. ')).x.length")
+
+
+def _contour_frame(page):
+    for frame in page.frames:
+        if frame != page.main_frame and frame.evaluate(
+                "() => { const gd = document.querySelector('.js-plotly-plot');"
+                " return Boolean(gd && gd._fullData && gd._fullData[0].type === 'contour'); }"):
+            return frame
+    raise AssertionError("no live contour chart on the page")
 
 
 def test_explorer_slider_click_play_and_csv(app_url, page):
+    page.add_init_script(PLOTS_SCRIPT)
     page.goto(f"{app_url}/Surface_Explorer")
     wait_for_app(page)
+    page.wait_for_function("() => window.__lvPlots().length >= 4", timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
+    types = page.evaluate("() => window.__lvPlots().map(gd => gd._fullData[0].type)")
+    assert "contour" in types and "surface" in types
+    assert page.evaluate("() => window.__lvPlots().find(gd => gd._fullData[0].type === 'surface')"
+                         ".querySelector('canvas') !== null")  # the 3-D view drew
     save_screenshot(page, "surface_explorer")
-    assert page.locator(".js-plotly-plot").count() >= 4
 
-    # Steps slider: keyboard on the focused thumb, then the trajectories get longer.
-    before = max(len(t["x"]) for t in _figure_data(page, 1) if t["name"] and t["name"].startswith("1. "))
+    # Steps slider: keyboard on the focused thumb, then the trajectories get longer. The live chart is
+    # updated in place: the same plot element takes the new figure (no new WebGL context per step).
+    page.evaluate("() => { window.__lvPlots().forEach(gd => { gd.__marked = true; }); }")
+    before = _first_path_length(page)
     thumb = page.locator('input[type="range"][aria-label="steps"]')
     thumb.focus()
     for _ in range(5):
         page.keyboard.press("ArrowRight")
     # Each key press is a rerun; wait for the last one to reach the figure.
     page.wait_for_function(
-        "(n) => { const gd = document.querySelectorAll('.js-plotly-plot')[1];"
-        " return gd && gd._fullData.some(t => t.name && t.name.startsWith('1. ') && t.x.length === n); }",
+        f"(n) => {{ const gd = ({CONTOUR})();"
+        " return gd && gd._fullData.some(t => (t.name || '').startsWith('1. ') && t.x.length === n); }",
         arg=before + 5, timeout=20_000,
     )
     wait_for_app(page)
+    assert page.evaluate("() => window.__lvPlots().every(gd => gd.__marked === true)")
 
-    # Click on the contour: the start moves to the clicked lattice point.
+    # Click on the map: the start moves to the clicked point, in data coordinates.
     start_x = page.get_by_label("start x")
     old = start_x.input_value()
-    box = page.locator(".js-plotly-plot").nth(1).locator(".nsewdrag").first.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
-    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
+    frame = _contour_frame(page)
+    axes = frame.evaluate(
+        "() => { const gd = document.querySelector('.js-plotly-plot'); const xa = gd._fullLayout.xaxis;"
+        " const ya = gd._fullLayout.yaxis; return {x: xa._offset, w: xa._length, y: ya._offset, h: ya._length,"
+        " x0: xa.range[0], x1: xa.range[1]}; }")
+    frame_box = page.locator("iframe").nth(
+        page.evaluate("() => [...document.querySelectorAll('iframe')].findIndex(f => f.contentDocument"
+                      " && f.contentDocument.querySelector('.js-plotly-plot')"
+                      " && f.contentDocument.querySelector('.js-plotly-plot')._fullData[0].type === 'contour')")
+    ).bounding_box()
+    click_x = frame_box["x"] + axes["x"] + 0.75 * axes["w"]
+    click_y = frame_box["y"] + axes["y"] + 0.25 * axes["h"]
+    page.mouse.move(click_x, click_y)
+    page.mouse.click(click_x, click_y)
     page.wait_for_function("(old) => document.querySelector('input[aria-label=\"start x\"]').value !== old",
                            arg=old, timeout=20_000)
     wait_for_app(page)
-    assert float(start_x.input_value()) > 0  # the click was in the right half of a view centred on 0
+    expected = axes["x0"] + 0.75 * (axes["x1"] - axes["x0"])
+    assert abs(float(start_x.input_value()) - expected) < 0.02 * (axes["x1"] - axes["x0"])
+    page.wait_for_function(f"(x) => Math.abs(({CONTOUR})()._fullData.find(t => (t.name || '').startsWith('1. '))"
+                           ".x[0] - x) < 1e-9", arg=float(start_x.input_value()), timeout=20_000)
 
     # Play: the "now" markers move in the browser (no rerun), and the map stays drawn while they do.
-    heads = "() => document.querySelectorAll('.js-plotly-plot')[1]._fullLayout.shapes.map(s => s.xanchor)"
-    contour_drawn = "() => document.querySelectorAll('.js-plotly-plot')[1].querySelectorAll('g.contour').length"
+    heads = f"() => ({CONTOUR})()._fullLayout.shapes.map(s => s.xanchor)"
+    contour_drawn = f"() => ({CONTOUR})().querySelectorAll('g.contour').length"
     at_start = page.evaluate(heads)
     assert page.evaluate(contour_drawn) > 0
-    page.get_by_text("▶ Play").first.click()
+    frame.get_by_text("▶ Play").first.click()
     page.wait_for_timeout(1500)
     assert page.evaluate(heads) != at_start
     assert page.evaluate(contour_drawn) > 0

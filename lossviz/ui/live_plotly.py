@@ -1,0 +1,78 @@
+"""A Plotly chart that stays mounted across reruns and is updated in place (``Plotly.react``).
+
+``st.plotly_chart`` gives a chart a new identity whenever its figure changes (the element id hashes the
+spec), so the browser throws the plot away and draws a new one. For a 3-D surface that is a new WebGL
+context, shader compiles and a first draw: about 1 s per slider step in headless Chromium's software GL,
+and the camera the user had turned to snaps back. This component keeps one plot per ``key`` and hands it
+each new figure; Plotly.react redraws only what changed (0.15 s for the same 3-D update), and a figure
+whose ``layout.uirevision`` stays the same keeps the user's camera.
+
+The front end is a static page (``live_plotly_frontend/index.html``) that loads the plotly.js bundled
+with the installed plotly package, copied next to it on first use so the two can never drift apart.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit.components.v1 as components
+
+__all__ = ["live_plotly_chart", "FRONTEND", "COMPONENT_NAME"]
+
+FRONTEND = Path(__file__).with_name("live_plotly_frontend")
+COMPONENT_NAME = "lossviz_live_plotly"
+
+
+def _bundled_plotly_js() -> Path:
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _install_plotly_js() -> None:
+    """Copy plotly.min.js into the front-end folder unless an identical copy is already there."""
+    source, target = _bundled_plotly_js(), FRONTEND / "plotly.min.js"
+    if not target.exists() or target.stat().st_size != source.stat().st_size:
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)  # atomic: a browser never reads half a file
+
+
+_install_plotly_js()
+_component = components.declare_component(COMPONENT_NAME, path=str(FRONTEND))
+
+
+def spec_revision(spec: str) -> str:
+    """A content hash of a figure's JSON, the same in every process (unlike ``hash()``, salted per run).
+
+    The front end writes it on the plot once drawn (``data-revision``), so a test can tell which figure a
+    chart shows.
+    """
+    return hashlib.blake2b(spec.encode(), digest_size=8).hexdigest()
+
+
+def live_plotly_chart(figure: go.Figure, *, key: str, container=None, clickable: bool = False) -> dict | None:
+    """Draw ``figure`` in the persistent chart ``key`` (created on first use, updated in place after).
+
+    Parameters
+    ----------
+    figure : the figure; its ``layout.height`` sets the chart's height (default 450 px).
+    key : the chart's identity across reruns; a new key mounts a new chart.
+    container : where to draw (a column, the sidebar...); default the main area.
+    clickable : a click on the axes (not a drag) reruns the page with the click as the chart's value.
+
+    Returns
+    -------
+    The last click, ``{"x": float, "y": float, "id": str}`` in data coordinates (``id`` differs for each
+    click, so a second click on the same spot is still news), or None before the first click. It is also
+    ``st.session_state[key]``, readable before the widgets a click should change are drawn.
+    """
+    spec = pio.to_json(figure, validate=False)
+    revision = spec_revision(spec)
+    if container is None:
+        return _component(spec=spec, revision=revision, clickable=clickable, key=key, default=None)
+    with container:
+        return _component(spec=spec, revision=revision, clickable=clickable, key=key, default=None)
+

@@ -1,0 +1,35 @@
+"""What AppTest page tests share: the figures a page sent, decoded as the browser would see them."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from lossviz.ui.live_plotly import COMPONENT_NAME
+
+
+def decode(array) -> np.ndarray:
+    """A figure array as plotly.js reads it: a list, or plotly's base64 ``{"dtype", "bdata", "shape"}``."""
+    if isinstance(array, dict) and "bdata" in array:
+        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = array.get("shape")
+        return data.reshape([int(s) for s in str(shape).split(",")]) if shape else data
+    return np.asarray(array, dtype=float)
+
+
+def figures(at: AppTest) -> list[dict]:
+    """Every figure on the page: ``st.plotly_chart`` specs, then live charts (lossviz.ui.live_plotly)."""
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    for element in at.get("component_instance"):
+        if element.proto.component_name.endswith(COMPONENT_NAME):
+            specs.append(json.loads(json.loads(element.proto.json_args)["spec"]))
+    return specs
+
+
+def figure_of_type(at: AppTest, trace_type: str, nth: int = 0) -> dict:
+    """The ``nth`` figure whose first trace is ``trace_type`` ("contour", "surface", "scatter"...)."""
+    found = [spec for spec in figures(at) if spec.get("data") and spec["data"][0]["type"] == trace_type]
+    assert len(found) > nth, f"no figure number {nth} of type {trace_type} on the page"
+    return found[nth]

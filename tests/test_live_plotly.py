@@ -1,0 +1,77 @@
+"""The live chart: its front end is complete, and a page's figure reaches it intact."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from lossviz.ui import live_plotly
+from lossviz.ui.catalog import ROOT
+from tests.pagetest import decode, figures
+
+
+def test_the_front_end_loads_the_plotly_js_of_the_installed_package():
+    page = (live_plotly.FRONTEND / "index.html").read_text()
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts == ["plotly.min.js"]
+    copied = live_plotly.FRONTEND / "plotly.min.js"
+    assert copied.read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
+    assert "Plotly.react" in page and "streamlit:componentReady" in page
+
+
+def test_a_stale_copy_of_plotly_js_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setattr(live_plotly, "FRONTEND", tmp_path)
+    (tmp_path / "plotly.min.js").write_text("old plotly")
+    live_plotly._install_plotly_js()
+    assert (tmp_path / "plotly.min.js").read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _page():
+    import numpy as np
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from lossviz.ui.live_plotly import live_plotly_chart
+
+    n = st.slider("n", 2, 50, 5, key="n")
+    fig = go.Figure(go.Scatter(x=np.arange(n), y=np.arange(n) ** 2.0, name="squares"))
+    fig.update_layout(height=300)
+    st.session_state["clicked"] = live_plotly_chart(fig, key="chart", clickable=True)
+
+
+def test_the_figure_reaches_the_chart_and_a_new_figure_keeps_the_chart():
+    at = AppTest.from_function(_page).run()
+    assert not at.exception
+    (spec,) = figures(at)
+    assert spec["layout"]["height"] == 300
+    np.testing.assert_array_equal(decode(spec["data"][0]["y"]), np.arange(5) ** 2.0)
+    first = at.get("component_instance")[0].proto
+    at.slider(key="n").set_value(7).run()
+    second = at.get("component_instance")[0].proto
+    # Same identity, so the browser updates the mounted plot; a new revision, so it knows the figure is new.
+    assert first.id == second.id
+    assert decode(figures(at)[0]["data"][0]["y"]).size == 7
+    revision = lambda proto: __import__("json").loads(proto.json_args)["revision"]  # noqa: E731
+    assert revision(first) != revision(second)
+
+
+def test_the_last_click_is_the_chart_value():
+    at = AppTest.from_function(_page).run()
+    assert at.session_state["clicked"] is None
+    at.session_state["chart"] = {"x": 1.25, "y": 3.5, "id": "k1"}
+    at.run()
+    assert at.session_state["clicked"] == {"x": 1.25, "y": 3.5, "id": "k1"}
+
+
+def test_the_revision_is_the_same_for_the_same_figure_in_any_process():
+    """Determinism across a server restart: the revision is a content hash, not Python's salted hash()."""
+    code = "from lossviz.ui.live_plotly import spec_revision; print(spec_revision('[1, 2]'))"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2")}
+    assert len(runs) == 1 and runs != {""}
+    assert live_plotly.spec_revision('{"data": [1]}') != live_plotly.spec_revision('{"data": [2]}')
