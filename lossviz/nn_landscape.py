@@ -17,19 +17,19 @@ cut, and this module makes the cuts of the research literature fast enough to be
   descent stability limit :math:`2/\mathrm{lr}` (Cohen et al. 2021, "edge of stability").
 - **The decision boundary** of the network at any step, on a grid over its two input features.
 
-Speed: :func:`plane_losses` evaluates a whole grid of weight vectors at once with batched ``np.matmul``,
-float32 by default, never a forward pass per grid point in a Python loop. On a plane the first layer's
-pre-activations are linear in the plane coordinates, :math:`X W_1(\theta) + b_1(\theta) = A_0 + a A_1 +
-b A_2`, so that layer is one product per chunk of grid points; every later layer is one batched product
-per chunk over sample blocks small enough that OpenBLAS runs each on one thread, with two Python threads
-over chunks using both cores. The float32 values agree with :meth:`lossviz.models.MLP.f` in float64 to a
-relative 1e-5 on well-scaled networks (pinned in the tests); ``dtype=np.float64`` gives the exact values.
+Speed: :func:`plane_losses` evaluates a whole grid of weight vectors at once through the model's own
+float32 grid path (:meth:`lossviz.models.MLP.f_affine`, batched ``np.matmul`` over chunks of points on two
+threads), never a forward pass per grid point in a Python loop. This module once had its own evaluator
+that formed the first layer from three precomputed products (on a plane, :math:`X W_1 + b_1 = A_0 + a A_1
++ b A_2`); it saved nothing measurable, since writing that layer's pre-activations costs the same either
+way, and the model's path took 0.65 s of CPU for the 101x101 benchmark slice against its 0.78 s. Nearly
+all that time is the 32 x 33 products at OpenBLAS's single-core peak and the 6.5e8 float32 tanh. The
+float32 values agree with :meth:`lossviz.models.MLP.f` in float64 to a relative 1e-5 on well-scaled
+networks (pinned in the tests); ``dtype=np.float64`` gives the exact values.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -66,17 +66,9 @@ MAX_SAMPLES = 5000
 # values are 190 MB, which a page cache holding a few trainings can afford.
 MAX_RECORDED_WEIGHTS = 25_000_000
 
-# OpenBLAS runs a product on one thread when m * n * k <= 65536 * 4; its own threads, spinning next to
-# our two worker threads on a shared 2-core machine, cost 2x here (measured), so every product stays under.
-_SINGLE_THREAD_PRODUCT = 65536 * 4
-# Scratch per chunk of grid points: about 1.5 MiB keeps a chunk's activations in the 2 MiB L2 cache
-# (chunks of 4 to 16 points measured 0.79-0.82 s of CPU for the 101x101 benchmark, 64 points 0.96 s).
-_CHUNK_BYTES = 3 * 2**19
-_MAX_CHUNK = 64
-_THREADS = 2
-# Below this many multiply-adds a second thread costs more to start than it saves.
-_THREAD_MIN_WORK = 50_000_000
 _PROGRESS_STEPS = 50
+# A progress step evaluates at least this many points, so its fixed costs (threads, scratch) stay small.
+_PROGRESS_POINTS = 200
 _ACCURACY_SLICE = 16
 
 
@@ -232,159 +224,6 @@ def filter_normalized_directions(
 
 
 # ----------------------------------------------------------------------------- losses on a plane, fast
-class _Plan(NamedTuple):
-    """What one call of the fast MLP evaluator shares between its chunks."""
-
-    first: np.ndarray  # (m + 1, w1 * N): layer-1 pre-activations of origin and each direction
-    blocks: int
-    rows: int
-    head: str  # "margin", "softmax", "binary", "mse" or "generic"
-    sign: np.ndarray  # (n,) +1 / -1 for the binary heads
-    onehot: np.ndarray  # (C, n) for the softmax head
-
-
-def _loss_head(model: models.MLP) -> str:
-    loss, link = model.loss.name, model.link
-    if loss == "cross_entropy" and link == "identity":
-        return "margin" if model.n_outputs == 2 else "softmax"
-    if loss == "binary_cross_entropy_with_logits" and link == "identity" and model.n_outputs == 1:
-        return "binary"
-    if loss == "mse" and link == "identity" and model.n_outputs == 1:
-        return "mse"
-    return "generic"
-
-
-def _plan(model: models.MLP, basis: np.ndarray, dtype: type) -> _Plan:
-    n = model.n_samples
-    widths = model.widths
-    head = _loss_head(model)
-    last_out = 1 if head == "margin" else widths[-1]
-    products = [w_out * (w_in + 1) for w_in, w_out in zip(widths[1:-2], widths[2:-1])]
-    products.append(last_out * (widths[-2] + 1))
-    rows = max(16, _SINGLE_THREAD_PRODUCT // max(products))
-    blocks = -(-n // rows)
-    rows = -(-n // blocks)
-    padded = blocks * rows
-    layers = model.unflatten(basis)  # [(W (m+1, in, out), b (m+1, out)), ...]
-    W1, b1 = layers[0]
-    pre = np.zeros((basis.shape[0], widths[1], padded))
-    pre[:, :, :n] = np.einsum("np,kpo->kon", model.X, W1) + b1[:, :, None]
-    y = model.y
-    onehot = np.zeros((0, n), dtype=dtype)
-    if head == "softmax":
-        onehot = (np.arange(model.n_outputs)[:, None] == y[None, :]).astype(dtype)
-    sign = np.where(y > 0.5, 1.0, -1.0).astype(dtype)
-    return _Plan(pre.reshape(basis.shape[0], -1).astype(dtype), blocks, rows, head, sign, onehot)
-
-
-def _activate(activation: str, a: np.ndarray) -> None:
-    if activation == "tanh":
-        np.tanh(a, out=a)
-    elif activation == "relu":
-        np.maximum(a, 0, out=a)
-    else:
-        np.negative(a, out=a)
-        with np.errstate(over="ignore"):  # exp(-a) = inf gives sigmoid 0, the right limit
-            np.exp(a, out=a)
-        a += 1
-        np.reciprocal(a, out=a)
-
-
-def _blocked(buffer: np.ndarray, blocks: int, rows: int) -> np.ndarray:
-    """(k, w, blocks * rows) -> a (k, blocks, w, rows) view: each block is one small product's operand."""
-    # Built from strides rather than reshape, which could silently return a copy that `out=` then fills.
-    k, width, _ = buffer.shape
-    s_k, s_w, s_n = buffer.strides
-    return np.lib.stride_tricks.as_strided(buffer, (k, blocks, width, rows), (s_k, rows * s_n, s_w, s_n))
-
-
-def _softplus(z: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-    """log(1 + exp(z)) in place, as max(z, 0) + log1p(exp(-|z|)) so nothing overflows."""
-    np.abs(z, out=scratch)
-    np.negative(scratch, out=scratch)
-    np.exp(scratch, out=scratch)
-    np.log1p(scratch, out=scratch)
-    np.maximum(z, 0, out=z)
-    z += scratch
-    return z
-
-
-class _Workspace:
-    """One thread's scratch arrays, allocated once and reused by all its chunks."""
-
-    def __init__(self, model: models.MLP, plan: _Plan, chunk: int, dtype: type) -> None:
-        padded = plan.blocks * plan.rows
-        self.hidden = []
-        for width in model.widths[1:-1]:
-            buffer = np.empty((chunk, width + 1, padded), dtype=dtype)
-            buffer[:, width, :] = 1.0  # the row of ones that turns [W; b] into one product
-            self.hidden.append(buffer)
-        outputs = 1 if plan.head == "margin" else model.widths[-1]
-        self.scores = np.empty((chunk, outputs, padded), dtype=dtype)
-        self.scratch = np.empty((chunk, max(outputs, 1), padded), dtype=dtype)
-
-
-def _chunk_losses(model: models.MLP, plan: _Plan, basis: np.ndarray, coefficients: np.ndarray,
-                  work: _Workspace, dtype: type) -> np.ndarray:
-    """Mean loss (k,) at ``coefficients @ basis`` for one chunk of k rows of coefficients (k, m + 1)."""
-    k = coefficients.shape[0]
-    n = model.n_samples
-    blocks, rows = plan.blocks, plan.rows
-    padded = blocks * rows
-    params = (coefficients @ basis).astype(dtype)  # (k, d)
-    c = coefficients.astype(dtype)
-    first = work.hidden[0] if work.hidden else work.scores
-    width = model.widths[1]
-    flat = first.reshape(first.shape[0], -1)[:k, : width * padded]
-    # Layer 1 on a plane: pre-activations are c @ [A_0; A_1; ...]; columns cut so each product stays small.
-    piece = max(1, _SINGLE_THREAD_PRODUCT // (k * c.shape[1]))
-    for start in range(0, flat.shape[1], piece):
-        np.matmul(c, plan.first[:, start: start + piece], out=flat[:, start: start + piece])
-    layer_slices = model.layer_slices
-    n_layers = len(model.widths) - 1
-    h = first
-    for index in range(n_layers):
-        if index > 0:
-            W_slice, b_slice = layer_slices[2 * index], layer_slices[2 * index + 1]
-            fan_in, fan_out = W_slice.shape
-            augmented = params[:, W_slice.slice.start: b_slice.slice.stop].reshape(k, fan_in + 1, fan_out)
-            if index == n_layers - 1 and plan.head == "margin":
-                augmented = augmented[:, :, 1:2] - augmented[:, :, 0:1]
-                fan_out = 1
-            target = work.hidden[index] if index < n_layers - 1 else work.scores
-            np.matmul(augmented.swapaxes(1, 2)[:, None], _blocked(h[:k], blocks, rows),
-                      out=_blocked(target[:k, :fan_out], blocks, rows))
-            h = target
-        if index < n_layers - 1:
-            _activate(model.activation, h[:k, : model.widths[index + 1]])
-    scores = work.scores[:k, :, :n]
-    scratch = work.scratch[:k, : scores.shape[1], :n]
-    if plan.head == "margin" or plan.head == "binary":
-        z = np.multiply(scores[:, 0], -plan.sign, out=scores[:, 0])  # loss = softplus(-(2y - 1) s)
-        per_sample = _softplus(z, scratch[:, 0])
-    elif plan.head == "mse":
-        per_sample = np.subtract(scores[:, 0], model.y.astype(dtype), out=scores[:, 0])
-        np.multiply(per_sample, per_sample, out=per_sample)
-    elif plan.head == "softmax":
-        top = scores.max(axis=1)
-        np.subtract(scores, top[:, None], out=scratch)
-        picked = np.einsum("kcn,cn->kn", scratch, plan.onehot)
-        np.exp(scratch, out=scratch)
-        per_sample = np.log(scratch.sum(axis=1)) - picked
-    else:
-        s = scores.astype(np.float64).swapaxes(1, 2)  # (k, n, C), what the loss functions take
-        pred = s[..., 0] if model.n_outputs == 1 else s
-        with np.errstate(over="ignore", under="ignore"):
-            if model.link == "sigmoid":
-                pred = np.where(pred >= 0, 1 / (1 + np.exp(-np.abs(pred))),
-                                np.exp(-np.abs(pred)) / (1 + np.exp(-np.abs(pred))))
-            elif model.link == "softmax":
-                e = np.exp(pred - pred.max(axis=-1, keepdims=True))
-                pred = e / e.sum(axis=-1, keepdims=True)
-            return np.asarray(model.loss.value(model.y, pred), dtype=np.float64)
-    return per_sample.mean(axis=-1, dtype=np.float64)
-
-
 def _check_dtype(dtype: object) -> type:
     try:
         precision = np.dtype(dtype).type  # type: ignore[call-overload]
@@ -444,40 +283,17 @@ def plane_losses(
                 if progress is not None:
                     progress(min(1.0, (start + 256) / max(K, 1)))
         return out
-    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
-        plan = _plan(model, basis, precision)
-    padded = plan.blocks * plan.rows
-    rows_per_point = sum(w + 1 for w in model.widths[1:-1]) + 2 * model.widths[-1]
-    per_point = np.dtype(precision).itemsize * padded * rows_per_point
-    chunk = int(max(1, min(_MAX_CHUNK, _CHUNK_BYTES // per_point, K)))
-    chunks = [slice(start, min(start + chunk, K)) for start in range(0, K, chunk)]
-    work_per_point = model.n_samples * sum(a * b for a, b in zip(model.widths[:-1], model.widths[1:]))
-    threads = _THREADS if (len(chunks) > 1 and K * work_per_point >= _THREAD_MIN_WORK) else 1
-    local = threading.local()
-
-    def compute(group: list[slice]) -> None:
-        if not hasattr(local, "work"):
-            local.work = _Workspace(model, plan, chunk, precision)
-        with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
-            for part in group:
-                out[part] = _chunk_losses(model, plan, basis, coefficients[part], local.work, precision)
-
-    n_groups = max(1, min(len(chunks), _PROGRESS_STEPS if progress is not None else threads * 4))
-    groups = [chunks[i * len(chunks) // n_groups: (i + 1) * len(chunks) // n_groups] for i in range(n_groups)]
-    if threads == 1:
-        for done, group in enumerate(groups, start=1):
-            compute(group)
-            if progress is not None:
-                progress(done / n_groups)
+    # The model's own affine evaluator builds each chunk of points just before using it; in float32 it
+    # is the fast grid path (lossviz.models.MLP._values, two threads). Groups only pace the progress
+    # reports, which must come from this thread (Streamlit's widgets live in the script thread).
+    if K == 0:
         return out
-    # NumPy releases the GIL inside matmul and ufunc loops, so two threads over independent chunks use both
-    # cores; every chunk writes its own slots of `out`, so the result does not depend on timing.
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(compute, group) for group in groups]
-        for done, future in enumerate(futures, start=1):
-            future.result()
-            if progress is not None:
-                progress(done / n_groups)
+    n_groups = 1 if progress is None else int(max(1, min(_PROGRESS_STEPS, K // _PROGRESS_POINTS)))
+    for index in range(n_groups):
+        part = slice(index * K // n_groups, (index + 1) * K // n_groups)
+        out[part] = model.f_affine(center, basis_directions, points[part], dtype=precision)
+        if progress is not None:
+            progress((index + 1) / n_groups)
     return out
 
 
@@ -592,7 +408,7 @@ def accuracy(model: models.DataModel, params: object) -> np.ndarray:
 
 # -------------------------------------------------------------------------------------------- PCA
 class PCAPlane(NamedTuple):
-    """A plane through ``origin`` spanned by the top principal directions of some trajectories.
+    r"""A plane through ``origin`` spanned by the top principal directions of some trajectories.
 
     origin : (d,); directions : (2, d), orthonormal rows; explained_variance_ratio : (2,), the share of
     :math:`\sum_t \lVert \theta_t - o \rVert^2` along each direction; n_points : points used.
@@ -1289,9 +1105,10 @@ def benchmark_cases() -> list[tuple[str, Callable[[], Any], float | None, str]]:
     """
     note = (f"MLP 2-32-32-2 (tanh, softmax cross-entropy, d = 1,218) on the {BENCH_SAMPLES:,}-sample moons "
             "data: lossviz.nn_landscape.loss_slice around theta along two filter-normalized directions, "
-            "float32 batched forward (first layer linear in the plane coordinates, every other layer one "
-            "batched np.matmul per chunk of grid points, two threads). About 1.2e10 multiply-adds and "
-            "6.5e8 tanh for 101x101: some 0.8 s of CPU here, so the 0.5 s target needs both cores free.")
+            "through MLP.f_affine's float32 grid path (batched np.matmul per chunk of grid points, two "
+            "threads). About 1.2e10 multiply-adds and 6.5e8 tanh for 101x101: some 0.6 s of CPU here (the "
+            "32 x 33 products at OpenBLAS's single-core peak and the tanh at 0.4 ns each), so the 0.5 s "
+            "target is met only while both cores are mostly free.")
     return [
         ("nn slice 2-32-32-2, 1,000 samples, 101x101", _bench_slice(101), 0.5, note),
         ("nn slice 2-32-32-2, 1,000 samples, 51x51 (page default)", _bench_slice(51), None, note),

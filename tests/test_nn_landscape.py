@@ -100,6 +100,23 @@ def test_plane_losses_uses_many_chunks_and_two_threads_without_changing_values()
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
 
 
+def test_plane_losses_reports_progress_from_the_calling_thread_and_groups_change_no_value():
+    # Streamlit widgets work only from the script thread, while the model's chunks run on worker threads.
+    import threading
+
+    model = small_mlp((8, 8), "tanh")
+    theta = model.init_params(seed=1)
+    directions = nl.filter_normalized_directions(model, theta, 2, seed=2)
+    coords = RNG.uniform(-1, 1, (1500, 2))
+    callers = []
+    grouped = nl.plane_losses(model, theta, directions, coords,
+                              progress=lambda _: callers.append(threading.get_ident()))
+    assert len(callers) > 5 and set(callers) == {threading.get_ident()}
+    np.testing.assert_array_equal(grouped, nl.plane_losses(model, theta, directions, coords))
+    np.testing.assert_array_equal(model.f_affine(theta, directions, coords, dtype=np.float32), grouped)
+    assert nl.plane_losses(model, theta, directions, np.zeros((0, 2))).shape == (0,)
+
+
 def test_plane_losses_on_a_non_mlp_objective_and_a_network_without_hidden_layers():
     linear = models.linear_regression(MOONS.X, MOONS.X @ [1.0, -2.0] + 0.5)
     coords = RNG.uniform(-1, 1, (40, 1))
