@@ -75,7 +75,8 @@ def scenario_values(name: str) -> dict:
 for notice in url.seed_from_url("models", FIELDS):
     st.warning(notice)
 for field in FIELDS:  # Streamlit drops a hidden widget's state; it comes back at its default, not its minimum
-    st.session_state.setdefault(field.key, field.default)
+    if not field.lazy:  # (lazy ones, the optimizer slots', are put back as their widgets are drawn)
+        st.session_state.setdefault(field.key, field.default)
 # A click on a path selects one of its invisible step targets: that step becomes the chosen one (before the
 # URL is written), and the chart gets a fresh key so the selection, which would dim the map, does not stay.
 chart_key = f"data_landscape_{st.session_state.setdefault('_data_clicks', 0)}"

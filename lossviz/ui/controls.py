@@ -12,7 +12,7 @@ import streamlit as st
 
 from lossviz import optimizers, schedules
 from lossviz.scenarios import OptimizerSetting
-from lossviz.ui.url import Field, bool_field, choice_field, float_field, int_field
+from lossviz.ui.url import Field, bool_field, choice_field, float_field, int_field, lazy, restore
 
 __all__ = ["slot_fields", "optimizer_slot", "scenario_values", "LR_MAX"]
 
@@ -95,7 +95,8 @@ def _knob_key(slot: int, optimizer: str, knob: str) -> str:
 def slot_fields(slot: int, default_name: str = "sgd") -> tuple[Field, ...]:
     """Every URL field a slot can have; a shared link carries only the active ones (:func:`active_keys`).
 
-    Cached: it builds every optimizer once to read torch's defaults, and pages ask on every rerun.
+    Cached: it builds every optimizer once to read torch's defaults, and pages ask on every rerun. The
+    fields are lazy (:func:`lossviz.ui.url.lazy`): a slot's widgets put them back as they are drawn.
     """
     fields: list[Field] = [choice_field(_key(slot, "opt"), default_name, optimizers.names())]
     for name, shown in SHOWN.items():
@@ -115,7 +116,7 @@ def slot_fields(slot: int, default_name: str = "sgd") -> tuple[Field, ...]:
                 fields.append(int_field(key, default, 0, 100_000) if kind == "int" else float_field(key, default, 0.0, 1e3))
     fields.append(int_field(_key(slot, "warmup"), 0, 0, 10_000))
     fields.append(float_field(_key(slot, "clip"), 0.0, 0.0, 1e6))
-    return tuple(fields)
+    return tuple(lazy(f) for f in fields)
 
 
 def active_keys(slot: int) -> set[str]:
@@ -130,6 +131,7 @@ def active_keys(slot: int) -> set[str]:
 
 def _knob_widget(slot: int, optimizer: str, knob: Knob, container) -> object:
     key = _knob_key(slot, optimizer, knob.name)
+    restore(key)
     if knob.kind == "flag":
         return container.checkbox(knob.label, key=key)
     if knob.kind == "fraction":
@@ -147,23 +149,28 @@ def optimizer_slot(slot: int, steps: int, container=st.sidebar) -> OptimizerSett
     """Draw slot ``slot``'s widgets (in an expander) and return its setting; nothing is validated here
     beyond widget ranges: :func:`lossviz.race.race` raises a message naming any bad combination."""
     with container.expander(f"Optimizer {slot}", expanded=slot == 1):
+        restore(_key(slot, "opt"))
         name = st.selectbox("optimizer", optimizers.names(), key=_key(slot, "opt"),
                             format_func=lambda n: optimizers.get(n).title)
         values = {k: _knob_widget(slot, name, KNOBS[k], st) for k in SHOWN[name]}
         hyper: dict = {k: v for k, v in values.items() if k not in ("beta1", "beta2")}
         if "beta1" in values:
             hyper["betas"] = (float(values["beta1"]), float(values["beta2"]))
+        restore(_key(slot, "sched"))
         sched = st.selectbox("learning-rate schedule", SCHEDULES, key=_key(slot, "sched"),
                              format_func=lambda n: n.replace("_", " "))
         sched_params: dict = {}
         for pname, label, kind, _ in SCHEDULE_KNOBS[sched]:
             key = _key(slot, f"s_{pname}")
+            restore(key)
             if kind == "int":
                 raw = st.number_input(label, 0, 100_000, step=1, key=key)
                 fraction = 0.25 if pname in ("T_0", "step_size_up", "step_size") else 1.0
                 sched_params[pname] = _resolve_length(int(raw), steps, fraction)
             else:
                 sched_params[pname] = float(st.number_input(label, 0.0, 1e3, step=0.01, format="%.4g", key=key))
+        restore(_key(slot, "warmup"))
+        restore(_key(slot, "clip"))
         warmup = int(st.number_input("linear warmup steps", 0, 10_000, step=1, key=_key(slot, "warmup")))
         if warmup:
             sched_params["warmup_steps"] = warmup

@@ -9,7 +9,7 @@ back into the URL.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -21,12 +21,24 @@ MAX_VALUE_LENGTH = 500
 
 @dataclass(frozen=True)
 class Field:
-    """One shareable setting: its key, default, a parser that raises ValueError, and a formatter."""
+    """One shareable setting: its key, default, a parser that raises ValueError, and a formatter.
+
+    A ``lazy`` field is kept out of ``st.session_state`` until its widget is about to be drawn
+    (:func:`restore`). A page with hundreds of possible settings (six optimizer slots, each with every
+    optimizer's knobs) draws a few dozen; every widget Streamlit draws scans the whole session state, so
+    seeding all of them cost about 40 ms per rerun.
+    """
 
     key: str
     default: Any
     parse: Callable[[str], Any]
     dump: Callable[[Any], str] = str
+    lazy: bool = False
+
+
+def lazy(field: Field) -> Field:
+    """The same field, restored only when its widget is drawn (:func:`restore`)."""
+    return replace(field, lazy=True)
 
 
 def float_field(key: str, default: float, low: float, high: float) -> Field:
@@ -89,35 +101,64 @@ def parse_query(query: Mapping[str, str], fields: Iterable[Field]) -> tuple[dict
     return values, notices
 
 
+_PAGE = "_url_page"
+
+
+def _memory(page: str) -> dict[str, Any]:
+    return st.session_state.setdefault(f"_url_memory::{page}", {})
+
+
 def seed_from_url(page: str, fields: Sequence[Field]) -> list[str]:
     """Seed widget state from the URL once per session and page; return notices to show.
 
     Later runs keep what the user set with the widgets; only a fresh session (a shared link opened)
     reads the URL again.
     """
+    st.session_state[_PAGE] = page
+    memory = _memory(page)
     flag = f"_url_seeded::{page}"
     if flag not in st.session_state:
         values, notices = parse_query(st.query_params.to_dict(), fields)
-        for key, value in values.items():
-            st.session_state[key] = value
+        for field in fields:
+            memory[field.key] = values[field.key]
+            if not field.lazy:
+                st.session_state[field.key] = values[field.key]
         st.session_state[flag] = notices
     # Streamlit forgets a widget's value while the widget is not drawn (a hidden optimizer slot, the
     # formula box of a non-custom surface); drawn again it would start at its minimum (an lr of 0). Each
     # run remembers the values it finds and puts back the last one seen (or the default) where a key
-    # went missing, so a slot hidden and shown again comes back as the user left it.
-    memory = st.session_state.setdefault(f"_url_memory::{page}", {})
+    # went missing, so a slot hidden and shown again comes back as the user left it. Lazy fields are put
+    # back by restore(), just before their widget is drawn.
     for field in fields:
         if field.key in st.session_state:
             memory[field.key] = st.session_state[field.key]
-        else:
+        elif not field.lazy:
             st.session_state[field.key] = memory.get(field.key, field.default)
+        elif field.key not in memory:
+            memory[field.key] = field.default
     return st.session_state[flag]
 
 
+def restore(key: str) -> None:
+    """Put a lazy field's remembered value back into session state; call it just before its widget."""
+    if key not in st.session_state:
+        memory = _memory(st.session_state.get(_PAGE, ""))
+        if key in memory:
+            st.session_state[key] = memory[key]
+
+
 def apply_values(values: Mapping[str, Any]) -> None:
-    """Set widget state from a preset (a classroom scenario), before the widgets are drawn."""
+    """Set widget state from a preset (a classroom scenario), before the widgets are drawn.
+
+    A lazy field's value goes to the page's memory (and to session state only if its widget is there
+    already), so a preset does not fill session state with settings no widget shows.
+    """
+    memory = _memory(st.session_state.get(_PAGE, ""))
     for key, value in values.items():
-        st.session_state[key] = value
+        if key in memory:
+            memory[key] = value
+        if key in st.session_state or key not in memory:
+            st.session_state[key] = value
 
 
 def write(fields: Sequence[Field]) -> None:

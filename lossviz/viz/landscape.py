@@ -91,15 +91,24 @@ def _colorbar(scale: ColorScale) -> dict:
     return bar
 
 
-class _RawFramesFigure(go.Figure):
-    """A Figure whose animation frames are plain dicts, added only when it is serialized.
+def _figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
+    """A Figure from plain dicts, not checked property by property.
 
-    Plotly validates every frame property by property: 60 frames of two shapes cost ~0.4 s per figure,
-    most of a slider interaction's budget. The frames here are built by ``_head`` and cannot be invalid.
+    Plotly validates every property of a figure built from ``go.*`` objects: for the contour map with its
+    animation that was about 30 ms per figure, most of a slider step's server time. The builders here
+    write only properties they know; ``tests/test_landscape_figures.py`` runs each through plotly's
+    validation, so a misspelt property fails a test instead of being silently dropped. Frames (plain
+    dicts) are added only when the figure is serialized.
     """
+    spec = {"data": data, "layout": layout}
+    return _RawFramesFigure(spec, frames) if frames else go.Figure(spec, _validate=False)
 
-    def __init__(self, figure: go.Figure, frames: list[dict]):
-        super().__init__(figure)
+
+class _RawFramesFigure(go.Figure):
+    """A Figure whose animation frames are plain dicts, added only when it is serialized."""
+
+    def __init__(self, figure: go.Figure | dict, frames: list[dict]):
+        super().__init__(figure, _validate=False)
         self._raw_frames = frames
 
     def to_dict(self) -> dict:
@@ -157,88 +166,75 @@ def contour_figure(
         select (Plotly selection events fire on scatter points, not on contour cells).
     """
     scale = color_scale_values(Z, log_scale, min_value)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Contour(
-            x=xs, y=ys, z=scale.values, colorscale="Viridis", ncontours=30,
-            contours={"coloring": "heatmap", "showlines": True},
-            line={"width": 0.5, "color": "rgba(255,255,255,0.35)"},
-            colorbar=_colorbar(scale), hoverinfo="skip", name="loss", showlegend=False,
-        )
-    )
+    data: list[dict] = [{
+        "type": "contour", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis", "ncontours": 30,
+        "contours": {"coloring": "heatmap", "showlines": True},
+        "line": {"width": 0.5, "color": "rgba(255,255,255,0.35)"},
+        "colorbar": _colorbar(scale), "hoverinfo": "skip", "name": "loss", "showlegend": False,
+    }]
     if click_grid:
         gx, gy = np.meshgrid(np.linspace(xs[0], xs[-1], click_grid), np.linspace(ys[0], ys[-1], click_grid))
-        fig.add_trace(
-            go.Scatter(
-                x=gx.ravel(), y=gy.ravel(), mode="markers", name="click to start here",
-                marker={"size": 10, "opacity": 0.0, "color": "white"}, showlegend=False,
-                hovertemplate="click: start at (%{x:.2f}, %{y:.2f})<extra></extra>",
-            )
-        )
+        data.append({
+            "type": "scatter", "x": gx.ravel(), "y": gy.ravel(), "mode": "markers", "name": "click to start here",
+            "marker": {"size": 10, "opacity": 0.0, "color": "white"}, "showlegend": False,
+            "hovertemplate": "click: start at (%{x:.2f}, %{y:.2f})<extra></extra>",
+        })
     if minima is not None and len(minima):
-        fig.add_trace(
-            go.Scatter(
-                x=minima[:, 0], y=minima[:, 1], mode="markers", name="global minimum",
-                marker={"symbol": "star", "size": 16, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 1.5}},
-                hovertemplate="global minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
-            )
-        )
+        data.append({
+            "type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers", "name": "global minimum",
+            "marker": {"symbol": "star", "size": 16, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 1.5}},
+            "hovertemplate": "global minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
+        })
     if start is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=[start[0]], y=[start[1]], mode="markers", name="start",
-                marker={"symbol": "circle", "size": 13, "color": "white", "line": {"width": 2.5, "color": MINIMUM_COLOR}},
-                hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>",
-            )
-        )
+        data.append({
+            "type": "scatter", "x": [float(start[0])], "y": [float(start[1])], "mode": "markers", "name": "start",
+            "marker": {"symbol": "circle", "size": 13, "color": "white", "line": {"width": 2.5, "color": MINIMUM_COLOR}},
+            "hovertemplate": "start (%{x:.4g}, %{y:.4g})<extra></extra>",
+        })
     for path in paths:
-        fig.add_trace(
-            go.Scatter(
-                x=path.xy[:, 0], y=path.xy[:, 1], mode="lines", name=path.label,
-                line={"color": path.color, "width": 2.5}, legendgroup=path.label,
-                hovertemplate=f"{path.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
-            )
-        )
+        data.append({
+            "type": "scatter", "x": path.xy[:, 0], "y": path.xy[:, 1], "mode": "lines", "name": path.label,
+            "line": {"color": path.color, "width": 2.5}, "legendgroup": path.label,
+            "hovertemplate": f"{path.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
+        })
         if path.diverged_at >= 0:
             k = path.last_finite
-            fig.add_trace(
-                go.Scatter(
-                    x=[path.xy[k, 0]], y=[path.xy[k, 1]], mode="markers+text", legendgroup=path.label,
-                    marker={"symbol": "x", "size": 14, "color": path.color, "line": {"width": 2, "color": "white"}},
-                    text=[f"diverged at step {path.diverged_at}"], textposition="top center",
-                    textfont={"color": path.color, "size": 13}, showlegend=False,
-                    hovertext=[path.note or f"diverged at step {path.diverged_at}"], hoverinfo="text",
-                )
-            )
-    # The moving "now" markers are layout shapes, not traces: frames that only change the layout leave
-    # the contour alone, while Plotly.js's trace animation wipes contour and heatmap layers (plotly.js
-    # #4491, plotly.py #2151) -- the map vanished on Play.
-    fig.update_layout(shapes=[_head(path, 0) for path in paths])
-    for arrow in arrows:
-        fig.add_annotation(
-            x=arrow.end[0], y=arrow.end[1], ax=arrow.start[0], ay=arrow.start[1],
-            xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.3,
-            arrowwidth=2.5, arrowcolor=arrow.color, text=arrow.label, font={"color": arrow.color, "size": 13},
-            bgcolor="rgba(255,255,255,0.8)",
-        )
+            data.append({
+                "type": "scatter", "x": [float(path.xy[k, 0])], "y": [float(path.xy[k, 1])], "mode": "markers+text",
+                "legendgroup": path.label,
+                "marker": {"symbol": "x", "size": 14, "color": path.color, "line": {"width": 2, "color": "white"}},
+                "text": [f"diverged at step {path.diverged_at}"], "textposition": "top center",
+                "textfont": {"color": path.color, "size": 13}, "showlegend": False,
+                "hovertext": [path.note or f"diverged at step {path.diverged_at}"], "hoverinfo": "text",
+            })
     layout: dict = {
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
-        "xaxis": {"title": {"text": "x"}, "range": [xs[0], xs[-1]], "constrain": "domain"},
-        "yaxis": {"title": {"text": "y"}, "range": [ys[0], ys[-1]]},
+        "xaxis": {"title": {"text": "x"}, "range": [float(xs[0]), float(xs[-1])], "constrain": "domain"},
+        "yaxis": {"title": {"text": "y"}, "range": [float(ys[0]), float(ys[-1])]},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "bgcolor": "rgba(255,255,255,0.7)"},
         "template": "none",
         # Streamlit turns click-selection off when the drag mode is box or lasso select: pan keeps a click
-        # on a lattice point a selection event, which is how the page moves the start.
+        # on a lattice point a selection event, which is how a page moves the start.
         "clickmode": "event+select",
         "dragmode": "pan",
+        # The moving "now" markers are layout shapes, not traces: frames that only change the layout leave
+        # the contour alone, while Plotly.js's trace animation wipes contour and heatmap layers (plotly.js
+        # #4491, plotly.py #2151) -- the map vanished on Play.
+        "shapes": [_head(path, 0) for path in paths],
+        "annotations": [
+            {"x": arrow.end[0], "y": arrow.end[1], "ax": arrow.start[0], "ay": arrow.start[1],
+             "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 3,
+             "arrowsize": 1.3, "arrowwidth": 2.5, "arrowcolor": arrow.color, "text": arrow.label,
+             "font": {"color": arrow.color, "size": 13}, "bgcolor": "rgba(255,255,255,0.8)"}
+            for arrow in arrows
+        ],
     }
+    frames = None
     if animate and paths:
         n_steps = max(len(p.xy) for p in paths) - 1
         steps = _frame_steps(n_steps)
-        fig = _RawFramesFigure(fig, [
-            {"name": str(step), "layout": {"shapes": [_head(p, step) for p in paths]}} for step in steps
-        ])
+        frames = [{"name": str(step), "layout": {"shapes": [_head(p, step) for p in paths]}} for step in steps]
         play = {"frame": {"duration": 60, "redraw": False}, "transition": {"duration": 0}, "fromcurrent": True}
         layout["updatemenus"] = [
             {
@@ -263,8 +259,7 @@ def contour_figure(
             }
         ]
         layout["margin"]["b"] = 110
-    fig.update_layout(**layout)
-    return fig
+    return _figure(data, layout, frames)
 
 
 def surface_figure(
@@ -288,40 +283,33 @@ def surface_figure(
         with np.errstate(invalid="ignore"):
             return np.log10(1.0 + (z - base))
 
-    fig = go.Figure(
-        go.Surface(
-            x=xs, y=ys, z=scale.values, colorscale="Viridis", showscale=False, hoverinfo="skip",
-            contours={"z": {"show": True, "usecolormap": True, "project": {"z": False}, "width": 1}},
-            opacity=0.95, name="loss",
-        )
-    )
+    data: list[dict] = [{
+        "type": "surface", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis", "showscale": False,
+        "hoverinfo": "skip", "opacity": 0.95, "name": "loss",
+        "contours": {"z": {"show": True, "usecolormap": True, "project": {"z": False}, "width": 1}},
+    }]
     if minima is not None and len(minima) and min_value is not None:
-        fig.add_trace(
-            go.Scatter3d(
-                x=minima[:, 0], y=minima[:, 1], z=height_of(np.full(len(minima), min_value)),
-                mode="markers", name="global minimum",
-                marker={"symbol": "diamond", "size": 6, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 2}},
-            )
-        )
+        data.append({
+            "type": "scatter3d", "x": minima[:, 0], "y": minima[:, 1], "z": height_of(np.full(len(minima), min_value)),
+            "mode": "markers", "name": "global minimum",
+            "marker": {"symbol": "diamond", "size": 6, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 2}},
+        })
     for path in paths:
-        fig.add_trace(
-            go.Scatter3d(
-                x=path.xy[:, 0], y=path.xy[:, 1], z=height_of(path.z), mode="lines", name=path.label,
-                line={"color": path.color, "width": 6}, showlegend=False,
-            )
-        )
+        data.append({
+            "type": "scatter3d", "x": path.xy[:, 0], "y": path.xy[:, 1], "z": height_of(path.z), "mode": "lines",
+            "name": path.label, "line": {"color": path.color, "width": 6}, "showlegend": False,
+        })
     zlabel = "log₁₀(1 + loss − min)" if log_scale else "loss"
-    fig.update_layout(
-        height=height, margin={"l": 0, "r": 0, "t": 30, "b": 0}, template="none", showlegend=False,
+    return _figure(data, {
+        "height": height, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "template": "none", "showlegend": False,
         # Updated in place (lossviz.ui.live_plotly), the view keeps the camera the user turned it to.
-        uirevision="camera",
-        scene={
+        "uirevision": "camera",
+        "scene": {
             "xaxis": {"title": {"text": "x"}}, "yaxis": {"title": {"text": "y"}},
             "zaxis": {"title": {"text": zlabel}}, "aspectmode": "manual",
             "aspectratio": {"x": 1, "y": 1, "z": 0.6}, "camera": {"eye": {"x": 1.5, "y": -1.5, "z": 1.0}},
         },
-    )
-    return fig
+    })
 
 
 def curves_figure(
@@ -336,20 +324,22 @@ def curves_figure(
 
     On a log axis, values <= 0 cannot be drawn; they are gaps rather than silently clipped numbers.
     """
-    fig = go.Figure()
+    data = []
     for label, color, values in series:
         y = np.asarray(values, dtype=float)
         if log_y:
             y = np.where(y > 0, y, np.nan)
-        fig.add_trace(
-            go.Scatter(x=np.arange(y.size), y=y, mode="lines", name=label, line={"color": color, "width": 2})
-        )
-    for value, text in hlines:
-        fig.add_hline(y=value, line={"dash": "dot", "color": "#555"}, annotation_text=text)
-    fig.update_layout(
-        height=height, margin={"l": 70, "r": 20, "t": 30, "b": 50}, template="none",
-        xaxis={"title": {"text": "step"}},
-        yaxis={"title": {"text": ylabel}, "type": "log" if log_y else "linear", "exponentformat": "power"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    )
-    return fig
+        data.append({"type": "scatter", "x": np.arange(y.size), "y": y, "mode": "lines", "name": label,
+                     "line": {"color": color, "width": 2}})
+    layout = {
+        "height": height, "margin": {"l": 70, "r": 20, "t": 30, "b": 50}, "template": "none",
+        "xaxis": {"title": {"text": "step"}},
+        "yaxis": {"title": {"text": ylabel}, "type": "log" if log_y else "linear", "exponentformat": "power"},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        # A dotted line across the whole width at each value, labelled at its right end.
+        "shapes": [{"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": value, "y1": value,
+                    "line": {"dash": "dot", "color": "#555"}} for value, _ in hlines],
+        "annotations": [{"xref": "x domain", "x": 1, "yref": "y", "y": value, "text": text, "showarrow": False,
+                         "xanchor": "right", "yanchor": "bottom"} for value, text in hlines],
+    }
+    return _figure(data, layout)

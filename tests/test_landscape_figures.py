@@ -1,0 +1,72 @@
+"""The figure builders of lossviz.viz.landscape write plain dicts without plotly's checks: here every
+variant goes through those checks, so a misspelt property fails a test instead of vanishing silently."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from lossviz.viz import landscape as lv
+from tests.pagetest import decode
+
+XS, YS = np.linspace(-2.0, 2.0, 7), np.linspace(-1.0, 1.0, 5)
+Z = np.add.outer(YS**2, 10 * XS**2)  # (len(ys), len(xs)), spans two decades
+
+
+def _path(label: str, color: str, diverged: int = -1) -> lv.Path:
+    xy = np.column_stack([np.linspace(-2, 0, 11), np.linspace(1, 0, 11)])
+    if diverged >= 0:
+        xy[diverged + 1:] = np.nan
+    return lv.Path(label, color, xy, np.linspace(5, 0, 11), diverged_at=diverged, note="lr x lambda_max > 2")
+
+
+def _validated(fig: go.Figure) -> dict:
+    spec = fig.to_dict()
+    go.Figure({k: v for k, v in spec.items() if k != "frames"})  # raises ValueError on an unknown property
+    for frame in spec.get("frames", []):
+        go.Frame(frame)
+    return spec
+
+
+@pytest.mark.parametrize("log_scale, animate, click_grid, diverged, arrows",
+                         list(itertools.product([False, True], [False, True], [0, 5], [-1, 4], [False, True])))
+def test_every_contour_variant_is_a_valid_figure(log_scale, animate, click_grid, diverged, arrows):
+    paths = [_path("1. SGD", lv.PALETTE[0]), _path("2. Adam", lv.PALETTE[1], diverged)]
+    shown = [lv.Arrow((0.0, 0.0), (0.5, 0.5), "#444", label="g")] if arrows else []
+    spec = _validated(lv.contour_figure(XS, YS, Z, paths=paths, minima=np.zeros((1, 2)), log_scale=log_scale,
+                                        min_value=0.0, start=(-2.0, 1.0), arrows=shown, animate=animate,
+                                        click_grid=click_grid))
+    names = [t.get("name") for t in spec["data"]]
+    assert names[0] == "loss" and "1. SGD" in names and "start" in names
+    assert ("click to start here" in names) == bool(click_grid)
+    assert len(spec["layout"].get("annotations", [])) == len(shown)
+    assert len(spec["layout"]["shapes"]) == 2  # one moving head per path
+    assert bool(spec.get("frames")) == animate
+    diverged_marks = [t for t in spec["data"] if t.get("mode") == "markers+text"]
+    assert len(diverged_marks) == (diverged >= 0)
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_every_surface_variant_is_a_valid_figure(log_scale):
+    spec = _validated(lv.surface_figure(XS, YS, Z, paths=[_path("1. SGD", lv.PALETTE[0])],
+                                        minima=np.zeros((1, 2)), min_value=0.0, log_scale=log_scale))
+    assert [t["type"] for t in spec["data"]] == ["surface", "scatter3d", "scatter3d"]
+    assert spec["layout"]["uirevision"] == "camera"
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_every_curves_variant_is_a_valid_figure(log_y):
+    spec = _validated(lv.curves_figure([("a", "#000", np.array([1.0, 0.0, -1.0]))], ylabel="loss", log_y=log_y,
+                                       hlines=[(0.5, "best")]))
+    y = decode(spec["data"][0]["y"])
+    # On a log axis, values <= 0 are gaps, not clipped numbers.
+    assert np.isnan(y[1:]).all() if log_y else np.array_equal(y, [1.0, 0.0, -1.0])
+    assert spec["layout"]["shapes"][0]["y0"] == 0.5 and spec["layout"]["annotations"][0]["text"] == "best"
+
+
+def test_a_misspelt_property_would_be_caught():
+    """The check itself can fail: plotly refuses what the builders must never write."""
+    with pytest.raises(ValueError):
+        go.Figure({"data": [{"type": "contour", "colorscal": "Viridis"}]})
