@@ -162,13 +162,14 @@ st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to f
 for e in entries:
     with st.expander(f"{e.label} at step {inspect_step}", expanded=True), shown_errors():
         d = e.inspect(min(inspect_step, e.trajectory.n_steps - 1))
-        st.latex(e.optimizer.latex)
-        st.latex(r"g_{%d} = \nabla f(\theta_{%d}) = " % (d.step, d.step) + inspector.vector_latex(d.grad)
-                 + r",\quad \gamma = " + inspector.number_latex(d.lr))
-        for name, value in d.state.items():
-            if name != "step":
-                st.latex(r"\texttt{%s} = " % name.replace("_", r"\_") + inspector.vector_latex(value))
-        st.latex(inspector.update_latex(e.optimizer.name, d.step, d.params, d.new_params, d.effective_lr, d.direction))
+        # One formula block per optimizer: the rule, the gradient, the state, the update with its numbers.
+        lines = [e.optimizer.latex,
+                 r"g_{%d} = \nabla f(\theta_{%d}) = " % (d.step, d.step) + inspector.vector_latex(d.grad)
+                 + r",\quad \gamma = " + inspector.number_latex(d.lr)]
+        lines += [r"\texttt{%s} = " % name.replace("_", r"\_") + inspector.vector_latex(value)
+                  for name, value in d.state.items() if name != "step"]
+        lines.append(inspector.update_latex(e.optimizer.name, d.step, d.params, d.new_params, d.effective_lr, d.direction))
+        st.latex(r"\begin{gathered}" + r" \\[16pt] ".join(lines) + r"\end{gathered}")
         st.caption(f"γ is the learning rate of this step, γ_eff the step size actually applied per coordinate; "
                    f"the direction is {inspector.DIRECTION_WORDS[e.optimizer.name]}.")
 
@@ -186,7 +187,6 @@ c1.download_button("Trajectories (CSV)", trajectories_csv, "lossviz_trajectories
 c2.download_button("Contour figure (HTML)", lambda: contour.to_html(include_plotlyjs="cdn"), "lossviz_contour.html",
                    "text/html")
 with st.expander("Equivalent PyTorch code"):
-    for e in entries:
-        st.markdown(f"**{e.label}**")
-        st.code(torch_export.torch_code(e.optimizer, e.schedule, steps=steps, x0=start,
-                                        objective_expr=surface.torch_expr or None), language="python")
+    st.code("\n\n".join(f"# {e.label}\n" + torch_export.torch_code(e.optimizer, e.schedule, steps=steps, x0=start,
+                                                                    objective_expr=surface.torch_expr or None)
+                          for e in entries), language="python")

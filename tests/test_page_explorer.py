@@ -175,6 +175,15 @@ def test_a_malformed_click_is_refused_with_a_message(bad):
     assert any("clicked x" in e.value for e in at.error)
 
 
+def test_the_pytorch_code_names_every_racer_and_its_torch_optimizer():
+    at = _app()
+    at.selectbox(key="o2_opt").select("adam").run()
+    _ok(at)
+    (code,) = [c.value for c in at.code]
+    assert "# 1. SGD" in code and "# 2. Adam" in code
+    assert "torch.optim.SGD(" in code and "torch.optim.Adam(" in code
+
+
 def test_a_slot_hidden_and_shown_again_keeps_its_settings():
     """Streamlit drops a hidden widget's state; without the URL memory the slot came back with lr 0."""
     at = _app()
