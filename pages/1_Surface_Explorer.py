@@ -9,7 +9,7 @@ from lossviz.ui import cache, controls, nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.ui.live_plotly import live_plotly_chart
 from lossviz.viz import inspector
-from lossviz.viz.landscape import PALETTE, Arrow, Path, contour_figure, curves_figure, surface_figure
+from lossviz.viz.landscape import PALETTE, Arrow, Path, as_figure, contour_spec, curves_spec, surface_spec
 
 st.set_page_config(page_title="Surface Explorer · lossviz", layout="wide")
 nav.sidebar()
@@ -133,22 +133,22 @@ for e in entries:
 
 left, right = st.columns(2)
 # Live charts: updated in place on a rerun instead of mounted anew (see lossviz.ui.live_plotly).
-contour = contour_figure(xs, ys, Z, paths=paths, minima=surface.minima, log_scale=surface.log_scale,
-                         min_value=surface.min_value, start=start, arrows=arrows)
+contour = contour_spec(xs, ys, Z, paths=paths, minima=surface.minima, log_scale=surface.log_scale,
+                       min_value=surface.min_value, start=start, arrows=arrows)
 live_plotly_chart(contour, key="contour_chart", container=left, clickable=True)
-live_plotly_chart(surface_figure(xs, ys, Z, paths=paths, minima=surface.minima, min_value=surface.min_value,
-                                 log_scale=surface.log_scale), key="surface_chart", container=right)
+live_plotly_chart(surface_spec(xs, ys, Z, paths=paths, minima=surface.minima, min_value=surface.min_value,
+                               log_scale=surface.log_scale), key="surface_chart", container=right)
 
 for e in entries:
     (st.warning if e.trajectory.diverged_at >= 0 or e.left_view_at >= 0 else st.success)(f"**{e.label}**: {e.verdict}")
 
 c1, c2 = st.columns(2)
-live_plotly_chart(curves_figure([(e.label, colors[e.label], e.trajectory.loss - (surface.min_value or 0.0)) for e in entries],
-                              ylabel="loss − minimum" if surface.min_value is not None else "loss",
-                              log_y=surface.min_value is not None), key="loss_curve", container=c1)
+live_plotly_chart(curves_spec([(e.label, colors[e.label], e.trajectory.loss - (surface.min_value or 0.0)) for e in entries],
+                            ylabel="loss − minimum" if surface.min_value is not None else "loss",
+                            log_y=surface.min_value is not None), key="loss_curve", container=c1)
 if len(surface.minima):
-    live_plotly_chart(curves_figure([(e.label, colors[e.label], e.distance) for e in entries],
-                                  ylabel="distance to nearest minimum"), key="distance_curve", container=c2)
+    live_plotly_chart(curves_spec([(e.label, colors[e.label], e.distance) for e in entries],
+                                ylabel="distance to nearest minimum"), key="distance_curve", container=c2)
 else:
     c2.info("This surface has no minimum, so there is no distance to plot.")
 
@@ -184,7 +184,7 @@ def trajectories_csv() -> str:
 # Built when clicked, not on every rerun: the HTML export alone costs more than the whole race.
 c1, c2 = st.columns(2)
 c1.download_button("Trajectories (CSV)", trajectories_csv, "lossviz_trajectories.csv", "text/csv")
-c2.download_button("Contour figure (HTML)", lambda: contour.to_html(include_plotlyjs="cdn"), "lossviz_contour.html",
+c2.download_button("Contour figure (HTML)", lambda: as_figure(contour).to_html(include_plotlyjs="cdn"), "lossviz_contour.html",
                    "text/html")
 with st.expander("Equivalent PyTorch code"):
     st.code("\n\n".join(f"# {e.label}\n" + torch_export.torch_code(e.optimizer, e.schedule, steps=steps, x0=start,

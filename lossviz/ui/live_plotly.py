@@ -12,16 +12,20 @@ with the installed plotly package, copied next to it on first use so the two can
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import shutil
 from pathlib import Path
+
+import numpy as np
 
 import plotly
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit.components.v1 as components
 
-__all__ = ["live_plotly_chart", "FRONTEND", "COMPONENT_NAME"]
+__all__ = ["live_plotly_chart", "figure_json", "FRONTEND", "COMPONENT_NAME"]
 
 FRONTEND = Path(__file__).with_name("live_plotly_frontend")
 COMPONENT_NAME = "lossviz_live_plotly"
@@ -44,6 +48,39 @@ _install_plotly_js()
 _component = components.declare_component(COMPONENT_NAME, path=str(FRONTEND))
 
 
+def _typed_array(value: object) -> object:
+    """NumPy values for json.dumps: arrays as plotly's base64 typed arrays (``{"dtype", "bdata", "shape"}``,
+    read natively by plotly.js, NaN kept as a gap), scalars as numbers."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            array = value.astype(np.float64, copy=False)
+        elif value.dtype.kind in "iub" and value.size and np.abs(value).max() < 2**31:
+            array = value.astype(np.int32)  # plotly.js has no 64-bit integer arrays
+        elif value.dtype.kind in "iub":
+            array = value.astype(np.float64)
+        else:
+            return value.tolist()
+        out = {"dtype": {"float64": "f8", "int32": "i4"}[array.dtype.name],
+               "bdata": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode()}
+        if array.ndim > 1:
+            out["shape"] = ", ".join(map(str, array.shape))
+        return out
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def figure_json(figure: go.Figure | dict) -> str:
+    """The JSON plotly.js reads for ``figure``: a Figure, or a spec of plain dicts and NumPy arrays (the
+    ``*_spec`` builders of :mod:`lossviz.viz.landscape`), encoded directly without plotly's deep copy."""
+    if not isinstance(figure, dict):
+        return pio.to_json(figure, validate=False)
+    try:
+        return json.dumps(figure, default=_typed_array, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # a NaN or infinity outside an array: plotly's encoder writes it as null
+        return pio.to_json(figure, validate=False)
+
+
 def spec_revision(spec: str) -> str:
     """A content hash of a figure's JSON, the same in every process (unlike ``hash()``, salted per run).
 
@@ -53,12 +90,13 @@ def spec_revision(spec: str) -> str:
     return hashlib.blake2b(spec.encode(), digest_size=8).hexdigest()
 
 
-def live_plotly_chart(figure: go.Figure, *, key: str, container=None, clickable: bool = False) -> dict | None:
+def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, clickable: bool = False) -> dict | None:
     """Draw ``figure`` in the persistent chart ``key`` (created on first use, updated in place after).
 
     Parameters
     ----------
-    figure : the figure; its ``layout.height`` sets the chart's height (default 450 px).
+    figure : a Figure or a spec of plain dicts (see :func:`figure_json`); its ``layout.height`` sets the
+        chart's height (default 450 px).
     key : the chart's identity across reruns; a new key mounts a new chart.
     container : where to draw (a column, the sidebar...); default the main area.
     clickable : a click on the axes (not a drag) reruns the page with the click as the chart's value.
@@ -69,7 +107,7 @@ def live_plotly_chart(figure: go.Figure, *, key: str, container=None, clickable:
     click, so a second click on the same spot is still news), or None before the first click. It is also
     ``st.session_state[key]``, readable before the widgets a click should change are drawn.
     """
-    spec = pio.to_json(figure, validate=False)
+    spec = figure_json(figure)
     revision = spec_revision(spec)
     if container is None:
         return _component(spec=spec, revision=revision, clickable=clickable, key=key, default=None)

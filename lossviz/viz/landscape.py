@@ -19,6 +19,10 @@ __all__ = [
     "contour_figure",
     "surface_figure",
     "curves_figure",
+    "contour_spec",
+    "surface_spec",
+    "curves_spec",
+    "as_figure",
 ]
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
@@ -91,17 +95,25 @@ def _colorbar(scale: ColorScale) -> dict:
     return bar
 
 
-def _figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
-    """A Figure from plain dicts, not checked property by property.
+def _spec(data: list[dict], layout: dict, frames: list[dict] | None = None) -> dict:
+    """A figure as plain dicts (NumPy arrays left as they are), not checked property by property.
 
     Plotly validates every property of a figure built from ``go.*`` objects: for the contour map with its
     animation that was about 30 ms per figure, most of a slider step's server time. The builders here
     write only properties they know; ``tests/test_landscape_figures.py`` runs each through plotly's
-    validation, so a misspelt property fails a test instead of being silently dropped. Frames (plain
-    dicts) are added only when the figure is serialized.
+    validation, so a misspelt property fails a test instead of being silently dropped. A live chart
+    (:mod:`lossviz.ui.live_plotly`) serializes the dicts directly; :func:`as_figure` makes a Figure.
     """
     spec = {"data": data, "layout": layout}
-    return _RawFramesFigure(spec, frames) if frames else go.Figure(spec, _validate=False)
+    if frames:
+        spec["frames"] = frames
+    return spec
+
+
+def as_figure(spec: dict) -> go.Figure:
+    """A figure spec (``*_spec``) as a plotly Figure, without re-validating it; frames stay plain dicts."""
+    base = {"data": spec["data"], "layout": spec["layout"]}
+    return _RawFramesFigure(base, spec["frames"]) if spec.get("frames") else go.Figure(base, _validate=False)
 
 
 class _RawFramesFigure(go.Figure):
@@ -137,7 +149,7 @@ def _head(path: Path, step: int) -> dict:
             "fillcolor": path.color, "line": {"color": "white", "width": 2}}
 
 
-def contour_figure(
+def contour_spec(
     xs: np.ndarray,
     ys: np.ndarray,
     Z: np.ndarray,
@@ -151,7 +163,7 @@ def contour_figure(
     animate: bool = True,
     click_grid: int = 0,
     height: int = 520,
-) -> go.Figure:
+) -> dict:
     """Contour map with paths, minima, divergence marks, an optional animation and click targets.
 
     Parameters
@@ -259,10 +271,10 @@ def contour_figure(
             }
         ]
         layout["margin"]["b"] = 110
-    return _figure(data, layout, frames)
+    return _spec(data, layout, frames)
 
 
-def surface_figure(
+def surface_spec(
     xs: np.ndarray,
     ys: np.ndarray,
     Z: np.ndarray,
@@ -272,7 +284,7 @@ def surface_figure(
     min_value: float | None = None,
     log_scale: bool = False,
     height: int = 520,
-) -> go.Figure:
+) -> dict:
     """3-D surface (height = loss, or log10(1 + loss - floor) when ``log_scale``) with the same paths."""
     scale = color_scale_values(Z, log_scale, min_value)
     base = np.nanmin(Z) if min_value is None else min(min_value, np.nanmin(Z))
@@ -300,7 +312,7 @@ def surface_figure(
             "name": path.label, "line": {"color": path.color, "width": 6}, "showlegend": False,
         })
     zlabel = "log₁₀(1 + loss − min)" if log_scale else "loss"
-    return _figure(data, {
+    return _spec(data, {
         "height": height, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "template": "none", "showlegend": False,
         # Updated in place (lossviz.ui.live_plotly), the view keeps the camera the user turned it to.
         "uirevision": "camera",
@@ -312,14 +324,14 @@ def surface_figure(
     })
 
 
-def curves_figure(
+def curves_spec(
     series: Sequence[tuple[str, str, np.ndarray]],
     *,
     ylabel: str,
     log_y: bool = True,
     height: int = 320,
     hlines: Sequence[tuple[float, str]] = (),
-) -> go.Figure:
+) -> dict:
     """Line chart of per-step values; ``series`` items are ``(label, color, values (T+1,))``.
 
     On a log axis, values <= 0 cannot be drawn; they are gaps rather than silently clipped numbers.
@@ -342,4 +354,19 @@ def curves_figure(
         "annotations": [{"xref": "x domain", "x": 1, "yref": "y", "y": value, "text": text, "showarrow": False,
                          "xanchor": "right", "yanchor": "bottom"} for value, text in hlines],
     }
-    return _figure(data, layout)
+    return _spec(data, layout)
+
+
+def contour_figure(*args, **kwargs) -> go.Figure:
+    """:func:`contour_spec` as a plotly Figure."""
+    return as_figure(contour_spec(*args, **kwargs))
+
+
+def surface_figure(*args, **kwargs) -> go.Figure:
+    """:func:`surface_spec` as a plotly Figure."""
+    return as_figure(surface_spec(*args, **kwargs))
+
+
+def curves_figure(*args, **kwargs) -> go.Figure:
+    """:func:`curves_spec` as a plotly Figure."""
+    return as_figure(curves_spec(*args, **kwargs))
