@@ -341,7 +341,7 @@ def measure_page(page, base_url: str, info: PageInfo, probe: Probe | None, inter
     row: dict = {"page": info.title, "path": info.path, "probe": probe, "note": ""}
     page.goto(f"{base_url}/{info.url_path}")
     row["first_render_s"] = settle(page)
-    row["figures"] = page.locator(".js-plotly-plot").count()
+    row["figures"] = page.evaluate("() => window.__lvPlots().length")
     if page.locator('[data-testid="stException"]').count():
         row["note"] = "the page shows an exception"
         return row
