@@ -794,9 +794,11 @@ def lr_range_test(
 
     smoothed = np.empty(steps)
     average = 0.0
-    for t in range(steps):
-        average = smoothing * average + (1.0 - smoothing) * losses[t]
-        smoothed[t] = average / (1.0 - smoothing ** (t + 1))
+    # A loss that overflowed to inf (the ramp's expected end) makes 0 * inf = NaN here: cut below.
+    with np.errstate(invalid="ignore", over="ignore"):
+        for t in range(steps):
+            average = smoothing * average + (1.0 - smoothing) * losses[t]
+            smoothed[t] = average / (1.0 - smoothing ** (t + 1))
     with np.errstate(invalid="ignore"):
         best_so_far = np.minimum.accumulate(np.where(np.isfinite(smoothed), smoothed, np.inf))
         blown = ~np.isfinite(smoothed) | (smoothed > stop_factor * best_so_far)

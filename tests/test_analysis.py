@@ -388,6 +388,17 @@ def test_lr_range_test_on_a_quadratic_suggests_a_stable_lr() -> None:
         assert result.losses[t] == pytest.approx(float(QUADRATIC.f(x)))
 
 
+def test_lr_range_test_whose_loss_overflows_cuts_there_without_a_warning() -> None:
+    """A ramp that blows the loss up to infinity is the expected end of the test, not an arithmetic error
+    (the hypothesis robustness test found 0 * inf in the smoothing on the learning-rate page)."""
+    start = np.array([1e150, 1e150])
+    with np.errstate(over="ignore"):  # the ramp's last steps do overflow: the case under test
+        assert np.isinf(QUADRATIC.f(start - 1e8 * QUADRATIC.grad(start)))
+    result = analysis.lr_range_test(QUADRATIC, optimizers.get("sgd"), start, max_lr=1e8)
+    assert result.smoothed[-1] > 4 * result.smoothed[:-1].min()  # cut right after the blow-up
+    assert np.all(np.isfinite(result.smoothed[:-1]))
+
+
 def test_lr_range_test_with_minibatches_stays_below_the_stability_limit() -> None:
     rng = np.random.default_rng(8)
     X = rng.normal(size=(200, 3))
