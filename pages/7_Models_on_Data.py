@@ -8,6 +8,7 @@ from lossviz import data_landscape as dl
 from lossviz.scenarios import OptimizerSetting
 from lossviz.ui import cache, controls, nav, upload, url
 from lossviz.ui.errors import shown_errors
+from lossviz.ui.live_plotly import live_plotly_chart
 from lossviz.viz import data as data_figures
 from lossviz.viz.landscape import PALETTE, Path, curves_figure
 
@@ -212,7 +213,8 @@ left, right = st.columns(2)
 contour, surface = left.tabs(["Landscape (contour)", "Landscape (3-D)"])
 contour.plotly_chart(data_figures.landscape_figure(ex, paths, step, start), width="stretch", key=chart_key,
                      on_select="rerun", selection_mode="points")
-surface.plotly_chart(data_figures.landscape_surface(ex, paths), width="stretch", key="data_surface_chart")
+# A live chart: updated in place, not a new WebGL context on every change (lossviz.ui.live_plotly).
+live_plotly_chart(data_figures.landscape_surface(ex, paths), key="data_surface_chart", container=surface)
 right.plotly_chart(data_figures.data_figure(ex, paths, step), width="stretch", key="data_view_chart")
 
 where = "lowest point in view" if ex.best_on_edge else "minimum"

@@ -1,17 +1,16 @@
 """Models on data page through AppTest: datasets, the loss switch, outliers, the linked step, scenarios,
 your own CSV (used, refused, forgotten), the URL."""
-import base64
-import json
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lossviz import data_landscape as dl
 from lossviz.ui.catalog import ROOT
+from tests.pagetest import decode, figures
 
 PAGE = str(ROOT / "pages/7_Models_on_Data.py")
-CONTOUR, SURFACE, DATA, CURVES = range(4)
+# tests.pagetest.figures lists st.plotly_chart figures first, then live charts (the 3-D view).
+CONTOUR, DATA, CURVES, SURFACE = range(4)
 
 
 def _app(query=None):
@@ -26,19 +25,12 @@ def _ok(at):
     assert not at.error, [e.value for e in at.error]
 
 
-def _decode(array):
-    if isinstance(array, dict) and "bdata" in array:
-        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        return data.reshape([int(s) for s in str(array["shape"]).split(",")]) if "shape" in array else data
-    return np.asarray(array, dtype=float)
-
-
 def _figure(at, index):
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
+    return figures(at)[index]
 
 
 def _z(at):
-    return _decode(_figure(at, CONTOUR)["data"][0]["z"])
+    return decode(_figure(at, CONTOUR)["data"][0]["z"])
 
 
 def _names(at, index):
@@ -52,13 +44,13 @@ def _trace(at, index, prefix):
 def test_default_page_draws_the_exact_mse_landscape_and_the_fit():
     at = _app()
     _ok(at)
-    assert len(at.get("plotly_chart")) == 4
+    assert len(figures(at)) == 4
     contour = _figure(at, CONTOUR)
     assert contour["layout"]["xaxis"]["title"]["text"].startswith("slope w")
     assert contour["layout"]["yaxis"]["title"]["text"].startswith("intercept b")
     # The map is the exact MSE of every (slope, intercept) on the page's data.
     data = dl.load_dataset("linear", ["x"], n_samples=100, noise=0.5, seed=0)
-    xs, ys = _decode(contour["data"][0]["x"]), _decode(contour["data"][0]["y"])
+    xs, ys = decode(contour["data"][0]["x"]), decode(contour["data"][0]["y"])
     np.testing.assert_allclose(_z(at), dl.grid(dl.build(data, "mse"), xs, ys), rtol=1e-12)
     star = _trace(at, CONTOUR, "minimum of Mean squared error")
     np.testing.assert_allclose([star["x"][0], star["y"][0]], np.polyfit(data.X[:, 0], data.y, 1), rtol=1e-9)
@@ -122,7 +114,7 @@ def test_every_classification_loss_draws_its_landscape_and_boundary(loss):
     assert _figure(at, CONTOUR)["data"][0]["colorbar"]["title"]["text"] == "loss"  # linear: plateaus show
     assert _figure(at, CONTOUR)["layout"]["xaxis"]["title"]["text"].startswith("w₁")
     fit = _trace(at, DATA, "1. ")
-    assert len(_decode(fit["x"])) in (0, 2)  # the boundary's two ends (none when w = 0)
+    assert len(decode(fit["x"])) in (0, 2)  # the boundary's two ends (none when w = 0)
 
 
 def test_one_feature_logistic_regression_draws_the_sigmoid_and_a_three_class_dataset_asks_a_class():
@@ -130,7 +122,7 @@ def test_one_feature_logistic_regression_draws_the_sigmoid_and_a_three_class_dat
     _ok(at)
     assert at.selectbox(key="positive").value == "versicolor"
     assert "class: not versicolor" in _names(at, DATA)
-    fit = _decode(_trace(at, DATA, "1. ")["y"])
+    fit = decode(_trace(at, DATA, "1. ")["y"])
     assert np.all((fit >= 0) & (fit <= 1))
 
 
@@ -187,8 +179,8 @@ def test_url_round_trip_reproduces_the_same_picture():
     assert not again.warning
     np.testing.assert_array_equal(_z(again), _z(at))
     for prefix in ("pick step: 1.", "pick step: 2."):
-        np.testing.assert_array_equal(_decode(_trace(again, CONTOUR, prefix)["x"]),
-                                      _decode(_trace(at, CONTOUR, prefix)["x"]))
+        np.testing.assert_array_equal(decode(_trace(again, CONTOUR, prefix)["x"]),
+                                      decode(_trace(at, CONTOUR, prefix)["x"]))
 
 
 @pytest.mark.parametrize(
@@ -200,7 +192,7 @@ def test_tampered_url_values_fall_back_with_a_notice_naming_them(key, value):
     at = _app({key: value})
     assert not at.exception
     assert any(key in w.value and "ignored" in w.value for w in at.warning), [w.value for w in at.warning]
-    assert len(at.get("plotly_chart")) == 4
+    assert len(figures(at)) == 4
 
 
 @pytest.mark.parametrize(
@@ -213,7 +205,7 @@ def test_link_values_that_do_not_fit_the_dataset_get_a_notice(query, words):
     at = _app(query)
     assert not at.exception
     assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
-    assert len(at.get("plotly_chart")) == 4
+    assert len(figures(at)) == 4
 
 
 def test_a_bad_optimizer_setting_is_a_message():
@@ -248,7 +240,7 @@ def test_an_uploaded_csv_gives_the_same_views():
     _ok(at)
     assert at.radio(key="csv_task").value == "regression"
     assert at.session_state["f1"] == "hours"
-    assert "data" in _names(at, DATA) and len(at.get("plotly_chart")) == 4
+    assert "data" in _names(at, DATA) and len(figures(at)) == 4
     assert "slope w (sd of score per sd of hours)" == _figure(at, CONTOUR)["layout"]["xaxis"]["title"]["text"]
     assert "f1" in at.query_params and "hours" in str(at.query_params["f1"])
     assert not any("score" in str(v) for v in at.query_params.values())  # settings in the URL, not the data
@@ -289,7 +281,7 @@ def test_a_bad_csv_is_refused_with_its_message_and_nothing_drawn(content, words)
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("bad.csv was refused" in e and words in e for e in errors), errors
-    assert not at.get("plotly_chart")
+    assert not figures(at)
 
 
 def test_removing_the_file_forgets_it():
@@ -299,7 +291,7 @@ def test_removing_the_file_forgets_it():
     at.file_uploader(key="csv_file").set_value(None).run()
     assert not at.exception
     assert "_csv_table" not in at.session_state and "_csv_explore" not in at.session_state
-    assert not at.get("plotly_chart")
+    assert not figures(at)
 
 
 def test_a_control_hidden_and_shown_again_comes_back_at_its_default_not_its_minimum():

@@ -7,8 +7,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import save_screenshot, wait_for_app
 
-# Figure order on the page: contour (in the first tab), 3-D surface, data view, loss curves.
-CONTOUR, SURFACE, DATA, CURVES = 0, 1, 2, 3
+# Figure order on the page (document order): contour (in the first tab), data view, loss curves; the 3-D
+# view is a live chart in a component frame (lossviz.ui.live_plotly), found apart.
+CONTOUR, DATA, CURVES = 0, 1, 2
 
 
 def _traces(page, index):
@@ -20,7 +21,7 @@ def _traces(page, index):
     )
 
 
-def _ready(page, plots=4):
+def _ready(page, plots=3):
     """The app has settled and its figures are drawn (they arrive after the computing spinner)."""
     wait_for_app(page)
     page.wait_for_function("(n) => document.querySelectorAll('.js-plotly-plot').length >= n", arg=plots,
@@ -62,6 +63,17 @@ def test_loss_switch_step_link_and_click(app_url, page):
     assert page.locator('[data-testid="stException"]').count() == 0
     save_screenshot(page, "models_default")
 
+    # The 3-D tab: a live chart drawn in its frame at the tab's full width once the tab is shown.
+    page.get_by_role("tab", name="Landscape (3-D)").click()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('iframe')].some(f => {
+             const gd = f.contentDocument && f.contentDocument.querySelector('.js-plotly-plot');
+             return gd && gd._fullData && gd._fullData[0].type === 'surface' && gd.querySelector('canvas')
+               && gd.getBoundingClientRect().width > 300; })""", timeout=60_000)
+    page.wait_for_timeout(500)
+    save_screenshot(page, "models_surface_tab")
+    page.get_by_role("tab", name="Landscape (contour)").click()
+
     # The loss switch recomputes the surface: MSE -> MAE changes every value of the grid.
     before = _contour_z(page)
     _choose(page, "loss", "Mean absolute error (MAE)")
@@ -78,7 +90,7 @@ def test_loss_switch_step_link_and_click(app_url, page):
     for _ in range(5):
         page.keyboard.press("ArrowRight")
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot')[2]._fullData].some(t => t.name"
+        "() => [...document.querySelectorAll('.js-plotly-plot')[1]._fullData].some(t => t.name"
         " && t.name.startsWith('1. ') && t.name.endsWith('step 5'))", timeout=60_000)
     _ready(page)
     assert _fit_line(page)["y"] != line_at_0["y"]
