@@ -14,21 +14,27 @@ from lossviz.ui.catalog import ROOT
 from tests.pagetest import decode, figures
 
 
-def test_the_front_end_loads_the_plotly_js_of_the_installed_package():
+def test_the_front_end_loads_the_plotly_js_of_the_installed_package_from_the_static_folder():
     page = (live_plotly.FRONTEND / "index.html").read_text()
     scripts = re.findall(r'<script src="([^"]+)"', page)
-    assert scripts == ["plotly.min.js"]
-    copied = live_plotly.FRONTEND / "plotly.min.js"
+    assert scripts == ["../../app/static/plotly.min.js"]  # relative to /component/<name>/index.html
+    copied = live_plotly.STATIC / "plotly.min.js"
     assert copied.read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
+    # The package file's date, so the browser's cache (Last-Modified) holds until plotly is upgraded.
+    assert copied.stat().st_mtime == live_plotly._bundled_plotly_js().stat().st_mtime
     assert "Plotly.react" in page and "streamlit:componentReady" in page
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert re.search(r"^enableStaticServing = true$", config, re.M)
+    assert live_plotly.STATIC == ROOT / "static"
 
 
 def test_a_stale_copy_of_plotly_js_is_replaced(tmp_path, monkeypatch):
-    monkeypatch.setattr(live_plotly, "FRONTEND", tmp_path)
-    (tmp_path / "plotly.min.js").write_text("old plotly")
+    monkeypatch.setattr(live_plotly, "STATIC", tmp_path / "static")
+    live_plotly._install_plotly_js()  # creates the folder
+    (tmp_path / "static" / "plotly.min.js").write_text("old plotly")
     live_plotly._install_plotly_js()
-    assert (tmp_path / "plotly.min.js").read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
-    assert not list(tmp_path.glob("*.tmp"))
+    assert (tmp_path / "static" / "plotly.min.js").read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
+    assert not list((tmp_path / "static").glob("*.tmp"))
 
 
 def _page():
