@@ -75,9 +75,6 @@ def scenario_values(name: str) -> dict:
 
 for notice in url.seed_from_url("models", FIELDS):
     st.warning(notice)
-for field in FIELDS:  # Streamlit drops a hidden widget's state; it comes back at its default, not its minimum
-    if not field.lazy:  # (lazy ones, the optimizer slots', are put back as their widgets are drawn)
-        st.session_state.setdefault(field.key, field.default)
 # A click on a path selects one of its invisible step targets: that step becomes the chosen one (before the
 # URL is written), and the chart gets a fresh key so the selection, which would dim the map, does not stay.
 chart_key = f"data_landscape_{st.session_state.setdefault('_data_clicks', 0)}"
@@ -213,7 +210,6 @@ left, right = st.columns(2)
 contour, surface = left.tabs(["Landscape (contour)", "Landscape (3-D)"])
 contour.plotly_chart(data_figures.landscape_figure(ex, paths, step, start), width="stretch", key=chart_key,
                      on_select="rerun", selection_mode="points")
-# A live chart: updated in place, not a new WebGL context on every change (lossviz.ui.live_plotly).
 live_plotly_chart(data_figures.landscape_surface(ex, paths), key="data_surface_chart", container=surface)
 right.plotly_chart(data_figures.data_figure(ex, paths, step), width="stretch", key="data_view_chart")
 
