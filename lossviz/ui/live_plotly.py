@@ -19,11 +19,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
-
 import plotly
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -52,7 +52,8 @@ def _install_plotly_js() -> None:
     if target.exists() and (target.stat().st_size, target.stat().st_mtime) == (stat.st_size, stat.st_mtime):
         return
     STATIC.mkdir(exist_ok=True)
-    tmp = target.with_suffix(".tmp")
+    # A name of this process's own: two server processes starting together must not share a half copy.
+    tmp = target.with_name(f"plotly.min.js.{os.getpid()}.tmp")
     shutil.copy2(source, tmp)
     tmp.replace(target)  # atomic: a browser never reads half a file
 
