@@ -1,5 +1,4 @@
 """Loss functions page through AppTest: every control path reaches its figures, bad input a message."""
-import base64
 import json
 
 import numpy as np
@@ -8,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from lossviz import loss_curves
 from lossviz.ui.catalog import ROOT
+from tests.pagetest import decode
 
 PAGE = str(ROOT / "pages/6_Loss_Functions.py")
 REG, REG_GRAD, CLS, CLS_GRAD, EXAMPLE = range(5)
@@ -24,19 +24,12 @@ def _ok(at):
     assert not at.exception, [e.value for e in at.exception]
 
 
-def _decode(array):
-    if isinstance(array, dict) and "bdata" in array:
-        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        return data.reshape([int(s) for s in str(array["shape"]).split(",")]) if "shape" in array else data
-    return np.asarray(array, dtype=float)
-
-
 def _figure(at, index):
     return json.loads(at.get("plotly_chart")[index].proto.spec)
 
 
 def _traces(at, index):
-    return {t["name"]: (_decode(t["x"]), _decode(t["y"])) for t in _figure(at, index)["data"] if "name" in t}
+    return {t["name"]: (decode(t["x"]), decode(t["y"])) for t in _figure(at, index)["data"] if "name" in t}
 
 
 def _metrics(at):
@@ -75,7 +68,7 @@ def test_editing_the_example_recomputes_every_loss():
     metrics = _metrics(at)
     assert metrics["MSE"] == "4.268" and metrics["MAE"] == "1.08"
     assert any("Sample 5 carries 99% of the MSE" in c.value for c in at.caption)
-    shares = {t["name"]: _decode(t["y"]) for t in _figure(at, EXAMPLE)["data"]}
+    shares = {t["name"]: decode(t["y"]) for t in _figure(at, EXAMPLE)["data"]}
     assert shares["MSE"][-1] > 99 and abs(shares["MAE"].sum() - 100) < 1e-9
 
 

@@ -1,6 +1,5 @@
 """The Learning rate & decay page through AppTest: every control path reaches its figures, the theory lines
 sit where the core puts them, links reproduce the page, and bad input is a message, not a traceback."""
-import base64
 import json
 
 import numpy as np
@@ -10,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from lossviz import surfaces
 from lossviz.lr_sweep import LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui.catalog import ROOT
+from tests.pagetest import decode
 
 PAGE = str(ROOT / "pages/2_Learning_Rate.py")
 SURFACES = [n for n in surfaces.names() if len(surfaces.get(n).minima)]
@@ -25,14 +25,6 @@ def _app(query=None):
 def _ok(at):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-def _decode(array):
-    if isinstance(array, dict) and "bdata" in array:
-        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        shape = array.get("shape")
-        return data.reshape([int(s) for s in str(shape).split(",")]) if shape else data
-    return np.asarray(array, dtype=float)
 
 
 def _figures(at):
@@ -59,12 +51,12 @@ def test_default_page_draws_every_figure_with_the_theory_lines():
     figures = _figures(at)
     assert len(figures) == 5
     sweep = _sweep(at)
-    lrs = _decode(_trace(sweep, "measured")["x"])
+    lrs = decode(_trace(sweep, "measured")["x"])
     assert lrs.size == 300
     # kappa 10: lambda_max = 1, lambda_min = 0.1, so the lines sit at 2 and 2/1.1.
-    assert _decode(_trace(sweep, "2/λ_max")["x"])[0] == pytest.approx(2.0)
-    assert _decode(_trace(sweep, "optimal")["x"])[0] == pytest.approx(2 / 1.1)
-    theory, measured = _decode(_trace(sweep, "theory")["y"]), _decode(_trace(sweep, "measured")["y"])
+    assert decode(_trace(sweep, "2/λ_max")["x"])[0] == pytest.approx(2.0)
+    assert decode(_trace(sweep, "optimal")["x"])[0] == pytest.approx(2 / 1.1)
+    theory, measured = decode(_trace(sweep, "theory")["y"]), decode(_trace(sweep, "measured")["y"])
     both = np.isfinite(theory) & np.isfinite(measured)
     assert both.sum() > 200
     np.testing.assert_allclose(theory[both], measured[both], rtol=1e-6)
@@ -100,8 +92,8 @@ def test_the_condition_number_moves_the_optimal_line_and_not_the_limit():
     at.slider(key="kappa").set_value(100.0).run()
     _ok(at)
     sweep = _sweep(at)
-    assert _decode(_trace(sweep, "2/λ_max")["x"])[0] == pytest.approx(2.0)
-    assert _decode(_trace(sweep, "optimal")["x"])[0] == pytest.approx(2 / 1.01)
+    assert decode(_trace(sweep, "2/λ_max")["x"])[0] == pytest.approx(2.0)
+    assert decode(_trace(sweep, "optimal")["x"])[0] == pytest.approx(2 / 1.01)
     assert "κ = 100" in at.caption[0].value
 
 
@@ -111,7 +103,7 @@ def test_sweep_size_and_spacing_controls():
     at.radio(key="axis").set_value("log").run()
     _ok(at)
     sweep = _sweep(at)
-    lrs = _decode(_trace(sweep, "measured")["x"])
+    lrs = decode(_trace(sweep, "measured")["x"])
     assert lrs.size == 500 and sweep["layout"]["xaxis"]["type"] == "log"
     np.testing.assert_allclose(np.diff(np.log(lrs)), np.log(lrs[1] / lrs[0]))
 
@@ -129,7 +121,7 @@ def test_rates_and_schedules_controls_change_the_runs():
     assert sum("warm-up" in t for t in titles) == len(SCHEDULE_ORDER)
     # Each lr-per-step panel starts at a third of its schedule's first rate: the warm-up is drawn.
     first_lr_panel = schedule_figure["data"][0]
-    assert _decode(first_lr_panel["y"])[0] == pytest.approx(0.95 * 2.0 / 3)
+    assert decode(first_lr_panel["y"])[0] == pytest.approx(0.95 * 2.0 / 3)
 
 
 def test_empty_selections_ask_for_a_choice_instead_of_failing():
@@ -154,7 +146,7 @@ def test_url_round_trip_reproduces_the_same_figures():
     second = _figures(again)
     for a, b in zip(first, second, strict=True):
         assert [t.get("name") for t in a["data"]] == [t.get("name") for t in b["data"]]
-    np.testing.assert_array_equal(_decode(_trace(first[2], "measured")["y"]), _decode(_trace(second[2], "measured")["y"]))
+    np.testing.assert_array_equal(decode(_trace(first[2], "measured")["y"]), decode(_trace(second[2], "measured")["y"]))
 
 
 @pytest.mark.parametrize(
@@ -213,10 +205,10 @@ def test_a_custom_formula_draws_its_theory_lines_at_the_found_curvature():
     # Hessian [[6, 1], [1, 4]] at the minimum (1, -2): the lines sit at 2/λ_max and 2/(λ_max + λ_min) = 2/10.
     lambda_max = np.linalg.eigvalsh([[6.0, 1.0], [1.0, 4.0]])[-1]
     sweep = _sweep(at)
-    assert _decode(_trace(sweep, "2/λ_max")["x"])[0] == pytest.approx(2.0 / lambda_max)
-    assert _decode(_trace(sweep, "optimal")["x"])[0] == pytest.approx(0.2)
+    assert decode(_trace(sweep, "2/λ_max")["x"])[0] == pytest.approx(2.0 / lambda_max)
+    assert decode(_trace(sweep, "optimal")["x"])[0] == pytest.approx(0.2)
     assert any("local minimum found at (1, -2)" in c.value for c in at.caption)
-    theory, measured = _decode(_trace(sweep, "theory")["y"]), _decode(_trace(sweep, "measured")["y"])
+    theory, measured = decode(_trace(sweep, "theory")["y"]), decode(_trace(sweep, "measured")["y"])
     both = np.isfinite(theory) & np.isfinite(measured)
     np.testing.assert_allclose(theory[both], measured[both], rtol=1e-6, atol=1e-12)
     query = _query(at)

@@ -1,6 +1,5 @@
 """The Momentum page through AppTest: every control path reaches its figures, the boundary and optimum are
 the theory's, a cell click shows that cell's run, links reproduce the page, bad input is a message."""
-import base64
 import json
 
 import numpy as np
@@ -10,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from lossviz import analysis, surfaces
 from lossviz.phase_map import MOMENTUM_SCENARIOS
 from lossviz.ui.catalog import ROOT
+from tests.pagetest import decode
 
 PAGE = str(ROOT / "pages/3_Momentum.py")
 SURFACES = [n for n in surfaces.names() if len(surfaces.get(n).minima)]
@@ -26,14 +26,6 @@ def _app(query=None):
 def _ok(at):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-def _decode(array):
-    if isinstance(array, dict) and "bdata" in array:
-        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        shape = array.get("shape")
-        return data.reshape([int(s) for s in str(shape).split(",")]) if shape else data
-    return np.asarray(array, dtype=float)
 
 
 def _figures(at):
@@ -69,15 +61,15 @@ def test_default_page_draws_the_ravine_the_slider_frames_and_the_phase_map():
     assert step_args[1]["frame"]["redraw"] is True
     assert all(len(f["data"]) == 2 and len(f["traces"]) == 2 for f in ravine["frames"])
     phase = figures[PHASE]
-    assert _decode(phase["data"][0]["z"]).shape == (64, 64)
-    lrs, momenta = _decode(phase["data"][0]["x"]), _decode(phase["data"][0]["y"])
+    assert decode(phase["data"][0]["z"]).shape == (64, 64)
+    lrs, momenta = decode(phase["data"][0]["x"]), decode(phase["data"][0]["y"])
     boundary = _trace(phase, "theory: stability boundary")
-    np.testing.assert_allclose(_decode(boundary["x"]), 2 * (1 + _decode(boundary["y"])), rtol=1e-12)
+    np.testing.assert_allclose(decode(boundary["x"]), 2 * (1 + decode(boundary["y"])), rtol=1e-12)
     star = _trace(phase, "theoretical optimum")
     tuning = analysis.optimal_hyperparameters(0.01, 1.0, "heavy_ball")
     assert star["x"][0] == pytest.approx(tuning.lr) and star["y"][0] == pytest.approx(tuning.momentum)
     cells = _trace(phase, "cells")
-    assert len(_decode(cells["x"])) == lrs.size * momenta.size == 4096
+    assert len(decode(cells["x"])) == lrs.size * momenta.size == 4096
     assert phase["layout"]["dragmode"] == "pan"
     assert "No cell clicked yet" in _caption(at, "No cell clicked")
 
@@ -99,7 +91,7 @@ def test_every_scenario_loads_its_settings_and_lesson(name):
 def test_clicking_a_cell_shows_that_runs_path():
     at = _app()
     phase = _figures(at)[PHASE]
-    lrs, momenta = _decode(phase["data"][0]["x"]), _decode(phase["data"][0]["y"])
+    lrs, momenta = decode(phase["data"][0]["x"]), decode(phase["data"][0]["y"])
     # What Streamlit stores when a lattice point is clicked (AppTest cannot click a plotly chart).
     at.session_state["phase_chart_0"] = {"selection": {"points": [{"x": float(lrs[12]), "y": float(momenta[20])}]}}
     at.run()
@@ -111,7 +103,7 @@ def test_clicking_a_cell_shows_that_runs_path():
     selected = _trace(figures[PHASE], "selected run")
     assert selected["x"][0] == pytest.approx(lrs[12]) and selected["y"][0] == pytest.approx(momenta[20])
     path = _trace(figures[CELL], f"lr {lrs[12]:.4g}")
-    assert _decode(path["x"]).size == 151
+    assert decode(path["x"]).size == 151
     # The chart got a fresh key, so the selection does not outlive the click.
     assert "phase_chart_0" not in at.session_state or not at.session_state["phase_chart_0"]
 
@@ -128,10 +120,10 @@ def test_nesterov_method_bends_the_boundary_and_starts_above_zero_momentum():
     at.radio(key="method").set_value("nesterov").run()
     _ok(at)
     phase = _figures(at)[PHASE]
-    assert _decode(phase["data"][0]["y"])[0] == pytest.approx(0.01)
+    assert decode(phase["data"][0]["y"])[0] == pytest.approx(0.01)
     boundary = _trace(phase, "theory: stability boundary (Nesterov)")
-    beta = _decode(boundary["y"])
-    np.testing.assert_allclose(_decode(boundary["x"]), 2 * (1 + beta) / (1 + 2 * beta), rtol=1e-12)
+    beta = decode(boundary["y"])
+    np.testing.assert_allclose(decode(boundary["x"]), 2 * (1 + beta) / (1 + 2 * beta), rtol=1e-12)
 
 
 def test_metric_resolution_and_tolerance_controls():
@@ -141,7 +133,7 @@ def test_metric_resolution_and_tolerance_controls():
     at.select_slider(key="tol").set_value("1e-6").run()
     _ok(at)
     phase = _figures(at)[PHASE]
-    values = _decode(phase["data"][0]["z"])
+    values = decode(phase["data"][0]["z"])
     assert values.shape == (80, 80)
     reached = values[np.isfinite(values)]
     assert reached.size and reached.min() >= 1 and reached.max() <= 150
@@ -181,9 +173,9 @@ def test_url_round_trip_reproduces_the_same_figures():
     _ok(again)
     assert not again.warning
     second = _figures(again)
-    np.testing.assert_array_equal(_decode(first[PHASE]["data"][0]["z"]), _decode(second[PHASE]["data"][0]["z"]))
-    np.testing.assert_array_equal(_decode(_trace(first[RAVINE], "heavy ball")["x"]),
-                                  _decode(_trace(second[RAVINE], "heavy ball")["x"]))
+    np.testing.assert_array_equal(decode(first[PHASE]["data"][0]["z"]), decode(second[PHASE]["data"][0]["z"]))
+    np.testing.assert_array_equal(decode(_trace(first[RAVINE], "heavy ball")["x"]),
+                                  decode(_trace(second[RAVINE], "heavy ball")["x"]))
 
 
 @pytest.mark.parametrize(
@@ -210,7 +202,7 @@ def test_equivalent_pytorch_code_for_each_method_and_the_shown_cell():
     codes = [c.value for c in at.get("code")]
     assert len(codes) == 4
     phase = _figures(at)[PHASE]
-    lr, beta = _decode(phase["data"][0]["x"])[12], _decode(phase["data"][0]["y"])[20]
+    lr, beta = decode(phase["data"][0]["x"])[12], decode(phase["data"][0]["y"])[20]
     assert f"lr={float(lr)!r}" in codes[3] and f"momentum={float(beta)!r}" in codes[3]
     assert "momentum" not in codes[0].split("torch.optim.SGD")[1].split("\n")[0]
     assert "momentum=0.9" in codes[1] and "nesterov=True" not in codes[1]
@@ -246,8 +238,8 @@ def test_a_custom_formula_draws_its_boundary_and_rates_at_the_found_curvature():
     assert "local minimum found at (1, -2)" in _caption(at, "**Custom formula.**")
     figures = _figures(at)
     boundary = _trace(figures[PHASE], "theory: stability boundary")
-    beta = _decode(boundary["y"])
-    np.testing.assert_allclose(_decode(boundary["x"]), 2 * (1 + beta) / spectrum[-1], rtol=1e-9)
+    beta = decode(boundary["y"])
+    np.testing.assert_allclose(decode(boundary["x"]), 2 * (1 + beta) / spectrum[-1], rtol=1e-9)
     lr = 0.5 * 2 / spectrum[-1]
     expected = [analysis.momentum_rate(lr, 0.0, spectrum), analysis.momentum_rate(lr, 0.9, spectrum),
                 analysis.momentum_rate(lr, 0.9, spectrum, True)]

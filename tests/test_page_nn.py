@@ -3,7 +3,6 @@
 Most tests open the page through a link for a small network (few samples, steps and grid points), so each
 run takes a second or two; the default page and the scenarios run at full size.
 """
-import base64
 import json
 
 import numpy as np
@@ -13,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from lossviz import nn_landscape as nl
 from lossviz.ui import progress_cache
 from lossviz.ui.catalog import ROOT
+from tests.pagetest import decode
 
 PAGE = str(ROOT / "pages/8_Neural_Net_Landscape.py")
 SMALL = {"dataset": "moons", "n": "200", "steps": "60", "width": "8", "res": "11", "sharp": "5", "runs": "2",
@@ -29,13 +29,6 @@ def _app(query=None):
 def _ok(at):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-def _decode(array):
-    if isinstance(array, dict) and "bdata" in array:
-        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        return data.reshape([int(s) for s in str(array["shape"]).split(",")]) if "shape" in array else data
-    return np.asarray(array, dtype=float)
 
 
 def _figures(at):
@@ -66,10 +59,10 @@ def test_default_page_loads_the_large_learning_rate_scenario_at_full_size():
     assert len(_figures(at)) == 9
     slices = _figure(at, "α along δ")
     contours = [t for t in slices["data"] if t["type"] == "contour"]
-    assert len(contours) == 2 and all(len(_decode(t["x"])) == 51 for t in contours)
+    assert len(contours) == 2 and all(len(decode(t["x"])) == 51 for t in contours)
     assert "d = 1,218 weights" in _captions(at)
     sharp = _figure(at, "stability limit")
-    limits = [_decode(t["y"]) for t in sharp["data"] if "stability limit" in t["name"]]
+    limits = [decode(t["y"]) for t in sharp["data"] if "stability limit" in t["name"]]
     np.testing.assert_allclose(sorted(v[0] for v in limits), [2 / 2.0, 2 / 0.05])  # 2/lr of each run
     assert at.query_params["o2_sgd_lr"] in ("2.0", ["2.0"])
 
@@ -102,7 +95,7 @@ def test_url_round_trip_reproduces_the_same_figures():
     for a, b in zip(_figures(first), _figures(again)):
         for ta, tb in zip(a["data"], b["data"]):
             if ta["type"] in ("contour", "surface"):
-                np.testing.assert_array_equal(_decode(ta["z"]), _decode(tb["z"]))
+                np.testing.assert_array_equal(decode(ta["z"]), decode(tb["z"]))
 
 
 @pytest.mark.parametrize("key, value", [("dataset", "mnist"), ("res", "1000"), ("act", "swish"),
@@ -141,7 +134,7 @@ def test_controls_reach_the_figures():
     at.slider(key="span").set_value(2.0).run()
     _ok(at)
     contour = next(t for t in _figure(at, "α along δ")["data"] if t["type"] == "contour")
-    xs = _decode(contour["x"])
+    xs = decode(contour["x"])
     assert len(xs) == 15 and xs[0] == -2.0 and xs[-1] == 2.0
     at.slider(key="step").set_value(0).run()
     _ok(at)
@@ -155,7 +148,7 @@ def test_controls_reach_the_figures():
     at.slider(key="sharp").set_value(8).run()
     _ok(at)
     lam = next(t for t in _figure(at, "stability limit")["data"] if "λ" in t["name"])
-    assert len(_decode(lam["x"])) == 8
+    assert len(decode(lam["x"])) == 8
     assert "adaptive: no 2/lr line" in _captions(at)  # Adam's run
     at.slider(key="runs").set_value(1).run()
     _ok(at)
@@ -166,7 +159,7 @@ def test_a_schedule_gives_a_stability_limit_that_moves_with_the_learning_rate():
     at = _app(SMALL | {"runs": "1", "o1_sched": "step", "o1_s_step_size": "30", "o1_s_gamma": "0.5"})
     _ok(at)
     limit = next(t for t in _figure(at, "stability limit")["data"] if "stability limit" in t["name"])
-    values = _decode(limit["y"])
+    values = decode(limit["y"])
     np.testing.assert_allclose([values[0], values[-1]], [2 / 0.5, 2 / 0.25])
 
 
