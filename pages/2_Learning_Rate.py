@@ -7,6 +7,7 @@ from lossviz import analysis, expr, lr_sweep, optimizers, surfaces, torch_export
 from lossviz.lr_sweep import LR_CHOICES, LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui import cache, nav, url
 from lossviz.ui.errors import shown_errors
+from lossviz.ui.live_plotly import live_plotly_chart
 from lossviz.viz import hyper
 from lossviz.viz.landscape import PALETTE, Path, contour_figure, curves_figure
 
@@ -161,21 +162,21 @@ else:
     paths = [Path(label, PALETTE[i % len(PALETTE)], traj.params[i], traj.loss[i], int(traj.diverged_at[i]))
              for i, label in enumerate(comparison.labels)]
     left, right = st.columns(2)
-    left.plotly_chart(contour_figure(xs, ys, Z, paths=paths, minima=surface.minima, start=start,
+    live_plotly_chart(contour_figure(xs, ys, Z, paths=paths, minima=surface.minima, start=start,
                                      log_scale=surface.log_scale, min_value=surface.min_value),
-                      width="stretch", key="race_map")
-    right.plotly_chart(curves_figure([(p.label, p.color, p.z - floor) for p in paths],
-                                     ylabel="loss − minimum"), width="stretch", key="race_curves")
+                      key="race_map", container=left)
+    live_plotly_chart(curves_figure([(p.label, p.color, p.z - floor) for p in paths],
+                                    ylabel="loss − minimum"), key="race_curves", container=right)
 
 st.subheader("Final loss against the learning rate")
 result = None
 with shown_errors():
     result = sweep(key, start, steps, n_lrs, spacing)
 if result is not None:
-    st.plotly_chart(hyper.sweep_figure(result.lrs, result.final_loss - floor, result.diverged,
-                                       predicted_gap=result.predicted_gap, start_gap=result.start_loss - floor,
-                                       lines=theory_lines, steps=steps, log_x=spacing == "log"),
-                    width="stretch", key="sweep_chart")
+    live_plotly_chart(hyper.sweep_figure(result.lrs, result.final_loss - floor, result.diverged,
+                                         predicted_gap=result.predicted_gap, start_gap=result.start_loss - floor,
+                                         lines=theory_lines, steps=steps, log_x=spacing == "log"),
+                      key="sweep_chart")
     edge = result.measured_edge
     edge_text = (f"the smallest swept rate that diverged or ended above its start is **{edge:.4g}** "
                  f"({edge / limit:.3f} × 2/λ_max)") if np.isfinite(edge) else "no swept rate diverged"
@@ -198,10 +199,10 @@ if schedules_run is None:
 else:
     traj = schedules_run.trajectory
     titles = [s.title for s in schedules_run.schedules]
-    st.plotly_chart(hyper.schedule_grid_figure(
+    live_plotly_chart(hyper.schedule_grid_figure(
         schedules_run.lr, traj.params, traj.loss[:, -1] - floor, titles, xs, ys, Z,
         lines=[hyper.VLine(limit, f"2/λ_max = {limit:.4g}", "#D55E00")], minima=surface.minima,
-        log_scale=surface.log_scale, min_value=surface.min_value), width="stretch", key="schedule_chart")
+        log_scale=surface.log_scale, min_value=surface.min_value), key="schedule_chart")
     warm_text = f", after {warmup} warm-up steps from a third of it" if warmup else ""
     st.caption(f"Peak lr {base * limit:.4g} ({base:g} × 2/λ_max){warm_text}. Whenever a schedule's lr sits "
                "above the dashed 2/λ_max line, its path bounces further out; once the lr falls below, the "
@@ -212,9 +213,9 @@ test = None
 with shown_errors():
     test = range_test(key, start, steps)
 if test is not None:
-    st.plotly_chart(hyper.range_test_figure(test.lrs, test.losses, suggestion=test.suggestion,
-                                            min_loss_lr=test.min_loss_lr, lines=theory_lines[:1],
-                                            loss_floor=floor), width="stretch", key="range_chart")
+    live_plotly_chart(hyper.range_test_figure(test.lrs, test.losses, suggestion=test.suggestion,
+                                              min_loss_lr=test.min_loss_lr, lines=theory_lines[:1],
+                                              loss_floor=floor), key="range_chart")
     peak = test.min_loss_lr / limit
     st.caption(f"One run whose lr grows exponentially from 10⁻⁴ to 10 × 2/λ_max ({len(test.lrs)} steps before "
                f"the loss blew up; Smith 2017, fastai's lr_find). Steepest fall at lr **{test.suggestion:.4g}**, "

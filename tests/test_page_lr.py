@@ -1,6 +1,5 @@
 """The Learning rate & decay page through AppTest: every control path reaches its figures, the theory lines
 sit where the core puts them, links reproduce the page, and bad input is a message, not a traceback."""
-import json
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from lossviz import surfaces
 from lossviz.lr_sweep import LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import decode
+from tests.pagetest import decode, figures
 
 PAGE = str(ROOT / "pages/2_Learning_Rate.py")
 SURFACES = [n for n in surfaces.names() if len(surfaces.get(n).minima)]
@@ -28,7 +27,7 @@ def _ok(at):
 
 
 def _figures(at):
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return figures(at)  # every chart of this page is a live chart, in page order
 
 
 def _trace(spec, name_start):

@@ -5,14 +5,15 @@ import re
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from bench.browser import PLOTS_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 
-SWEEP = 2  # plotly charts in page order: race map, race curves, sweep, schedules, range test
+SWEEP = 2  # live charts in page order (window.__lvPlots): race map, race curves, sweep, schedules, range test
 
 
 def _trace(page, index, name):
     return page.evaluate(
-        "([i, name]) => { const gd = document.querySelectorAll('.js-plotly-plot')[i];"
+        "([i, name]) => { const gd = window.__lvPlots()[i];"
         " const t = gd._fullData.find(t => t.name === name);"
         " return t ? {x: Array.from(t.x || []), y: Array.from(t.y || [])} : null; }",
         [index, name],
@@ -20,11 +21,12 @@ def _trace(page, index, name):
 
 
 def test_lr_page_figures_slider_scenario_and_csv(app_url, page):
+    page.add_init_script(PLOTS_SCRIPT)
     page.goto(f"{app_url}/Learning_Rate")
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 5", timeout=60_000)
+    page.wait_for_function("() => window.__lvPlots().length === 5", timeout=60_000)
     wait_for_app(page)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator(".js-plotly-plot").count() == 5
+    assert page.evaluate("() => window.__lvPlots().length") == 5
     save_screenshot(page, "lr_page")
 
     measured = "measured final loss − minimum"
@@ -39,7 +41,7 @@ def test_lr_page_figures_slider_scenario_and_csv(app_url, page):
     for _ in range(10):
         page.keyboard.press("ArrowRight")
     page.wait_for_function(
-        "(args) => { const gd = document.querySelectorAll('.js-plotly-plot')[args[0]];"
+        "(args) => { const gd = window.__lvPlots()[args[0]];"
         " const t = gd && gd._fullData.find(t => t.name === args[1]);"
         " return t && t.y[10] !== args[2]; }",
         arg=[SWEEP, measured, before["y"][10]], timeout=30_000,
