@@ -10,6 +10,21 @@ from streamlit.testing.v1 import AppTest
 from lossviz.ui.live_plotly import COMPONENT_NAME
 
 
+def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 120) -> AppTest:
+    """Run a page file once, opened through a link carrying ``query``."""
+    at = AppTest.from_file(page, default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def assert_clean(at: AppTest, errors: bool = False) -> None:
+    """No traceback on the page (and, with ``errors``, no refusal shown with st.error either)."""
+    assert not at.exception, [e.value for e in at.exception]
+    if errors:
+        assert not at.error, [e.value for e in at.error]
+
+
 def decode(array) -> np.ndarray:
     """A figure array as plotly.js reads it: a list, or plotly's base64 ``{"dtype", "bdata", "shape"}``."""
     if isinstance(array, dict) and "bdata" in array:

@@ -2,20 +2,16 @@
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lossviz import optimizers, scenarios, surfaces
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import decode, figure_of_type
+from tests.pagetest import assert_clean, decode, figure_of_type, open_page
 
 PAGE = str(ROOT / "pages/1_Surface_Explorer.py")
 
 
 def _app(query=None):
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(PAGE, query, timeout=60)
 
 
 def _contour(at):
@@ -30,7 +26,7 @@ def _paths(at):
 
 
 def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
+    assert_clean(at)
 
 
 def test_default_page_shows_the_ravine_scenario():

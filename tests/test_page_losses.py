@@ -3,25 +3,21 @@ import json
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lossviz import loss_curves
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import decode
+from tests.pagetest import assert_clean, decode, open_page
 
 PAGE = str(ROOT / "pages/6_Loss_Functions.py")
 REG, REG_GRAD, CLS, CLS_GRAD, EXAMPLE = range(5)
 
 
 def _app(query=None):
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(PAGE, query, timeout=60)
 
 
 def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
+    assert_clean(at)
 
 
 def _figure(at, index):

@@ -3,27 +3,22 @@ sit where the core puts them, links reproduce the page, and bad input is a messa
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lossviz import surfaces
 from lossviz.lr_sweep import LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import decode, figures
+from tests.pagetest import assert_clean, decode, figures, open_page
 
 PAGE = str(ROOT / "pages/2_Learning_Rate.py")
 SURFACES = [n for n in surfaces.names() if len(surfaces.get(n).minima)]
 
 
 def _app(query=None):
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(PAGE, query, timeout=120)
 
 
 def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert_clean(at, errors=True)
 
 
 def _figures(at):

@@ -2,11 +2,10 @@
 your own CSV (used, refused, forgotten), the URL."""
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lossviz import data_landscape as dl
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import decode, figures
+from tests.pagetest import assert_clean, decode, figures, open_page
 
 PAGE = str(ROOT / "pages/7_Models_on_Data.py")
 # tests.pagetest.figures lists st.plotly_chart figures first, then live charts (the 3-D view).
@@ -14,15 +13,11 @@ CONTOUR, DATA, CURVES, SURFACE = range(4)
 
 
 def _app(query=None):
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(PAGE, query, timeout=90)
 
 
 def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert_clean(at, errors=True)
 
 
 def _figure(at, index):

@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lossviz import analysis, surfaces
 from lossviz.phase_map import MOMENTUM_SCENARIOS
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import decode
+from tests.pagetest import assert_clean, decode, open_page
 
 PAGE = str(ROOT / "pages/3_Momentum.py")
 SURFACES = [n for n in surfaces.names() if len(surfaces.get(n).minima)]
@@ -17,15 +16,11 @@ RAVINE, RATES, PHASE, CELL = range(4)
 
 
 def _app(query=None):
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(PAGE, query, timeout=120)
 
 
 def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert_clean(at, errors=True)
 
 
 def _figures(at):

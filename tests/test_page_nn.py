@@ -7,12 +7,11 @@ import json
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lossviz import nn_landscape as nl
 from lossviz.ui import progress_cache
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import decode
+from tests.pagetest import assert_clean, decode, open_page
 
 PAGE = str(ROOT / "pages/8_Neural_Net_Landscape.py")
 SMALL = {"dataset": "moons", "n": "200", "steps": "60", "width": "8", "res": "11", "sharp": "5", "runs": "2",
@@ -20,15 +19,11 @@ SMALL = {"dataset": "moons", "n": "200", "steps": "60", "width": "8", "res": "11
 
 
 def _app(query=None):
-    at = AppTest.from_file(PAGE, default_timeout=300)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(PAGE, query, timeout=300)
 
 
 def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert_clean(at, errors=True)
 
 
 def _figures(at):

@@ -4,24 +4,21 @@ import json
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lossviz import regpath
 from lossviz.ui.catalog import ROOT
+from tests.pagetest import assert_clean, open_page
 
 PAGE = str(ROOT / "pages/4_Regularization.py")
 GEOMETRY, TOTAL, PATHS, DECAY, DISTANCE = range(5)
 
 
 def _app(query=None):
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(PAGE, query, timeout=180)
 
 
 def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
+    assert_clean(at)
 
 
 def _values(array):
