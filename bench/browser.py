@@ -194,6 +194,23 @@ PRESS = r"""
 """
 
 
+def rerun_message(page_name: str, script_hash: str = "", widget_id: str = "", value: float | None = None,
+                  query: str = "") -> BackMsg:
+    """The message a browser sends to rerun ``page_name``: with ``widget_id``, after a slider moved to
+    ``value``; with ``query``, as opened through a link carrying it."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    message = BackMsg()
+    message.rerun_script.query_string = query
+    message.rerun_script.page_name = page_name
+    message.rerun_script.page_script_hash = script_hash
+    if widget_id:
+        state = message.rerun_script.widget_states.widgets.add()
+        state.id = widget_id
+        state.double_array_value.data[:] = [value]
+    return message
+
+
 def element_figure(element) -> dict | None:
     """The figure a Streamlit element (a ``new_element`` delta) carries: an ``st.plotly_chart`` spec or a
     live chart's (lossviz.ui.live_plotly), as a dict; None for any other element."""
@@ -308,14 +325,7 @@ async def _server_share(base_url: str, info: PageInfo, probe: Probe, presses: in
                     seen += 1
 
     def rerun(script_hash: str = "", widget_id: str = "", value: float | None = None) -> BackMsg:
-        message = BackMsg()
-        message.rerun_script.page_name = info.url_path
-        message.rerun_script.page_script_hash = script_hash
-        if widget_id:
-            state = message.rerun_script.widget_states.widgets.add()
-            state.id = widget_id
-            state.double_array_value.data[:] = [value]
-        return message
+        return rerun_message(info.url_path, script_hash, widget_id, value)
 
     url = base_url.replace("http", "ws", 1) + "/_stcore/stream"
     shares: list[float] = []

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, ROOT, SETTLED, _free_port, cpu_seconds, element_figure,
-                           load_average, resident_mb, start_server, stop_server, write_block)
+                           load_average, rerun_message, resident_mb, start_server, stop_server, write_block)
 
 PAGE = "Surface_Explorer"
 FIRST_STEPS = 30
@@ -188,7 +188,6 @@ async def run_protocol_session(base_url: str, index: int, duration_s: float, thi
     driving a browser: it measures the server alone (request to contour map received), without the
     browsers' rendering competing for the same cores."""
     import websockets
-    from streamlit.proto.BackMsg_pb2 import BackMsg
 
     rng = np.random.default_rng([seed, index])
     result = SessionResult(index, session_start(index))
@@ -196,15 +195,7 @@ async def run_protocol_session(base_url: str, index: int, duration_s: float, thi
     query = f"x0={result.start_x!r}&y0=2.0&steps={steps}"
 
     def rerun(script_hash: str = "", slider_id: str = "", value: int = 0):
-        message = BackMsg()
-        message.rerun_script.query_string = query
-        message.rerun_script.page_name = PAGE
-        message.rerun_script.page_script_hash = script_hash
-        if slider_id:
-            widget = message.rerun_script.widget_states.widgets.add()
-            widget.id = slider_id
-            widget.double_array_value.data[:] = [value]
-        return message
+        return rerun_message(PAGE, script_hash, slider_id, value, query=query)
 
     ws_url = base_url.replace("http", "ws", 1) + "/_stcore/stream"
     try:

@@ -227,7 +227,7 @@ def contour_spec(
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "bgcolor": "rgba(255,255,255,0.7)"},
         "template": "none",
         # Streamlit turns click-selection off when the drag mode is box or lasso select: pan keeps a click
-        # on a lattice point a selection event, which is how a page moves the start.
+        # on a click_grid lattice point a selection event (how a st.plotly_chart page takes a click).
         "clickmode": "event+select",
         "dragmode": "pan",
         # The moving "now" markers are layout shapes, not traces: frames that only change the layout leave
