@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -41,6 +41,14 @@ def vectors(dim: int) -> st.SearchStrategy:
     return hnp.arrays(np.float64, dim, elements=st.floats(-3, 3, allow_nan=False, width=64))
 
 
+def vectors_off_the_kink(dim: int) -> st.SearchStrategy:
+    """Entries with |w_i| >= 1e-4: |w| has a kink at 0, and central differences across it are not a
+    derivative. Drawn there directly, not filtered with assume() (hypothesis draws many zeros, and too much
+    filtering fails its health check at random)."""
+    away = st.one_of(st.floats(-3, -1e-4, width=64), st.floats(1e-4, 3, width=64))
+    return hnp.arrays(np.float64, dim, elements=away)
+
+
 def wrap(kind: str, objective, strength: float, l1_ratio: float = 0.5, mask=None):
     if kind == "elastic_net":
         return regularizers.elastic_net(objective, strength, l1_ratio, mask=mask)
@@ -49,11 +57,9 @@ def wrap(kind: str, objective, strength: float, l1_ratio: float = 0.5, mask=None
 
 @pytest.mark.parametrize("kind", ["l1", "l2", "elastic_net"])
 @settings(max_examples=50, deadline=None)
-@given(w=vectors(4), strength=st.floats(0.0, 5.0), l1_ratio=st.floats(0.0, 1.0))
+@given(w=vectors_off_the_kink(4), strength=st.floats(0.0, 5.0), l1_ratio=st.floats(0.0, 1.0))
 def test_value_and_gradient_against_finite_differences(kind: str, w, strength: float,
                                                        l1_ratio: float) -> None:
-    # |w| has a kink at 0: central differences across it are not a derivative.
-    assume(np.all(np.abs(w) > 1e-4))
     obj = wrap(kind, Quadratic(4), strength, l1_ratio)
     rho = {"l1": 1.0, "l2": 0.0, "elastic_net": l1_ratio}[kind]
     expected_penalty = strength * (rho * np.abs(w).sum() + 0.5 * (1 - rho) * (w @ w))
@@ -105,9 +111,8 @@ def test_explicit_mask_overrides_the_model_mask() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(w=vectors(4))
+@given(w=st.tuples(vectors_off_the_kink(3), vectors(1)).map(np.concatenate))
 def test_wrapped_model_gradient_with_and_without_batch(w) -> None:
-    assume(np.all(np.abs(w[:3]) > 1e-4))
     model = models.linear_regression(X, Y, loss="huber")
     obj = regularizers.elastic_net(model, 0.8, 0.3)
     batch = np.array([1, 5, 5, 29])
