@@ -11,12 +11,29 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["check_scalar", "check_choice", "check_array", "check_int", "check_objective", "check_start"]
+__all__ = [
+    "check_scalar",
+    "check_choice",
+    "check_array",
+    "check_int",
+    "check_bool",
+    "check_per_run",
+    "check_objective",
+    "check_start",
+    "format_range",
+]
 
 
-def _fmt_range(low: float | None, high: float | None, include_low: bool, include_high: bool) -> str:
-    left = "[" if include_low else "("
-    right = "]" if include_high else ")"
+def format_range(low: float | None, high: float | None, include_low: bool = True, include_high: bool = True) -> str:
+    """The interval as messages print it: ``[0, 1)``, ``(0, inf)``; an unbounded end is always open.
+
+    >>> format_range(0, None)
+    '[0, inf)'
+    >>> format_range(None, 1, include_high=False)
+    '(-inf, 1)'
+    """
+    left = "[" if include_low and low is not None else "("
+    right = "]" if include_high and high is not None else ")"
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
     return f"{left}{lo}, {hi}{right}"
@@ -44,7 +61,7 @@ def check_scalar(
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
     v = float(value)
-    interval = _fmt_range(low, high, include_low, include_high)
+    interval = format_range(low, high, include_low, include_high)
     if not np.isfinite(v):
         raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
     bad_low = low is not None and (v < low or (v == low and not include_low))
@@ -60,8 +77,64 @@ def check_int(value: object, name: str, *, low: int | None = None, high: int | N
         raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
-        raise ValueError(f"{name} must be an integer in {_fmt_range(low, high, True, True)}, got {v!r}")
+        raise ValueError(f"{name} must be an integer in {format_range(low, high)}, got {v!r}")
     return v
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Return ``value`` as a bool; anything but ``True``/``False`` (NumPy's included) is refused.
+
+    >>> check_bool(True, "nesterov")
+    True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
+def check_per_run(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    include_low: bool = True,
+    include_high: bool = True,
+) -> float | np.ndarray:
+    """A hyperparameter shared by all runs (returned as a float) or one value per run, shape ``(R,)``.
+
+    An array is copied and made read-only, so the caller reusing its array cannot change a built
+    optimizer or schedule. Every element must lie in the interval; the message names the first that
+    does not and its index.
+
+    >>> check_per_run(0.1, "lr", low=0)
+    0.1
+    >>> check_per_run([0.1, 0.2], "lr", low=0)
+    array([0.1, 0.2])
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (numbers.Real, bool, np.bool_)):
+        return check_scalar(value, name, low=low, high=high, include_low=include_low, include_high=include_high)
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be a real number or an array of shape (R,), got {value!r}")
+    arr = check_array(value, name)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a scalar or a non-empty array of shape (R,) (one value per run), got shape {arr.shape}"
+        )
+    bad = np.zeros(arr.shape, dtype=bool)
+    if low is not None:
+        bad |= (arr < low) if include_low else (arr <= low)
+    if high is not None:
+        bad |= (arr > high) if include_high else (arr >= high)
+    if bad.any():
+        index = int(np.argmax(bad))
+        interval = format_range(low, high, include_low, include_high)
+        raise ValueError(f"{name} must be in {interval} for every run, got {float(arr[index])!r} at index {index}")
+    arr = arr.copy()
+    arr.flags.writeable = False
+    return arr
 
 
 def check_choice(value: object, name: str, choices: Iterable[str]) -> str:

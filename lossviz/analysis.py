@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lossviz._validation import check_array, check_choice, check_int, check_objective, check_scalar
+from lossviz._validation import check_array, check_bool, check_choice, check_int, check_objective, check_scalar
 from lossviz.run import Trajectory, run
 
 __all__ = [
@@ -406,17 +406,11 @@ def max_stable_lr(lambda_max: object, momentum: object = 0.0, nesterov: bool = F
     """
     curvature = check_array(lambda_max, "lambda_max")
     beta = _momentum_values(momentum)
-    nesterov = _check_flag(nesterov, "nesterov")
+    nesterov = check_bool(nesterov, "nesterov")
     numerator = 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) if nesterov else 1.0)
     with np.errstate(divide="ignore"):
         limit = np.where(curvature > 0, numerator / np.where(curvature > 0, curvature, 1.0), np.inf)
     return float(limit) if limit.ndim == 0 else limit
-
-
-def _check_flag(value: object, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def momentum_rate(
@@ -453,7 +447,7 @@ def momentum_rate(
     spectrum = check_array(eigenvalues, "eigenvalues").reshape(-1)
     if spectrum.size == 0:
         raise ValueError("eigenvalues must hold at least one value")
-    nesterov = _check_flag(nesterov, "nesterov")
+    nesterov = check_bool(nesterov, "nesterov")
     step, momentum = np.broadcast_arrays(step, momentum)
     a = step[..., None] * spectrum
     b = momentum[..., None]
@@ -571,7 +565,7 @@ def explain_stability(lr: float, lambda_max: float, momentum: float = 0.0, neste
     lr = check_scalar(lr, "lr", low=0.0)
     lambda_max = check_scalar(lambda_max, "lambda_max")
     momentum = float(_momentum_values(momentum))
-    nesterov = _check_flag(nesterov, "nesterov")
+    nesterov = check_bool(nesterov, "nesterov")
     method, limit_words = _method_words(momentum, nesterov)
     if lambda_max <= 0:
         return (

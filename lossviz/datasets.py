@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz._validation import check_array, check_bool, check_choice, check_int, check_scalar
 
 __all__ = ["Dataset", "names", "get", "parameters", "from_arrays", "TASKS"]
 
@@ -560,8 +560,7 @@ def _diabetes(standardize_target: bool = True) -> Dataset:
     """
     from sklearn.datasets import load_diabetes
 
-    if not isinstance(standardize_target, (bool, np.bool_)):
-        raise TypeError(f"standardize_target must be True or False, got {standardize_target!r}")
+    check_bool(standardize_target, "standardize_target")
     bunch = load_diabetes(scaled=False)
     return from_arrays(
         bunch.data, bunch.target, task="regression",

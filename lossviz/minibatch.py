@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from lossviz import analysis, datasets, models, optimizers
-from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz._validation import check_array, check_bool, check_choice, check_int, check_scalar
 from lossviz.run import Trajectory, minibatch_indices, run
 
 __all__ = [
@@ -410,8 +410,7 @@ def stationary_covariance(objective: Any, minimum: object, lr: float, batch_size
     w = _point(minimum, dim, "minimum")
     eta = check_scalar(lr, "lr", low=0.0, include_low=False)
     B = check_int(batch_size, "batch_size", low=1, high=n)
-    if not isinstance(first_order, (bool, np.bool_)):
-        raise TypeError(f"first_order must be True or False, got {first_order!r}")
+    check_bool(first_order, "first_order")
     return _stationary(_population_covariance(per_sample_gradients(objective, w)),
                        _per_sample_hessians(objective, w), eta, B, bool(first_order))
 

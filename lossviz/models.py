@@ -53,7 +53,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lossviz import losses as _losses
-from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz._validation import check_array, check_bool, check_choice, check_int, check_scalar
 
 __all__ = [
     "DataModel", "LinearModel", "MLP", "LayerSlice",
@@ -782,7 +782,7 @@ def linear_regression(X: object, y: object, loss: str | _losses.Loss = "mse", fi
     """
     Xa = _check_X(X)
     ya, _ = _check_y(y, Xa.shape[0], "regression")
-    fit = _check_bool(fit_intercept, "fit_intercept")
+    fit = check_bool(fit_intercept, "fit_intercept")
     loss_obj, link = _build_loss(loss, loss_params, "regression", None, "auto", None, "linear regression")
     return LinearModel("linear_regression", Xa, ya, "regression", None, loss_obj, link, 1, fit)
 
@@ -811,7 +811,7 @@ def logistic_regression(X: object, y: object, loss: str | _losses.Loss = "binary
     """
     Xa = _check_X(X)
     ya, _ = _check_y(y, Xa.shape[0], "classification", binary=True)
-    fit = _check_bool(fit_intercept, "fit_intercept")
+    fit = check_bool(fit_intercept, "fit_intercept")
     loss_obj, resolved = _build_loss(loss, loss_params, "classification", 2, link, False,
                                      "logistic regression")
     return LinearModel("logistic_regression", Xa, ya, "classification", 2, loss_obj, resolved, 1, fit)
@@ -839,15 +839,9 @@ def softmax_regression(X: object, y: object, loss: str | _losses.Loss = "cross_e
     Xa = _check_X(X)
     ya, inferred = _check_y(y, Xa.shape[0], "classification")
     C = inferred if n_classes is None else check_int(n_classes, "n_classes", low=max(2, int(inferred or 2)))
-    fit = _check_bool(fit_intercept, "fit_intercept")
+    fit = check_bool(fit_intercept, "fit_intercept")
     loss_obj, link = _build_loss(loss, loss_params, "classification", C, "auto", True, "softmax regression")
     return LinearModel("softmax_regression", Xa, ya, "classification", C, loss_obj, link, C, fit)
-
-
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 class MLP(DataModel):

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lossviz._validation import _fmt_range, check_array, check_choice, check_scalar
+from lossviz._validation import check_array, check_bool, check_choice, check_per_run, check_scalar
 
 __all__ = [
     "Optimizer",
@@ -139,63 +139,14 @@ class AdamaxState(NamedTuple):
 
 
 # ------------------------------------------------------------------------------------------- validation
-def _hyper(
-    value: object,
-    name: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    include_low: bool = True,
-    include_high: bool = True,
-) -> Hyper:
-    """A scalar (returned as float) or a per-run array of shape (R,) with every element in range."""
-    # An open end reads as such in messages: [0, inf), not [0, inf].
-    include_low = include_low and low is not None
-    include_high = include_high and high is not None
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
-        return check_scalar(
-            value, name, low=low, high=high, include_low=include_low, include_high=include_high
-        )
-    if isinstance(value, str):
-        raise TypeError(f"{name} must be a real number or an array of shape (R,), got {value!r}")
-    arr = check_array(value, name)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(
-            f"{name} must be a scalar or a non-empty array of shape (R,) (one value per run), "
-            f"got shape {arr.shape}"
-        )
-    bad = np.zeros(arr.shape, dtype=bool)
-    if low is not None:
-        bad |= (arr < low) if include_low else (arr <= low)
-    if high is not None:
-        bad |= (arr > high) if include_high else (arr >= high)
-    if bad.any():
-        index = int(np.argmax(bad))
-        interval = _fmt_range(low, high, include_low, include_high)
-        raise ValueError(
-            f"{name} must be in {interval} for every run, got {float(arr[index])!r} at index {index}"
-        )
-    arr = arr.copy()  # the caller may reuse its array; the optimizer's closures must not see that
-    arr.flags.writeable = False
-    return arr
-
-
-def _flag(value: object, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
-    return bool(value)
-
-
 def _betas(betas: object) -> tuple[Hyper, Hyper]:
     try:
         beta1, beta2 = betas  # type: ignore[misc]
     except (TypeError, ValueError):
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
     return (
-        _hyper(beta1, "betas[0]", low=0.0, high=1.0, include_high=False),
-        _hyper(beta2, "betas[1]", low=0.0, high=1.0, include_high=False),
+        check_per_run(beta1, "betas[0]", low=0.0, high=1.0, include_high=False),
+        check_per_run(beta2, "betas[1]", low=0.0, high=1.0, include_high=False),
     )
 
 
@@ -248,7 +199,7 @@ def _learning_rate(lr: object, n_runs: int | None) -> Hyper:
         and np.all(lr < np.inf)
     ):
         return lr[:, None]
-    value = _hyper(lr, "lr", low=0.0)
+    value = check_per_run(lr, "lr", low=0.0)
     if isinstance(value, np.ndarray):
         if n_runs is not None and value.shape[0] != n_runs:
             raise ValueError(f"lr has {value.shape[0]} values (shape (R,)) but there are {n_runs} runs")
@@ -443,11 +394,11 @@ def sgd(
     nesterov : bool
         Requires momentum > 0 and dampening = 0 in every run.
     """
-    lr_ = _hyper(lr, "lr", low=0.0)
-    momentum_ = _hyper(momentum, "momentum", low=0.0)
-    dampening_ = _hyper(dampening, "dampening")
-    weight_decay_ = _hyper(weight_decay, "weight_decay", low=0.0)
-    nesterov_ = _flag(nesterov, "nesterov")
+    lr_ = check_per_run(lr, "lr", low=0.0)
+    momentum_ = check_per_run(momentum, "momentum", low=0.0)
+    dampening_ = check_per_run(dampening, "dampening")
+    weight_decay_ = check_per_run(weight_decay, "weight_decay", low=0.0)
+    nesterov_ = check_bool(nesterov, "nesterov")
     if nesterov_ and (np.any(np.asarray(momentum_) <= 0) or _any_nonzero(dampening_)):
         raise ValueError(
             "nesterov=True requires momentum in (0, inf) and dampening = 0 in every run, "
@@ -511,11 +462,11 @@ def adagrad(
     ----------
     lr, lr_decay, weight_decay, initial_accumulator_value, eps : float or ndarray (R,), all >= 0
     """
-    lr_ = _hyper(lr, "lr", low=0.0)
-    lr_decay_ = _hyper(lr_decay, "lr_decay", low=0.0)
-    weight_decay_ = _hyper(weight_decay, "weight_decay", low=0.0)
-    initial_ = _hyper(initial_accumulator_value, "initial_accumulator_value", low=0.0)
-    eps_ = _hyper(eps, "eps", low=0.0)
+    lr_ = check_per_run(lr, "lr", low=0.0)
+    lr_decay_ = check_per_run(lr_decay, "lr_decay", low=0.0)
+    weight_decay_ = check_per_run(weight_decay, "weight_decay", low=0.0)
+    initial_ = check_per_run(initial_accumulator_value, "initial_accumulator_value", low=0.0)
+    eps_ = check_per_run(eps, "eps", low=0.0)
     decays = _any_nonzero(weight_decay_)
     wd, s0, eps_c = _elementwise(weight_decay_), _elementwise(initial_), _elementwise(eps_)
     eta = _col(lr_decay_)
@@ -574,12 +525,12 @@ def rmsprop(
     centered : bool
         Normalize by the variance estimate instead of the raw second moment.
     """
-    lr_ = _hyper(lr, "lr", low=0.0)
-    alpha_ = _hyper(alpha, "alpha", low=0.0)
-    eps_ = _hyper(eps, "eps", low=0.0)
-    weight_decay_ = _hyper(weight_decay, "weight_decay", low=0.0)
-    momentum_ = _hyper(momentum, "momentum", low=0.0)
-    centered_ = _flag(centered, "centered")
+    lr_ = check_per_run(lr, "lr", low=0.0)
+    alpha_ = check_per_run(alpha, "alpha", low=0.0)
+    eps_ = check_per_run(eps, "eps", low=0.0)
+    weight_decay_ = check_per_run(weight_decay, "weight_decay", low=0.0)
+    momentum_ = check_per_run(momentum, "momentum", low=0.0)
+    centered_ = check_bool(centered, "centered")
     decays = _any_nonzero(weight_decay_)
     uses_momentum = _any_nonzero(momentum_)
     a, eps_c, wd, mu = (_elementwise(x) for x in (alpha_, eps_, weight_decay_, momentum_))
@@ -654,10 +605,10 @@ def adadelta(
     lr, eps, weight_decay : float or ndarray (R,), >= 0
     rho : float or ndarray (R,), in [0, 1]
     """
-    lr_ = _hyper(lr, "lr", low=0.0)
-    rho_ = _hyper(rho, "rho", low=0.0, high=1.0)
-    eps_ = _hyper(eps, "eps", low=0.0)
-    weight_decay_ = _hyper(weight_decay, "weight_decay", low=0.0)
+    lr_ = check_per_run(lr, "lr", low=0.0)
+    rho_ = check_per_run(rho, "rho", low=0.0, high=1.0)
+    eps_ = check_per_run(eps, "eps", low=0.0)
+    weight_decay_ = check_per_run(weight_decay, "weight_decay", low=0.0)
     decays = _any_nonzero(weight_decay_)
     r, eps_c, wd = _elementwise(rho_), _elementwise(eps_), _elementwise(weight_decay_)
     one_minus_r = _elementwise(1 - rho_)
@@ -699,12 +650,12 @@ def _adam_family(
     amsgrad: bool,
     decoupled_weight_decay: bool,
 ) -> Optimizer:
-    lr_ = _hyper(lr, "lr", low=0.0)
+    lr_ = check_per_run(lr, "lr", low=0.0)
     beta1, beta2 = _betas(betas)
-    eps_ = _hyper(eps, "eps", low=0.0)
-    weight_decay_ = _hyper(weight_decay, "weight_decay", low=0.0)
-    amsgrad_ = _flag(amsgrad, "amsgrad")
-    decoupled = _flag(decoupled_weight_decay, "decoupled_weight_decay")
+    eps_ = check_per_run(eps, "eps", low=0.0)
+    weight_decay_ = check_per_run(weight_decay, "weight_decay", low=0.0)
+    amsgrad_ = check_bool(amsgrad, "amsgrad")
+    decoupled = check_bool(decoupled_weight_decay, "decoupled_weight_decay")
     decays = _any_nonzero(weight_decay_)
     b1, b2, wd = _col(beta1), _col(beta2), _col(weight_decay_)
     b2_e, eps_e, wd_e = _elementwise(beta2), _elementwise(eps_), _elementwise(weight_decay_)
@@ -824,12 +775,12 @@ def nadam(
     decoupled_weight_decay : bool
         AdamW-style decay (torch's NAdamW).
     """
-    lr_ = _hyper(lr, "lr", low=0.0)
+    lr_ = check_per_run(lr, "lr", low=0.0)
     beta1, beta2 = _betas(betas)
-    eps_ = _hyper(eps, "eps", low=0.0)
-    weight_decay_ = _hyper(weight_decay, "weight_decay", low=0.0)
-    momentum_decay_ = _hyper(momentum_decay, "momentum_decay", low=0.0)
-    decoupled = _flag(decoupled_weight_decay, "decoupled_weight_decay")
+    eps_ = check_per_run(eps, "eps", low=0.0)
+    weight_decay_ = check_per_run(weight_decay, "weight_decay", low=0.0)
+    momentum_decay_ = check_per_run(momentum_decay, "momentum_decay", low=0.0)
+    decoupled = check_bool(decoupled_weight_decay, "decoupled_weight_decay")
     decays = _any_nonzero(weight_decay_)
     b1, b2, wd, psi = (_col(x) for x in (beta1, beta2, weight_decay_, momentum_decay_))
     b2_e, eps_e, wd_e = _elementwise(beta2), _elementwise(eps_), _elementwise(weight_decay_)
@@ -918,11 +869,11 @@ def radam(
     decoupled_weight_decay : bool
         AdamW-style decay (torch's RAdamW).
     """
-    lr_ = _hyper(lr, "lr", low=0.0)
+    lr_ = check_per_run(lr, "lr", low=0.0)
     beta1, beta2 = _betas(betas)
-    eps_ = _hyper(eps, "eps", low=0.0)
-    weight_decay_ = _hyper(weight_decay, "weight_decay", low=0.0)
-    decoupled = _flag(decoupled_weight_decay, "decoupled_weight_decay")
+    eps_ = check_per_run(eps, "eps", low=0.0)
+    weight_decay_ = check_per_run(weight_decay, "weight_decay", low=0.0)
+    decoupled = check_bool(decoupled_weight_decay, "decoupled_weight_decay")
     decays = _any_nonzero(weight_decay_)
     b1, b2, wd = _col(beta1), _col(beta2), _col(weight_decay_)
     b2_e, eps_e, wd_e = _elementwise(beta2), _elementwise(eps_), _elementwise(weight_decay_)
@@ -1015,10 +966,10 @@ def adamax(
     lr, eps, weight_decay : float or ndarray (R,), >= 0
     betas : pair of float or ndarray (R,), each in [0, 1)
     """
-    lr_ = _hyper(lr, "lr", low=0.0)
+    lr_ = check_per_run(lr, "lr", low=0.0)
     beta1, beta2 = _betas(betas)
-    eps_ = _hyper(eps, "eps", low=0.0)
-    weight_decay_ = _hyper(weight_decay, "weight_decay", low=0.0)
+    eps_ = check_per_run(eps, "eps", low=0.0)
+    weight_decay_ = check_per_run(weight_decay, "weight_decay", low=0.0)
     decays = _any_nonzero(weight_decay_)
     b1 = _col(beta1)
     b2, eps_c, wd = _elementwise(beta2), _elementwise(eps_), _elementwise(weight_decay_)
@@ -1109,7 +1060,7 @@ def clip_by_norm(optimizer: Optimizer, max_norm: HyperLike) -> Optimizer:
     Optimizer
         Same name, state and interface; ``hyperparameters["clip_norm"] = max_norm``.
     """
-    bound = _hyper(max_norm, "max_norm", low=0.0, include_low=False)
+    bound = check_per_run(max_norm, "max_norm", low=0.0, include_low=False)
     bound_col = _col(bound)
 
     def clip(grad: np.ndarray) -> np.ndarray:
@@ -1138,7 +1089,7 @@ def clip_by_value(optimizer: Optimizer, clip_value: HyperLike) -> Optimizer:
     Optimizer
         Same name, state and interface; ``hyperparameters["clip_value"] = clip_value``.
     """
-    bound = _hyper(clip_value, "clip_value", low=0.0, include_low=False)
+    bound = check_per_run(clip_value, "clip_value", low=0.0, include_low=False)
     bound_col = _col(bound)
     negative_bound = -bound_col
 
@@ -1211,9 +1162,9 @@ def get(
         )
     # Checked under the names the caller used before clip_by_* re-checks them under torch's names.
     if clip_norm is not None:
-        _hyper(clip_norm, "clip_norm", low=0.0, include_low=False)
+        check_per_run(clip_norm, "clip_norm", low=0.0, include_low=False)
     if clip_value is not None:
-        _hyper(clip_value, "clip_value", low=0.0, include_low=False)
+        check_per_run(clip_value, "clip_value", low=0.0, include_low=False)
     optimizer = _FACTORIES[name](**hyperparameters)
     if clip_norm is not None:
         optimizer = clip_by_norm(optimizer, clip_norm)

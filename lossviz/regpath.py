@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from lossviz import datasets, landscape, models, optimizers, regularizers
-from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz._validation import check_array, check_bool, check_choice, check_int, check_scalar
 from lossviz.run import Trajectory, run
 
 __all__ = [
@@ -126,8 +126,7 @@ def _check_data(X: object, y: object, fit_intercept: object) -> _Quadratic:
     ya = check_array(y, "y", ndim=1)
     if ya.shape[0] != Xa.shape[0]:
         raise ValueError(f"y must have one entry per row of X: X has {Xa.shape[0]} rows, y has {ya.shape[0]}")
-    if not isinstance(fit_intercept, (bool, np.bool_)):
-        raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}")
+    check_bool(fit_intercept, "fit_intercept")
     # The unpenalized intercept is optimal at b = mean(y) - mean(x) . w, which leaves least squares on
     # centered data: the same reduction scikit-learn makes.
     x_mean = Xa.mean(axis=0) if fit_intercept else np.zeros(Xa.shape[1])

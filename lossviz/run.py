@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lossviz._validation import check_array, check_int, check_objective, check_scalar
+from lossviz._validation import check_array, check_bool, check_int, check_objective, check_scalar
 from lossviz.optimizers import Optimizer, _checked_learning_rates
 from lossviz.surfaces import Surface
 
@@ -362,9 +362,8 @@ def run(
         divergence_threshold, "divergence_threshold", low=0.0, include_low=False
     )
     seed = check_int(seed, "seed", low=0)
-    for flag_name, flag in (("record_grads", record_grads), ("record_state", record_state)):
-        if not isinstance(flag, bool | np.bool_):
-            raise TypeError(f"{flag_name} must be True or False, got {flag!r}")
+    check_bool(record_grads, "record_grads")
+    check_bool(record_state, "record_state")
 
     run_sizes = _run_axis_sizes(hyperparameters)
     if start.ndim == 2:

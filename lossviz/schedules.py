@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz._validation import check_array, check_bool, check_choice, check_int, check_per_run, check_scalar
 
 __all__ = ["Schedule", "REQUIRED", "names", "get", "parameters"]
 
@@ -157,22 +157,7 @@ def _check_steps(t: object, last_step: int | None, name: str) -> np.ndarray:
 
 def _check_lr(value: object, name: str) -> float | np.ndarray:
     """A positive learning rate: a scalar, or one per run (shape (R,))."""
-    if np.ndim(value) == 0:
-        return check_scalar(value, name, low=0.0, include_low=False)
-    arr = check_array(value, name, ndim=1)
-    if arr.size == 0:
-        raise ValueError(f"{name} must hold one value per run, got an empty array")
-    if np.any(arr <= 0):
-        raise ValueError(f"{name} must be in (0, inf) for every run, got {float(arr.min())!r}")
-    arr = arr.copy()  # the caller may reuse its array; the schedule must not change with it
-    arr.flags.writeable = False
-    return arr
-
-
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
-    return bool(value)
+    return check_per_run(value, name, low=0.0, include_low=False)
 
 
 def _check_milestones(value: object) -> tuple[int, ...]:
@@ -460,7 +445,7 @@ _SPECS: dict[str, _Spec] = {
             "anneal_strategy": ("cos", lambda v: check_choice(v, "anneal_strategy", ["cos", "linear"])),
             "div_factor": (25.0, _positive("div_factor")),
             "final_div_factor": (1e4, _positive("final_div_factor")),
-            "three_phase": (False, lambda v: _check_bool(v, "three_phase")),
+            "three_phase": (False, lambda v: check_bool(v, "three_phase")),
         },
         _onecycle,
         r"\eta_0 = \frac{\eta_{\max}}{\mathrm{div\_factor}} \nearrow \eta_{\max} \text{ over the first }"

@@ -394,7 +394,7 @@ def test_torch_code_names_the_parameters_of_the_axes():
          r"unknown loss for regression 'hinge'; valid names: mse"),
         (lambda: dl.build(BLOBS_2, "mae"), ValueError,
          r"unknown loss for classification 'mae'; valid names: cross_entropy"),
-        (lambda: dl.build(LINEAR, "huber", delta=0.0), ValueError, r"delta must be in \(0, inf\]"),
+        (lambda: dl.build(LINEAR, "huber", delta=0.0), ValueError, r"delta must be in \(0, inf\)"),
         (lambda: dl.build(datasets.get("iris"), "hinge"), ValueError, r"needs 1 or 2 features, got 4"),
         (lambda: dl.build(datasets.get("iris").select([0]), "hinge"), ValueError,
          r"needs 2 classes, 'iris' has 3"),

@@ -158,7 +158,7 @@ def test_parse_numbers_refuses_with_a_located_message(text, error, words):
     [
         (lambda: lc.worked_example([1, 2], [1.0]), r"y has 2 numbers but y_pred has 1"),
         (lambda: lc.worked_example([], []), r"at least one number"),
-        (lambda: lc.worked_example([1.0], [1.0], delta=0.0), r"delta must be in \(0, inf\]"),
+        (lambda: lc.worked_example([1.0], [1.0], delta=0.0), r"delta must be in \(0, inf\)"),
         (lambda: lc.regression_curves(["hinge"], R), r"unknown regression loss 'hinge'; valid names: mse"),
         (lambda: lc.margin_curves(["mse"], R), r"unknown classification loss 'mse'; valid names: zero_one"),
         (lambda: lc.regression_curves(["mse"], [[1.0]]), r"residual must have 1 dimension"),

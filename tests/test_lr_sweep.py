@@ -364,7 +364,7 @@ def test_warmup_scenario_survives_a_peak_that_kills_the_same_schedules_without_i
         (lambda: lr_sweep.choice_lr(lr_sweep.reference_curvature(surfaces.get("saddle"), [0.5, 0.2]), "optimal"),
          "optimal rate needs λ_min > 0"),
         (lambda: lr_sweep.lesson_schedule("warmup", 1.0, 50), "unknown schedule 'warmup'; valid names: constant"),
-        (lambda: lr_sweep.lesson_schedule("cosine", 0.0, 50), r"base_lr must be in \(0, inf\], got 0.0"),
+        (lambda: lr_sweep.lesson_schedule("cosine", 0.0, 50), r"base_lr must be in \(0, inf\), got 0.0"),
         (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 5), r"steps must be an integer in \[8, 10000\]"),
         (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 50, 43), r"warmup_steps must be an integer in \[0, 42\]"),
         (lambda: lr_sweep.compare_schedules(_quadratic(), START, [], 1.0, 50), "1 to 11 distinct schedules"),

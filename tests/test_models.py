@@ -560,7 +560,7 @@ def test_suitable_losses_lists() -> None:
          "unknown activation 'gelu'; valid names: tanh, relu, sigmoid"),
         (lambda: models.mlp(X_CLS, Y_3, init="orthogonal"), ValueError,
          "unknown init 'orthogonal'; valid names: he, xavier, lecun, normal"),
-        (lambda: models.mlp(X_CLS, Y_3, init_scale=0.0), ValueError, r"init_scale must be in \(0, inf\]"),
+        (lambda: models.mlp(X_CLS, Y_3, init_scale=0.0), ValueError, r"init_scale must be in \(0, inf\)"),
         (lambda: models.mlp(X_CLS, Y_3, hidden=32), TypeError,
          r"hidden must be a sequence of layer widths such as \(32, 32\), got 32"),
         (lambda: models.mlp(X_CLS, Y_3, hidden=(8, 0)), ValueError,
@@ -570,9 +570,9 @@ def test_suitable_losses_lists() -> None:
         (lambda: models.mlp(X_CLS, Y_3, task="ranking"), ValueError,
          "unknown task 'ranking'; valid names: classification, regression"),
         (lambda: models.mlp(X_CLS, Y_3, n_classes=2), ValueError,
-         r"n_classes must be an integer in \[3, inf\]"),
+         r"n_classes must be an integer in \[3, inf\)"),
         (lambda: models.softmax_regression(X_CLS, Y_3, n_classes=2), ValueError,
-         r"n_classes must be an integer in \[3, inf\], got 2"),
+         r"n_classes must be an integer in \[3, inf\), got 2"),
         (lambda: models.linear_regression(X_REG, Y_REG, fit_intercept=1), TypeError,
          "fit_intercept must be True or False, got 1"),
     ],
@@ -609,9 +609,9 @@ def test_call_validation() -> None:
     with pytest.raises(ValueError, match="predict_labels needs a classification model"):
         regression.predict_labels(p)
     net = models.mlp(X_CLS, Y_3, hidden=(4,))
-    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, inf\], got -1"):
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, inf\), got -1"):
         net.init_params(seed=-1)
-    with pytest.raises(ValueError, match=r"n must be an integer in \[1, inf\], got 0"):
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, inf\), got 0"):
         net.init_params(n=0)
     layers = net.unflatten(np.zeros(net.dim))
     layers[0] = (np.zeros((3, 4)), layers[0][1])

@@ -175,7 +175,7 @@ def test_nearest_cell_and_settings_are_inverse():
         assert pm.nearest_cell(*pm.settings(row, col)) == (row, col)
     with pytest.raises(ValueError, match=r"row must be an integer in \[0, 15\]"):
         pm.settings(16, 0)
-    with pytest.raises(ValueError, match=r"lr must be in \(0, inf\], got"):
+    with pytest.raises(ValueError, match=r"lr must be in \(0, inf\), got"):
         pm.nearest_cell(0.0, 0.5)
     frame = pm.to_frame()
     assert len(frame) == 256 and {"lr", "momentum", "steps_to_tol", "boundary_lr"} <= set(frame.columns)
@@ -288,10 +288,10 @@ def test_too_much_momentum_scenario_is_slower_than_gradient_descent():
         (lambda: phase_map.phase_map(_quadratic(), START, 0), r"steps must be an integer in \[1, 10000\]"),
         (lambda: phase_map.phase_map(_quadratic(), [0.0, 0.0], 10), "x0 is already at the global minimum"),
         (lambda: phase_map.phase_map(_quadratic(), [1.0], 10), r"x0 must have shape \(2,\)"),
-        (lambda: phase_map.stability_boundary(0.0, [0.5]), r"lambda_max must be in \(0, inf\], got 0.0"),
+        (lambda: phase_map.stability_boundary(0.0, [0.5]), r"lambda_max must be in \(0, inf\), got 0.0"),
         (lambda: phase_map.stability_boundary(1.0, [1.0]), r"momentum must be in \[0, 1\)"),
         (lambda: phase_map.compare_momentum(_quadratic(), START, 1.0, 1.0, 10), r"momentum must be in \[0, 1\)"),
-        (lambda: phase_map.compare_momentum(_quadratic(), START, -1.0, 0.5, 10), r"lr must be in \(0, inf\], got"),
+        (lambda: phase_map.compare_momentum(_quadratic(), START, -1.0, 0.5, 10), r"lr must be in \(0, inf\), got"),
         (lambda: phase_map.momentum_frames(_quadratic(), START, 1.0, 10, [0.5, 1.2]), "momenta must hold 1 to 201 values in"),
         (lambda: phase_map.frame_momenta(1.0), r"selected must be in \[0, 1\)"),
         (lambda: phase_map.cell_trajectory(_quadratic(), "map", 0, 0), "phase must be a PhaseMap"),

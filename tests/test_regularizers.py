@@ -208,7 +208,7 @@ def test_get_and_names() -> None:
     "build, error, message",
     [
         (lambda: regularizers.l2(Quadratic(2), -0.1), ValueError,
-         r"strength must be in \[0, inf\], got -0.1"),
+         r"strength must be in \[0, inf\), got -0.1"),
         (lambda: regularizers.l1(Quadratic(2), float("nan")), ValueError, "strength must be a finite number"),
         (lambda: regularizers.l1(Quadratic(2), "strong"), TypeError, "strength must be a real number"),
         (lambda: regularizers.elastic_net(Quadratic(2), 1.0, 1.5), ValueError,

@@ -243,7 +243,7 @@ def test_multiline_expression_is_written_on_one_line():
         ({"objective_expr": "x +* y"}, ValueError, "objective_expr must be one Python expression in x and y"),
         ({"objective_expr": "loss = x"}, ValueError, "objective_expr must be one Python expression"),
         ({"objective_expr": 3}, TypeError, "objective_expr must be a string"),
-        ({"steps": -1}, ValueError, r"steps must be an integer in \[0, inf\], got -1"),
+        ({"steps": -1}, ValueError, r"steps must be an integer in \[0, inf\), got -1"),
         ({"schedule": schedules.get("onecycle", max_lr=0.1, total_steps=20, warmup_steps=5), "steps": 26},
          ValueError, r"steps=26 is past what torch's OneCycleLR can step: at most 25"),
         ({"schedule": lambda t: 0.1}, TypeError, "schedule must be a lossviz.schedules.Schedule"),

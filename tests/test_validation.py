@@ -12,9 +12,9 @@ def test_check_scalar_accepts_numbers_in_range_and_returns_float():
 @pytest.mark.parametrize(
     "value, kwargs, exc, match",
     [
-        (-0.1, {"low": 0}, ValueError, r"lr must be in \[0, inf\], got -0.1"),
-        (0.0, {"low": 0, "include_low": False}, ValueError, r"lr must be in \(0, inf\], got 0.0"),
-        (1.0, {"high": 1, "include_high": False}, ValueError, r"lr must be in \[-inf, 1\), got 1.0"),
+        (-0.1, {"low": 0}, ValueError, r"lr must be in \[0, inf\), got -0.1"),
+        (0.0, {"low": 0, "include_low": False}, ValueError, r"lr must be in \(0, inf\), got 0.0"),
+        (1.0, {"high": 1, "include_high": False}, ValueError, r"lr must be in \(-inf, 1\), got 1.0"),
         (float("nan"), {}, ValueError, "lr must be a finite number"),
         (float("inf"), {}, ValueError, "lr must be a finite number"),
         ("0.1", {}, TypeError, "lr must be a real number, got '0.1' of type str"),
