@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import ast
 import numbers
+import re
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -30,7 +32,7 @@ import numpy as np
 from lossviz import schedules as _schedules
 from lossviz._validation import check_array, check_int
 
-__all__ = ["torch_code"]
+__all__ = ["torch_code", "comment", "literal"]
 
 # Keys of Optimizer.hyperparameters that are not torch.optim arguments but gradient clipping applied
 # before the step (see lossviz.optimizers.clip_by_norm / clip_by_value).
@@ -61,6 +63,37 @@ _PLACEHOLDER_LOSS = [
     "    # The placeholder below is a quadratic bowl so the script runs as it is.",
     "    loss = (params ** 2).sum()",
 ]
+
+
+# Characters that end a line for Python's tokenizer or for an editor (\n, \r, \x0b, \x0c, \x1c-\x1e, \x85,
+# U+2028, U+2029), and every other control or format character: none may reach a comment.
+_UNSAFE_IN_COMMENT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+COMMENT_LIMIT = 120
+
+
+def comment(text: object, limit: int = COMMENT_LIMIT) -> str:
+    """``# text`` on one line, safe to put in generated code whatever ``text`` holds.
+
+    Every line break and control or format character becomes a space, so text from a user (a column
+    name, a label) cannot end the comment and start a statement; long text is cut with an ellipsis.
+
+    >>> comment("weight\\nimport os")
+    '# weight import os'
+    """
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(text))
+    cleaned = _UNSAFE_IN_COMMENT.sub(" ", cleaned).strip()
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return f"# {cleaned}" if cleaned else "#"
+
+
+def literal(value: object) -> str:
+    """Python source for ``value``: user text only ever as a string literal (``repr``), numbers exactly.
+
+    >>> print(literal("a'b"))
+    "a'b"
+    """
+    return _literal(value)
 
 
 def _literal(value: object) -> str:
