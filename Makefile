@@ -42,7 +42,7 @@ test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -m "not e2e"
 
 bench: $(APP_STAMP)
-	$(PY) -m lossviz.bench
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts

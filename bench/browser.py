@@ -50,13 +50,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import report  # noqa: E402
 from lossviz.ui.catalog import PAGES, PageInfo  # noqa: E402
 from lossviz.ui.live_plotly import COMPONENT_NAME as LIVE_CHART  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic"]
-BEGIN, END = "<!-- browser-benchmark:begin -->", "<!-- browser-benchmark:end -->"
+BEGIN, END = report.markers("browser-benchmark")
 TARGET_P50_MS, TARGET_P95_MS = 250.0, 400.0
 WARMUP_PRESSES = 3  # a fresh session's first reruns also load modules and fill per-session state
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -498,13 +499,9 @@ def render(result: dict) -> str:
 
 
 def write_block(block: str, output: Path, begin: str = BEGIN, end: str = END) -> None:
-    """Replace the text between ``begin`` and ``end`` in ``output`` (or append it), leaving the rest."""
-    text = output.read_text() if output.exists() else "# Benchmarks\n"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    output.write_text(text)
+    """Replace this block's section of ``output`` (or append it), leaving the rest (:mod:`bench.report`)."""
+    name = begin.removeprefix("<!-- ").removesuffix(":begin -->")
+    report.write_section(output, name, block.replace(begin, "").replace(end, ""))
 
 
 def profile_server(url_path: str, presses: int = 10, top: int = 25) -> str:

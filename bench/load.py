@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import base64
 import datetime as dt
-import json
 import os
 import platform
 import re
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import report
 from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, ROOT, SETTLED, _free_port, cpu_seconds, element_figure,
                            load_average, rerun_message, resident_mb, start_server, stop_server, write_block)
 
@@ -397,8 +397,7 @@ def summary_text(s: dict) -> str:
 def markers(client: str, replicas: int, think_s: float) -> tuple[str, str]:
     """Each configuration (client, replicas, think time) has its own block: re-running one replaces it
     and keeps the others."""
-    name = f"load-benchmark-{client}-{replicas}x-think{think_s:g}"
-    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    return report.markers(f"load-benchmark-{client}-{replicas}x-think{think_s:g}")
 
 
 CLIENT_TEXT = {

@@ -35,12 +35,15 @@ root modulus) is the asymptotic rate: the error shrinks like :math:`\rho^t`. Dam
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from lossviz._validation import check_array, check_bool, check_choice, check_int, check_objective, check_scalar
+from lossviz._validation import (
+    check_array, check_bool, check_choice, check_int, check_objective, check_scalar, check_start,
+)
 from lossviz.run import Trajectory, run
 
 __all__ = [
@@ -809,3 +812,280 @@ def lr_range_test(
         suggestion=float(lrs[int(np.argmin(slope))]),
         min_loss_lr=float(lrs[int(np.argmin(smoothed[:usable]))]),
     )
+
+
+# ------------------------------------------------------------------------------------------- curvature
+# ------------------------------------------------------------------------------------------- curvature
+@dataclass(frozen=True, eq=False)
+class Curvature:
+    """The Hessian spectrum at the point the theory lines are drawn for.
+
+    Attributes
+    ----------
+    point : ndarray, shape (d,)
+    eigenvalues : ndarray, shape (d,)
+        Ascending.
+    hessian : ndarray, shape (d, d)
+    where : str
+        Words for the point, e.g. ``"the global minimum at (1, 1)"``.
+    is_minimum : bool
+        Whether ``point`` is a known global minimizer (else it is the start).
+    """
+
+    point: np.ndarray
+    eigenvalues: np.ndarray
+    hessian: np.ndarray
+    where: str
+    is_minimum: bool = True
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self.eigenvalues[-1])
+
+    @property
+    def lambda_min(self) -> float:
+        return float(self.eigenvalues[0])
+
+    @property
+    def max_stable_lr(self) -> float:
+        r""":math:`2 / \lambda_{\max}`: gradient descent diverges above it."""
+        return float(max_stable_lr(self.lambda_max))
+
+    @property
+    def optimal_lr(self) -> float:
+        r""":math:`2 / (\lambda_{\max} + \lambda_{\min})`, or NaN when :math:`\lambda_{\min} \le 0`."""
+        if self.lambda_min <= 0:
+            return math.nan
+        return optimal_hyperparameters(self.lambda_min, self.lambda_max, "gd").lr
+
+    @property
+    def condition_number(self) -> float:
+        return self.lambda_max / self.lambda_min if self.lambda_min > 0 else math.inf
+
+
+def _point_words(point: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in point) + ")"
+
+
+def reference_curvature(objective: Any, x0: object, *, find_minimum: bool = False) -> Curvature:
+    """Hessian spectrum at the known global minimum nearest ``x0`` (at ``x0`` if none is known).
+
+    The stability limit of a run that settles into a minimum is set by the curvature there, so that is
+    where the theory lines are drawn.
+
+    Parameters
+    ----------
+    objective : objective
+        ``f``, ``grad``, ``dim``; ``minima`` (m, d) is used when present and non-empty.
+    x0 : array_like, shape (d,)
+    find_minimum : bool
+        When the objective lists no minima (e.g. a typed formula), use the local minimum found from
+        ``x0`` by :func:`find_local_minimum` instead of ``x0`` itself.
+
+    Raises
+    ------
+    ValueError
+        When the largest eigenvalue there is not finite and positive: then no ``2 / lambda_max`` exists;
+        with ``find_minimum``, also when no local minimum is found from ``x0``.
+    """
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
+    minima = np.asarray(getattr(objective, "minima", np.empty((0, dim))), dtype=np.float64)
+    known = bool(minima.ndim == 2 and minima.shape[0] and minima.shape[1] == dim)
+    if known:
+        point = minima[int(np.argmin(np.linalg.norm(minima - start, axis=1)))]
+        where = f"the global minimum at {_point_words(point)}"
+    elif find_minimum:
+        point = find_local_minimum(objective, start)
+        where = f"the local minimum found at {_point_words(point)}"
+    else:
+        point, where = start, f"the start {_point_words(start)}"
+    with np.errstate(all="ignore"):
+        matrix = np.asarray(hessian(objective, point), dtype=np.float64)
+        eigenvalues = np.linalg.eigvalsh(matrix) if np.all(np.isfinite(matrix)) else np.full(dim, np.nan)
+    if not (np.all(np.isfinite(eigenvalues)) and eigenvalues[-1] > 0):
+        raise ValueError(
+            f"the Hessian at {where} has eigenvalues {np.round(eigenvalues, 6).tolist()}: without a finite "
+            "positive λ_max there is no stability limit 2/λ_max to draw; choose a surface with a minimum"
+        )
+    return Curvature(point.copy(), eigenvalues, matrix, where, known or find_minimum)
+
+
+# Beyond this distance from the origin the search counts the function as decreasing without bound.
+_SEARCH_RADIUS = 1e8
+
+
+_ARMIJO = 1e-4
+
+
+_MAX_HALVINGS = 60
+
+
+def find_local_minimum(objective: Any, x0: object, *, grad_tol: float = 1e-9, max_iter: int = 500) -> np.ndarray:
+    r"""The local minimum reached by descending from ``x0``: damped Newton, gradient steps as fallback.
+
+    Each iteration takes the Newton direction :math:`p = -H^{-1} \nabla f` where the Hessian :math:`H` is
+    positive definite, else :math:`p = -\nabla f`, and halves the step :math:`t` from 1 until the Armijo
+    condition :math:`f(x + t p) \le f(x) + 10^{-4}\, t\, \nabla f^\top p` holds. It stops once
+    :math:`\lVert \nabla f \rVert \le` ``grad_tol`` and accepts the point only if :math:`H` is positive
+    definite there (a strict local minimum, so the curvature lines exist). The analytic ``hessian`` is
+    used when the objective has one, else finite differences (:func:`lossviz.analysis.hessian`).
+
+    Parameters
+    ----------
+    objective : objective
+        ``f``, ``grad``, ``dim`` (optionally ``hessian``).
+    x0 : array_like, shape (d,)
+    grad_tol : float
+        Gradient-norm tolerance, in (0, 1).
+    max_iter : int
+        Iterations allowed, 1 to 10,000.
+
+    Returns
+    -------
+    ndarray, shape (d,)
+
+    Raises
+    ------
+    ValueError
+        ``"no local minimum found from the start (x, y): <reason>; pick another start or formula"`` when
+        the search meets a non-finite value, leaves every bound (the function decreases without bound),
+        stops at a point whose Hessian is not positive definite (a saddle or a flat minimum), or runs out
+        of iterations.
+    """
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
+    grad_tol = check_scalar(grad_tol, "grad_tol", low=0.0, high=1.0, include_low=False, include_high=False)
+    max_iter = check_int(max_iter, "max_iter", low=1, high=10_000)
+
+    def refuse(reason: str) -> ValueError:
+        return ValueError(f"no local minimum found from the start {_point_words(start)}: {reason}; "
+                          "pick another start or formula")
+
+    point = start.copy()
+    with np.errstate(all="ignore"):
+        value = float(objective.f(point))
+        for _ in range(max_iter):
+            gradient = np.asarray(objective.grad(point), dtype=np.float64)
+            if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
+                raise refuse(f"f or its gradient is not finite at {_point_words(point)}")
+            matrix = np.asarray(hessian(objective, point), dtype=np.float64)
+            finite_hessian = bool(np.all(np.isfinite(matrix)))
+            eigenvalues = np.linalg.eigvalsh(matrix) if finite_hessian else np.full(dim, np.nan)
+            if np.linalg.norm(gradient) <= grad_tol:
+                if finite_hessian and eigenvalues[0] > 0:
+                    return point
+                raise refuse(f"the gradient vanishes at {_point_words(point)} but the Hessian there has "
+                             f"eigenvalues {np.round(eigenvalues, 6).tolist()}, so it is a saddle or a flat "
+                             "point, not a strict minimum")
+            direction, newton_step = -gradient, False
+            if finite_hessian and eigenvalues[0] > 0:
+                newton = -np.linalg.solve(matrix, gradient)
+                if np.all(np.isfinite(newton)):
+                    direction, newton_step = newton, True
+            slope = float(gradient @ direction)
+            step = 1.0
+            for _ in range(_MAX_HALVINGS):
+                trial = point + step * direction
+                trial_value = float(objective.f(trial))
+                if np.isfinite(trial_value) and trial_value <= value + _ARMIJO * step * slope:
+                    break
+                step *= 0.5
+            else:
+                # Rounding in f hides any further decrease: a Newton step this small means we are there.
+                if newton_step and np.linalg.norm(direction) <= 1e-8 * (1.0 + np.linalg.norm(point)):
+                    return point
+                raise refuse(f"no step downhill from {_point_words(point)} (the gradient there has norm "
+                             f"{np.linalg.norm(gradient):.3g})")
+            point, value = trial, trial_value
+            if np.linalg.norm(point) > _SEARCH_RADIUS:
+                raise refuse(f"f decreases without bound (the descent passed {_point_words(point)} "
+                             f"with f = {value:.4g})")
+    raise refuse(f"the gradient norm is still {np.linalg.norm(gradient):.3g} after {max_iter} iterations")
+
+
+# ------------------------------------------------------------------------------------------- sharpness
+# ---------------------------------------------------------------------------------------- sharpness
+def sample_steps(n_steps: int, n_points: int) -> np.ndarray:
+    """About ``n_points`` evenly spaced step indices in ``[0, n_steps]``, both ends included, ascending."""
+    n_steps = check_int(n_steps, "n_steps", low=0)
+    n_points = check_int(n_points, "n_points", low=1, high=1000)
+    return np.unique(np.linspace(0, n_steps, min(n_points, n_steps + 1)).round().astype(np.int64))
+
+
+def sharpness(
+    model: Any,
+    params: object,
+    steps: object,
+    *,
+    n_iter: int = 20,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    r"""Top Hessian eigenvalue :math:`\lambda_{\max}(\nabla^2 L(\theta_t))` at the given steps of a path.
+
+    Lanczos with ``n_iter`` Hessian-vector products (:func:`lossviz.analysis.top_eigenvalues`); the top
+    eigenvalue of a network's Hessian is well separated, so 20 iterations give it to many digits.
+
+    Parameters
+    ----------
+    params : array_like, shape (T+1, d)
+    steps : array_like of int, shape (S,)
+    n_iter : int in [2, 200]
+
+    Returns
+    -------
+    ndarray, shape (S,)
+        NaN where the path has no finite point (after a divergence).
+    """
+    dim = check_objective(model)
+    P = check_array(params, "params", ndim=2, last_dim=dim, finite=False)
+    index = np.asarray(steps)
+    if index.dtype.kind not in "iu" or index.ndim != 1:
+        raise TypeError(f"steps must be a 1-D array of integer step indices, got {index.dtype} "
+                        f"of shape {index.shape}")
+    if index.size and (index.min() < 0 or index.max() >= P.shape[0]):
+        bad = index[(index < 0) | (index >= P.shape[0])][0]
+        raise ValueError(f"steps must be in [0, {P.shape[0] - 1}], got {int(bad)}")
+    n_iter = min(check_int(n_iter, "n_iter", low=2, high=200), dim)
+    seed = check_int(seed, "seed", low=0)
+    out = np.full(index.size, np.nan)
+    for i, t in enumerate(index):
+        point = P[t]
+        if np.all(np.isfinite(point)):
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[i] = top_eigenvalues(model, point, 1, method="lanczos", n_iter=max(n_iter, 1),
+                                                  seed=seed)[0]
+        if progress is not None:
+            progress((i + 1) / index.size)
+    return out
+
+
+def stability_threshold(optimizer: Any, lr: object) -> np.ndarray | None:
+    r"""The sharpness above which the optimizer's step is unstable on a quadratic, per learning rate.
+
+    For SGD (torch) with momentum :math:`\beta`, dampening :math:`\tau` and weight decay :math:`w`,
+    a direction of curvature :math:`\lambda` is stable iff
+    :math:`\mathrm{lr}(1-\tau)(\lambda + w) < c` with :math:`c = 2` (plain), :math:`2(1+\beta)` (heavy ball)
+    or :math:`2(1+\beta)/(1+2\beta)` (Nesterov) (:func:`lossviz.analysis.max_stable_lr`); so the limit is
+    :math:`c / (\mathrm{lr}(1-\tau)) - w`, which is :math:`2/\mathrm{lr}` for plain gradient descent.
+    Adaptive methods rescale each coordinate, so no single line applies: returns None.
+
+    Parameters
+    ----------
+    lr : array_like
+        Learning rate(s) (e.g. ``Trajectory.lr`` per step).
+
+    Returns
+    -------
+    ndarray of the shape of ``lr`` or None
+    """
+    if optimizer.name != "sgd":
+        return None
+    hyper = optimizer.hyperparameters
+    momentum = float(hyper.get("momentum", 0.0))
+    dampening = float(hyper.get("dampening", 0.0)) if momentum > 0 else 0.0
+    constant = float(max_stable_lr(1.0, momentum, bool(hyper.get("nesterov", False))))
+    rates = check_array(lr, "lr", finite=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return constant / (rates * (1.0 - dampening)) - float(hyper.get("weight_decay", 0.0))

@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lossviz import expr, scenarios, surfaces, torch_export
+from lossviz import expr, surfaces, torch_export
+from lossviz.lessons import explorer as scenarios
 from lossviz._validation import check_scalar
 from lossviz.ui import cache, controls, nav, url
 from lossviz.ui.errors import shown_errors

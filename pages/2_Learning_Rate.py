@@ -3,12 +3,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lossviz import analysis, expr, lr_sweep, optimizers, surfaces, torch_export
-from lossviz.lr_sweep import LR_CHOICES, LR_SCENARIOS, SCHEDULE_ORDER
+from lossviz import analysis, expr, optimizers, surfaces, torch_export
+from lossviz.lessons import learning_rate as lr_sweep
+from lossviz.lessons.learning_rate import LR_CHOICES, LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui import cache, nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.ui.live_plotly import live_plotly_chart
-from lossviz.viz import hyper
+from lossviz.viz import learning_rate as hyper
 from lossviz.viz.landscape import PALETTE, Path, contour_figure, curves_figure
 
 st.set_page_config(page_title="Learning rate & decay · lossviz", layout="wide")

@@ -2,11 +2,13 @@
 import numpy as np
 import streamlit as st
 
-from lossviz import expr, lr_sweep, phase_map, surfaces, torch_export
-from lossviz.phase_map import METHOD_TITLES, MOMENTUM_SCENARIOS
+from lossviz import expr, surfaces, torch_export
+from lossviz.lessons import learning_rate as lr_sweep
+from lossviz.lessons import momentum as phase_map
+from lossviz.lessons.momentum import METHOD_TITLES, MOMENTUM_SCENARIOS
 from lossviz.ui import cache, nav, url
 from lossviz.ui.errors import shown_errors
-from lossviz.viz import hyper
+from lossviz.viz import learning_rate as hyper
 from lossviz.viz.landscape import PALETTE, Path, contour_figure
 
 st.set_page_config(page_title="Momentum · lossviz", layout="wide")

@@ -3,12 +3,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lossviz import datasets, landscape, models, regpath
+from lossviz import datasets, landscape, models
+from lossviz.lessons import regularization as regpath
 from lossviz.ui import nav, url
 from lossviz.ui.errors import shown_errors
 from lossviz.viz import regularization as figures
 from lossviz.viz.landscape import curves_figure
-from lossviz.viz.minibatch import view_box
+from lossviz.viz.batch_size import view_box
 
 st.set_page_config(page_title="Regularization & weight decay · lossviz", layout="wide")
 nav.sidebar()

@@ -3,10 +3,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lossviz import landscape, minibatch
+from lossviz import landscape
+from lossviz.lessons import batch_size as minibatch
 from lossviz.ui import nav, url
 from lossviz.ui.errors import shown_errors
-from lossviz.viz import minibatch as figures
+from lossviz.viz import batch_size as figures
 from lossviz.viz.landscape import Path, curves_figure
 
 st.set_page_config(page_title="Batch size & noise · lossviz", layout="wide")

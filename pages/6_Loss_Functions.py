@@ -3,12 +3,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lossviz import loss_curves
+from lossviz.lessons import loss_functions as loss_curves
 from lossviz._validation import check_choice
-from lossviz.loss_curves import CLASSIFICATION, INFO, REGRESSION, SCENARIOS
+from lossviz.lessons.loss_functions import CLASSIFICATION, INFO, REGRESSION, SCENARIOS
 from lossviz.ui import nav, url
 from lossviz.ui.errors import shown_errors
-from lossviz.viz import losses as loss_figures
+from lossviz.viz import loss_functions as loss_figures
 
 st.set_page_config(page_title="Loss functions · lossviz", layout="wide")
 nav.sidebar()

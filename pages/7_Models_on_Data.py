@@ -4,12 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from lossviz import csvdata, datasets
-from lossviz import data_landscape as dl
-from lossviz.scenarios import OptimizerSetting
+from lossviz.lessons import models_on_data as dl
+from lossviz.settings import OptimizerSetting
 from lossviz.ui import cache, controls, nav, upload, url
 from lossviz.ui.errors import shown_errors
 from lossviz.ui.live_plotly import live_plotly_chart
-from lossviz.viz import data as data_figures
+from lossviz.viz import models_on_data as data_figures
 from lossviz.viz.landscape import PALETTE, Path, curves_figure
 
 st.set_page_config(page_title="Models on data · lossviz", layout="wide")

@@ -1,13 +1,14 @@
 """Neural net landscape: a small MLP's loss on 1-D and 2-D slices, its path on a PCA plane, its sharpness."""
 import streamlit as st
 
-from lossviz import nn_landscape as nl
+from lossviz import landscape
+from lossviz.lessons import neural_net as nl
 from lossviz import torch_export
 from lossviz.models import ACTIVATIONS, INITS
-from lossviz.scenarios import OptimizerSetting
+from lossviz.settings import OptimizerSetting
 from lossviz.ui import cache, controls, nav, progress_cache, url
 from lossviz.ui.errors import shown_errors
-from lossviz.viz import nn as nnviz
+from lossviz.viz import neural_net as nnviz
 from lossviz.viz.landscape import Path
 
 st.set_page_config(page_title="Neural net landscape · lossviz", layout="wide")
@@ -32,7 +33,7 @@ BASE_FIELDS = [
     url.float_field("iscale", 1.0, 0.01, 10.0), url.int_field("iseed", 0, 0, 10_000),
     url.int_field("steps", 500, 10, 3000), url.int_field("runs", 2, 1, MAX_SLOTS),
     url.float_field("span", 1.0, 0.05, 5.0), url.int_field("res", 51, 11, 101),
-    url.int_field("dirseed", 0, 0, 10_000), url.choice_field("biases", "zero", nl.BIAS_MODES),
+    url.int_field("dirseed", 0, 0, 10_000), url.choice_field("biases", "zero", landscape.BIAS_MODES),
     url.int_field("sharp", 20, 5, 50), url.int_field("focus", 1, 1, MAX_SLOTS),
     url.int_field("step", 500, 0, 3000),
 ]
@@ -90,7 +91,7 @@ with st.sidebar:
     span = st.slider("slice span (± in filter-normalized units)", 0.05, 5.0, step=0.05, key="span")
     resolution = st.slider("grid resolution (points per axis)", 11, 101, step=2, key="res")
     direction_seed = st.number_input("direction seed", 0, 10_000, key="dirseed")
-    biases = st.selectbox("biases in the directions", nl.BIAS_MODES, key="biases", format_func=BIAS_WORDS.get)
+    biases = st.selectbox("biases in the directions", landscape.BIAS_MODES, key="biases", format_func=BIAS_WORDS.get)
     sharp_points = st.slider("sharpness: steps measured", 5, 50, key="sharp")
     st.session_state["focus"] = min(st.session_state.get("focus", 1), n_runs)
     focus = st.selectbox("PCA plane through the weights of", list(range(1, n_runs + 1)), key="focus",
@@ -157,7 +158,7 @@ st.plotly_chart(nnviz.training_figure([(r.label, c, r.trajectory.loss, r.accurac
 st.subheader("(a) From the initial to the trained weights")
 st.plotly_chart(nnviz.interpolation_figure(result.alphas, list(zip(labels, colors, result.interpolation))),
                 width="stretch")
-rises = [nl.interpolation_rise(result.alphas, v) for v in result.interpolation]
+rises = [landscape.interpolation_rise(result.alphas, v) for v in result.interpolation]
 st.caption("The straight line between the two weight vectors, not the path training took. " + "; ".join(
     f"{lb}: {'falls all the way' if rise == 0 else f'climbs back by {rise:.3g} on the way'}"
     for lb, rise in zip(labels, rises)) + ".")

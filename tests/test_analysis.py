@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz import analysis, models, optimizers, surfaces
+from lossviz import analysis, expr, models, optimizers, surfaces
 from lossviz.optimizers import SGDState
 from lossviz.run import run
 
@@ -499,3 +499,106 @@ def test_a_dense_hessian_of_a_huge_model_is_refused() -> None:
 
     with pytest.raises(ValueError, match=r"a dense Hessian needs dim <= 2000, got dim=5000"):
         analysis.hessian(Huge(), np.zeros(5000))
+
+# -------------------------------------------------------------------- curvature at the nearest minimum
+CURVATURE_START = np.array([-2.5, 2.0])
+
+
+def _rotated_quadratic(kappa=10.0, rotation=30.0):
+    return surfaces.get("quadratic", condition_number=kappa, rotation=rotation)
+
+
+class _Concave:
+    dim = 2
+
+    def f(self, p):
+        return -np.sum(np.asarray(p) ** 2, axis=-1)
+
+    def grad(self, p):
+        return -2.0 * np.asarray(p)
+
+
+def test_reference_curvature_of_the_quadratic_is_its_stated_spectrum():
+    for kappa in (1.0, 10.0, 1000.0):
+        surface = _rotated_quadratic(kappa, 40.0)
+        curvature = analysis.reference_curvature(surface, CURVATURE_START)
+        np.testing.assert_allclose(curvature.eigenvalues, surface.constants["eigenvalues"], rtol=1e-12)
+        assert curvature.max_stable_lr == pytest.approx(surface.constants["max_stable_lr"])
+        assert curvature.optimal_lr == pytest.approx(2.0 / (1.0 + 1.0 / kappa))
+        assert curvature.condition_number == pytest.approx(kappa)
+        assert curvature.is_minimum and "global minimum at (0, 0)" in curvature.where
+
+
+def test_reference_curvature_uses_the_minimum_nearest_the_start():
+    himmelblau = surfaces.get("himmelblau")
+    for minimum in himmelblau.minima:
+        curvature = analysis.reference_curvature(himmelblau, minimum + 0.3)
+        np.testing.assert_array_equal(curvature.point, minimum)
+        np.testing.assert_allclose(curvature.eigenvalues, np.linalg.eigvalsh(himmelblau.hessian(minimum)))
+
+
+def test_reference_curvature_falls_back_to_the_start_without_a_minimum():
+    saddle = surfaces.get("saddle")
+    start = np.array([0.5, 0.2])
+    curvature = analysis.reference_curvature(saddle, start)
+    assert not curvature.is_minimum and "start" in curvature.where
+    np.testing.assert_array_equal(curvature.point, start)
+    assert math.isnan(curvature.optimal_lr)  # lambda_min < 0 at a saddle
+
+
+def test_reference_curvature_refuses_a_surface_without_positive_curvature():
+    with pytest.raises(ValueError, match="no stability limit 2/λ_max"):
+        analysis.reference_curvature(_Concave(), np.array([1.0, 1.0]))
+
+
+# ------------------------------------------------------------------ local minimum of a typed formula
+@settings(max_examples=15, deadline=None)
+@given(
+    a=st.floats(0.5, 20.0), c=st.floats(0.5, 20.0), b_fraction=st.floats(-0.9, 0.9),
+    cx=st.floats(-2.0, 2.0), cy=st.floats(-2.0, 2.0), offset=st.floats(-5.0, 5.0),
+)
+def test_found_minimum_of_a_custom_quadratic_is_the_analytic_one(a, c, b_fraction, cx, cy, offset):
+    # f = a u^2 + b u v + c v^2 + offset with u = x - cx, v = y - cy: minimum at (cx, cy) when 4ac > b^2,
+    # Hessian [[2a, b], [b, 2c]].
+    b = b_fraction * 2.0 * math.sqrt(a * c)
+    formula = f"{a!r}*(x - {cx!r})^2 + {b!r}*(x - {cx!r})*(y - {cy!r}) + {c!r}*(y - {cy!r})^2 + {offset!r}"
+    surface = expr.parse(formula)
+    curvature = analysis.reference_curvature(surface, CURVATURE_START, find_minimum=True)
+    np.testing.assert_allclose(curvature.point, [cx, cy], atol=1e-7)
+    hessian = np.array([[2 * a, b], [b, 2 * c]])
+    np.testing.assert_allclose(curvature.eigenvalues, np.linalg.eigvalsh(hessian), rtol=1e-9)
+    eigenvalues = np.linalg.eigvalsh(hessian)
+    assert curvature.max_stable_lr == pytest.approx(2.0 / eigenvalues[-1])
+    assert curvature.optimal_lr == pytest.approx(2.0 / (eigenvalues[0] + eigenvalues[-1]))
+    assert curvature.is_minimum and "local minimum found at" in curvature.where
+
+
+def test_find_local_minimum_reaches_the_catalogued_minima():
+    np.testing.assert_allclose(analysis.find_local_minimum(surfaces.get("rosenbrock"), [-1.2, 1.0]), [1, 1],
+                               atol=1e-8)
+    himmelblau = surfaces.get("himmelblau")
+    for minimum in himmelblau.minima:
+        found = analysis.find_local_minimum(himmelblau, minimum + 0.2)
+        np.testing.assert_allclose(found, minimum, atol=1e-8)
+
+
+def test_find_local_minimum_refuses_an_unbounded_saddle():
+    saddle = expr.parse("x^2 - y^2")
+    with pytest.raises(ValueError, match=r"no local minimum found from the start \(-2.5, 2\): f decreases "
+                                         r"without bound.*pick another start or formula"):
+        analysis.reference_curvature(saddle, CURVATURE_START, find_minimum=True)
+    # On the x axis the descent slides straight into the saddle point, whose Hessian is indefinite.
+    with pytest.raises(ValueError, match=r"no local minimum found from the start \(1, 0\): the gradient "
+                                         r"vanishes at \(0, 0\).*\[-2.0, 2.0\].*saddle"):
+        analysis.find_local_minimum(saddle, [1.0, 0.0])
+
+
+def test_find_local_minimum_refuses_a_nan_region_and_checks_its_arguments():
+    with pytest.raises(ValueError, match="no local minimum found from the start.*not finite"):
+        analysis.find_local_minimum(expr.parse("sqrt(x) + y^2"), [-1.0, 1.0])
+    with pytest.raises(ValueError, match="grad_tol"):
+        analysis.find_local_minimum(_rotated_quadratic(), CURVATURE_START, grad_tol=0.0)
+    with pytest.raises(ValueError, match="max_iter"):
+        analysis.find_local_minimum(_rotated_quadratic(), CURVATURE_START, max_iter=0)
+    with pytest.raises(ValueError, match="after 1 iterations"):
+        analysis.find_local_minimum(surfaces.get("rosenbrock"), [-1.2, 1.0], max_iter=1)

@@ -1,4 +1,4 @@
-"""Tests for lossviz.bench: the report has every row and each case does the work it claims.
+"""Tests for bench: the report has every row and each case does the work it claims.
 
 No timing is asserted anywhere: speed is what the benchmark reports, not what a test can promise on a
 shared machine.
@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossviz import bench, optimizers, surfaces
+import bench.core as bench
+from bench import lessons as cases
+from lossviz import optimizers, surfaces
+from lossviz.lessons import learning_rate, momentum
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,9 +43,9 @@ def test_report_has_date_machine_header_and_command(quick_run):
     assert datetime.date.today().isoformat() in text
     assert bench.TABLE_HEADER in text
     assert f"Python {platform.python_version()}, NumPy {np.__version__}" in text
-    assert "`python -m lossviz.bench --quick --output" in text
+    assert "`python -m bench --quick --output" in text
     assert f"{os.cpu_count()} logical" in text
-    assert text.startswith(bench.BEGIN_MARKER) and text.rstrip().endswith(bench.END_MARKER)
+    assert text.count(bench.BEGIN_MARKER) == 1 and text.rstrip().endswith(bench.END_MARKER)
 
 
 def test_report_has_one_row_per_case_and_a_section_per_figure(quick_run):
@@ -266,15 +269,18 @@ def test_write_report_keeps_text_outside_the_markers(tmp_path: Path):
     assert path.read_text() == (
         f"Intro kept.\n{bench.BEGIN_MARKER}\nnew numbers\n{bench.END_MARKER}\n## Browser\nkept too\n"
     )
-    fresh = tmp_path / "sub" / "new.md"
-    bench.write_report("section\n", fresh)
-    assert fresh.read_text() == "section\n"
+    no_markers = tmp_path / "other.md"
+    no_markers.write_text("# Benchmarks\nhand-written notes\n")
+    bench.write_report(f"{bench.BEGIN_MARKER}\nnew numbers\n{bench.END_MARKER}\n", no_markers)
+    assert no_markers.read_text() == (
+        f"# Benchmarks\nhand-written notes\n\n{bench.BEGIN_MARKER}\nnew numbers\n{bench.END_MARKER}\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------- command line
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "lossviz.bench", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -291,3 +297,33 @@ def test_cli_rejects_a_filter_that_matches_nothing_and_bad_counts(tmp_path: Path
     assert done.returncode == 2 and "matches no case; cases: grid quadratic" in done.stderr
     done = run_cli("--repeats", "0", cwd=tmp_path)
     assert done.returncode == 2 and "--repeats and --rounds must be >= 1" in done.stderr
+
+
+# ---------------------------------------------------------------------- the lesson pages' own calls
+def test_benchmark_case_is_one_run_call_of_at_least_200_rates(monkeypatch):
+    calls = []
+    real_run = learning_rate.run
+    monkeypatch.setattr(learning_rate, "run", lambda *a, **k: calls.append(a[1].hyperparameters["lr"]) or real_run(*a, **k))
+    ((name, work, target, note),) = cases.learning_rate_cases()
+    assert "lr sweep" in name and (target is None or target > 0) and "one run call" in note
+    result = work()
+    assert len(calls) == 1 and np.shape(calls[0]) == (cases.BENCH_SWEEP_LRS,) and len(result.lrs) >= 200
+
+
+def test_benchmark_case_is_one_run_call_of_a_64_by_64_map(monkeypatch):
+    calls = []
+    real_run = momentum.run
+    monkeypatch.setattr(momentum, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    ((name, work, target, note),) = cases.momentum_cases()
+    assert "phase map" in name and (target is None or target > 0) and "one run call" in note
+    result = work()
+    assert len(calls) == 1 and result.steps_to_tol.shape[0] >= 64 and result.steps_to_tol.shape[1] >= 64
+
+
+def test_benchmark_cases_compute_the_figures_they_name():
+    rows = cases.neural_net_cases()
+    assert [target for _, _, target, _ in rows] == [0.5, None]
+    for name, work, _, note in rows:
+        Z = work()
+        side = 101 if "101x101" in name else 51
+        assert Z.shape == (side, side) and np.all(np.isfinite(Z)) and note

@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import lossviz.batched as batched_module
 import lossviz.models as models_module
 from lossviz import losses, models
 
@@ -179,7 +180,7 @@ def test_mlp_regression_gradient(activation: str, loss: str, data) -> None:
 
 def test_mlp_gradient_across_padded_sample_blocks(monkeypatch) -> None:
     # A tiny product limit forces blocks of 16 samples: 23 samples = 2 blocks of 12 with 1 padded row.
-    monkeypatch.setattr(models_module, "_SINGLE_THREAD_PRODUCT", 10)
+    monkeypatch.setattr(batched_module, "SINGLE_THREAD_PRODUCT", 10)
     model = models.mlp(X_CLS, Y_3, hidden=(5, 4), activation="tanh")
     assert model._prepare(model.X, np.float64).XT.shape == (2, 3, 12)
     p = model.init_params(seed=3) + 0.1
@@ -228,8 +229,8 @@ def test_chunked_and_threaded_evaluation_equals_one_pass(model, monkeypatch) -> 
     values, grads = model.f(P), model.grad(P)
     monkeypatch.setattr(models_module, "_VALUE_CHUNK_BYTES", 1)
     monkeypatch.setattr(models_module, "_GRAD_CHUNK_BYTES", 1)
-    monkeypatch.setattr(models_module, "_THREAD_MIN_WORK", 0)
-    monkeypatch.setattr(models_module, "_N_THREADS", 2)
+    monkeypatch.setattr(batched_module, "_THREAD_MIN_WORK", 0)
+    monkeypatch.setattr(batched_module, "_N_THREADS", 2)
     np.testing.assert_allclose(model.f(P), values, rtol=1e-13)
     np.testing.assert_allclose(model.grad(P), grads, rtol=1e-12, atol=1e-15)
 
@@ -688,8 +689,8 @@ def test_f_affine_equals_f_on_the_built_points(model, monkeypatch) -> None:
     np.testing.assert_allclose(line, model.f(origin + np.linspace(-1, 1, 4)[:, None] * directions[0]),
                                rtol=1e-13)
     monkeypatch.setattr(models_module, "_VALUE_CHUNK_BYTES", 1)
-    monkeypatch.setattr(models_module, "_THREAD_MIN_WORK", 0)
-    monkeypatch.setattr(models_module, "_N_THREADS", 2)
+    monkeypatch.setattr(batched_module, "_THREAD_MIN_WORK", 0)
+    monkeypatch.setattr(batched_module, "_N_THREADS", 2)
     np.testing.assert_allclose(model.f_affine(origin, directions, coords), values, rtol=1e-13)
 
 
@@ -767,13 +768,13 @@ def test_mlp_float32_values_agree_with_float64_over_blocks_chunks_threads_and_ba
     # one row and two threads taking them as they come: the same values.
     widths, outputs = model.widths, 1 if model._margin_head else model.n_outputs
     products = [o * (i + 1) for i, o in zip(widths[:-2], widths[1:-1])] + [outputs * (widths[-2] + 1)]
-    monkeypatch.setattr(models_module, "_SINGLE_THREAD_PRODUCT", 16 * max(products))
-    data = model._prepare_values(model.X, model.y)
+    monkeypatch.setattr(batched_module, "SINGLE_THREAD_PRODUCT", 16 * max(products))
+    data = batched_module._prepare(model, model.X, model.y)
     assert data.XT.shape[1] == 24 and data.rows == 12
     assert data.merge == tuple(2 if size * 24 <= 16 * max(products) else 1 for size in products)
-    monkeypatch.setattr(models_module, "_VALUE32_CHUNK_BYTES", 1)
-    monkeypatch.setattr(models_module, "_THREAD_MIN_WORK", 0)
-    monkeypatch.setattr(models_module, "_N_THREADS", 2)
+    monkeypatch.setattr(batched_module, "_VALUE32_CHUNK_BYTES", 1)
+    monkeypatch.setattr(batched_module, "_THREAD_MIN_WORK", 0)
+    monkeypatch.setattr(batched_module, "_N_THREADS", 2)
     np.testing.assert_allclose(model.f(P, dtype=np.float32), fast, rtol=1e-6)
     np.testing.assert_allclose(model.f(P, batch=BATCH, dtype=np.float32), model.f(P, batch=BATCH),
                                rtol=FLOAT32_RTOL)

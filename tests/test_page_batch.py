@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from lossviz import minibatch
+from lossviz.lessons import batch_size as minibatch
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import assert_clean, open_page
 

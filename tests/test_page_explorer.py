@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from lossviz import optimizers, scenarios, surfaces
+from lossviz import optimizers, surfaces
+from lossviz.lessons import explorer
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import assert_clean, decode, figure_of_type, open_page
 
@@ -38,13 +39,13 @@ def test_default_page_shows_the_ravine_scenario():
     assert at.query_params["surface"] in ("quadratic", ["quadratic"])
 
 
-@pytest.mark.parametrize("name", scenarios.names())
+@pytest.mark.parametrize("name", explorer.names())
 def test_every_scenario_loads_its_surface_start_and_optimizers(name):
     at = _app()
     at.selectbox(key="scenario_pick").select(name).run()
     at.button[0].click().run()
     _ok(at)
-    sc = scenarios.get(name)
+    sc = explorer.get(name)
     assert at.session_state["surface"] == sc.surface
     assert any(sc.title in i.value for i in at.info)
     paths = _paths(at)

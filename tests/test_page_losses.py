@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from lossviz import loss_curves
+from lossviz.lessons import loss_functions as loss_curves
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import assert_clean, decode, open_page
 

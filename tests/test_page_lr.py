@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lossviz import surfaces
-from lossviz.lr_sweep import LR_SCENARIOS, SCHEDULE_ORDER
+from lossviz.lessons.learning_rate import LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import assert_clean, decode, figures, open_page
 

@@ -3,7 +3,7 @@ your own CSV (used, refused, forgotten), the URL."""
 import numpy as np
 import pytest
 
-from lossviz import data_landscape as dl
+from lossviz.lessons import models_on_data as dl
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import assert_clean, decode, figures, open_page
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lossviz import analysis, surfaces
-from lossviz.phase_map import MOMENTUM_SCENARIOS
+from lossviz.lessons.momentum import MOMENTUM_SCENARIOS
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import assert_clean, decode, open_page
 

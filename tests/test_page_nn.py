@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from lossviz import nn_landscape as nl
+from lossviz.lessons import neural_net as nl
 from lossviz.ui import progress_cache
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import assert_clean, decode, open_page

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from lossviz import regpath
+from lossviz.lessons import regularization as regpath
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import assert_clean, open_page
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from lossviz import expr, landscape, race, surfaces
-from lossviz.scenarios import OptimizerSetting
+from lossviz import expr, landscape, surfaces
+from lossviz.lessons import explorer
+from lossviz.settings import OptimizerSetting
 
 SurfaceKey = tuple  # (name, ((param, value), ...), formula, domain)
 
@@ -39,7 +40,7 @@ def setting_key(setting: OptimizerSetting) -> tuple:
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
-def run_race(key: SurfaceKey, settings: tuple, start: tuple[float, float], steps: int) -> list[race.RaceEntry]:
+def run_race(key: SurfaceKey, settings: tuple, start: tuple[float, float], steps: int) -> list[explorer.RaceEntry]:
     """The race for these settings (entries are read-only, so the cache shares them across sessions)."""
     built = [OptimizerSetting(n, dict(h), s, dict(sp), label) for n, h, s, sp, label in settings]
-    return race.race(build_surface(key), built, start, steps)
+    return explorer.race(build_surface(key), built, start, steps)

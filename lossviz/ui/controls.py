@@ -11,7 +11,7 @@ from functools import lru_cache
 import streamlit as st
 
 from lossviz import optimizers, schedules
-from lossviz.scenarios import OptimizerSetting
+from lossviz.settings import OptimizerSetting
 from lossviz.ui.url import Field, bool_field, choice_field, float_field, int_field, lazy, restore
 
 __all__ = ["slot_fields", "optimizer_slot", "scenario_values", "LR_MAX"]
@@ -147,7 +147,7 @@ def _resolve_length(value: int, steps: int, fraction: float = 1.0) -> int:
 
 def optimizer_slot(slot: int, steps: int, container=st.sidebar) -> OptimizerSetting:
     """Draw slot ``slot``'s widgets (in an expander) and return its setting; nothing is validated here
-    beyond widget ranges: :func:`lossviz.race.race` raises a message naming any bad combination."""
+    beyond widget ranges: :func:`lossviz.lessons.explorer.race` raises a message naming any bad combination."""
     with container.expander(f"Optimizer {slot}", expanded=slot == 1):
         restore(_key(slot, "opt"))
         name = st.selectbox("optimizer", optimizers.names(), key=_key(slot, "opt"),

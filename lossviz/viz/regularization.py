@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lossviz.regpath import DecayComparison, RegularizationPath
+from lossviz.lessons.regularization import DecayComparison, RegularizationPath
 from lossviz.viz.landscape import MINIMUM_COLOR, PALETTE, Path, contour_figure
 
 __all__ = ["PENALTY_COLORS", "PENALTY_TITLES", "DECAY_COLORS", "geometry_figure", "regularized_figure",

@@ -9,9 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz import analysis, datasets, models, optimizers
-from lossviz import nn_landscape as nl
-from lossviz.scenarios import OptimizerSetting
+from lossviz import analysis, datasets, landscape, models, optimizers
+from lossviz.lessons import neural_net as nl
+from lossviz.settings import OptimizerSetting
 
 SETTINGS = settings(max_examples=30, deadline=None)
 # float32 forward passes against the float64 loss: the relative error measured over the architectures
@@ -47,9 +47,9 @@ def test_plane_losses_equal_model_f_in_float64_and_within_a_pinned_tolerance_in_
     directions = RNG.standard_normal((2, model.dim)) * 0.3
     coords = RNG.uniform(-1.5, 1.5, (300, 2))
     reference = model.f(theta + coords @ directions)
-    np.testing.assert_allclose(nl.plane_losses(model, theta, directions, coords, dtype=np.float64), reference,
+    np.testing.assert_allclose(landscape.plane_losses(model, theta, directions, coords, dtype=np.float64), reference,
                                rtol=1e-12)
-    fast = nl.plane_losses(model, theta, directions, coords)
+    fast = landscape.plane_losses(model, theta, directions, coords)
     np.testing.assert_allclose(fast, reference, rtol=FLOAT32_RTOL)
 
 
@@ -64,9 +64,9 @@ def test_plane_losses_match_model_f_for_drawn_networks(width, depth, activation,
     directions = rng.standard_normal((n_directions, model.dim)) * 0.2
     coords = rng.uniform(-2, 2, (37, n_directions))
     reference = model.f(theta + coords @ directions)
-    np.testing.assert_allclose(nl.plane_losses(model, theta, directions, coords, dtype=np.float64), reference,
+    np.testing.assert_allclose(landscape.plane_losses(model, theta, directions, coords, dtype=np.float64), reference,
                                rtol=1e-11)
-    fast = nl.plane_losses(model, theta, directions, coords)
+    fast = landscape.plane_losses(model, theta, directions, coords)
     np.testing.assert_allclose(fast, reference, rtol=FLOAT32_RTOL)
 
 
@@ -84,7 +84,7 @@ def test_plane_losses_match_an_independent_torch_forward_pass():
             if index < 2:
                 h = torch.tanh(h)
         expected.append(float(torch.nn.functional.cross_entropy(h, y)))
-    np.testing.assert_allclose(nl.plane_losses(model, theta, directions, coords, dtype=np.float64), expected,
+    np.testing.assert_allclose(landscape.plane_losses(model, theta, directions, coords, dtype=np.float64), expected,
                                rtol=1e-12)
 
 
@@ -92,10 +92,10 @@ def test_plane_losses_uses_many_chunks_and_two_threads_without_changing_values()
     data = datasets.get("moons", n_samples=600, noise=0.2, seed=0)
     model = small_mlp((32, 32), "tanh", data)
     theta = model.init_params(seed=0)
-    directions = nl.filter_normalized_directions(model, theta, 2, seed=5)
+    directions = landscape.filter_normalized_directions(model, theta, 2, seed=5)
     coords = RNG.uniform(-1, 1, (2000, 2))  # above the threading threshold: several chunks on two threads
     seen = []
-    values = nl.plane_losses(model, theta, directions, coords, progress=seen.append)
+    values = landscape.plane_losses(model, theta, directions, coords, progress=seen.append)
     np.testing.assert_allclose(values, model.f(theta + coords @ directions), rtol=FLOAT32_RTOL)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
 
@@ -106,26 +106,26 @@ def test_plane_losses_reports_progress_from_the_calling_thread_and_groups_change
 
     model = small_mlp((8, 8), "tanh")
     theta = model.init_params(seed=1)
-    directions = nl.filter_normalized_directions(model, theta, 2, seed=2)
+    directions = landscape.filter_normalized_directions(model, theta, 2, seed=2)
     coords = RNG.uniform(-1, 1, (1500, 2))
     callers = []
-    grouped = nl.plane_losses(model, theta, directions, coords,
+    grouped = landscape.plane_losses(model, theta, directions, coords,
                               progress=lambda _: callers.append(threading.get_ident()))
     assert len(callers) > 5 and set(callers) == {threading.get_ident()}
-    np.testing.assert_array_equal(grouped, nl.plane_losses(model, theta, directions, coords))
+    np.testing.assert_array_equal(grouped, landscape.plane_losses(model, theta, directions, coords))
     np.testing.assert_array_equal(model.f_affine(theta, directions, coords, dtype=np.float32), grouped)
-    assert nl.plane_losses(model, theta, directions, np.zeros((0, 2))).shape == (0,)
+    assert landscape.plane_losses(model, theta, directions, np.zeros((0, 2))).shape == (0,)
 
 
 def test_plane_losses_on_a_non_mlp_objective_and_a_network_without_hidden_layers():
     linear = models.linear_regression(MOONS.X, MOONS.X @ [1.0, -2.0] + 0.5)
     coords = RNG.uniform(-1, 1, (40, 1))
     origin, direction = np.array([0.3, 0.1, -0.2]), np.array([[1.0, 0.5, 0.0]])
-    np.testing.assert_allclose(nl.plane_losses(linear, origin, direction, coords),
+    np.testing.assert_allclose(landscape.plane_losses(linear, origin, direction, coords),
                                linear.f(origin + coords * direction), rtol=1e-12)
     flat = small_mlp(())
     theta = flat.init_params(seed=1)
-    np.testing.assert_allclose(nl.plane_losses(flat, theta, np.ones((1, flat.dim)), coords),
+    np.testing.assert_allclose(landscape.plane_losses(flat, theta, np.ones((1, flat.dim)), coords),
                                flat.f(theta + coords * np.ones(flat.dim)), rtol=1e-12)
 
 
@@ -137,7 +137,7 @@ def test_overflowing_points_give_non_finite_values_and_no_warning():
     with np.errstate(all="ignore"):
         expected = model.f(theta + coords * direction)
     for dtype in (np.float32, np.float64):  # warnings would be errors here (pyproject filterwarnings)
-        values = nl.plane_losses(model, theta, direction, coords, dtype=dtype)
+        values = landscape.plane_losses(model, theta, direction, coords, dtype=dtype)
         assert values[0] == pytest.approx(expected[0], rel=FLOAT32_RTOL)
         assert not np.all(np.isfinite(values[1:]))
 
@@ -146,13 +146,13 @@ def test_overflowing_points_give_non_finite_values_and_no_warning():
 def test_slice_at_the_origin_equals_the_trained_loss_and_follows_the_grid_convention():
     model = small_mlp((32, 32))
     trained = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5})], 60)[0].trajectory.params[-1]
-    directions = nl.filter_normalized_directions(model, trained, 2, seed=3)
+    directions = landscape.filter_normalized_directions(model, trained, 2, seed=3)
     xs, ys = np.linspace(-1, 1, 7), np.linspace(-0.5, 0.5, 5)  # non-square, 0 at the centre of both
     for dtype, rtol in ((np.float64, 1e-13), (np.float32, FLOAT32_RTOL)):
-        Z = nl.loss_slice(model, trained, directions, xs, ys, dtype=dtype)
+        Z = landscape.loss_slice(model, trained, directions, xs, ys, dtype=dtype)
         assert Z.shape == (5, 7)
         np.testing.assert_allclose(Z[2, 3], model.f(trained), rtol=rtol)
-    Z = nl.loss_slice(model, trained, directions, xs, ys, dtype=np.float64)
+    Z = landscape.loss_slice(model, trained, directions, xs, ys, dtype=np.float64)
     corner = trained + xs[1] * directions[0] + ys[4] * directions[1]
     np.testing.assert_allclose(Z[4, 1], model.f(corner), rtol=1e-13)
 
@@ -164,7 +164,7 @@ def test_slice_of_a_loss_quadratic_in_the_weights_equals_the_analytic_value():
     A = np.column_stack([X, np.ones(len(y))])
     theta, d1, d2 = RNG.standard_normal((3, 3))
     xs, ys = np.linspace(-2, 2, 9), np.linspace(-1, 3, 5)
-    Z = nl.loss_slice(model, theta, np.stack([d1, d2]), xs, ys)
+    Z = landscape.loss_slice(model, theta, np.stack([d1, d2]), xs, ys)
     r0, r1, r2 = A @ theta - y, A @ d1, A @ d2
     a, b = np.meshgrid(xs, ys)
     n = len(y)
@@ -190,13 +190,13 @@ def test_slice_of_an_mlp_along_its_last_layer_is_the_analytic_quadratic():
     a, b = np.meshgrid(xs, ys)
     residual = (H @ w0 - y)[None, None] + a[..., None] * (H @ u) + b[..., None] * (H @ v)
     analytic = (residual**2).mean(axis=-1)
-    exact = nl.loss_slice(model, theta, directions, xs, ys, dtype=np.float64)
+    exact = landscape.loss_slice(model, theta, directions, xs, ys, dtype=np.float64)
     np.testing.assert_allclose(exact, analytic, rtol=1e-12)
-    np.testing.assert_allclose(nl.loss_slice(model, theta, directions, xs, ys), analytic, rtol=FLOAT32_RTOL)
+    np.testing.assert_allclose(landscape.loss_slice(model, theta, directions, xs, ys), analytic, rtol=FLOAT32_RTOL)
 
 
 def test_slice_axes_are_symmetric_and_contain_zero():
-    xs, ys = nl.slice_axes(0.8, 11)
+    xs, ys = landscape.slice_axes(0.8, 11)
     np.testing.assert_allclose(xs, np.linspace(-0.8, 0.8, 11))
     assert xs[5] == 0.0 and np.array_equal(xs, ys)
 
@@ -204,28 +204,28 @@ def test_slice_axes_are_symmetric_and_contain_zero():
 def test_interpolation_passes_through_both_endpoints():
     model = small_mlp()
     start, end = model.init_params(seed=0), model.init_params(seed=1)
-    values = nl.interpolation(model, start, end, [0.0, 0.5, 1.0, 1.5])
+    values = landscape.interpolation(model, start, end, [0.0, 0.5, 1.0, 1.5])
     points = np.stack([start + a * (end - start) for a in (0.0, 0.5, 1.0, 1.5)])
     np.testing.assert_allclose(values, model.f(points), rtol=1e-12)
 
 
 def test_interpolation_rise_is_zero_for_a_monotone_descent_and_the_climb_otherwise():
     alphas = np.linspace(-0.5, 1.5, 9)  # points outside [0, 1] do not count
-    assert nl.interpolation_rise(alphas, [9.0, 0.1, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0, 7.0]) == 0.0
-    assert nl.interpolation_rise(alphas, [0.0, 0.0, 5.0, 3.0, 4.5, 2.0, 2.5, 1.0, 0.0]) == pytest.approx(1.5)
-    assert nl.interpolation_rise([0.0], [1.0]) == 0.0
+    assert landscape.interpolation_rise(alphas, [9.0, 0.1, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0, 7.0]) == 0.0
+    assert landscape.interpolation_rise(alphas, [0.0, 0.0, 5.0, 3.0, 4.5, 2.0, 2.5, 1.0, 0.0]) == pytest.approx(1.5)
+    assert landscape.interpolation_rise([0.0], [1.0]) == 0.0
 
 
 # -- filter normalization ----------------------------------------------------------------------------
 @SETTINGS
 @given(hidden=st.lists(st.integers(1, 12), min_size=0, max_size=3), seed=st.integers(0, 10**6),
-       biases=st.sampled_from(nl.BIAS_MODES))
+       biases=st.sampled_from(landscape.BIAS_MODES))
 def test_filter_normalized_directions_have_the_weights_filter_norms(hidden, seed, biases):
     model = small_mlp(tuple(hidden))
     theta = np.random.default_rng(seed).standard_normal(model.dim)
-    directions = nl.filter_normalized_directions(model, theta, 2, seed=seed, biases=biases)
+    directions = landscape.filter_normalized_directions(model, theta, 2, seed=seed, biases=biases)
     for direction in directions:
-        # Computed here from the layer layout, independently of nl.filter_norms.
+        # Computed here from the layer layout, independently of landscape.filter_norms.
         for s in model.layer_slices:
             if s.kind != "weight":
                 continue
@@ -238,8 +238,8 @@ def test_filter_normalized_directions_have_the_weights_filter_norms(hidden, seed
                 assert np.all(direction[bias.slice] == 0)
             np.testing.assert_allclose(np.linalg.norm(W_dir, axis=0), np.linalg.norm(W_theta, axis=0),
                                        rtol=1e-12)
-        np.testing.assert_allclose(nl.filter_norms(model, direction, biases),
-                                   nl.filter_norms(model, theta, biases), rtol=1e-12)
+        np.testing.assert_allclose(landscape.filter_norms(model, direction, biases),
+                                   landscape.filter_norms(model, theta, biases), rtol=1e-12)
 
 
 def test_filter_normalization_keeps_the_random_orientation_and_zeroes_dead_units():
@@ -248,16 +248,16 @@ def test_filter_normalization_keeps_the_random_orientation_and_zeroes_dead_units
     W1 = model.layer_slices[0]
     dead = np.array([1.0, 0.0, 1.0, 1.0])  # unit 1 has no incoming weights
     theta[W1.slice] = (theta[W1.slice].reshape(W1.shape) * dead).ravel()
-    direction = nl.filter_normalized_directions(model, theta, 1, seed=9)[0]
+    direction = landscape.filter_normalized_directions(model, theta, 1, seed=9)[0]
     raw = np.random.default_rng(9).standard_normal(model.dim)
     block, raw_block = direction[W1.slice].reshape(W1.shape), raw[W1.slice].reshape(W1.shape)
     assert np.all(block[:, 1] == 0)
     for j in (0, 2, 3):  # each filter is the raw draw rescaled, pointing the same way
         cosine = block[:, j] @ raw_block[:, j] / np.linalg.norm(block[:, j]) / np.linalg.norm(raw_block[:, j])
         assert cosine == pytest.approx(1.0)
-    again = nl.filter_normalized_directions(model, theta, 1, seed=9)
+    again = landscape.filter_normalized_directions(model, theta, 1, seed=9)
     assert np.array_equal(again[0], direction)
-    assert not np.allclose(nl.filter_normalized_directions(model, theta, 1, seed=10)[0], direction)
+    assert not np.allclose(landscape.filter_normalized_directions(model, theta, 1, seed=10)[0], direction)
 
 
 # -- PCA of trajectories -----------------------------------------------------------------------------
@@ -268,9 +268,9 @@ def test_a_trajectory_in_a_plane_projects_with_zero_error():
     coords = np.column_stack([np.linspace(-3, 0, 30) ** 2, np.sin(np.linspace(0, 4, 30))])
     coords -= coords[-1]  # the path ends at the origin, like training ends at the trained weights
     path = origin + coords @ basis
-    plane = nl.trajectory_pca(path)
+    plane = landscape.trajectory_pca(path)
     np.testing.assert_allclose(plane.origin, origin)
-    projected, distance = nl.project(plane, path)
+    projected, distance = landscape.project(plane, path)
     assert np.max(distance) < 1e-12 * np.max(np.abs(path))
     np.testing.assert_allclose(origin + projected @ plane.directions, path, atol=1e-12)
     np.testing.assert_allclose(plane.explained_variance_ratio.sum(), 1.0)
@@ -283,7 +283,7 @@ def test_pca_matches_an_eigen_decomposition_of_the_offsets_gram_matrix():
     paths = [np.cumsum(RNG.standard_normal((25, 12)) * scales, axis=0) for _ in range(2)]
     paths[1][-3:] = np.nan  # a diverged run: its non-finite rows are left out
     origin = paths[0][-1]
-    plane = nl.trajectory_pca(paths)
+    plane = landscape.trajectory_pca(paths)
     offsets = np.concatenate([p[np.all(np.isfinite(p), axis=1)] for p in paths]) - origin
     eigenvalues, eigenvectors = np.linalg.eigh(offsets.T @ offsets)
     np.testing.assert_allclose(plane.explained_variance_ratio, eigenvalues[::-1][:2] / eigenvalues.sum(),
@@ -296,22 +296,22 @@ def test_pca_matches_an_eigen_decomposition_of_the_offsets_gram_matrix():
 def test_projection_check_compares_the_true_loss_with_the_plane_loss():
     model = small_mlp((8, 8))
     runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5}), OptimizerSetting("adam", {"lr": 0.02})], 40)
-    plane = nl.trajectory_pca([r.trajectory.params for r in runs])
+    plane = landscape.trajectory_pca([r.trajectory.params for r in runs])
     for r in runs:
-        check = nl.projection_check(model, plane, r.trajectory.params, true_loss=r.trajectory.loss)
+        check = landscape.projection_check(model, plane, r.trajectory.params, true_loss=r.trajectory.loss)
         on_plane = plane.origin + check.coords @ plane.directions
         np.testing.assert_allclose(check.plane_loss, model.f(on_plane), rtol=FLOAT32_RTOL)
         np.testing.assert_allclose(check.true_loss, model.f(r.trajectory.params), rtol=1e-12)
         np.testing.assert_allclose(check.distance, np.linalg.norm(r.trajectory.params - on_plane, axis=1),
                                    atol=1e-12)
         assert np.all(check.relative_distance <= 1.0 + 1e-12)
-    first = nl.projection_check(model, plane, runs[0].trajectory.params)
+    first = landscape.projection_check(model, plane, runs[0].trajectory.params)
     assert first.distance[-1] == pytest.approx(0.0, abs=1e-12)  # the plane passes through run 1's weights
     np.testing.assert_allclose(first.true_loss, runs[0].trajectory.loss, rtol=1e-12)
 
 
 def test_plane_axes_cover_the_points_with_square_cells():
-    xs, ys = nl.plane_axes([np.array([[0.0, 0.0], [4.0, 1.0]]), np.array([[-1.0, 0.5]])], resolution=41)
+    xs, ys = landscape.plane_axes([np.array([[0.0, 0.0], [4.0, 1.0]]), np.array([[-1.0, 0.5]])], resolution=41)
     assert xs.size == 41 and ys.size < 41
     np.testing.assert_allclose(np.diff(xs).mean(), np.diff(ys).mean())
     assert xs[0] < -1 and xs[-1] > 4 and ys[0] < 0 and ys[-1] > 1
@@ -339,7 +339,7 @@ def test_sharpness_equals_the_top_eigenvalue_of_a_dense_torch_hessian_on_a_tiny_
     runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 1.0})], 30)
     params = runs[0].trajectory.params
     steps = np.array([0, 10, 30])
-    values = nl.sharpness(model, params, steps)
+    values = analysis.sharpness(model, params, steps)
     expected = [np.linalg.eigvalsh(torch_dense_hessian(model, params[t]))[-1] for t in steps]
     np.testing.assert_allclose(values, expected, rtol=1e-6)
 
@@ -348,20 +348,20 @@ def test_twenty_lanczos_steps_find_the_top_eigenvalue_of_a_larger_network():
     model = small_mlp((10, 8))  # d = 136: the default 20 iterations are far fewer than d
     theta = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5})], 50)[0].trajectory.params[-1]
     dense = np.linalg.eigvalsh(analysis.hessian(model, theta))[-1]
-    np.testing.assert_allclose(nl.sharpness(model, theta[None], np.array([0])), [dense], rtol=1e-5)
+    np.testing.assert_allclose(analysis.sharpness(model, theta[None], np.array([0])), [dense], rtol=1e-5)
 
 
 def test_sharpness_is_nan_after_a_divergence_and_reports_progress():
     model = small_mlp((3,))
     params = np.vstack([model.init_params(seed=0), np.full(model.dim, np.nan)])
     seen = []
-    values = nl.sharpness(model, params, np.array([0, 1]), progress=seen.append)
+    values = analysis.sharpness(model, params, np.array([0, 1]), progress=seen.append)
     assert np.isfinite(values[0]) and np.isnan(values[1]) and seen == [0.5, 1.0]
 
 
 def test_sample_steps():
-    assert nl.sample_steps(100, 5).tolist() == [0, 25, 50, 75, 100]
-    assert nl.sample_steps(3, 10).tolist() == [0, 1, 2, 3]
+    assert analysis.sample_steps(100, 5).tolist() == [0, 25, 50, 75, 100]
+    assert analysis.sample_steps(3, 10).tolist() == [0, 1, 2, 3]
 
 
 class Parabola:
@@ -387,7 +387,7 @@ def test_stability_threshold_separates_converging_from_diverging_sgd(hyper):
     from lossviz.run import run
 
     optimizer = optimizers.get("sgd", **hyper)
-    limit = float(nl.stability_threshold(optimizer, hyper["lr"]))
+    limit = float(analysis.stability_threshold(optimizer, hyper["lr"]))
     for factor, stable in ((0.97, True), (1.03, False)):
         traj = run(Parabola(factor * limit), optimizer, np.array([1.0]), 3000)
         final = abs(traj.params[-1, 0])
@@ -396,8 +396,8 @@ def test_stability_threshold_separates_converging_from_diverging_sgd(hyper):
 
 def test_stability_threshold_is_two_over_lr_for_gd_per_step_and_none_for_adaptive_methods():
     lr = np.array([0.5, 0.25, 0.1])
-    np.testing.assert_allclose(nl.stability_threshold(optimizers.get("sgd", lr=0.5), lr), 2 / lr)
-    assert nl.stability_threshold(optimizers.get("adam"), lr) is None
+    np.testing.assert_allclose(analysis.stability_threshold(optimizers.get("sgd", lr=0.5), lr), 2 / lr)
+    assert analysis.stability_threshold(optimizers.get("adam"), lr) is None
 
 
 # -- decision boundary, accuracy, training -----------------------------------------------------------
@@ -444,7 +444,7 @@ def test_run_and_check_summaries():
     model = small_mlp((4,), "relu", init_scale=5.0)
     (run,) = nl.train(model, [OptimizerSetting("sgd", {"lr": 100.0})], 10)
     assert run.trajectory.diverged_at > 0 and run.last_finite_step == run.trajectory.diverged_at
-    check = nl.ProjectionCheck(np.zeros((3, 2)), np.array([1.0, 2.0, np.nan]), np.array([1.5, 0.5, np.nan]),
+    check = landscape.ProjectionCheck(np.zeros((3, 2)), np.array([1.0, 2.0, np.nan]), np.array([1.5, 0.5, np.nan]),
                                np.zeros(3), np.array([0.2, 0.7, np.nan]))
     assert check.max_gap == 1.5 and check.max_relative_distance == 0.7
 
@@ -494,14 +494,14 @@ def scenario_runs(name: str, **changes):
 
 
 def final_sharpness(model, run) -> float:
-    return float(nl.sharpness(model, run.trajectory.params, np.array([run.trajectory.n_steps]))[0])
+    return float(analysis.sharpness(model, run.trajectory.params, np.array([run.trajectory.n_steps]))[0])
 
 
 def slice_width(model, run) -> float:
     """Share of a +-1 filter-normalized slice (seed 0) where the loss is within twice the centre's."""
     theta = run.trajectory.params[-1]
-    xs, ys = nl.slice_axes(1.0, 21)
-    Z = nl.loss_slice(model, theta, nl.filter_normalized_directions(model, theta, 2, seed=0), xs, ys)
+    xs, ys = landscape.slice_axes(1.0, 21)
+    Z = landscape.loss_slice(model, theta, landscape.filter_normalized_directions(model, theta, 2, seed=0), xs, ys)
     return float(np.mean(Z < 2 * Z[10, 10]))
 
 
@@ -540,21 +540,11 @@ def test_scenario_init_scale_stalls_on_a_linear_plateau_that_scale_one_avoids():
 def test_scenario_adam_vs_sgd_reach_equal_accuracy_off_a_single_plane():
     model, runs = scenario_runs("adam_vs_sgd")
     assert all(r.accuracy[-1] > 0.95 for r in runs)
-    plane = nl.trajectory_pca([r.trajectory.params for r in runs])
+    plane = landscape.trajectory_pca([r.trajectory.params for r in runs])
     assert plane.explained_variance_ratio.sum() < 0.99
-    check = nl.projection_check(model, plane, runs[1].trajectory.params, true_loss=runs[1].trajectory.loss)
+    check = landscape.projection_check(model, plane, runs[1].trajectory.params, true_loss=runs[1].trajectory.loss)
     assert np.nanmax(np.abs(check.true_loss - check.plane_loss)) > 0.1
-    assert nl.stability_threshold(runs[1].optimizer, 0.01) is None
-
-
-# -- benchmark hook ----------------------------------------------------------------------------------
-def test_benchmark_cases_compute_the_figures_they_name():
-    cases = nl.benchmark_cases()
-    assert [target for _, _, target, _ in cases] == [0.5, None]
-    for name, work, _, note in cases:
-        Z = work()
-        side = 101 if "101x101" in name else 51
-        assert Z.shape == (side, side) and np.all(np.isfinite(Z)) and note
+    assert analysis.stability_threshold(runs[1].optimizer, 0.01) is None
 
 
 # -- validation ----------------------------------------------------------------------------------------
@@ -570,39 +560,39 @@ def test_validation_messages_name_the_parameter_and_value():
         nl.build_model("moons", noise=-1)
     with pytest.raises(ValueError, match=r"params must have shape \(22,\) for a model with d = 22, "
                                          r"got \(3,\)"):
-        nl.filter_normalized_directions(model, np.ones(3))
+        landscape.filter_normalized_directions(model, np.ones(3))
     with pytest.raises(ValueError, match=r"n_directions must be an integer in \[1, 8\], got 0"):
-        nl.filter_normalized_directions(model, theta, 0)
+        landscape.filter_normalized_directions(model, theta, 0)
     with pytest.raises(ValueError, match="unknown biases 'keep'; valid names: zero, filter"):
-        nl.filter_normalized_directions(model, theta, biases="keep")
+        landscape.filter_normalized_directions(model, theta, biases="keep")
     with pytest.raises(TypeError, match="model must have layer_slices"):
-        nl.filter_normalized_directions(Parabola(1.0), [0.0])
+        landscape.filter_normalized_directions(Parabola(1.0), [0.0])
     with pytest.raises(TypeError, match="model must be an objective with f"):
-        nl.plane_losses(object(), theta, two, np.zeros((1, 2)))
+        landscape.plane_losses(object(), theta, two, np.zeros((1, 2)))
     with pytest.raises(ValueError, match=r"directions must have shape \(m, 22\)"):
-        nl.plane_losses(model, theta, np.ones((2, 3)), np.zeros((1, 2)))
+        landscape.plane_losses(model, theta, np.ones((2, 3)), np.zeros((1, 2)))
     with pytest.raises(ValueError, match=r"coords must have shape \(K, 2\) for 2 direction\(s\), "
                                          r"got \(4, 3\)"):
-        nl.plane_losses(model, theta, two, np.zeros((4, 3)))
+        landscape.plane_losses(model, theta, two, np.zeros((4, 3)))
     with pytest.raises(ValueError, match="dtype must be np.float64 or np.float32, got 'int8'"):
-        nl.plane_losses(model, theta, two, np.zeros((1, 2)), dtype="int8")
+        landscape.plane_losses(model, theta, two, np.zeros((1, 2)), dtype="int8")
     with pytest.raises(ValueError, match=r"directions must have shape \(2, 22\) for a 2-D slice, "
                                          r"got \(3, 22\)"):
-        nl.loss_slice(model, theta, np.ones((3, model.dim)), [0.0], [0.0])
+        landscape.loss_slice(model, theta, np.ones((3, model.dim)), [0.0], [0.0])
     with pytest.raises(ValueError, match=r"span must be in \(0, 100\], got 0"):
-        nl.slice_axes(0.0)
+        landscape.slice_axes(0.0)
     with pytest.raises(ValueError, match=r"resolution must be an integer in \[3, 201\], got 500"):
-        nl.slice_axes(1.0, 500)
+        landscape.slice_axes(1.0, 500)
     with pytest.raises(ValueError, match="paths have no finite point"):
-        nl.trajectory_pca(np.full((3, 4), np.nan))
+        landscape.trajectory_pca(np.full((3, 4), np.nan))
     with pytest.raises(ValueError, match="every path must have the same number of columns"):
-        nl.trajectory_pca([np.zeros((3, 4)), np.zeros((3, 5))])
+        landscape.trajectory_pca([np.zeros((3, 4)), np.zeros((3, 5))])
     with pytest.raises(TypeError, match="steps must be a 1-D array of integer step indices"):
-        nl.sharpness(model, theta[None], np.array([0.5]))
+        analysis.sharpness(model, theta[None], np.array([0.5]))
     with pytest.raises(ValueError, match=r"steps must be in \[0, 0\], got 3"):
-        nl.sharpness(model, theta[None], np.array([3]))
+        analysis.sharpness(model, theta[None], np.array([3]))
     with pytest.raises(ValueError, match=r"n_iter must be an integer in \[2, 200\], got 1"):
-        nl.sharpness(model, theta[None], np.array([0]), n_iter=1)
+        analysis.sharpness(model, theta[None], np.array([0]), n_iter=1)
     iris = datasets.get("iris")
     four_features = models.mlp(iris.X, iris.y, hidden=(3,))
     with pytest.raises(ValueError, match="decision_grid needs a model on 2 input features, got 4"):
@@ -622,5 +612,5 @@ def test_validation_messages_name_the_parameter_and_value():
     with pytest.raises(TypeError, match="model must be a lossviz MLP"):
         nl.torch_model_code(Parabola(1.0))
     with pytest.raises(ValueError, match=r"true_loss must have one value per row of params \(2\), got 3"):
-        nl.projection_check(model, nl.trajectory_pca(np.stack([theta, theta + 1])), np.stack([theta, theta]),
+        landscape.projection_check(model, landscape.trajectory_pca(np.stack([theta, theta + 1])), np.stack([theta, theta]),
                             true_loss=np.zeros(3))

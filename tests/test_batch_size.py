@@ -1,4 +1,4 @@
-"""lossviz.minibatch: gradient clouds against exact enumeration, the noise ball against brute-force
+"""lossviz.lessons.batch_size: gradient clouds against exact enumeration, the noise ball against brute-force
 expectations and simulation, and the PyTorch script against torch itself."""
 import itertools
 import json
@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
-from lossviz import analysis, minibatch, models, optimizers, surfaces
+from lossviz import analysis, models, optimizers, surfaces
+from lossviz.lessons import batch_size as minibatch
 from lossviz.run import run
 from lossviz.ui.catalog import ROOT
 

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz import analysis, expr, lr_sweep, optimizers, surfaces
-from lossviz.lr_sweep import LR_SCENARIOS, SCHEDULE_ORDER
+from lossviz import analysis, optimizers, surfaces
+from lossviz.lessons import learning_rate as lr_sweep
+from lossviz.lessons.learning_rate import LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.run import run
 
 START = np.array([-2.5, 2.0])
@@ -24,101 +25,6 @@ def _start_with_sharp_component(rotation, angle, radius=2.0):
     return radius * np.array([math.cos(theta), math.sin(theta)])
 
 
-class Concave:
-    dim = 2
-
-    def f(self, p):
-        return -np.sum(np.asarray(p) ** 2, axis=-1)
-
-    def grad(self, p):
-        return -2.0 * np.asarray(p)
-
-
-# ----------------------------------------------------------------------------------------- curvature
-def test_reference_curvature_of_the_quadratic_is_its_stated_spectrum():
-    for kappa in (1.0, 10.0, 1000.0):
-        surface = _quadratic(kappa, 40.0)
-        curvature = lr_sweep.reference_curvature(surface, START)
-        np.testing.assert_allclose(curvature.eigenvalues, surface.constants["eigenvalues"], rtol=1e-12)
-        assert curvature.max_stable_lr == pytest.approx(surface.constants["max_stable_lr"])
-        assert curvature.optimal_lr == pytest.approx(2.0 / (1.0 + 1.0 / kappa))
-        assert curvature.condition_number == pytest.approx(kappa)
-        assert curvature.is_minimum and "global minimum at (0, 0)" in curvature.where
-
-
-def test_reference_curvature_uses_the_minimum_nearest_the_start():
-    himmelblau = surfaces.get("himmelblau")
-    for minimum in himmelblau.minima:
-        curvature = lr_sweep.reference_curvature(himmelblau, minimum + 0.3)
-        np.testing.assert_array_equal(curvature.point, minimum)
-        np.testing.assert_allclose(curvature.eigenvalues, np.linalg.eigvalsh(himmelblau.hessian(minimum)))
-
-
-def test_reference_curvature_falls_back_to_the_start_without_a_minimum():
-    saddle = surfaces.get("saddle")
-    start = np.array([0.5, 0.2])
-    curvature = lr_sweep.reference_curvature(saddle, start)
-    assert not curvature.is_minimum and "start" in curvature.where
-    np.testing.assert_array_equal(curvature.point, start)
-    assert math.isnan(curvature.optimal_lr)  # lambda_min < 0 at a saddle
-
-
-def test_reference_curvature_refuses_a_surface_without_positive_curvature():
-    with pytest.raises(ValueError, match="no stability limit 2/λ_max"):
-        lr_sweep.reference_curvature(Concave(), np.array([1.0, 1.0]))
-
-
-# ------------------------------------------------------------------ local minimum of a typed formula
-@settings(max_examples=15, deadline=None)
-@given(
-    a=st.floats(0.5, 20.0), c=st.floats(0.5, 20.0), b_fraction=st.floats(-0.9, 0.9),
-    cx=st.floats(-2.0, 2.0), cy=st.floats(-2.0, 2.0), offset=st.floats(-5.0, 5.0),
-)
-def test_found_minimum_of_a_custom_quadratic_is_the_analytic_one(a, c, b_fraction, cx, cy, offset):
-    # f = a u^2 + b u v + c v^2 + offset with u = x - cx, v = y - cy: minimum at (cx, cy) when 4ac > b^2,
-    # Hessian [[2a, b], [b, 2c]].
-    b = b_fraction * 2.0 * math.sqrt(a * c)
-    formula = f"{a!r}*(x - {cx!r})^2 + {b!r}*(x - {cx!r})*(y - {cy!r}) + {c!r}*(y - {cy!r})^2 + {offset!r}"
-    surface = expr.parse(formula)
-    curvature = lr_sweep.reference_curvature(surface, START, find_minimum=True)
-    np.testing.assert_allclose(curvature.point, [cx, cy], atol=1e-7)
-    hessian = np.array([[2 * a, b], [b, 2 * c]])
-    np.testing.assert_allclose(curvature.eigenvalues, np.linalg.eigvalsh(hessian), rtol=1e-9)
-    eigenvalues = np.linalg.eigvalsh(hessian)
-    assert curvature.max_stable_lr == pytest.approx(2.0 / eigenvalues[-1])
-    assert curvature.optimal_lr == pytest.approx(2.0 / (eigenvalues[0] + eigenvalues[-1]))
-    assert curvature.is_minimum and "local minimum found at" in curvature.where
-
-
-def test_find_local_minimum_reaches_the_catalogued_minima():
-    np.testing.assert_allclose(lr_sweep.find_local_minimum(surfaces.get("rosenbrock"), [-1.2, 1.0]), [1, 1],
-                               atol=1e-8)
-    himmelblau = surfaces.get("himmelblau")
-    for minimum in himmelblau.minima:
-        found = lr_sweep.find_local_minimum(himmelblau, minimum + 0.2)
-        np.testing.assert_allclose(found, minimum, atol=1e-8)
-
-
-def test_find_local_minimum_refuses_an_unbounded_saddle():
-    saddle = expr.parse("x^2 - y^2")
-    with pytest.raises(ValueError, match=r"no local minimum found from the start \(-2.5, 2\): f decreases "
-                                         r"without bound.*pick another start or formula"):
-        lr_sweep.reference_curvature(saddle, START, find_minimum=True)
-    # On the x axis the descent slides straight into the saddle point, whose Hessian is indefinite.
-    with pytest.raises(ValueError, match=r"no local minimum found from the start \(1, 0\): the gradient "
-                                         r"vanishes at \(0, 0\).*\[-2.0, 2.0\].*saddle"):
-        lr_sweep.find_local_minimum(saddle, [1.0, 0.0])
-
-
-def test_find_local_minimum_refuses_a_nan_region_and_checks_its_arguments():
-    with pytest.raises(ValueError, match="no local minimum found from the start.*not finite"):
-        lr_sweep.find_local_minimum(expr.parse("sqrt(x) + y^2"), [-1.0, 1.0])
-    with pytest.raises(ValueError, match="grad_tol"):
-        lr_sweep.find_local_minimum(_quadratic(), START, grad_tol=0.0)
-    with pytest.raises(ValueError, match="max_iter"):
-        lr_sweep.find_local_minimum(_quadratic(), START, max_iter=0)
-    with pytest.raises(ValueError, match="after 1 iterations"):
-        lr_sweep.find_local_minimum(surfaces.get("rosenbrock"), [-1.2, 1.0], max_iter=1)
 
 
 # ------------------------------------------------------------------------------------ the closed form
@@ -384,13 +290,3 @@ def test_sweep_frame_has_one_row_per_rate_with_the_prediction():
     assert len(frame) == 200
     assert list(frame.columns) == ["lr", "lr_over_limit", "final_loss", "final_gap", "diverged_at", "predicted_gap"]
     np.testing.assert_allclose(frame["lr_over_limit"], sweep.lrs / 2.0)
-
-
-def test_benchmark_case_is_one_run_call_of_at_least_200_rates(monkeypatch):
-    calls = []
-    real_run = lr_sweep.run
-    monkeypatch.setattr(lr_sweep, "run", lambda *a, **k: calls.append(a[1].hyperparameters["lr"]) or real_run(*a, **k))
-    ((name, work, target, note),) = lr_sweep.benchmark_cases()
-    assert "lr sweep" in name and (target is None or target > 0) and "one run call" in note
-    result = work()
-    assert len(calls) == 1 and np.shape(calls[0]) == (lr_sweep.BENCH_SWEEP_LRS,) and len(result.lrs) >= 200

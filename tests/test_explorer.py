@@ -2,18 +2,19 @@
 import numpy as np
 import pytest
 
-from lossviz import analysis, race, scenarios, surfaces
-from lossviz.scenarios import OptimizerSetting
+from lossviz import analysis, surfaces
+from lossviz.lessons import explorer
+from lossviz.settings import OptimizerSetting
 
 
 def _run(name):
-    sc = scenarios.get(name)
+    sc = explorer.get(name)
     surface = surfaces.get(sc.surface, **sc.surface_params)
-    return sc, surface, race.race(surface, sc.optimizers, sc.start, sc.steps)
+    return sc, surface, explorer.race(surface, sc.optimizers, sc.start, sc.steps)
 
 
 def test_every_scenario_runs_and_has_a_verdict_per_optimizer():
-    for name in scenarios.names():
+    for name in explorer.names():
         sc, _, entries = _run(name)
         assert len(entries) == len(sc.optimizers)
         assert all(e.verdict for e in entries)
@@ -67,7 +68,7 @@ def test_rastrigin_traps_every_optimizer():
 
 def test_divergence_is_reported_with_the_step_and_the_reason():
     surface = surfaces.get("quadratic", condition_number=10)
-    (entry,) = race.race(surface, [OptimizerSetting("sgd", {"lr": 3.0})], (2.0, 2.0), 200)
+    (entry,) = explorer.race(surface, [OptimizerSetting("sgd", {"lr": 3.0})], (2.0, 2.0), 200)
     assert entry.trajectory.diverged_at > 0
     assert f"diverged at step {entry.trajectory.diverged_at}" in entry.verdict
     assert "lr × λ_max = 3 > 2" in entry.verdict
@@ -75,7 +76,7 @@ def test_divergence_is_reported_with_the_step_and_the_reason():
 
 def test_saddle_escape_is_explained_as_negative_curvature_not_instability():
     surface = surfaces.get("saddle")
-    (entry,) = race.race(surface, [OptimizerSetting("sgd", {"lr": 0.05, "momentum": 0.9})], (-2.0, 1e-4), 60)
+    (entry,) = explorer.race(surface, [OptimizerSetting("sgd", {"lr": 0.05, "momentum": 0.9})], (-2.0, 1e-4), 60)
     assert entry.left_view_at > 0 and "λ_min" in entry.verdict
 
 
@@ -96,13 +97,13 @@ def test_saddle_escape_is_explained_as_negative_curvature_not_instability():
 )
 def test_race_refuses_bad_settings_with_a_named_message(settings, steps, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        race.race(surfaces.get("booth"), settings, (0.0, 0.0), steps)
+        explorer.race(surfaces.get("booth"), settings, (0.0, 0.0), steps)
 
 
 def test_schedules_and_warmup_reach_the_run():
     setting = OptimizerSetting("sgd", {"lr": 0.1}, schedule="step", schedule_params={"step_size": 5, "gamma": 0.5})
-    (entry,) = race.race(surfaces.get("booth"), [setting], (0.0, 0.0), 12)
+    (entry,) = explorer.race(surfaces.get("booth"), [setting], (0.0, 0.0), 12)
     assert np.allclose(entry.trajectory.lr, 0.1 * 0.5 ** (np.arange(12) // 5))
     onecycle = OptimizerSetting("adam", {"lr": 0.5}, schedule="onecycle")
-    (entry,) = race.race(surfaces.get("booth"), [onecycle], (0.0, 0.0), 50)
+    (entry,) = explorer.race(surfaces.get("booth"), [onecycle], (0.0, 0.0), 50)
     assert entry.trajectory.lr.max() == pytest.approx(0.5, rel=1e-3)

@@ -1,6 +1,6 @@
 """Plotly figures of loss functions: per-sample curves, their gradients, and the worked example's terms.
 
-Tables in, figures out (from :mod:`lossviz.loss_curves`); plotly only, never streamlit.
+Tables in, figures out (from :mod:`lossviz.lessons.loss_functions`); plotly only, never streamlit.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from lossviz.loss_curves import INFO
+from lossviz.lessons.loss_functions import INFO
 from lossviz.viz.landscape import PALETTE
 
 __all__ = ["LOSS_COLORS", "curves_figure", "example_figure"]
@@ -39,7 +39,7 @@ def curves_figure(
     Parameters
     ----------
     frame : DataFrame
-        From :func:`lossviz.loss_curves.regression_curves` or ``margin_curves``: first column the
+        From :func:`lossviz.lessons.loss_functions.regression_curves` or ``margin_curves``: first column the
         axis (``residual`` or ``margin``), then ``<key>`` and ``<key>_gradient`` columns.
     keys : losses to draw (columns of ``frame``)
     gradient : draw ``<key>_gradient`` instead of ``<key>``.

@@ -254,7 +254,7 @@ def decision_figure(xs: np.ndarray, ys: np.ndarray, probs: np.ndarray, X: np.nda
                     height: int = 420) -> go.Figure:
     """The network's predicted class over its input plane (shade = confidence) with the training points.
 
-    ``probs`` is (ny, nx, C) from :func:`lossviz.nn_landscape.decision_grid`.
+    ``probs`` is (ny, nx, C) from :func:`lossviz.lessons.neural_net.decision_grid`.
     """
     n_classes = probs.shape[-1]
     fig = go.Figure()

@@ -25,7 +25,7 @@ This module computes what the "Momentum" page draws:
 
     >>> import numpy as np
     >>> from lossviz import surfaces
-    >>> from lossviz.phase_map import phase_map
+    >>> from lossviz.lessons.momentum import phase_map
     >>> pm = phase_map(surfaces.get("quadratic"), np.array([-2.0, 1.5]), 100, n_lr=16, n_momentum=16)
     >>> pm.steps_to_tol.shape
     (16, 16)
@@ -33,7 +33,6 @@ This module computes what the "Momentum" page draws:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +43,8 @@ from lossviz import analysis, optimizers
 from lossviz._validation import (
     check_array, check_choice, check_int, check_objective, check_scalar, check_start,
 )
-from lossviz.lr_sweep import Curvature, LessonScenario, reference_curvature
+from lossviz.analysis import Curvature, reference_curvature
+from lossviz.settings import LessonScenario
 from lossviz.run import Trajectory, run
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
     "momentum_frames",
     "frame_momenta",
     "MOMENTUM_SCENARIOS",
-    "benchmark_cases",
 ]
 
 METHODS = ("heavy_ball", "nesterov")
@@ -317,7 +316,7 @@ def phase_map(
         Tolerance relative to the start's distance to the minimum (gradient norm without a minimum).
     momentum_max : float in (0.01, 0.999]
     curvature : Curvature, optional
-        Default :func:`lossviz.lr_sweep.reference_curvature` ``(objective, x0)``.
+        Default :func:`lossviz.lessons.learning_rate.reference_curvature` ``(objective, x0)``.
     """
     dim = check_objective(objective)
     start = check_start(x0, dim)
@@ -549,27 +548,3 @@ MOMENTUM_SCENARIOS: dict[str, LessonScenario] = {
 }
 
 
-# ------------------------------------------------------------------------------------------- benchmark
-BENCH_SIDE = 64
-BENCH_STEPS = 300
-
-
-def benchmark_cases() -> list[tuple[str, Callable[[], Any], float | None, str]]:
-    """Rows for :mod:`lossviz.bench`: ``(name, work, target_seconds or None, note)``.
-
-    ``work()`` computes the page's default phase map and returns the :class:`PhaseMap`.
-    """
-    from lossviz import surfaces
-
-    quadratic = surfaces.get("quadratic", condition_number=100.0, rotation=30.0)
-    start = np.array([-2.5, 2.0])
-    curvature = reference_curvature(quadratic, start)
-
-    def work() -> PhaseMap:
-        return phase_map(quadratic, start, BENCH_STEPS, n_lr=BENCH_SIDE, n_momentum=BENCH_SIDE,
-                         curvature=curvature)
-
-    note = (f"phase_map: one run call of {BENCH_SIDE * BENCH_SIDE:,} heavy-ball SGD runs (per-run lr and "
-            f"momentum arrays) on the quadratic (kappa 100), {BENCH_STEPS} steps with a gradient tolerance, "
-            "then steps to tolerance, final loss and divergence per cell")
-    return [(f"momentum phase map: {BENCH_SIDE}x{BENCH_SIDE} cells x {BENCH_STEPS} steps", work, 0.5, note)]

@@ -46,7 +46,7 @@ import pandas as pd
 
 from lossviz import analysis, datasets, models, optimizers
 from lossviz._validation import check_array, check_bool, check_choice, check_int, check_scalar
-from lossviz.run import Trajectory, minibatch_indices, run
+from lossviz.run import Trajectory, run
 
 __all__ = [
     "SAMPLINGS", "PROBLEMS", "Problem", "GradientCloud", "NoiseBall", "IndependentBatches", "Scenario",

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from lossviz.minibatch import GradientCloud, NoiseBall
+from lossviz.lessons.batch_size import GradientCloud, NoiseBall
 from lossviz.viz.landscape import MINIMUM_COLOR, PALETTE, Path, contour_figure
 
 __all__ = ["ellipse", "view_box", "ball_view", "batch_colors", "paths_figure", "cloud_figure",

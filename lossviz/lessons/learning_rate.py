@@ -20,7 +20,7 @@ rate & decay" page draws, each view from one vectorized :func:`lossviz.run.run` 
 
     >>> import numpy as np
     >>> from lossviz import surfaces
-    >>> from lossviz.lr_sweep import learning_rate_sweep
+    >>> from lossviz.lessons.learning_rate import learning_rate_sweep
     >>> sweep = learning_rate_sweep(surfaces.get("quadratic"), np.array([-2.0, 1.5]), 100, n_lrs=200)
     >>> sweep.lrs.shape, round(sweep.curvature.max_stable_lr, 6)
     ((200,), 2.0)
@@ -28,7 +28,7 @@ rate & decay" page draws, each view from one vectorized :func:`lossviz.run.run` 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,15 +36,14 @@ import numpy as np
 import pandas as pd
 
 from lossviz import analysis, optimizers, schedules
+from lossviz.analysis import Curvature, reference_curvature
+from lossviz.settings import LessonScenario
 from lossviz._validation import (
     check_array, check_choice, check_int, check_objective, check_scalar, check_start,
 )
 from lossviz.run import Trajectory, run
 
 __all__ = [
-    "Curvature",
-    "reference_curvature",
-    "find_local_minimum",
     "gd_quadratic_loss",
     "LR_CHOICES",
     "choice_lr",
@@ -58,9 +57,7 @@ __all__ = [
     "ScheduleComparison",
     "compare_schedules",
     "range_test",
-    "LessonScenario",
     "LR_SCENARIOS",
-    "benchmark_cases",
     "MAX_SWEEP_LRS",
 ]
 
@@ -69,191 +66,6 @@ MAX_STEPS = 10_000
 # Relative difference between two Hessians below which the surface counts as one quadratic, so the
 # closed-form final loss is exact rather than a local model.
 _QUADRATIC_RTOL = 1e-9
-
-
-# ------------------------------------------------------------------------------------------- curvature
-@dataclass(frozen=True, eq=False)
-class Curvature:
-    """The Hessian spectrum at the point the theory lines are drawn for.
-
-    Attributes
-    ----------
-    point : ndarray, shape (d,)
-    eigenvalues : ndarray, shape (d,)
-        Ascending.
-    hessian : ndarray, shape (d, d)
-    where : str
-        Words for the point, e.g. ``"the global minimum at (1, 1)"``.
-    is_minimum : bool
-        Whether ``point`` is a known global minimizer (else it is the start).
-    """
-
-    point: np.ndarray
-    eigenvalues: np.ndarray
-    hessian: np.ndarray
-    where: str
-    is_minimum: bool = True
-
-    @property
-    def lambda_max(self) -> float:
-        return float(self.eigenvalues[-1])
-
-    @property
-    def lambda_min(self) -> float:
-        return float(self.eigenvalues[0])
-
-    @property
-    def max_stable_lr(self) -> float:
-        r""":math:`2 / \lambda_{\max}`: gradient descent diverges above it."""
-        return float(analysis.max_stable_lr(self.lambda_max))
-
-    @property
-    def optimal_lr(self) -> float:
-        r""":math:`2 / (\lambda_{\max} + \lambda_{\min})`, or NaN when :math:`\lambda_{\min} \le 0`."""
-        if self.lambda_min <= 0:
-            return math.nan
-        return analysis.optimal_hyperparameters(self.lambda_min, self.lambda_max, "gd").lr
-
-    @property
-    def condition_number(self) -> float:
-        return self.lambda_max / self.lambda_min if self.lambda_min > 0 else math.inf
-
-
-def _point_words(point: np.ndarray) -> str:
-    return "(" + ", ".join(f"{v:.4g}" for v in point) + ")"
-
-
-def reference_curvature(objective: Any, x0: object, *, find_minimum: bool = False) -> Curvature:
-    """Hessian spectrum at the known global minimum nearest ``x0`` (at ``x0`` if none is known).
-
-    The stability limit of a run that settles into a minimum is set by the curvature there, so that is
-    where the theory lines are drawn.
-
-    Parameters
-    ----------
-    objective : objective
-        ``f``, ``grad``, ``dim``; ``minima`` (m, d) is used when present and non-empty.
-    x0 : array_like, shape (d,)
-    find_minimum : bool
-        When the objective lists no minima (e.g. a typed formula), use the local minimum found from
-        ``x0`` by :func:`find_local_minimum` instead of ``x0`` itself.
-
-    Raises
-    ------
-    ValueError
-        When the largest eigenvalue there is not finite and positive: then no ``2 / lambda_max`` exists;
-        with ``find_minimum``, also when no local minimum is found from ``x0``.
-    """
-    dim = check_objective(objective)
-    start = check_start(x0, dim)
-    minima = np.asarray(getattr(objective, "minima", np.empty((0, dim))), dtype=np.float64)
-    known = bool(minima.ndim == 2 and minima.shape[0] and minima.shape[1] == dim)
-    if known:
-        point = minima[int(np.argmin(np.linalg.norm(minima - start, axis=1)))]
-        where = f"the global minimum at {_point_words(point)}"
-    elif find_minimum:
-        point = find_local_minimum(objective, start)
-        where = f"the local minimum found at {_point_words(point)}"
-    else:
-        point, where = start, f"the start {_point_words(start)}"
-    with np.errstate(all="ignore"):
-        hessian = np.asarray(analysis.hessian(objective, point), dtype=np.float64)
-        eigenvalues = np.linalg.eigvalsh(hessian) if np.all(np.isfinite(hessian)) else np.full(dim, np.nan)
-    if not (np.all(np.isfinite(eigenvalues)) and eigenvalues[-1] > 0):
-        raise ValueError(
-            f"the Hessian at {where} has eigenvalues {np.round(eigenvalues, 6).tolist()}: without a finite "
-            "positive λ_max there is no stability limit 2/λ_max to draw; choose a surface with a minimum"
-        )
-    return Curvature(point.copy(), eigenvalues, hessian, where, known or find_minimum)
-
-
-# Beyond this distance from the origin the search counts the function as decreasing without bound.
-_SEARCH_RADIUS = 1e8
-_ARMIJO = 1e-4
-_MAX_HALVINGS = 60
-
-
-def find_local_minimum(objective: Any, x0: object, *, grad_tol: float = 1e-9, max_iter: int = 500) -> np.ndarray:
-    r"""The local minimum reached by descending from ``x0``: damped Newton, gradient steps as fallback.
-
-    Each iteration takes the Newton direction :math:`p = -H^{-1} \nabla f` where the Hessian :math:`H` is
-    positive definite, else :math:`p = -\nabla f`, and halves the step :math:`t` from 1 until the Armijo
-    condition :math:`f(x + t p) \le f(x) + 10^{-4}\, t\, \nabla f^\top p` holds. It stops once
-    :math:`\lVert \nabla f \rVert \le` ``grad_tol`` and accepts the point only if :math:`H` is positive
-    definite there (a strict local minimum, so the curvature lines exist). The analytic ``hessian`` is
-    used when the objective has one, else finite differences (:func:`lossviz.analysis.hessian`).
-
-    Parameters
-    ----------
-    objective : objective
-        ``f``, ``grad``, ``dim`` (optionally ``hessian``).
-    x0 : array_like, shape (d,)
-    grad_tol : float
-        Gradient-norm tolerance, in (0, 1).
-    max_iter : int
-        Iterations allowed, 1 to 10,000.
-
-    Returns
-    -------
-    ndarray, shape (d,)
-
-    Raises
-    ------
-    ValueError
-        ``"no local minimum found from the start (x, y): <reason>; pick another start or formula"`` when
-        the search meets a non-finite value, leaves every bound (the function decreases without bound),
-        stops at a point whose Hessian is not positive definite (a saddle or a flat minimum), or runs out
-        of iterations.
-    """
-    dim = check_objective(objective)
-    start = check_start(x0, dim)
-    grad_tol = check_scalar(grad_tol, "grad_tol", low=0.0, high=1.0, include_low=False, include_high=False)
-    max_iter = check_int(max_iter, "max_iter", low=1, high=10_000)
-
-    def refuse(reason: str) -> ValueError:
-        return ValueError(f"no local minimum found from the start {_point_words(start)}: {reason}; "
-                          "pick another start or formula")
-
-    point = start.copy()
-    with np.errstate(all="ignore"):
-        value = float(objective.f(point))
-        for _ in range(max_iter):
-            gradient = np.asarray(objective.grad(point), dtype=np.float64)
-            if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
-                raise refuse(f"f or its gradient is not finite at {_point_words(point)}")
-            hessian = np.asarray(analysis.hessian(objective, point), dtype=np.float64)
-            finite_hessian = bool(np.all(np.isfinite(hessian)))
-            eigenvalues = np.linalg.eigvalsh(hessian) if finite_hessian else np.full(dim, np.nan)
-            if np.linalg.norm(gradient) <= grad_tol:
-                if finite_hessian and eigenvalues[0] > 0:
-                    return point
-                raise refuse(f"the gradient vanishes at {_point_words(point)} but the Hessian there has "
-                             f"eigenvalues {np.round(eigenvalues, 6).tolist()}, so it is a saddle or a flat "
-                             "point, not a strict minimum")
-            direction, newton_step = -gradient, False
-            if finite_hessian and eigenvalues[0] > 0:
-                newton = -np.linalg.solve(hessian, gradient)
-                if np.all(np.isfinite(newton)):
-                    direction, newton_step = newton, True
-            slope = float(gradient @ direction)
-            step = 1.0
-            for _ in range(_MAX_HALVINGS):
-                trial = point + step * direction
-                trial_value = float(objective.f(trial))
-                if np.isfinite(trial_value) and trial_value <= value + _ARMIJO * step * slope:
-                    break
-                step *= 0.5
-            else:
-                # Rounding in f hides any further decrease: a Newton step this small means we are there.
-                if newton_step and np.linalg.norm(direction) <= 1e-8 * (1.0 + np.linalg.norm(point)):
-                    return point
-                raise refuse(f"no step downhill from {_point_words(point)} (the gradient there has norm "
-                             f"{np.linalg.norm(gradient):.3g})")
-            point, value = trial, trial_value
-            if np.linalg.norm(point) > _SEARCH_RADIUS:
-                raise refuse(f"f decreases without bound (the descent passed {_point_words(point)} "
-                             f"with f = {value:.4g})")
-    raise refuse(f"the gradient norm is still {np.linalg.norm(gradient):.3g} after {max_iter} iterations")
 
 
 def gd_quadratic_loss(hessian: object, offset: object, lrs: object, steps: int) -> np.ndarray:
@@ -636,17 +448,6 @@ def range_test(
                                   max_lr=10.0 * limit, steps=steps)
 
 
-# ------------------------------------------------------------------------------------------- scenarios
-@dataclass(frozen=True)
-class LessonScenario:
-    """A named set of page settings and the lesson they show (plain data: the page, the URL and the tests
-    read the same thing). ``settings`` keys are the page's setting names."""
-
-    title: str
-    settings: dict
-    explanation: str
-
-
 LR_SCENARIOS: dict[str, LessonScenario] = {
     "edge": LessonScenario(
         "Just below and just above 2/λ_max",
@@ -698,28 +499,3 @@ LR_SCENARIOS: dict[str, LessonScenario] = {
 }
 
 
-# ------------------------------------------------------------------------------------------- benchmark
-BENCH_SWEEP_LRS = 300
-BENCH_SWEEP_STEPS = 200
-
-
-def benchmark_cases() -> list[tuple[str, Callable[[], Any], float | None, str]]:
-    """Rows for :mod:`lossviz.bench`: ``(name, work, target_seconds or None, note)``.
-
-    ``work()`` runs the page's sweep exactly as the page calls it and returns the
-    :class:`LearningRateSweep`.
-    """
-    from lossviz import surfaces
-
-    quadratic = surfaces.get("quadratic", condition_number=100.0, rotation=30.0)
-    start = np.array([-2.5, 2.0])
-    curvature = reference_curvature(quadratic, start)
-
-    def sweep() -> LearningRateSweep:
-        return learning_rate_sweep(quadratic, start, BENCH_SWEEP_STEPS, n_lrs=BENCH_SWEEP_LRS,
-                                   curvature=curvature)
-
-    note = (f"learning_rate_sweep: one run call, {BENCH_SWEEP_LRS} SGD learning rates log-spaced over "
-            f"[1e-3, 1.5] x 2/lambda_max on the quadratic (kappa 100), {BENCH_SWEEP_STEPS} steps, plus the "
-            "closed-form prediction")
-    return [(f"lr sweep: {BENCH_SWEEP_LRS} learning rates x {BENCH_SWEEP_STEPS} steps", sweep, 0.25, note)]

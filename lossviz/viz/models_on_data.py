@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from lossviz.data_landscape import Exploration, fit_at
+from lossviz.lessons.models_on_data import Exploration, fit_at
 from lossviz.viz.landscape import Path, contour_figure, surface_figure
 
 __all__ = ["STEP_TARGET", "landscape_figure", "landscape_surface", "data_figure", "CLASS_COLORS"]

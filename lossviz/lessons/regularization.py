@@ -27,9 +27,9 @@ bias of AdamW: l-infinity norm constrained optimization*, ICML 2024): at its fix
 :math:`\lambda w = -\hat m / (\sqrt{\hat v} + \epsilon)`, a vector of entries in (-1, 1).
 
     >>> import numpy as np
-    >>> from lossviz import regpath
+    >>> from lossviz.lessons import regularization
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]]); y = np.array([2.0, 0.5, -2.0, -0.5])
-    >>> regpath.regularized_minimizer(X, y, "l1", 1.0)[0].tolist()
+    >>> regularization.regularized_minimizer(X, y, "l1", 1.0)[0].tolist()
     [1.0, 0.0]
 """
 from __future__ import annotations

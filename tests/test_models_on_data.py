@@ -1,4 +1,4 @@
-"""lossviz.data_landscape: exact grids against the loss computed point by point, least squares, the loss
+"""lossviz.lessons.models_on_data: exact grids against the loss computed point by point, least squares, the loss
 switch against its formulas, robust minima against independent solvers, fits, torch, scenarios."""
 import json
 import subprocess
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz import data_landscape as dl
+from lossviz.lessons import models_on_data as dl
 from lossviz import datasets, optimizers
 from lossviz.run import run
-from lossviz.scenarios import OptimizerSetting
+from lossviz.settings import OptimizerSetting
 
 LINEAR = dl.load_dataset("linear", ["x"], n_samples=60, noise=0.7, seed=3)
 DIABETES_2 = dl.load_dataset("diabetes", ["bmi", "bp"])

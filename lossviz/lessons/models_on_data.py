@@ -31,11 +31,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from lossviz import datasets, landscape, models, race, torch_export
+from lossviz import datasets, landscape, models, torch_export
 from lossviz._validation import check_array, check_choice, check_int, check_scalar
 from lossviz.datasets import Dataset
 from lossviz.run import Trajectory, run
-from lossviz.scenarios import OptimizerSetting
+from lossviz.settings import OptimizerSetting, build_optimizer, build_schedule
 
 __all__ = [
     "LossChoice", "LOSS_CHOICES", "loss_names", "Preset", "PRESETS", "load_dataset", "one_vs_rest",
@@ -467,7 +467,7 @@ def torch_code(land: DataLandscape, optimizer: object, schedule: object, *, step
     else:
         data_lines = [
             "import numpy",
-            f"# The page's 'Model data (CSV)' download: standardized feature(s), then the target.",
+            "# The page's 'Model data (CSV)' download: standardized feature(s), then the target.",
             f"data = numpy.loadtxt({DATA_FILE_NAME!r}, delimiter=',', skiprows=1, ndmin=2)",
             "X = torch.tensor(data[:, :-1], dtype=torch.float64)",
             "t = torch.tensor(data[:, -1], dtype=torch.float64)",
@@ -663,8 +663,8 @@ def explore(
     for index, setting in enumerate(settings):
         label = setting.label or f"{index + 1}. {setting.name}"
         try:
-            optimizer = race.build_optimizer(setting)
-            schedule = race.build_schedule(setting, optimizer, steps)
+            optimizer = build_optimizer(setting)
+            schedule = build_schedule(setting, optimizer, steps)
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"optimizer {index + 1} ({setting.name}): {exc}") from None
         traj = run(land.model, optimizer, x0, steps, schedule)

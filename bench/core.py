@@ -1,6 +1,6 @@
 """The speed benchmark: how long the figures the pages draw take to compute, against their targets.
 
-Run ``python -m lossviz.bench`` (or ``make bench``): it times every registered :class:`Case`, prints a
+Run ``python -m bench`` (or ``make bench``): it times every registered :class:`Case`, prints a
 table and writes ``docs/BENCHMARKS.md`` with the date, the machine and, per figure, the median of the
 repeats, the target and whether it is met (with the measured reason where it is not).
 
@@ -10,7 +10,7 @@ finite values, a value compared with an independent evaluation) and summarizes i
 code adds rows with :func:`register`::
 
     >>> import numpy as np
-    >>> from lossviz import bench
+    >>> import bench
     >>> def prepare():
     ...     values = np.arange(10**6, dtype=float)
     ...     return bench.Trial(work=lambda: values.sum(),
@@ -18,9 +18,9 @@ code adds rows with :func:`register`::
     >>> bench.register_figure(bench.Figure("z", "Example"))  # doctest: +SKIP
     >>> bench.register(bench.Case("sum of 10^6 floats", figure="z", prepare=prepare))  # doctest: +SKIP
 
-Figures (and so table sections) are registered with :func:`register_figure`. Only the part of
-``docs/BENCHMARKS.md`` between the ``<!-- lossviz.bench:begin -->`` and ``<!-- lossviz.bench:end -->``
-markers is rewritten, so another script (the browser benchmark) can keep its own section in the same file.
+Figures (and so table sections) are registered with :func:`register_figure`. Only this benchmark's
+section of ``docs/BENCHMARKS.md`` is rewritten (:mod:`bench.report`), so the browser and load benchmarks
+keep their own sections in the same file.
 
 Timings are wall-clock (``time.perf_counter``) with the garbage collector paused, after warm-up runs;
 the CPU time of the same repeats is reported next to them, because on a shared machine a wall time well
@@ -46,6 +46,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from bench import report
 from lossviz import landscape, optimizers, surfaces
 from lossviz.run import run
 
@@ -57,8 +58,8 @@ __all__ = [
 ]
 
 DEFAULT_OUTPUT = Path("docs") / "BENCHMARKS.md"
-BEGIN_MARKER = "<!-- lossviz.bench:begin -->"
-END_MARKER = "<!-- lossviz.bench:end -->"
+SECTION = "bench-core"
+BEGIN_MARKER, END_MARKER = report.markers(SECTION)
 DEFAULT_REPEATS = 15
 DEFAULT_WARMUP = 1
 # A slow row gets fewer timed calls: as many as fit in this many seconds (judged by its warm-up), but at
@@ -469,19 +470,11 @@ def render_markdown(
 
 
 def write_report(section: str, path: Path | str) -> Path:
-    """Write ``section`` to ``path``, replacing only an earlier section between the markers."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = section
-    if path.exists():
-        old = path.read_text(encoding="utf-8")
-        begin, end = old.find(BEGIN_MARKER), old.find(END_MARKER)
-        if 0 <= begin < end:
-            text = old[:begin] + section.rstrip("\n") + old[end + len(END_MARKER):]
-            if not text.endswith("\n"):
-                text += "\n"
-    path.write_text(text, encoding="utf-8")
-    return path
+    """Write ``section`` (as :func:`render_markdown` returns it, markers included) into ``path``,
+    replacing only this benchmark's section (:func:`bench.report.write_section`)."""
+    body = section.replace(BEGIN_MARKER, "").replace(END_MARKER, "")
+    report.write_section(path, SECTION, body)
+    return Path(path)
 
 
 # ------------------------------------------------------------------------------------------- the cases
@@ -796,10 +789,10 @@ def _page_case(figure: str, name: str, work: Callable[[], Any], target: float | 
 
 
 def _register_page_cases() -> None:
-    from lossviz import lr_sweep, nn_landscape, phase_map
+    from bench.lessons import page_cases
 
-    for module, figure in ((nn_landscape, "e"), (lr_sweep, "g"), (phase_map, "g")):
-        for name, work, target, note in module.benchmark_cases():
+    for figure, rows in page_cases():
+        for name, work, target, note in rows:
             register(_page_case(figure, f"page: {name}", work, target, note))
 
 
@@ -811,8 +804,8 @@ def _register_builtin() -> None:
         f"the timer. Target: <= 5 ms per surface."))
     register_figure(Figure(
         "b", f"Optimizer race, {RACE_STEPS:,} steps from one start",
-        f"`lossviz.run.run` on Rosenbrock from (-1.5, 2), one call per optimizer with the settings shown "
-        f"(R = 1 run each). Target: <= 50 ms for all optimizers together (the `race: all` row)."))
+        "`lossviz.run.run` on Rosenbrock from (-1.5, 2), one call per optimizer with the settings shown "
+        "(R = 1 run each). Target: <= 50 ms for all optimizers together (the `race: all` row)."))
     register_figure(Figure(
         "c", f"Momentum phase map: {SWEEP_SIDE}x{SWEEP_SIDE} (lr, momentum) sweep, {SWEEP_STEPS} steps",
         f"One `run` call advancing {SWEEP_SIDE * SWEEP_SIDE:,} SGD runs on Rosenbrock from (-1.5, 2), "
@@ -850,7 +843,7 @@ def _register_builtin() -> None:
     register_figure(Figure(
         "g", "The lesson pages' own calls",
         "Each row times the computation a page makes for one figure, exactly as the page calls it "
-        "(`benchmark_cases()` of `lossviz.lr_sweep`, `lossviz.phase_map`); inputs are built outside the "
+        "(`bench/lessons.py`); inputs are built outside the "
         "timer. The neural-net page's slice is row (e)'s `page:` rows."))
     _register_page_cases()
 
@@ -881,8 +874,8 @@ def keep_freed_memory() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> list[Measurement]:
-    """Command line: ``python -m lossviz.bench [--quick] [--output PATH] [--no-write] ...``."""
-    parser = argparse.ArgumentParser(prog="python -m lossviz.bench", description=__doc__.splitlines()[0])
+    """Command line: ``python -m bench [--quick] [--output PATH] [--no-write] ...``."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="one timed call per case, no warm-up (checks the cases run; rough numbers)")
     parser.add_argument("--repeats", type=int, default=None,
@@ -919,7 +912,7 @@ def main(argv: Sequence[str] | None = None) -> list[Measurement]:
         for m in measurements:
             _print_row(m)
     if not args.no_write:
-        command = shlex.join(["python", "-m", "lossviz.bench", *(argv if argv is not None else sys.argv[1:])])
+        command = shlex.join(["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])])
         section = render_markdown(measurements, machine, command=command,
                                   date=datetime.date.today().isoformat(), repeats=repeats, warmup=warmup,
                                   rounds=args.rounds, load_after=load_after)

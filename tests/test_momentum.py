@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossviz import analysis, optimizers, phase_map, surfaces
-from lossviz.lr_sweep import reference_curvature
-from lossviz.phase_map import MOMENTUM_SCENARIOS
+from lossviz import analysis, optimizers, surfaces
+from lossviz.analysis import reference_curvature
+from lossviz.lessons import momentum as phase_map
+from lossviz.lessons.momentum import MOMENTUM_SCENARIOS
 from lossviz.run import run
 
 START = np.array([-2.5, 2.0])
@@ -300,13 +301,3 @@ def test_too_much_momentum_scenario_is_slower_than_gradient_descent():
 def test_bad_input_is_refused_with_a_message_naming_it(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
-
-
-def test_benchmark_case_is_one_run_call_of_a_64_by_64_map(monkeypatch):
-    calls = []
-    real_run = phase_map.run
-    monkeypatch.setattr(phase_map, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
-    ((name, work, target, note),) = phase_map.benchmark_cases()
-    assert "phase map" in name and (target is None or target > 0) and "one run call" in note
-    result = work()
-    assert len(calls) == 1 and result.steps_to_tol.shape[0] >= 64 and result.steps_to_tol.shape[1] >= 64

@@ -1,4 +1,4 @@
-"""lossviz.loss_curves: per-sample curves against their formulas and finite differences, the worked
+"""lossviz.lessons.loss_functions: per-sample curves against their formulas and finite differences, the worked
 example against a hand calculation and torch, number parsing, scenarios."""
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from lossviz import loss_curves as lc
+from lossviz.lessons import loss_functions as lc
 
 R = np.linspace(-4.0, 4.0, 161)
 

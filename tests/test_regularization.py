@@ -1,4 +1,4 @@
-"""lossviz.regpath against scikit-learn, closed forms, hand-derived knots, SciPy, the optimizers and torch."""
+"""lossviz.lessons.regularization against scikit-learn, closed forms, hand-derived knots, SciPy, the optimizers and torch."""
 import json
 import os
 import subprocess
@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from scipy.optimize import lsq_linear
 from sklearn.linear_model import ElasticNet, Lasso, Ridge
 
-from lossviz import datasets, models, optimizers, regpath, regularizers
+from lossviz import datasets, models, optimizers, regularizers
+from lossviz.lessons import regularization as regpath
 from lossviz.run import run
 from lossviz.ui.catalog import ROOT
 
