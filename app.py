@@ -1,4 +1,4 @@
-"""lossviz home page: what the lab is and what each page teaches."""
+"""lossviz: the entry point. It builds the navigation from the catalogue and runs the page a link asks for."""
 import streamlit as st
 
 from lossviz.ui import nav
@@ -7,6 +7,7 @@ from lossviz.ui.catalog import PAGES
 
 def home() -> None:
     """What the lab is and what each page teaches."""
+    st.set_page_config(page_title="lossviz: loss landscapes in the browser", layout="wide")
     st.title("lossviz: a loss-landscape lab")
     st.markdown(
         """
@@ -38,6 +39,4 @@ def home() -> None:
     )
 
 
-st.set_page_config(page_title="lossviz: loss landscapes in the browser", layout="wide")
-nav.sidebar()
-home()
+nav.navigation(home).run()

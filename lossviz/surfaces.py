@@ -67,6 +67,8 @@ class Surface:
     constants : dict
         Derived numbers a lesson quotes, e.g. the quadratic's Hessian ``eigenvalues`` (ascending) and
         ``max_stable_lr`` (``2 / lambda_max``). Not parameters: ``get`` does not take them.
+    start : (x, y) or None
+        The registered default start (see :attr:`default_start`).
 
     Notes
     -----
@@ -88,8 +90,18 @@ class Surface:
     log_scale: bool = False
     torch_expr: str = ""
     constants: dict = field(default_factory=dict)
+    start: tuple[float, float] | None = None
 
     dim = 2
+
+    @property
+    def default_start(self) -> tuple[float, float]:
+        """Where a race starts unless told otherwise: the registered start, else a point a fifth of the
+        view in from its top-left corner."""
+        if self.start is not None:
+            return self.start
+        (x_lo, x_hi), (y_lo, y_hi) = self.domain
+        return (x_lo + 0.2 * (x_hi - x_lo), y_hi - 0.2 * (y_hi - y_lo))
 
     def __post_init__(self) -> None:
         minima = np.array(check_array(self.minima, "minima", ndim=2, last_dim=2), dtype=np.float64)
@@ -124,13 +136,17 @@ class Surface:
 
 
 _REGISTRY: dict[str, Callable[..., Surface]] = {}
+_STARTS: dict[str, tuple[float, float]] = {}
 
 
-def register(name: str) -> Callable[[Callable[..., Surface]], Callable[..., Surface]]:
-    """Decorator adding a surface factory to the registry under ``name``."""
+def register(name: str, start: tuple[float, float] | None = None) -> Callable[[Callable[..., Surface]], Callable[..., Surface]]:
+    """Decorator adding a surface factory to the registry under ``name``, with its default ``start``
+    (a point from which every optimizer at its default rate has somewhere to go)."""
 
     def deco(factory: Callable[..., Surface]) -> Callable[..., Surface]:
         _REGISTRY[name] = factory
+        if start is not None:
+            _STARTS[name] = (float(start[0]), float(start[1]))
         return factory
 
     return deco
@@ -154,11 +170,14 @@ def get(name: str, **params: object) -> Surface:
     check_choice(name, "surface", _REGISTRY)
     factory = _REGISTRY[name]
     try:
-        return factory(**params)
+        surface = factory(**params)
     except TypeError as exc:
         if "unexpected keyword" in str(exc):
             raise TypeError(f"surface {name!r} got an unknown parameter: {exc}") from None
         raise
+    if name in _STARTS and surface.start is None:
+        object.__setattr__(surface, "start", _STARTS[name])
+    return surface
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -218,7 +237,7 @@ def _quadratic_form_expr(cxx: float, cxy: float, cyy: float) -> str:
 # Convex bowls
 
 
-@register("quadratic")
+@register("quadratic", start=(-2.8, 2.0))
 def quadratic(*, condition_number: float = 10.0, rotation: float = 30.0) -> Surface:
     r"""Ill-conditioned quadratic bowl :math:`f(p) = \tfrac12 p^\top A p`.
 
@@ -289,7 +308,7 @@ def quadratic(*, condition_number: float = 10.0, rotation: float = 30.0) -> Surf
     )
 
 
-@register("booth")
+@register("booth", start=(-7.0, -7.0))
 def booth() -> Surface:
     r"""Booth function :math:`(x + 2y - 7)^2 + (2x + y - 5)^2`; minimum 0 at (1, 3)."""
 
@@ -323,7 +342,7 @@ def booth() -> Surface:
     )
 
 
-@register("matyas")
+@register("matyas", start=(-8.0, 6.0))
 def matyas() -> Surface:
     r"""Matyas function :math:`0.26(x^2 + y^2) - 0.48xy`; minimum 0 at the origin."""
 
@@ -361,7 +380,7 @@ def matyas() -> Surface:
 # Valleys and polynomial landscapes
 
 
-@register("rosenbrock")
+@register("rosenbrock", start=(-1.5, 2.0))
 def rosenbrock(*, a: float = 1.0, b: float = 100.0) -> Surface:
     r"""Rosenbrock's banana :math:`(a - x)^2 + b\,(y - x^2)^2`; minimum 0 at :math:`(a, a^2)`.
 
@@ -409,7 +428,7 @@ def rosenbrock(*, a: float = 1.0, b: float = 100.0) -> Surface:
     )
 
 
-@register("himmelblau")
+@register("himmelblau", start=(-0.5, 0.5))
 def himmelblau() -> Surface:
     r"""Himmelblau's function :math:`(x^2 + y - 11)^2 + (x + y^2 - 7)^2`; four global minima of 0."""
 
@@ -456,7 +475,7 @@ def himmelblau() -> Surface:
 _BEALE_CONSTANTS = (1.5, 2.25, 2.625)
 
 
-@register("beale")
+@register("beale", start=(1.0, 1.0))
 def beale() -> Surface:
     r"""Beale's function :math:`\sum_{i=1}^3 (c_i - x + x y^i)^2`, ``c = (1.5, 2.25, 2.625)``.
 
@@ -513,7 +532,7 @@ def beale() -> Surface:
     )
 
 
-@register("three_hump_camel")
+@register("three_hump_camel", start=(2.0, 1.5))
 def three_hump_camel() -> Surface:
     r"""Three-hump camel :math:`2x^2 - 1.05x^4 + x^6/6 + xy + y^2`; minimum 0 at the origin."""
 
@@ -550,7 +569,7 @@ def three_hump_camel() -> Surface:
     )
 
 
-@register("six_hump_camel")
+@register("six_hump_camel", start=(-1.0, 0.3))
 def six_hump_camel() -> Surface:
     r"""Six-hump camel :math:`(4 - 2.1x^2 + x^4/3)x^2 + xy + (4y^2 - 4)y^2`.
 
@@ -592,7 +611,7 @@ def six_hump_camel() -> Surface:
     )
 
 
-@register("styblinski_tang")
+@register("styblinski_tang", start=(-1.0, -4.5))
 def styblinski_tang() -> Surface:
     r"""Styblinski-Tang :math:`\tfrac12 \sum_{t \in \{x, y\}} (t^4 - 16t^2 + 5t)`.
 
@@ -636,7 +655,7 @@ def styblinski_tang() -> Surface:
     )
 
 
-@register("goldstein_price")
+@register("goldstein_price", start=(-1.5, 1.5))
 def goldstein_price() -> Surface:
     r"""Goldstein-Price :math:`[1 + s^2 P(x, y)]\,[30 + t^2 Q(x, y)]`; minimum 3 at (0, -1).
 
@@ -723,7 +742,7 @@ def goldstein_price() -> Surface:
 # Many local minima
 
 
-@register("rastrigin")
+@register("rastrigin", start=(3.2, -2.3))
 def rastrigin(*, A: float = 10.0) -> Surface:  # noqa: N803 - the literature's name for the amplitude
     r"""Rastrigin :math:`2A + \sum_{t \in \{x, y\}} \left(t^2 - A\cos 2\pi t\right)`; minimum 0 at 0.
 
@@ -774,7 +793,7 @@ def rastrigin(*, A: float = 10.0) -> Surface:  # noqa: N803 - the literature's n
     )
 
 
-@register("ackley")
+@register("ackley", start=(3.5, -2.5))
 def ackley() -> Surface:
     r"""Ackley :math:`-20 e^{-0.2 r} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + 20 + e`.
 
@@ -845,7 +864,7 @@ def ackley() -> Surface:
     )
 
 
-@register("levi")
+@register("levi", start=(-3.0, 3.0))
 def levi() -> Surface:
     r"""Lévi N.13 :math:`\sin^2 3\pi x + (x-1)^2(1 + \sin^2 3\pi y) + (y-1)^2(1 + \sin^2 2\pi y)`.
 
@@ -914,7 +933,7 @@ def levi() -> Surface:
 # No minimum
 
 
-@register("saddle")
+@register("saddle", start=(-1.8, 0.3))
 def saddle() -> Surface:
     r"""Saddle :math:`x^2 - y^2`; unbounded below, stationary (not minimal) at the origin."""
 
@@ -948,7 +967,7 @@ def saddle() -> Surface:
     )
 
 
-@register("monkey_saddle")
+@register("monkey_saddle", start=(0.8, 0.3))
 def monkey_saddle() -> Surface:
     r"""Monkey saddle :math:`x^3 - 3xy^2`; unbounded below, flat (zero Hessian) at the origin."""
 
@@ -992,7 +1011,7 @@ _WELL_WIDTH = 1.0
 _CLIFF_AT = -1.0
 
 
-@register("plateau_cliff")
+@register("plateau_cliff", start=(-3.0, 2.0))
 def plateau_cliff(*, cliff_height: float = 10.0, cliff_steepness: float = 20.0) -> Surface:
     r"""A plateau, a cliff and a well: :math:`f = W(x, y)\,\bigl(1 + H\,\sigma(k(c - x))\bigr)`.
 

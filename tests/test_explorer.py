@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lossviz import analysis, surfaces
+from lossviz import analysis, expr, optimizers, surfaces
 from lossviz.lessons import explorer
 from lossviz.settings import OptimizerSetting
 
@@ -107,3 +107,46 @@ def test_schedules_and_warmup_reach_the_run():
     onecycle = OptimizerSetting("adam", {"lr": 0.5}, schedule="onecycle")
     (entry,) = explorer.race(surfaces.get("booth"), [onecycle], (0.0, 0.0), 50)
     assert entry.trajectory.lr.max() == pytest.approx(0.5, rel=1e-3)
+
+
+# -------------------------------------------------------------------------- defaults that go somewhere
+@pytest.mark.parametrize("surface_name", surfaces.names())
+def test_every_optimizer_at_its_default_rate_heads_for_a_minimum_from_the_default_start(surface_name):
+    """Switching surfaces keeps nobody's lr: each surface x optimizer at its defaults stays finite for the
+    default 60 steps and ends closer to a minimum (lower, on a surface without one)."""
+    surface = surfaces.get(surface_name)
+    start = np.array(surface.default_start)
+    for name in optimizers.names():
+        setting = OptimizerSetting(name, {"lr": explorer.default_lr(surface, name, start)})
+        (entry,) = explorer.race(surface, [setting], start, 60)
+        traj = entry.trajectory
+        assert traj.diverged_at < 0 and np.all(np.isfinite(traj.params)), (surface_name, name)
+        assert traj.loss[-1] < traj.loss[0], (surface_name, name)
+        if len(surface.minima):
+            assert entry.distance[-1] < entry.distance[0], (surface_name, name, entry.distance[[0, -1]])
+
+
+def test_a_typed_formula_gets_its_minimum_found_for_the_star_distance_and_verdict():
+    surface = expr.parse("x^2 + 10*y^2")
+    minima = explorer.find_minima(surface)
+    assert minima.found and minima.value == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(minima.points, [[0.0, 0.0]], atol=1e-9)
+    fast, too_fast = explorer.race(surface, [OptimizerSetting("sgd", {"lr": 0.05}),
+                                             OptimizerSetting("sgd", {"lr": 0.099})], (-2.0, 1.5), 300)
+    assert fast.distance is not None and fast.distance[-1] < 1e-3
+    assert "Reached the lowest minimum found in the view" in fast.verdict and fast.ok
+    assert "no minimum" not in too_fast.verdict
+    # Several equally low minima are all kept; a formula without one in the view says so.
+    both = explorer.find_minima(expr.parse("(x^2 - 1)^2 + y^2"))
+    np.testing.assert_allclose(sorted(both.points[:, 0]), [-1.0, 1.0], atol=1e-8)
+    (entry,) = explorer.race(expr.parse("x + y"), [OptimizerSetting("sgd", {"lr": 0.01})], (0.0, 0.0), 10)
+    assert "no minimum was found in the view" in entry.verdict
+
+
+def test_a_start_outside_the_view_that_converges_is_reported_as_reached():
+    surface = surfaces.get("quadratic", condition_number=10.0, rotation=30.0)
+    (entry,) = explorer.race(surface, [OptimizerSetting("sgd", {"lr": 1.0})], (1e9, 0.0), 10_000)
+    assert entry.trajectory.loss[-1] < 1e-30
+    assert entry.ok and entry.left_view_at == -1 and "Reached the global minimum" in entry.verdict
+    (slow,) = explorer.race(surface, [OptimizerSetting("sgd", {"lr": 1e-6})], (1e3, 0.0), 5)
+    assert "started outside the view and ends outside it" in slow.verdict and not slow.ok

@@ -51,9 +51,32 @@ def test_every_contour_variant_is_a_valid_figure(log_scale, animate, click_grid,
 @pytest.mark.parametrize("log_scale", [False, True])
 def test_every_surface_variant_is_a_valid_figure(log_scale):
     spec = _validated(lv.surface_figure(XS, YS, Z, paths=[_path("1. SGD", lv.PALETTE[0])],
-                                        minima=np.zeros((1, 2)), min_value=0.0, log_scale=log_scale))
+                                        minima=np.zeros((1, 2)), min_value=0.0, log_scale=log_scale,
+                                        view_key="quadratic(10)"))
     assert [t["type"] for t in spec["data"]] == ["surface", "scatter3d", "scatter3d"]
-    assert spec["layout"]["uirevision"] == "camera"
+    assert spec["layout"]["uirevision"] == "quadratic(10)"
+
+
+def test_a_path_that_leaves_the_view_is_cut_at_the_edge_and_marked_in_both_views():
+    """A diverging path neither rescales the 3-D box nor runs off the map unmarked."""
+    xy = np.array([[0.0, 0.0], [0.5, 0.2], [4.0, 1.0], [-50.0, 80.0], [1e4, -1e4]])
+    path = lv.Path("1. SGD", lv.PALETTE[0], xy, np.array([0.0, 0.3, 17.0, 9e3, 2e8]))
+    exit_ = lv.view_exit(xy, ((float(XS[0]), float(XS[-1])), (float(YS[0]), float(YS[-1]))))
+    assert exit_.step == 2 and exit_.x == pytest.approx(float(XS[-1]))
+    contour = _validated(lv.contour_figure(XS, YS, Z, paths=[path], animate=False))
+    marks = [t for t in contour["data"] if "left the view at step 2" in str(t.get("text"))]
+    assert len(marks) == 1 and marks[0]["x"][0] == pytest.approx(exit_.x)
+    surface = _validated(lv.surface_figure(XS, YS, Z, paths=[path]))
+    scene = surface["layout"]["scene"]
+    assert scene["xaxis"]["range"] == [float(XS[0]), float(XS[-1])]
+    z_low, z_high = scene["zaxis"]["range"]
+    assert z_high < 2 * np.nanmax(Z) and z_low <= np.nanmin(Z)
+    line = next(t for t in surface["data"] if t.get("mode") == "lines")
+    z = decode(line["z"])
+    assert np.isfinite(z).tolist() == [True, True, False, False, False]
+    # Lifted above the surface it lies on, so the default camera shows it.
+    assert np.all(z[:2] > np.array([0.0, 0.3]))
+    assert any("left the view at step 2" in str(t.get("text")) for t in surface["data"])
 
 
 @pytest.mark.parametrize("log_y", [False, True])

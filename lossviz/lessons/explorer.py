@@ -19,7 +19,10 @@ from lossviz.run import Trajectory, run
 from lossviz.settings import OptimizerSetting, build_optimizer, build_schedule
 from lossviz.surfaces import Surface
 
-__all__ = ["RaceEntry", "StepDetail", "race", "MAX_RACERS", "Scenario", "SCENARIOS", "get", "names"]
+__all__ = [
+    "RaceEntry", "StepDetail", "race", "MAX_RACERS", "Minima", "find_minima", "default_lr", "Scenario", "SCENARIOS",
+    "get", "names",
+]
 
 MAX_RACERS = 6
 MAX_STEPS = 10_000
@@ -33,8 +36,10 @@ class RaceEntry:
 
     trajectory : Trajectory with params (T+1, 2), loss, grad_norm, lr, grads and states recorded.
     distance : (T+1,) distance to the nearest known global minimum, or None when there is none.
-    left_view_at : first step outside the view (grown by half its size on each side), -1 if never.
-    verdict : one or two sentences on how the run ended.
+    left_view_at : first step outside the view (grown by half its size on each side) after being in
+        it, -1 if never.
+    verdict : one or two sentences on how the run ended; ok : whether that ending is a good one (reached
+        a minimum, or still on its way inside the view), for the colour it is shown in.
     """
 
     label: str
@@ -45,6 +50,7 @@ class RaceEntry:
     distance: np.ndarray | None
     left_view_at: int
     verdict: str
+    ok: bool = True
 
     def inspect(self, step: int) -> StepDetail:
         """The numbers of step ``step`` (0 = the first update); ValueError after the run stopped."""
@@ -88,21 +94,91 @@ class StepDetail:
     direction: np.ndarray
 
 
-def _left_view(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]]) -> int:
+def _outside(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]], margin: float) -> np.ndarray:
     box = np.asarray(domain, dtype=float)
-    pad = VIEW_MARGIN * (box[:, 1] - box[:, 0])
+    pad = margin * (box[:, 1] - box[:, 0])
     with np.errstate(invalid="ignore"):
-        outside = np.any((xy < box[:, 0] - pad) | (xy > box[:, 1] + pad), axis=1) & np.all(np.isfinite(xy), axis=1)
-    hits = np.flatnonzero(outside)
-    return int(hits[0]) if hits.size else -1
+        return np.any((xy < box[:, 0] - pad) | (xy > box[:, 1] + pad), axis=1) & np.all(np.isfinite(xy), axis=1)
+
+
+def _left_view(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]]) -> int:
+    """The first step at which a path that was in the view (grown by VIEW_MARGIN) is outside it, or -1."""
+    outside = _outside(xy, domain, VIEW_MARGIN)
+    inside = np.flatnonzero(~outside & np.all(np.isfinite(xy), axis=1))
+    if not inside.size:
+        return -1
+    hits = np.flatnonzero(outside[inside[0]:])
+    return int(hits[0] + inside[0]) if hits.size else -1
+
+
+@dataclass(frozen=True)
+class Minima:
+    """The minima a race is measured against: the surface's known global minimizers, or for a typed
+    formula the lowest local minima found in the view (``found`` = True).
+
+    points : (m, 2); value : their loss, or None when there is none in the view.
+    """
+
+    points: np.ndarray
+    value: float | None
+    found: bool = False
+
+    @property
+    def words(self) -> str:
+        return "lowest minimum found in the view" if self.found else "global minimum"
+
+
+def find_minima(surface: Surface, starts_per_side: int = 5) -> Minima:
+    """The surface's known minima, or the lowest local minima a multi-start Newton search finds in the view.
+
+    A typed formula states no minimum; :func:`lossviz.analysis.find_local_minimum` is run from a
+    ``starts_per_side`` x ``starts_per_side`` lattice over the view, and the minimizers inside the view
+    whose value is within 1e-9 (relative) of the lowest one found are kept.
+
+    >>> from lossviz import expr
+    >>> m = find_minima(expr.parse("x^2 + 10*y^2"))
+    >>> m.points.round(6).tolist(), m.found
+    ([[0.0, 0.0]], True)
+    """
+    if len(surface.minima):
+        return Minima(surface.minima, surface.min_value)
+    (x_lo, x_hi), (y_lo, y_hi) = surface.domain
+    found: list[np.ndarray] = []
+    for x in np.linspace(x_lo, x_hi, starts_per_side + 2)[1:-1]:
+        for y in np.linspace(y_lo, y_hi, starts_per_side + 2)[1:-1]:
+            try:
+                point = analysis.find_local_minimum(surface, [x, y], max_iter=200)
+            except ValueError:
+                continue
+            if not _outside(point[None], surface.domain, 0.0)[0]:
+                found.append(point)
+    if not found:
+        return Minima(np.zeros((0, 2)), None, found=True)
+    points = np.array(found)
+    values = np.asarray(surface.f(points), dtype=float)
+    best = float(np.nanmin(values))
+    keep = points[values <= best + 1e-9 * max(1.0, abs(best))]
+    width = max(x_hi - x_lo, y_hi - y_lo)
+    distinct: list[np.ndarray] = []
+    for point in keep:
+        if all(np.linalg.norm(point - other) > 1e-6 * width for other in distinct):
+            distinct.append(point)
+    return Minima(np.array(distinct), best, found=True)
 
 
 def _verdict(surface: Surface, entry_optimizer: optimizers.Optimizer, traj: Trajectory,
-             distance: np.ndarray | None, left_view_at: int) -> str:
+             distance: np.ndarray | None, left_view_at: int, minima: Minima) -> tuple[str, bool]:
+    """The run's ending in words, and whether it ended well (reached, or on its way inside the view)."""
     if traj.diverged_at >= 0:
-        return analysis.explain_divergence(surface, entry_optimizer, traj)
+        return analysis.explain_divergence(surface, entry_optimizer, traj), False
     final_loss = float(traj.loss[-1])
-    if left_view_at >= 0:
+    tolerance = 1e-3 * max(1.0, max(b - a for a, b in surface.domain) / 10)
+    if distance is not None and minima.value is not None and distance[-1] < tolerance:
+        reached = int(np.argmax(distance < tolerance))
+        return (f"Reached the {minima.words} (within {tolerance:.2g}) at step {reached}; "
+                f"final loss {final_loss:.4g}."), True
+    ends_outside = bool(_outside(traj.params[-1:], surface.domain, VIEW_MARGIN)[0])
+    if left_view_at >= 0 and ends_outside:
         text = f"Left the view at step {left_view_at} (final loss {final_loss:.3g})."
         k = max(left_view_at - 1, 0)
         curvature = np.linalg.eigvalsh(surface.hessian(traj.params[k]))
@@ -115,15 +191,16 @@ def _verdict(surface: Surface, entry_optimizer: optimizers.Optimizer, traj: Traj
             # Not an instability: the surface curves downward here and the path follows it.
             text += (f" The surface curves downward there (λ_min = {curvature[0]:.3g} < 0): the path slides "
                      "down a direction with no bottom, as it should.")
-        return text
-    if distance is not None and surface.min_value is not None:
-        gap = final_loss - surface.min_value
-        if distance[-1] < 1e-3:
-            reached = int(np.argmax(distance < 1e-3))
-            return f"Reached a global minimum (within 0.001) at step {reached}; final loss {final_loss:.4g}."
-        return (f"Still {distance[-1]:.3g} from the nearest global minimum after {traj.n_steps} steps "
-                f"(loss {final_loss:.4g}, {gap:.3g} above the minimum value).")
-    return f"Final loss {final_loss:.4g} after {traj.n_steps} steps; this surface has no minimum to reach."
+        return text, False
+    outside_note = ""
+    if bool(_outside(traj.params[:1], surface.domain, VIEW_MARGIN)[0]):
+        outside_note = " It started outside the view" + (" and ends outside it." if ends_outside else ".")
+    if distance is not None and minima.value is not None:
+        gap = final_loss - minima.value
+        return (f"Still {distance[-1]:.3g} from the nearest {minima.words} after {traj.n_steps} steps "
+                f"(loss {final_loss:.4g}, {gap:.3g} above its value).{outside_note}"), not ends_outside
+    what = "no minimum was found in the view" if minima.found else "this surface has no minimum to reach"
+    return f"Final loss {final_loss:.4g} after {traj.n_steps} steps; {what}.{outside_note}", not ends_outside
 
 
 def race(
@@ -131,6 +208,7 @@ def race(
     settings: Sequence[OptimizerSetting],
     start: Sequence[float],
     steps: int,
+    minima: Minima | None = None,
 ) -> list[RaceEntry]:
     """Run each optimizer setting from ``start`` for ``steps`` steps on ``surface``.
 
@@ -140,6 +218,7 @@ def race(
     settings : 1 to 6 OptimizerSetting
     start : (2,) start point (finite)
     steps : int in [1, 10000]
+    minima : the minima to measure against (default :func:`find_minima` of the surface)
 
     Raises
     ------
@@ -150,6 +229,7 @@ def race(
         raise ValueError(f"settings must hold 1 to {MAX_RACERS} optimizers, got {len(settings)}")
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     x0 = check_array(start, "start", ndim=1, last_dim=2)
+    minima = find_minima(surface) if minima is None else minima
     entries = []
     for index, setting in enumerate(settings):
         label = setting.label or f"{index + 1}. {setting.name}"
@@ -160,15 +240,69 @@ def race(
             raise type(exc)(f"optimizer {index + 1} ({setting.name}): {exc}") from None
         traj = run(surface, optimizer, x0, steps, schedule, record_grads=True, record_state=True)
         distance = None
-        if len(surface.minima):
+        if len(minima.points):
             with np.errstate(invalid="ignore"):
-                distance = np.min(np.linalg.norm(traj.params[:, None, :] - surface.minima[None], axis=-1), axis=1)
+                distance = np.min(np.linalg.norm(traj.params[:, None, :] - minima.points[None], axis=-1), axis=1)
+            distance.flags.writeable = False
         left = _left_view(traj.params, surface.domain)
-        entries.append(
-            RaceEntry(label, setting, optimizer, schedule, traj, distance, left,
-                      _verdict(surface, optimizer, traj, distance, left))
-        )
+        verdict, ok = _verdict(surface, optimizer, traj, distance, left, minima)
+        entries.append(RaceEntry(label, setting, optimizer, schedule, traj, distance, left, verdict, ok))
     return entries
+
+
+# How each optimizer's lr is read: a step on the gradient (gd), or a step length the optimizer normalizes
+# to (step); Adagrad's shrinks like 1/sqrt(t) and Adadelta's starts at about sqrt(eps).
+_LR_FAMILY = {"sgd": "gd", "radam": "gd", "asgd": "gd", "schedule_free_sgd": "gd", "sam": "gd",
+              "adagrad": "adagrad", "adadelta": "adadelta", "newton": "newton", "lbfgs": "newton"}
+
+
+def _curvature_scale(surface: Surface, start: np.ndarray) -> float:
+    """The largest |Hessian eigenvalue| over the box a race crosses (start to the nearest minimum), or over
+    the whole view for a surface without one."""
+    minima = surface.minima
+    if len(minima):
+        target = minima[int(np.argmin(np.linalg.norm(minima - start, axis=1)))]
+        low, high = np.minimum(start, target), np.maximum(start, target)
+        pad = 0.25 * (high - low) + 0.1
+        low, high = low - pad, high + pad
+    else:
+        low, high = np.array([a for a, _ in surface.domain]), np.array([b for _, b in surface.domain])
+    grid = np.stack(np.meshgrid(np.linspace(low[0], high[0], 21), np.linspace(low[1], high[1], 21)), -1)
+    with np.errstate(all="ignore"):
+        eigenvalues = np.linalg.eigvalsh(surface.hessian(grid.reshape(-1, 2)))
+    largest = float(np.nanmax(np.abs(eigenvalues))) if np.isfinite(eigenvalues).any() else 1.0
+    return largest if largest > 0 else 1.0
+
+
+def default_lr(surface: Surface, optimizer: str, start: Sequence[float] | None = None) -> float:
+    """A learning rate with which ``optimizer`` heads for a minimum from ``start`` without blowing up.
+
+    Gradient-step methods get 1/λ where λ is the largest curvature on the way (half the stability limit
+    2/λ; a tenth of 1/λ on a surface without a minimum, where the slope only steepens); methods whose
+    step length is about the learning rate (Adam, RMSprop, sign methods) get a twentieth of the distance
+    to the nearest minimum. Tested on every surface with every optimizer (tests/test_explorer.py).
+
+    >>> from lossviz import surfaces
+    >>> round(default_lr(surfaces.get("quadratic", condition_number=10.0), "sgd"), 6)
+    1.0
+    """
+    point = np.asarray(surface.default_start if start is None else start, dtype=float)
+    minima = surface.minima
+    if len(minima):
+        distance = float(np.min(np.linalg.norm(minima - point, axis=1)))
+    else:
+        distance = 0.25 * min(b - a for a, b in surface.domain)
+    distance = max(distance, 1e-3 * max(b - a for a, b in surface.domain))
+    family = _LR_FAMILY.get(optimizer, "step")
+    if family == "gd":
+        return float((1.0 if len(minima) else 0.1) / _curvature_scale(surface, point))
+    if family == "adagrad":
+        return 0.3 * distance
+    if family == "adadelta":
+        return 10.0 * distance
+    if family == "newton":
+        return 1.0
+    return 0.05 * distance
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,46 @@
-"""The sidebar navigation, drawn from the catalogue by every page.
+"""Navigation: Streamlit's own, built once in the entry point from the catalogue (lossviz/ui/catalog.py).
 
-Streamlit's automatic page list names the home page after its file ("app") and, when a shared link
-opens a page directly, runs that page without the entry script; so the automatic list is switched off
-(``client.showSidebarNavigation = false``) and every page draws this one instead.
+``app.py`` calls :func:`navigation`, so every link, a shared deep link included (``/Momentum?lr=0.5``),
+runs through the entry point: the sidebar always lists Home and every page under the same names. What
+each page adds to the sidebar below it (the projector-mode switch) is :func:`sidebar`.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lossviz.ui.catalog import PAGES
 
+__all__ = ["navigation", "sidebar", "through_entry_point"]
 
-def sidebar() -> None:
-    """Links to Home and to every page that exists, at the top of the sidebar.
 
-    Links resolve against the entry script; when a page runs as its own entry script (AppTest runs
-    page files directly) there is no app to link to, and the navigation is left out.
+def navigation(home: Callable[[], None]) -> Any:
+    """The app's pages (Home, then every page that exists) as ``st.navigation``; call ``.run()`` on it."""
+    pages = [st.Page(home, title="Home", default=True)]
+    pages += [st.Page(page.path, title=page.title, url_path=page.url_path) for page in PAGES if page.exists]
+    return st.navigation(pages, position="sidebar")
+
+
+def through_entry_point() -> None:
+    """Make sure this run came through ``app.py``'s navigation; if not, rerun so that it does.
+
+    A server's first script run takes Streamlit's old ``pages/``-folder path (the folder exists) and runs a
+    deep link's page file on its own, without the entry point. That mode lasts only until some run calls
+    ``st.navigation``; this rerun is that run, and it lands on the same page (same URL path, same query).
     """
-    ctx = get_script_run_ctx()
-    if ctx is None or Path(ctx.main_script_path).name != "app.py":
-        return
-    with st.sidebar:
-        st.page_link("app.py", label="Home")
-        for page in PAGES:
-            if page.exists:
-                st.page_link(page.path, label=page.title)
-        st.divider()
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def sidebar(page: Any = None) -> None:
+    """The page's own sidebar head: the projector-mode switch (large type, prose folded)."""
+    from lossviz.ui.page import PRESENT
+
+    through_entry_point()
+    st.sidebar.toggle("Projector mode", key=PRESENT.key,
+                      help="Large type and the main figure first: for a classroom screen. Kept in the link.")

@@ -15,6 +15,8 @@ __all__ = [
     "PALETTE",
     "Path",
     "Arrow",
+    "Exit",
+    "view_exit",
     "color_scale_values",
     "contour_figure",
     "surface_figure",
@@ -132,6 +134,70 @@ class _RawFramesFigure(go.Figure):
         return self.to_dict()
 
 
+@dataclass(frozen=True)
+class Exit:
+    """Where a path first leaves the view: the crossing point on the box's edge and the step after it."""
+
+    x: float
+    y: float
+    step: int
+
+
+def view_exit(xy: np.ndarray, box: tuple[tuple[float, float], tuple[float, float]]) -> Exit | None:
+    """The first point where the path ``xy`` (T+1, 2) crosses out of ``box``, or None if it stays in.
+
+    A path that starts outside the box has no exit (it is drawn from where it enters, if it does).
+
+    >>> view_exit(np.array([[0.0, 0.0], [2.0, 0.0]]), ((-1.0, 1.0), (-1.0, 1.0)))
+    Exit(x=1.0, y=0.0, step=1)
+    """
+    (x_lo, x_hi), (y_lo, y_hi) = box
+    with np.errstate(invalid="ignore"):
+        inside = (xy[:, 0] >= x_lo) & (xy[:, 0] <= x_hi) & (xy[:, 1] >= y_lo) & (xy[:, 1] <= y_hi)
+    if not inside.size or not inside[0]:
+        return None
+    out = np.flatnonzero(~inside)
+    if not out.size:
+        return None
+    k = int(out[0])
+    a, b = xy[k - 1], xy[k]
+    if not np.all(np.isfinite(b)):
+        return None  # the run stopped (diverged): the cross at its last finite point says so
+    # The largest fraction of the segment a -> b that stays in the box.
+    fraction = 1.0
+    for axis, (lo, hi) in enumerate(box):
+        delta = b[axis] - a[axis]
+        if delta > 0 and b[axis] > hi:
+            fraction = min(fraction, (hi - a[axis]) / delta)
+        elif delta < 0 and b[axis] < lo:
+            fraction = min(fraction, (lo - a[axis]) / delta)
+    point = a + fraction * (b - a)
+    return Exit(float(point[0]), float(point[1]), k)
+
+
+def _in_view(xy: np.ndarray, box: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
+    (x_lo, x_hi), (y_lo, y_hi) = box
+    with np.errstate(invalid="ignore"):
+        return (xy[:, 0] >= x_lo) & (xy[:, 0] <= x_hi) & (xy[:, 1] >= y_lo) & (xy[:, 1] <= y_hi)
+
+
+def _exit_marker(path: Path, exit_: Exit, z: float | None = None) -> dict:
+    """A triangle on the edge where ``path`` leaves the view, labelled with the step."""
+    trace = {
+        "x": [exit_.x], "y": [exit_.y], "mode": "markers+text", "legendgroup": path.label,
+        "text": [f"left the view at step {exit_.step}"], "textposition": "top center",
+        "textfont": {"color": path.color, "size": 12}, "showlegend": False, "hoverinfo": "text",
+        "hovertext": [f"{path.label}: left the view at step {exit_.step}"],
+    }
+    if z is None:
+        trace.update(type="scatter",
+                     marker={"symbol": "triangle-up", "size": 13, "color": path.color,
+                             "line": {"width": 1.5, "color": "white"}})
+    else:
+        trace.update(type="scatter3d", z=[z], marker={"symbol": "diamond-open", "size": 7, "color": path.color})
+    return trace
+
+
 def _frame_steps(n_steps: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
     return np.unique(np.linspace(0, n_steps, min(max_frames, n_steps + 1)).round().astype(int))
 
@@ -209,6 +275,9 @@ def contour_spec(
             "line": {"color": path.color, "width": 2.5}, "legendgroup": path.label,
             "hovertemplate": f"{path.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
         })
+        exit_ = view_exit(path.xy, ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1]))))
+        if exit_ is not None:
+            data.append(_exit_marker(path, exit_))
         if path.diverged_at >= 0:
             k = path.last_finite
             data.append({
@@ -284,17 +353,33 @@ def surface_spec(
     min_value: float | None = None,
     log_scale: bool = False,
     height: int = 520,
+    view_key: str = "surface",
 ) -> dict:
-    """3-D surface (height = loss, or log10(1 + loss - floor) when ``log_scale``) with the same paths."""
+    """3-D surface (height = loss, or log10(1 + loss - floor) when ``log_scale``) with the same paths.
+
+    The box is the surface's own (x, y over the grid, height over its values): a path is drawn while it
+    is in the view, lifted a hair above the surface so it is not hidden under it, and marked where it
+    leaves. ``view_key`` names the surface: the camera the user turned to is kept while it stays the same.
+    """
     scale = color_scale_values(Z, log_scale, min_value)
-    base = np.nanmin(Z) if min_value is None else min(min_value, np.nanmin(Z))
+    finite = Z[np.isfinite(Z)]
+    base = (float(finite.min()) if finite.size else 0.0) if min_value is None else min(
+        min_value, float(finite.min()) if finite.size else min_value)
 
     def height_of(z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=float)
         if not log_scale:
             return z
         with np.errstate(invalid="ignore"):
             return np.log10(1.0 + (z - base))
 
+    heights = np.asarray(scale.values, dtype=float)
+    shown = heights[np.isfinite(heights)]
+    low, high = (float(shown.min()), float(shown.max())) if shown.size else (0.0, 1.0)
+    if high <= low:
+        high = low + 1.0
+    lift = 0.01 * (high - low)
+    box = ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
     data: list[dict] = [{
         "type": "surface", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis", "showscale": False,
         "hoverinfo": "skip", "opacity": 0.95, "name": "loss",
@@ -302,23 +387,34 @@ def surface_spec(
     }]
     if minima is not None and len(minima) and min_value is not None:
         data.append({
-            "type": "scatter3d", "x": minima[:, 0], "y": minima[:, 1], "z": height_of(np.full(len(minima), min_value)),
+            "type": "scatter3d", "x": minima[:, 0], "y": minima[:, 1],
+            "z": height_of(np.full(len(minima), min_value)) + lift,
             "mode": "markers", "name": "global minimum",
             "marker": {"symbol": "diamond", "size": 6, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 2}},
         })
     for path in paths:
+        inside = _in_view(path.xy, box)
+        z = np.clip(height_of(path.z), low, high) + lift
         data.append({
-            "type": "scatter3d", "x": path.xy[:, 0], "y": path.xy[:, 1], "z": height_of(path.z), "mode": "lines",
+            "type": "scatter3d", "x": np.where(inside, path.xy[:, 0], np.nan),
+            "y": np.where(inside, path.xy[:, 1], np.nan), "z": np.where(inside, z, np.nan), "mode": "lines",
             "name": path.label, "line": {"color": path.color, "width": 6}, "showlegend": False,
         })
+        exit_ = view_exit(path.xy, box)
+        if exit_ is not None:
+            k = exit_.step - 1
+            data.append(_exit_marker(path, exit_, float(z[k]) if np.isfinite(z[k]) else high))
     zlabel = "log₁₀(1 + loss − min)" if log_scale else "loss"
+    pad = 0.02 * (high - low)
     return _spec(data, {
         "height": height, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "template": "none", "showlegend": False,
-        # Updated in place (lossviz.ui.live_plotly), the view keeps the camera the user turned it to.
-        "uirevision": "camera",
+        # Updated in place (lossviz.ui.live_plotly), the view keeps the camera the user turned it to until
+        # the surface itself changes.
+        "uirevision": view_key,
         "scene": {
-            "xaxis": {"title": {"text": "x"}}, "yaxis": {"title": {"text": "y"}},
-            "zaxis": {"title": {"text": zlabel}}, "aspectmode": "manual",
+            "xaxis": {"title": {"text": "x"}, "range": list(box[0])},
+            "yaxis": {"title": {"text": "y"}, "range": list(box[1])},
+            "zaxis": {"title": {"text": zlabel}, "range": [low - pad, high + 4 * pad]}, "aspectmode": "manual",
             "aspectratio": {"x": 1, "y": 1, "z": 0.6}, "camera": {"eye": {"x": 1.5, "y": -1.5, "z": 1.0}},
         },
     })

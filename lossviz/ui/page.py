@@ -1,0 +1,154 @@
+"""Opening a page: configuration, navigation, the link's settings and notices, the lesson, the scenarios.
+
+Every page starts with one call::
+
+    page = open_page("momentum", FIELDS, scenarios=momentum.SCENARIOS, default="ravine")
+
+which sets the page up (title, wide layout, the sidebar's navigation, projector mode), reads the link
+into the widgets' state (filling what the link leaves out from the page's default scenario) and shows
+any refused link value as a literal notice. The returned :class:`Page` then draws the shared pieces in
+the page's order: :meth:`Page.lesson` (the paragraph, folded into one line in projector mode),
+:meth:`Page.scenario_picker` (sidebar), :meth:`Page.scenario_note` ("loaded" or "loaded, then changed")
+and :meth:`Page.write_link` (the address bar is always a share link).
+
+A scenario is plain data: a title, the lesson in words, and ``settings``, a mapping from link keys to
+values (:class:`lossviz.settings.LessonScenario`). An ``"optimizers"`` entry holds a tuple of
+:class:`lossviz.settings.OptimizerSetting`, expanded into the optimizer slots' keys by the page's
+``expand`` function (:func:`lossviz.ui.controls.scenario_values`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from lossviz.settings import LessonScenario
+from lossviz.ui import catalog, nav, text, url
+from lossviz.ui.url import Field
+
+__all__ = ["Page", "open_page", "PRESENT"]
+
+PRESENT = url.bool_field("present", False, "projector mode")
+
+
+@dataclass
+class Page:
+    """An open page: its id, its link fields and the scenarios it offers."""
+
+    id: str
+    fields: list[Field]
+    scenarios: Mapping[str, LessonScenario] = field(default_factory=dict)
+    expand: Callable[[Mapping[str, Any]], dict] = dict
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def present(self) -> bool:
+        """Projector mode: the sidebar collapsed, prose folded, large type."""
+        return bool(st.session_state.get(PRESENT.key, False))
+
+    @property
+    def _note_key(self) -> str:
+        return f"_scenario_note::{self.id}"
+
+    def lesson(self, markdown: str) -> None:
+        """The page's paragraph (trusted text); in projector mode one line that opens to it."""
+        if self.present:
+            with st.expander(markdown.split(". ")[0].replace("**", "") + ". (more)"):
+                st.markdown(markdown)
+        else:
+            st.markdown(markdown)
+
+    def values_of(self, name: str) -> dict:
+        """The link values scenario ``name`` sets."""
+        return self.expand(self.scenarios[name].settings)
+
+    def load(self, name: str) -> None:
+        """Apply scenario ``name`` to the widgets (before they are drawn) and note it."""
+        url.apply_values(self.values_of(name))
+        st.session_state[self._note_key] = name
+
+    def scenario_picker(self, container=None) -> None:
+        """The sidebar's scenario select box and its "Load scenario" button."""
+        if not self.scenarios:
+            return
+        where = container or st.sidebar
+        where.header("Classroom scenarios")
+        names = ["—", *self.scenarios]
+        choice = where.selectbox("scenario", names, key=f"{self.id}_scenario_pick",
+                                 format_func=lambda n: n if n == "—" else self.scenarios[n].title)
+        if where.button("Load scenario", disabled=choice == "—", width="stretch", key=f"{self.id}_load"):
+            self.load(choice)
+            st.rerun()
+
+    def scenario_note(self, active: Sequence[str] | None = None, ignore: Sequence[str] = ()) -> str | None:
+        """The loaded scenario's lesson, or, once a setting it fixes has moved, a note saying so.
+
+        ``active``: the keys that matter for the picture now (default: every field); ``ignore``: keys a
+        scenario sets that do not change its lesson (a picked step). Returns the scenario's name while its
+        text still describes the picture.
+        """
+        name = st.session_state.get(self._note_key)
+        if name not in self.scenarios:
+            return None
+        scenario = self.scenarios[name]
+        keys = set(active) if active is not None else {f.key for f in self.fields}
+        changed = [k for k, v in self.values_of(name).items()
+                   if k in keys and k not in ignore and url.current(k) != _comparable(v)]
+        if changed:
+            labels = url.labels_of(changed, self.fields)
+            st.caption(f"Scenario “{scenario.title}” loaded, then changed ({', '.join(labels[:4])}"
+                       f"{', …' if len(labels) > 4 else ''}): its text no longer describes this picture. "
+                       "Load it again to return.")
+            return None
+        st.info(f"**{scenario.title}.** {scenario.explanation}")
+        return name
+
+    def write_link(self, active: Sequence[str] | None = None) -> None:
+        """Write the settings that matter now (``active`` keys; default all) and projector mode to the URL."""
+        keys = set(active) if active is not None else {f.key for f in self.fields}
+        chosen = [f for f in self.fields if f.key in keys]
+        if self.present:
+            chosen.append(PRESENT)
+        url.write(chosen)
+
+
+def _comparable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def open_page(page_id: str, fields: Sequence[Field], *, scenarios: Mapping[str, LessonScenario] | None = None,
+              default: str | None = None, expand: Callable[[Mapping[str, Any]], dict] | None = None) -> Page:
+    """Set the page up and read the link; return the :class:`Page` that draws the shared pieces.
+
+    ``default`` names the scenario whose settings fill what a link leaves out; a visit without any
+    setting in the link shows it with its lesson.
+    """
+    nav.through_entry_point()
+    info = catalog.get(page_id)
+    present = st.query_params.get(PRESENT.key) == "1" or bool(st.session_state.get(PRESENT.key))
+    st.set_page_config(page_title=f"{info.title} · lossviz", layout="wide",
+                       initial_sidebar_state="collapsed" if present else "auto")
+    page = Page(page_id, list(fields), dict(scenarios or {}), expand or dict)
+    defaults = page.values_of(default) if default else {}
+    fresh = f"_url_seeded::{page_id}" not in st.session_state
+    page.notices = url.seed_from_url(page_id, [*page.fields, PRESENT], defaults)
+    if fresh and default and not any(f.key in st.query_params for f in page.fields):
+        st.session_state[page._note_key] = default
+    nav.sidebar(page)
+    if page.present:
+        _projector_style()
+    st.title(info.title)
+    for notice in page.notices:
+        text.notice(notice, "warning")
+    return page
+
+
+def _projector_style() -> None:
+    """Large type for a projector: Streamlit's text, and the figures' ticks, legends and titles."""
+    st.html("""<style>
+      [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
+      [data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"] { font-size: 1.25rem; }
+      h1 { font-size: 2.2rem !important; padding-top: 0 !important; }
+    </style>""")

@@ -1,0 +1,104 @@
+"""Widgets drawn from the link's field declarations: the same label, range and choices as the link.
+
+Each function takes a :class:`lossviz.ui.url.Field`, so a range is written once. A number typed outside
+its range is not silently ignored (Streamlit's own min/max only paint the box red and keep the old value):
+the value is brought back to the nearest end of the range, and a note next to the field says what was
+typed, what is allowed and what is used.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from lossviz._validation import format_range
+from lossviz.ui import text, url
+from lossviz.ui.url import Field
+
+__all__ = ["number", "slider", "select", "radio", "multiselect", "checkbox", "text_input", "range_note_key"]
+
+
+def range_note_key(key: str) -> str:
+    """Where the note about an out-of-range value of widget ``key`` waits for the next run."""
+    return f"_range_note::{key}"
+
+
+def _bring_into_range(field: Field, integer: bool) -> None:
+    value = st.session_state.get(field.key)
+    low, high = field.low, field.high
+    if value is None:
+        st.session_state[field.key] = field.default
+        st.session_state[range_note_key(field.key)] = f"{field.title} was left empty: using {url.show_value(field.default)}."
+        return
+    if (low is not None and value < low) or (high is not None and value > high):
+        used = min(max(value, low if low is not None else value), high if high is not None else value)
+        used = int(used) if integer else float(used)
+        st.session_state[field.key] = used
+        st.session_state[range_note_key(field.key)] = (
+            f"{field.title} = {value:g} is outside the allowed range {format_range(low, high)}: "
+            f"using {used:g}.")
+
+
+def number(field: Field, container=None, *, step: float | None = None, format: str | None = None,
+           help: str | None = None, disabled: bool = False, label: str | None = None) -> Any:
+    """A number box for ``field``; out-of-range input is brought into range with a note below the box."""
+    where = container or st
+    url.restore(field.key)
+    integer = isinstance(field.default, int) and not isinstance(field.default, bool)
+    value = where.number_input(
+        label or field.title, step=step if step is not None else (1 if integer else None),
+        format=format or ("%d" if integer else "%.4g"), key=field.key, help=help, disabled=disabled,
+        on_change=_bring_into_range, args=(field, integer))
+    note = st.session_state.pop(range_note_key(field.key), None)
+    if note:
+        text.notice(note, "warning", where)
+    return value
+
+
+def slider(field: Field, container=None, *, step: float | None = None, format: str | None = None,
+           help: str | None = None, disabled: bool = False, label: str | None = None) -> Any:
+    """A slider over the field's range."""
+    url.restore(field.key)
+    return (container or st).slider(label or field.title, field.low, field.high, step=step, format=format,
+                                    key=field.key, help=help, disabled=disabled)
+
+
+def select(field: Field, container=None, *, format_func: Callable[[Any], str] = str, help: str | None = None,
+           on_change: Callable | None = None, args: tuple = (), disabled: bool = False,
+           label: str | None = None, options: Any = None) -> Any:
+    """A select box over the field's choices (or ``options``, a subset valid here)."""
+    url.restore(field.key)
+    return (container or st).selectbox(label or field.title, options if options is not None else field.choices,
+                                       key=field.key, format_func=format_func, help=help, on_change=on_change,
+                                       args=args, disabled=disabled)
+
+
+def radio(field: Field, container=None, *, format_func: Callable[[Any], str] = str, horizontal: bool = True,
+          help: str | None = None, disabled: bool = False, label: str | None = None) -> Any:
+    """Radio buttons over the field's choices."""
+    url.restore(field.key)
+    return (container or st).radio(label or field.title, field.choices, key=field.key, format_func=format_func,
+                                   horizontal=horizontal, help=help, disabled=disabled)
+
+
+def multiselect(field: Field, container=None, *, format_func: Callable[[Any], str] = str,
+                help: str | None = None, label: str | None = None) -> list:
+    """A multiselect over the field's choices, limited to its ``max_items``."""
+    url.restore(field.key)
+    return (container or st).multiselect(label or field.title, field.choices, key=field.key,
+                                         max_selections=field.max_items, format_func=format_func, help=help)
+
+
+def checkbox(field: Field, container=None, *, help: str | None = None, label: str | None = None) -> bool:
+    """A checkbox for an on/off field."""
+    url.restore(field.key)
+    return (container or st).checkbox(label or field.title, key=field.key, help=help)
+
+
+def text_input(field: Field, container=None, *, help: str | None = None, label: str | None = None,
+               placeholder: str | None = None) -> str:
+    """A one-line text box limited to the field's length."""
+    url.restore(field.key)
+    return (container or st).text_input(label or field.title, key=field.key, max_chars=field.max_length,
+                                        help=help, placeholder=placeholder)
