@@ -30,8 +30,9 @@ BAD_FILES = {
                     r"binary data \(a NUL byte"),
     "nul_in_text": (b"a,b\n1,2\n3,\x004\n" + b"5,6\n" * 10, r"binary data \(a NUL byte at position 10\)"),
     "control_bytes": (b"a,b\n" + b"1,\x01\x02\x03\x04\x05\n" * 20, r"binary data \(\d+ control bytes\)"),
-    "latin1": ("name;value\n".encode() + "café;1\n".encode("latin-1") + b"x;2\n" * 12,
-               r"not UTF-8 text: byte 0xE9 on line 2"),
+    # UTF-8 ("naïve") with one Latin-1 byte: damaged, not Latin-1 text (which is read).
+    "damaged_utf8": (b"name;value\n" + "café;1\n".encode("latin-1") + "naïve;2\n".encode() * 12,
+                     r"not UTF-8 text: byte 0xE9 on line 2"),
     "broken_utf16": (b"\xff\xfe" + "a,b\n1,2\n".encode("utf-16-le") + b"\x00", r"starts like UTF-16"),
     "no_header": (b"1.5,2,3\n" + b"4,5,6\n" * 12, r"first line \(1\.5, 2, 3, \.\.\.\) holds numbers"),
     "one_column": (b"value\n" + b"1\n" * 12, r"Only one column was found \(header 'value'"),
@@ -152,6 +153,7 @@ def test_a_missing_class_label_is_located():
         GOOD,
         b"\xef\xbb\xbf" + GOOD,  # UTF-8 with a byte-order mark (Excel's "CSV UTF-8")
         GOOD.decode().encode("utf-16"),  # with its BOM
+        GOOD.replace(b"\n", b"\r"),  # old Mac
         GOOD.replace(b"\n", b"\r\n"),
         GOOD.replace(b",", b";"),
         GOOD.replace(b",", b"\t"),
@@ -159,7 +161,7 @@ def test_a_missing_class_label_is_located():
         b"\n\n" + GOOD + b"\n\n",
         GOOD.replace(b"x,y,label", b" x , y ,label"),
     ],
-    ids=["utf8", "utf8_bom", "utf16", "crlf", "semicolon", "tab", "pipe", "blank_lines", "spaced_header"],
+    ids=["utf8", "utf8_bom", "utf16", "cr", "crlf", "semicolon", "tab", "pipe", "blank_lines", "spaced_header"],
 )
 def test_good_files_in_every_common_form_give_the_same_table(encoded):
     frame = csvdata.read_csv(encoded)
@@ -246,3 +248,20 @@ def test_a_numeric_table_written_by_pandas_round_trips_exactly(values, separator
     d = csvdata.to_dataset(table, "target", ["feature one"], "regression")
     np.testing.assert_allclose(d.to_original(d.X)[:, 0], frame["feature one"], rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(d.y_original(), frame["target"], rtol=1e-12, atol=1e-9)
+
+
+def test_a_class_label_too_long_to_show_is_refused():
+    frame = pd.DataFrame({"x": np.arange(12.0), "t": ["a", "b" * 300] * 6})
+    with pytest.raises(ValueError, match=r"'t' holds a class label of 300 characters \('bbbb"):
+        csvdata.class_labels(frame, "t")
+
+
+def test_a_choice_message_lists_a_few_names_quoted_when_they_are_not_plain():
+    names = [f"=evil [{i}](http://evil.example) " + "n" * 150 for i in range(1000)]
+    frame = pd.DataFrame(np.zeros((12, 1000)), columns=names)
+    with pytest.raises(ValueError) as info:
+        csvdata.to_dataset(frame, "x" * 500, [names[0]], "regression")
+    message = str(info.value)
+    assert message.startswith("unknown target " + repr("x" * 40) + "…; valid names: ")
+    assert repr(names[0][:40]) + "…" in message and "… (990 more)" in message
+    assert len(message) < 1000
