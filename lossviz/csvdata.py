@@ -7,7 +7,8 @@ Two steps, so a page can offer the column choices in between:
    any bytes, and the work is bounded for any file under :data:`MAX_BYTES` (about a second of CPU at
    most): the size, the line count, the line length, the header width and the number of cells are
    checked before pandas builds anything big.
-2. :func:`to_dataset` takes the target and one or two feature columns and refuses non-numeric
+2. :func:`suggest_target` and :func:`suggest_task` propose the column to predict and the task;
+   :func:`to_dataset` takes the chosen target and one or two feature columns and refuses non-numeric
    features, missing or infinite values, constant columns, a classification target with one class (or
    too many to be classes) and a regression target that is not numeric.
 
@@ -40,7 +41,8 @@ from lossviz import datasets
 __all__ = [
     "MAX_BYTES", "MAX_CELLS", "MAX_CLASSES", "MAX_COLUMNS", "MAX_FEATURES", "MAX_LINES", "MAX_LINE_BYTES",
     "MAX_ROWS", "MAX_TEXT_CHARS", "MIN_ROWS",
-    "class_labels", "describe_format", "numeric_columns", "read_csv", "suggest_task", "to_dataset",
+    "class_labels", "describe_format", "numeric_columns", "read_csv", "suggest_target", "suggest_task",
+    "to_dataset",
 ]
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -568,8 +570,61 @@ def describe_format(frame: pd.DataFrame) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Choosing columns
+# Choosing the target
 
+
+# Normalized names that say "this is what to predict", most telling first.
+_TARGET_NAMES = ("target", "label", "labels", "class", "classes", "class_label", "outcome", "response",
+                 "y", "y_true", "truth", "ground_truth", "category", "dependent_variable")
+# Words that say so inside a longer name ("Target price", "class (1 = yes)").
+_TARGET_WORDS = frozenset({"target", "label", "labels", "class", "outcome", "response"})
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def suggest_target(frame: pd.DataFrame) -> tuple[str, str]:
+    """The column to predict by default, and one sentence saying why it was picked.
+
+    A column named like a target (``target``, ``label``, ``class``, ``outcome``, ``response``, ``y``,
+    ``y_true``, ... in any case and spelling of separators), else one with such a word in its name
+    (``Target price``), else the last column: tables usually end with what they record.
+
+    Parameters
+    ----------
+    frame : DataFrame, shape (n_rows, n_columns)
+        From :func:`read_csv`, at least one column.
+
+    Returns
+    -------
+    (str, str)
+        The column name and the reason, with the name quoted for display.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from lossviz import csvdata
+    >>> csvdata.suggest_target(pd.DataFrame(columns=["height", "Label", "weight"]))
+    ('Label', "'Label' looks like a target column (its name says so).")
+    >>> column, reason = csvdata.suggest_target(pd.DataFrame(columns=["height", "weight"]))
+    >>> print(reason)
+    'weight' is the last column; no column is named like a target (label, target, class, y, ...).
+    """
+    columns = [str(c) for c in frame.columns]
+    if not columns:
+        raise ValueError("The table has no columns to choose a target from.")
+    normalized = [_normalized(c) for c in columns]
+    for wanted in _TARGET_NAMES:
+        if wanted in normalized:
+            name = columns[normalized.index(wanted)]
+            return name, f"{_quote(name)} looks like a target column (its name says so)."
+    for name, key in reversed(list(zip(columns, normalized))):
+        if _TARGET_WORDS.intersection(key.split("_")):
+            return name, f"{_quote(name)} looks like a target column (its name says so)."
+    name = columns[-1]
+    return name, (f"{_quote(name)} is the last column; no column is named like a target (label, target, "
+                  "class, y, ...).")
 
 def numeric_columns(frame: pd.DataFrame) -> list[str]:
     """Names of the columns parsed as numbers (booleans count: they are 0 and 1)."""

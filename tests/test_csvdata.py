@@ -265,3 +265,58 @@ def test_a_choice_message_lists_a_few_names_quoted_when_they_are_not_plain():
     assert message.startswith("unknown target " + repr("x" * 40) + "…; valid names: ")
     assert repr(names[0][:40]) + "…" in message and "… (990 more)" in message
     assert len(message) < 1000
+
+
+# ---- suggest_target
+
+
+@pytest.mark.parametrize(
+    "columns, target, by_name",
+    [
+        (["height", "weight", "label"], "label", True),  # the example: not "height"
+        (["Label", "x"], "Label", True),
+        (["x", "TARGET"], "TARGET", True),
+        (["class", "x", "y"], "class", True),
+        (["x", "y"], "y", True),
+        (["x", "y", "label"], "label", True),  # "label" says more than "y"
+        (["a", "Outcome", "b"], "Outcome", True),
+        (["x", "Y_true"], "Y_true", True),
+        (["x", "Class Label", "z"], "Class Label", True),
+        (["x", "class-label", "z"], "class-label", True),
+        (["price", "Target price", "size"], "Target price", True),
+        (["response", "x"], "response", True),
+        (["year", "energy"], "energy", False),  # "y" inside a word is no target
+        (["a", "b", "c"], "c", False),
+    ],
+)
+def test_the_suggested_target_is_named_like_one_else_the_last_column(columns, target, by_name):
+    column, reason = csvdata.suggest_target(pd.DataFrame(columns=columns))
+    assert column == target
+    assert reason.startswith(repr(target))
+    assert ("looks like a target column" in reason) == by_name
+    assert ("is the last column" in reason) == (not by_name)
+
+
+def test_the_suggestion_reason_quotes_a_hostile_name():
+    name = "[x](http://evil.example)\n" + "z" * 100
+    column, reason = csvdata.suggest_target(pd.DataFrame(columns=["a", name]))
+    assert column == name
+    assert repr(name[:40]) + "…" in reason and "\n" not in reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(columns=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=8, unique=True))
+def test_the_suggestion_is_always_a_column_with_a_one_line_reason(columns):
+    column, reason = csvdata.suggest_target(pd.DataFrame(columns=columns))
+    assert column in columns
+    assert reason.endswith(".") and "\n" not in reason and len(reason) < 200
+
+
+def test_a_table_without_columns_has_no_target_to_suggest():
+    with pytest.raises(ValueError, match=r"no columns"):
+        csvdata.suggest_target(pd.DataFrame())
+
+
+def test_the_format_is_described_only_for_a_table_read_from_a_file():
+    assert csvdata.describe_format(pd.DataFrame({"x": [1]})) == ""
+    assert csvdata.describe_format(csvdata.read_csv(GOOD)) == "Read as UTF-8 text with commas between the values."
