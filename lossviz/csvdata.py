@@ -397,10 +397,11 @@ def _column_names(fields: list[str]) -> list[str]:
             "feature. Separate the columns with a comma, semicolon, tab or |."
         )
     for position, field in enumerate(fields, start=1):
-        if len(field.strip()) > MAX_TEXT_CHARS:
+        name = field.strip()
+        if len(name) > MAX_TEXT_CHARS:
             raise ValueError(
-                f"Column {position}'s name is {len(field.strip()):,} characters long ({_quote(field.strip())}); "
-                f"names of at most {MAX_TEXT_CHARS} characters are read. Is the first line a header?"
+                f"Column {position}'s name is {len(name):,} characters long ({_quote(name)}); names of at "
+                f"most {MAX_TEXT_CHARS} characters are read. Is the first line a header?"
             )
     names = [_clean_name(field) for field in fields]
     named = [name for name in names if name]
@@ -619,12 +620,13 @@ def suggest_target(frame: pd.DataFrame) -> tuple[str, str]:
         if wanted in normalized:
             name = columns[normalized.index(wanted)]
             return name, f"{_quote(name)} looks like a target column (its name says so)."
-    for name, key in reversed(list(zip(columns, normalized))):
+    for name, key in reversed(list(zip(columns, normalized, strict=True))):
         if _TARGET_WORDS.intersection(key.split("_")):
             return name, f"{_quote(name)} looks like a target column (its name says so)."
     name = columns[-1]
     return name, (f"{_quote(name)} is the last column; no column is named like a target (label, target, "
                   "class, y, ...).")
+
 
 def numeric_columns(frame: pd.DataFrame) -> list[str]:
     """Names of the columns parsed as numbers (booleans count: they are 0 and 1)."""

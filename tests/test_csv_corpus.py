@@ -136,7 +136,8 @@ CORPUS: dict[str, tuple[Callable[[], bytes], Read | Refused | Either]] = {
                                Read(["x", "label"], check=_x_is(np.arange(12)))),
     "cr_cr_lf": (lambda: GOOD.replace(b"\n", b"\r\r\n"), Read(["x", "label"], check=_x_is(np.arange(12)))),
     # ---- quote storms
-    "sniffer_storm_32kb": (lambda: b"\",'" * 16000, Refused(r"has (\d+|more than 1000) columns; at most 1000")),
+    "sniffer_storm_32kb": (lambda: b"\",'" * 16000,
+                           Refused(r"has (\d+|more than 1000) columns; at most 1000")),
     "sniffer_storm_semicolons": (lambda: b"\";'" * 16000, Refused(r"columns; at most 1000 are read")),
     "sniffer_storm_48mb": (lambda: b"\",'" * (16 * MB), Refused(r"Line 1 is longer than 1 MB")),
     "storm_lines_48mb": (lambda: b"\",'\n" * (12 * MB), Refused(r"12,582,912 lines; at most 4,000,000")),
@@ -158,8 +159,8 @@ CORPUS: dict[str, tuple[Callable[[], bytes], Read | Refused | Either]] = {
     "cell_40mb_unquoted": (lambda: b"x,label\n" + GOOD[8:] + b"1," + b"y" * (40 * MB) + b"\n",
                            Refused(r"Line 14 is longer than 1 MB")),
     "cell_2mb_over_many_lines": (lambda: b'x,label\n1,"' + (b"y" * 99 + b"\n") * 20_000 + b'"\n' + GOOD[8:],
-                                 Refused(r"Column 'label' holds a value of 2,000,000 characters on data row 1 "
-                                         r"\('yyyy")),
+                                 Refused(r"Column 'label' holds a value of 2,000,000 characters on data "
+                                         r"row 1 \('yyyy")),
     "cell_201_chars": (lambda: GOOD + b"12," + b"z" * 201 + b"\n",
                        Refused(r"Column 'label' holds a value of 201 characters on data row 13")),
     "cell_200_chars": (lambda: GOOD + b"12," + b"z" * 200 + b"\n", Read(["x", "label"], rows=13)),
@@ -177,7 +178,8 @@ CORPUS: dict[str, tuple[Callable[[], bytes], Read | Refused | Either]] = {
     "cells_at_limit": (lambda: _wide(1000, 5000), Read([f"c{i}" for i in range(1000)], rows=5000)),
     "cells_over_limit": (lambda: _wide(1000, 5001),
                          Refused(r"more than 5,000 data rows of 1000 columns; at most 5,000,000 values")),
-    "rows_over_limit": (lambda: b"a,b\n" + b"1,2\n" * (MAX_ROWS + 1), Refused(r"more than 1,000,000 data rows")),
+    "rows_over_limit": (lambda: b"a,b\n" + b"1,2\n" * (MAX_ROWS + 1),
+                        Refused(r"more than 1,000,000 data rows")),
     "lines_over_limit": (lambda: b"a,b\n" + b"1,2\n" * 5_000_000,
                          Refused(r"5,000,001 lines; at most 4,000,000 are read")),
     "first_row_1m_fields": (lambda: b"a,b\n" + b"," * 1_000_000 + b"\n" + GOOD[8:],
@@ -205,8 +207,8 @@ CORPUS: dict[str, tuple[Callable[[], bytes], Read | Refused | Either]] = {
     "sep_after_bom": (lambda: codecs.BOM_UTF8 + b"sep=;\n" + GOOD.replace(b",", b";"), Read(["x", "label"])),
     "sep_cr_only": (lambda: b"sep=,\r" + GOOD.replace(b"\n", b"\r"), Read(["x", "label"])),
     # The line names ";", so "b,c" is one column name (sniffing alone would have split it).
-    "sep_overrides_sniffing": (lambda: ("sep=;\na;b,c\n" + "".join(f"{i};{i},5\n" for i in range(12))).encode(),
-                               Read(["a", "b,c"])),
+    "sep_overrides_sniffing": (
+        lambda: ("sep=;\na;b,c\n" + "".join(f"{i};{i},5\n" for i in range(12))).encode(), Read(["a", "b,c"])),
     "sep_only": (lambda: b"sep=;\n", Refused(r"only blank space")),
     "sep_line_counts_in_line_numbers": (lambda: b"sep=,\n" + GOOD + b"1,2,3\n",
                                         Refused(r"Line 15 has 3 fields but the header has 2")),
@@ -214,14 +216,17 @@ CORPUS: dict[str, tuple[Callable[[], bytes], Read | Refused | Either]] = {
     "empty": (lambda: b"", Refused(r"empty \(0 bytes\)")),
     "blank": (lambda: b" \t\r\n\r\n ", Refused(r"only blank space")),
     "line_breaks_48mb": (lambda: b"\n" * (48 * MB), Refused(r"only blank space")),
-    "blank_lines_then_data": (lambda: b"\n" * (40 * MB) + GOOD, Refused(r"lines; at most 4,000,000 are read")),
+    "blank_lines_then_data": (lambda: b"\n" * (40 * MB) + GOOD,
+                              Refused(r"lines; at most 4,000,000 are read")),
     # ---- binary
     "random_bytes_4kb": (lambda: _random_bytes(4096), Refused(r"binary data")),
     "random_bytes_5mb": (lambda: _random_bytes(5 * MB, seed=3), Refused(r"binary data")),
     "zip": (lambda: b"PK\x03\x04" + _random_bytes(1000), Refused(r"ZIP archive")),
     "png": (lambda: b"\x89PNG\r\n\x1a\n" + _random_bytes(1000), Refused(r"PNG image")),
-    "elf_program": (lambda: b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + _random_bytes(1000), Refused(r"binary data")),
-    "escape_sequences": (lambda: b"a,b\n" + b"\x1b[31m1,2\x1b[0m\n" * 12, Refused(r"binary data \(\d+ control")),
+    "elf_program": (lambda: b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + _random_bytes(1000),
+                    Refused(r"binary data")),
+    "escape_sequences": (lambda: b"a,b\n" + b"\x1b[31m1,2\x1b[0m\n" * 12,
+                         Refused(r"binary data \(\d+ control")),
     # ---- header only, duplicate names
     "header_only": (lambda: b"x,label\n", Refused(r"has 0 data row\(s\)")),
     "header_only_no_line_break": (lambda: b"x,label", Refused(r"has 0 data row\(s\)")),
@@ -233,7 +238,8 @@ CORPUS: dict[str, tuple[Callable[[], bytes], Read | Refused | Either]] = {
                              Read(["x", "t import os; open(1) #"])),
     # ---- NUL bytes
     "nul_first": (lambda: b"\x00" + GOOD, Refused(r"a NUL byte at position 0\)")),
-    "nul_in_header": (lambda: GOOD.replace(b"label", b"la\x00bel", 1), Refused(r"a NUL byte at position 4\)")),
+    "nul_in_header": (lambda: GOOD.replace(b"label", b"la\x00bel", 1),
+                      Refused(r"a NUL byte at position 4\)")),
     "nul_deep": (lambda: b"a,b\n" + b"1,2\n" * (5 * MB) + b"\x00",
                  Refused(rf"a NUL byte at position {4 + 4 * 5 * MB}\)")),
 }
@@ -442,7 +448,8 @@ def test_a_well_formed_table_survives_every_layout_exactly():
     for sep in [",", ";", "\t", "|"]:
         for end in ["\n", "\r\n", "\r"]:
             for encoding in ["utf-8", "utf-8-sig", "utf-16", "latin-1"]:
-                text = f"x{sep}label{end}" + "".join(f"{v!r}{sep}{lab}{end}" for v, lab in zip(x, labels))
+                rows = "".join(f"{v!r}{sep}{lab}{end}" for v, lab in zip(x, labels, strict=True))
+                text = f"x{sep}label{end}" + rows
                 frame = csvdata.read_csv(text.encode(encoding))
                 np.testing.assert_array_equal(frame["x"].to_numpy(), x)
                 assert list(frame["label"]) == labels

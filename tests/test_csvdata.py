@@ -161,7 +161,8 @@ def test_a_missing_class_label_is_located():
         b"\n\n" + GOOD + b"\n\n",
         GOOD.replace(b"x,y,label", b" x , y ,label"),
     ],
-    ids=["utf8", "utf8_bom", "utf16", "cr", "crlf", "semicolon", "tab", "pipe", "blank_lines", "spaced_header"],
+    ids=["utf8", "utf8_bom", "utf16", "cr", "crlf", "semicolon", "tab", "pipe", "blank_lines",
+         "spaced_header"],
 )
 def test_good_files_in_every_common_form_give_the_same_table(encoded):
     frame = csvdata.read_csv(encoded)
@@ -319,4 +320,5 @@ def test_a_table_without_columns_has_no_target_to_suggest():
 
 def test_the_format_is_described_only_for_a_table_read_from_a_file():
     assert csvdata.describe_format(pd.DataFrame({"x": [1]})) == ""
-    assert csvdata.describe_format(csvdata.read_csv(GOOD)) == "Read as UTF-8 text with commas between the values."
+    described = csvdata.describe_format(csvdata.read_csv(GOOD))
+    assert described == "Read as UTF-8 text with commas between the values."
