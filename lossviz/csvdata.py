@@ -1,6 +1,6 @@
 """Your own data: a CSV file's bytes become a :class:`lossviz.datasets.Dataset`, or a clear refusal.
 
-Two steps, so a page can offer the column choices in between:
+Three steps, so a page can offer the column choices in between:
 
 1. :func:`read_csv` turns raw bytes into a table of columns, or refuses the file with a message written
    for the person who uploaded it. Every refusal is a ``ValueError``; no other exception escapes for
@@ -11,6 +11,8 @@ Two steps, so a page can offer the column choices in between:
    :func:`to_dataset` takes the chosen target and one or two feature columns and refuses non-numeric
    features, missing or infinite values, constant columns, a classification target with one class (or
    too many to be classes) and a regression target that is not numeric.
+3. :func:`to_csv` writes tables back out with every text cell and header escaped against formula
+   injection (what a spreadsheet would run is prefixed with a quote), numbers left exact.
 
 Nothing is written anywhere: the bytes are parsed in memory and the caller decides how long the table
 lives (the page keeps it in the user's session only). Text is parsed as data by pandas, never executed.
@@ -29,8 +31,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import numbers
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -41,8 +44,8 @@ from lossviz import datasets
 __all__ = [
     "MAX_BYTES", "MAX_CELLS", "MAX_CLASSES", "MAX_COLUMNS", "MAX_FEATURES", "MAX_LINES", "MAX_LINE_BYTES",
     "MAX_ROWS", "MAX_TEXT_CHARS", "MIN_ROWS",
-    "class_labels", "describe_format", "numeric_columns", "read_csv", "suggest_target", "suggest_task",
-    "to_dataset",
+    "class_labels", "describe_format", "escape_cell", "numeric_columns", "read_csv", "suggest_target",
+    "suggest_task", "to_csv", "to_dataset",
 ]
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -800,3 +803,131 @@ def to_dataset(
     dataset = datasets.from_arrays(X, y, task="classification", feature_names=chosen, target_name=target,
                                    name=name, description=f"{len(frame):,} rows uploaded as a CSV file.")
     return replace(dataset, class_names=(negative, str(positive_class)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Writing
+
+
+# What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A plain decimal number as text; linear-time (no nested repetition), and only tried on short text.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)",
+                          re.IGNORECASE)
+
+
+def escape_cell(text: str) -> str:
+    """``text`` made safe for a spreadsheet cell: a leading quote when it would start a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'``
+    unless it is a plain number (``-1.5``, ``+2e-3``, ``-inf``), so it shows as text instead of being
+    run (OWASP's CSV-injection rule). Anything else is returned unchanged.
+
+    >>> from lossviz.csvdata import escape_cell
+    >>> escape_cell("=HYPERLINK(\\"http://x\\")"), escape_cell("-1.5"), escape_cell("height")
+    ('\\'=HYPERLINK("http://x")', '-1.5', 'height')
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if text.startswith(_FORMULA_STARTS) and not (len(text) <= 64 and _NUMBER_TEXT.fullmatch(text)):
+        return "'" + text
+    return text
+
+
+def _escape_value(value: object) -> object:
+    """A cell or header for writing: text escaped, numbers and missing values as they are."""
+    if isinstance(value, str):
+        return escape_cell(value)
+    if value is None or isinstance(value, (numbers.Number, np.generic)):
+        return value
+    return escape_cell(str(value))  # pandas would write str(value): a Timestamp, a tuple, an object
+
+
+def _escaped_column(column: pd.Series) -> pd.Series | None:
+    """``column`` with formula-like text escaped, or None when nothing in it needs escaping."""
+    if column.dtype.kind in "iufcbmM":
+        return None
+    if isinstance(column.dtype, pd.StringDtype):  # vectorized: exports may hold a million rows
+        risky = column.str.startswith(_FORMULA_STARTS).to_numpy(dtype=bool, na_value=False)
+        if not risky.any():
+            return None
+        values = column.astype(object)
+        values[risky] = values[risky].map(escape_cell)
+        return values
+    return column.astype(object).map(_escape_value)
+
+
+def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for position in range(out.shape[1]):
+        escaped = _escaped_column(out.iloc[:, position])
+        if escaped is not None:
+            out.isetitem(position, escaped)
+    out.columns = [_escape_value(name) for name in out.columns]
+    return out
+
+
+def to_csv(tables: pd.DataFrame | Mapping[str, pd.DataFrame], *, label: str = "source",
+           index: bool = False) -> str:
+    """CSV text of one table, or of several labelled tables stacked, escaped against formula injection.
+
+    Every text cell and header that a spreadsheet would run as a formula is prefixed with ``'`` (see
+    :func:`escape_cell`); numbers are written at full precision (``repr``), so reading the file back
+    gives the same float64 values.
+
+    Parameters
+    ----------
+    tables : DataFrame or mapping of str to DataFrame
+        One table, or tables by name (for example one per optimizer). Several tables are stacked in
+        the mapping's order, under the union of their columns (missing cells empty), with a first
+        column ``label`` holding each row's name.
+    label : str
+        Name of the column that holds the names when ``tables`` is a mapping.
+    index : bool
+        Write the index as the first column(s) (named ``index`` when unnamed).
+
+    Returns
+    -------
+    str
+        The CSV text: a header line, then one line per row, ``\\r\\n`` line breaks (RFC 4180).
+
+    Raises
+    ------
+    TypeError
+        If ``tables`` is neither a DataFrame nor a mapping of names to DataFrames.
+    ValueError
+        If the mapping is empty, or ``label`` names a column of one of the tables.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from lossviz import csvdata
+    >>> runs = {"SGD": pd.DataFrame({"step": [0, 1], "loss": [2.5, -0.125]}),
+    ...         "=cmd": pd.DataFrame({"step": [0], "loss": [1.0]})}
+    >>> csvdata.to_csv(runs, label="optimizer").splitlines()
+    ['optimizer,step,loss', 'SGD,0,2.5', 'SGD,1,-0.125', "'=cmd,0,1.0"]
+    """
+    if isinstance(tables, pd.DataFrame):
+        frame = tables
+    elif isinstance(tables, Mapping):
+        if not tables:
+            raise ValueError("tables must hold at least one DataFrame, got an empty mapping")
+        parts = []
+        for name, table in tables.items():
+            if not isinstance(table, pd.DataFrame):
+                raise TypeError(f"tables[{_quote(name)}] must be a DataFrame, got {type(table).__name__}")
+            if label in [str(c) for c in table.columns]:
+                raise ValueError(f"label {_quote(label)} is already a column of tables[{_quote(name)}]; "
+                                 "choose another label")
+            part = table.reset_index() if index else table.reset_index(drop=True)
+            part.insert(0, label, str(name))
+            parts.append(part)
+        frame, index = pd.concat(parts, ignore_index=True), False
+    else:
+        raise TypeError(f"tables must be a DataFrame or a mapping of names to DataFrames, got "
+                        f"{type(tables).__name__}")
+    if index:
+        frame = frame.reset_index()
+    # CRLF as RFC 4180 has it; it also makes the writer quote a value holding a lone "\r", which
+    # "\n" line ends would leave bare (a reader would end the row there).
+    return _escaped(frame).to_csv(index=False, lineterminator="\r\n")
