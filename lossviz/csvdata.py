@@ -353,12 +353,13 @@ def _header_fields(body: bytes, options: dict, sniffed: int, line_offset: int) -
     try:
         # Asking for the field just past the limit builds one column; it exists only in a header
         # that is too wide (otherwise pandas refuses the out-of-range column, which is the usual case).
-        pd.read_csv(io.BytesIO(body), header=None, nrows=1, usecols=[MAX_COLUMNS], dtype=str, **options)
+        past_limit = pd.read_csv(io.BytesIO(body), header=None, nrows=1, usecols=[MAX_COLUMNS], dtype=str,
+                                 **options).shape[1]
     except pd.errors.EmptyDataError:
         raise ValueError("The file has no columns to read.") from None
     except ValueError:
-        pass
-    else:
+        past_limit = 0
+    if past_limit:
         count = f"{sniffed}" if sniffed > MAX_COLUMNS else f"more than {MAX_COLUMNS}"
         raise ValueError(f"The file has {count} columns; at most {MAX_COLUMNS} are read.")
     try:
