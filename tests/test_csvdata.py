@@ -1,4 +1,5 @@
 """lossviz.csvdata: a corpus of bad files, each refused with its own message, and good files read exactly."""
+import csv
 import io
 
 import numpy as np
@@ -30,8 +31,9 @@ BAD_FILES = {
                     r"binary data \(a NUL byte"),
     "nul_in_text": (b"a,b\n1,2\n3,\x004\n" + b"5,6\n" * 10, r"binary data \(a NUL byte at position 10\)"),
     "control_bytes": (b"a,b\n" + b"1,\x01\x02\x03\x04\x05\n" * 20, r"binary data \(\d+ control bytes\)"),
-    "latin1": ("name;value\n".encode() + "café;1\n".encode("latin-1") + b"x;2\n" * 12,
-               r"not UTF-8 text: byte 0xE9 on line 2"),
+    # UTF-8 ("naïve") with one Latin-1 byte: damaged, not Latin-1 text (which is read).
+    "damaged_utf8": (b"name;value\n" + "café;1\n".encode("latin-1") + "naïve;2\n".encode() * 12,
+                     r"not UTF-8 text: byte 0xE9 on line 2"),
     "broken_utf16": (b"\xff\xfe" + "a,b\n1,2\n".encode("utf-16-le") + b"\x00", r"starts like UTF-16"),
     "no_header": (b"1.5,2,3\n" + b"4,5,6\n" * 12, r"first line \(1\.5, 2, 3, \.\.\.\) holds numbers"),
     "one_column": (b"value\n" + b"1\n" * 12, r"Only one column was found \(header 'value'"),
@@ -152,6 +154,7 @@ def test_a_missing_class_label_is_located():
         GOOD,
         b"\xef\xbb\xbf" + GOOD,  # UTF-8 with a byte-order mark (Excel's "CSV UTF-8")
         GOOD.decode().encode("utf-16"),  # with its BOM
+        GOOD.replace(b"\n", b"\r"),  # old Mac
         GOOD.replace(b"\n", b"\r\n"),
         GOOD.replace(b",", b";"),
         GOOD.replace(b",", b"\t"),
@@ -159,7 +162,8 @@ def test_a_missing_class_label_is_located():
         b"\n\n" + GOOD + b"\n\n",
         GOOD.replace(b"x,y,label", b" x , y ,label"),
     ],
-    ids=["utf8", "utf8_bom", "utf16", "crlf", "semicolon", "tab", "pipe", "blank_lines", "spaced_header"],
+    ids=["utf8", "utf8_bom", "utf16", "cr", "crlf", "semicolon", "tab", "pipe", "blank_lines",
+         "spaced_header"],
 )
 def test_good_files_in_every_common_form_give_the_same_table(encoded):
     frame = csvdata.read_csv(encoded)
@@ -246,3 +250,244 @@ def test_a_numeric_table_written_by_pandas_round_trips_exactly(values, separator
     d = csvdata.to_dataset(table, "target", ["feature one"], "regression")
     np.testing.assert_allclose(d.to_original(d.X)[:, 0], frame["feature one"], rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(d.y_original(), frame["target"], rtol=1e-12, atol=1e-9)
+
+
+def test_a_class_label_too_long_to_show_is_refused():
+    frame = pd.DataFrame({"x": np.arange(12.0), "t": ["a", "b" * 300] * 6})
+    with pytest.raises(ValueError, match=r"'t' holds a class label of 300 characters \('bbbb"):
+        csvdata.class_labels(frame, "t")
+
+
+def test_a_choice_message_lists_a_few_names_quoted_when_they_are_not_plain():
+    names = [f"=evil [{i}](http://evil.example) " + "n" * 150 for i in range(1000)]
+    frame = pd.DataFrame(np.zeros((12, 1000)), columns=names)
+    with pytest.raises(ValueError) as info:
+        csvdata.to_dataset(frame, "x" * 500, [names[0]], "regression")
+    message = str(info.value)
+    assert message.startswith("unknown target " + repr("x" * 40) + "…; valid names: ")
+    assert repr(names[0][:40]) + "…" in message and "… (990 more)" in message
+    assert len(message) < 1000
+
+
+# ---- suggest_target
+
+
+@pytest.mark.parametrize(
+    "columns, target, by_name",
+    [
+        (["height", "weight", "label"], "label", True),  # the issue's example: not "height"
+        (["Label", "x"], "Label", True),
+        (["x", "TARGET"], "TARGET", True),
+        (["class", "x", "y"], "class", True),
+        (["x", "y"], "y", True),
+        (["x", "y", "label"], "label", True),  # "label" says more than "y"
+        (["a", "Outcome", "b"], "Outcome", True),
+        (["x", "Y_true"], "Y_true", True),
+        (["x", "Class Label", "z"], "Class Label", True),
+        (["x", "class-label", "z"], "class-label", True),
+        (["price", "Target price", "size"], "Target price", True),
+        (["response", "x"], "response", True),
+        (["year", "energy"], "energy", False),  # "y" inside a word is no target
+        (["a", "b", "c"], "c", False),
+    ],
+)
+def test_the_suggested_target_is_named_like_one_else_the_last_column(columns, target, by_name):
+    column, reason = csvdata.suggest_target(pd.DataFrame(columns=columns))
+    assert column == target
+    assert reason.startswith(repr(target))
+    assert ("looks like a target column" in reason) == by_name
+    assert ("is the last column" in reason) == (not by_name)
+
+
+def test_the_suggestion_reason_quotes_a_hostile_name():
+    name = "[x](http://evil.example)\n" + "z" * 100
+    column, reason = csvdata.suggest_target(pd.DataFrame(columns=["a", name]))
+    assert column == name
+    assert repr(name[:40]) + "…" in reason and "\n" not in reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(columns=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=8, unique=True))
+def test_the_suggestion_is_always_a_column_with_a_one_line_reason(columns):
+    column, reason = csvdata.suggest_target(pd.DataFrame(columns=columns))
+    assert column in columns
+    assert reason.endswith(".") and "\n" not in reason and len(reason) < 200
+
+
+def test_a_table_without_columns_has_no_target_to_suggest():
+    with pytest.raises(ValueError, match=r"no columns"):
+        csvdata.suggest_target(pd.DataFrame())
+
+
+def test_the_format_is_described_only_for_a_table_read_from_a_file():
+    assert csvdata.describe_format(pd.DataFrame({"x": [1]})) == ""
+    described = csvdata.describe_format(csvdata.read_csv(GOOD))
+    assert described == "Read as UTF-8 text with commas between the values."
+
+
+# ---- to_csv and escape_cell: formula injection (OWASP) escaped, numbers exact
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+HOSTILE_CELLS = [
+    "+cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example","click")', "@SUM(1)", "-2+3", "=1+1",
+    "\t=1+1", "\r=1+1", "=", "+", "-", "@", "-1.5x", "--1", "+1+1", "-inf+1", "-0x10", "-\n1",
+    "=cmd|' /C notepad'!'A1'", "@\u202e", "-1 ", "+ 1",
+]
+NUMBER_CELLS = ["-1.5", "-1e-3", "+2", "-inf", "-.5", "+1.5E+10", "-0", "-7."]
+HARMLESS_CELLS = [
+    "\uff1d1+1", "\ufe661", "\uff0b1", "\uff0d1", "\u22121", " =1+1", "\u200b=1", "height", "a=b", "x-y",
+    "'=already quoted", "", "1-2", "é=", "\n=1",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_CELLS)
+def test_text_a_spreadsheet_would_run_gets_a_leading_quote(text):
+    assert csvdata.escape_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", NUMBER_CELLS + HARMLESS_CELLS)
+def test_numbers_and_harmless_text_are_left_alone(text):
+    assert csvdata.escape_cell(text) == text
+
+
+def test_escape_cell_takes_text_only():
+    with pytest.raises(TypeError, match=r"text must be a str, got float"):
+        csvdata.escape_cell(-1.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=30) | st.from_regex(r"[=+\-@\t\r][0-9e.+\-a-z]{0,6}", fullmatch=True))
+def test_an_escaped_cell_never_starts_a_formula_and_keeps_the_text(text):
+    escaped = csvdata.escape_cell(text)
+    assert escaped in (text, "'" + text)
+    if escaped.startswith(TRIGGERS):  # then it is a plain number, nothing else
+        assert escaped == text and text == text.strip() and "_" not in text
+        float(text)
+
+
+def _hostile_frame():
+    numbers = np.array([-1.5, -1e-3, 0.1 + 0.2, -np.inf, np.inf, 5e-324, -1.7976931348623157e308, 1 / 3])
+    cells = (HOSTILE_CELLS + NUMBER_CELLS + HARMLESS_CELLS)[: len(numbers) * 5]
+    rows = len(cells)
+    return pd.DataFrame({
+        "=HYPERLINK(\"http://evil.example\")": np.resize(numbers, rows),
+        "+cmd|' /C calc'!A0": cells,
+        "-count": np.arange(rows) - 20,
+        "\uff1dsafe": ["x"] * rows,
+    })
+
+
+def _expected(text: str) -> str:
+    starts_formula = text.startswith(TRIGGERS) and text not in NUMBER_CELLS
+    return "'" + text if starts_formula else text
+
+
+def test_to_csv_escapes_headers_and_text_and_the_csv_module_reads_it_back():
+    frame = _hostile_frame()
+    records = list(csv.reader(io.StringIO(csvdata.to_csv(frame), newline="")))
+    assert records[0] == ["'=HYPERLINK(\"http://evil.example\")", "'+cmd|' /C calc'!A0", "'-count",
+                          "\uff1dsafe"]
+    assert [r[1] for r in records[1:]] == [_expected(t) for t in frame.iloc[:, 1]]
+    numbers = frame.iloc[:, 0].to_numpy()
+    assert [float(r[0]) for r in records[1:]] == list(numbers)  # repr precision: exact, infinities kept
+    assert [int(r[2]) for r in records[1:]] == list(frame["-count"])
+    for record in records:
+        for field in record:
+            if field.startswith(TRIGGERS):
+                float(field)  # only numbers may start like a formula
+
+
+def test_to_csv_reads_back_with_pandas_as_the_same_numbers_and_escaped_text():
+    frame = _hostile_frame()
+    back = pd.read_csv(io.StringIO(csvdata.to_csv(frame)), keep_default_na=False,
+                       dtype={"'+cmd|' /C calc'!A0": str, "\uff1dsafe": str})
+    assert list(back.columns) == ["'=HYPERLINK(\"http://evil.example\")", "'+cmd|' /C calc'!A0", "'-count",
+                                  "\uff1dsafe"]
+    np.testing.assert_array_equal(back.iloc[:, 0].to_numpy(dtype=float), frame.iloc[:, 0].to_numpy())
+    np.testing.assert_array_equal(back.iloc[:, 2].to_numpy(), frame.iloc[:, 2].to_numpy())
+    assert list(back.iloc[:, 1]) == [_expected(t) for t in frame.iloc[:, 1]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=False), min_size=1, max_size=30),
+       integers=st.integers(-(2**62), 2**62))
+def test_float64_values_round_trip_exactly(values, integers):
+    frame = pd.DataFrame({"value": np.array(values, dtype=np.float64), "n": integers})
+    back = pd.read_csv(io.StringIO(csvdata.to_csv(frame)))
+    assert back["value"].dtype == np.float64 and back["n"].dtype == np.int64
+    np.testing.assert_array_equal(back["value"].to_numpy(), frame["value"].to_numpy())
+    assert (back["n"] == integers).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(st.text(max_size=20), min_size=1, max_size=10))
+def test_any_text_reads_back_as_its_escaped_self(texts):
+    frame = pd.DataFrame({"t": texts})
+    records = list(csv.reader(io.StringIO(csvdata.to_csv(frame), newline="")))
+    assert [r[0] if r else "" for r in records[1:]] == [csvdata.escape_cell(t) for t in texts]
+
+
+def test_labelled_tables_are_stacked_with_their_names_escaped():
+    tables = {
+        "SGD": pd.DataFrame({"step": [0, 1], "loss": [2.5, -0.125]}),
+        "=evil()": pd.DataFrame({"step": [0], "loss": [1.0], "lr": [-0.01]}),
+    }
+    back = pd.read_csv(io.StringIO(csvdata.to_csv(tables, label="optimizer")))
+    assert list(back.columns) == ["optimizer", "step", "loss", "lr"]
+    assert list(back["optimizer"]) == ["SGD", "SGD", "'=evil()"]
+    np.testing.assert_array_equal(back["loss"], [2.5, -0.125, 1.0])
+    assert back["lr"].isna().tolist() == [True, True, False] and back["lr"].iloc[2] == -0.01
+
+
+def test_a_label_column_escapes_its_own_name():
+    back = pd.read_csv(io.StringIO(csvdata.to_csv({"a": pd.DataFrame({"x": [1]})}, label="@who")))
+    assert list(back.columns) == ["'@who", "x"]
+
+
+@pytest.mark.parametrize(
+    "tables, label, error, words",
+    [
+        ({}, "source", ValueError, r"at least one DataFrame"),
+        ({"a": pd.DataFrame({"source": [1]})}, "source", ValueError, r"label 'source' is already a column"),
+        ({"a": [1, 2]}, "source", TypeError, r"tables\['a'\] must be a DataFrame, got list"),
+        ([pd.DataFrame()], "source", TypeError, r"must be a DataFrame or a mapping .* got list"),
+    ],
+)
+def test_to_csv_refuses_what_it_cannot_write(tables, label, error, words):
+    with pytest.raises(error, match=words):
+        csvdata.to_csv(tables, label=label)
+
+
+def test_a_grid_with_its_index_round_trips_with_negative_number_headers():
+    xs, ys = np.linspace(-2.0, 2.0, 5), np.linspace(-1.0, 1.0, 3)
+    grid = pd.DataFrame(np.add.outer(ys, xs ** 2), index=pd.Index(ys, name="y"), columns=xs)
+    back = pd.read_csv(io.StringIO(csvdata.to_csv(grid, index=True)), index_col=0)
+    assert back.index.name == "y"
+    np.testing.assert_array_equal(back.columns.astype(float), xs)
+    np.testing.assert_array_equal(back.index.to_numpy(), ys)
+    np.testing.assert_array_equal(back.to_numpy(), grid.to_numpy())
+
+
+def test_an_uploaded_files_hostile_names_are_escaped_on_the_way_out():
+    names = ["+cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example")', "-x", "@y"]
+    header = ",".join('"' + n.replace('"', '""') + '"' for n in names)
+    frame = csvdata.read_csv((header + "\n" + "1,2,3,4\n" * 12).encode())
+    assert list(frame.columns) == names
+    first = next(csv.reader(io.StringIO(csvdata.to_csv(frame))))
+    assert first == ["'" + n for n in names]
+
+
+def test_cells_of_any_kind_are_written_escaped_or_as_numbers():
+    class Formula:
+        def __str__(self):
+            return "=1+1"
+
+    frame = pd.DataFrame({
+        "mixed": pd.Series([Formula(), -2.5, None, "@x", pd.Timestamp("2024-01-02"), True], dtype=object),
+        "category": pd.Categorical(["-a", "b", "-a", "+1", "c", "=d"]),
+        Formula(): np.arange(6),
+    })
+    records = list(csv.reader(io.StringIO(csvdata.to_csv(frame), newline="")))
+    assert records[0] == ["mixed", "category", "'=1+1"]
+    assert [r[0] for r in records[1:]] == ["'=1+1", "-2.5", "", "'@x", "2024-01-02 00:00:00", "True"]
+    assert [r[1] for r in records[1:]] == ["'-a", "b", "'-a", "+1", "c", "'=d"]
