@@ -268,7 +268,7 @@ def test_a_csv_column_choice_that_cannot_work_is_refused_with_its_message():
 @pytest.mark.parametrize(
     "content, words",
     [(b"", "The file is empty"), (b"PK\x03\x04" + b"\x00" * 40, "ZIP archive"),
-     ("a;b\n".encode() + "é;1\n".encode("latin-1") * 12, "not UTF-8 text"),
+     ("a;b\n".encode() + "é;1\n".encode() * 6 + "é;1\n".encode("latin-1") * 6, "not UTF-8 text"),
      (b"a,b\n1,2\n", "at least 10 are needed")],
 )
 def test_a_bad_csv_is_refused_with_its_message_and_nothing_drawn(content, words):

@@ -162,8 +162,8 @@ def test_upload_a_csv_and_a_bad_one(app_url, page, tmp_path):
     assert "class: yes" in names and "class: no" in names
     save_screenshot(page, "models_csv_classification")
 
-    bad = tmp_path / "latin.csv"
-    bad.write_bytes("name;value\n".encode() + "café;1\n".encode("latin-1") * 12)
+    bad = tmp_path / "latin.csv"  # UTF-8 with Latin-1 lines: damaged, not one encoding or the other
+    bad.write_bytes("name;value\n".encode() + "café;1\n".encode() * 6 + "café;1\n".encode("latin-1") * 6)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
     page.get_by_text("latin.csv was refused: The file is not UTF-8 text").wait_for(timeout=60_000)
     wait_for_app(page)
