@@ -39,8 +39,6 @@ Examples
 >>> s = expr.parse("(1-x)^2 + 100*(y-x^2)^2", domain=((-2, 2), (-1, 3)))
 >>> float(s.f([1.0, 1.0])), s.grad([0.0, 0.0]).tolist()
 (0.0, [-2.0, 0.0])
->>> expr.to_query(s)
-{'formula': '(1-x)^2 + 100*(y-x^2)^2', 'domain': '-2.0,2.0,-1.0,3.0'}
 """
 from __future__ import annotations
 
@@ -63,8 +61,6 @@ from lossviz.surfaces import Domain, Surface
 __all__ = [
     "parse",
     "validate_domain",
-    "to_query",
-    "from_query",
     "FUNCTIONS",
     "CONSTANTS",
     "DEFAULT_DOMAIN",
@@ -1074,66 +1070,9 @@ def parse(text: str, domain: object = DEFAULT_DOMAIN) -> Surface:
         "latex": _latex_source(tree),
         "params": {"formula": written, "domain": domain},
         "log_scale": _wants_log_scale(sample),
+        # NumPy operations per evaluation of f: what a work budget charges for each point evaluated.
+        "constants": {"cost": len(program.steps)},
     }
     if "torch_expr" in {field.name for field in dataclasses.fields(Surface)}:
         fields["torch_expr"] = _torch_source(tree, builder.built)
     return Surface(**fields)
-
-
-_QUERY_DOMAIN_MAX_LENGTH = 200
-
-
-def to_query(surface: Surface) -> dict[str, str]:
-    """URL query parameters that rebuild a custom surface: ``{"formula": ..., "domain": ...}``.
-
-    ``domain`` is ``"xmin,xmax,ymin,ymax"`` written with ``repr`` so the floats round-trip exactly.
-
-    Raises
-    ------
-    ValueError
-        If ``surface`` was not built by :func:`parse`.
-    """
-    formula = surface.params.get("formula") if isinstance(surface.params, dict) else None
-    if surface.name != "custom" or not isinstance(formula, str):
-        raise ValueError(f"to_query needs a custom formula surface from expr.parse, got {surface.name!r}")
-    (xmin, xmax), (ymin, ymax) = validate_domain(surface.params.get("domain", surface.domain))
-    return {"formula": formula, "domain": ",".join(repr(v) for v in (xmin, xmax, ymin, ymax))}
-
-
-def from_query(query: Mapping[str, object]) -> Surface:
-    """Rebuild a surface from :func:`to_query`'s parameters, checking them again (they may be edited).
-
-    ``domain`` is optional (default :data:`DEFAULT_DOMAIN`).
-
-    Raises
-    ------
-    ValueError
-        If ``formula`` is missing, a value is not a single string, ``domain`` is not four
-        comma-separated finite numbers, or the formula or domain fails :func:`parse`.
-    """
-    formula = query.get("formula")
-    if formula is None:
-        raise ValueError("query parameter 'formula' is missing")
-    if not isinstance(formula, str):
-        raise ValueError(f"query parameter 'formula' must be a single string, got {type(formula).__name__}")
-    domain_text = query.get("domain")
-    domain: object = DEFAULT_DOMAIN
-    if domain_text is not None:
-        usage = "four comma-separated numbers xmin,xmax,ymin,ymax"
-        if not isinstance(domain_text, str) or len(domain_text) > _QUERY_DOMAIN_MAX_LENGTH:
-            raise ValueError(f"query parameter 'domain' must be {usage}, got {domain_text!r:.80}")
-        parts = domain_text.split(",")
-        try:
-            numbers = [float(part) for part in parts]
-        except ValueError:
-            numbers = []
-        if len(numbers) != 4:
-            raise ValueError(f"query parameter 'domain' must be {usage}, got {domain_text!r}")
-        try:
-            domain = validate_domain(((numbers[0], numbers[1]), (numbers[2], numbers[3])))
-        except ValueError as error:
-            raise ValueError(f"query parameter 'domain': {error}") from None
-    try:
-        return parse(formula, domain)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"query parameter 'formula': {error}") from None

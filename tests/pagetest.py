@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -18,11 +20,34 @@ def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 1
     return at.run()
 
 
+def notices(at: AppTest, kind: str | None = None) -> list[str]:
+    """The literal notices on the page (lossviz.ui.text.notice), as the text a reader sees."""
+    found = []
+    for element in at.get("html"):
+        body = element.proto.body
+        match = re.search(r'data-lv-notice="(\w+)"', body)
+        if match and (kind is None or match.group(1) == kind):
+            inner = re.sub(r"<span[^>]*>.*?</span>", "", body, count=1)
+            found.append(html.unescape(re.sub(r"<[^>]+>", "", inner)).strip())
+    return found
+
+
+def errors(at: AppTest) -> list[str]:
+    """Every refusal on the page: literal error notices and any st.error."""
+    return [e.value for e in at.error] + notices(at, "error")
+
+
+def warnings(at: AppTest) -> list[str]:
+    """Every warning on the page: literal warning notices and any st.warning."""
+    return [w.value for w in at.warning] + notices(at, "warning")
+
+
 def assert_clean(at: AppTest, errors: bool = False) -> None:
-    """No traceback on the page (and, with ``errors``, no refusal shown with st.error either)."""
+    """No traceback on the page (and, with ``errors``, no refusal shown either)."""
     assert not at.exception, [e.value for e in at.exception]
     if errors:
-        assert not at.error, [e.value for e in at.error]
+        shown = globals()["errors"](at)
+        assert not shown, shown
 
 
 def decode(array) -> np.ndarray:

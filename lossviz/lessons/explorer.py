@@ -9,7 +9,7 @@ check that what its text claims really happens.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from lossviz.settings import OptimizerSetting, build_optimizer, build_schedule
 from lossviz.surfaces import Surface
 
 __all__ = [
-    "RaceEntry", "StepDetail", "race", "MAX_RACERS", "Minima", "find_minima", "default_lr", "Scenario", "SCENARIOS",
+    "RaceEntry", "StepDetail", "race", "MAX_RACERS", "Minima", "find_minima", "default_lr", "lr_frames", "LR_MULTIPLIERS", "Scenario", "SCENARIOS", "SPARE_RACERS",
     "get", "names",
 ]
 
@@ -250,6 +250,36 @@ def race(
     return entries
 
 
+# The scrubber's learning-rate multipliers: 25 log-spaced from a tenth to ten times, 1 among them.
+LR_MULTIPLIERS = np.round(np.logspace(-1.0, 1.0, 25), 6)
+
+
+def lr_frames(surface: Surface, settings: Sequence[OptimizerSetting], start: Sequence[float], steps: int,
+              multipliers: Sequence[float] = tuple(LR_MULTIPLIERS)) -> np.ndarray:
+    """Every racer's path at every multiple of its learning rate: shape (racers, M, steps + 1, 2).
+
+    One :func:`lossviz.run.run` call per racer, its lr (and the schedule's base rate) a per-run array of
+    M values, so a page can replay any of them in the browser. A run that diverges is NaN from there.
+
+    >>> from lossviz import surfaces
+    >>> frames = lr_frames(surfaces.get("quadratic"), [OptimizerSetting("sgd", {"lr": 0.5})], (1.0, 1.0), 10)
+    >>> frames.shape
+    (1, 25, 11, 2)
+    """
+    factors = np.asarray(multipliers, dtype=float)
+    x0 = np.tile(check_array(start, "start", ndim=1, last_dim=2), (factors.size, 1))
+    out = np.full((len(settings), factors.size, steps + 1, 2), np.nan)
+    for index, setting in enumerate(settings):
+        lr = float(setting.hyperparameters.get("lr", optimizers.get(setting.name).hyperparameters["lr"]))
+        scaled = replace(setting, hyperparameters={**setting.hyperparameters, "lr": lr * factors})
+        optimizer = build_optimizer(scaled)
+        with np.errstate(all="ignore"):
+            traj = run(surface, optimizer, x0, steps, build_schedule(scaled, optimizer, steps))
+        out[index] = traj.params
+    out.flags.writeable = False
+    return out
+
+
 # How each optimizer's lr is read: a step on the gradient (gd), or a step length the optimizer normalizes
 # to (step); Adagrad's shrinks like 1/sqrt(t) and Adadelta's starts at about sqrt(eps).
 _LR_FAMILY = {"sgd": "gd", "radam": "gd", "asgd": "gd", "schedule_free_sgd": "gd", "sam": "gd",
@@ -295,14 +325,10 @@ def default_lr(surface: Surface, optimizer: str, start: Sequence[float] | None =
     distance = max(distance, 1e-3 * max(b - a for a, b in surface.domain))
     family = _LR_FAMILY.get(optimizer, "step")
     if family == "gd":
-        return float((1.0 if len(minima) else 0.1) / _curvature_scale(surface, point))
-    if family == "adagrad":
-        return 0.3 * distance
-    if family == "adadelta":
-        return 10.0 * distance
-    if family == "newton":
-        return 1.0
-    return 0.05 * distance
+        rate = (1.0 if len(minima) else 0.1) / _curvature_scale(surface, point)
+    else:
+        rate = {"adagrad": 0.3 * distance, "adadelta": 10.0 * distance, "newton": 1.0}.get(family, 0.05 * distance)
+    return float(f"{rate:.2g}")  # a number a teacher can read out
 
 
 @dataclass(frozen=True)
@@ -314,6 +340,25 @@ class Scenario:
     optimizers: tuple[OptimizerSetting, ...]
     explanation: str
     surface_params: dict = field(default_factory=dict)
+
+    @property
+    def settings(self) -> dict:
+        """The scenario as the page's link values; ``optimizers`` holds the racers' settings."""
+        return {"surface": self.surface, "x0": self.start[0], "y0": self.start[1], "steps": self.steps,
+                "racers": len(self.optimizers), "optimizers": self.optimizers,
+                "kappa": self.surface_params.get("condition_number", 10.0),
+                "rotation": self.surface_params.get("rotation", 30.0)}
+
+
+# What a race adds when a racer is added beyond a scenario's: distinct, useful optimizers, in this order.
+SPARE_RACERS = (
+    OptimizerSetting("sgd"),
+    OptimizerSetting("sgd", {"momentum": 0.9}),
+    OptimizerSetting("adam"),
+    OptimizerSetting("rmsprop"),
+    OptimizerSetting("sgd", {"momentum": 0.9, "nesterov": True}),
+    OptimizerSetting("adagrad"),
+)
 
 
 SCENARIOS: dict[str, Scenario] = {

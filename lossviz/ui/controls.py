@@ -5,16 +5,18 @@ and write it. The optimizer defaults are torch's, read from the registry, never 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import streamlit as st
 
 from lossviz import optimizers, schedules
 from lossviz.settings import OptimizerSetting
+from lossviz.ui import widgets
 from lossviz.ui.url import Field, bool_field, choice_field, float_field, int_field, lazy, restore
 
-__all__ = ["slot_fields", "optimizer_slot", "scenario_values", "LR_MAX"]
+__all__ = ["slot_fields", "optimizer_slot", "scenario_values", "expand", "slot_lr_keys", "active_keys", "LR_MAX"]
 
 LR_MAX = 100.0
 
@@ -97,26 +99,35 @@ def slot_fields(slot: int, default_name: str = "sgd") -> tuple[Field, ...]:
 
     Cached: it builds every optimizer once to read torch's defaults, and pages ask on every rerun. The
     fields are lazy (:func:`lossviz.ui.url.lazy`): a slot's widgets put them back as they are drawn.
+    Labels name the slot and the knob as the sidebar shows them ("optimizer 2: learning rate (lr)").
     """
-    fields: list[Field] = [choice_field(_key(slot, "opt"), default_name, optimizers.names())]
+    head = f"optimizer {slot}: "
+    fields: list[Field] = [choice_field(_key(slot, "opt"), default_name, optimizers.names(), f"optimizer {slot}")]
     for name, shown in SHOWN.items():
         for knob_name in shown:
             knob, key, default = KNOBS[knob_name], _knob_key(slot, name, knob_name), _torch_default(name, knob_name)
+            label = head + knob.label
             if knob.kind == "flag":
-                fields.append(bool_field(key, bool(default)))
+                fields.append(bool_field(key, bool(default), label))
             elif knob.kind == "fraction":
-                fields.append(float_field(key, float(default), 0.0, 0.999))
+                fields.append(float_field(key, float(default), 0.0, 0.999, label))
             else:
-                fields.append(float_field(key, float(default), 0.0, knob.high))
-    fields.append(choice_field(_key(slot, "sched"), "constant", SCHEDULES))
+                fields.append(float_field(key, float(default), 0.0, knob.high, label))
+    fields.append(choice_field(_key(slot, "sched"), "constant", SCHEDULES, head + "learning-rate schedule"))
     for params in SCHEDULE_KNOBS.values():
-        for name, _, kind, default in params:
+        for name, label, kind, default in params:
             key = _key(slot, f"s_{name}")
             if all(f.key != key for f in fields):
-                fields.append(int_field(key, default, 0, 100_000) if kind == "int" else float_field(key, default, 0.0, 1e3))
-    fields.append(int_field(_key(slot, "warmup"), 0, 0, 10_000))
-    fields.append(float_field(_key(slot, "clip"), 0.0, 0.0, 1e6))
+                fields.append(int_field(key, default, 0, 100_000, head + label) if kind == "int"
+                              else float_field(key, default, 0.0, 1e3, head + label))
+    fields.append(int_field(_key(slot, "warmup"), 0, 0, 10_000, head + "linear warmup steps"))
+    fields.append(float_field(_key(slot, "clip"), 0.0, 0.0, 1e6, head + "clip gradient norm"))
     return tuple(lazy(f) for f in fields)
+
+
+def _field(key: str) -> Field:
+    slot = int(key[1:key.index("_")])
+    return next(f for f in slot_fields(slot) if f.key == key)
 
 
 def active_keys(slot: int) -> set[str]:
@@ -130,15 +141,14 @@ def active_keys(slot: int) -> set[str]:
 
 
 def _knob_widget(slot: int, optimizer: str, knob: Knob, container) -> object:
-    key = _knob_key(slot, optimizer, knob.name)
-    restore(key)
+    field = _field(_knob_key(slot, optimizer, knob.name))
     if knob.kind == "flag":
-        return container.checkbox(knob.label, key=key)
+        return widgets.checkbox(field, container, label=knob.label)
     if knob.kind == "fraction":
-        return container.slider(knob.label, 0.0, 0.999, step=0.001, format="%.3f", key=key)
+        return widgets.slider(field, container, step=0.001, format="%.3f", label=knob.label)
     if knob.kind == "eps":
-        return container.number_input(knob.label, 0.0, knob.high, step=1e-8, format="%.1e", key=key)
-    return container.number_input(knob.label, 0.0, knob.high, step=0.001, format="%.4g", key=key)
+        return widgets.number(field, container, step=1e-8, format="%.1e", label=knob.label)
+    return widgets.number(field, container, step=0.001, format="%.4g", label=knob.label)
 
 
 def _resolve_length(value: int, steps: int, fraction: float = 1.0) -> int:
@@ -161,21 +171,18 @@ def optimizer_slot(slot: int, steps: int, container=st.sidebar) -> OptimizerSett
                              format_func=lambda n: n.replace("_", " "))
         sched_params: dict = {}
         for pname, label, kind, _ in SCHEDULE_KNOBS[sched]:
-            key = _key(slot, f"s_{pname}")
-            restore(key)
+            field = _field(_key(slot, f"s_{pname}"))
             if kind == "int":
-                raw = st.number_input(label, 0, 100_000, step=1, key=key)
+                raw = widgets.number(field, st, label=label)
                 fraction = 0.25 if pname in ("T_0", "step_size_up", "step_size") else 1.0
                 sched_params[pname] = _resolve_length(int(raw), steps, fraction)
             else:
-                sched_params[pname] = float(st.number_input(label, 0.0, 1e3, step=0.01, format="%.4g", key=key))
-        restore(_key(slot, "warmup"))
-        restore(_key(slot, "clip"))
-        warmup = int(st.number_input("linear warmup steps", 0, 10_000, step=1, key=_key(slot, "warmup")))
+                sched_params[pname] = float(widgets.number(field, st, step=0.01, format="%.4g", label=label))
+        warmup = int(widgets.number(_field(_key(slot, "warmup")), st, label="linear warmup steps"))
         if warmup:
             sched_params["warmup_steps"] = warmup
-        clip = float(st.number_input("clip gradient norm (0 = off)", 0.0, 1e6, step=0.1, format="%.4g",
-                                     key=_key(slot, "clip")))
+        clip = float(widgets.number(_field(_key(slot, "clip")), st, step=0.1, format="%.4g",
+                                    label="clip gradient norm (0 = off)"))
         if clip > 0:
             hyper["clip_norm"] = clip
     return OptimizerSetting(name, hyper, sched, sched_params, label=slot_label(slot, name, hyper, sched))
@@ -215,3 +222,42 @@ def scenario_values(slot: int, setting: OptimizerSetting) -> dict:
     for k, v in setting.schedule_params.items():
         values[_key(slot, "warmup" if k == "warmup_steps" else f"s_{k}")] = v
     return values
+
+
+def expand(settings: dict, spare: Sequence[OptimizerSetting] = (), slots: int = 0,
+           lr_for: Callable[[str], float] | None = None) -> dict:
+    """A scenario's link values with its ``optimizers`` entry spread over the slots' keys.
+
+    Slots past the scenario's racers (up to ``slots``) get ``spare`` settings, so raising the number of
+    racers adds distinct optimizers rather than copies; ``lr_for(name)`` gives those spares (and any
+    racer without an lr) a learning rate suited to the surface.
+    """
+    values = {k: v for k, v in settings.items() if k != "optimizers"}
+    racers = tuple(settings.get("optimizers", ()))
+    for slot in range(1, max(slots, len(racers)) + 1):
+        setting = racers[slot - 1] if slot <= len(racers) else spare[(slot - 1) % len(spare)]
+        if "lr" not in setting.hyperparameters and lr_for is not None:
+            setting = replace(setting, hyperparameters={**setting.hyperparameters, "lr": lr_for(setting.name)})
+        values |= scenario_values(slot, setting)
+    return values
+
+
+def slot_lr_keys(slots: int) -> dict[int, str]:
+    """Each slot's current optimizer's lr key (the lr a surface switch resets)."""
+    from lossviz.ui.url import current
+
+    keys = {}
+    for slot in range(1, slots + 1):
+        name = current(_key(slot, "opt"), "sgd")
+        if "lr" in SHOWN.get(name, ()):
+            keys[slot] = _knob_key(slot, name, "lr")
+    return keys
+
+
+def lr_key_optimizer(key: str) -> str | None:
+    """The optimizer whose learning rate ``key`` is (``"o2_adam_lr"`` -> ``"adam"``), or None."""
+    if not (key.startswith("o") and key.endswith("_lr")):
+        return None
+    _, _, rest = key.partition("_")
+    name = rest[: -len("_lr")]
+    return name if name in SHOWN else None

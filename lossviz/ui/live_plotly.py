@@ -62,12 +62,26 @@ _install_plotly_js()
 _component = components.declare_component(COMPONENT_NAME, path=str(FRONTEND))
 
 
+# The largest magnitude sent to the browser: beyond it plotly.js's own arithmetic (ranges, squares of
+# contour levels) overflows, and a chart can spin for minutes (a formula like (x+y)/(x+y)/.../(x+y)).
+MAX_MAGNITUDE = 1e150
+
+
+def _bounded(array: np.ndarray) -> np.ndarray:
+    """Float values as the browser may receive them: infinities as gaps (NaN), magnitudes clipped."""
+    if np.isfinite(array).all() and (not array.size or np.abs(array).max() <= MAX_MAGNITUDE):
+        return array
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(array), np.clip(array, -MAX_MAGNITUDE, MAX_MAGNITUDE), np.nan)
+
+
 def _typed_array(value: object) -> object:
     """NumPy values for json.dumps: arrays as plotly's base64 typed arrays (``{"dtype", "bdata", "shape"}``,
-    read natively by plotly.js, NaN kept as a gap), scalars as numbers."""
+    read natively by plotly.js, NaN kept as a gap), scalars as numbers. Infinities become gaps and every
+    magnitude is bounded (:data:`MAX_MAGNITUDE`)."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "f":
-            array = value.astype(np.float64, copy=False)
+            array = _bounded(value.astype(np.float64, copy=False))
         elif value.dtype.kind in "iub" and value.size and np.abs(value).max() < 2**31:
             array = value.astype(np.int32)  # plotly.js has no 64-bit integer arrays
         elif value.dtype.kind in "iub":
@@ -80,7 +94,10 @@ def _typed_array(value: object) -> object:
             out["shape"] = ", ".join(map(str, array.shape))
         return out
     if isinstance(value, np.generic):
-        return value.item()
+        item = value.item()
+        if isinstance(item, float) and not (abs(item) <= MAX_MAGNITUDE):
+            return None if not np.isfinite(item) else float(np.clip(item, -MAX_MAGNITUDE, MAX_MAGNITUDE))
+        return item
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -104,7 +121,8 @@ def spec_revision(spec: str) -> str:
     return hashlib.blake2b(spec.encode(), digest_size=8).hexdigest()
 
 
-def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, clickable: bool = False) -> dict | None:
+def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, clickable: bool = False,
+                      stale: bool = False) -> dict | None:
     """Draw ``figure`` in the persistent chart ``key`` (created on first use, updated in place after).
 
     Parameters
@@ -114,6 +132,7 @@ def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, cli
     key : the chart's identity across reruns; a new key mounts a new chart.
     container : where to draw (a column, the sidebar...); default the main area.
     clickable : a click on the axes (not a drag) reruns the page with the click as the chart's value.
+    stale : grey the chart out: it shows the last good picture while the settings have an error.
 
     Returns
     -------
@@ -124,7 +143,7 @@ def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, cli
     spec = figure_json(figure)
     revision = spec_revision(spec)
     if container is None:
-        return _component(spec=spec, revision=revision, clickable=clickable, key=key, default=None)
+        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, key=key, default=None)
     with container:
-        return _component(spec=spec, revision=revision, clickable=clickable, key=key, default=None)
+        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, key=key, default=None)
 

@@ -26,6 +26,7 @@ import streamlit as st
 
 from lossviz.settings import LessonScenario
 from lossviz.ui import catalog, nav, text, url
+from lossviz.ui.live_plotly import live_plotly_chart
 from lossviz.ui.url import Field
 
 __all__ = ["Page", "open_page", "PRESENT"]
@@ -105,6 +106,25 @@ class Page:
         st.info(f"**{scenario.title}.** {scenario.explanation}")
         return name
 
+    @property
+    def _picture_key(self) -> str:
+        return f"_last_picture::{self.id}"
+
+    def chart(self, spec: dict, key: str, container=None, clickable: bool = False) -> dict | None:
+        """Draw a live chart and remember it as part of the page's last good picture."""
+        st.session_state.setdefault(self._picture_key, {})[key] = spec
+        return live_plotly_chart(spec, key=key, container=container, clickable=clickable)
+
+    def stale_picture(self) -> None:
+        """Redraw the last good picture greyed out (after an error notice), and stop the run."""
+        remembered = st.session_state.get(self._picture_key, {})
+        if remembered:
+            st.caption("The last picture that worked, greyed out until the settings above are fixed:")
+            columns = st.columns(2)
+            for index, (key, spec) in enumerate(remembered.items()):
+                live_plotly_chart(spec, key=key, container=columns[index % 2], stale=True)
+        st.stop()
+
     def write_link(self, active: Sequence[str] | None = None) -> None:
         """Write the settings that matter now (``active`` keys; default all) and projector mode to the URL."""
         keys = set(active) if active is not None else {f.key for f in self.fields}
@@ -119,11 +139,13 @@ def _comparable(value: Any) -> Any:
 
 
 def open_page(page_id: str, fields: Sequence[Field], *, scenarios: Mapping[str, LessonScenario] | None = None,
-              default: str | None = None, expand: Callable[[Mapping[str, Any]], dict] | None = None) -> Page:
+              default: str | None = None, expand: Callable[[Mapping[str, Any]], dict] | None = None,
+              adapt: Callable[[dict, Mapping[str, str]], dict] | None = None) -> Page:
     """Set the page up and read the link; return the :class:`Page` that draws the shared pieces.
 
     ``default`` names the scenario whose settings fill what a link leaves out; a visit without any
-    setting in the link shows it with its lesson.
+    setting in the link shows it with its lesson. ``adapt(defaults, query)`` may change those defaults
+    to suit what the link does set (the Explorer's start and rates for the link's surface).
     """
     nav.through_entry_point()
     info = catalog.get(page_id)
@@ -132,6 +154,8 @@ def open_page(page_id: str, fields: Sequence[Field], *, scenarios: Mapping[str, 
                        initial_sidebar_state="collapsed" if present else "auto")
     page = Page(page_id, list(fields), dict(scenarios or {}), expand or dict)
     defaults = page.values_of(default) if default else {}
+    if adapt is not None and default:
+        defaults = adapt(defaults, st.query_params.to_dict())
     fresh = f"_url_seeded::{page_id}" not in st.session_state
     page.notices = url.seed_from_url(page_id, [*page.fields, PRESENT], defaults)
     if fresh and default and not any(f.key in st.query_params for f in page.fields):

@@ -30,10 +30,10 @@ LIMIT = 80
 
 # Colours of Streamlit's own light-theme alerts, so a literal notice looks like st.warning and friends.
 KINDS = {
-    "warning": ("rgba(255, 227, 18, 0.1)", "rgb(146, 108, 5)", "⚠️"),
-    "error": ("rgba(255, 43, 43, 0.09)", "rgb(125, 53, 59)", "⛔"),
-    "info": ("rgba(28, 131, 225, 0.1)", "rgb(0, 66, 128)", "ℹ️"),
-    "success": ("rgba(33, 195, 84, 0.1)", "rgb(23, 114, 51)", "✅"),
+    "warning": ("rgba(255, 227, 18, 0.1)", "rgb(146, 108, 5)", "⚠"),
+    "error": ("rgba(255, 43, 43, 0.09)", "rgb(125, 53, 59)", "✕"),
+    "info": ("rgba(28, 131, 225, 0.1)", "rgb(0, 66, 128)", "ℹ"),
+    "success": ("rgba(33, 195, 84, 0.1)", "rgb(23, 114, 51)", "✓"),
 }
 
 _VISIBLE = {"\n": "⏎", "\r": "⏎", "\t": "⇥"}

@@ -25,6 +25,7 @@ __all__ = [
     "surface_spec",
     "curves_spec",
     "as_figure",
+    "scrubber",
 ]
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
@@ -229,6 +230,8 @@ def contour_spec(
     animate: bool = True,
     click_grid: int = 0,
     height: int = 520,
+    view_key: str | None = None,
+    minimum_label: str = "global minimum",
 ) -> dict:
     """Contour map with paths, minima, divergence marks, an optional animation and click targets.
 
@@ -242,6 +245,9 @@ def contour_spec(
         the browser without a server round trip.
     click_grid : when > 0, an invisible ``click_grid`` x ``click_grid`` lattice of points that a click can
         select (Plotly selection events fire on scatter points, not on contour cells).
+    view_key : names what the map shows (the surface): a zoom or pan the user made is kept while it stays
+        the same (``layout.uirevision``).
+    minimum_label : the stars' legend entry ("lowest minimum found" for a typed formula).
     """
     scale = color_scale_values(Z, log_scale, min_value)
     data: list[dict] = [{
@@ -259,9 +265,9 @@ def contour_spec(
         })
     if minima is not None and len(minima):
         data.append({
-            "type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers", "name": "global minimum",
+            "type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers", "name": minimum_label,
             "marker": {"symbol": "star", "size": 16, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 1.5}},
-            "hovertemplate": "global minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
+            "hovertemplate": minimum_label + " (%{x:.4g}, %{y:.4g})<extra></extra>",
         })
     if start is not None:
         data.append({
@@ -295,6 +301,7 @@ def contour_spec(
         "yaxis": {"title": {"text": "y"}, "range": [float(ys[0]), float(ys[-1])]},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "bgcolor": "rgba(255,255,255,0.7)"},
         "template": "none",
+        **({"uirevision": view_key} if view_key is not None else {}),
         # Streamlit turns click-selection off when the drag mode is box or lasso select: pan keeps a click
         # on a click_grid lattice point a selection event (how a st.plotly_chart page takes a click).
         "clickmode": "event+select",
@@ -451,6 +458,22 @@ def curves_spec(
                          "xanchor": "right", "yanchor": "bottom"} for value, text in hlines],
     }
     return _spec(data, layout)
+
+
+def scrubber(label: str, values: list[str], active: int, traces: list[int], frames: list[list[dict]],
+             hide: list[int] = ()) -> dict:
+    """A client-side slider for a figure spec (``spec["lossviz_scrub"] = scrubber(...)``).
+
+    ``frames[i][k]`` holds the arrays (``{"x": ..., "y": ..., "z": ...}``) trace ``traces[k]`` shows at
+    position ``i``, whose label is ``values[i]``; ``active`` is the position the figure itself shows.
+    Traces ``hide`` (markers that belong to the exact value only) are hidden away from ``active``.
+    Moving the slider restyles those traces in the browser: no request reaches the server.
+    """
+    if not (len(values) == len(frames) and 0 <= active < len(values)):
+        raise ValueError(f"a scrubber needs one frame per value and 0 <= active < {len(values)}, got "
+                         f"{len(frames)} frames and active = {active}")
+    return {"label": label, "values": list(values), "active": int(active), "traces": list(traces),
+            "frames": frames, "hide": list(hide)}
 
 
 def contour_figure(*args, **kwargs) -> go.Figure:

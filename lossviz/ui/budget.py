@@ -1,0 +1,113 @@
+"""Every rerun has a work budget: above it the page says which setting to lower, and computes nothing.
+
+A link is text anyone can write: ``steps=10000`` with six optimizers on a long formula once cost 44 s
+of server CPU for one page open, during which every other session of the process waited. Before a page
+computes, it estimates the work (:class:`Estimate`: CPU seconds and bytes, from the settings and the
+cost of the formula) with the constants below, measured on the 2-core machine the app is sized for, and
+:func:`affordable` refuses an estimate above :data:`SECONDS` or :data:`BYTES` with a message that names
+the setting to lower and a value that fits.
+
+The estimate is deliberately simple (linear in steps, runs and formula operations) and errs high; the
+budget is half the hard limit of 3 s of CPU and 300 MB per page open, so a twice-too-low estimate still
+keeps within it (the page tests open every page at its maximal settings and measure).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lossviz.surfaces import Surface
+from lossviz.ui import text
+
+__all__ = ["Estimate", "Knob", "SECONDS", "BYTES", "run_seconds", "grid_seconds", "formula_cost", "affordable"]
+
+SECONDS = 1.5
+BYTES = 150 * 2**20
+
+# Measured 2026-12-06 on this machine (python, 2 cores; see tests/test_budget.py for the check that the
+# estimates are not below the measured cost): one step of one run call on a built-in surface (the
+# gradient, the update, the recording), and what a typed formula adds per step and per NumPy operation.
+CALL_SECONDS = 25e-6
+FORMULA_CALL_SECONDS = 40e-6
+FORMULA_CALL_OP_SECONDS = 9e-6
+# One step of one point in a vectorized run (R runs advanced together).
+POINT_SECONDS = 200e-9
+FORMULA_POINT_SECONDS = 80e-9
+FORMULA_POINT_OP_SECONDS = 10e-9
+# One value of a grid (landscape.grid).
+GRID_OP_SECONDS = 7e-9
+BUILTIN_GRID_SECONDS = 60e-9
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A setting the work grows with: its label, its value, and the smallest value it can take."""
+
+    label: str
+    value: float
+    lowest: float = 1
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Work a rerun would do: CPU ``seconds`` and extra ``bytes``, and the ``knobs`` it is proportional to
+    (most effective first)."""
+
+    seconds: float
+    bytes: float = 0.0
+    knobs: tuple[Knob, ...] = ()
+
+    def __add__(self, other: Estimate) -> Estimate:
+        knobs = self.knobs + tuple(k for k in other.knobs if k.label not in {j.label for j in self.knobs})
+        return Estimate(self.seconds + other.seconds, self.bytes + other.bytes, knobs)
+
+    @property
+    def factor(self) -> float:
+        """How many times over the budget (<= 1 fits)."""
+        return max(self.seconds / SECONDS, self.bytes / BYTES)
+
+
+def formula_cost(surface: Surface) -> int:
+    """NumPy operations per evaluation of a typed formula (0 for a built-in surface)."""
+    return int(surface.constants.get("cost", 0)) if surface.name == "custom" else 0
+
+
+def run_seconds(surface: Surface, steps: int, calls: int = 1, points: int = 0) -> float:
+    """CPU seconds of ``calls`` run calls of ``steps`` steps, advancing ``points`` runs in total."""
+    cost = formula_cost(surface)
+    per_call = CALL_SECONDS + (FORMULA_CALL_SECONDS + FORMULA_CALL_OP_SECONDS * cost if cost else 0.0)
+    per_point = POINT_SECONDS if not cost else FORMULA_POINT_SECONDS + FORMULA_POINT_OP_SECONDS * cost
+    return steps * (calls * per_call + max(points, calls) * per_point)
+
+
+def grid_seconds(surface: Surface, points: int) -> float:
+    """CPU seconds of evaluating the surface on ``points`` grid points."""
+    cost = formula_cost(surface)
+    return points * (GRID_OP_SECONDS * cost if cost else BUILTIN_GRID_SECONDS)
+
+
+def _lower_to(knob: Knob, factor: float) -> float:
+    target = max(knob.lowest, knob.value / factor)
+    return math.floor(target) if float(knob.value).is_integer() else float(f"{target:.2g}")
+
+
+def affordable(estimate: Estimate | Sequence[Estimate], container=None) -> bool:
+    """True if the work fits the budget; otherwise show what to lower (by how much) and return False."""
+    if not isinstance(estimate, Estimate):
+        total = Estimate(0.0)
+        for part in estimate:
+            total = total + part
+        estimate = total
+    factor = estimate.factor
+    if factor <= 1.0:
+        return True
+    ways = [f"{k.label} from {k.value:g} to {_lower_to(k, factor):g}" for k in estimate.knobs
+            if k.value / factor >= k.lowest]
+    what = (f"about {estimate.seconds:.3g} s of the server's time" if estimate.seconds / SECONDS >= estimate.bytes / BYTES
+            else f"about {estimate.bytes / 2**20:,.0f} MB of memory")
+    advice = ("Lower " + ways[0] + (" (or " + "; or ".join(ways[1:3]) + ")" if len(ways) > 1 else "") + "."
+              if ways else "Lower the settings listed in the sidebar.")
+    text.notice(f"This picture would take {what}, {factor:.1f} times what one page may use, so it was not "
+                f"computed. {advice}", "error", container)
+    return False

@@ -1,0 +1,142 @@
+"""The surface picker shared by the pages that race on a 2-D surface: surface, its knobs, a typed formula
+and its view, and the start, each with its field in the link.
+
+Switching the surface puts its own start back (the one the user left there, or the surface's default),
+so a start chosen for one function is never carried onto another where it may be off the map; a page
+can add what else belongs to a surface (the Explorer's learning rates) through ``on_switch``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import streamlit as st
+
+from lossviz import expr, surfaces
+from lossviz.surfaces import Surface
+from lossviz.ui import url, widgets
+from lossviz.ui.url import Field
+
+__all__ = ["SurfaceChoice", "surface_fields", "surface_picker", "clicked", "build", "START_BOUND", "DEFAULT_FORMULA"]
+
+# One range for a start, in the widget and in the link: far enough to show a run from far away.
+START_BOUND = 1e9
+DEFAULT_FORMULA = "sin(x)*cos(y) + 0.1*(x^2 + y^2)"
+KNOBS = ("kappa", "rotation")
+FORMULA_KEYS = ("formula", "xmin", "xmax", "ymin", "ymax")
+START_KEYS = ("x0", "y0")
+
+
+@dataclass(frozen=True)
+class SurfaceChoice:
+    """What the picker chose. ``key`` is hashable and rebuilds the surface (:func:`build`)."""
+
+    name: str
+    params: tuple
+    formula: str
+    domain: tuple | None
+    start: tuple[float, float]
+
+    @property
+    def key(self) -> tuple:
+        return (self.name, self.params, self.formula, self.domain)
+
+    @property
+    def active_keys(self) -> set[str]:
+        """The link keys that matter for this choice."""
+        keys = {"surface", *START_KEYS}
+        if self.name == "quadratic":
+            keys |= set(KNOBS)
+        if self.name == "custom":
+            keys |= set(FORMULA_KEYS)
+        return keys
+
+
+def build(key: tuple) -> Surface:
+    """The surface a :attr:`SurfaceChoice.key` names (a typed formula is parsed, never evaluated)."""
+    name, params, formula, domain = key
+    if name == "custom":
+        return expr.parse(formula, domain=domain)
+    return surfaces.get(name, **dict(params))
+
+
+def surface_fields(names: Sequence[str], *, surface: str = "quadratic", kappa: float = 10.0,
+                   rotation: float = 30.0, start: tuple[float, float] = (-2.8, 2.0)) -> list[Field]:
+    """The picker's link fields, with these defaults (``names`` may include ``"custom"``)."""
+    bound = expr.MAX_DOMAIN_BOUND
+    return [
+        url.choice_field("surface", surface, list(names), "surface"),
+        url.float_field("kappa", kappa, 1.0, 1000.0, "condition number κ"),
+        url.float_field("rotation", rotation, -180.0, 180.0, "rotation (degrees)"),
+        url.text_field("formula", DEFAULT_FORMULA, expr.MAX_LENGTH, "f(x, y)"),
+        url.float_field("xmin", -3.0, -bound, bound, "x min"), url.float_field("xmax", 3.0, -bound, bound, "x max"),
+        url.float_field("ymin", -3.0, -bound, bound, "y min"), url.float_field("ymax", 3.0, -bound, bound, "y max"),
+        url.float_field("x0", start[0], -START_BOUND, START_BOUND, "start x"),
+        url.float_field("y0", start[1], -START_BOUND, START_BOUND, "start y"),
+    ]
+
+
+def clicked(click: dict, axis: str) -> float:
+    """The ``axis`` ("x" or "y") of a click on a live chart, checked: a finite number (else ValueError)."""
+    from lossviz._validation import check_scalar
+
+    return check_scalar(click.get(axis), f"clicked {axis}", low=-START_BOUND, high=START_BOUND)
+
+
+def _title(name: str) -> str:
+    return "Custom formula" if name == "custom" else surfaces.get(name).title
+
+
+def _memory(page: str) -> dict:
+    return st.session_state.setdefault(f"_surface_memory::{page}", {})
+
+
+def _custom_start() -> tuple[float, float]:
+    """A fifth of the typed formula's view in from its top-left corner (as Surface.default_start)."""
+    x_lo, x_hi, y_lo, y_hi = (float(url.current(k, d)) for k, d in zip(FORMULA_KEYS[1:], (-3.0, 3.0, -3.0, 3.0)))
+    return (x_lo + 0.2 * (x_hi - x_lo), y_hi - 0.2 * (y_hi - y_lo))
+
+
+def _switch(page: str, old: str, extra: Callable[[str, str], dict] | None) -> None:
+    """Remember the start (and the page's extras) the user had on ``old``; restore the new surface's."""
+    new = st.session_state["surface"]
+    memory = _memory(page)
+    keys = [*START_KEYS, *(extra(old, new).keys() if extra else ())]
+    memory[old] = {k: url.current(k) for k in keys}
+    if new in memory:
+        values = memory[new]
+    else:
+        start = _custom_start() if new == "custom" else surfaces.get(new).default_start
+        values = {"x0": float(start[0]), "y0": float(start[1]), **(extra(old, new) if extra else {})}
+    url.apply_values(values)
+
+
+def surface_picker(page: str, names: Sequence[str], container=None, *,
+                   on_switch: Callable[[str, str], dict] | None = None) -> SurfaceChoice:
+    """Draw the surface controls; return the choice.
+
+    ``on_switch(old, new)`` returns the page's own link values for surface ``new`` (default learning
+    rates); they are restored per surface like the start.
+    """
+    where = container or st.sidebar
+    fields = {f.key: f for f in surface_fields(names)}
+    where.header("Surface")
+    current = st.session_state.get("surface")
+    name = widgets.select(fields["surface"], where, format_func=_title, on_change=_switch,
+                          args=(page, current, on_switch))
+    params: tuple = ()
+    formula, domain = "", None
+    if name == "quadratic":
+        params = (("condition_number", float(widgets.slider(fields["kappa"], where))),
+                  ("rotation", float(widgets.slider(fields["rotation"], where))))
+    if name == "custom":
+        formula = widgets.text_input(fields["formula"], where,
+                                     help="Operators + - * / ^, functions sin cos tan exp log sqrt abs "
+                                          "tanh and more, constants pi and e; x and y are the variables.")
+        c1, c2 = where.columns(2)
+        domain = ((float(widgets.number(fields["xmin"], c1)), float(widgets.number(fields["xmax"], c2))),
+                  (float(widgets.number(fields["ymin"], c1)), float(widgets.number(fields["ymax"], c2))))
+    where.header("Start")
+    c1, c2 = where.columns(2)
+    start = (float(widgets.number(fields["x0"], c1)), float(widgets.number(fields["y0"], c2)))
+    return SurfaceChoice(name, params, formula, domain, start)
