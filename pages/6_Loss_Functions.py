@@ -1,186 +1,130 @@
 """Loss functions: regression losses against the residual, classification losses against the margin."""
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from lossviz.lessons import loss_functions as loss_curves
-from lossviz._validation import check_choice
-from lossviz.lessons.loss_functions import CLASSIFICATION, INFO, REGRESSION, SCENARIOS
-from lossviz.ui import nav, url
+from lossviz.lessons import loss_functions as lesson
+from lossviz.lessons.loss_functions import CLASSIFICATION, INFO, REGRESSION
+from lossviz.ui import export, url, widgets
 from lossviz.ui.errors import shown_errors
-from lossviz.viz import loss_functions as loss_figures
+from lossviz.ui.page import open_page
+from lossviz.viz import loss_functions as figures
 
-st.set_page_config(page_title="Loss functions · lossviz", layout="wide")
-nav.sidebar()
-st.title("Loss functions")
-st.markdown(
+# A typed example is at most as long as a link may carry it, so the widget and the link accept the same.
+EXAMPLE_CHARS = min(lesson.MAX_NUMBER_TEXT, url.MAX_VALUE_LENGTH)
+FIELDS = [
+    url.list_field("reg", REGRESSION, REGRESSION, "regression losses"),
+    url.list_field("cls", CLASSIFICATION, CLASSIFICATION, "classification losses"),
+    url.float_field("delta", 1.0, *lesson.DELTA_RANGE, "Huber δ"),
+    url.float_field("span", 3.0, *lesson.SPAN_RANGE, "range of r and m (±)"),
+    url.text_field("ex_y", lesson.EXAMPLE_Y, EXAMPLE_CHARS, "targets y"),
+    url.text_field("ex_yhat", lesson.EXAMPLE_Y_PRED, EXAMPLE_CHARS, "predictions ŷ"),
+]
+fields = {f.key: f for f in FIELDS}
+page = open_page("loss_functions", FIELDS, scenarios=lesson.SCENARIOS, default="classic")
+page.lesson(
     "A loss turns each prediction's error into a number to minimize, and its **gradient** is the push "
     "that training gives each sample. For regression the error is the **residual** r = ŷ − y: squared "
     "error punishes large residuals quadratically and pushes hardest on them, absolute error pushes every "
     "sample equally, Huber and log-cosh do one near zero and the other far out. For classification what "
     "matters is the **margin** m = y·s (label ±1 times score): positive on the right side of the boundary. "
     "The 0-1 loss counts mistakes but has no slope to follow; hinge and logistic losses are the smooth "
-    "stand-ins that training uses. Every setting is in the page's address: copy it to share this view."
+    "stand-ins that training uses. Drag the **Huber δ** slider under the regression curves to move the kink "
+    "in your browser. Every setting is in the page's address: copy it to share this view."
 )
-
-
-def names_field(key: str, default: tuple[str, ...], allowed: tuple[str, ...]) -> url.Field:
-    def parse(text: str) -> list[str]:
-        chosen = [check_choice(item, key, allowed) for item in text.split(",") if item]
-        return list(dict.fromkeys(chosen))
-
-    return url.Field(key, list(default), parse, lambda v: ",".join(v))
-
-
-FIELDS = [
-    names_field("reg", REGRESSION, REGRESSION), names_field("cls", CLASSIFICATION, CLASSIFICATION),
-    url.float_field("delta", 1.0, 0.05, 5.0), url.float_field("span", 3.0, 1.0, 10.0),
-    url.Field("ex_y", loss_curves.EXAMPLE_Y, str), url.Field("ex_yhat", loss_curves.EXAMPLE_Y_PRED, str),
-]
-
-
-def scenario_values(name: str) -> dict:
-    sc = SCENARIOS[name]
-    return {"reg": list(sc.regression), "cls": list(sc.classification), "delta": sc.delta, "span": 3.0,
-            "ex_y": sc.y, "ex_yhat": sc.y_pred}
-
-
-notices = url.seed_from_url("losses", FIELDS)
-for notice in notices:
-    st.warning(notice)
-
+page.scenario_picker()
 with st.sidebar:
-    st.header("Classroom scenarios")
-    choice = st.selectbox("scenario", ["—", *SCENARIOS], key="loss_scenario_pick",
-                          format_func=lambda n: n if n == "—" else SCENARIOS[n].title)
-    if st.button("Load scenario", disabled=choice == "—", width="stretch"):
-        url.apply_values(scenario_values(choice) | {"loss_scenario_note": choice})
-        st.rerun()
     st.header("Curves")
-    regression = st.multiselect("regression losses", REGRESSION, key="reg",
-                                format_func=lambda k: INFO[k].title)
-    classification = st.multiselect("classification losses", CLASSIFICATION, key="cls",
-                                    format_func=lambda k: INFO[k].title)
-    delta = st.slider("Huber δ", 0.05, 5.0, step=0.05, key="delta",
-                      help="Where Huber switches from squared (inside) to absolute (outside).")
-    span = st.slider("range of r and m (±)", 1.0, 10.0, step=0.5, key="span")
+    regression = widgets.multiselect(fields["reg"], format_func=lambda k: INFO[k].title)
+    classification = widgets.multiselect(fields["cls"], format_func=lambda k: INFO[k].title)
+    delta = float(widgets.slider(fields["delta"], step=0.05,
+                                 help="Where Huber switches from squared (inside) to absolute (outside)."))
+    span = float(widgets.slider(fields["span"], step=0.5))
+page.write_link()
+described = page.scenario_note()
 
-url.write(FIELDS)
-
-note = st.session_state.get("loss_scenario_note")
-if note in SCENARIOS:
-    changed = [k for k, v in scenario_values(note).items() if st.session_state.get(k) != v]
-    if changed:
-        st.caption(f"Scenario “{SCENARIOS[note].title}” loaded, then changed ({', '.join(changed)}): "
-                   "its text "
-                   "no longer describes this picture. Load it again to return.")
-    else:
-        st.info(f"**{SCENARIOS[note].title}.** {SCENARIOS[note].explanation}")
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def curves(kind: str, keys: tuple[str, ...], delta: float, span: float) -> pd.DataFrame:
-    points = np.linspace(-span, span, 601)
-    if kind == "regression":
-        return loss_curves.regression_curves(keys, points, delta)
-    return loss_curves.margin_curves(keys, points)
-
-
-reg_frame = cls_frame = None
+curves = None
 with shown_errors():
-    reg_frame = curves("regression", tuple(regression), delta, span)
-    cls_frame = curves("classification", tuple(classification), delta, span)
-if reg_frame is None or cls_frame is None:
-    st.stop()
+    curves = lesson.curves(regression, classification, delta, span)
+if curves is None:
+    page.stale_picture()
 
 st.subheader("Regression losses, as functions of the residual")
 if regression:
-    left, right = st.columns(2)
-    left.plotly_chart(loss_figures.curves_figure(reg_frame, regression, delta=delta), width="stretch",
-                      key="reg_loss_chart")
-    right.plotly_chart(loss_figures.curves_figure(reg_frame, regression, gradient=True, delta=delta),
-                       width="stretch", key="reg_grad_chart")
-    st.caption(
-        f"At r = ±{span:g}: " + ", ".join(
-            f"{INFO[k].title} {reg_frame[k].iloc[-1]:.3g} "
-            f"(gradient {reg_frame[k + '_gradient'].iloc[-1]:.3g})"
-            for k in regression)
-        + ". The gradient is the pull on a prediction: MSE's grows with the error, MAE's is ±1 whatever the "
-        "error, Huber's is capped at ±δ, log-cosh's bends smoothly from one to the other. RMSE of one "
-        "sample is |r|; over n samples its gradient r/(n·RMSE) depends on all of them."
-    )
+    spec = figures.curves_spec(curves.regression, regression, delta=delta)
+    page.chart(figures.with_delta_scrubber(spec, curves), "reg_chart")
+    end = curves.regression.iloc[-1]
+    values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})"
+                       for k in regression)
+    st.caption(f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: MSE's grows with "
+               "the error, MAE's is ±1 whatever the error, Huber's is capped at ±δ, log-cosh's bends "
+               "smoothly from one to the other. RMSE of one sample is |r|; over n samples its gradient "
+               "r/(n·RMSE) depends on all of them.")
 else:
     st.info("Choose at least one regression loss in the sidebar to draw its curve.")
 
 st.subheader("Classification losses, as functions of the margin")
 if classification:
-    left, right = st.columns(2)
-    top = span + 1.5
-    left.plotly_chart(loss_figures.curves_figure(cls_frame, classification, y_range=(-0.1 * top, top)),
-                      width="stretch", key="cls_loss_chart")
-    right.plotly_chart(loss_figures.curves_figure(cls_frame, classification, gradient=True,
-                                                  y_range=(-2.2, 0.4)), width="stretch", key="cls_grad_chart")
+    page.chart(figures.curves_spec(curves.classification, classification,
+                                   y_ranges=((-0.1 * (span + 1.5), span + 1.5), (-2.2, 0.4))), "cls_chart")
     st.caption(
         "Margin m > 0: right side of the boundary; m < 0: a mistake. The 0-1 loss is flat on both sides "
         "(gradient 0, undefined at m = 0). Hinge is exactly 0 beyond m = 1; logistic and cross-entropy "
-        "are the same curve, log(1 + e^(−m)), and never quite reach 0. Steeper curves leave the plot."
-    )
+        "are the same curve, log(1 + e^(−m)), and never quite reach 0. Steeper curves leave the plot.")
 else:
     st.info("Choose at least one classification loss in the sidebar to draw its curve.")
 
 st.subheader("The formulas")
-header = st.columns([1.1, 3, 3, 3])
-for column, text in zip(header, ("**loss**", "**per sample**", "**gradient**",
-                                "**PyTorch** (F = torch.nn.functional)")):
-    column.markdown(text)
+widths = [1.1, 3, 3, 3]
+for column, title in zip(st.columns(widths), ("**loss**", "**per sample**", "**gradient**",
+                                              "**PyTorch** (F = torch.nn.functional)")):
+    column.markdown(title)
 for key in [*regression, *classification]:
-    info = INFO[key]
-    row = st.columns([1.1, 3, 3, 3], vertical_alignment="center")
-    row[0].markdown(f"**{info.title}**")
-    row[1].latex(info.formula)
-    row[2].latex(info.gradient)
-    row[3].code(info.torch.replace("δ", f"{delta:g}"), language="python", wrap_lines=True)
+    row = st.columns(widths, vertical_alignment="center")
+    row[0].markdown(f"**{INFO[key].title}**")
+    row[1].latex(INFO[key].formula)
+    row[2].latex(INFO[key].gradient)
+    row[3].code(lesson.torch_line(key, delta), language="python", wrap_lines=True)
 st.caption("r = ŷ − y; m = y·s with y = ±1 and s the score; σ(s) = 1/(1 + e^(−s)). Cross-entropy "
            "−[t log σ(s) + (1 − t) log(1 − σ(s))] with the 0/1 label t = (1 + y)/2 is −log σ(m). Every loss "
            "is averaged over the samples: L = (1/n) Σ ℓ, so the gradient of L carries a 1/n.")
-
-st.subheader("Worked example")
-st.markdown("Edit the targets and the predictions (numbers separated by commas): every loss is recomputed.")
 c1, c2 = st.columns(2)
-y_text = c1.text_input("targets y", key="ex_y", max_chars=loss_curves.MAX_NUMBER_TEXT)
-yhat_text = c2.text_input("predictions ŷ", key="ex_yhat", max_chars=loss_curves.MAX_NUMBER_TEXT)
-example = None
-with shown_errors():
-    y_values = loss_curves.parse_numbers(y_text, "targets y")
-    yhat_values = loss_curves.parse_numbers(yhat_text, "predictions ŷ")
-    per_sample, totals = loss_curves.worked_example(y_values, yhat_values, delta)
-    example = (per_sample, totals, loss_curves.worked_latex(y_values, yhat_values, delta))
-if example is not None:
+export.csv_button("Regression curves (CSV)", lambda: curves.regression, "lossviz_regression_losses.csv", c1)
+export.csv_button("Classification curves (CSV)", lambda: curves.classification,
+                  "lossviz_classification_losses.csv", c2)
+
+
+@st.fragment
+def worked_example(delta: float, described: str | None) -> None:
+    """The editable example: typing reruns this part only."""
+    st.subheader("Worked example")
+    st.markdown("Edit the targets and the predictions (numbers separated by commas): every loss follows.")
+    c1, c2 = st.columns(2)
+    y_text, yhat_text = widgets.text_input(fields["ex_y"], c1), widgets.text_input(fields["ex_yhat"], c2)
+    page.write_link()
+    if described and any(url.current(k) != v for k, v in page.values_of(described).items()):
+        st.rerun()  # the scenario's text no longer describes the picture: the whole page says so
+    example = None
+    with shown_errors():
+        y, y_pred = (lesson.parse_numbers(t, f.title) for t, f in ((y_text, fields["ex_y"]),
+                                                                   (yhat_text, fields["ex_yhat"])))
+        example = (*lesson.worked_example(y, y_pred, delta), lesson.worked_latex(y, y_pred, delta))
+    if example is None:
+        page.stale_chart("example_chart")
+        return
     per_sample, totals, formulas = example
-    metrics = st.columns(len(totals))
-    for column, (key, value) in zip(metrics, totals.items()):
+    for column, (key, value) in zip(st.columns(len(totals)), totals.items()):
         column.metric(INFO[key].title if key != "huber" else f"Huber (δ = {delta:g})", f"{value:.4g}")
     left, right = st.columns([3, 2])
-    with left:
-        for key in REGRESSION:
-            st.latex(formulas[key])
-    right.plotly_chart(loss_figures.example_figure(per_sample), width="stretch", key="example_chart")
+    for key in REGRESSION:
+        left.latex(formulas[key])
+    page.chart(figures.example_spec(per_sample), "example_chart", right)
     st.dataframe(per_sample.rename(columns={"y_pred": "ŷ", "residual": "r = ŷ − y", "squared": "r²",
                                             "absolute": "|r|", "log_cosh": "log cosh r"}),
                  width="stretch", hide_index=True)
-    worst = int(np.argmax(per_sample["squared"]))
-    share = per_sample["squared"].iloc[worst] / max(per_sample["squared"].sum(), 1e-300)
-    absolute_share = per_sample["absolute"].iloc[worst] / max(per_sample["absolute"].sum(), 1e-300)
-    st.caption(f"Sample {worst + 1} carries {share:.0%} of the MSE and {absolute_share:.0%} of the MAE.")
+    st.caption("Sample {} carries {:.0%} of the MSE and {:.0%} of the MAE.".format(
+        *lesson.worst_sample(per_sample)))
+    export.csv_button("Worked example (CSV)", per_sample, "lossviz_worked_example.csv")
+    export.code_block(lesson.torch_example_code(y, y_pred, delta),
+                      "Prints the five losses of the example; they equal the numbers above.")
 
-st.subheader("Export")
-c1, c2, c3 = st.columns(3)
-c1.download_button("Regression curves (CSV)", reg_frame.to_csv(index=False), "lossviz_regression_losses.csv",
-                   "text/csv")
-c2.download_button("Classification curves (CSV)", cls_frame.to_csv(index=False),
-                   "lossviz_classification_losses.csv", "text/csv")
-if example is not None:
-    c3.download_button("Worked example (CSV)", example[0].to_csv(index=False), "lossviz_worked_example.csv",
-                       "text/csv")
-    with st.expander("Equivalent PyTorch code"):
-        st.code(loss_curves.torch_example_code(y_values, yhat_values, delta), language="python")
+
+worked_example(delta, described)

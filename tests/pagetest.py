@@ -73,3 +73,18 @@ def figure_of_type(at: AppTest, trace_type: str, nth: int = 0) -> dict:
     found = [spec for spec in figures(at) if spec.get("data") and spec["data"][0]["type"] == trace_type]
     assert len(found) > nth, f"no figure number {nth} of type {trace_type} on the page"
     return found[nth]
+
+
+def chart(at: AppTest, key: str) -> dict:
+    """The figure of the live chart ``key`` (lossviz.ui.live_plotly), with ``"stale"``: drawn greyed out."""
+    for element in at.get("component_instance"):
+        if element.proto.component_name.endswith(COMPONENT_NAME) and getattr(element, "key", None) == key:
+            args = json.loads(element.proto.json_args)
+            return json.loads(args["spec"]) | {"stale": bool(args.get("stale"))}
+    raise AssertionError(f"no live chart {key!r} on the page")
+
+
+def charts(at: AppTest) -> list[str]:
+    """The keys of the live charts on the page, in page order."""
+    return [element.key for element in at.get("component_instance")
+            if element.proto.component_name.endswith(COMPONENT_NAME)]

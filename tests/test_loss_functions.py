@@ -1,14 +1,17 @@
 """lossviz.lessons.loss_functions: per-sample curves against their formulas and finite differences, the worked
 example against a hand calculation and torch, number parsing, scenarios."""
+import ast
 import subprocess
 import sys
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lossviz.lessons import loss_functions as lc
+from lossviz.viz import loss_functions as figures
 
 R = np.linspace(-4.0, 4.0, 161)
 
@@ -168,3 +171,70 @@ def test_parse_numbers_refuses_with_a_located_message(text, error, words):
 def test_validation_messages_name_the_parameter(call, words):
     with pytest.raises(ValueError, match=words):
         call()
+
+
+def _validated(spec: dict) -> dict:
+    """A figure spec through plotly's property checks (a misspelt property raises ValueError)."""
+    go.Figure({k: v for k, v in spec.items() if k != "lossviz_scrub"})
+    return spec
+
+
+@pytest.mark.parametrize("delta", [0.05, 0.7, 5.0])
+def test_every_figure_spec_is_a_valid_plotly_figure(delta):
+    curves = lc.curves(lc.REGRESSION, lc.CLASSIFICATION, delta, 3.0)
+    spec = figures.curves_spec(curves.regression, lc.REGRESSION, delta=delta)
+    spec = _validated(figures.with_delta_scrubber(spec, curves))
+    names = [t["name"] for t in spec["data"]]
+    assert names.count("±δ") == 2 and [t["xaxis"] for t in spec["data"][:2]] == ["x", "x2"]
+    assert spec["lossviz_scrub"]["values"][spec["lossviz_scrub"]["active"]] == f"δ = {delta:g}"
+    _validated(figures.curves_spec(curves.classification, lc.CLASSIFICATION, y_ranges=((-1, 5), (-2, 1))))
+    per_sample, _ = lc.worked_example([1, 2, 3], [1.5, 2, 0])
+    bars = _validated(figures.example_spec(per_sample))
+    assert [t["name"] for t in bars["data"]] == ["MSE", "MAE", "Huber", "log-cosh"]
+
+
+def test_without_huber_there_is_nothing_to_scrub():
+    curves = lc.curves(["mse"], [], 1.0, 3.0)
+    spec = figures.curves_spec(curves.regression, ["mse"], delta=1.0)
+    assert "lossviz_scrub" not in figures.with_delta_scrubber(spec, curves)
+    assert "±δ" not in [t["name"] for t in spec["data"]]
+
+
+class _Blank(ast.NodeTransformer):
+    """Every literal number (a negative one too) as 0."""
+
+    def visit_UnaryOp(self, node):
+        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+            return ast.Constant(0)
+        return self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        return ast.Constant(0) if isinstance(node.value, (int, float)) else node
+
+
+def _statements(code: str) -> str:
+    """The script's statements with every literal number blanked: what it does, not with which values."""
+    return ast.dump(_Blank().visit(ast.parse(code)))
+
+
+@pytest.mark.parametrize("typed", [
+    "__import__('os').system('echo pwned')", "1\nimport os", "1, 2; import os", "1'), print('x", "1 # x",
+    "1\u2028import os", "1\x0bimport os", "[1](http://evil.example)", "0x10", "1e400", "nan",
+])
+def test_typed_text_never_reaches_the_generated_code(typed):
+    """Only numbers parse; anything else is refused before any code is written."""
+    with pytest.raises(ValueError):
+        values = lc.parse_numbers(typed, "targets y")
+        lc.torch_example_code(values, values)
+
+
+@pytest.mark.parametrize("numbers", ["1e308, -0.0, 5e-324", "-1.5e-300, 2, 3", "123456789.123456789, 0, 0"])
+def test_the_generated_code_is_the_same_script_for_any_numbers(numbers):
+    values = lc.parse_numbers(numbers, "y")
+    plain = lc.torch_example_code([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], delta=1.0)
+    code = lc.torch_example_code(values, values[::-1], delta=0.05)
+    assert _statements(code) == _statements(plain)
+    tree = ast.parse(code)
+    written = {abs(node.value) for node in ast.walk(tree) if isinstance(node, ast.Constant)
+               and isinstance(node.value, float)}
+    assert set(np.abs(values).tolist()) <= written  # every number exactly, through repr

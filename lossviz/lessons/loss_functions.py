@@ -20,18 +20,25 @@ import numpy as np
 import pandas as pd
 
 from lossviz import losses
-from lossviz._validation import check_array, check_choice, check_scalar
+from lossviz._validation import check_array, check_choice, check_int, check_scalar
 
 __all__ = [
-    "LossInfo", "INFO", "REGRESSION", "CLASSIFICATION", "regression_curves", "margin_curves",
-    "parse_numbers", "worked_example", "worked_latex", "torch_example_code", "LossScenario", "SCENARIOS",
-    "EXAMPLE_Y", "EXAMPLE_Y_PRED", "MAX_EXAMPLE",
+    "LossInfo", "INFO", "REGRESSION", "CLASSIFICATION", "regression_curves", "margin_curves", "Curves",
+    "curves", "scrub_deltas", "parse_numbers", "worked_example", "worked_latex", "worst_sample", "torch_line",
+    "torch_example_code", "LossScenario", "SCENARIOS", "EXAMPLE_Y", "EXAMPLE_Y_PRED", "MAX_EXAMPLE",
+    "DELTA_RANGE", "SPAN_RANGE",
 ]
 
 EXAMPLE_Y = "1, 2, 3, 4, 5"
 EXAMPLE_Y_PRED = "0.8, 1.9, 2.8, 3.7, 4.6"
 MAX_EXAMPLE = 100
 MAX_NUMBER_TEXT = 2_000
+# Huber's threshold and the half-width of the curves' axis, as the page offers them.
+DELTA_RANGE = (0.05, 5.0)
+SPAN_RANGE = (1.0, 10.0)
+# Points per curve, and positions of Huber's threshold precomputed for the page's scrubber.
+CURVE_POINTS = 601
+SCRUB_DELTAS = 25
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,78 @@ def margin_curves(keys: Sequence[str], margins: object) -> pd.DataFrame:
     return _curves(keys, CLASSIFICATION, "margin", margins, 1.0, 1.0, "classification loss")
 
 
+def scrub_deltas(delta: float, count: int = SCRUB_DELTAS) -> tuple[np.ndarray, int]:
+    """Huber thresholds for a scrubber: ``count`` log-spaced values over :data:`DELTA_RANGE` and ``delta``.
+
+    The spaced values are rounded to three significant digits, so a label with ``:g`` shows each one
+    exactly. Returns the sorted thresholds, shape (count,) or (count + 1,) when ``delta`` is not among
+    them, and the index of ``delta``.
+
+    >>> deltas, index = scrub_deltas(1.0, count=5)
+    >>> deltas.tolist(), index
+    ([0.05, 0.158, 0.5, 1.0, 1.58, 5.0], 3)
+    """
+    delta = check_scalar(delta, "delta", low=0.0, include_low=False)
+    count = check_int(count, "count", low=2)
+    values = [float(f"{v:.3g}") for v in np.geomspace(*DELTA_RANGE, count)]
+    values = np.unique(np.append(values, delta))
+    return values, int(np.flatnonzero(values == delta)[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Curves:
+    """What the page draws of the losses themselves (see :func:`curves`).
+
+    regression : DataFrame, (points, 1 + 2 k)
+        :func:`regression_curves` of the chosen regression losses.
+    classification : DataFrame, (points, 1 + 2 k)
+        :func:`margin_curves` of the chosen classification losses.
+    deltas : ndarray, (D,)
+        Huber thresholds of the scrubber (:func:`scrub_deltas`); ``delta_index`` is the page's own.
+    huber, huber_gradient : ndarray, (D, points)
+        Huber's loss and gradient along ``regression["residual"]`` at each threshold.
+    """
+
+    regression: pd.DataFrame
+    classification: pd.DataFrame
+    deltas: np.ndarray
+    delta_index: int
+    huber: np.ndarray
+    huber_gradient: np.ndarray
+
+
+def curves(regression: Sequence[str], classification: Sequence[str], delta: float = 1.0, span: float = 3.0,
+           points: int = CURVE_POINTS) -> Curves:
+    """Every curve of the page: losses and gradients on ``[-span, span]``, Huber at every scrubbed delta.
+
+    Parameters
+    ----------
+    regression, classification : names from :data:`REGRESSION` and :data:`CLASSIFICATION`
+    delta : float
+        Huber's threshold.
+    span : float
+        Half-width of the residual and margin axes, in :data:`SPAN_RANGE`.
+    points : int
+        Points per curve.
+
+    Examples
+    --------
+    >>> c = curves(["mse", "huber"], ["hinge"], delta=0.5, span=2.0, points=5)
+    >>> c.regression["residual"].tolist(), c.regression["huber_gradient"].tolist()
+    ([-2.0, -1.0, 0.0, 1.0, 2.0], [-0.5, -0.5, 0.0, 0.5, 0.5])
+    >>> c.huber.shape == (len(c.deltas), 5) and float(c.deltas[c.delta_index]) == 0.5
+    True
+    """
+    span = check_scalar(span, "span", low=SPAN_RANGE[0], high=SPAN_RANGE[1])
+    points = check_int(points, "points", low=2, high=100_000)
+    axis = np.linspace(-span, span, points)
+    deltas, index = scrub_deltas(delta)
+    per_delta = [regression_curves(["huber"], axis, d) for d in deltas]
+    return Curves(regression_curves(regression, axis, delta), margin_curves(classification, axis), deltas,
+                  index, np.array([f["huber"].to_numpy() for f in per_delta]),
+                  np.array([f["huber_gradient"].to_numpy() for f in per_delta]))
+
+
 def parse_numbers(text: str, name: str, max_count: int = MAX_EXAMPLE) -> np.ndarray:
     """Numbers separated by commas, semicolons or spaces, as float64 (the text is never evaluated).
 
@@ -195,6 +274,18 @@ def worked_example(y: object, y_pred: object, delta: float = 1.0) -> tuple[pd.Da
     return per_sample, totals
 
 
+def worst_sample(per_sample: pd.DataFrame) -> tuple[int, float, float]:
+    """The sample with the largest squared residual (1-based) and its shares of the MSE and of the MAE.
+
+    >>> worst_sample(worked_example([0, 0, 0], [1, 1, 4])[0])
+    (3, 0.8888888888888888, 0.6666666666666666)
+    """
+    squared, absolute = per_sample["squared"].to_numpy(), per_sample["absolute"].to_numpy()
+    worst = int(np.argmax(squared))
+    return worst + 1, float(squared[worst] / max(squared.sum(), 1e-300)), \
+        float(absolute[worst] / max(absolute.sum(), 1e-300))
+
+
 def _number(value: float, digits: int = 4) -> str:
     text = f"{value:.{digits}g}"
     if "e" in text:
@@ -228,6 +319,17 @@ def worked_latex(y: object, y_pred: object, delta: float = 1.0) -> dict[str, str
                     + _sum_latex([_number(v, 3) for v in per_sample["log_cosh"]]) + r"\right) = "
                     + _number(totals["log_cosh"]),
     }
+
+
+def torch_line(key: str, delta: float = 1.0) -> str:
+    """The PyTorch expression of loss ``key`` for the formulas table, Huber's threshold as a literal.
+
+    >>> torch_line("huber", 0.5)
+    'F.huber_loss(y_pred, y, delta=0.5)'
+    """
+    check_choice(key, "loss", INFO)
+    delta = check_scalar(delta, "delta", low=0.0, include_low=False)
+    return INFO[key].torch.replace("δ", repr(float(delta)))
 
 
 def torch_example_code(y: object, y_pred: object, delta: float = 1.0) -> str:
@@ -264,9 +366,28 @@ class LossScenario:
     y: str = EXAMPLE_Y
     y_pred: str = EXAMPLE_Y_PRED
     extra: dict = field(default_factory=dict)
+    span: float = 3.0
+
+    @property
+    def settings(self) -> dict:
+        """The scenario as the page's link values: curves, threshold, span and the worked example."""
+        return {"reg": list(self.regression), "cls": list(self.classification), "delta": self.delta,
+                "span": self.span, "ex_y": self.y, "ex_yhat": self.y_pred}
 
 
 SCENARIOS: dict[str, LossScenario] = {
+    "classic": LossScenario(
+        title="Every loss, and the classic worked example",
+        explanation=(
+            "On the curves, at r = ±3 squared error pulls with a gradient of 6, six times absolute error's "
+            "constant 1; Huber's pull is capped at δ = 1, and log-cosh's (tanh 3 ≈ 0.995) is almost the "
+            "same. "
+            "The 0-1 loss is flat, its gradient 0 wherever it has one, and hinge is exactly 0 beyond m = 1, "
+            "where the logistic loss is still positive. In the worked example every residual is at most 0.4, "
+            "inside δ: Huber is exactly half the MSE (0.034 against 0.068), and the MAE (0.24) is above the "
+            "MSE, since |r| > r² when |r| < 1."
+        ),
+    ),
     "outlier": LossScenario(
         title="An outlier drags MSE",
         explanation=(

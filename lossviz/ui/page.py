@@ -125,6 +125,14 @@ class Page:
                 live_plotly_chart(spec, key=key, container=columns[index % 2], stale=True)
         st.stop()
 
+    def stale_chart(self, key: str, container=None) -> bool:
+        """Chart ``key``'s last good picture greyed out, while the part of the page that draws it has an
+        error (the rest of the page goes on); False when there is no picture to show."""
+        spec = st.session_state.get(self._picture_key, {}).get(key)
+        if spec is not None:
+            live_plotly_chart(spec, key=key, container=container, stale=True)
+        return spec is not None
+
     def write_link(self, active: Sequence[str] | None = None) -> None:
         """Write the settings that matter now (``active`` keys; default all) and projector mode to the URL."""
         keys = set(active) if active is not None else {f.key for f in self.fields}
