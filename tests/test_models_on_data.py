@@ -1,5 +1,6 @@
-"""lossviz.lessons.models_on_data: exact grids against the loss computed point by point, least squares, the loss
-switch against its formulas, robust minima against independent solvers, fits, torch, scenarios."""
+"""lossviz.lessons.models_on_data: exact grids against the loss computed point by point, least squares, the
+loss switch against its formulas, robust minima against independent solvers, fits, torch, scenarios, the
+learning-rate frames, the click-to-step and the work estimate."""
 import json
 import subprocess
 import sys
@@ -462,3 +463,83 @@ def test_a_flat_edge_is_a_minimum_in_view_and_a_falling_one_is_not():
     assert not zero_one.best_on_edge  # the error rate depends only on the direction of w
     separable = dl.explore(dl.load_dataset("blobs", ["x1", "x2"], noise=0.5), "cross_entropy", steps=2)
     assert separable.best_on_edge
+
+
+def test_the_learning_rate_frames_are_each_rate_run_on_its_own():
+    settings = [OptimizerSetting("sgd", {"lr": 0.2, "momentum": 0.5}), OptimizerSetting("adam", {"lr": 0.05})]
+    multipliers = (0.5, 1.0, 3.0)
+    ex = dl.explore(LINEAR, "huber", settings=settings, start=(1.0, -1.0), steps=30, multipliers=multipliers)
+    assert ex.frames.shape == (2, 3, 31, 2) and not ex.frames.flags.writeable
+    assert ex.multipliers == multipliers
+    for r, setting in enumerate(settings):
+        for m, factor in enumerate(multipliers):
+            lr = setting.hyperparameters["lr"] * factor
+            optimizer = optimizers.get(setting.name, **{**setting.hyperparameters, "lr": lr})
+            alone = run(ex.landscape.model, optimizer, np.array([1.0, -1.0]), 30).params
+            np.testing.assert_allclose(ex.frames[r, m], alone, rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(ex.frames[r, 1], ex.runs[r].trajectory.params)
+    assert dl.explore(LINEAR, "mse", steps=3).frames.shape[1] == 0  # none asked, none computed
+    assert all(float(f"{m:.3g}") == m for m in dl.LR_MULTIPLIERS) and 1.0 in dl.LR_MULTIPLIERS
+
+
+def test_nearest_step_picks_the_closest_point_of_any_path_or_nothing():
+    settings = [OptimizerSetting("sgd", {"lr": 0.05}), OptimizerSetting("adam", {"lr": 0.3})]
+    ex = dl.explore(LINEAR, "mae", settings=settings, start=(3.0, -2.0), steps=40)
+    width = ex.domain[0][1] - ex.domain[0][0]
+    for run_index, step in ((0, 5), (1, 12), (1, 33)):
+        point = ex.runs[run_index].trajectory.params[step] + [0.005 * width, 0.0]
+        # The nearest point over both paths, found here by brute force.
+        distances = [(np.linalg.norm(r.trajectory.params[k] - point), k) for r in ex.runs for k in range(41)]
+        assert dl.nearest_step(ex, point) == min(distances)[1]
+    assert dl.nearest_step(ex, (ex.domain[0][1] + width, 0.0)) is None
+    with pytest.raises(ValueError, match="point must have shape"):
+        dl.nearest_step(ex, (1.0, 2.0, 3.0))
+
+
+def test_the_work_estimate_counts_at_least_every_evaluation_made(monkeypatch):
+    counted = {"points": 0}
+    original = dl.grid
+
+    def counting(land, xs, ys):
+        counted["points"] += len(xs) * len(ys)
+        return original(land, xs, ys)
+
+    monkeypatch.setattr(dl, "grid", counting)
+    data = dl.load_dataset("linear", ["x"], n_samples=300)
+    settings = [OptimizerSetting("sgd", {"lr": 0.1}), OptimizerSetting("adam", {"lr": 0.1})]
+    dl.explore(data, "huber", outliers=5, settings=settings, steps=20, multipliers=dl.LR_MULTIPLIERS)
+    work = dl.explore_work(300, steps=20, runs=2, multipliers=len(dl.LR_MULTIPLIERS), outliers=5)
+    assert counted["points"] * 300 <= work.row_evaluations
+    assert work.row_steps == 300 * 20 * 2 * (1 + len(dl.LR_MULTIPLIERS))
+    big = dl.explore_work(10**6, steps=1, runs=1)
+    assert big.row_evaluations == dl.explore_work(dl.MAX_LANDSCAPE_ROWS, steps=1, runs=1).row_evaluations
+
+
+def test_the_summary_names_the_lowest_point_and_the_row_sample(monkeypatch):
+    monkeypatch.setattr(dl, "MAX_LANDSCAPE_ROWS", 50)
+    ex = dl.explore(LINEAR, "mae", steps=2)
+    text = dl.summary(ex)
+    assert text.startswith("The minimum is at slope = ") and "random sample of 50 of the 60 rows" in text
+    separable = dl.explore(dl.load_dataset("blobs", ["x1", "x2"], noise=0.5), "cross_entropy", steps=2)
+    assert "lowest point in view (the minimum lies beyond the map)" in dl.summary(separable)
+
+
+@pytest.mark.parametrize("name", list(dl.SCENARIOS))
+def test_every_scenario_is_plain_link_values(name):
+    sc = dl.SCENARIOS[name]
+    values = sc.settings
+    assert (values["source"], values["loss"], values["f1"]) == (sc.dataset, sc.loss, sc.features[0])
+    assert values["racers"] == len(sc.optimizers) and values["optimizers"] == sc.optimizers
+    assert values["step"] == (sc.steps if sc.shown_step is None else sc.shown_step)
+    keys = {"source", "n", "noise", "seed", "nfeat", "f1", "f2", "positive", "loss", "delta", "outliers",
+            "outlier_size", "x0", "y0", "steps", "racers", "step", "optimizers"}
+    assert set(values) <= keys
+
+
+def test_dataset_settings_give_each_preset_its_own_features():
+    for name, preset in dl.PRESETS.items():
+        values = dl.dataset_settings(name)
+        assert values["f1"] == preset.features[0] and values["nfeat"] == len(preset.features)
+        assert ({"n", "noise", "seed"} <= set(values)) == preset.synthetic
+    with pytest.raises(ValueError, match="unknown dataset 'csv'"):
+        dl.dataset_settings("csv")

@@ -25,8 +25,10 @@ and (with outliers added) where the MSE, MAE and Huber minima go.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,16 +40,22 @@ from lossviz.run import Trajectory, run
 from lossviz.settings import OptimizerSetting, build_optimizer, build_schedule
 
 __all__ = [
-    "LossChoice", "LOSS_CHOICES", "loss_names", "Preset", "PRESETS", "load_dataset", "one_vs_rest",
+    "LossChoice", "LOSS_CHOICES", "loss_names", "loss_title", "Preset", "PRESETS", "load_dataset",
+    "one_vs_rest",
     "with_outliers", "subsample", "DataLandscape", "build", "grid", "least_squares", "minimize", "view_box",
     "Fit", "fit_at", "model_data_frame", "torch_code", "RunResult", "Exploration", "explore", "robust_table",
-    "trajectories_frame",
-    "DataScenario", "SCENARIOS", "MAX_LANDSCAPE_ROWS", "MAX_RUNS",
+    "trajectories_frame", "grid_frame", "summary", "nearest_step", "Work", "explore_work", "dataset_settings",
+    "DataScenario", "SCENARIOS", "SPARE_RUNS", "LR_MULTIPLIERS", "MAX_LANDSCAPE_ROWS", "MAX_RUNS",
 ]
 
-MAX_LANDSCAPE_ROWS = 20_000
+# The landscape and the runs use at most this many rows (a seeded sample of a larger upload): every
+# rerun then fits the work budget with room for the steps and the learning-rate frames.
+MAX_LANDSCAPE_ROWS = 2_000
 MAX_RUNS = 3
 MAX_STEPS = 5_000
+# Multiples of each optimizer's learning rate replayed by the page's scrubber (1 is the rate itself);
+# three significant digits, so a label with :g shows each rate exactly.
+LR_MULTIPLIERS = tuple(float(f"{m:.3g}") for m in np.logspace(-1.0, 1.0, 25))
 # Up to this many numbers, the PyTorch script carries the data itself; beyond, it reads the page's CSV.
 MAX_EMBEDDED_NUMBERS = 4_000
 DATA_FILE_NAME = "lossviz_model_data.csv"
@@ -87,6 +95,16 @@ def loss_names(task: str | None = None) -> list[str]:
     return [k for k, c in LOSS_CHOICES.items() if c.task == task]
 
 
+def loss_title(key: str) -> str:
+    """What the page calls loss ``key``.
+
+    >>> loss_title("sigmoid_mse")
+    'Squared error through a sigmoid'
+    """
+    check_choice(key, "loss", LOSS_CHOICES)
+    return LOSS_CHOICES[key].title
+
+
 @dataclass(frozen=True)
 class Preset:
     """How a registered dataset is offered: its default features and, for 3 classes, positive class."""
@@ -111,6 +129,24 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            "virginica"),
     Preset("wine", "Wine (real)", "classification", ("alcohol", "color_intensity"), False, "class_0"),
 )}
+
+
+def dataset_settings(source: str) -> dict:
+    """A page's settings for a freshly chosen preset: its features, its positive class and, for a synthetic
+    one, its size, noise and seed (link keys ``nfeat``, ``f1``, ``f2``, ``positive``, ``n``, ``noise``,
+    ``seed``).
+
+    >>> dataset_settings("iris")
+    {'nfeat': 2, 'f1': 'petal length (cm)', 'f2': 'petal width (cm)', 'positive': 'virginica'}
+    """
+    check_choice(source, "dataset", PRESETS)
+    preset = PRESETS[source]
+    values: dict = {"nfeat": len(preset.features), "f1": preset.features[0], "f2": (*preset.features, "")[1],
+                    "positive": preset.positive or ""}
+    if preset.synthetic:
+        params = datasets.parameters(source)
+        values |= {"n": params["n_samples"], "noise": params["noise"], "seed": 0}
+    return values
 
 
 def one_vs_rest(dataset: Dataset, positive: str) -> Dataset:
@@ -458,19 +494,22 @@ def torch_code(land: DataLandscape, optimizer: object, schedule: object, *, step
         features = frame.iloc[:, :-1].to_numpy()
         rows = ", ".join("[" + ", ".join(repr(float(v)) for v in row) + "]" for row in features)
         target = ", ".join(repr(float(v)) for v in frame.iloc[:, -1])
+        names = ", ".join(land.dataset.feature_names)
         data_lines = [
-            f"# The data as lossviz used it: standardized {', '.join(land.dataset.feature_names)} (X) "
-            f"and {land.dataset.target_name} (t).",
+            torch_export.comment(f"The data as lossviz used it: standardized {names} (X) and "
+                                 f"{land.dataset.target_name} (t)."),
             f"X = torch.tensor([{rows}], dtype=torch.float64)",
             f"t = torch.tensor([{target}], dtype=torch.float64)",
         ]
     else:
         data_lines = [
-            "import numpy",
-            "# The page's 'Model data (CSV)' download: standardized feature(s), then the target.",
-            f"data = numpy.loadtxt({DATA_FILE_NAME!r}, delimiter=',', skiprows=1, ndmin=2)",
-            "X = torch.tensor(data[:, :-1], dtype=torch.float64)",
-            "t = torch.tensor(data[:, -1], dtype=torch.float64)",
+            "import csv",
+            "# The page's 'Model data (CSV)' download: standardized feature(s), then the target. Its header",
+            "# holds the column names (quoted, maybe over several lines): the reader skips it as one record.",
+            f"with open({DATA_FILE_NAME!r}, newline='') as data_file:",
+            "    rows = list(csv.reader(data_file))[1:]",
+            "data = torch.tensor([[float(v) for v in row] for row in rows], dtype=torch.float64)",
+            "X, t = data[:, :-1], data[:, -1]",
         ]
     comment = f"# The two parameters on the map's axes: {', '.join(land.param_names)}."
     preamble = "import torch\n\n" + "\n".join(data_lines) + "\n" + comment + "\n"
@@ -497,7 +536,9 @@ class Exploration:
     lowest point (``best_on_edge`` when that is on the view's edge: the minimum lies beyond);
     runs: the optimizer descents; outlier_rows: rows moved by the outlier control; robust: for a
     regression with outliers, each robust-or-not loss's minimizer with and without them (a table);
-    n_rows: rows of the dataset before sampling (the landscape uses at most MAX_LANDSCAPE_ROWS).
+    n_rows: rows of the dataset before sampling (the landscape uses at most MAX_LANDSCAPE_ROWS);
+    frames (runs, M, T+1, 2): every run's path at each of the M ``multipliers`` times its learning rate
+    (NaN after a divergence), for a scrubber.
     """
 
     landscape: DataLandscape
@@ -512,6 +553,8 @@ class Exploration:
     outlier_rows: np.ndarray
     robust: pd.DataFrame | None
     n_rows: int
+    frames: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 0, 2)))
+    multipliers: tuple[float, ...] = ()
 
 
 def _verdict(land: DataLandscape, traj: Trajectory, best: np.ndarray, best_value: float, on_edge: bool,
@@ -571,6 +614,12 @@ def robust_table(ex: Exploration) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+def grid_frame(ex: Exploration) -> pd.DataFrame:
+    """The landscape as a table, (ny, nx): a row per value of the second parameter (the index, named after
+    it), a column per value of the first; ``Z[i, j]`` = loss at (xs[j], ys[i])."""
+    return pd.DataFrame(ex.Z, index=pd.Index(ex.ys, name=ex.landscape.param_names[1]), columns=ex.xs)
+
+
 def trajectories_frame(ex: Exploration) -> pd.DataFrame:
     """Every run's trajectory in one table: ``optimizer, step, <parameter names>, loss, grad_norm, lr``."""
     frames = []
@@ -596,6 +645,7 @@ def explore(
     steps: int = 100,
     resolution: int = 61,
     seed: int = 0,
+    multipliers: Sequence[float] = (),
 ) -> Exploration:
     """The exact landscape of ``dataset`` under ``loss``, its minimum, and optimizers descending it.
 
@@ -619,6 +669,9 @@ def explore(
         Grid points per axis.
     seed : int
         Seed of the outlier rows and of the row sample.
+    multipliers : sequence of float
+        Also run each optimizer at these multiples of its learning rate, all of them in one
+        :func:`lossviz.run.run` call (``frames``, for a page's scrubber).
 
     Raises
     ------
@@ -670,7 +723,94 @@ def explore(
         traj = run(land.model, optimizer, x0, steps, schedule)
         runs.append(RunResult(label, setting, optimizer, schedule, traj,
                               _verdict(land, traj, best, best_value, on_edge, scale)))
-    return Exploration(land, domain, xs, ys, Z, best, best_value, on_edge, tuple(runs), rows, robust, n_rows)
+    factors = np.asarray(multipliers, dtype=float)
+    frames = np.full((len(runs), factors.size, steps + 1, 2), np.nan)
+    for index, result in enumerate(runs if factors.size else ()):
+        frames[index] = _scaled_paths(land, result, factors, x0, steps)
+    for array in (xs, ys, Z, best, frames):
+        array.flags.writeable = False  # shared by every session through the page's cache
+    return Exploration(land, domain, xs, ys, Z, best, best_value, on_edge, tuple(runs), rows, robust, n_rows,
+                       frames, tuple(factors.tolist()))
+
+
+def _scaled_paths(land: DataLandscape, result: RunResult, factors: np.ndarray, x0: np.ndarray,
+                  steps: int) -> np.ndarray:
+    """The run's path at each multiple of its learning rate, (M, T+1, 2): one run call of M runs."""
+    setting = result.setting
+    lr = float(result.optimizer.hyperparameters["lr"])
+    scaled = replace(setting, hyperparameters={**setting.hyperparameters, "lr": lr * factors})
+    optimizer = build_optimizer(scaled)
+    with np.errstate(all="ignore"):
+        traj = run(land.model, optimizer, np.tile(x0, (factors.size, 1)), steps,
+                   build_schedule(scaled, optimizer, steps))
+    return traj.params
+
+
+def summary(ex: Exploration) -> str:
+    """One plain sentence on where the landscape's lowest point is (and on the row sample, if any).
+
+    >>> ex = explore(load_dataset("linear", ["x"], n_samples=40, noise=0.0), "mse", steps=1)
+    >>> summary(ex)
+    'The minimum is at slope = 2, intercept = 1, loss 0.'
+    """
+    land = ex.landscape
+    where = "lowest point in view" if ex.best_on_edge else "minimum"
+    beyond = " (the minimum lies beyond the map)" if ex.best_on_edge else ""
+    # Round-off below 1e-9 of the largest coordinate is shown as 0, not as "8.6e-17".
+    best = np.where(np.abs(ex.best) < 1e-9 * max(1.0, float(np.abs(ex.best).max())), 0.0, ex.best)
+    value = ex.best_value if abs(ex.best_value) >= 1e-12 else 0.0
+    text = (f"The {where}{beyond} is at {land.param_names[0]} = {best[0]:.4g}, {land.param_names[1]} = "
+            f"{best[1]:.4g}, loss {value:.4g}.")
+    if ex.n_rows > land.dataset.n_samples:
+        text += (f" The landscape uses a random sample of {land.dataset.n_samples:,} of the {ex.n_rows:,} "
+                 "rows.")
+    return text
+
+
+def nearest_step(ex: Exploration, point: Sequence[float], tolerance: float = 0.04) -> int | None:
+    """The step of the path point nearest ``point`` (x, y) on the map, or None when every path is farther
+    than ``tolerance`` times the view's size (a click beside the paths picks nothing).
+
+    >>> ex = explore(load_dataset("linear", ["x"], n_samples=40), "mse", steps=20,
+    ...              settings=[OptimizerSetting("sgd", {"lr": 0.1})], start=(-2.0, -2.0))
+    >>> nearest_step(ex, ex.runs[0].trajectory.params[7] + 0.01), nearest_step(ex, (40.0, 40.0))
+    (7, None)
+    """
+    target = check_array(point, "point", ndim=1, last_dim=2)
+    size = np.array([ex.domain[0][1] - ex.domain[0][0], ex.domain[1][1] - ex.domain[1][0]])
+    best_distance, best_step = float(tolerance), None
+    for result in ex.runs:
+        distance = np.linalg.norm((result.trajectory.params - target) / size, axis=1)
+        if np.isfinite(distance).any() and np.nanmin(distance) <= best_distance:
+            best_step, best_distance = int(np.nanargmin(distance)), float(np.nanmin(distance))
+    return best_step
+
+
+class Work(NamedTuple):
+    """The work of one :func:`explore` call, in data rows: ``row_steps`` (a row's loss and gradient in one
+    step of one run), ``row_evaluations`` (a row's loss at one grid point) and ``call_steps`` (steps of
+    run calls, each with a fixed cost)."""
+
+    row_steps: int
+    row_evaluations: int
+    call_steps: int
+
+
+def explore_work(rows: int, *, steps: int, runs: int, multipliers: int = 0, outliers: int = 0,
+                 regression: bool = True, resolution: int = 61) -> Work:
+    """What :func:`explore` computes for ``rows`` data rows (at most :data:`MAX_LANDSCAPE_ROWS` are used).
+
+    The map (``resolution`` squared points), each minimum search (a grid of 13 x 13 points per halving of
+    its box, 30 halvings) and every run step, the learning-rate ``multipliers`` included.
+
+    >>> explore_work(100, steps=10, runs=2, multipliers=25)
+    Work(row_steps=52000, row_evaluations=879100, call_steps=40)
+    """
+    rows = min(check_int(rows, "rows", low=0), MAX_LANDSCAPE_ROWS)
+    searches = 1 + (4 if regression and outliers else 0)  # the robust table adds MAE's and Huber's, twice
+    search = math.ceil(math.log2(1e9)) * 13**2
+    return Work(rows * steps * runs * (1 + multipliers), rows * (resolution**2 + searches * search),
+                steps * runs * (2 if multipliers else 1))
 
 
 @dataclass(frozen=True)
@@ -689,9 +829,44 @@ class DataScenario:
     outliers: int = 0
     outlier_size: float = 6.0
     delta: float = 1.0
+    shown_step: int | None = None
 
+    @property
+    def settings(self) -> dict:
+        """The scenario as the page's link values; ``optimizers`` holds the runs' settings, and the step
+        shown is ``shown_step`` (default: the last)."""
+        values = dataset_settings(self.dataset) | {
+            "source": self.dataset, "nfeat": len(self.features), "f1": self.features[0],
+            "f2": (*self.features, "")[1], "loss": self.loss, "delta": self.delta, "outliers": self.outliers,
+            "outlier_size": self.outlier_size, "x0": self.start[0], "y0": self.start[1], "steps": self.steps,
+            "racers": len(self.optimizers), "optimizers": self.optimizers,
+            "step": self.steps if self.shown_step is None else self.shown_step,
+        }
+        return values | {("n" if k == "n_samples" else k): v for k, v in self.dataset_params.items()}
+
+
+# What a page adds when a run is added beyond a scenario's: distinct optimizers, at rates suited to these
+# standardized landscapes (curvature about 2 for MSE), in this order.
+SPARE_RUNS = (
+    OptimizerSetting("sgd", {"lr": 0.1}),
+    OptimizerSetting("sgd", {"lr": 0.1, "momentum": 0.9}),
+    OptimizerSetting("adam", {"lr": 0.1}),
+)
 
 SCENARIOS: dict[str, DataScenario] = {
+    "bowl": DataScenario(
+        title="Linear regression: the MSE landscape is a bowl",
+        explanation=(
+            "Every point of the map is one line through the data, its slope and intercept, coloured by its "
+            "mean squared error on all the points. For a line that error is an exact quadratic bowl with "
+            "one bottom, the star: the least-squares line, drawn dashed on the data. Gradient descent with "
+            "lr 0.1 rolls from a poor line (slope −2, intercept −2) down to the bottom. Move the step "
+            "slider (or click the path) to watch the line on the data turn into the fit, and drag the "
+            "learning-rate slider under the map to see the same descent at other rates."
+        ),
+        dataset="linear", features=("x",), loss="mse", start=(-2.0, -2.0), steps=100,
+        optimizers=(OptimizerSetting("sgd", {"lr": 0.1}, label="GD"),), shown_step=0,
+    ),
     "outlier_drags_mse": DataScenario(
         title="An outlier drags MSE",
         explanation=(
@@ -722,8 +897,8 @@ SCENARIOS: dict[str, DataScenario] = {
             "The error rate counts mistakes, so it only changes when the boundary crosses a point: the "
             "landscape is flat terraces separated by cliffs (with two weights and no bias only the direction "
             "of w matters, so the terraces are wedges around the origin). The gradient is 0 on every "
-            "terrace, and gradient descent does not move at all. This is why classifiers are trained on a smooth "
-            "surrogate (cross-entropy, hinge) and only evaluated with the 0-1 loss."
+            "terrace, and gradient descent does not move at all. This is why classifiers are trained on a "
+            "smooth surrogate (cross-entropy, hinge) and only evaluated with the 0-1 loss."
         ),
         dataset="blobs", features=("x1", "x2"), loss="zero_one", start=(3.0, 3.0), steps=50,
         optimizers=(OptimizerSetting("sgd", {"lr": 1.0}, label="GD"),),

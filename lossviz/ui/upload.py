@@ -1,32 +1,173 @@
-"""Your own CSV in a page: the uploader, the parsed table kept for this session only, column choices.
+"""Data for a page: one of the lesson's datasets or your own CSV file, its columns, what is computed on it.
 
-The bytes are parsed by :mod:`lossviz.csvdata` in memory; the table lives in ``st.session_state`` (so it
-ends with the session, and is dropped as soon as the file is removed) and never in a cache shared
-between sessions or on disk.
+:func:`data_picker` draws the data controls and returns a :class:`DataChoice`; :func:`explore` runs the
+lesson on it, cached. A preset dataset is named in the link (with its size, noise and seed when it is
+synthetic); an uploaded file is not. Its bytes are parsed by :mod:`lossviz.csvdata` in memory, and the
+table and everything computed from it live in caches scoped to the session
+(``st.cache_resource(scope="session")``), keyed by the file's content: Streamlit drops them as soon as the
+session disconnects, they are never shared with another session, and removing the file drops them at
+once. Only a digest of the content stays in ``st.session_state``. What is computed on the preset datasets
+is shared by every session, in bounded caches.
+
+Column names, class labels and the file's name are user text: they are shown only literally
+(:mod:`lossviz.ui.text`), and a refused file says why in a literal notice.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from lossviz import csvdata, datasets
+from lossviz.lessons import models_on_data as lesson
+from lossviz.settings import OptimizerSetting
+from lossviz.ui import text, url, widgets
+from lossviz.ui.url import Field
 
-__all__ = ["csv_upload", "csv_columns", "keep_choice", "forget"]
+__all__ = ["DataChoice", "SOURCES", "data_fields", "data_picker", "csv_upload", "csv_columns", "keep_choice",
+           "forget", "explore"]
 
-_TABLE = "_csv_table"
-SESSION_KEYS = (_TABLE, "_csv_explore")
+SOURCES = (*lesson.PRESETS, "csv")
+
+
+def data_fields(default: str = "linear") -> list[Field]:
+    """The link fields of :func:`data_picker`: the dataset, a synthetic one's size, noise and seed, the
+    features and the positive class (names are at most as long as :mod:`lossviz.csvdata` reads them)."""
+    longest = csvdata.MAX_TEXT_CHARS
+    return [url.choice_field("source", default, SOURCES, "dataset"),
+            url.int_field("n", 100, 20, 2000, "samples"), url.float_field("noise", 0.5, 0.0, 5.0, "noise"),
+            url.int_field("seed", 0, 0, 10_000, "seed"),
+            url.int_field("nfeat", 1, 1, 2, "features"), url.text_field("f1", "x", longest, "feature"),
+            url.text_field("f2", "", longest, "second feature"),
+            url.text_field("positive", "", longest, "positive class (vs the rest)")]
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """What :func:`data_picker` chose: a preset (``params`` its size, noise and seed when synthetic) or an
+    upload (``digest`` of its content, ``params`` its target and task, ``table`` its columns)."""
+
+    source: str
+    task: str
+    features: tuple[str, ...]
+    positive: str
+    classes: tuple[str, ...]
+    rows: int
+    name: str
+    params: tuple = ()
+    digest: str = ""
+    table: pd.DataFrame | None = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def uploaded(self) -> bool:
+        return bool(self.digest)
+
+    @property
+    def synthetic(self) -> bool:
+        return not self.uploaded and lesson.PRESETS[self.source].synthetic
+
+    @property
+    def key(self) -> tuple:
+        """Hashable, and the same for the same data (an upload by its content and name)."""
+        return (self.source, self.digest, self.name, self.params, self.features, self.positive)
+
+    @property
+    def active_keys(self) -> set[str]:
+        """The link keys that matter for this choice."""
+        keys = {"source", "nfeat", "f1"} | ({"f2"} if len(self.features) == 2 else set())
+        keys |= {"positive"} if self.classes else set()
+        return keys | ({"n", "noise", "seed"} if self.synthetic else set())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _preset_info(name: str) -> tuple[list[str], tuple[str, ...], int]:
+    """A preset's feature names, its classes when it has more than two (a positive class is asked), rows."""
+    data = datasets.get(name)
+    return list(data.feature_names), data.class_names if (data.n_classes or 0) > 2 else (), data.n_samples
+
+
+def _switch() -> None:
+    """A newly chosen dataset starts from its own features and classes, not the last one's."""
+    source = st.session_state["source"]
+    url.apply_values({"nfeat": 1, "f1": "", "f2": "", "positive": ""} if source == "csv"
+                     else lesson.dataset_settings(source))
+
+
+def _title(source: str) -> str:
+    return "Your own CSV file" if source == "csv" else lesson.PRESETS[source].title
+
+
+def data_picker(fields: Mapping[str, Field]) -> DataChoice | None:
+    """Draw the data controls (in the current container: the sidebar); return the choice, or None while
+    no usable file is uploaded. ``fields`` holds :func:`data_fields` by key."""
+    st.header("Data")
+    source = widgets.select(fields["source"], format_func=_title, on_change=_switch)
+    digest, table = "", None
+    if source == "csv":
+        table, digest, name = csv_upload()
+        if table is None:
+            return None
+        target, task, candidates, classes = csv_columns(table, digest)
+        params, rows, what = (("target", target), ("task", task)), len(table), "a column of this file"
+    else:
+        candidates, classes, rows = _preset_info(source)
+        task, name, params = lesson.PRESETS[source].task, _title(source), ()
+        what = "a feature of this dataset"
+        if lesson.PRESETS[source].synthetic:
+            params = (("n_samples", int(widgets.slider(fields["n"], step=10))),
+                      ("noise", float(widgets.slider(fields["noise"], step=0.05))),
+                      ("seed", int(widgets.number(fields["seed"]))))
+            rows = params[0][1]
+    keep_choice(fields["nfeat"], (1, 2) if len(candidates) > 1 else (1,), "needs a second feature")
+    nfeat = st.radio(fields["nfeat"].title, (1, 2), key="nfeat", horizontal=True,
+                     disabled=len(candidates) < 2,
+                     format_func=lambda k: "one (w, b)" if k == 1 else "two (w₁, w₂)")
+    keep_choice(fields["f1"], candidates, f"is not {what}")
+    chosen = [widgets.select(fields["f1"], options=candidates, format_func=text.shorten)]
+    if nfeat == 2:
+        others = [c for c in candidates if c != chosen[0]]
+        keep_choice(fields["f2"], others, f"is not {what} (other than the first feature)")
+        chosen.append(widgets.select(fields["f2"], options=others, format_func=text.shorten))
+    positive = ""
+    if classes:
+        keep_choice(fields["positive"], list(classes), "is not a class of this target", last=True)
+        positive = widgets.select(fields["positive"], options=list(classes), format_func=text.shorten)
+    return DataChoice(source, task, tuple(chosen), positive, tuple(classes), int(rows), name, params, digest,
+                      table)
+
+
+def _digest(upload: Any) -> str:
+    """A hash of the file's content, computed once per uploaded file."""
+    memo = st.session_state.get("_csv_digest")
+    if memo is None or memo[0] != upload.file_id:
+        digest = hashlib.blake2b(upload.getvalue(), digest_size=16).hexdigest()
+        memo = st.session_state["_csv_digest"] = (upload.file_id, digest)
+    return memo[1]
+
+
+@st.cache_resource(scope="session", max_entries=1, show_spinner="Reading the file…")
+def _parsed(digest: str, _upload: Any) -> tuple[pd.DataFrame | None, str]:
+    try:
+        return csvdata.read_csv(_upload.getvalue()), ""
+    except (ValueError, TypeError) as exc:
+        return None, str(exc)
 
 
 def forget() -> None:
-    """Drop everything derived from an uploaded file."""
-    for key in SESSION_KEYS:
+    """Drop everything this session computed from an uploaded file (it was removed)."""
+    _parsed.clear()
+    _explore_upload.clear()
+    for key in ("_csv_digest", "_csv_columns_of"):
         st.session_state.pop(key, None)
 
 
-def csv_upload(key: str = "csv_file"):
-    """Draw the uploader; return ``(uploaded file or None, table or None)``; show a refusal as an error."""
+def csv_upload(key: str = "csv_file") -> tuple[pd.DataFrame | None, str, str]:
+    """Draw the uploader; return ``(table, content digest, file name)``. The table is None while no file is
+    uploaded, or when the file was refused: the refusal is shown literally, with the file's name."""
     upload = st.file_uploader(
         f"CSV file (≤ {csvdata.MAX_BYTES // 2**20} MB, ≤ {csvdata.MAX_ROWS:,} rows)",
         type=["csv", "tsv", "txt"], key=key, max_upload_size=csvdata.MAX_BYTES // 2**20,
@@ -34,39 +175,41 @@ def csv_upload(key: str = "csv_file"):
     )
     if upload is None:
         forget()
-        return None, None
-    memo = st.session_state.get(_TABLE)
-    if memo is None or memo[0] != upload.file_id:
-        forget()
-        try:
-            memo = (upload.file_id, csvdata.read_csv(upload.getvalue()), "")
-        except (ValueError, TypeError) as exc:
-            memo = (upload.file_id, None, str(exc))
-        st.session_state[_TABLE] = memo
-    if memo[1] is None:
-        st.error(f"{upload.name} was refused: {memo[2]}")
-    return upload, memo[1]
+        return None, "", ""
+    digest = _digest(upload)
+    table, problem = _parsed(digest, upload)
+    if table is None:
+        text.notice(f"{text.quote(upload.name)} was refused: {problem}", "error")
+    else:
+        text.literal(csvdata.describe_format(table))
+    return table, digest, upload.name
 
 
-def _suggest_task(target_key: str, task_key: str) -> None:
-    table = st.session_state[_TABLE][1]
+def _suggest_task(table: pd.DataFrame, target_key: str, task_key: str) -> None:
     st.session_state[task_key] = csvdata.suggest_task(table, st.session_state[target_key])
 
 
-def csv_columns(table: pd.DataFrame, prefix: str = "csv") -> tuple[str, str, list[str], tuple[str, ...]]:
+def csv_columns(table: pd.DataFrame, digest: str = "", prefix: str = "csv"
+                ) -> tuple[str, str, list[str], tuple[str, ...]]:
     """Target and task widgets; return ``(target, task, feature candidates, class labels)``.
 
-    The task follows the target (text or few integers: classification) until the user changes it.
-    Every other column is a feature candidate (a non-numeric one is refused with its message when
-    chosen). Class labels are empty for regression, or when the target cannot be classes (the dataset
-    check says why).
+    A new file (``digest``) starts from the column :func:`lossviz.csvdata.suggest_target` picks, and the
+    page says why it was picked. The task follows the target (text or few integers: classification)
+    until the user changes it. Every other column is a feature candidate (a non-numeric one is refused
+    with its message when chosen). Class labels are empty for regression, or when the target cannot be
+    classes (the dataset check says why).
     """
     columns = [str(c) for c in table.columns]
     target_key, task_key = f"{prefix}_target", f"{prefix}_task"
-    keep_choice(target_key, columns, columns)
+    suggested, reason = csvdata.suggest_target(table)
+    if st.session_state.get("_csv_columns_of") != digest or st.session_state.get(target_key) not in columns:
+        st.session_state["_csv_columns_of"] = digest
+        st.session_state[target_key] = suggested
+        st.session_state[task_key] = csvdata.suggest_task(table, suggested)
     target = st.selectbox("target column", columns, key=target_key, on_change=_suggest_task,
-                          args=(target_key, task_key))
-    st.session_state.setdefault(task_key, csvdata.suggest_task(table, target))
+                          args=(table, target_key, task_key), format_func=text.shorten)
+    if target == suggested:
+        text.literal(f"Target chosen for you: {reason}")
     task = st.radio("task", datasets.TASKS, key=task_key, horizontal=True)
     classes: tuple[str, ...] = ()
     if task == "classification":
@@ -77,14 +220,53 @@ def csv_columns(table: pd.DataFrame, prefix: str = "csv") -> tuple[str, str, lis
     return target, task, [c for c in columns if c != target], classes
 
 
-def keep_choice(key: str, options: Sequence[str], known: Sequence[str], last: bool = False) -> None:
-    """Keep a selectbox's state among ``options`` before it is drawn (a dataset switch changes them).
+def keep_choice(field: Field, options: Sequence, reason: str, last: bool = False,
+                format_func: Callable[[Any], str] = str) -> None:
+    """Keep a select box's value among ``options`` before it is drawn (a new dataset changes them).
 
-    A value that names nothing in ``known`` (a tampered or stale link) gets a visible notice.
+    A value the opened link gave (:func:`lossviz.ui.url.from_link`) that is not among them gets a notice
+    naming the setting by its label, ``reason`` completing "it ...", and the option used as the box shows
+    it (``format_func``); any other value (a default, the last dataset's choice) quietly becomes the first
+    option (the last with ``last``).
     """
     fallback = options[-1] if last else options[0]
-    value = st.session_state.get(key)
-    if value not in options:
-        if value and value not in known:
-            st.warning(f"{key}={value!r} is not a choice here; using {fallback!r}.")
-        st.session_state[key] = fallback
+    if url.current(field.key) in options:
+        return
+    if url.from_link(field.key):
+        text.notice(url.refuse_link_value(field, reason, format_func(fallback)), "warning")
+    st.session_state[field.key] = fallback
+
+
+def _explore(data: datasets.Dataset, args: tuple) -> lesson.Exploration:
+    loss, delta, outliers, size, settings, start, steps = args
+    return lesson.explore(data, loss, delta=delta, outliers=outliers, outlier_size=size,
+                          settings=list(settings), start=start, steps=steps,
+                          multipliers=lesson.LR_MULTIPLIERS)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Computing the landscape…")
+def _explore_preset(key: tuple, args: tuple) -> lesson.Exploration:
+    source, _, _, params, features, positive = key
+    return _explore(lesson.load_dataset(source, list(features), positive or None, **dict(params)), args)
+
+
+@st.cache_resource(scope="session", max_entries=4, show_spinner="Computing the landscape…")
+def _explore_upload(key: tuple, args: tuple, _table: pd.DataFrame) -> lesson.Exploration:
+    _, _, name, params, features, positive = key
+    chosen = dict(params)
+    data = csvdata.to_dataset(_table, chosen["target"], list(features), chosen["task"], positive or None,
+                              name)
+    return _explore(data, args)
+
+
+def explore(choice: DataChoice, loss: str, delta: float, outliers: int, outlier_size: float,
+            settings: Sequence[OptimizerSetting], start: Sequence[float], steps: int) -> lesson.Exploration:
+    """:func:`lossviz.lessons.models_on_data.explore` on the chosen data, with the learning-rate frames.
+
+    Cached: a preset's in a bounded cache every session shares, an upload's in this session's own.
+    """
+    args = (loss, float(delta), int(outliers), float(outlier_size), tuple(settings),
+            (float(start[0]), float(start[1])), int(steps))
+    if choice.uploaded:
+        return _explore_upload(choice.key, args, choice.table)
+    return _explore_preset(choice.key, args)

@@ -27,7 +27,7 @@ from lossviz.ui.text import quote
 __all__ = [
     "Field", "lazy", "float_field", "int_field", "choice_field", "bool_field", "text_field", "list_field",
     "parse_query", "seed_from_url", "restore", "apply_values", "current", "write", "labels_of", "show_value",
-    "MAX_VALUE_LENGTH",
+    "MAX_VALUE_LENGTH", "from_link", "refuse_link_value",
 ]
 
 MAX_VALUE_LENGTH = 500
@@ -226,12 +226,15 @@ def seed_from_url(page: str, fields: Sequence[Field], defaults: Mapping[str, Any
     memory = _memory(page)
     flag = f"_url_seeded::{page}"
     if flag not in st.session_state:
-        values, notices = parse_query(st.query_params.to_dict(), fields, defaults)
+        query = st.query_params.to_dict()
+        values, notices = parse_query(query, fields, defaults)
         for field in fields:
             memory[field.key] = values[field.key]
             if not field.lazy:
                 st.session_state[field.key] = values[field.key]
         st.session_state[flag] = notices
+        st.session_state[f"_url_given::{page}"] = {
+            f.key: values[f.key] for f in fields if f.key in query and _accepts(f, str(query[f.key]))}
     # Streamlit forgets a widget's value while the widget is not drawn (a hidden optimizer slot, the
     # formula box of a non-custom surface); drawn again it would start at its minimum (an lr of 0). Each
     # run remembers the values it finds and puts back the last one seen (or the default) where a key
@@ -245,6 +248,39 @@ def seed_from_url(page: str, fields: Sequence[Field], defaults: Mapping[str, Any
         elif field.key not in memory:
             memory[field.key] = (defaults or {}).get(field.key, field.default)
     return st.session_state[flag]
+
+
+def _accepts(field: Field, text: str) -> bool:
+    try:
+        field.parse(text)
+    except (ValueError, TypeError):
+        return False
+    return len(text) <= MAX_VALUE_LENGTH
+
+
+def from_link(key: str) -> bool:
+    """True while setting ``key`` holds the value the opened link gave it: the link's author chose it.
+
+    False for a value the link did not set (a default, a scenario's) or that has changed since.
+    """
+    given = st.session_state.get(f"_url_given::{st.session_state.get(_PAGE, '')}", {})
+    return key in given and current(key) == given[key]
+
+
+def refuse_link_value(field: Field, reason: str, used: Any) -> str:
+    """The notice for a link's value of ``field`` that parses but does not fit the rest of the page (a
+    feature the chosen dataset does not have): worded like a refused link value, kept with the link's
+    notices for the rest of the session (the page shows them at the top), and returned to show now.
+
+    ``reason`` completes "it ..." ("is not a feature of this dataset"); ``used`` is the value used instead.
+    """
+    given = quote(show_value(current(field.key, field.default)), 60)
+    message = (f"The link's setting “{field.title}” = {given} was ignored: it {reason}. "
+               f"Using {quote(show_value(used), 60)}.")
+    notices = st.session_state.setdefault(f"_url_seeded::{st.session_state.get(_PAGE, '')}", [])
+    if message not in notices:
+        notices.append(message)
+    return message
 
 
 def restore(key: str) -> None:

@@ -1,35 +1,45 @@
-"""Plotly figures of a model on data: its exact two-parameter landscape and the data with the fit.
+"""Figures of a model on data: its exact two-parameter landscape, the data with the fit, the loss curves.
 
-The landscape is :func:`lossviz.viz.landscape.contour_figure` with the parameter names on the axes, the
-chosen step of every path marked, click targets on the paths (a click picks the step) and, with
+The landscape is :func:`lossviz.viz.landscape.contour_spec` with the parameter names on the axes, a disc
+at the chosen step of every path, hover targets on the paths (a click near one picks its step, see
+:func:`lossviz.lessons.models_on_data.nearest_step`), a scrubber over the learning rate and, with
 outliers, where the MSE, MAE and Huber minima sit with and without them. The data view draws what the
 parameters at that step mean: a line, a sigmoid, a decision boundary, or predictions against targets.
-Plotly only, never streamlit.
+
+Column and class names come from the user's file: every label made from them goes through ``label``
+(default :func:`html.escape`; a page passes :func:`lossviz.ui.text.plotly_label`, which also shortens),
+so Plotly shows them as typed instead of obeying its HTML subset. Plotly only, never streamlit.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.lessons.models_on_data import Exploration, fit_at
-from lossviz.viz.landscape import Path, contour_figure, surface_figure
+from lossviz.viz.landscape import PALETTE, Path, contour_spec, curves_spec, scrubber, surface_spec
 
-__all__ = ["STEP_TARGET", "landscape_figure", "landscape_surface", "data_figure", "CLASS_COLORS"]
+__all__ = ["STEP_TARGET", "STEP_DISCS", "paths", "landscape_spec", "with_lr_scrubber", "surface3d",
+           "data_figure", "loss_curves", "CLASS_COLORS", "MAX_SCRUB_POINTS"]
 
-STEP_TARGET = "pick step"  # name prefix of the invisible click targets on each path
+STEP_TARGET = "pick step"  # name prefix of the invisible hover targets on each path
+STEP_DISCS = "chosen step"
 CLASS_COLORS = ("#56B4E9", "#E69F00")
 ROBUST_SYMBOLS = {"Mean squared error (MSE)": "circle", "Mean absolute error (MAE)": "square",
                   "Huber": "diamond"}
 MAX_POINTS_SHOWN = 3000
+# A scrubbed path (another learning rate than the run's own) is sent with at most this many points.
+MAX_SCRUB_POINTS = 400
 REFERENCE_COLORS = ("#000000", "#7F7F7F", "#8E44AD")  # MSE, MAE, Huber fits when outliers were added
+Label = Callable[[object], str]
 
 
-def _disc(x: float, y: float, color: str) -> dict:
-    return {"type": "circle", "xref": "x", "yref": "y", "xsizemode": "pixel", "ysizemode": "pixel",
-            "xanchor": x, "yanchor": y, "x0": -8, "x1": 8, "y0": -8, "y1": 8, "fillcolor": color,
-            "line": {"color": "white", "width": 2}}
+def paths(ex: Exploration) -> list[Path]:
+    """Each run's path in a palette colour, its verdict as the note a divergence mark shows."""
+    return [Path(r.label, PALETTE[i % len(PALETTE)], r.trajectory.params, r.trajectory.loss,
+                 int(r.trajectory.diverged_at), r.verdict) for i, r in enumerate(ex.runs)]
 
 
 def _log_scale(ex: Exploration) -> bool:
@@ -41,70 +51,108 @@ def _log_scale(ex: Exploration) -> bool:
     return bool(finite.min() > 0 and finite.max() / finite.min() > 1000)
 
 
-def landscape_figure(ex: Exploration, paths: Sequence[Path], step: int, start: tuple[float, float],
-                     height: int = 560) -> go.Figure:
-    """Contour of the exact landscape, the paths, a disc at ``step`` on each, the minimum and targets.
-
-    A click on a path selects a point of its ``STEP_TARGET`` trace whose ``customdata`` is the step.
-    """
+def landscape_spec(ex: Exploration, paths: Sequence[Path], step: int, start: tuple[float, float], *,
+                   view_key: str = "", label: Label = html.escape, height: int = 560) -> dict:
+    """Contour of the exact landscape, the paths, a disc at ``step`` on each, the minimum and the robust
+    minima; ``view_key`` names the data and loss (a zoom is kept while it stays the same)."""
     land = ex.landscape
-    log_scale = _log_scale(ex)
-    fig = contour_figure(ex.xs, ex.ys, ex.Z, paths=paths, log_scale=log_scale, start=start, animate=False,
-                         height=height)
-    label = "lowest point in view" if ex.best_on_edge else f"minimum of {land.choice.title}"
-    fig.add_trace(go.Scatter(
-        x=[ex.best[0]], y=[ex.best[1]], mode="markers", name=label,
-        marker={"symbol": "star", "size": 17, "color": "white", "line": {"color": "#111", "width": 1.5}},
-        cliponaxis=False,  # on the map's edge when the minimum lies beyond it
-        hovertemplate=f"{label}<br>(%{{x:.4g}}, %{{y:.4g}}), loss {ex.best_value:.4g}<extra></extra>",
-    ))
-    if ex.robust is not None:
-        for _, row in ex.robust.iterrows():
-            symbol = ROBUST_SYMBOLS.get(row["loss"], "circle")
-            short = row["loss"].split("(")[-1].rstrip(")") if "(" in row["loss"] else row["loss"]
-            before, after = row["without outliers"], row["with outliers"]
-            # Filled first: the legend draws the first marker, and an open white one would be invisible.
-            fig.add_trace(go.Scatter(
-                x=[after[0], before[0]], y=[after[1], before[1]], mode="lines+markers",
-                name=f"{short} minimum", line={"color": "white", "width": 1.5, "dash": "dot"},
-                marker={"symbol": [symbol, f"{symbol}-open"], "size": 12, "color": "white",
-                        "line": {"color": "#111", "width": 1.5}},
-                customdata=["with outliers", "without outliers"],
-                hovertemplate=f"{short} minimum %{{customdata}}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
-            ))
+    spec = contour_spec(ex.xs, ex.ys, ex.Z, paths=paths, log_scale=_log_scale(ex), start=start, animate=False,
+                        height=height, view_key=view_key)
+    data, layout = spec["data"], spec["layout"]
+    name = "lowest point in view" if ex.best_on_edge else f"minimum of {land.choice.title}"
+    data.append({
+        "type": "scatter", "x": [float(ex.best[0])], "y": [float(ex.best[1])], "mode": "markers",
+        "name": name,
+        "marker": {"symbol": "star", "size": 17, "color": "white", "line": {"color": "#111", "width": 1.5}},
+        "cliponaxis": False,  # on the map's edge when the minimum lies beyond it
+        "hovertemplate": f"{name}<br>(%{{x:.4g}}, %{{y:.4g}}), loss {ex.best_value:.4g}<extra></extra>",
+    })
+    for _, row in (ex.robust.iterrows() if ex.robust is not None else ()):
+        symbol = ROBUST_SYMBOLS.get(row["loss"], "circle")
+        short = row["loss"].split("(")[-1].rstrip(")") if "(" in row["loss"] else row["loss"]
+        after, before = row["with outliers"], row["without outliers"]
+        # Filled first: the legend draws the first marker, and an open white one would be invisible.
+        data.append({
+            "type": "scatter", "x": [after[0], before[0]], "y": [after[1], before[1]],
+            "mode": "lines+markers", "name": f"{short} minimum",
+            "line": {"color": "white", "width": 1.5, "dash": "dot"},
+            "marker": {"symbol": [symbol, f"{symbol}-open"], "size": 12, "color": "white",
+                       "line": {"color": "#111", "width": 1.5}},
+            "customdata": ["with outliers", "without outliers"],
+            "hovertemplate": f"{short} minimum %{{customdata}}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
+        })
     labels = {path.label for path in paths}
-    # The path lines would win the hover (and so the click) over the invisible step targets on them.
-    fig.update_traces(hoverinfo="skip", hovertemplate=None,
-                      selector=lambda t: t.name in labels and t.mode == "lines")
+    for trace in data:  # the path lines would win the hover over the step targets on them
+        if trace.get("name") in labels and trace.get("mode") == "lines":
+            trace.update(hoverinfo="skip", hovertemplate=None)
     for path in paths:
-        steps = np.arange(len(path.xy))
-        fig.add_trace(go.Scatter(
-            x=path.xy[:, 0], y=path.xy[:, 1], customdata=steps, mode="markers",
-            name=f"{STEP_TARGET}: {path.label}", showlegend=False,
-            marker={"size": 12, "opacity": 0.0, "color": path.color},
-            hovertemplate=f"{path.label}<br>step %{{customdata}}: (%{{x:.4g}}, %{{y:.4g}})<br>"
-                          "click to show this fit<extra></extra>",
-        ))
-    shapes = []
-    for path in paths:
-        k = min(step, path.last_finite)
-        shapes.append(_disc(float(path.xy[k, 0]), float(path.xy[k, 1]), path.color))
-    fig.update_layout(
-        shapes=shapes,
-        xaxis={"title": {"text": land.axis_titles[0]}},
-        yaxis={"title": {"text": land.axis_titles[1]}, "scaleanchor": "x", "scaleratio": 1},
-        legend={"font": {"size": 12}},
-    )
-    return fig
+        data.append({
+            "type": "scatter", "x": path.xy[:, 0], "y": path.xy[:, 1], "customdata": np.arange(len(path.xy)),
+            "mode": "markers", "name": f"{STEP_TARGET}: {path.label}", "showlegend": False,
+            "marker": {"size": 12, "opacity": 0.0, "color": path.color},
+            "hovertemplate": f"{path.label}<br>step %{{customdata}}: (%{{x:.4g}}, %{{y:.4g}})<br>"
+                             "click to show this fit<extra></extra>",
+        })
+    heads = [path.xy[min(step, path.last_finite)] for path in paths]
+    data.append({
+        "type": "scatter", "x": [float(h[0]) for h in heads], "y": [float(h[1]) for h in heads],
+        "mode": "markers", "name": STEP_DISCS, "showlegend": False, "hoverinfo": "skip",
+        "marker": {"size": 16, "color": [p.color for p in paths], "line": {"color": "white", "width": 2}},
+    })
+    layout.update(shapes=[], clickmode="event", legend={**layout["legend"], "font": {"size": 12}})
+    layout["xaxis"]["title"] = {"text": label(land.axis_titles[0])}
+    layout["yaxis"].update(title={"text": label(land.axis_titles[1])}, scaleanchor="x", scaleratio=1)
+    return spec
 
 
-def landscape_surface(ex: Exploration, paths: Sequence[Path], height: int = 560) -> go.Figure:
+def _thinned(path: np.ndarray, limit: int = MAX_SCRUB_POINTS) -> dict:
+    """A path's points for the browser: every k-th one (and the last) when it has more than ``limit``."""
+    if len(path) > limit:
+        path = path[np.unique(np.append(np.arange(0, len(path), -(-len(path) // limit)), len(path) - 1))]
+    return {"x": path[:, 0], "y": path[:, 1]}
+
+
+def with_lr_scrubber(spec: dict, ex: Exploration, paths: Sequence[Path]) -> dict:
+    """``spec`` (the landscape) with a scrubber over each run's learning rate times each multiplier.
+
+    The paths of every multiple come precomputed in ``ex.frames``; the marks that belong to the exact rate
+    (the chosen step, divergence and exit marks, the hover targets) are hidden away from it.
+    """
+    factors = ex.multipliers
+    if not factors or not paths or 1.0 not in factors:
+        return spec
+    labels = [p.label for p in paths]
+    data = spec["data"]
+    lines = [i for i, t in enumerate(data) if t.get("mode") == "lines" and t.get("name") in labels]
+    hide = [i for i, t in enumerate(data)
+            if (t.get("mode") == "markers+text" and t.get("legendgroup") in labels)
+            or t.get("name") == STEP_DISCS or str(t.get("name", "")).startswith(STEP_TARGET)]
+    active = factors.index(1.0)
+    frames = [[_thinned(ex.frames[r, m]) if m != active else {"x": p.xy[:, 0], "y": p.xy[:, 1]}
+               for r, p in enumerate(paths)] for m in range(len(factors))]
+    rates = [float(r.optimizer.hyperparameters["lr"]) for r in ex.runs]
+    if len(rates) == 1:
+        values = [f"lr = {rates[0] * m:.4g} (× {m:g})" for m in factors]
+    else:
+        values = [f"× {m:g}: lr " + ", ".join(f"{rate * m:.4g}" for rate in rates) for m in factors]
+    return spec | {"lossviz_scrub": scrubber("learning rate", values, active, lines, frames, hide)}
+
+
+def surface3d(ex: Exploration, paths: Sequence[Path], view_key: str = "", height: int = 560) -> dict:
     """The same landscape in 3-D, with the parameter names on the axes."""
     land = ex.landscape
-    fig = surface_figure(ex.xs, ex.ys, ex.Z, paths=paths, log_scale=_log_scale(ex), height=height)
-    fig.update_layout(scene={"xaxis": {"title": {"text": land.param_names[0]}},
-                             "yaxis": {"title": {"text": land.param_names[1]}}})
-    return fig
+    spec = surface_spec(ex.xs, ex.ys, ex.Z, paths=paths, log_scale=_log_scale(ex), height=height,
+                        view_key=view_key or "surface")
+    spec["layout"]["scene"]["xaxis"]["title"] = {"text": land.param_names[0]}
+    spec["layout"]["scene"]["yaxis"]["title"] = {"text": land.param_names[1]}
+    return spec
+
+
+def loss_curves(ex: Exploration, paths: Sequence[Path]) -> dict:
+    """Every run's loss against the step, with the landscape's lowest value as a dotted line."""
+    where = "lowest point in view" if ex.best_on_edge else "minimum"
+    return curves_spec([(p.label, p.color, p.z) for p in paths], log_y=False,
+                       ylabel=ex.landscape.choice.title, hlines=[(ex.best_value, where)])
 
 
 def _shown_rows(n: int, limit: int = MAX_POINTS_SHOWN) -> np.ndarray:
@@ -113,12 +161,14 @@ def _shown_rows(n: int, limit: int = MAX_POINTS_SHOWN) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
 
 
-def data_figure(ex: Exploration, paths: Sequence[Path], step: int, height: int = 560) -> go.Figure:
+def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Label = html.escape,
+                height: int = 560) -> go.Figure:
     """The data in original units with the model of every path at ``step`` drawn over it.
 
     Each path's fit is solid in its colour; the fit at the landscape's lowest point is dashed black; with
     outliers, the MSE, MAE and Huber minima are dotted and the moved points marked. At most
-    :data:`MAX_POINTS_SHOWN` points are drawn (a seeded sample of a large upload).
+    :data:`MAX_POINTS_SHOWN` points are drawn (a seeded sample of a large upload). Column and class
+    names are shown through ``label``.
     """
     land = ex.landscape
     fits = []
@@ -136,7 +186,8 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, height: int =
     X = data.to_original(data.X)[rows]
     y = data.y_original()[rows]
     fig = go.Figure()
-    names = data.feature_names
+    names = [label(n) for n in data.feature_names]
+    target = label(data.target_name)
     if land.kind in ("line", "plane"):
         moved = np.isin(rows, outlier_rows if outlier_rows is not None else [])
         x_points = X[:, 0] if land.kind == "line" else y
@@ -146,36 +197,37 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, height: int =
             if moved.any():
                 fig.add_trace(go.Scatter(x=x_points[moved], y=y[moved], mode="markers", name="moved outliers",
                                          marker={"color": "#D00000", "size": 11, "symbol": "x"}))
-        xlabel, ylabel = (names[0], data.target_name) if land.kind == "line" else \
-            (f"actual {data.target_name}", f"predicted {data.target_name}")
+        xlabel, ylabel = ((names[0], target) if land.kind == "line"
+                          else (f"actual {target}", f"predicted {target}"))
     else:
-        for label in (0, 1):
-            mask = data.y[rows] == label
+        for value in (0, 1):
+            mask = data.y[rows] == value
             if land.kind == "sigmoid":
                 jitter = 0.04 * np.sin(np.arange(mask.sum()) * 2.39996)  # deterministic, no overlap
-                coordinates = (X[mask, 0], label + jitter)
+                coordinates = (X[mask, 0], value + jitter)
             else:
                 coordinates = (X[mask, 0], X[mask, 1])
             fig.add_trace(go.Scatter(
-                x=coordinates[0], y=coordinates[1], mode="markers", name=f"class: {data.class_names[label]}",
-                marker={"color": CLASS_COLORS[label], "size": 7, "opacity": 0.8,
+                x=coordinates[0], y=coordinates[1], mode="markers",
+                name=f"class: {label(data.class_names[value])}",
+                marker={"color": CLASS_COLORS[value], "size": 7, "opacity": 0.8,
                         "line": {"color": "white", "width": 0.5}},
             ))
         xlabel = names[0]
-        ylabel = f"P({data.class_names[1]}) = σ(score)" if land.kind == "sigmoid" else names[1]
-    drawn = [(label, color, fit, "solid", 3) for label, color, fit in fits]
-    drawn += [(label, color, fit, "dot", 2) for label, color, fit in reference]
+        ylabel = f"P({label(data.class_names[1])}) = σ(score)" if land.kind == "sigmoid" else names[1]
+    drawn = [(name, color, fit, "solid", 3) for name, color, fit in fits]
+    drawn += [(name, color, fit, "dot", 2) for name, color, fit in reference]
     drawn.append(("lowest point of the landscape", "#111111", best, "dash", 2))
     if land.kind == "plane":
         low, high = float(np.min(y)), float(np.max(y))
         fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="perfect prediction",
                                  line={"color": "#888", "dash": "dash", "width": 1.5}))
-    for label, color, fit, dash, width in drawn:
+    for name, color, fit, dash, width in drawn:
         if land.kind == "plane":
-            fig.add_trace(go.Scatter(x=fit.x[rows], y=fit.y[rows], mode="markers", name=label,
+            fig.add_trace(go.Scatter(x=fit.x[rows], y=fit.y[rows], mode="markers", name=name,
                                      marker={"color": color, "size": 6, "opacity": 0.7}))
             continue
-        fig.add_trace(go.Scatter(x=fit.x, y=fit.y, mode="lines", name=label,
+        fig.add_trace(go.Scatter(x=fit.x, y=fit.y, mode="lines", name=name,
                                  line={"color": color, "dash": dash, "width": width}))
         if fit.side is not None:
             fig.add_annotation(x=fit.side[1, 0], y=fit.side[1, 1], ax=fit.side[0, 0], ay=fit.side[0, 1],
