@@ -132,3 +132,42 @@ def save_screenshot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(viewport)
     return path
+
+
+PLOT = "document.querySelector('.js-plotly-plot')"
+
+
+def chart_frame(page, key: str, timeout: float = 60_000):
+    """The frame of live chart ``key`` (lossviz.ui.live_plotly), once its plot is drawn."""
+    element = page.locator(f".st-key-{key} iframe").first
+    element.wait_for(timeout=timeout)
+    frame = element.element_handle().content_frame()
+    drawn = f"() => {{ const gd = {PLOT}; return Boolean(gd && gd._fullData && gd._fullData.length); }}"
+    frame.wait_for_function(drawn, timeout=timeout)
+    return frame
+
+
+def chart_traces(page, key: str) -> dict:
+    """name -> {x, y, z} of the traces live chart ``key`` draws now (arrays as lists)."""
+    return chart_frame(page, key).evaluate(
+        f"() => Object.fromEntries({PLOT}._fullData.filter(t => t.name).map(t => [t.name, {{"
+        "x: t.x ? Array.from(t.x) : null, y: t.y ? Array.from(t.y) : null,"
+        "z: t.z ? Array.from(t.z).map(r => Array.from(r)) : null}]))")
+
+
+def downloaded(page, button: str) -> str:
+    """Click the download button named ``button``; return the file's text."""
+    with page.expect_download() as download:
+        page.get_by_role("button", name=button).click()
+    return Path(download.value.path()).read_text(encoding="utf-8")
+
+
+def save_screenshots(page, name: str) -> None:
+    """The page at the projector's 1600x1000 and a laptop's 1366x768 (``<name>`` and ``<name>_1366``)."""
+    save_screenshot(page, name)
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.wait_for_timeout(600)
+    save_screenshot(page, f"{name}_1366")
+    page.set_viewport_size(viewport)
+    page.wait_for_timeout(300)
