@@ -71,9 +71,7 @@ with shown_errors():
 if ex is None:
     page.stale_picture()
 land, paths = ex.landscape, figures.paths(ex)
-view_key = repr((data.key, loss, delta, outliers, size))
-source = f"{text.quote(data.name)}: " if data.uploaded else ""
-text.literal(f"{land.choice.title} on {source}{land.dataset.description} {lesson.summary(ex)}")
+view_key, height = repr((data.key, loss, delta, outliers, size)), 560 - 180 * page.present
 
 
 @st.fragment
@@ -93,13 +91,16 @@ def step_view() -> None:
     page.write_link(active)
     left, right = st.columns(2)
     contour, relief = left.tabs(["Landscape (contour)", "Landscape (3-D)"])
-    spec = figures.landscape_spec(ex, paths, step, start, view_key=view_key, label=text.plotly_label)
+    style = {"label": text.plotly_label, "height": height}  # column names shown as typed, never as markup
+    spec = figures.landscape_spec(ex, paths, step, start, view_key=view_key, **style)
     page.chart(figures.with_lr_scrubber(spec, ex, paths), "data_contour", contour, clickable=True)
-    page.chart(figures.surface3d(ex, paths, view_key), "data_surface", relief)
-    page.chart(figures.data_figure(ex, paths, step, label=text.plotly_label), "data_view", right)
+    page.chart(figures.surface3d(ex, paths, view_key, height), "data_surface", relief)
+    page.chart(figures.data_figure(ex, paths, step, **style), "data_view", right)
 
 
 step_view()
+source = f"{text.quote(data.name)}: " if data.uploaded else ""
+text.literal(f"{land.choice.title} on {source}{land.dataset.description} {lesson.summary(ex)}")
 for r in ex.runs:
     bad = r.trajectory.diverged_at >= 0 or "never moved" in r.verdict or "did not go down" in r.verdict
     (st.warning if bad or "plateau" in r.verdict else st.success)(f"**{r.label}**: {r.verdict}")

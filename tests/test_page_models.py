@@ -528,3 +528,25 @@ def test_maximal_link_settings_are_refused_with_a_setting_to_lower_or_fit_the_bu
     assert time.process_time() - before < 3.0
     _ok(fits)
     assert charts(fits) == CHARTS
+
+
+def test_a_released_upload_frees_its_table_and_every_copy_of_its_bytes(monkeypatch):
+    """What a session drops (it disconnects, the file is removed or replaced) is freed at once: the table,
+    every uploaded-file object sharing the bytes, and the uploader's own record of them."""
+    import io
+    import types
+    import weakref
+
+    import pandas as pd
+
+    from lossviz.ui import upload
+
+    removed = []
+    manager = types.SimpleNamespace(remove_file=lambda session, file_id: removed.append((session, file_id)))
+    monkeypatch.setattr(upload.Runtime, "instance", lambda: types.SimpleNamespace(uploaded_file_mgr=manager))
+    first, second = io.BytesIO(b"x,y\n"), io.BytesIO(b"x,y\n")
+    item = upload.Upload("digest", pd.DataFrame({"x": [1.0]}), "", "session-1",
+                         {"file-1": [weakref.ref(first), weakref.ref(second)]})
+    upload._release(item)
+    assert item.table is None and first.closed and second.closed and not item.files
+    assert removed == [("session-1", "file-1")]

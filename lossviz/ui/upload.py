@@ -9,18 +9,28 @@ session disconnects, they are never shared with another session, and removing th
 once. Only a digest of the content stays in ``st.session_state``. What is computed on the preset datasets
 is shared by every session, in bounded caches.
 
+A closed tab's session is kept for reconnecting (``server.disconnectedSessionTTL``, two minutes) and freed
+only when collected, with everything its last run referenced (widget callbacks, download callbacks,
+fragments: the page's globals). So nothing there holds the table itself: pages get an :class:`Upload`,
+whose table, and the file's bytes that Streamlit's uploader keeps, are released as soon as its cache
+entry is dropped (the session disconnects, the file is removed or replaced). A session that reconnects
+after a network cut is then asked for the file again.
+
 Column names, class labels and the file's name are user text: they are shown only literally
 (:mod:`lossviz.ui.text`), and a refused file says why in a literal notice.
 """
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lossviz import csvdata, datasets
 from lossviz.lessons import models_on_data as lesson
@@ -28,8 +38,8 @@ from lossviz.settings import OptimizerSetting
 from lossviz.ui import text, url, widgets
 from lossviz.ui.url import Field
 
-__all__ = ["DataChoice", "SOURCES", "data_fields", "data_picker", "csv_upload", "csv_columns", "keep_choice",
-           "forget", "explore"]
+__all__ = ["DataChoice", "Upload", "SOURCES", "data_fields", "data_picker", "csv_upload", "csv_columns",
+           "keep_choice", "forget", "explore"]
 
 SOURCES = (*lesson.PRESETS, "csv")
 
@@ -46,10 +56,40 @@ def data_fields(default: str = "linear") -> list[Field]:
             url.text_field("positive", "", longest, "positive class (vs the rest)")]
 
 
+@dataclass(eq=False)
+class Upload:
+    """An uploaded file of this session, by ``digest`` of its content: its ``table`` (None when refused,
+    ``problem`` saying why, and once released), and what holds its bytes (``files``: file id -> weak
+    references to every uploaded-file object a run was given: each shares the uploader's bytes until
+    closed), released with it."""
+
+    digest: str
+    table: pd.DataFrame | None
+    problem: str
+    session: str
+    files: dict = field(default_factory=dict)
+
+
+def _release(upload: Upload) -> None:
+    """Free the table and the bytes: close the opened files, drop the uploader's records."""
+    upload.table = None
+    for file_id, seen in list(upload.files.items()):
+        for ref in seen:
+            if (opened := ref()) is not None:
+                opened.close()
+        try:
+            Runtime.instance().uploaded_file_mgr.remove_file(upload.session, file_id)
+        except RuntimeError:  # no server (a test run): nothing else holds the bytes
+            pass
+    upload.files.clear()
+
+
+
+
 @dataclass(frozen=True)
 class DataChoice:
     """What :func:`data_picker` chose: a preset (``params`` its size, noise and seed when synthetic) or an
-    upload (``digest`` of its content, ``params`` its target and task, ``table`` its columns)."""
+    upload (``digest`` of its content, ``params`` its target and task, ``file`` its :class:`Upload`)."""
 
     source: str
     task: str
@@ -60,7 +100,7 @@ class DataChoice:
     name: str
     params: tuple = ()
     digest: str = ""
-    table: pd.DataFrame | None = field(default=None, compare=False, hash=False, repr=False)
+    file: Upload | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def uploaded(self) -> bool:
@@ -106,13 +146,14 @@ def data_picker(fields: Mapping[str, Field]) -> DataChoice | None:
     no usable file is uploaded. ``fields`` holds :func:`data_fields` by key."""
     st.header("Data")
     source = widgets.select(fields["source"], format_func=_title, on_change=_switch)
-    digest, table = "", None
+    digest, file = "", None
     if source == "csv":
-        table, digest, name = csv_upload()
-        if table is None:
+        file, name = csv_upload()
+        if file is None or file.table is None:
             return None
-        target, task, candidates, classes = csv_columns(table, digest)
-        params, rows, what = (("target", target), ("task", task)), len(table), "a column of this file"
+        target, task, candidates, classes = csv_columns(file)
+        digest, rows, what = file.digest, len(file.table), "a column of this file"
+        params = (("target", target), ("task", task))
     else:
         candidates, classes, rows = _preset_info(source)
         task, name, params = lesson.PRESETS[source].task, _title(source), ()
@@ -137,7 +178,7 @@ def data_picker(fields: Mapping[str, Field]) -> DataChoice | None:
         keep_choice(fields["positive"], list(classes), "is not a class of this target", last=True)
         positive = widgets.select(fields["positive"], options=list(classes), format_func=text.shorten)
     return DataChoice(source, task, tuple(chosen), positive, tuple(classes), int(rows), name, params, digest,
-                      table)
+                      file)
 
 
 def _digest(upload: Any) -> str:
@@ -149,12 +190,14 @@ def _digest(upload: Any) -> str:
     return memo[1]
 
 
-@st.cache_resource(scope="session", max_entries=1, show_spinner="Reading the file…")
-def _parsed(digest: str, _upload: Any) -> tuple[pd.DataFrame | None, str]:
+@st.cache_resource(scope="session", max_entries=1, on_release=_release, show_spinner="Reading the file…")
+def _parsed(digest: str, _upload: Any) -> Upload:
+    ctx = get_script_run_ctx()
+    session = ctx.session_id if ctx is not None else ""
     try:
-        return csvdata.read_csv(_upload.getvalue()), ""
+        return Upload(digest, csvdata.read_csv(_upload.getvalue()), "", session)
     except (ValueError, TypeError) as exc:
-        return None, str(exc)
+        return Upload(digest, None, str(exc), session)
 
 
 def forget() -> None:
@@ -165,9 +208,9 @@ def forget() -> None:
         st.session_state.pop(key, None)
 
 
-def csv_upload(key: str = "csv_file") -> tuple[pd.DataFrame | None, str, str]:
-    """Draw the uploader; return ``(table, content digest, file name)``. The table is None while no file is
-    uploaded, or when the file was refused: the refusal is shown literally, with the file's name."""
+def csv_upload(key: str = "csv_file") -> tuple[Upload | None, str]:
+    """Draw the uploader; return ``(upload, file name)``: None while no file is uploaded; its table None
+    when the file was refused (the refusal shown literally, with the file's name)."""
     upload = st.file_uploader(
         f"CSV file (≤ {csvdata.MAX_BYTES // 2**20} MB, ≤ {csvdata.MAX_ROWS:,} rows)",
         type=["csv", "tsv", "txt"], key=key, max_upload_size=csvdata.MAX_BYTES // 2**20,
@@ -175,39 +218,45 @@ def csv_upload(key: str = "csv_file") -> tuple[pd.DataFrame | None, str, str]:
     )
     if upload is None:
         forget()
-        return None, "", ""
-    digest = _digest(upload)
-    table, problem = _parsed(digest, upload)
-    if table is None:
-        text.notice(f"{text.quote(upload.name)} was refused: {problem}", "error")
+        return None, ""
+    parsed = _parsed(_digest(upload), upload)
+    seen = parsed.files.setdefault(upload.file_id, [])
+    # The widget's state keeps an object of its own: both share the bytes.
+    opened = {id(f): f for f in (upload, st.session_state.get(key))
+              if getattr(f, "file_id", None) == upload.file_id}
+    seen[:] = [*(ref for ref in seen if ref() is not None), *map(weakref.ref, opened.values())]
+    if parsed.table is None:
+        text.notice(f"{text.quote(upload.name)} was refused: {parsed.problem}", "error")
     else:
-        text.literal(csvdata.describe_format(table))
-    return table, digest, upload.name
+        text.literal(csvdata.describe_format(parsed.table))
+    return parsed, upload.name
 
 
-def _suggest_task(table: pd.DataFrame, target_key: str, task_key: str) -> None:
-    st.session_state[task_key] = csvdata.suggest_task(table, st.session_state[target_key])
+def _suggest_task(upload: Upload, target_key: str, task_key: str) -> None:
+    if upload.table is not None:
+        st.session_state[task_key] = csvdata.suggest_task(upload.table, st.session_state[target_key])
 
 
-def csv_columns(table: pd.DataFrame, digest: str = "", prefix: str = "csv"
-                ) -> tuple[str, str, list[str], tuple[str, ...]]:
+def csv_columns(upload: Upload, prefix: str = "csv") -> tuple[str, str, list[str], tuple[str, ...]]:
     """Target and task widgets; return ``(target, task, feature candidates, class labels)``.
 
-    A new file (``digest``) starts from the column :func:`lossviz.csvdata.suggest_target` picks, and the
+    A new file starts from the column :func:`lossviz.csvdata.suggest_target` picks, and the
     page says why it was picked. The task follows the target (text or few integers: classification)
     until the user changes it. Every other column is a feature candidate (a non-numeric one is refused
     with its message when chosen). Class labels are empty for regression, or when the target cannot be
     classes (the dataset check says why).
     """
+    table = upload.table
     columns = [str(c) for c in table.columns]
     target_key, task_key = f"{prefix}_target", f"{prefix}_task"
     suggested, reason = csvdata.suggest_target(table)
-    if st.session_state.get("_csv_columns_of") != digest or st.session_state.get(target_key) not in columns:
-        st.session_state["_csv_columns_of"] = digest
+    new_file = st.session_state.get("_csv_columns_of") != upload.digest
+    if new_file or st.session_state.get(target_key) not in columns:
+        st.session_state["_csv_columns_of"] = upload.digest
         st.session_state[target_key] = suggested
         st.session_state[task_key] = csvdata.suggest_task(table, suggested)
     target = st.selectbox("target column", columns, key=target_key, on_change=_suggest_task,
-                          args=(table, target_key, task_key), format_func=text.shorten)
+                          args=(upload, target_key, task_key), format_func=text.shorten)
     if target == suggested:
         text.literal(f"Target chosen for you: {reason}")
     task = st.radio("task", datasets.TASKS, key=task_key, horizontal=True)
@@ -251,10 +300,12 @@ def _explore_preset(key: tuple, args: tuple) -> lesson.Exploration:
 
 
 @st.cache_resource(scope="session", max_entries=4, show_spinner="Computing the landscape…")
-def _explore_upload(key: tuple, args: tuple, _table: pd.DataFrame) -> lesson.Exploration:
+def _explore_upload(key: tuple, args: tuple, _file: Upload) -> lesson.Exploration:
     _, _, name, params, features, positive = key
     chosen = dict(params)
-    data = csvdata.to_dataset(_table, chosen["target"], list(features), chosen["task"], positive or None,
+    if _file.table is None:
+        raise ValueError("The file is no longer in this session's memory: upload it again.")
+    data = csvdata.to_dataset(_file.table, chosen["target"], list(features), chosen["task"], positive or None,
                               name)
     return _explore(data, args)
 
@@ -268,5 +319,5 @@ def explore(choice: DataChoice, loss: str, delta: float, outliers: int, outlier_
     args = (loss, float(delta), int(outliers), float(outlier_size), tuple(settings),
             (float(start[0]), float(start[1])), int(steps))
     if choice.uploaded:
-        return _explore_upload(choice.key, args, choice.table)
+        return _explore_upload(choice.key, args, choice.file)
     return _explore_preset(choice.key, args)
