@@ -113,9 +113,10 @@ def plotly_label(text: object, limit: int = 60) -> str:
     """``text`` for a Plotly title, axis title, hover text or legend entry: shortened and escaped.
 
     Plotly renders a subset of HTML in its labels (``<a href>``, ``<b>``, ``<br>``, ``<sub>``); escaped,
-    they show as typed.
+    they show as typed. Quotation marks stay as they are: without ``<`` no tag can start, and Plotly
+    would show ``&quot;`` as those six characters (it decodes ``&lt;``, ``&gt;`` and ``&amp;`` only).
 
     >>> plotly_label('<a href="http://x">click</a>')
-    '&lt;a href=&quot;http://x&quot;&gt;click&lt;/a&gt;'
+    '&lt;a href="http://x"&gt;click&lt;/a&gt;'
     """
-    return html.escape(shorten(text, limit), quote=True)
+    return html.escape(shorten(text, limit), quote=False)

@@ -7,13 +7,14 @@ outliers, where the MSE, MAE and Huber minima sit with and without them. The dat
 parameters at that step mean: a line, a sigmoid, a decision boundary, or predictions against targets.
 
 Column and class names come from the user's file: every label made from them goes through ``label``
-(default :func:`html.escape`; a page passes :func:`lossviz.ui.text.plotly_label`, which also shortens),
-so Plotly shows them as typed instead of obeying its HTML subset. Plotly only, never streamlit.
+(default :func:`escaped`; a page passes :func:`lossviz.ui.text.plotly_label`, which also shortens), so
+Plotly shows them as typed instead of obeying its HTML subset. Plotly only, never streamlit.
 """
 from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import plotly.graph_objects as go
@@ -34,6 +35,8 @@ MAX_POINTS_SHOWN = 3000
 MAX_SCRUB_POINTS = 400
 REFERENCE_COLORS = ("#000000", "#7F7F7F", "#8E44AD")  # MSE, MAE, Huber fits when outliers were added
 Label = Callable[[object], str]
+# Tags can no longer start; quotation marks stay (Plotly would show &quot; as it is).
+escaped: Label = partial(html.escape, quote=False)
 
 
 def paths(ex: Exploration) -> list[Path]:
@@ -52,7 +55,7 @@ def _log_scale(ex: Exploration) -> bool:
 
 
 def landscape_spec(ex: Exploration, paths: Sequence[Path], step: int, start: tuple[float, float], *,
-                   view_key: str = "", label: Label = html.escape, height: int = 560) -> dict:
+                   view_key: str = "", label: Label = escaped, height: int = 560) -> dict:
     """Contour of the exact landscape, the paths, a disc at ``step`` on each, the minimum and the robust
     minima; ``view_key`` names the data and loss (a zoom is kept while it stays the same)."""
     land = ex.landscape
@@ -161,7 +164,7 @@ def _shown_rows(n: int, limit: int = MAX_POINTS_SHOWN) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
 
 
-def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Label = html.escape,
+def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Label = escaped,
                 height: int = 560) -> go.Figure:
     """The data in original units with the model of every path at ``step`` drawn over it.
 
