@@ -8,15 +8,13 @@ from lossviz.ui.errors import shown_errors
 from lossviz.ui.page import open_page
 from lossviz.viz import loss_functions as figures
 
-# A typed example is at most as long as a link may carry it, so the widget and the link accept the same.
-EXAMPLE_CHARS = min(lesson.MAX_NUMBER_TEXT, url.MAX_VALUE_LENGTH)
 FIELDS = [
     url.list_field("reg", REGRESSION, REGRESSION, "regression losses"),
     url.list_field("cls", CLASSIFICATION, CLASSIFICATION, "classification losses"),
     url.float_field("delta", 1.0, *lesson.DELTA_RANGE, "Huber δ"),
     url.float_field("span", 3.0, *lesson.SPAN_RANGE, "range of r and m (±)"),
-    url.text_field("ex_y", lesson.EXAMPLE_Y, EXAMPLE_CHARS, "targets y"),
-    url.text_field("ex_yhat", lesson.EXAMPLE_Y_PRED, EXAMPLE_CHARS, "predictions ŷ"),
+    url.text_field("ex_y", lesson.EXAMPLE_Y, url.MAX_VALUE_LENGTH, "targets y"),  # as long as a link carries
+    url.text_field("ex_yhat", lesson.EXAMPLE_Y_PRED, url.MAX_VALUE_LENGTH, "predictions ŷ"),
 ]
 fields = {f.key: f for f in FIELDS}
 page = open_page("loss_functions", FIELDS, scenarios=lesson.SCENARIOS, default="classic")
@@ -38,8 +36,8 @@ with st.sidebar:
     delta = float(widgets.slider(fields["delta"], step=0.05,
                                  help="Where Huber switches from squared (inside) to absolute (outside)."))
     span = float(widgets.slider(fields["span"], step=0.5))
-page.write_link()
-described = page.scenario_note()
+with st.container():  # one element whatever it shows, so the charts below keep their places (and frames)
+    described = page.scenario_note()
 
 curves = None
 with shown_errors():
@@ -48,34 +46,35 @@ if curves is None:
     page.stale_picture()
 
 st.subheader("Regression losses, as functions of the residual")
-if regression:
-    spec = figures.curves_spec(curves.regression, regression, delta=delta, height=380 - 80 * page.present)
-    page.chart(figures.with_delta_scrubber(spec, curves), "reg_chart")
-    end = curves.regression.iloc[-1]
-    values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})"
-                       for k in regression)
-    st.caption(f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: MSE's grows with "
-               "the error, MAE's is ±1 whatever the error, Huber's is capped at ±δ, log-cosh's bends "
-               "smoothly from one to the other. RMSE of one sample is |r|; over n samples its gradient "
-               "r/(n·RMSE) depends on all of them.")
-else:
-    st.info("Choose at least one regression loss in the sidebar to draw its curve.")
+with st.container():
+    if regression:
+        spec = figures.curves_spec(curves.regression, regression, delta=delta, height=380 - 80 * page.present)
+        page.chart(figures.with_delta_scrubber(spec, curves), "reg_chart")
+        end = curves.regression.iloc[-1]
+        values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})"
+                           for k in regression)
+        st.caption(f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: MSE's grows with "
+                   "the error, MAE's is ±1 whatever the error, Huber's is capped at ±δ, log-cosh's bends "
+                   "smoothly from one to the other. RMSE of one sample is |r|; over n samples its gradient "
+                   "r/(n·RMSE) depends on all of them.")
+    else:
+        st.info("Choose at least one regression loss in the sidebar to draw its curve.")
 
 st.subheader("Classification losses, as functions of the margin")
-if classification:
-    page.chart(figures.curves_spec(curves.classification, classification,
-                                   y_ranges=((-0.1 * (span + 1.5), span + 1.5), (-2.2, 0.4))), "cls_chart")
-    st.caption(
-        "Margin m > 0: right side of the boundary; m < 0: a mistake. The 0-1 loss is flat on both sides "
-        "(gradient 0, undefined at m = 0). Hinge is exactly 0 beyond m = 1; logistic and cross-entropy "
-        "are the same curve, log(1 + e^(−m)), and never quite reach 0. Steeper curves leave the plot.")
-else:
-    st.info("Choose at least one classification loss in the sidebar to draw its curve.")
+with st.container():
+    if classification:
+        page.chart(figures.curves_spec(curves.classification, classification,
+                                       y_ranges=((-0.1 * span - 0.15, span + 1.5), (-2.2, 0.4))), "cls_chart")
+        st.caption(
+            "Margin m > 0: right side of the boundary; m < 0: a mistake. The 0-1 loss is flat on both sides "
+            "(gradient 0, undefined at m = 0). Hinge is exactly 0 beyond m = 1; logistic and cross-entropy "
+            "are the same curve, log(1 + e^(−m)), and never quite reach 0. Steeper curves leave the plot.")
+    else:
+        st.info("Choose at least one classification loss in the sidebar to draw its curve.")
 
 st.subheader("The formulas")
-widths = [1.1, 3, 3, 3]
-for column, title in zip(st.columns(widths), ("**loss**", "**per sample**", "**gradient**",
-                                              "**PyTorch** (F = torch.nn.functional)")):
+for column, title in zip(st.columns(widths := [1.1, 3, 3, 3]), (
+        "**loss**", "**per sample**", "**gradient**", "**PyTorch** (F = torch.nn.functional)")):
     column.markdown(title)
 for key in [*regression, *classification]:
     row = st.columns(widths, vertical_alignment="center")
@@ -102,18 +101,18 @@ def worked_example(delta: float, described: str | None) -> None:
     page.write_link()
     if described and any(url.current(k) != v for k, v in page.values_of(described).items()):
         st.rerun()  # the scenario's text no longer describes the picture: the whole page says so
+    top, (left, right) = st.container(), st.columns([3, 2])  # the chart keeps its place on an error
     example = None
-    with shown_errors():
+    with shown_errors(container=top):
         y, y_pred = (lesson.parse_numbers(t, f.title) for t, f in ((y_text, fields["ex_y"]),
                                                                    (yhat_text, fields["ex_yhat"])))
         example = (*lesson.worked_example(y, y_pred, delta), lesson.worked_latex(y, y_pred, delta))
     if example is None:
-        page.stale_chart("example_chart")
+        page.stale_chart("example_chart", right)
         return
     per_sample, totals, formulas = example
-    for column, (key, value) in zip(st.columns(len(totals)), totals.items()):
+    for column, (key, value) in zip(top.columns(len(totals)), totals.items()):
         column.metric(INFO[key].title if key != "huber" else f"Huber (δ = {delta:g})", f"{value:.4g}")
-    left, right = st.columns([3, 2])
     for key in REGRESSION:
         left.latex(formulas[key])
     page.chart(figures.example_spec(per_sample), "example_chart", right)

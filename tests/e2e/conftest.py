@@ -138,13 +138,18 @@ PLOT = "document.querySelector('.js-plotly-plot')"
 
 
 def chart_frame(page, key: str, timeout: float = 60_000):
-    """The frame of live chart ``key`` (lossviz.ui.live_plotly), once its plot is drawn."""
-    element = page.locator(f".st-key-{key} iframe").first
-    element.wait_for(timeout=timeout)
-    frame = element.element_handle().content_frame()
+    """The frame of live chart ``key`` (lossviz.ui.live_plotly), once its plot is drawn (while a rerun
+    replaces elements, a stale copy may stand beside it for a moment: the drawn one is taken)."""
+    page.wait_for_function(
+        """(key) => [...document.querySelectorAll(`.st-key-${key} iframe`)].some(f => {
+             const gd = f.contentDocument && f.contentDocument.querySelector('.js-plotly-plot');
+             return Boolean(gd && gd._fullData && gd._fullData.length); })""", arg=key, timeout=timeout)
     drawn = f"() => {{ const gd = {PLOT}; return Boolean(gd && gd._fullData && gd._fullData.length); }}"
-    frame.wait_for_function(drawn, timeout=timeout)
-    return frame
+    for element in page.locator(f".st-key-{key} iframe").element_handles():
+        frame = element.content_frame()
+        if frame is not None and frame.evaluate(drawn):
+            return frame
+    raise AssertionError(f"live chart {key} is not drawn")
 
 
 def chart_traces(page, key: str) -> dict:
@@ -156,10 +161,14 @@ def chart_traces(page, key: str) -> dict:
 
 
 def downloaded(page, button: str) -> str:
-    """Click the download button named ``button``; return the file's text."""
-    with page.expect_download() as download:
+    """Click the download button named ``button``; return the file's text (a click reruns the page: it
+    is waited for before and after)."""
+    wait_for_app(page)
+    with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name=button).click()
-    return Path(download.value.path()).read_text(encoding="utf-8")
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    wait_for_app(page)
+    return text
 
 
 def save_screenshots(page, name: str) -> None:
@@ -171,3 +180,14 @@ def save_screenshots(page, name: str) -> None:
     save_screenshot(page, f"{name}_1366")
     page.set_viewport_size(viewport)
     page.wait_for_timeout(300)
+
+
+def mark_charts(page, keys) -> None:
+    """Mark the window of each live chart ``keys``: a chart that is remounted loses its mark."""
+    for key in keys:
+        chart_frame(page, key).evaluate("() => { window.__lvMounted = true; }")
+
+
+def still_mounted(page, keys) -> list[str]:
+    """The charts of ``keys`` whose frame is the one marked by :func:`mark_charts` (not remounted)."""
+    return [key for key in keys if chart_frame(page, key).evaluate("() => window.__lvMounted === true")]

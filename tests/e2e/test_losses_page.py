@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from bench.browser import INIT_SCRIPT
-from tests.e2e.conftest import (PLOT, chart_frame, chart_traces, downloaded, save_screenshot,
-                                save_screenshots, wait_for_app)
+from tests.e2e.conftest import (PLOT, chart_frame, chart_traces, downloaded, mark_charts, save_screenshot,
+                                save_screenshots, still_mounted, wait_for_app)
 
 HUBER_MAX = f"() => Math.max(...{PLOT}._fullData.find(t => t.name === '∂Huber').y)"
 
@@ -89,13 +89,17 @@ def test_curves_scrubber_worked_example_and_scenario(app_url, page):
     assert f"{example['squared'].mean():.4g}" == _metric(page, "MSE")
     assert f"{example['absolute'].mean():.4g}" == _metric(page, "MAE")
 
-    # A bad number is a message, and the example's chart keeps its last picture, greyed out.
+    # A bad number is a message, and the example's chart keeps its last picture, greyed out: the same chart,
+    # not a new one (no chart of the page is ever mounted again by a rerun).
+    charts = ["reg_chart", "cls_chart", "example_chart"]
+    mark_charts(page, charts)
     box.fill("1, two, 3")
     box.press("Enter")
     page.get_by_text("item 2 ('two') is not a number").wait_for(timeout=60_000)
     wait_for_app(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     chart_frame(page, "example_chart").wait_for_selector("#plot.stale", timeout=10_000)
+    assert still_mounted(page, charts) == charts
 
     # The 0-1 scenario: only the chosen curves are drawn, and its lesson is shown.
     combo = page.get_by_role("combobox", name="scenario", exact=True)
@@ -109,6 +113,7 @@ def test_curves_scrubber_worked_example_and_scenario(app_url, page):
     chart_frame(page, "cls_chart").wait_for_function(
         "() => document.querySelector('.js-plotly-plot')._fullData.filter(t => t.showlegend)"
         ".map(t => t.name).join() === '0-1,hinge,logistic'", timeout=60_000)
+    assert still_mounted(page, charts) == charts  # the scenario's note above them moved nothing
     save_screenshots(page, "losses_zero_one")
 
 
