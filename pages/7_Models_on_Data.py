@@ -52,7 +52,7 @@ active |= {k for s in range(1, racers + 1) for k in controls.active_keys(s)}
 active |= {"delta"} if loss == "huber" else set()
 active |= {"outliers", "outlier_size"} if task == "regression" else set()
 page.write_link(active)
-page.scenario_note(active, ignore=("step",))
+note = st.container()  # one element whatever it shows, so the charts below keep their places (and frames)
 if data is None:
     st.info("Upload a CSV file in the sidebar: a header row of column names, then at least 10 rows of "
             "numbers (a text column can be a classification target). It is read in memory for this session "
@@ -71,53 +71,56 @@ with shown_errors():
 if ex is None:
     page.stale_picture()
 land, paths = ex.landscape, figures.paths(ex)
-view_key, height = repr((data.key, loss, delta, outliers, size)), 560 - 180 * page.present
+view_key, height = repr((data.key, loss, delta, outliers, size)), 560 - 100 * page.present
 
 
 @st.fragment
 def step_view() -> None:
     """The chosen step (slider or a click near a path) on the map and on the data: reruns this part only."""
-    click = st.session_state.get("data_contour")
+    notes, click = st.container(), st.session_state.get("data_contour")
     if isinstance(click, dict) and click.get("id") != st.session_state.get("_applied_data_click"):
         st.session_state["_applied_data_click"] = click.get("id")
-        with shown_errors():
+        with shown_errors(container=notes):
             picked = lesson.nearest_step(ex, [surface_picker.clicked(click, axis) for axis in "xy"])
             st.session_state["step"] = st.session_state["step"] if picked is None else picked
     if int(url.current("step", 0)) > steps:
         if url.from_link("step"):
-            text.notice(url.refuse_link_value(fields["step"], f"is past the last step ({steps})", steps))
+            text.notice(url.refuse_link_value(fields["step"], f"is past the last step ({steps})", steps),
+                        container=notes)
         st.session_state["step"] = steps
-    step = st.slider(fields["step"].title, 0, steps, key="step", help="Or click a path on the map.")
-    page.write_link(active)
     left, right = st.columns(2)
+    step = right.slider(fields["step"].title, 0, steps, key="step", help="Or click a path on the map.")
+    page.write_link(active)
     contour, relief = left.tabs(["Landscape (contour)", "Landscape (3-D)"])
     style = {"label": text.plotly_label, "height": height}  # column names shown as typed, never as markup
     spec = figures.landscape_spec(ex, paths, step, start, view_key=view_key, **style)
     page.chart(figures.with_lr_scrubber(spec, ex, paths), "data_contour", contour, clickable=True)
+    export.html_button("Landscape figure (HTML)", spec, "lossviz_data_landscape.html", contour)
     page.chart(figures.surface3d(ex, paths, view_key, height), "data_surface", relief)
     page.chart(figures.data_figure(ex, paths, step, **style), "data_view", right)
 
 
 step_view()
-source = f"{text.quote(data.name)}: " if data.uploaded else ""
-text.literal(f"{land.choice.title} on {source}{land.dataset.description} {lesson.summary(ex)}")
-for r in ex.runs:
-    bad = r.trajectory.diverged_at >= 0 or "never moved" in r.verdict or "did not go down" in r.verdict
-    (st.warning if bad or "plateau" in r.verdict else st.success)(f"**{r.label}**: {r.verdict}")
-if ex.robust is not None:
-    st.markdown("**Where each loss puts its minimum** (on the map: open markers without the outliers, "
-                "filled with them)")
-    st.dataframe(lesson.robust_table(ex).round(4), hide_index=True, width="stretch")
+with st.container() if page.present else note:  # on a projector the map comes first, the scenario under it
+    page.scenario_note(active, ignore=("step",))
+with st.container():
+    source = f"{text.quote(data.name)}: " if data.uploaded else ""
+    text.literal(f"{land.choice.title} on {source}{land.dataset.description} {lesson.summary(ex)}")
+    for r in ex.runs:
+        bad = r.trajectory.diverged_at >= 0 or "never moved" in r.verdict or "did not go down" in r.verdict
+        (st.warning if bad or "plateau" in r.verdict else st.success)(f"**{r.label}**: {r.verdict}")
+    if ex.robust is not None:
+        st.markdown("**Where each loss puts its minimum** (on the map: open markers without the outliers, "
+                    "filled with them)")
+        st.dataframe(lesson.robust_table(ex).round(4), hide_index=True, width="stretch")
 page.chart(figures.loss_curves(ex, paths), "data_loss")
 
 st.subheader("Export")
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3 = st.columns(3)
 export.csv_button("Trajectories (CSV)", lambda: lesson.trajectories_frame(ex), "lossviz_trajectories.csv", c1)
 export.csv_button("Landscape grid (CSV)", lambda: lesson.grid_frame(ex), "lossviz_data_landscape.csv", c2,
                   index=True)
 export.csv_button("Model data (CSV)", lambda: lesson.model_data_frame(land), lesson.DATA_FILE_NAME, c3)
-export.html_button("Landscape figure (HTML)", lambda: figures.landscape_spec(
-    ex, paths, url.current("step"), start, label=text.plotly_label), "lossviz_data_landscape.html", c4)
 with shown_errors():
     export.code_block("\n\n".join(torch_export.comment(r.label) + "\n" + lesson.torch_code(
         land, r.optimizer, r.schedule, steps=steps, x0=start) for r in ex.runs),

@@ -18,7 +18,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from bench.browser import INIT_SCRIPT
 from lossviz.lessons import models_on_data as dl
 from tests.e2e.conftest import (CHROMIUM, CHROMIUM_FLAGS, PLOT, ROOT, _free_port, _wait_healthy, chart_frame,
-                                chart_traces, downloaded, save_screenshot, save_screenshots, wait_for_app)
+                                chart_traces, downloaded, mark_charts, save_screenshot, save_screenshots,
+                                still_mounted, wait_for_app)
 from tests.pagetest import decode
 
 FIT = "1. SGD (lr 0.1), step "
@@ -133,9 +134,8 @@ def test_loss_switch_step_click_scrubber_and_downloads(app_url, page):
     data = dl.load_dataset("linear", ["x"], n_samples=100, noise=0.5, seed=0)
     land = dl.build(data, "mae")
     trajectories = pd.read_csv(io.StringIO(downloaded(page, "Trajectories (CSV)")))
-    target = chart_traces(page, "data_contour")["pick step: 1. SGD (lr 0.1)"]  # the exact rate's path
-    np.testing.assert_allclose(trajectories["slope"], target["x"], rtol=1e-15)
-    np.testing.assert_allclose(trajectories["intercept"], target["y"], rtol=1e-15)
+    np.testing.assert_allclose(trajectories["slope"], exact["x"], rtol=1e-15)  # the path at the exact rate
+    np.testing.assert_allclose(trajectories["intercept"], exact["y"], rtol=1e-15)
     losses = land.model.f(trajectories[["slope", "intercept"]].to_numpy())
     np.testing.assert_allclose(trajectories["loss"], losses, rtol=1e-12)
     grid = pd.read_csv(io.StringIO(downloaded(page, "Landscape grid (CSV)")), index_col=0)
@@ -155,6 +155,8 @@ def test_loss_switch_step_click_scrubber_and_downloads(app_url, page):
 def test_scenarios_load_and_show_their_lesson(app_url, page):
     page.goto(f"{app_url}/Models_on_Data")
     _ready(page)
+    charts = ["data_contour", "data_view", "data_loss"]
+    mark_charts(page, charts)
     for title, shot in (("An outlier drags MSE", "models_outlier"),
                         ("Squared error through a sigmoid stalls", "models_sigmoid_mse"),
                         ("0-1 loss has no gradient", "models_zero_one")):
@@ -164,6 +166,8 @@ def test_scenarios_load_and_show_their_lesson(app_url, page):
         _ready(page)
         save_screenshots(page, shot)
     assert any(n.startswith("class:") for n in chart_traces(page, "data_view"))
+    # Three scenarios, a robust table and verdicts coming and going above and between them: the same charts.
+    assert still_mounted(page, charts) == charts
 
 
 GOOD_CSV = "hours,score,passed\n" + "".join(
@@ -194,16 +198,17 @@ def test_upload_a_csv_a_hostile_one_and_a_bad_one(app_url, page):
     # Column names and a file name that are markup and formulas: shown as typed, obeyed nowhere.
     header = ",".join('"' + n.replace('"', '""') + '"' for n in HOSTILE)
     rows = "".join(f"{i},{2 * i + (i % 3)},{'ab'[i % 2]}\n" for i in range(20))
-    _upload(page, '<img src="http://evil.example/p.png">.csv', (header + "\n" + rows).encode())
+    _upload(page, "<img src=x onerror=alert(1)>.csv", (header + "\n" + rows).encode())
     page.get_by_role("combobox", name="target column", exact=True).wait_for(timeout=60_000)
     _ready(page)
     _choose(page, "target column", HOSTILE[1])
     _ready(page)
     view = chart_frame(page, "data_view")
-    assert HOSTILE[0] in view.locator(".xtitle").inner_text()  # the characters of the link, as a title
+    assert HOSTILE[0] in view.locator(".xtitle").text_content()  # the characters of the link, as a title
     for frame in page.frames:
         assert frame.locator('a[href*="evil.example"], img[src*="evil.example"]').count() == 0
-    assert page.get_by_text('“<img src="http://evil.example/p.png">.csv”', exact=False).count() >= 1
+    assert page.get_by_text("“<img src=x onerror=alert(1)>.csv”", exact=False).count() >= 1
+    assert page.locator("img[onerror]").count() == 0
     model_data = downloaded(page, "Model data (CSV)").splitlines()[0]
     assert "'=HYPERLINK" in model_data or "=HYPERLINK" not in model_data
     assert not [url for url in requests if "evil.example" in url]
@@ -284,10 +289,9 @@ def test_twenty_uploads_from_closed_tabs_do_not_pile_up_in_memory(own_server, pl
     finally:
         browser.close()
     size = len(_large_csv(0)) / 2**20
-    warm, last = rss[4], max(rss[10:])
     print("server RSS (MB) after each cycle:", [round(r) for r in rss], f"file {size:.1f} MB")
-    # Fifteen more files of 3 MB each, every one parsed into a table several times its size: kept, they
-    # would add well over 100 MB; released, what is left is the allocator's noise.
-    assert last - warm < 60, rss
-    assert max(rss[15:]) - min(rss[5:10]) < 5 * size * 3, rss
-
+    # Kept, each closed tab would add its file and its parsed table (about 6 MB a cycle here: 90 MB over
+    # the last fifteen cycles, measured before the fix); released, memory stays level after the first few
+    # cycles, within the allocator's and the collector's noise.
+    assert max(rss[10:]) - rss[4] < 50, rss
+    assert max(rss[15:]) - max(rss[:10]) < 25, rss
