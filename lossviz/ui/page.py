@@ -176,7 +176,7 @@ def open_page(page_id: str, fields: Sequence[Field], *, scenarios: Mapping[str, 
     for notice in page.notices:
         text.notice(notice, "warning")
     if page.present:
-        page.top = st.container()
+        page.top = st.container(key="main_figure")
     return page
 
 
