@@ -1,7 +1,7 @@
 """Surface Explorer: race optimizers down a 2-D test function and inspect every step."""
 import streamlit as st
 
-from lossviz import surfaces, torch_export
+from lossviz import plot, surfaces, torch_export
 from lossviz.lessons import explorer
 from lossviz.ui import budget, cache, controls, export, surface_picker, text, url, widgets
 from lossviz.ui.errors import shown_errors
@@ -95,13 +95,13 @@ inspected = st.session_state["inspect_step"] = min(int(st.session_state.get("ins
 contour = figures.contour(xs, ys, Z, surface, entries, minima, choice.start, inspected, view_key)
 left, right = st.columns(2)
 page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True, main=True)
-page.chart(figures.surface3d(xs, ys, Z, surface, entries, minima, view_key), "surface_chart", right)
+page.chart(relief := figures.surface3d(xs, ys, Z, surface, entries, minima, view_key), "surface_chart", right)
 for e in entries:
     (st.success if e.ok else st.warning)(f"**{e.label}**: {e.verdict}")
 c1, c2 = st.columns(2)
-page.chart(figures.loss_curves(entries, minima), "loss_curve", c1)
-if len(minima.points):
-    page.chart(figures.distance_curves(entries, minima), "distance_curve", c2)
+page.chart(loss := figures.loss_curves(entries, minima), "loss_curve", c1)
+if distance := len(minima.points) and figures.distance_curves(entries, minima):  # no minimum, no distance
+    page.chart(distance, "distance_curve", c2)
 else:
     c2.info("No minimum was found in the view, so there is no distance to plot." if minima.found
             else "This surface has no minimum, so there is no distance to plot.")
@@ -122,6 +122,8 @@ c1, c2 = st.columns(2)
 export.csv_button("Trajectories (CSV)", lambda: {e.label: e.trajectory.to_frame().drop(columns="run")
                                                  for e in entries}, "lossviz_trajectories.csv", c1, label="optimizer")
 export.html_button("Contour figure (HTML)", contour, "lossviz_contour.html", c2)
+export.animation_button(lambda: plot.animation(surface, entries, minima=minima), "lossviz_race", entries, c2)
+export.image_buttons({"Map": contour, "3-D": relief, "Loss": loss, "Distance": distance}, "lossviz_explorer")
 with shown_errors():
     export.code_block("\n\n".join(torch_export.comment(e.label) + "\n" + torch_export.torch_code(
         e.optimizer, e.schedule, steps=steps, x0=choice.start, objective_expr=surface.torch_expr or None)
