@@ -8,14 +8,14 @@ and messages (``lv.optimizer("adam", lr=0.01)`` is ``lossviz.optimizers.get("ada
 that :func:`lossviz.plot.landscape` draws).
 
     >>> import lossviz as lv
-    >>> race = lv.race(lv.surface("rosenbrock"), {"Adam": lv.optimizer("adam", lr=0.1), "GD": "sgd"},
-    ...                steps=300)
+    >>> race = lv.race(lv.surface("himmelblau"), {"GD": "sgd", "Adam": lv.optimizer("adam", lr=0.1)},
+    ...                steps=200)
     >>> race
-    Race on Rosenbrock from (-1.5, 2) for 300 steps:
-      Adam  loss 12.5 -> 0.00108, reached the global minimum at step 200
-      GD    loss 12.5 -> 0.267, still on its way
+    Race on Himmelblau from (-0.5, 0.5) for 200 steps:
+      GD    loss 158 -> 7.89e-31, reached the global minimum at step 26
+      Adam  loss 158 -> 2.06e-07, reached the global minimum at step 148
     >>> race["Adam"].params.shape
-    (301, 2)
+    (201, 2)
 """
 from __future__ import annotations
 
@@ -78,9 +78,9 @@ def surface(name: str, **params: Any) -> surfaces.Surface:
     Examples
     --------
     >>> import lossviz as lv
-    >>> bowl = lv.surface("quadratic", condition_number=4.0, rotation=0.0)
-    >>> float(bowl.f([1.0, 1.0])), bowl.grad([[1.0, 1.0], [0.0, 0.0]]).shape
-    (2.5, (2, 2))
+    >>> banana = lv.surface("rosenbrock")
+    >>> float(banana.f([1.0, 1.0])), banana.grad([[1.0, 1.0], [0.0, 0.0]]).shape
+    (0.0, (2, 2))
     """
     return surfaces.get(name, **params)
 
@@ -106,8 +106,8 @@ def optimizer(name: str, **hyperparameters: Any) -> optimizers.Optimizer:
     --------
     >>> import lossviz as lv
     >>> opt = lv.optimizer("sgd", lr=0.1, momentum=0.9)
-    >>> opt.title, opt.hyperparameters["momentum"]
-    ('SGD with momentum', 0.9)
+    >>> opt.name, opt.hyperparameters["momentum"], opt.hyperparameters["nesterov"]
+    ('sgd', 0.9, False)
     """
     return optimizers.get(name, **hyperparameters)
 
@@ -378,12 +378,13 @@ class Race(Mapping[str, Trajectory]):
         return len(self.entries)
 
     def _reached(self, entry: explorer.RaceEntry) -> int:
-        """The first step within the Explorer's tolerance of a minimum, or -1."""
+        """For a racer that ends within the Explorer's tolerance of a minimum, the first step it was
+        within it; -1 for one that ends elsewhere."""
         if entry.distance is None or self.minima.value is None:
             return -1
         tolerance = 1e-3 * max(1.0, max(b - a for a, b in self.surface.domain) / 10)
-        close = np.flatnonzero(entry.distance < tolerance)
-        return int(close[0]) if close.size else -1
+        close = entry.distance < tolerance
+        return int(np.argmax(close)) if close[-1] else -1
 
     def _status(self, entry: explorer.RaceEntry) -> str:
         traj = entry.trajectory
@@ -630,7 +631,7 @@ def model_landscape(
         origin = np.zeros(2)
     elif kind == "pca":
         pca = landscape.trajectory_pca([p for _, p, _ in named], origin=origin)
-        plane, explained = pca.directions, pca.explained
+        plane, explained = pca.directions, pca.explained_variance_ratio
         coords = [landscape.project(pca, p)[0] for _, p, _ in named]
         xs, ys = landscape.plane_axes(coords, resolution)
         Z = landscape.loss_slice(model, origin, plane, xs, ys)

@@ -20,7 +20,7 @@ label to Trajectory, a list of them, or a :class:`~lossviz.Race`.
     >>> import lossviz as lv
     >>> race = lv.race(lv.surface("himmelblau"), ["sgd", "adam"], steps=100)
     >>> fig = lv.plot.contour(race.surface, race)
-    >>> type(fig).__name__, [t.name for t in fig.data if t.mode == "lines"]
+    >>> type(fig).__name__, [t.name for t in fig.data if t.type == "scatter" and t.mode == "lines"]
     ('Figure', ['sgd', 'adam'])
 """
 from __future__ import annotations
