@@ -113,10 +113,8 @@ class _Page:
         return result["result"].get("value")
 
     async def image(self, fig: dict, fmt: str, width: int, height: int) -> bytes:
-        """One picture of ``fig``: ``width`` x ``height`` pixels (PNG...) or layout units (SVG)."""
+        """One picture of ``fig``, ``width`` x ``height`` pixels (an SVG: its layout, in vectors)."""
         scale, layout_width, layout_height = _scale(width, height)
-        if fmt == "svg":
-            scale, layout_width, layout_height = 1.0, width, height
         url = await self.call(
             "(fig, opts) => Plotly.toImage({data: fig.data, layout: fig.layout, config: {}}, opts)",
             fig, {"format": fmt, "width": layout_width, "height": layout_height, "scale": scale})
@@ -244,8 +242,8 @@ def to_image(fig: Any, format: str = "png", *, width: int = 1920, height: int = 
     fig : plotly Figure, or a figure dict
     format : {"png", "svg", "jpeg", "webp", "pdf"}
     width, height : int
-        Pixels of a raster image. The figure is laid out 960 units wide and scaled up, so its text keeps
-        its size relative to the picture; an SVG is that layout (``width`` x ``height`` units), as vectors.
+        Pixels of a raster image. The figure is laid out 960 units wide and scaled to ``width``, so its
+        text keeps its size relative to the picture; an SVG is that layout (960 units wide), as vectors.
 
     Returns
     -------
@@ -444,32 +442,56 @@ def _durations(count: int, fps: float, hold: float) -> list[int]:
     return [round(step)] * (count - 1) + [round(step + 1000.0 * hold)]
 
 
+def _changed(frame: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Where ``frame`` differs from ``base`` (h, w); channel by channel, as NumPy's reduction over a last axis
+    of 3 is ten times slower."""
+    changed = frame[..., 0] != base[..., 0]
+    changed |= frame[..., 1] != base[..., 1]
+    changed |= frame[..., 2] != base[..., 2]
+    return changed
+
+
+def _palette(frames: Sequence[np.ndarray], base: np.ndarray) -> list[int]:
+    """256 colours: most for what stays still (the first frame), a quarter for what moves (the pixels the
+    last frame changed), so a thin path keeps its own colour instead of the map's nearest one."""
+    from PIL import Image
+
+    moving = frames[-1][_changed(frames[-1], base)]
+    share = 64 if moving.size else 0
+    still = Image.fromarray(base).quantize(256 - share, method=Image.Quantize.MEDIANCUT)
+    colours = still.getpalette()[: 3 * (256 - share)]
+    if share:
+        drawn = Image.fromarray(np.ascontiguousarray(moving[None]))
+        drawn = drawn.quantize(share, method=Image.Quantize.MEDIANCUT)
+        colours += drawn.getpalette()[: 3 * share]
+    return colours + [0] * (768 - len(colours))
+
+
 def encode_gif(frames: Sequence[np.ndarray], *, fps: float = 12.0, hold: float = 1.5) -> bytes:
     """An animated GIF (looping) of RGB frames ``(h, w, 3)``; the last frame stays ``hold`` seconds.
 
-    One 256-colour palette, taken from the last frame (it holds every colour a race reaches), serves
-    every frame without dithering, so what stays still is the same in every frame; only the pixels that
-    differ from the first frame are mapped to it anew. (Pillow writes the file, as imageio would, minus
-    imageio's re-mapping of every frame to the palette, which took longer than all the rest.)
+    One 256-colour palette serves every frame, without dithering, so what stays still is the same in every
+    frame; only the pixels that differ from the first frame are mapped to it anew. (Pillow writes the
+    file, as imageio would, minus imageio's re-mapping of every frame to the palette, which took longer
+    than all the rest.)
     """
     from PIL import Image
 
+    frames = [np.ascontiguousarray(f, dtype=np.uint8) for f in frames]
+    base = frames[0]
+    palette = _palette(frames, base)
+    reference = Image.new("P", (1, 1))
+    reference.putpalette(palette)
+
     def indexed(pixels: np.ndarray) -> np.ndarray:
         image = Image.fromarray(np.ascontiguousarray(pixels))
-        return np.asarray(image.quantize(palette=palette_image, dither=Image.Dither.NONE))
+        return np.asarray(image.quantize(palette=reference, dither=Image.Dither.NONE))
 
-    frames = [np.asarray(f, dtype=np.uint8) for f in frames]
-    palette_image = Image.fromarray(frames[-1]).quantize(256, method=Image.Quantize.MEDIANCUT)
-    palette = palette_image.getpalette()[: 3 * 256]
-    base = frames[0]
     first = indexed(base)
     pictures = []
     for frame in frames:
         indices = first.copy()
-        # Channel by channel: NumPy's reduction over a last axis of 3 is ten times slower.
-        changed = frame[..., 0] != base[..., 0]
-        changed |= frame[..., 1] != base[..., 1]
-        changed |= frame[..., 2] != base[..., 2]
+        changed = _changed(frame, base)
         if changed.any():
             indices[changed] = indexed(frame[changed][None])[0]
         picture = Image.fromarray(indices, mode="P")
