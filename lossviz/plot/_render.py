@@ -20,6 +20,7 @@ import asyncio
 import concurrent.futures
 import io
 import json
+import logging
 import os
 import queue
 import shutil
@@ -184,7 +185,15 @@ async def _with_page(work: Callable[[_Page], Any]) -> Any:
         finally:
             browser.tabs_ready.put_nowait(tab)
     finally:
-        await browser.close()
+        # Chromium's goodbye ("{bye}") can arrive with other messages, which choreographer then logs as
+        # a JSON error with a traceback: noise, not a failure.
+        quiet = logging.getLogger("choreographer")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            await browser.close()
+        finally:
+            quiet.setLevel(level)
 
 
 def _run(work: Callable[[_Page, Progress], Any], progress: Progress | None) -> Any:
