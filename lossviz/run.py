@@ -347,8 +347,8 @@ class StepObjective:
     Attributes
     ----------
     has_hessian : bool
-        Whether :meth:`hessian` is the objective's analytic Hessian (surfaces); optimizers that need one
-        otherwise fall back to differences of the gradient.
+        Whether :meth:`hessian` is the objective's analytic Hessian (surfaces); otherwise it is central
+        differences of the gradient.
 
     >>> import numpy as np
     >>> from lossviz import surfaces
@@ -387,10 +387,19 @@ class StepObjective:
         return self.f(points), self.grad(points)
 
     def hessian(self, points: np.ndarray) -> np.ndarray:
-        """Analytic Hessian (..., d, d); AttributeError when the objective has none (see has_hessian)."""
-        if self._hessian is None:
-            raise AttributeError(f"{type(self.objective).__name__} has no analytic hessian for this step")
-        return self._hessian(points)
+        """Hessian at ``points`` (R, d) -> (R, d, d): the objective's analytic one when it has one
+        (``has_hessian``), else central differences of the gradient on this step's batch,
+        :math:`H_{:,j} = (\\nabla f(x + h_j e_j) - \\nabla f(x - h_j e_j)) / 2h_j` with
+        :math:`h_j = \\epsilon^{1/3} \\max(1, |x_j|)`, symmetrized."""
+        if self._hessian is not None:
+            return self._hessian(points)
+        n_points, dim = points.shape
+        steps = np.finfo(np.float64).eps ** (1 / 3) * np.maximum(1.0, np.abs(points))  # (R, d)
+        offsets = np.einsum("rj,jk->rjk", steps, np.eye(dim))
+        shifted = np.concatenate([points[:, None, :] + offsets, points[:, None, :] - offsets], axis=1)
+        grads = np.asarray(self.grad(shifted.reshape(-1, dim))).reshape(n_points, 2, dim, dim)
+        columns = (grads[:, 0] - grads[:, 1]) / (2.0 * steps[:, :, None])
+        return 0.5 * (columns + columns.swapaxes(1, 2))
 
 
 def _default_param_names(objective: object, dim: int) -> tuple[str, ...]:

@@ -75,36 +75,69 @@ from lossviz.optimizers.adaptive import (
     adagrad,
     rmsprop,
 )
+from lossviz.optimizers.averaging import (
+    ASGDState,
+    ScheduleFreeState,
+    asgd,
+    schedule_free_adamw,
+    schedule_free_sgd,
+)
 from lossviz.optimizers.clipping import clip_by_norm, clip_by_value
+from lossviz.optimizers.matrix import AdafactorState, MuonState, adafactor, muon, newton_schulz
+from lossviz.optimizers.sam import SAMState, sam
+from lossviz.optimizers.second_order import LBFGSState, NewtonState, lbfgs, newton
 from lossviz.optimizers.sgd import SGDState, sgd
+from lossviz.optimizers.sign import LionState, RpropState, SignSGDState, lion, rprop, signsgd
 
 __all__ = [
+    "ASGDState",
     "AdadeltaState",
+    "AdafactorState",
     "AdagradState",
     "AdamState",
     "AdamaxState",
     "Block",
     "HyperSpec",
+    "LBFGSState",
+    "LionState",
+    "MuonState",
     "NAdamState",
+    "NewtonState",
     "Optimizer",
     "RAdamState",
     "RMSpropState",
+    "RpropState",
+    "SAMState",
     "SGDState",
+    "ScheduleFreeState",
+    "SignSGDState",
     "adadelta",
+    "adafactor",
     "adagrad",
     "adam",
     "adamax",
     "adamw",
+    "asgd",
     "clip_by_norm",
     "clip_by_value",
     "get",
     "hyperparameter_names",
+    "lbfgs",
+    "lion",
+    "muon",
     "nadam",
     "names",
+    "newton",
+    "newton_schulz",
     "parameter_layout",
     "radam",
     "rmsprop",
+    "rprop",
+    "sam",
+    "schedule_free_adamw",
+    "schedule_free_sgd",
     "sgd",
+    "signsgd",
     "spec",
 ]
 
@@ -121,6 +154,17 @@ _FACTORIES: dict[str, Callable[..., Optimizer]] = {
     "nadam": nadam,
     "radam": radam,
     "adamax": adamax,
+    "rprop": rprop,
+    "asgd": asgd,
+    "adafactor": adafactor,
+    "lbfgs": lbfgs,
+    "muon": muon,
+    "lion": lion,
+    "signsgd": signsgd,
+    "sam": sam,
+    "schedule_free_sgd": schedule_free_sgd,
+    "schedule_free_adamw": schedule_free_adamw,
+    "newton": newton,
 }
 
 
@@ -129,19 +173,27 @@ def names() -> list[str]:
     return list(_FACTORIES)
 
 
-def hyperparameter_names(name: str) -> list[str]:
-    """The names ``get(name, ...)`` accepts for optimizer ``name`` (clipping options excluded)."""
+def hyperparameter_names(name: str, base_optimizer: str | None = None) -> list[str]:
+    """The names ``get(name, ...)`` accepts for optimizer ``name`` (clipping options excluded).
+
+    For ``"sam"`` these are SAM's own followed by its base optimizer's (``base_optimizer``, default
+    ``"sgd"``).
+    """
     factory = _FACTORIES[check_choice(name, "optimizer", names())]
-    return list(inspect.signature(factory).parameters)
+    own = [p for p in inspect.signature(factory).parameters if p != "base_hyperparameters"]
+    if name != "sam":
+        return own
+    return own + hyperparameter_names(check_choice(base_optimizer or "sgd", "base_optimizer", names()))
 
 
-def spec(name: str) -> dict[str, HyperSpec]:
+def spec(name: str, base_optimizer: str | None = None) -> dict[str, HyperSpec]:
     """The user-facing hyperparameters of optimizer ``name`` as data, in signature order.
 
     Each :class:`HyperSpec` gives torch's (or the reference's) name, a short label, a kind, the allowed
     range (the very rows the constructor validates with, so a UI built from them cannot offer a value
     the constructor refuses) and the default. A tuple argument is split into its components
-    (``"betas[0]"``, ``"betas[1]"``).
+    (``"betas[0]"``, ``"betas[1]"``). For ``"sam"``: SAM's rows, then those of ``base_optimizer``
+    (default ``"sgd"``).
 
     >>> from lossviz import optimizers
     >>> row = optimizers.spec("adam")["betas[1]"]
@@ -149,7 +201,10 @@ def spec(name: str) -> dict[str, HyperSpec]:
     ('β₂ (second moment)', 'fraction', '[0, 1)', 0.999)
     """
     factory = _FACTORIES[check_choice(name, "optimizer", names())]
-    return dict(factory.specs)  # type: ignore[attr-defined]
+    rows = dict(factory.specs)  # type: ignore[attr-defined]
+    if name == "sam":
+        rows.update(spec(check_choice(base_optimizer or "sgd", "base_optimizer", names())))
+    return rows
 
 
 def get(
@@ -175,7 +230,7 @@ def get(
     ValueError
         Unknown name or hyperparameter (the message lists the valid ones), or a value out of range.
     """
-    valid = hyperparameter_names(name)
+    valid = hyperparameter_names(name, hyperparameters.get("base_optimizer") if name == "sam" else None)
     unknown = [k for k in hyperparameters if k not in valid]
     if unknown:
         raise ValueError(

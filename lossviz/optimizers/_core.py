@@ -108,6 +108,8 @@ class HyperSpec:
         The span a slider would show, inside the allowed range (the range itself may be unbounded).
     advanced : bool
         Rarely changed (stabilizers, iteration counts): a UI may tuck it away.
+    shared : bool
+        A number that must be the same for every run (no per-run array).
     """
 
     name: str
@@ -122,6 +124,7 @@ class HyperSpec:
     optional: bool = False
     soft: tuple[float, float] | None = None
     advanced: bool = False
+    shared: bool = False
 
     @property
     def argument(self) -> str:
@@ -136,7 +139,7 @@ class HyperSpec:
     @property
     def per_run(self) -> bool:
         """Whether one value per run (an array of shape (R,)) is accepted."""
-        return self.kind in ("float", "fraction", "eps")
+        return self.kind in ("float", "fraction", "eps") and not self.shared
 
     @property
     def range(self) -> str:
@@ -162,6 +165,8 @@ class HyperSpec:
             if isinstance(value, str) and value in self.choices:
                 return value
             return check_choice(value, self.name, [str(c) for c in self.choices])
+        if self.shared and not (is_number(value) or (isinstance(value, np.ndarray) and value.ndim == 0)):
+            raise TypeError(f"{self.name} must be one number shared by all runs, got {value!r}")
         return check_per_run(value, self.name, low=self.low, high=self.high, include_low=self.include_low,
                              include_high=self.include_high)
 
@@ -218,7 +223,11 @@ def hyperparameters(*rows: HyperSpec) -> Callable[[Callable[..., Any]], Callable
                     names = PAIR_NAMES.get(argument, ", ".join(p.name for p in parts))
                     raise ValueError(f"{argument} must be a pair ({names}), got {value!r}")
                 values[argument] = tuple(part.check(c) for part, c in zip(parts, components))
-            return factory(**values)
+            extra = {}
+            for name, parameter in signature.parameters.items():
+                if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                    extra = values.pop(name, {})
+            return factory(**values, **extra)
 
         build.specs = specs  # type: ignore[attr-defined]
         return build
