@@ -285,8 +285,8 @@ def schedule_free_sgd(
     >>> p, s.z, s.x    # after one step all three coincide: y, the SGD sequence z, the average x
     (array([[0.8]]), array([[0.8]]), array([[0.8]]))
     >>> p, s = opt.update(2 * p, s, p)
-XX
-    (array([[0.656]]), array([[0.64]]), array([[0.72]]))
+    >>> p, s.z, s.x    # then x, the average of the z's, lags z; y = 0.9 x + 0.1 z sits between
+    (array([[0.712]]), array([[0.64]]), array([[0.72]]))
     """
     lines = [GRAD_LINE]
     if any_nonzero(weight_decay):
