@@ -56,9 +56,10 @@ def build_sam(base: Optimizer, rho: Hyper, adaptive: bool, perturb_eps: float,
     """SAM around an already built ``base`` optimizer (see :func:`sam`)."""
     if base.name in _UNWRAPPABLE:
         raise ValueError(f"SAM cannot wrap {_UNWRAPPABLE[base.name]}; choose another base_optimizer")
-    rho32 = np.asarray(rho, dtype=np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range the reference's radius is inf too
+        rho32 = np.asarray(rho, dtype=np.float32)
+        eps32 = np.float32(perturb_eps)
     rho32 = rho32[:, None] if rho32.ndim else rho32
-    eps32 = np.float32(perturb_eps)
     base_needs_layout = "layout" in base.needs
 
     def init(params: np.ndarray, layout: tuple[Block, ...] | None = None) -> SAMState:
