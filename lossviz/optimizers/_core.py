@@ -32,7 +32,7 @@ LearningRate = float | np.ndarray | None
 
 # What an optimizer may ask the step loop for, besides (grad, state, params, lr); see Optimizer.needs.
 NEEDS = frozenset({"objective", "layout"})
-KINDS = ("float", "fraction", "eps", "flag", "int", "choice")
+KINDS = ("float", "fraction", "eps", "flag", "int", "choice", "ints", "list")
 
 
 # ------------------------------------------------------------------------------------------ the layout
@@ -93,9 +93,11 @@ class HyperSpec:
         ``"betas[0]"``.
     label : str
         A short human label, e.g. ``"β₁ (first moment)"``.
-    kind : {"float", "fraction", "eps", "flag", "int", "choice"}
+    kind : {"float", "fraction", "eps", "flag", "int", "choice", "ints", "list"}
         ``fraction``: a decay-like number in a unit interval (the bounds say which ends are allowed);
-        ``eps``: a small positive stabilizer, best shown on a log scale.
+        ``eps``: a small positive stabilizer, best shown on a log scale; ``ints``: a sequence of integers
+        (a schedule's milestones); ``list``: any other sequence (a chain's member schedules), checked by
+        ``validator``.
     default
         torch's / the reference's default.
     low, high, include_low, include_high
@@ -110,6 +112,8 @@ class HyperSpec:
         Rarely changed (stabilizers, iteration counts): a UI may tuck it away.
     shared : bool
         A number that must be the same for every run (no per-run array).
+    validator : callable or None
+        The check of a value no interval describes (``ints``, ``list``); :meth:`check` calls it.
     """
 
     name: str
@@ -125,6 +129,7 @@ class HyperSpec:
     soft: tuple[float, float] | None = None
     advanced: bool = False
     shared: bool = False
+    validator: Callable[[object], Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def argument(self) -> str:
@@ -148,6 +153,10 @@ class HyperSpec:
             return "{True, False}"
         if self.kind == "choice":
             return "{" + ", ".join(repr(c) for c in self.choices) + "}"
+        if self.kind == "list":
+            return "a sequence"
+        if self.kind == "ints":
+            return "increasing integers in " + format_range(self.low, self.high)
         return format_range(self.low, self.high, self.include_low, self.include_high)
 
     def check(self, value: object) -> Any:
@@ -155,6 +164,8 @@ class HyperSpec:
         this parameter, the value and the allowed range."""
         if value is None and (self.optional or (self.kind == "choice" and None in self.choices)):
             return None
+        if self.validator is not None:
+            return self.validator(value)
         if self.kind == "flag":
             return check_bool(value, self.name)
         if self.kind == "int":
