@@ -35,7 +35,8 @@ NEWTON_MAX_DIM = 50
 class LBFGSState(NamedTuple):
     """torch's L-BFGS state, per run: ``func_evals`` and ``n_iter`` (R,) counters over all steps; ``d``
     (R, d) the last direction and ``t`` (R,) its step length; the curvature pairs ``old_dirs`` (y) and
-    ``old_stps`` (s), (R, history_size, d), of which the first ``history`` (R,) are filled, with ``ro``
+    ``old_stps`` (s), (R, history_size, d), of which the first ``history`` (R,) are filled (the rest 0),
+    with ``ro``
     (R, history_size) = 1 / (y . s); ``H_diag`` (R,) the initial inverse-Hessian scale;
     ``prev_flat_grad`` (R, d) and ``prev_loss`` (R,). ``evaluations`` (R, E, d) and
     ``evaluation_loss`` (R, E): the points the last step evaluated and their losses, in order, NaN-padded
@@ -158,18 +159,14 @@ def _strong_wolfe(x: np.ndarray, t: float, d: np.ndarray, f: float, g: np.ndarra
 
 
 class _RunState:
-    """One run's slice of an :class:`LBFGSState`, as the lists and floats torch keeps (copied in, written
-    back by :meth:`store`)."""
+    """One run's scalars of an :class:`LBFGSState` as torch keeps them (its curvature pairs stay in the
+    shared arrays, where the batched two-loop recursion reads them), written back by :meth:`store`."""
 
     def __init__(self, state: LBFGSState, r: int) -> None:
-        count = int(state.history[r])
         self.func_evals = int(state.func_evals[r])
         self.n_iter = int(state.n_iter[r])
         self.d = state.d[r].copy()
         self.t = float(state.t[r])
-        self.old_dirs = [state.old_dirs[r, i].copy() for i in range(count)]
-        self.old_stps = [state.old_stps[r, i].copy() for i in range(count)]
-        self.ro = [float(state.ro[r, i]) for i in range(count)]
         self.H_diag = float(state.H_diag[r])
         self.prev_flat_grad = state.prev_flat_grad[r].copy()
         self.prev_loss = float(state.prev_loss[r])
@@ -179,33 +176,66 @@ class _RunState:
         arrays["n_iter"][r] = self.n_iter
         arrays["d"][r] = self.d
         arrays["t"][r] = self.t
-        count = len(self.old_dirs)
-        arrays["history"][r] = count
-        arrays["old_dirs"][r] = np.nan
-        arrays["old_stps"][r] = np.nan
-        arrays["ro"][r] = np.nan
-        for i in range(count):
-            arrays["old_dirs"][r, i] = self.old_dirs[i]
-            arrays["old_stps"][r, i] = self.old_stps[i]
-            arrays["ro"][r, i] = self.ro[i]
         arrays["H_diag"][r] = self.H_diag
         arrays["prev_flat_grad"][r] = self.prev_flat_grad
         arrays["prev_loss"][r] = self.prev_loss
 
 
-def _lbfgs_step(x: np.ndarray, st: _RunState, lr: float, max_iter: int, max_eval: int, tolerance_grad: float,
-                tolerance_change: float, history_size: int, line_search: bool) -> Request:
-    """One ``torch.optim.LBFGS.step(closure)`` for one run, line for line, as a generator that yields the
-    points to evaluate (the closure) and returns the new parameters."""
-    orig_loss, flat_grad = yield x.copy()
+def _remember(arrays: dict[str, np.ndarray], r: int, y: np.ndarray, s: np.ndarray, ro: float) -> None:
+    """Append a curvature pair to run r's history, dropping the oldest when it is full (torch's pop(0))."""
+    count = int(arrays["history"][r])
+    if count == arrays["ro"].shape[1]:
+        for name in ("old_dirs", "old_stps", "ro"):
+            arrays[name][r, :-1] = arrays[name][r, 1:].copy()
+        count -= 1
+    arrays["old_dirs"][r, count] = y
+    arrays["old_stps"][r, count] = s
+    arrays["ro"][r, count] = ro
+    arrays["history"][r] = count + 1
+
+
+def _two_loop(arrays: dict[str, np.ndarray], runs: np.ndarray, flat_grad: np.ndarray, h_diag: np.ndarray,
+              ) -> np.ndarray:
+    """torch's two-loop recursion ``d = -H g`` for several runs at once, shape (k, d).
+
+    Each run goes through its own pairs in torch's order with torch's operations (``np.vecdot`` gives
+    the same bits as the per-vector ``dot``). A run with fewer pairs meets zeros in the slots it does not
+    have, which leave its vectors exactly as they are (``q + (-0) y = q``), so every run gets the numbers
+    it would get alone."""
+    counts = arrays["history"][runs]
+    deepest = int(counts.max(initial=0))
+    ys, ss, ros = arrays["old_dirs"][runs, :deepest], arrays["old_stps"][runs, :deepest], arrays["ro"][runs]
+    q = -flat_grad
+    al = np.zeros((runs.size, deepest))
+    for i in range(deepest - 1, -1, -1):
+        a = np.vecdot(ss[:, i], q) * ros[:, i]
+        al[:, i] = a
+        q = q + (-a)[:, None] * ys[:, i]
+    r = q * h_diag[:, None]
+    for i in range(deepest):
+        be = np.vecdot(ys[:, i], r) * ros[:, i]
+        r = r + (al[:, i] - be)[:, None] * ss[:, i]
+    return r
+
+
+def _lbfgs_step(x: np.ndarray, st: _RunState, arrays: dict[str, np.ndarray], run: int, lr: float,
+                max_iter: int, max_eval: int, tolerance_grad: float, tolerance_change: float,
+                history_size: int, line_search: bool) -> Request:
+    """One ``torch.optim.LBFGS.step(closure)`` for one run, line for line, as a generator. It yields
+    ``("eval", point)`` for the closure (sent back ``(loss, grad)``) and ``("direction", grad, H_diag)``
+    for the two-loop recursion (sent back the direction), which the driver batches across runs; it
+    returns the new parameters."""
+    orig_loss, flat_grad = yield ("eval", x.copy())
     loss = float(orig_loss)
     current_evals = 1
     st.func_evals += 1
     opt_cond = float(np.max(np.abs(flat_grad))) <= tolerance_grad
     if opt_cond:
         return x
-    d, t = st.d, st.t
-    old_dirs, old_stps, ro, H_diag = st.old_dirs, st.old_stps, st.ro, st.H_diag
+    if not (np.isfinite(loss) and np.all(np.isfinite(flat_grad))):
+        # torch would iterate on NaNs to max_iter; the run has diverged here and run() records it so.
+        return x
+    d, t, H_diag = st.d, st.t, st.H_diag
     prev_flat_grad, prev_loss = st.prev_flat_grad, st.prev_loss
     n_iter = 0
     while n_iter < max_iter:
@@ -213,32 +243,18 @@ def _lbfgs_step(x: np.ndarray, st: _RunState, lr: float, max_iter: int, max_eval
         st.n_iter += 1
         if st.n_iter == 1:
             d = -flat_grad
-            old_dirs, old_stps, ro = [], [], []
+            arrays["history"][run] = 0
+            for name in ("old_dirs", "old_stps", "ro"):  # empty slots are zeros (see _two_loop)
+                arrays[name][run] = 0.0
             H_diag = 1.0
         else:
             y = flat_grad - prev_flat_grad
             s = d * t
             ys = float(y.dot(s))
             if ys > 1e-10:
-                if len(old_dirs) == history_size:
-                    old_dirs.pop(0)
-                    old_stps.pop(0)
-                    ro.pop(0)
-                old_dirs.append(y)
-                old_stps.append(s)
-                ro.append(1.0 / ys)
+                _remember(arrays, run, y, s, 1.0 / ys)
                 H_diag = ys / float(y.dot(y))
-            num_old = len(old_dirs)
-            al = [0.0] * num_old
-            q = -flat_grad
-            for i in range(num_old - 1, -1, -1):
-                al[i] = float(old_stps[i].dot(q)) * ro[i]
-                q = q + (-al[i]) * old_dirs[i]
-            r = q * H_diag
-            for i in range(num_old):
-                be_i = float(old_dirs[i].dot(r)) * ro[i]
-                r = r + (al[i] - be_i) * old_stps[i]
-            d = r
+            d = yield ("direction", flat_grad, H_diag)
         prev_flat_grad = flat_grad.copy()
         prev_loss = loss
         t = min(1.0, 1.0 / float(np.sum(np.abs(flat_grad)))) * lr if st.n_iter == 1 else lr
@@ -247,15 +263,20 @@ def _lbfgs_step(x: np.ndarray, st: _RunState, lr: float, max_iter: int, max_eval
             break
         ls_func_evals = 0
         if line_search:
-            loss, flat_grad, t, ls_func_evals = yield from _strong_wolfe(
-                x.copy(), t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals)
+            search = _strong_wolfe(x.copy(), t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals)
+            try:
+                point = next(search)
+                while True:
+                    point = search.send((yield ("eval", point)))
+            except StopIteration as found:
+                loss, flat_grad, t, ls_func_evals = found.value
             loss = float(loss)
             x = x + t * d
             opt_cond = float(np.max(np.abs(flat_grad))) <= tolerance_grad
         else:
             x = x + t * d
             if n_iter != max_iter:
-                new_loss, flat_grad = yield x.copy()
+                new_loss, flat_grad = yield ("eval", x.copy())
                 loss = float(new_loss)
                 opt_cond = float(np.max(np.abs(flat_grad))) <= tolerance_grad
                 ls_func_evals = 1
@@ -267,7 +288,7 @@ def _lbfgs_step(x: np.ndarray, st: _RunState, lr: float, max_iter: int, max_eval
             break
         if abs(loss - prev_loss) < tolerance_change:
             break
-    st.d, st.t, st.old_dirs, st.old_stps, st.ro, st.H_diag = d, t, old_dirs, old_stps, ro, H_diag
+    st.d, st.t, st.H_diag = d, t, H_diag
     st.prev_flat_grad, st.prev_loss = prev_flat_grad, prev_loss
     return x
 
@@ -334,8 +355,8 @@ def lbfgs(
         counter = np.zeros(n_runs, dtype=np.int64)
         return LBFGSState(
             0, counter, counter.copy(), np.full((n_runs, dim), np.nan), np.full(n_runs, np.nan),
-            np.full((n_runs, history_size, dim), np.nan), np.full((n_runs, history_size, dim), np.nan),
-            np.full((n_runs, history_size), np.nan), counter.copy(), np.ones(n_runs),
+            np.zeros((n_runs, history_size, dim)), np.zeros((n_runs, history_size, dim)),
+            np.zeros((n_runs, history_size)), counter.copy(), np.ones(n_runs),
             np.full((n_runs, dim), np.nan), np.full(n_runs, np.nan), np.full((n_runs, slots, dim), np.nan),
             np.full((n_runs, slots), np.nan),
         )
@@ -350,30 +371,43 @@ def lbfgs(
         arrays["evaluation_loss"][:] = np.nan
         runs = [_RunState(state, r) for r in range(n_runs)]
         steps = [
-            _lbfgs_step(params[r].copy(), runs[r], rates[r], max_iter, max_eval, grad_tols[r], change_tols[r],
-                        history_size, line_search)
+            _lbfgs_step(params[r].copy(), runs[r], arrays, r, rates[r], max_iter, max_eval, grad_tols[r],
+                        change_tols[r], history_size, line_search)
             for r in range(n_runs)
         ]
         new_params = params.copy()
         counts = np.zeros(n_runs, dtype=np.int64)
         pending = {r: next(step) for r, step in enumerate(steps)}
+
+        def answer(r: int, reply: Any) -> None:
+            try:
+                pending[r] = steps[r].send(reply)
+            except StopIteration as finished:
+                new_params[r] = finished.value
+                del pending[r]
+
         while pending:
-            # Every run is evaluated together (runs that are done sit at their result): one call per round.
+            # Directions first, all the runs that ask at once; then one objective call for every run.
+            asking = np.array([r for r, request in pending.items() if request[0] == "direction"], dtype=int)
+            while asking.size:
+                grads_ = np.stack([pending[r][1] for r in asking])
+                scales = np.array([pending[r][2] for r in asking])
+                for r, direction in zip(asking, _two_loop(arrays, asking, grads_, scales), strict=True):
+                    answer(int(r), direction)
+                asking = np.array([r for r, request in pending.items() if request[0] == "direction"],
+                                  dtype=int)
+            if not pending:
+                break
             points = new_params.copy()
-            for r, point in pending.items():
+            for r, (_, point) in pending.items():
                 points[r] = point
             losses, grads = objective.value_and_grad(points)
             losses = np.asarray(losses, dtype=np.float64).reshape(n_runs)
-            following = {}
-            for r, point in pending.items():
+            for r, (_, point) in list(pending.items()):
                 arrays["evaluations"][r, counts[r]] = point
                 arrays["evaluation_loss"][r, counts[r]] = losses[r]
                 counts[r] += 1
-                try:
-                    following[r] = steps[r].send((float(losses[r]), np.array(grads[r], dtype=np.float64)))
-                except StopIteration as finished:
-                    new_params[r] = finished.value
-            pending = following
+                answer(r, (float(losses[r]), np.array(grads[r], dtype=np.float64)))
         for r, run_state in enumerate(runs):
             run_state.store(arrays, r)
         return new_params, LBFGSState(state.step + 1, **arrays)
