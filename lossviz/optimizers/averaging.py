@@ -9,6 +9,7 @@ References: ``torch.optim.ASGD``; ``schedulefree.SGDScheduleFree`` and ``schedul
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -122,7 +123,10 @@ def asgd(
         params = params + (-eta_c) * grad
         mu = state.mu[:, None]
         ax = np.where(mu != 1, state.ax + (params - state.ax) * mu, params)
-        new_eta = lr_row_ / ((1 + lam * lr_row_ * step) ** power)
+        # Python's pow, as torch computes eta in Python floats (NumPy's vectorized pow can differ by an ulp).
+        bases = np.broadcast_to(1 + lam * lr_row_ * step, lr_row_.shape)
+        powers_ = np.broadcast_to(power, lr_row_.shape)
+        new_eta = lr_row_ / np.array([math.pow(b, p) for b, p in zip(bases.tolist(), powers_.tolist())])
         new_mu = 1 / np.maximum(1.0, step - start) * np.ones(params.shape[0])
         return params, ASGDState(step, new_eta, new_mu, ax)
 
