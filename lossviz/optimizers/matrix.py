@@ -259,7 +259,7 @@ def muon(
         GRAD_LINE,
         r"B_t &\leftarrow \mu B_{t-1} + (1 - \mu)\, g_t",
         (r"\tilde B_t &\leftarrow g_t + \mu (B_t - g_t)" if nesterov else r"\tilde B_t &\leftarrow B_t"),
-        rf"O_t &\leftarrow \mathrm{{NS}}_{{{ns_steps}}}(\tilde B_t)",
+        rf"O_t &\leftarrow \mathrm{{NS}}_k(\tilde B_t) \quad (k = {ns_steps} \text{{ iterations}})",
     ]
     if any_nonzero(weight_decay_):
         lines.append(r"\theta_{t-1} &\leftarrow \theta_{t-1} - \gamma \lambda\, \theta_{t-1}")
