@@ -401,6 +401,7 @@ def torch_code(
     x0: object,
     objective_expr: str | None = None,
     run: int | None = None,
+    trusted_loss: str | None = None,
 ) -> str:
     """PyTorch source reproducing ``optimizer`` (and ``schedule``) for ``steps`` steps from ``x0``.
 
@@ -423,6 +424,10 @@ def torch_code(
         it the loop has a placeholder loss and a comment saying where the model and loss go.
     run : int, optional
         Which run to write when hyperparameters, the schedule's rates or ``x0`` hold one value per run.
+    trusted_loss : str, optional
+        Instead of ``objective_expr``: one expression in ``x`` and ``y`` written by lossviz itself, never
+        from user text, that may call what the caller adds to the script (a lesson's ``loss_fn`` over
+        its data). It is only checked to be one expression.
 
     Returns
     -------
@@ -450,15 +455,22 @@ def torch_code(
         start = start[index]
     if start.ndim != 1 or start.size == 0:
         raise ValueError(f"x0 must have shape (d,) or (R, d), got shape {np.shape(x0)}")
+    if objective_expr is not None and trusted_loss is not None:
+        raise ValueError("give objective_expr or trusted_loss, not both")
+    trusted = trusted_loss is not None
+    if trusted:
+        objective_expr = trusted_loss
     if objective_expr is not None:
+        what = "trusted_loss" if trusted else "objective_expr"
         if not isinstance(objective_expr, str):
-            raise TypeError(f"objective_expr must be a string, got {type(objective_expr).__name__}")
+            raise TypeError(f"{what} must be a string, got {type(objective_expr).__name__}")
         try:
             tree = ast.parse(objective_expr.strip(), mode="eval")
         except SyntaxError as exc:
-            raise ValueError(f"objective_expr must be one Python expression in x and y, got "
+            raise ValueError(f"{what} must be one Python expression in x and y, got "
                              f"{objective_expr!r}: {exc.msg}") from None
-        _check_objective_expr(tree, objective_expr)
+        if not trusted:
+            _check_objective_expr(tree, objective_expr)
         # A expression spread over lines would break the loop's indentation; unparse keeps it on one.
         expression = ast.unparse(tree) if "\n" in objective_expr.strip() else objective_expr.strip()
         if start.size != 2:

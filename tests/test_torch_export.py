@@ -184,7 +184,8 @@ def torch_outputs(tmp_path_factory):
         path = folder / f"{case.id}.py"
         path.write_text(_code(case))
         paths.append(str(path))
-    done = subprocess.run([sys.executable, "-c", RUNNER, *paths], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", RUNNER, *paths], capture_output=True, text=True, timeout=120,
+                          check=False)
     assert done.returncode == 0, done.stderr
     return dict(zip([case.id for case in CASES], json.loads(done.stdout.strip().splitlines()[-1])))
 
@@ -280,8 +281,8 @@ def test_multiline_expression_is_written_on_one_line():
     "kwargs, exc, match",
     [
         ({"optimizer": optimizers.get("sgd", lr=np.array([0.1, 0.2]))}, ValueError,
-         r"torch_code writes one run, but the optimizer has per-run values: lr \(2 values\); "
-         "pass run=<index>"),
+         (r"torch_code writes one run, but the optimizer has per-run values: lr \(2 values\); "
+          "pass run=<index>")),
         ({"optimizer": optimizers.get("sgd", lr=np.array([0.1, 0.2])), "run": 2}, ValueError,
          r"run must be an integer in \[0, 1\] \(optimizer lr has 2 values\), got 2"),
         ({"schedule": schedules.get("step", base_lr=np.array([0.1, 0.2]), step_size=3)}, ValueError,
@@ -358,7 +359,9 @@ def test_an_optimizer_class_that_is_not_a_dotted_name_is_refused():
     class Hostile:
         name, title, torch_name = "sgd", "SGD", "SGD"
         reference = "torch.optim.SGD([params]); import os; os.system('echo hacked')  #"
-        hyperparameters = {"lr": 0.1}
+
+        def __init__(self) -> None:
+            self.hyperparameters = {"lr": 0.1}
 
     with pytest.raises(ValueError, match="the optimizer's class must be a dotted Python name"):
         torch_code(Hostile(), None, steps=2, x0=[0.0, 1.0], objective_expr="x**2 + y**2")
@@ -377,3 +380,13 @@ def test_every_line_of_code_holds_only_known_names_numbers_and_literals():
     starts = ("#", " ", "import", "torch", "params", "optimizer", "scheduler", "for", "print", "def",
               "warmup", "main", "")
     assert all(line.startswith(starts) for line in code.splitlines())
+
+
+def test_trusted_loss_lets_lossviz_call_what_it_defined_and_is_never_checked_as_user_text():
+    code = torch_code(optimizers.get("sgd", lr=0.1), None, steps=2, x0=[0.0, 1.0],
+                      trusted_loss="loss_fn(x, y, batches[step])")
+    assert "    loss = loss_fn(x, y, batches[step])" in code
+    with pytest.raises(ValueError, match="give objective_expr or trusted_loss, not both"):
+        torch_code(optimizers.get("sgd"), None, steps=2, x0=[0.0, 1.0], objective_expr="x", trusted_loss="x")
+    with pytest.raises(ValueError, match="trusted_loss must be one Python expression"):
+        torch_code(optimizers.get("sgd"), None, steps=2, x0=[0.0, 1.0], trusted_loss="a = 1")
