@@ -146,8 +146,8 @@ def test_the_radam_cases_cover_both_branches() -> None:
         rho_inf = 2 / (1 - beta2) - 1
         return rho_inf - 2 * t * beta2**t / (1 - beta2**t)
 
-    assert [t for t in range(1, 51) if rho(t, 0.999) > 5][0] == 6
-    assert [t for t in range(1, 51) if rho(t, 0.9) > 5][0] == 6
+    assert next(t for t in range(1, 51) if rho(t, 0.999) > 5) == 6
+    assert next(t for t in range(1, 51) if rho(t, 0.9) > 5) == 6
     assert not any(rho(t, 0.6) > 5 for t in range(1, 51))
 
 

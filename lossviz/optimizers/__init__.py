@@ -39,7 +39,9 @@ Diverging runs overflow to inf and NaN as they would in torch; the update does n
 ``np.errstate`` (that would cost more than some updates), so a loop that expects divergence should.
 
 Modules, one per family: ``sgd`` (SGD), ``adaptive`` (Adagrad, RMSprop, Adadelta), ``adam`` (Adam, AdamW,
-NAdam, RAdam, Adamax), ``clipping``; the shared type and helpers live in ``_core``.
+NAdam, RAdam, Adamax), ``sign`` (Rprop, Lion, sign descent), ``averaging`` (ASGD, schedule-free SGD and
+AdamW), ``matrix`` (Muon, Adafactor), ``second_order`` (L-BFGS, Newton), ``sam``, ``clipping``; the shared
+type, the spec rows and the helpers live in ``_core``.
 """
 from __future__ import annotations
 
