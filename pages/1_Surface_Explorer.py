@@ -87,13 +87,13 @@ page.chart(relief := figures.surface3d(xs, ys, Z, surface, entries, minima, view
 for e in entries:
     (st.success if e.ok else st.warning)(f"**{e.label}**: {e.verdict}")
 if tune:
-    page.chart(figures.tuning_curves(sweeps, entries, minima), "tuning_curve")
+    page.chart(tuning := figures.tuning_curves(sweeps, entries, minima), "tuning_curve")
     st.caption("Each racer's final loss against its learning rate (64 rates, one vectorized run per racer); "
                "the star is the rate it races at. A wide valley forgives a rough guess; a narrow one does not.")
 c1, c2 = st.columns(2)
 page.chart(loss := figures.loss_curves(entries, minima), "loss_curve", c1)
-if distance := len(minima.points) and figures.distance_curves(entries, minima):  # no minimum, no distance
-    page.chart(distance, "distance_curve", c2)
+if len(minima.points):
+    page.chart(distance := figures.distance_curves(entries, minima), "distance_curve", c2)
 else:
     c2.info("No minimum was found in the view, so there is no distance to plot." if minima.found
             else "This surface has no minimum, so there is no distance to plot.")
@@ -115,7 +115,9 @@ export.csv_button("Trajectories (CSV)", lambda: {e.label: e.trajectory.to_frame(
                                                  for e in entries}, "lossviz_trajectories.csv", c1, label="optimizer")
 export.html_button("Contour figure (HTML)", contour, "lossviz_contour.html", c2)
 export.animation_button(lambda: plot.animation(surface, entries, minima=minima), "lossviz_race", entries, c2)
-export.image_buttons({"Map": contour, "3-D": relief, "Loss": loss, "Distance": distance}, "lossviz_explorer")
+export.image_buttons({"Contour map": contour, "3-D surface": relief, "Loss curves": loss,
+                      "Distance curves": distance if len(minima.points) else None,
+                      "Learning-rate tuning": tuning if tune else None}, "lossviz_explorer")
 with shown_errors():
     export.code_block("\n\n".join(torch_export.comment(e.label) + "\n" + torch_export.torch_code(
         e.optimizer, e.schedule, steps=steps, x0=choice.start, objective_expr=surface.torch_expr or None)

@@ -31,6 +31,6 @@ def test_the_race_downloads_as_a_gif_and_an_mp4_and_the_map_as_a_projector_png(a
     page.get_by_text("Images for slides (PNG 1920 × 1080, SVG)").click()
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="PNG").first.click()
-    assert download.value.suggested_filename == "lossviz_explorer_map.png"
+    assert download.value.suggested_filename == "lossviz_explorer_contour_map.png"
     with Image.open(download.value.path()) as image:
         assert image.size == (1920, 1080)
