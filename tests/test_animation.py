@@ -87,6 +87,22 @@ def test_a_figure_with_other_play_frames_is_drawn_frame_by_frame():
     assert _render._compositable(*_render._frame_figures(_render._plain(explorer_like), None)[::2])
 
 
+def test_a_pages_own_play_figure_plays_as_its_browser_shows_it_with_a_step_counter():
+    """What another page hands the kit: the contour map whose Play moves a dot along each full path."""
+    booth = lv.surface("booth")
+    run = lv.run(booth, lv.optimizer("sgd", lr=0.05), [-8.0, 8.0], 12)
+    spec = lv.plot.contour(booth, {"GD": run}, resolution=21).to_dict()
+    base, frames, updates = _render._frame_figures(_render._plain(spec), max_frames=4)
+    assert [f["name"] for f in frames] == ["0", "4", "8", "12"]
+    assert [layout["annotations"][-1]["text"] for _, layout in updates] == ["step 0", "step 4", "step 8",
+                                                                             "step 12"]
+    assert "sliders" not in base["layout"] and "updatemenus" not in base["layout"]
+    pictures = lv.plot.render_frames(spec, width=320, height=180, max_frames=4)
+    assert len(pictures) == 4
+    moved = [np.abs(pictures[k].astype(int) - pictures[0].astype(int)).max(axis=-1) > 60 for k in (1, 3)]
+    assert 0 < moved[0].sum() and 0 < moved[1].sum()
+
+
 def test_images_are_projector_size_png_and_parsable_svg(tmp_path, race):
     fig = lv.plot.contour(race.surface, race, resolution=41)
     png = lv.plot.save_image(fig, tmp_path / "map.png")
