@@ -2,8 +2,8 @@
 
 Plotly's own image export (kaleido) starts the browser and loads plotly.js in a page; each picture is then
 ``Plotly.toImage`` in that page, as kaleido does itself. Kaleido reloads its page after every image (a
-third of a second each); an animation instead asks the loaded page for every frame in turn, in one
-browser session.
+third of a second each); an animation instead asks the loaded page for every frame in turn. The browser
+stays open between calls (starting it takes seconds) and closes after two idle minutes.
 
 An animation is the figure's frames as a browser plays them: frame k is the figure with frame k's data
 and layout applied on top (``Plotly.animate``), its Play buttons and slider replaced by a step counter.
@@ -17,6 +17,7 @@ both with imageio.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import io
 import json
@@ -26,6 +27,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -162,7 +164,8 @@ def _browser_error(exc: BaseException) -> RuntimeError:
         f"({type(exc).__name__}: {exc})")
 
 
-async def _with_page(work: Callable[[_Page], Any]) -> Any:
+async def _open() -> tuple[Any, Any]:
+    """A headless Chromium (kaleido's, pointed at :func:`browser_path`) and its tab with plotly.js loaded."""
     try:
         import kaleido
     except ModuleNotFoundError as exc:
@@ -176,49 +179,131 @@ async def _with_page(work: Callable[[_Page], Any]) -> Any:
     try:
         browser = kaleido.Kaleido(**options)
         await browser.open()
+        return browser, await browser.tabs_ready.get()
     except Exception as exc:  # kaleido's ChromeNotFoundError, a browser that would not start...
         raise _browser_error(exc) from exc
+
+
+async def _close(browser: Any) -> None:
+    # Chromium's goodbye ("{bye}") can arrive with other messages, which choreographer then logs as a JSON
+    # error with a traceback: noise, not a failure.
+    quiet = logging.getLogger("choreographer")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
-        tab = await browser.tabs_ready.get()
-        try:
-            return await work(_Page(browser, tab))
-        finally:
-            browser.tabs_ready.put_nowait(tab)
+        await browser.close()
     finally:
-        # Chromium's goodbye ("{bye}") can arrive with other messages, which choreographer then logs as
-        # a JSON error with a traceback: noise, not a failure.
-        quiet = logging.getLogger("choreographer")
-        level = quiet.level
-        quiet.setLevel(logging.CRITICAL)
+        quiet.setLevel(level)
+
+
+class _Browser:
+    """The one browser the exports draw in, kept open between calls and closed after ``IDLE_SECONDS``
+    unused (and when Python exits): starting Chromium costs more than drawing a picture.
+
+    It runs in a thread of its own with its own event loop, so it works the same under a running loop
+    (Jupyter, Streamlit) as without; callers take turns (one tab), and ``progress`` is reported from the
+    caller's thread. A job that fails closes the browser, so the next one starts afresh.
+    """
+
+    IDLE_SECONDS = 120.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._kaleido: Any = None
+        self._tab: Any = None
+        self._used = False
+        self._path: str | None = None
+        self._last = 0.0
+        self._timer: threading.Timer | None = None
+
+    def _call(self, coroutine: Any, timeout: float | None = None) -> Any:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def _start(self) -> None:
+        self._path = browser_path()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lossviz-browser", daemon=True)
+        self._thread.start()
         try:
-            await browser.close()
-        finally:
-            quiet.setLevel(level)
+            self._kaleido, self._tab = self._call(_open())
+        except BaseException:
+            self._stop()
+            raise
+        self._used = False
+
+    def _stop(self) -> None:
+        loop, thread, browser = self._loop, self._thread, self._kaleido
+        self._loop = self._thread = self._kaleido = self._tab = None
+        if loop is None:
+            return
+        if browser is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(_close(browser), loop).result(15)
+            except Exception:  # a browser that is gone already, or will not say goodbye
+                pass
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(5)
+
+    def run(self, work: Callable[[_Page, Progress], Any], progress: Progress | None) -> Any:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._loop is not None and browser_path() != self._path:  # BROWSER_PATH changed
+                self._stop()
+            if self._loop is None:
+                self._start()
+            reports: queue.Queue = queue.Queue()
+            tab = self._tab
+
+            async def job() -> Any:
+                try:
+                    if self._used:  # a fresh page for every job, as kaleido does for every picture
+                        await tab.reload()
+                    return await work(_Page(self._kaleido, tab), reports.put)
+                finally:
+                    reports.put(None)
+
+            self._used = True
+            future = asyncio.run_coroutine_threadsafe(job(), self._loop)
+            while (fraction := reports.get()) is not None:
+                if progress is not None:
+                    progress(min(max(float(fraction), 0.0), 1.0))
+            try:
+                return future.result()
+            except BaseException:
+                self._stop()
+                raise
+            finally:
+                self._last = time.monotonic()
+                if self._loop is not None:
+                    self._timer = threading.Timer(self.IDLE_SECONDS, self._close_if_idle)
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._last >= self.IDLE_SECONDS - 1:
+                self._stop()
+
+    def close(self) -> None:
+        """Close the browser now (the next picture opens a new one)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._stop()
+
+
+_BROWSER = _Browser()
+atexit.register(_BROWSER.close)
 
 
 def _run(work: Callable[[_Page, Progress], Any], progress: Progress | None) -> Any:
-    """Run ``work`` on a browser page in a thread of its own (its own event loop, so it also works under a
-    running one: Jupyter, Streamlit), reporting ``progress`` from the calling thread."""
-    reports: queue.Queue = queue.Queue()
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(_with_page(lambda page: work(page, reports.put)))
-        except BaseException as exc:  # handed to the calling thread, which raises it
-            outcome["error"] = exc
-        finally:
-            reports.put(None)
-
-    thread = threading.Thread(target=target, name="lossviz-render", daemon=True)
-    thread.start()
-    while (fraction := reports.get()) is not None:
-        if progress is not None:
-            progress(min(max(float(fraction), 0.0), 1.0))
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    """Run ``work(page, report)`` in the shared browser, reporting ``progress`` from this thread."""
+    return _BROWSER.run(work, progress)
 
 
 # ---------------------------------------------------------------------------------------------- stills
