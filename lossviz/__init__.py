@@ -19,6 +19,7 @@ function: ``lv.run(objective, optimizer, x0, steps)`` is ``lossviz.run.run(...)`
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import types
 from typing import Any
@@ -75,4 +76,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), "plot"})
+    # Listed only where it can load, so tab completion and inspect.getmembers never trip on it.
+    return sorted({*globals(), *(["plot"] if importlib.util.find_spec("plotly") else [])})

@@ -47,6 +47,9 @@ def test_lv_plot_without_plotly_says_what_to_install():
     done = _python("import sys; sys.modules['plotly'] = None\nimport lossviz as lv\ntry:\n    lv.plot\n"
                    "except ModuleNotFoundError as exc:\n    print(exc)")
     assert "pip install 'lossviz[plot]'" in done.stdout, done.stderr
+    listed = _python("import sys; sys.modules['plotly'] = None\nimport lossviz as lv\n"
+                     "print('plot' in dir(lv))")
+    assert listed.stdout.strip() == "False", listed.stderr
 
 
 def test_an_unknown_attribute_is_an_attribute_error():
