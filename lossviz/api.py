@@ -357,6 +357,15 @@ class Race(Mapping[str, Trajectory]):
         ``distance`` to the nearest minimum ``(steps + 1,)`` or None, and ``verdict`` (words).
     minima : Minima
         The minima the race is measured against (``points (m, 2)``, ``value``).
+
+    Examples
+    --------
+    >>> import lossviz as lv
+    >>> race = lv.race(lv.surface("booth"), ["sgd", "adam"], steps=40)
+    >>> len(race), race["adam"].params.shape, race.to_frame().shape
+    (2, (41, 2), (82, 7))
+    >>> race.summary()["diverged at"].tolist()
+    [-1, -1]
     """
 
     surface: surfaces.Surface
@@ -465,6 +474,14 @@ class ModelLandscape:
         Each trajectory projected on the plane, with its true loss.
     explained : ndarray, shape (2,), or None
         For ``"pca"``: the share of the paths' squared distance from ``center`` along each direction.
+
+    Examples
+    --------
+    >>> import lossviz as lv
+    >>> net = lv.model("mlp", lv.dataset("moons", n_samples=50), hidden=(3,))
+    >>> land = lv.model_landscape(net, span=0.5, resolution=5)
+    >>> land.kind, land.Z.shape, land.directions.shape
+    ('random', (5, 5), (2, 17))
     """
 
     xs: np.ndarray

@@ -342,6 +342,13 @@ def to_image(fig: Any, format: str = "png", *, width: int = 1920, height: int = 
     Returns
     -------
     bytes
+
+    Examples
+    --------
+    >>> import lossviz as lv
+    >>> png = to_image(lv.plot.contour(lv.surface("booth"), resolution=11), "png", width=320, height=180)
+    >>> png[1:4]
+    b'PNG'
     """
     fmt = _format_of(Path(), format)
     width, height = _check_size(width, height)
@@ -356,7 +363,15 @@ def to_image(fig: Any, format: str = "png", *, width: int = 1920, height: int = 
 def save_image(fig: Any, path: str | os.PathLike, *, width: int = 1920, height: int = 1080,
                format: str | None = None) -> Path:
     """Write the figure to ``path`` (format from its extension: ``.png``, ``.svg``, ``.jpg``, ``.webp``,
-    ``.pdf``); ``width`` x ``height`` as :func:`to_image`. Returns the path."""
+    ``.pdf``); ``width`` x ``height`` as :func:`to_image`. Returns the path.
+
+    >>> import pathlib, tempfile
+    >>> import lossviz as lv
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> svg = save_image(lv.plot.surface3d(lv.surface("booth"), resolution=11), folder / "booth.svg")
+    >>> svg.read_text()[:4]
+    '<svg'
+    """
     target = Path(path)
     fmt = _format_of(target, format)
     target.write_bytes(to_image(fig, fmt, width=width, height=height))
@@ -492,6 +507,14 @@ def render_frames(fig: Any, *, width: int = 1280, height: int = 720, max_frames:
     Returns
     -------
     list of ndarray, shape (height, width, 3), uint8
+
+    Examples
+    --------
+    >>> import lossviz as lv
+    >>> race = lv.race(lv.surface("booth"), ["sgd", "adam"], steps=20)
+    >>> frames = render_frames(lv.plot.animation(race.surface, race, frames=5), width=320, height=180)
+    >>> len(frames), frames[0].shape, frames[0].dtype.name
+    (5, (180, 320, 3), 'uint8')
     """
     width, height = _check_size(width, height)
     base, _, updates = _frame_figures(_plain(fig), max_frames)
@@ -546,11 +569,14 @@ def _changed(frame: np.ndarray, base: np.ndarray) -> np.ndarray:
 
 
 def _palette(frames: Sequence[np.ndarray], base: np.ndarray) -> list[int]:
-    """256 colours: most for what stays still (the first frame), a quarter for what moves (the pixels the
-    last frame changed), so a thin path keeps its own colour instead of the map's nearest one."""
+    """256 colours: most for what stays still (the first frame), a quarter for what moves (the pixels that
+    differ from it in up to nine frames spread over the animation, the last among them), so a thin path
+    keeps its own colour instead of the map's nearest one."""
     from PIL import Image
 
-    moving = frames[-1][_changed(frames[-1], base)]
+    picked = sorted({*range(1, len(frames), max(1, len(frames) // 8)), len(frames) - 1} - {0})
+    moving = np.concatenate([frames[k][_changed(frames[k], base)] for k in picked] or [np.zeros((0, 3))])
+    moving = moving[:: max(1, len(moving) // 500_000)].astype(np.uint8)
     share = 64 if moving.size else 0
     still = Image.fromarray(base).quantize(256 - share, method=Image.Quantize.MEDIANCUT)
     colours = still.getpalette()[: 3 * (256 - share)]
@@ -567,7 +593,13 @@ def encode_gif(frames: Sequence[np.ndarray], *, fps: float = 12.0, hold: float =
     One 256-colour palette serves every frame, without dithering, so what stays still is the same in every
     frame; only the pixels that differ from the first frame are mapped to it anew. (Pillow writes the
     file, as imageio would, minus imageio's re-mapping of every frame to the palette, which took longer
-    than all the rest.)
+    than all the rest; like any GIF writer it merges a frame identical to the one before into it.)
+
+    >>> import numpy as np
+    >>> import imageio.v3 as iio
+    >>> frames = [np.full((4, 6, 3), k * 40, dtype=np.uint8) for k in range(3)]
+    >>> iio.imread(encode_gif(frames), index=None).shape
+    (3, 4, 6, 3)
     """
     from PIL import Image
 
@@ -598,7 +630,13 @@ def encode_gif(frames: Sequence[np.ndarray], *, fps: float = 12.0, hold: float =
 
 
 def encode_mp4(frames: Sequence[np.ndarray], *, fps: float = 12.0, hold: float = 1.5) -> bytes:
-    """An H.264 MP4 (yuv420p, plays everywhere) of RGB frames ``(h, w, 3)``, the last held ``hold`` s."""
+    """An H.264 MP4 (yuv420p, plays everywhere) of RGB frames ``(h, w, 3)``, the last held ``hold`` s.
+
+    >>> import numpy as np
+    >>> mp4 = encode_mp4([np.zeros((16, 16, 3), dtype=np.uint8)] * 3, fps=10, hold=0.0)
+    >>> mp4[4:8]
+    b'ftyp'
+    """
     import imageio.v3 as iio
 
     extra = [frames[-1]] * int(round(hold * fps))
@@ -618,6 +656,12 @@ def render_animation(fig: Any, formats: Sequence[str] = ANIMATION_FORMATS, *, fp
     """The figure's animation in each of ``formats`` ("gif", "mp4"), its frames drawn once for all.
 
     ``progress`` gets the fraction done; drawing the frames is most of it. See :func:`render_frames`.
+
+    >>> import lossviz as lv
+    >>> race = lv.race(lv.surface("booth"), ["sgd"], steps=10)
+    >>> files = render_animation(lv.plot.animation(race.surface, race, frames=4), width=160, height=90)
+    >>> sorted(files), files["gif"][:6]
+    (['gif', 'mp4'], b'GIF89a')
     """
     unknown = [f for f in formats if f not in _ENCODERS]
     if unknown or not formats:
@@ -652,6 +696,15 @@ def save_animation(fig: Any, path: str | os.PathLike, *, fps: float = 12.0, widt
 
     The frames are the figure's own (:func:`lossviz.plot.animation` gives a race's); ``max_frames`` keeps
     at most that many, evenly spaced. ``progress`` is called with the fraction done.
+
+    >>> import pathlib, tempfile
+    >>> import imageio.v3 as iio
+    >>> import lossviz as lv
+    >>> race = lv.race(lv.surface("booth"), ["sgd", "adam"], steps=30)
+    >>> gif = save_animation(lv.plot.animation(race.surface, race, frames=6),
+    ...                      pathlib.Path(tempfile.mkdtemp()) / "race.gif", width=320, height=180)
+    >>> iio.imread(gif, index=None).shape
+    (6, 180, 320, 3)
     """
     target = Path(path)
     fmt = target.suffix.lstrip(".").lower()
