@@ -486,8 +486,8 @@ class DataModel:
         raise NotImplementedError
 
     def _scores_and_grad(self, P: np.ndarray, data: Any, y: np.ndarray,
-                         workspace: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean loss (k,) and its gradient (k, d)."""
+                         workspace: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean loss (k,), its gradient (k, d) and the scores (k, m, n_outputs) they came from."""
         raise NotImplementedError
 
     def _work_per_row(self, m: int) -> int:
@@ -592,20 +592,67 @@ class DataModel:
         self._run_chunks(k, X.shape[0], itemsize, _VALUE_CHUNK_BYTES, data, False, compute)
         return out
 
-    def value_and_grad(self, params: object, batch: object = None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean loss ``(...)`` and its gradient ``(..., d)`` from one forward pass (float64)."""
+    def value_and_grad(self, params: object, batch: object = None, *,
+                       labels: bool = False) -> tuple[np.ndarray, ...]:
+        """Mean loss ``(...)`` and its gradient ``(..., d)`` from one forward pass (float64).
+
+        With ``labels=True`` also the labels the model predicts for the samples (or ``batch``) from that
+        same pass, shape ``(..., m)`` (see :meth:`predict_labels`; classification only).
+        """
         P, lead = _flatten_params(params, self.dim)
         X, y = self._batch(batch)
         data = self._prepare(X, np.float64)
         k, m = P.shape[0], X.shape[0]
         values = np.empty(k)
         grads = np.empty((k, self.dim))
+        predicted = np.empty((k, m), dtype=np.int64) if labels else None
+        if labels and self.task != "classification":
+            raise ValueError(f"labels need a classification model; this {self.name} is a regression")
 
         def compute(chunk: slice, workspace: Any) -> None:
-            values[chunk], grads[chunk] = self._scores_and_grad(P[chunk], data, y, workspace)
+            values[chunk], grads[chunk], s = self._scores_and_grad(P[chunk], data, y, workspace)
+            if predicted is not None:
+                predicted[chunk] = self._labels_from_scores(s)
 
         self._run_chunks(k, m, 8, _GRAD_CHUNK_BYTES, data, True, compute)
-        return _shape_out(values, lead), _shape_out(grads, lead)
+        if predicted is None:
+            return _shape_out(values, lead), _shape_out(grads, lead)
+        return _shape_out(values, lead), _shape_out(grads, lead), _shape_out(predicted, lead)
+
+    def value_and_labels(self, params: object) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss ``(...)`` over all samples and the predicted labels ``(..., n)``, one float64 pass.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lossviz import models
+        >>> m = models.logistic_regression(np.array([[-1.0], [1.0]]), np.array([0, 1]))
+        >>> value, labels = m.value_and_labels([2.0, 0.0])
+        >>> labels.tolist(), bool(np.isclose(value, np.log1p(np.exp(-2.0))))
+        ([0, 1], True)
+        """
+        if self.task != "classification":
+            raise ValueError(f"labels need a classification model; this {self.name} is a regression")
+        P, lead = _flatten_params(params, self.dim)
+        data = self._prepare(self.X, np.float64)
+        values = np.empty(P.shape[0])
+        predicted = np.empty((P.shape[0], self.n_samples), dtype=np.int64)
+
+        def compute(chunk: slice, workspace: Any) -> None:
+            s = self._scores(P[chunk], data, workspace)
+            values[chunk] = self._head.value(self.y, s)
+            predicted[chunk] = self._labels_from_scores(s)
+
+        self._run_chunks(P.shape[0], self.n_samples, 8, _VALUE_CHUNK_BYTES, data, False, compute)
+        return _shape_out(values, lead), _shape_out(predicted, lead)
+
+    def _labels_from_scores(self, s: np.ndarray) -> np.ndarray:
+        """Labels (k, m) from scores (k, m, n_outputs), as :meth:`predict_labels`."""
+        with np.errstate(invalid="ignore"):
+            if self.n_outputs > 1:
+                return s.argmax(axis=-1)
+            threshold = 0.5 if (self.link == "identity" and self.loss.input == "value") else 0.0
+            return (s[..., 0] > threshold).astype(np.int64)
 
     def grad(self, params: object, batch: object = None) -> np.ndarray:
         """Gradient of :meth:`f` with respect to the parameters, shape ``(..., d)`` (float64)."""
@@ -653,10 +700,7 @@ class DataModel:
         if self.task != "classification":
             raise ValueError(f"predict_labels needs a classification model; this {self.name} is a regression")
         s = np.asarray(self.decision_function(params, X))
-        if self.n_outputs > 1:
-            return s.argmax(axis=-1)
-        threshold = 0.5 if (self.link == "identity" and self.loss.input == "value") else 0.0
-        return (s > threshold).astype(np.int64)
+        return self._labels_from_scores(s if self.n_outputs > 1 else s[..., None])
 
     def unflatten(self, params: object) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Per layer ``(W, b)``: ``W`` of shape ``(..., in, out)``, ``b`` ``(..., out)`` (or None)."""
@@ -791,7 +835,7 @@ class LinearModel(DataModel):
             grad[:, :p] = g[..., 0] @ data.X
         if self.fit_intercept:
             grad[:, p * o:] = g.sum(axis=1)
-        return value, grad
+        return value, grad, s
 
 
 def linear_regression(X: object, y: object, loss: str | _losses.Loss = "mse", fit_intercept: bool = True,
@@ -1080,7 +1124,7 @@ class MLP(DataModel):
                 np.matmul(layers[index][:, None, :fan_in, :], g, out=below)
                 below *= self._derivative_from_output(h_prev[:, :, :fan_in, :], workspace.scratch[:k, :, :fan_in])
                 g = below
-        return value, grad
+        return value, grad, s
 
     def hessian_operator(self, params: object) -> Callable[[np.ndarray], np.ndarray]:
         r"""Exact Hessian-vector products at fixed parameter vectors, for many products at each.
@@ -1226,6 +1270,11 @@ class _CurvatureOperator:
             acts = model._forward(P, data, work)
             self.scores = model._sample_major(acts[-1], data.m)
             self.layers = model._augmented(P)
+            # Contiguous copies of each W^T without its bias row, (k, 1, out, in): a transposed, sliced view
+            # made every product of the R-forward pass copy it first (3x slower, measured).
+            self.forward_weights = [np.ascontiguousarray(W.swapaxes(1, 2)[:, :, :-1])[:, None]
+                                    for W in self.layers]
+            self.backward_weights = [np.ascontiguousarray(W[:, :-1, :])[:, None] for W in self.layers]
             self.hidden = [a for a in acts[:-1]]
             y = model.y
             g = model._blocked(model._head.grad_scores(y, self.scores), work.back[-1])
@@ -1264,6 +1313,7 @@ class _CurvatureOperator:
         if V.ndim == 1:
             V = np.broadcast_to(V, self.P.shape)
         directions = model._augmented(np.ascontiguousarray(V))
+        directions_t = [np.ascontiguousarray(D.swapaxes(1, 2))[:, None] for D in directions]
         k = max(V.shape[0], self.P.shape[0])
         n_hidden = len(self.hidden)
         scratch = self._buffers(k)
@@ -1272,11 +1322,9 @@ class _CurvatureOperator:
             for index, (W_aug, V_aug) in enumerate(zip(self.layers, directions)):
                 h_prev = data.XT if index == 0 else self.hidden[index - 1]
                 a = dot_a[index]
-                np.matmul(V_aug.swapaxes(1, 2)[:, None], h_prev, out=a)
+                np.matmul(directions_t[index], h_prev, out=a)
                 if index > 0:
-                    fan_in = W_aug.shape[1] - 1
-                    a += np.matmul(W_aug.swapaxes(1, 2)[:, None, :, :fan_in], dot_h[index - 1],
-                                   out=scratch["t"][index])
+                    a += np.matmul(self.forward_weights[index], dot_h[index - 1], out=scratch["t"][index])
                 if index < n_hidden:
                     np.multiply(a, self.first[index], out=dot_h[index])
             dot_scores = model._sample_major(dot_a[-1], data.m)
@@ -1295,7 +1343,7 @@ class _CurvatureOperator:
                     d_aug, (k,) + d_aug.shape[1:]).reshape(k, -1)
                 if index > 0:
                     below, upstream = scratch["g"][index - 1], scratch["up"][index - 1]
-                    np.matmul(self.layers[index][:, None, :fan_in, :], dot_g, out=upstream)
+                    np.matmul(self.backward_weights[index], dot_g, out=upstream)
                     upstream += np.matmul(directions[index][:, None, :fan_in, :], g, out=below)
                     np.multiply(upstream, self.first[index - 1], out=below)
                     if self.curvature_term[index - 1] is not None:
