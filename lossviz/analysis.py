@@ -35,44 +35,50 @@ root modulus) is the asymptotic rate: the error shrinks like :math:`\rho^t`. Dam
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from lossviz._validation import (
-    check_array, check_bool, check_choice, check_int, check_objective, check_scalar, check_start,
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_objective,
+    check_scalar,
+    check_start,
 )
 from lossviz.run import Trajectory, run
 
 __all__ = [
-    "hessian",
-    "hvp",
-    "eigenvalues",
-    "power_iteration",
-    "top_eigenvalues",
-    "condition_number",
-    "max_stable_lr",
-    "momentum_rate",
-    "OptimalTuning",
-    "optimal_hyperparameters",
-    "measured_rate",
-    "steps_to_reduce",
-    "explain_stability",
-    "explain_divergence",
-    "LRRangeTest",
-    "lr_range_test",
-    "Curvature",
-    "reference_curvature",
-    "find_local_minimum",
-    "sample_steps",
-    "sharpness",
-    "preconditioned_sharpness",
     "ADAPTIVE_OPTIMIZERS",
+    "Curvature",
+    "LRRangeTest",
+    "OptimalTuning",
     "adaptive_preconditioners",
     "adaptive_stability_threshold",
+    "condition_number",
+    "eigenvalues",
+    "explain_divergence",
+    "explain_stability",
+    "find_local_minimum",
+    "hessian",
+    "hvp",
+    "lr_range_test",
+    "max_stable_lr",
+    "measured_rate",
+    "momentum_rate",
+    "optimal_hyperparameters",
+    "power_iteration",
+    "preconditioned_sharpness",
+    "reference_curvature",
+    "sample_steps",
+    "sharpness",
     "stability_threshold",
+    "steps_to_reduce",
+    "top_eigenvalues",
 ]
 
 # Central differences of the gradient balance truncation (h^2) against round-off (eps / h) at h ~ eps^(1/3).
@@ -315,9 +321,9 @@ def _lanczos_ritz_values(
     basis = np.zeros((n_runs, n_iter + 1, dim))
     alpha = np.zeros((n_runs, n_iter))
     beta = np.zeros((n_runs, n_iter))
-    for run, rng in enumerate(generators):
+    for process, rng in enumerate(generators):
         start = rng.normal(size=dim)
-        basis[run, 0] = start / np.linalg.norm(start)
+        basis[process, 0] = start / np.linalg.norm(start)
 
     def orthogonalize(w: np.ndarray, j: int, rows: Any = slice(None)) -> None:
         # One Gram-Schmidt pass loses orthogonality in floating point; a second restores it (Kahan).
@@ -336,11 +342,11 @@ def _lanczos_ritz_values(
         if j + 1 == n_iter:
             break
         scale = np.abs(alpha[:, : j + 1]).max(axis=1) + (beta[:, j - 1] if j > 0 else 0.0)
-        for run in np.flatnonzero((beta[:, j] <= 1e-10 * scale) | (scale == 0.0)):
-            beta[run, j] = 0.0
-            fresh = generators[run].normal(size=dim)[None]
-            orthogonalize(fresh, j, slice(run, run + 1))
-            w[run] = fresh[0]
+        for process in np.flatnonzero((beta[:, j] <= 1e-10 * scale) | (scale == 0.0)):
+            beta[process, j] = 0.0
+            fresh = generators[process].normal(size=dim)[None]
+            orthogonalize(fresh, j, slice(process, process + 1))
+            w[process] = fresh[0]
         basis[:, j + 1] = w / np.linalg.norm(w, axis=1, keepdims=True)
     tridiagonal = np.zeros((n_runs, n_iter, n_iter))
     index = np.arange(n_iter)
@@ -957,7 +963,9 @@ _ARMIJO = 1e-4
 _MAX_HALVINGS = 60
 
 
-def find_local_minimum(objective: Any, x0: object, *, grad_tol: float = 1e-9, max_iter: int = 500) -> np.ndarray:
+def find_local_minimum(
+    objective: Any, x0: object, *, grad_tol: float = 1e-9, max_iter: int = 500
+) -> np.ndarray:
     r"""The local minimum reached by descending from ``x0``: damped Newton, gradient steps as fallback.
 
     Each iteration takes the Newton direction :math:`p = -H^{-1} \nabla f` where the Hessian :math:`H` is
@@ -1290,10 +1298,11 @@ def adaptive_preconditioners(
             rate = rates[min(t, rates.size - 1)] if rates.size else 1.0
             if not np.isfinite(rate):
                 break
-            new_params, new_state = optimizer.update(G[t][None], state, P[t][None], rate)
+            _, new_state = optimizer.update(G[t][None], state, P[t][None], rate)
             if t in wanted:
                 step_size = np.asarray(optimizer.effective_lr(new_state, 1.0), dtype=np.float64)
-                out[wanted[t]] = np.broadcast_to(step_size, (1, P.shape[1]))[0] / (1 - beta1 ** new_state.step)
+                bias_correction = 1 - beta1**new_state.step
+                out[wanted[t]] = np.broadcast_to(step_size, (1, P.shape[1]))[0] / bias_correction
             state = new_state
     return out
 

@@ -11,13 +11,26 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from lossviz import models
-from lossviz.batched import single_thread_matmul
 from lossviz._validation import check_array, check_choice, check_int, check_scalar
+from lossviz.batched import single_thread_matmul
 
 __all__ = [
-    "grid", "axes_for_domain", "BIAS_MODES", "filter_norms", "filter_normalized_directions", "plane_losses",
-    "slice_axes", "loss_slice", "interpolation", "interpolation_rise", "PCAPlane", "trajectory_pca",
-    "project", "ProjectionCheck", "projection_check", "plane_axes",
+    "BIAS_MODES",
+    "PCAPlane",
+    "ProjectionCheck",
+    "axes_for_domain",
+    "filter_normalized_directions",
+    "filter_norms",
+    "grid",
+    "interpolation",
+    "interpolation_rise",
+    "loss_slice",
+    "plane_axes",
+    "plane_losses",
+    "project",
+    "projection_check",
+    "slice_axes",
+    "trajectory_pca",
 ]
 
 MAX_RESOLUTION = 1001
@@ -587,7 +600,7 @@ def plane_axes(coords: Sequence[np.ndarray], resolution: int = 51,
     step = float(np.max(high - low)) / (resolution - 1)
     axes = []
     for a, b in zip(low, high):
-        count = max(3, int(round((b - a) / step)) + 1)
+        count = max(3, round((b - a) / step) + 1)
         middle = (a + b) / 2
         axes.append(middle + step * (np.arange(count) - (count - 1) / 2))
     return axes[0], axes[1]

@@ -55,9 +55,18 @@ from lossviz import losses as _losses
 from lossviz._validation import check_array, check_bool, check_choice, check_int, check_scalar
 
 __all__ = [
-    "DataModel", "LinearModel", "MLP", "LayerSlice",
-    "linear_regression", "logistic_regression", "softmax_regression", "mlp",
-    "ACTIVATIONS", "INITS", "LINKS", "suitable_losses",
+    "ACTIVATIONS",
+    "INITS",
+    "LINKS",
+    "MLP",
+    "DataModel",
+    "LayerSlice",
+    "LinearModel",
+    "linear_regression",
+    "logistic_regression",
+    "mlp",
+    "softmax_regression",
+    "suitable_losses",
 ]
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -284,9 +293,8 @@ def suitable_losses(task: str, n_classes: int | None = None, link: str = "auto",
         loss = _losses.get(name)
         if _loss_kind_ok(loss, task, n_classes, link) is not None:
             continue
-        if task == "classification" and multiclass_head is not None:
-            if loss.multiclass != multiclass_head:
-                continue
+        if task == "classification" and multiclass_head is not None and loss.multiclass != multiclass_head:
+            continue
         out.append(name)
     return out
 
@@ -520,8 +528,8 @@ class DataModel:
         """Call compute(chunk, workspace) over slices of the k parameter rows, on up to two threads."""
         per_row = max(1, self._work_per_row(m)) * itemsize
         size = int(max(1, min(k, budget // per_row, self._max_chunk_rows(m))))
-        batched.run_in_chunks(k, size, k * self._work_per_row(m), lambda: self._workspace(size, data, for_grad),
-                       compute)
+        batched.run_in_chunks(k, size, k * self._work_per_row(m),
+                              lambda: self._workspace(size, data, for_grad), compute)
 
     def f(self, params: object, batch: object = None, dtype: type = np.float64) -> np.ndarray:
         """Mean loss over the samples (or over ``batch``), shape ``(...)`` for params ``(..., d)``.
@@ -789,7 +797,8 @@ class LinearModel(DataModel):
     def _max_chunk_rows(self, m: int) -> int:
         if self.n_outputs == 1 and self.n_features <= _FEW_FEATURES:
             return 2**62  # no matrix product (see _scores)
-        # Keep each chunk's product (k, p) @ (p, m) on one OpenBLAS thread (see batched.SINGLE_THREAD_PRODUCT).
+        # Keep each chunk's product (k, p) @ (p, m) on one OpenBLAS thread
+        # (see batched.SINGLE_THREAD_PRODUCT).
         return max(1, batched.SINGLE_THREAD_PRODUCT // (m * self.n_features * self.n_outputs))
 
     def _prepare(self, X: np.ndarray, dtype: type) -> _LinearData:
@@ -1122,7 +1131,8 @@ class MLP(DataModel):
                 fan_in = W_slice.shape[0]
                 below = workspace.back[index - 1][:k]
                 np.matmul(layers[index][:, None, :fan_in, :], g, out=below)
-                below *= self._derivative_from_output(h_prev[:, :, :fan_in, :], workspace.scratch[:k, :, :fan_in])
+                below *= self._derivative_from_output(h_prev[:, :, :fan_in, :],
+                                                      workspace.scratch[:k, :, :fan_in])
                 g = below
         return value, grad, s
 

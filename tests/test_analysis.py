@@ -743,8 +743,8 @@ def test_adaptive_stability_threshold_and_preconditioners_only_for_adaptive_opti
 def test_preconditioned_sharpness_validation_names_the_argument():
     model = _small_network()
     path = np.zeros((2, model.dim))
-    with pytest.raises(ValueError, match=rf"inverse_preconditioner must have shape \(1, {model.dim}\), one row "
-                                         r"per step, got \(2, 3\)"):
+    message = rf"inverse_preconditioner must have shape \(1, {model.dim}\), one row per step, got \(2, 3\)"
+    with pytest.raises(ValueError, match=message):
         analysis.preconditioned_sharpness(model, path, np.array([0]), np.ones((2, 3)))
     with pytest.raises(ValueError, match="inverse_preconditioner must be >= 0"):
         analysis.preconditioned_sharpness(model, path, np.array([0]), -np.ones((1, model.dim)))

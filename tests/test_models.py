@@ -2,6 +2,8 @@
 every validation rule."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -369,14 +371,14 @@ def torch_flat_grad(net: torch.nn.Sequential) -> np.ndarray:
 def test_mlp_forward_and_gradient_match_torch_sequential(activation: str, case: str) -> None:
     if case == "cross_entropy-3":
         model = models.mlp(X_CLS, Y_3, hidden=(7, 5), activation=activation)
-        criterion = lambda out: F.cross_entropy(out, torch.tensor(Y_3))  # noqa: E731
+        criterion = lambda out: F.cross_entropy(out, torch.tensor(Y_3))
     elif case == "binary_cross_entropy_with_logits":
         model = models.mlp(X_CLS, Y_BIN, hidden=(7, 5), activation=activation, loss=case)
-        criterion = lambda out: F.binary_cross_entropy_with_logits(  # noqa: E731
+        criterion = lambda out: F.binary_cross_entropy_with_logits(
             out[:, 0], torch.tensor(Y_BIN, dtype=torch.float64))
     else:
         model = models.mlp(X_REG, Y_REG, hidden=(7, 5), activation=activation, task="regression")
-        criterion = lambda out: F.mse_loss(out[:, 0], torch.tensor(Y_REG))  # noqa: E731
+        criterion = lambda out: F.mse_loss(out[:, 0], torch.tensor(Y_REG))
     for seed in range(3):
         noise = 0.05 * np.random.default_rng(seed).standard_normal(model.dim)
         p = model.init_params(seed=seed) + noise
@@ -518,21 +520,21 @@ def test_suitable_losses_lists() -> None:
         (lambda: models.logistic_regression(X_CLS, Y_3), ValueError,
          r"y must hold binary labels 0 and 1 for logistic regression, got labels \[0, 1, 2\]"),
         (lambda: models.linear_regression(X_REG, Y_REG, loss="cross_entropy"), ValueError,
-         "loss 'cross_entropy' does not suit linear regression: a regression model needs a loss on real "
-         "values; suitable losses: mse, rmse, mae, huber, log_cosh"),
+         ("loss 'cross_entropy' does not suit linear regression: a regression model needs a loss on real "
+         "values; suitable losses: mse, rmse, mae, huber, log_cosh")),
         (lambda: models.logistic_regression(X_CLS, Y_BIN, loss="cross_entropy"), ValueError,
-         "loss 'cross_entropy' does not suit logistic regression: it takes one row of C class scores per "
-         "sample; suitable losses: mse, rmse, mae, huber, log_cosh, binary_cross_entropy, "),
+         ("loss 'cross_entropy' does not suit logistic regression: it takes one row of C class scores per "
+         "sample; suitable losses: mse, rmse, mae, huber, log_cosh, binary_cross_entropy, ")),
         (lambda: models.softmax_regression(X_CLS, Y_3, loss="hinge"), ValueError,
-         "loss 'hinge' does not suit softmax regression: loss 'hinge' is a binary loss but there are 3 "
-         "classes; suitable losses: cross_entropy, cross_entropy_from_probabilities"),
+         ("loss 'hinge' does not suit softmax regression: loss 'hinge' is a binary loss but there are 3 "
+         "classes; suitable losses: cross_entropy, cross_entropy_from_probabilities")),
         (lambda: models.softmax_regression(X_CLS, Y_BIN, loss="hinge"), ValueError,
          "it takes one score per sample, not C class scores; suitable losses: cross_entropy, "),
         (lambda: models.mlp(X_CLS, Y_3, loss="binary_cross_entropy"), ValueError,
          "does not suit an MLP classifier: loss 'binary_cross_entropy' is a binary loss but there are 3"),
         (lambda: models.mlp(X_REG, Y_REG, task="regression", loss="hinge"), ValueError,
-         "does not suit an MLP regression: a regression model needs a loss on real values; suitable losses: "
-         "mse"),
+         ("does not suit an MLP regression: a regression model needs a loss on real values; suitable losses: "
+         "mse")),
         (lambda: models.linear_regression(X_REG, Y_REG, loss="l2"), ValueError,
          "unknown loss 'l2'; valid names: mse"),
         (lambda: models.linear_regression(X_REG, Y_REG, loss="mse", delta=2.0), TypeError,
@@ -544,9 +546,9 @@ def test_suitable_losses_lists() -> None:
         (lambda: models.logistic_regression(X_CLS, Y_BIN, link="probit"), ValueError,
          "unknown link 'probit'; valid names: auto, identity, sigmoid, softmax"),
         (lambda: models.logistic_regression(X_CLS, Y_BIN, loss="binary_cross_entropy", link="identity"),
-         ValueError, "loss 'binary_cross_entropy' takes probabilities, which need the link 'sigmoid', not "
-                     "'identity'; suitable losses: mse, rmse, mae, huber, log_cosh, "
-                     "binary_cross_entropy_with_logits, logistic, hinge, squared_hinge, zero_one$"),
+         ValueError, ("loss 'binary_cross_entropy' takes probabilities, which need the link 'sigmoid', not "
+                      "'identity'; suitable losses: mse, rmse, mae, huber, log_cosh, "
+                      "binary_cross_entropy_with_logits, logistic, hinge, squared_hinge, zero_one$")),
         (lambda: models.logistic_regression(X_CLS, Y_BIN, loss="hinge", link="sigmoid"), ValueError,
          r"loss 'hinge' takes raw scores \(link 'identity'\), not 'sigmoid'"),
         (lambda: models.logistic_regression(X_CLS, Y_BIN, loss="mse", link="softmax"), ValueError,
@@ -767,7 +769,7 @@ def test_mlp_float32_values_agree_with_float64_over_blocks_chunks_threads_and_ba
     # Blocks of 16 samples (23 = 2 x 12 with one padded column), layers merging blocks or not, chunks of
     # one row and two threads taking them as they come: the same values.
     widths, outputs = model.widths, 1 if model._margin_head else model.n_outputs
-    products = [o * (i + 1) for i, o in zip(widths[:-2], widths[1:-1])] + [outputs * (widths[-2] + 1)]
+    products = [o * (i + 1) for i, o in itertools.pairwise(widths[:-1])] + [outputs * (widths[-2] + 1)]
     monkeypatch.setattr(batched_module, "SINGLE_THREAD_PRODUCT", 16 * max(products))
     data = batched_module._prepare(model, model.X, model.y)
     assert data.XT.shape[1] == 24 and data.rows == 12
@@ -833,12 +835,12 @@ def _extreme_models() -> list[tuple[str, object]]:
     for loss in REGRESSION_LOSSES:
         cases.append((f"linear-{loss}", lambda loss=loss: models.linear_regression(X_REG, Y_REG, loss=loss)))
     for loss, link in LOGISTIC_CASES:
-        cases.append((f"logistic-{loss}-{link}",
-                      lambda loss=loss, link=link: models.logistic_regression(X_CLS, Y_BIN, loss=loss, link=link)))
+        cases.append((f"logistic-{loss}-{link}", lambda loss=loss, link=link: models.logistic_regression(
+            X_CLS, Y_BIN, loss=loss, link=link)))
     for loss in ("cross_entropy", "cross_entropy_from_probabilities"):
         for name, labels in (("3", Y_3), ("2", Y_BIN)):
-            cases.append((f"softmax-{loss}-{name}",
-                          lambda loss=loss, labels=labels: models.softmax_regression(X_CLS, labels, loss=loss)))
+            cases.append((f"softmax-{loss}-{name}", lambda loss=loss, labels=labels:
+                          models.softmax_regression(X_CLS, labels, loss=loss)))
     for loss, labels in MLP_CLASSIFICATION + [("hinge", Y_BIN)]:
         cases.append((f"mlp-{loss}-{len(np.unique(labels))}",
                       lambda loss=loss, labels=labels: models.mlp(X_CLS, labels, hidden=(3,), loss=loss)))
@@ -878,7 +880,8 @@ def _value_kink_near(model, s: np.ndarray, margin: float = 1e-4) -> bool:
     kink (p = y) lies at infinity, so neither has a kink to avoid.
     """
     name = model.loss.name
-    if model.n_outputs > 1 or model.link == "sigmoid" or name not in ("mae", "hinge", "squared_hinge", "zero_one"):
+    kinked = ("mae", "hinge", "squared_hinge", "zero_one")
+    if model.n_outputs > 1 or model.link == "sigmoid" or name not in kinked:
         return False
     if name == "mae":
         return bool(np.any(np.abs(s[:, 0] - model.y) < margin))
@@ -929,7 +932,8 @@ HESSIAN_CASES = {
     "cross_entropy-3": (Y_3, {}, lambda out: F.cross_entropy(out, torch.tensor(Y_3))),
     "cross_entropy-2": (Y_BIN, {}, lambda out: F.cross_entropy(out, torch.tensor(Y_BIN))),
     "bce-logits": (Y_BIN, {"loss": "binary_cross_entropy_with_logits"},
-                   lambda out: F.binary_cross_entropy_with_logits(out[:, 0], torch.tensor(Y_BIN, dtype=torch.float64))),
+                   lambda out: F.binary_cross_entropy_with_logits(out[:, 0],
+                                                                  torch.tensor(Y_BIN, dtype=torch.float64))),
     "probabilities-3": (Y_3, {"loss": "cross_entropy_from_probabilities"},
                         lambda out: F.nll_loss(torch.log_softmax(out, dim=1), torch.tensor(Y_3))),
     "bce-probabilities": (Y_BIN, {"loss": "binary_cross_entropy"},
@@ -985,7 +989,7 @@ def test_value_and_grad_labels_and_value_and_labels_are_those_of_separate_calls(
         value, labels = model.value_and_labels(P[0])
         assert value == pytest.approx(model.f(P[0]), rel=1e-13)
         np.testing.assert_array_equal(labels, model.predict_labels(P[0]))
-        batch_value, batch_grad, batch_labels = model.value_and_grad(P, batch=BATCH, labels=True)
+        _, _, batch_labels = model.value_and_grad(P, batch=BATCH, labels=True)
         np.testing.assert_array_equal(batch_labels, model.predict_labels(P)[:, BATCH])
     regression = models.linear_regression(X_REG, Y_REG)
     with pytest.raises(ValueError, match="labels need a classification model"):
@@ -1005,9 +1009,8 @@ def test_reused_workspaces_give_the_values_of_fresh_ones_across_shapes_and_threa
         np.testing.assert_allclose(model.value_and_grad(P[:3])[1], np.stack([e[1] for e in expected[:3]]),
                                    rtol=1e-13)
         np.testing.assert_allclose(model.value_and_grad(P[4])[0], expected[4][0], rtol=1e-13)
-        np.testing.assert_allclose(model.grad(P[1], batch=BATCH),
-                                   models.mlp(X_CLS[BATCH], Y_3[BATCH], hidden=(6, 5), n_classes=3).grad(P[1]),
-                                   rtol=1e-12)
+        subset = models.mlp(X_CLS[BATCH], Y_3[BATCH], hidden=(6, 5), n_classes=3)
+        np.testing.assert_allclose(model.grad(P[1], batch=BATCH), subset.grad(P[1]), rtol=1e-12)
     results: dict[int, list] = {}
 
     def work(index: int) -> None:

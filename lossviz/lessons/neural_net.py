@@ -44,6 +44,7 @@ tests); ``dtype=np.float64`` gives the exact values.
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -297,7 +298,10 @@ class _TrainingObjective:
         self._classify = model.task == "classification"
 
     def _remember(self, points: np.ndarray, values: np.ndarray, labels: np.ndarray | None) -> None:
-        correct = (labels == self._labels).mean(axis=-1) if labels is not None else np.full(len(points), np.nan)
+        if labels is None:
+            correct = np.full(len(points), np.nan)
+        else:
+            correct = (labels == self._labels).mean(axis=-1)
         for point, value, share in zip(points, values, correct):
             self._seen[point.tobytes()] = (float(value), float(share))
 
@@ -336,7 +340,8 @@ class _TrainingObjective:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, (bool, np.bool_))
+    numeric = isinstance(value, (int, float, np.floating, np.integer))
+    return numeric and not isinstance(value, (bool, np.bool_))
 
 
 def _group_key(setting: OptimizerSetting, batch: int | None) -> tuple:
@@ -352,7 +357,8 @@ def _stacked(group: list[OptimizerSetting]) -> OptimizerSetting:
     hyper: dict[str, Any] = {}
     for key, value in first.hyperparameters.items():
         values = [s.hyperparameters[key] for s in group]
-        hyper[key] = np.array(values, dtype=np.float64) if _is_number(value) and len(set(values)) > 1 else value
+        differ = _is_number(value) and len(set(values)) > 1
+        hyper[key] = np.array(values, dtype=np.float64) if differ else value
     return OptimizerSetting(first.name, hyper, first.schedule, first.schedule_params)
 
 
@@ -413,7 +419,8 @@ def train(
             f"training would record optimizers x (steps + 1) x d = {len(settings)} x {steps + 1} x "
             f"{model.dim:,} = {len(settings) * (steps + 1) * model.dim:,} weights"
             + (" and as many gradients of the Adam-family runs" if any(adaptive) else "")
-            + f", more than {MAX_RECORDED_WEIGHTS:,} ({MAX_RECORDED_WEIGHTS * 8 // 2**20} MB): use fewer steps, "
+            + f", more than {MAX_RECORDED_WEIGHTS:,} ({MAX_RECORDED_WEIGHTS * 8 // 2**20} MB): "
+            "use fewer steps, "
             "fewer optimizers or a smaller network")
     x0 = model.init_params(seed=check_int(init_seed, "init_seed", low=0))
     groups: dict[tuple, list[int]] = {}
@@ -438,9 +445,9 @@ def train(
             single, grads = _one_run(traj, position) if traj.batched else (traj, traj.grads)
             setting = settings[i]
             label = setting.label or f"{i + 1}. {built[i].title}"
-            trained.append(TrainedRun(label, setting, sizes[i], built[i], build_schedule(setting, built[i], steps),
-                                      single, objective.accuracy(single.params), seed,
-                                      grads if keep_grads else None))
+            schedule_i = build_schedule(setting, built[i], steps)
+            trained.append(TrainedRun(label, setting, sizes[i], built[i], schedule_i, single,
+                                      objective.accuracy(single.params), seed, grads if keep_grads else None))
         return trained
 
     out: dict[int, TrainedRun] = {}
@@ -683,8 +690,10 @@ def sharpness_view(model: models.MLP, runs: Sequence[TrainedRun], *, points: int
     >>> model, _ = nl.build_model("moons", n_samples=60, hidden=(4,))
     >>> runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5}), OptimizerSetting("adam")], 20)
     >>> view = nl.sharpness_view(model, runs, points=3, n_iter=10)
-    >>> view.steps.tolist(), [t is None for t in view.thresholds], [t is None for t in view.adaptive_thresholds]
-    ([0, 10, 20], [False, True], [True, False])
+    >>> view.steps.tolist(), [t is None for t in view.thresholds]
+    ([0, 10, 20], [False, True])
+    >>> [t is None for t in view.adaptive_thresholds]
+    [True, False]
     """
     _check_runs(runs)
     points = check_int(points, "points", low=2, high=200)
@@ -705,8 +714,8 @@ def sharpness_view(model: models.MLP, runs: Sequence[TrainedRun], *, points: int
         inverse = adaptive_preconditioners(r.optimizer, r.trajectory.params, r.grads, r.trajectory.lr, steps)
         part = None if progress is None else (
             lambda f, count=count: progress(share + (1 - share) * (count + f) / len(adaptive)))
-        preconditioned[i] = preconditioned_sharpness(model, r.trajectory.params, steps, inverse, n_iter=n_iter,
-                                                     seed=seed, progress=part)
+        preconditioned[i] = preconditioned_sharpness(model, r.trajectory.params, steps, inverse,
+                                                     n_iter=n_iter, seed=seed, progress=part)
         adaptive_limits[i] = adaptive_stability_threshold(r.optimizer, rates[i])
     thresholds = tuple(stability_threshold(r.optimizer, lr) for r, lr in zip(runs, rates))
     return SharpnessView(steps, values, thresholds, preconditioned, tuple(adaptive_limits))
@@ -824,8 +833,8 @@ def landscape_views(
     if progress is not None:
         progress(1.0)
     return LandscapeViews(line.alphas, line.values, slices.xs, slices.ys, slices.slices, slices.centers,
-                          plane.plane, plane.xs, plane.ys, plane.Z, plane.checks, sharp.steps, sharp.sharpness,
-                          sharp.thresholds, sharp.preconditioned, sharp.adaptive_thresholds)
+                          plane.plane, plane.xs, plane.ys, plane.Z, plane.checks, sharp.steps,
+                          sharp.sharpness, sharp.thresholds, sharp.preconditioned, sharp.adaptive_thresholds)
 
 
 def export_frames(runs: Sequence[TrainedRun], views: LandscapeViews) -> dict[str, pd.DataFrame]:
@@ -847,8 +856,8 @@ def export_frames(runs: Sequence[TrainedRun], views: LandscapeViews) -> dict[str
     for i, (r, check) in enumerate(zip(runs, views.checks)):
         traj = r.trajectory
         n = traj.n_steps + 1
-        columns = {name: np.full(n, np.nan) for name in ("sharpness", "stability_limit",
-                                                         "preconditioned_sharpness", "adaptive_stability_limit")}
+        names = ("sharpness", "stability_limit", "preconditioned_sharpness", "adaptive_stability_limit")
+        columns = {name: np.full(n, np.nan) for name in names}
         columns["sharpness"][views.sharpness_steps] = views.sharpness[i]
         if views.thresholds[i] is not None:
             columns["stability_limit"][views.sharpness_steps] = views.thresholds[i]
@@ -968,7 +977,7 @@ def torch_model_code(model: models.MLP) -> str:
         raise TypeError(f"model must be a lossviz MLP, got {type(model).__name__}")
     lines = ["import torch", "from torch import nn", "", "model = nn.Sequential("]
     widths = model.widths
-    for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
         lines.append(f"    nn.Linear({fan_in}, {fan_out}),")
         if i < len(widths) - 2:
             lines.append(f"    nn.{_TORCH_ACTIVATIONS[model.activation]}(),")
@@ -985,8 +994,8 @@ def torch_model_code(model: models.MLP) -> str:
 # ------------------------------------------------------------------------------- the run in PyTorch
 # Arrays up to this many numbers are written into the script; larger ones go to a CSV file beside it.
 INLINE_NUMBERS = 2000
-_TORCH_LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "binary_cross_entropy_with_logits": "nn.BCEWithLogitsLoss()",
-                 "mse": "nn.MSELoss()"}
+_TORCH_LOSSES = {"cross_entropy": "nn.CrossEntropyLoss()", "mse": "nn.MSELoss()",
+                 "binary_cross_entropy_with_logits": "nn.BCEWithLogitsLoss()"}
 _TRAINING_STATEMENTS = ("optimizer", "warmup_scheduler", "main_scheduler", "scheduler")
 
 
@@ -1119,15 +1128,16 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
     # Real targets are read as float64 (torch.tensor of Python floats would round them to float32).
     target_type = "" if classify else ", dtype=torch.float64"
     if model.X.size + model.y.size <= inline_numbers:
-        lines += [f"X = torch.tensor({_numbers(model.X)}, dtype=torch.float64).reshape({model.n_samples}, "
-                  f"{model.n_features})"]
+        shape = f"({model.n_samples}, {model.n_features})"
+        lines += [f"X = torch.tensor({_numbers(model.X)}, dtype=torch.float64).reshape{shape}"]
         targets = model.y.astype(np.int64) if classify else model.y
         lines += [f"y = torch.tensor({_numbers(targets)}{target_type})"]
     else:
         for j in range(model.n_features):
             files[f"lossviz_nn_x{j + 1}.csv"] = _csv_column(f"x{j + 1}", model.X[:, j])
         files["lossviz_nn_y.csv"] = _csv_column("y", model.y.astype(np.int64) if classify else model.y)
-        columns = ", ".join(_read_column(f"lossviz_nn_x{j + 1}.csv", "float") for j in range(model.n_features))
+        columns = ", ".join(_read_column(f"lossviz_nn_x{j + 1}.csv", "float")
+                            for j in range(model.n_features))
         lines += [f"X = torch.tensor([{columns}], dtype=torch.float64).T.contiguous()",
                   f"y = torch.tensor({_read_column('lossviz_nn_y.csv', target_kind)}{target_type})"]
     if classify:
@@ -1158,8 +1168,8 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
         "    with torch.no_grad():",
         "        for layer in (m for m in model if isinstance(m, nn.Linear)):",
         "            size = layer.in_features * layer.out_features",
-        "            layer.weight.copy_(flat[offset: offset + size].reshape(layer.in_features, "
-        "layer.out_features).T)",
+        "            weight = flat[offset: offset + size].reshape(layer.in_features, layer.out_features)",
+        "            layer.weight.copy_(weight.T)",
         "            layer.bias.copy_(flat[offset + size: offset + size + layer.out_features])",
         "            offset += size + layer.out_features",
         "    return model",
@@ -1191,7 +1201,8 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
         "    batches = []",
         "    for start in range(0, len(order), n_samples):",
         "        epoch = order[start: start + n_samples]",
-        "        batches += [torch.tensor(epoch[i: i + batch_size]) for i in range(0, n_samples, batch_size)]",
+        "        starts = range(0, n_samples, batch_size)",
+        "        batches += [torch.tensor(epoch[i: i + batch_size]) for i in starts]",
         "    return batches[:steps]",
         "",
     ]
@@ -1207,10 +1218,11 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
             name = f"ORDER_{r.batch_size}_{r.seed}"
             per_epoch = -(-model.n_samples // r.batch_size)
             epochs = -(-steps // per_epoch)
-            order = np.concatenate(minibatch_indices(model.n_samples, r.batch_size, epochs * per_epoch, r.seed))
+            order = np.concatenate(minibatch_indices(model.n_samples, r.batch_size, epochs * per_epoch,
+                                                     r.seed))
             orders[(r.batch_size, r.seed)] = name
-            lines.append(f"# The shuffled sample order of each epoch: np.random.default_rng({r.seed}).permutation"
-                         f"({model.n_samples}), {epochs} times.")
+            lines.append(f"# The shuffled sample order of each epoch: np.random.default_rng({r.seed})"
+                         f".permutation({model.n_samples}), {epochs} times.")
             if order.size <= inline_numbers:
                 lines.append(f"{name} = {_numbers(order, per_line=16, indent='    ')}")
             else:
