@@ -1057,9 +1057,10 @@ def sample_steps(n_steps: int, n_points: int) -> np.ndarray:
     return np.unique(np.linspace(0, n_steps, min(n_points, n_steps + 1)).round().astype(np.int64))
 
 
-# Points whose Lanczos processes share one batch of Hessian-vector products: an MLP keeps about 2 MB per
-# point of the page's network for its products, and more points per batch saved nothing measurable.
-_LANCZOS_BATCH = 8
+# Points whose Lanczos processes share one batch of Hessian-vector products. On the page's network a product
+# cost 0.47 ms per point one at a time, 0.44-0.46 in batches of 2 or 4 and 0.70 in batches of 8, whose
+# arrays (2 MB each) no longer fit in a core's cache (measured, CPU time, one BLAS thread).
+_LANCZOS_BATCH = 4
 
 
 def _check_steps(steps: object, n_points: int) -> np.ndarray:
@@ -1088,9 +1089,8 @@ def _top_eigenvalue_at(
     if scales is not None:
         usable &= np.all(np.isfinite(scales), axis=1)
     rows = np.flatnonzero(usable)
-    done = 0
-    for start in range(0, rows.size, _LANCZOS_BATCH):
-        batch = rows[start: start + _LANCZOS_BATCH]
+
+    def top(batch: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             products = _hessian_products(model, points[batch])
             if scales is None:
@@ -1098,11 +1098,17 @@ def _top_eigenvalue_at(
             else:
                 scale = scales[batch]
 
-                def matvec(V: np.ndarray, products: Any = products, scale: np.ndarray = scale) -> np.ndarray:
+                def matvec(V: np.ndarray) -> np.ndarray:
                     return scale * products(scale * V)
 
-            ritz = _lanczos_ritz_values(matvec, dim, n_iter, seed, n_runs=batch.size)
-        out[batch] = ritz[:, -1]
+            return _lanczos_ritz_values(matvec, dim, n_iter, seed, n_runs=batch.size)[:, -1]
+
+    done = 0
+    # One thread: two threads over the batches took more wall time than one on a busy 2-core machine (the
+    # products are too small to keep the GIL released for long), and more CPU time.
+    for start in range(0, rows.size, _LANCZOS_BATCH):
+        batch = rows[start: start + _LANCZOS_BATCH]
+        out[batch] = top(batch)
         done += batch.size
         if progress is not None:
             progress(done / n_points)

@@ -1236,9 +1236,9 @@ class _MLPWorkspace(NamedTuple):
         return sum(a.nbytes for a in (*self.hidden, self.scores, *self.back, self.scratch))
 
 
-# One workspace per thread is kept between calls, if it is at most this big (a few parameter vectors of the
-# page's network: what a training step or a Hessian-vector product needs).
-_CACHED_WORKSPACE_BYTES = 16 * 2**20
+# One workspace per thread is kept between calls, if it is at most this big: a training step of one or two
+# runs of the page's network (1.6 MB each), so a server thread never holds more than this.
+_CACHED_WORKSPACE_BYTES = 4 * 2**20
 _WORKSPACES = threading.local()
 
 
