@@ -1181,6 +1181,17 @@ class MLP(DataModel):
         Returns
         -------
         ndarray, shape of ``vector`` (or (k, d))
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lossviz import models
+        >>> net = models.mlp(np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([0, 1]), hidden=(2,))
+        >>> theta, v = net.init_params(seed=1), np.ones(net.dim)
+        >>> h = 1e-5  # a central difference of the gradient along v agrees
+        >>> difference = (net.grad(theta + h * v) - net.grad(theta - h * v)) / (2 * h)
+        >>> bool(np.allclose(net.hvp(theta, v), difference, atol=1e-8))
+        True
         """
         P = check_array(params, "params", last_dim=self.dim)
         V = check_array(vector, "vector", last_dim=self.dim)

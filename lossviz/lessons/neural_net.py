@@ -345,9 +345,12 @@ def _is_number(value: object) -> bool:
 
 def _group_key(setting: OptimizerSetting, batch: int | None) -> tuple:
     """Settings with equal keys train in one ``run`` call, their numbers as per-run arrays."""
-    fixed = tuple(sorted((k, v) for k, v in setting.hyperparameters.items() if not _is_number(v)))
-    numbers = tuple(sorted(k for k, v in setting.hyperparameters.items() if _is_number(v)))
-    return (setting.name, batch, setting.schedule, setting._key()[3], fixed, numbers)
+    hyper = setting.hyperparameters
+    fixed = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in hyper.items()
+                         if not _is_number(v)))
+    numbers = tuple(sorted(k for k, v in hyper.items() if _is_number(v)))
+    schedule = OptimizerSetting(setting.name, {}, setting.schedule, setting.schedule_params)
+    return (schedule, batch, fixed, numbers)
 
 
 def _stacked(group: list[OptimizerSetting]) -> OptimizerSetting:
@@ -419,8 +422,7 @@ def train(
             f"{model.dim:,} = {len(settings) * (steps + 1) * model.dim:,} weights"
             + (" and as many gradients of the Adam-family runs" if any(adaptive) else "")
             + f", more than {MAX_RECORDED_WEIGHTS:,} ({MAX_RECORDED_WEIGHTS * 8 // 2**20} MB): "
-            "use fewer steps, "
-            "fewer optimizers or a smaller network")
+            "use fewer steps, fewer optimizers or a smaller network")
     x0 = model.init_params(seed=check_int(init_seed, "init_seed", low=0))
     groups: dict[tuple, list[int]] = {}
     for i, (setting, batch) in enumerate(zip(settings, sizes)):
