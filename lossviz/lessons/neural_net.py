@@ -1061,7 +1061,7 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
     final loss and training accuracy, which equal the page's (``trajectory.loss[-1]`` and
     ``accuracy[-1]``) to float64 round-off for a run that stays stable. A run at the edge of stability
     amplifies the round-off differences of two libraries (their sums run in different orders) step by
-    step: the default scenario's lr-0.5 run of ``adam_vs_sgd`` agrees to 1e-16 for 425 steps, then
+    step: the lr-0.5 run of the ``adam_vs_sgd`` scenario agrees to 1e-16 for 425 steps, then
     drifts to 4e-4 by step 500 (measured), while its sharpness sits at 2/lr. Labels reach the code only
     through :func:`lossviz.torch_export.literal` and :func:`lossviz.torch_export.comment`.
 
