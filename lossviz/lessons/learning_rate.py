@@ -13,10 +13,16 @@ It converges iff :math:`\mathrm{lr} < 2/\lambda_{\max}`, and the rate-optimal co
 with :math:`H` the Hessian there (:func:`reference_curvature`). This module computes what the "Learning
 rate & decay" page draws, each view from one vectorized :func:`lossviz.run.run` call:
 
-- :func:`compare_learning_rates`: trajectories for several learning rates at once;
+- :func:`compare_learning_rates`: trajectories for several learning rates at once, and
+  :func:`rate_frames` the same runs at every multiple of their rates a scrubber offers
+  (:func:`scrub_factors`);
 - :func:`learning_rate_sweep`: the final loss for hundreds of learning rates, next to the closed form;
-- :func:`compare_schedules`: every decay schedule (optionally after a warm-up) from the same start;
+- :func:`compare_schedules`: every decay schedule (optionally after a warm-up) from the same start, and
+  :func:`schedule_frames` the same at every multiple of the peak rate;
 - :func:`range_test`: the learning-rate range test, with its lr span set by the curvature.
+
+A run call records every point of every run (about 80 bytes each at its peak), so work larger than
+:data:`MAX_RECORDED_POINTS` points (runs x (steps + 1)) is run in blocks of runs, one call per block.
 
     >>> import numpy as np
     >>> from lossviz import surfaces
@@ -59,10 +65,23 @@ __all__ = [
     "range_test",
     "LR_SCENARIOS",
     "MAX_SWEEP_LRS",
+    "MAX_RECORDED_POINTS",
+    "FRAME_POINTS",
+    "scrub_factors",
+    "RateFrames",
+    "rate_frames",
+    "ScheduleFrames",
+    "schedule_frames",
+    "sweep_summary",
+    "range_test_summary",
 ]
 
 MAX_SWEEP_LRS = 5000
 MAX_STEPS = 10_000
+# Points (runs x (steps + 1)) one run call may record: about 80 MB at its peak.
+MAX_RECORDED_POINTS = 1_000_000
+# Path points a scrubber's frames may send to the browser with one figure (about 2.4 MB as JSON).
+FRAME_POINTS = 150_000
 # Relative difference between two Hessians below which the surface counts as one quadratic, so the
 # closed-form final loss is exact rather than a local model.
 _QUADRATIC_RTOL = 1e-9
@@ -275,7 +294,8 @@ def learning_rate_sweep(
     spacing: str = "log",
     curvature: Curvature | None = None,
 ) -> LearningRateSweep:
-    r"""Run gradient descent for ``n_lrs`` learning rates at once (one :func:`~lossviz.run.run` call).
+    r"""Run gradient descent for ``n_lrs`` learning rates at once (one :func:`~lossviz.run.run` call, or
+    one per block of :data:`MAX_RECORDED_POINTS` points when ``n_lrs * (steps + 1)`` is larger).
 
     The rates span ``[low, high] * 2/lambda_max``, log-spaced (every decade alike) or linearly spaced
     (every step alike, which resolves the edge at 2/lambda_max to ``(high - low) / (n_lrs - 1)``).
@@ -302,16 +322,20 @@ def learning_rate_sweep(
     curvature = reference_curvature(objective, start) if curvature is None else curvature
     fractions = np.geomspace(low, high, n_lrs) if spacing == "log" else np.linspace(low, high, n_lrs)
     lrs = fractions * curvature.max_stable_lr
-    trajectory = run(objective, optimizers.get("sgd", lr=lrs), start, steps)
-    final = trajectory.loss[:, -1].copy()
-    final[trajectory.diverged_at >= 0] = np.nan
+    final, diverged_at = np.empty(n_lrs), np.empty(n_lrs, dtype=int)
+    block = max(1, MAX_RECORDED_POINTS // (steps + 1))
+    for first in range(0, n_lrs, block):  # only the final losses are kept: memory stays one block's
+        part = slice(first, first + block)
+        trajectory = run(objective, optimizers.get("sgd", lr=lrs[part]), start, steps)
+        final[part], diverged_at[part] = trajectory.loss[:, -1], trajectory.diverged_at
+        start_loss = float(trajectory.loss[0, 0])
+    final[diverged_at >= 0] = np.nan
     floor = _loss_floor(objective)
     predicted = None
     middle = 0.5 * (start + curvature.point)
     if _is_quadratic(objective, [start, middle], curvature.hessian):
         predicted = gd_quadratic_loss(curvature.hessian, start - curvature.point, lrs, steps)
-    return LearningRateSweep(lrs, final, trajectory.diverged_at.copy(), float(trajectory.loss[0, 0]), floor,
-                             steps, curvature, predicted)
+    return LearningRateSweep(lrs, final, diverged_at, start_loss, floor, steps, curvature, predicted)
 
 
 # ------------------------------------------------------------------------------------------ schedules
@@ -448,7 +472,197 @@ def range_test(
                                   max_lr=10.0 * limit, steps=steps)
 
 
+def sweep_summary(sweep: LearningRateSweep) -> str:
+    """What a sweep measured, beside the theory, in two sentences (Markdown, numbers only).
+
+    >>> from lossviz import surfaces
+    >>> sweep = learning_rate_sweep(surfaces.get("quadratic"), [-2.0, 1.5], 100, n_lrs=200)
+    >>> sweep_summary(sweep).startswith("200 learning rates, one vectorized run of 100 steps.")
+    True
+    """
+    limit, best = sweep.curvature.max_stable_lr, sweep.curvature.optimal_lr
+    edge = sweep.measured_edge
+    edge_text = (f"the smallest swept rate that diverged or ended above its start is **{edge:.4g}** "
+                 f"({edge / limit:.3f} × 2/λ_max)") if np.isfinite(edge) else "no swept rate diverged"
+    best_text = (f"the best final loss is at lr **{sweep.best_lr:.4g}**" if np.isfinite(sweep.best_lr)
+                 else "every swept rate diverged from this start")
+    theory = ("The dotted curve is the closed form ½Σλᵢcᵢ²(1 − lr·λᵢ)^2T, exact on a quadratic; it lies on the "
+              "measurement." if sweep.predicted_gap is not None else "This surface is not a quadratic, so the "
+              "lines hold only near the minimum: the run must first get there.")
+    return (f"{len(sweep.lrs)} learning rates, one vectorized run of {sweep.steps} steps. Measured: {best_text}; "
+            f"{edge_text}. Theory: 2/λ_max = {limit:.4g}, optimal {best:.4g}. {theory}")
+
+
+def range_test_summary(test: analysis.LRRangeTest, limit: float) -> str:
+    """What the range test found, against the stability limit ``limit`` (2/λ_max), in words (Markdown)."""
+    peak = test.min_loss_lr / limit
+    return (f"One run whose lr grows exponentially from 10⁻⁴ to 10 × 2/λ_max ({len(test.lrs)} steps before "
+            f"the loss blew up; Smith 2017, fastai's lr_find). Steepest fall at lr **{test.suggestion:.4g}**, "
+            f"lowest loss at **{test.min_loss_lr:.4g}** = {peak:.3g} × 2/λ_max. "
+            + ("The ramp outruns the instability: past 2/λ_max the error along the sharp direction is tiny "
+               "and needs several steps to grow back, so the loss keeps falling beyond the line. That is why "
+               "the rule of thumb backs off about 10× from the lowest-loss rate." if peak > 1 else
+               "The loss turns up at or before the line: the line is drawn for the curvature at the minimum, "
+               "while the ramp meets the curvature wherever the run is."))
+
+
+# ------------------------------------------------------------------------------------- scrubber frames
+def scrub_factors(runs: int, steps: int, most: int = 25, least: int = 5) -> np.ndarray:
+    """Multipliers of a scrubbed learning rate: from 0.5 to 1.5, evenly spaced, with 1 in the middle.
+
+    As many as keep ``runs`` paths of ``steps`` steps at every multiple within :data:`FRAME_POINTS` points
+    (an odd number in ``[least, most]``), so a long run sends fewer positions rather than a bigger figure.
+
+    Parameters
+    ----------
+    runs : int >= 1
+        Paths drawn at each position.
+    steps : int >= 0
+    most, least : int, odd, 3 <= least <= most
+
+    Returns
+    -------
+    ndarray, shape (M,)
+        Ascending; ``M // 2`` is the position of the exact rate (factor 1).
+
+    >>> scrub_factors(4, 80)[[0, 12, 24]].tolist()
+    [0.5, 1.0, 1.5]
+    >>> scrub_factors(6, 2000).size
+    11
+    """
+    runs = check_int(runs, "runs", low=1)
+    steps = check_int(steps, "steps", low=0)
+    least = check_int(least, "least", low=3)
+    most = check_int(most, "most", low=least)
+    count = int(np.clip(FRAME_POINTS // (runs * (steps + 1)), least, most))
+    half = (count - 1) // 2
+    return np.concatenate([np.linspace(0.5, 1.0, half + 1), np.linspace(1.0, 1.5, half + 1)[1:]])
+
+
+def _factors(factors: object) -> np.ndarray:
+    values = check_array(factors, "factors", ndim=1)
+    if not 1 <= values.size <= 101 or np.any(values <= 0):
+        raise ValueError(f"factors must hold 1 to 101 positive values, got {values.size} values")
+    return values
+
+
+@dataclass(frozen=True, eq=False)
+class RateFrames:
+    """Gradient-descent paths at every multiple of several learning rates: a scrubber's positions.
+
+    Attributes
+    ----------
+    factors : ndarray, shape (M,)
+    lrs : ndarray, shape (R, M)
+        ``lrs[r, m]``: rate r times ``factors[m]``.
+    params : ndarray, shape (R, M, T+1, d)
+        NaN after a run diverged.
+    diverged_at : ndarray of int, shape (R, M)
+    """
+
+    factors: np.ndarray
+    lrs: np.ndarray
+    params: np.ndarray
+    diverged_at: np.ndarray
+
+
+def rate_frames(objective: Any, x0: object, lrs: object, steps: int, factors: object) -> RateFrames:
+    """Gradient descent at every ``lrs[r] * factors[m]``: one :func:`~lossviz.run.run` call of R x M runs.
+
+    Parameters
+    ----------
+    objective : objective
+    x0 : array_like, shape (d,)
+    lrs : array_like, shape (R,), positive
+    steps : int in [1, 10000]
+    factors : array_like, shape (M,), positive (:func:`scrub_factors`)
+
+    >>> from lossviz import surfaces
+    >>> frames = rate_frames(surfaces.get("quadratic"), [-2.0, 1.5], [0.5, 1.0], 10, [0.5, 1.0, 1.5])
+    >>> frames.params.shape, frames.lrs[1].tolist()
+    ((2, 3, 11, 2), [0.5, 1.0, 1.5])
+    """
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
+    rates = check_array(lrs, "lrs", ndim=1)
+    if not rates.size or np.any(rates <= 0):
+        raise ValueError(f"lrs must hold at least one positive learning rate, got {rates.tolist()}")
+    steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
+    scale = _factors(factors)
+    grid = rates[:, None] * scale[None, :]
+    trajectory = run(objective, optimizers.get("sgd", lr=grid.ravel()), start, steps)
+    shape = grid.shape
+    return RateFrames(scale.copy(), grid, trajectory.params.reshape(*shape, steps + 1, dim),
+                      np.asarray(trajectory.diverged_at).reshape(shape))
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleFrames:
+    """Paths under several schedules at every multiple of their peak rate: a scrubber's positions.
+
+    Attributes
+    ----------
+    factors : ndarray, shape (M,)
+    base_lrs : ndarray, shape (M,)
+        The peak rate at each position.
+    lr : ndarray, shape (k, M, T)
+        The rate of every step.
+    params : ndarray, shape (k, M, T+1, d)
+        NaN after a run diverged.
+    """
+
+    factors: np.ndarray
+    base_lrs: np.ndarray
+    lr: np.ndarray
+    params: np.ndarray
+
+
+def schedule_frames(objective: Any, x0: object, names: Sequence[str], base_lr: float, steps: int,
+                    warmup_steps: int, factors: object) -> ScheduleFrames:
+    """Each schedule of ``names`` (:func:`lesson_schedule`) at every peak ``base_lr * factors[m]``: one run
+    call of k x M runs with a per-run schedule table.
+
+    Parameters
+    ----------
+    names, base_lr, steps, warmup_steps
+        As in :func:`compare_schedules`.
+    factors : array_like, shape (M,), positive (:func:`scrub_factors`)
+
+    >>> from lossviz import surfaces
+    >>> frames = schedule_frames(surfaces.get("quadratic"), [-2.0, 1.5], ["constant", "cosine"], 1.0, 20, 0,
+    ...                          [0.5, 1.0])
+    >>> frames.params.shape, frames.lr[0, :, 0].tolist()
+    ((2, 2, 21, 2), [0.5, 1.0])
+    """
+    dim = check_objective(objective)
+    start = check_start(x0, dim)
+    chosen = list(names)
+    if not 1 <= len(chosen) <= len(SCHEDULE_ORDER) or len(set(chosen)) != len(chosen):
+        raise ValueError(f"names must hold 1 to {len(SCHEDULE_ORDER)} distinct schedules, got {chosen!r}")
+    base_lr = check_scalar(base_lr, "base_lr", low=0.0, include_low=False)
+    steps = check_int(steps, "steps", low=8, high=MAX_STEPS)
+    scale = _factors(factors)
+    bases = base_lr * scale
+    t = np.arange(steps)
+    table = np.stack([[lesson_schedule(name, peak, steps, warmup_steps)(t) for peak in bases]
+                      for name in chosen])  # (k, M, T)
+    flat = table.reshape(-1, steps).T.copy()  # (T, k * M)
+    trajectory = run(objective, optimizers.get("sgd", lr=base_lr), np.tile(start, (flat.shape[1], 1)), steps,
+                     lambda steps_: flat[np.asarray(steps_)])
+    return ScheduleFrames(scale.copy(), bases, table, trajectory.params.reshape(len(chosen), scale.size,
+                                                                                steps + 1, dim))
+
+
 LR_SCENARIOS: dict[str, LessonScenario] = {
+    "four_rates": LessonScenario(
+        "Four rates on one bowl",
+        {"surface": "quadratic", "kappa": 10.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 80,
+         "lrs": ("0.25", "0.75", "optimal", "1.05")},
+        "The bowl's sharpest direction has λ_max = 1, so the limit is lr = 2/λ_max = 2. At 0.25 × 2/λ_max "
+        "the path creeps along the floor; at 0.75 it gets much closer; the optimal rate 2/(λ_max+λ_min) "
+        "ends lowest of the four. At 1.05 × 2/λ_max every step overshoots the floor by more than the last: "
+        "the bounce between the walls grows and the run ends above where it started.",
+    ),
     "edge": LessonScenario(
         "Just below and just above 2/λ_max",
         {"surface": "quadratic", "kappa": 10.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 80,

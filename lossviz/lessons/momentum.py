@@ -20,8 +20,12 @@ This module computes what the "Momentum" page draws:
 - :func:`phase_map`: steps to tolerance and final loss over an (lr, momentum) grid, all cells in one
   :func:`lossviz.run.run` call with per-run ``lr`` and ``momentum`` arrays, with the boundary and the
   optimum above; :func:`cell_trajectory` replays one cell;
-- :func:`compare_momentum`: none vs heavy ball vs Nesterov from one start, with the theoretical rates;
+- :func:`compare_momentum`: none vs heavy ball vs Nesterov from one start, with the theoretical rates,
+  and :func:`valley_reversals`, how often a path turns back across the valley;
 - :func:`momentum_frames`: the paths for a range of momenta, precomputed for a slider in the browser.
+
+A run call records every point of every run (about 80 bytes each at its peak): a phase map larger than
+:data:`MAX_RECORDED_POINTS` points (cells x (steps + 1)) is run in blocks of momentum rows.
 
     >>> import numpy as np
     >>> from lossviz import surfaces
@@ -59,13 +63,17 @@ __all__ = [
     "MomentumFrames",
     "momentum_frames",
     "frame_momenta",
+    "valley_reversals",
     "MOMENTUM_SCENARIOS",
+    "MAX_RECORDED_POINTS",
 ]
 
 METHODS = ("heavy_ball", "nesterov")
 METHOD_TITLES = {"heavy_ball": "heavy ball", "nesterov": "Nesterov"}
 MAX_STEPS = 10_000
 MAX_SIDE = 128
+# Points (runs x (steps + 1)) one run call may record: about 80 MB at its peak.
+MAX_RECORDED_POINTS = 1_000_000
 # torch refuses nesterov=True with momentum 0, so a Nesterov map's momentum axis starts just above it.
 NESTEROV_MIN_MOMENTUM = 0.01
 # The lr axis spans from this fraction of 2/lambda_max to this factor above the largest boundary value.
@@ -286,7 +294,8 @@ def phase_map(
     curvature: Curvature | None = None,
 ) -> PhaseMap:
     r"""Run torch SGD with every (lr, momentum) of a grid from ``x0``: one run call of
-    ``n_lr * n_momentum`` runs with per-run ``lr`` and ``momentum`` arrays.
+    ``n_lr * n_momentum`` runs with per-run ``lr`` and ``momentum`` arrays (one per block of momentum rows
+    when the cells times ``steps + 1`` exceed :data:`MAX_RECORDED_POINTS`).
 
     The lr axis is log-spaced from ``0.01 * 2/lambda_max`` to 1.15 times the largest boundary value on
     the momentum axis, so the boundary always crosses the map; the momentum axis is linear from 0
@@ -332,19 +341,24 @@ def phase_map(
     top = float(stability_boundary(curvature.lambda_max, momenta, method).max())
     lrs = np.geomspace(LR_AXIS_LOW * curvature.max_stable_lr, LR_AXIS_HEADROOM * top, n_lr)
     lr_grid, momentum_grid = np.meshgrid(lrs, momenta)
-    trajectory = run(objective, _sgd(lr_grid.ravel(), momentum_grid.ravel(), nesterov), start, steps)
     shape = (n_momentum, n_lr)
-    if curvature.is_minimum:
-        tolerance_on = "distance"
-        error = _distance(trajectory.params, curvature.point)
-    else:
-        tolerance_on, error = "gradient", trajectory.grad_norm
-    if not (np.isfinite(error[0, 0]) and error[0, 0] > 0):
-        where = curvature.where if curvature.is_minimum else "a stationary point"
-        raise ValueError(f"x0 is already at {where}: there is nothing to converge; move the start")
-    converged_at = _settled_at(error, rel_tol * float(error[0, 0])).reshape(shape)
-    diverged_at = trajectory.diverged_at.reshape(shape)
-    final = trajectory.loss[:, -1].reshape(shape).copy()
+    tolerance_on = "distance" if curvature.is_minimum else "gradient"
+    converged_at, diverged_at, final = np.empty(shape, dtype=int), np.empty(shape, dtype=int), np.empty(shape)
+    rows = max(1, MAX_RECORDED_POINTS // (n_lr * (steps + 1)))
+    for first in range(0, n_momentum, rows):  # only each cell's summary is kept: memory stays one block's
+        part = slice(first, first + rows)
+        optimizer = _sgd(lr_grid[part].ravel(), momentum_grid[part].ravel(), nesterov)
+        trajectory = run(objective, optimizer, start, steps)
+        error = (_distance(trajectory.params, curvature.point) if curvature.is_minimum
+                 else trajectory.grad_norm)
+        if not (np.isfinite(error[0, 0]) and error[0, 0] > 0):
+            where = curvature.where if curvature.is_minimum else "a stationary point"
+            raise ValueError(f"x0 is already at {where}: there is nothing to converge; move the start")
+        block = lr_grid[part].shape
+        converged_at[part] = _settled_at(error, rel_tol * float(error[0, 0])).reshape(block)
+        diverged_at[part] = trajectory.diverged_at.reshape(block)
+        final[part] = trajectory.loss[:, -1].reshape(block)
+        start_loss = float(trajectory.loss[0, 0])
     final[diverged_at >= 0] = np.nan
     try:
         optimum = optimal_tuning(curvature, method)
@@ -352,7 +366,7 @@ def phase_map(
         optimum = analysis.OptimalTuning(math.nan, math.nan, math.nan)
     steps_to_tol = np.where(converged_at >= 0, converged_at, np.nan).astype(np.float64)
     return PhaseMap(lrs, momenta, method, steps, rel_tol, tolerance_on, steps_to_tol, final, diverged_at,
-                    float(trajectory.loss[0, 0]), start.copy(), curvature, optimum)
+                    start_loss, start.copy(), curvature, optimum)
 
 
 def cell_trajectory(objective: Any, phase: PhaseMap, row: int, column: int) -> Trajectory:
@@ -446,6 +460,39 @@ def compare_momentum(
     return MomentumComparison(labels, built, trajectories, theory, measured, lr, momentum, curvature)
 
 
+def valley_reversals(params: object, curvature: Curvature, visible: float) -> int:
+    """How often a path turns back across the valley: the sign changes of its steps' components along
+    the sharpest direction (the Hessian's eigenvector of λ_max), counting only steps longer than
+    ``visible`` there, so a bounce too small to see is not counted.
+
+    Parameters
+    ----------
+    params : array_like, shape (T+1, d)
+        A path (NaN rows after a divergence are left out).
+    curvature : Curvature
+    visible : float >= 0
+        Length along the sharp direction below which a step is not counted.
+
+    Returns
+    -------
+    int
+
+    >>> from lossviz import surfaces
+    >>> from lossviz.analysis import reference_curvature
+    >>> bowl = surfaces.get("quadratic", condition_number=10.0, rotation=0.0)
+    >>> zigzag = np.array([[0.0, 1.0], [0.0, -0.5], [0.0, 0.25], [0.0, 0.2]])
+    >>> valley_reversals(zigzag, reference_curvature(bowl, [1.0, 1.0]), 0.01)
+    2
+    """
+    path = check_array(params, "params", ndim=2)
+    visible = check_scalar(visible, "visible", low=0.0)
+    sharp = np.linalg.eigh(curvature.hessian)[1][:, -1]
+    path = path[np.all(np.isfinite(path), axis=1)]
+    across = np.diff(path, axis=0) @ sharp
+    signs = np.sign(across[np.abs(across) > visible])
+    return int(np.count_nonzero(signs[1:] != signs[:-1]))
+
+
 @dataclass(frozen=True, eq=False)
 class MomentumFrames:
     """Heavy-ball and Nesterov paths for each momentum of a slider, precomputed.
@@ -509,14 +556,26 @@ def momentum_frames(objective: Any, x0: object, lr: float, steps: int, momenta: 
 
 # ------------------------------------------------------------------------------------------- scenarios
 MOMENTUM_SCENARIOS: dict[str, LessonScenario] = {
+    "walls": LessonScenario(
+        "Ravine: gradient descent bounces, momentum's bounces cancel",
+        {"surface": "quadratic", "kappa": 100.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 150,
+         "lr": 0.9, "momentum": 0.6, "method": "heavy_ball"},
+        "The valley floor is 100 times flatter than its walls, and lr = 0.9 × 2/λ_max is close to the "
+        "limit. Gradient descent overshoots the floor on every step, bouncing from wall to wall about twice "
+        "as often as heavy ball, and creeps along the floor at 1 − lr·λ_min ≈ 0.98 per step. With momentum "
+        "0.6, heavy ball's pushes across the valley alternate and cancel while those along the floor add "
+        "up: it ends about a hundred times closer. Nesterov's look-ahead lowers its limit to "
+        "2(1+β)/((1+2β)λ_max) ≈ 0.73 × 2/λ_max, so at this lr it flies off.",
+    ),
     "ravine": LessonScenario(
         "Ravine: momentum glides where gradient descent crawls",
         {"surface": "quadratic", "kappa": 100.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 150,
          "lr": 0.5, "momentum": 0.9, "method": "heavy_ball"},
-        "The valley floor is 100 times flatter than its walls. Gradient descent at lr = 1 creeps along the "
-        "floor, shrinking the error by 1 − lr·λ_min = 0.99 per step. With momentum 0.9 the steps along the "
-        "floor add up while the bounces across cancel: heavy ball and Nesterov contract by about √0.9 ≈ 0.95 "
-        "per step and end hundreds of times closer to the minimum.",
+        "The valley floor is 100 times flatter than its walls. Gradient descent at lr = 1 drops straight to "
+        "the floor and creeps along it, shrinking the error by 1 − lr·λ_min = 0.99 per step. With momentum "
+        "0.9 the steps along the floor add up: heavy ball and Nesterov contract by about √0.9 ≈ 0.95 per "
+        "step and end hundreds of times closer to the minimum, though heavy ball swings across the valley "
+        "on the way, carried past the floor by its own speed.",
     ),
     "optimal": LessonScenario(
         "Polyak's tuning: √κ instead of κ",
