@@ -290,3 +290,103 @@ def test_sweep_frame_has_one_row_per_rate_with_the_prediction():
     assert len(frame) == 200
     assert list(frame.columns) == ["lr", "lr_over_limit", "final_loss", "final_gap", "diverged_at", "predicted_gap"]
     np.testing.assert_allclose(frame["lr_over_limit"], sweep.lrs / 2.0)
+
+
+# ------------------------------------------------------------------------------------ scrubber frames
+@pytest.mark.parametrize("runs, steps", [(1, 8), (4, 80), (6, 2000), (11, 2000), (1, 10_000)])
+def test_scrub_factors_put_the_exact_rate_in_the_middle_and_fit_the_frame_budget(runs, steps):
+    factors = lr_sweep.scrub_factors(runs, steps)
+    assert factors.size % 2 == 1 and 5 <= factors.size <= 25
+    assert factors[factors.size // 2] == 1.0 and factors[0] == 0.5 and factors[-1] == 1.5
+    assert np.all(np.diff(factors) > 0)
+    assert factors.size == 5 or runs * (steps + 1) * factors.size <= lr_sweep.FRAME_POINTS
+
+
+def _counting_run(monkeypatch):
+    calls = []
+    real_run = lr_sweep.run
+    monkeypatch.setattr(lr_sweep, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    return calls
+
+
+def test_a_race_with_factors_is_one_run_call_and_its_exact_runs_are_the_plain_race(monkeypatch):
+    surface, factors = _quadratic(), lr_sweep.scrub_factors(3, 30)
+    plain = lr_sweep.compare_learning_rates(surface, START, ["0.25", "optimal", "1.05"], 30)
+    calls = _counting_run(monkeypatch)
+    race = lr_sweep.compare_learning_rates(surface, START, ["0.25", "optimal", "1.05"], 30, factors=factors)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(race.trajectory.params, plain.trajectory.params)
+    np.testing.assert_array_equal(race.trajectory.diverged_at, plain.trajectory.diverged_at)
+    frames = race.frames
+    assert frames.params.shape == (3, factors.size, 31, 2) and not race.trajectory.params.flags.writeable
+    for r, m in ((0, 0), (1, 3), (2, factors.size - 1)):
+        alone = run(surface, optimizers.get("sgd", lr=float(plain.lrs[r] * factors[m])), START, 30)
+        assert frames.lrs[r, m] == pytest.approx(plain.lrs[r] * factors[m])
+        np.testing.assert_allclose(frames.params[r, m], alone.params, rtol=1e-12, atol=1e-300)
+
+
+def test_schedules_with_factors_are_one_run_call_at_every_peak(monkeypatch):
+    surface, names, factors = _quadratic(), ["constant", "cosine", "onecycle"], np.array([0.5, 1.0, 1.5])
+    plain = lr_sweep.compare_schedules(surface, START, names, 1.5, 40, 4)
+    calls = _counting_run(monkeypatch)
+    scaled = lr_sweep.compare_schedules(surface, START, names, 1.5, 40, 4, factors=factors)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(scaled.lr, plain.lr)
+    np.testing.assert_array_equal(scaled.trajectory.params, plain.trajectory.params)
+    np.testing.assert_allclose(scaled.frames.base_lrs, 1.5 * factors)
+    for k, name in enumerate(names):
+        for m, factor in enumerate(factors):
+            schedule = lr_sweep.lesson_schedule(name, 1.5 * factor, 40, 4)
+            np.testing.assert_array_equal(scaled.frames.lr[k, m], schedule(np.arange(40)))
+            alone = run(surface, optimizers.get("sgd", lr=1.5), START, 40, schedule)
+            np.testing.assert_allclose(scaled.frames.params[k, m], alone.params, rtol=1e-12, atol=1e-300)
+
+
+def test_factors_without_the_exact_rate_are_refused():
+    with pytest.raises(ValueError, match="one of them 1"):
+        lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5"], 10, factors=[0.5, 1.5])
+
+
+def test_a_sweep_too_big_for_one_call_runs_in_blocks_with_the_same_result(monkeypatch):
+    whole = lr_sweep.learning_rate_sweep(_quadratic(), START, 99, n_lrs=250)
+    monkeypatch.setattr(lr_sweep, "MAX_RECORDED_POINTS", 100 * 60)  # 60 rates of 100 points per call
+    calls = _counting_run(monkeypatch)
+    blocks = lr_sweep.learning_rate_sweep(_quadratic(), START, 99, n_lrs=250)
+    assert len(calls) == 5
+    np.testing.assert_array_equal(blocks.final_loss, whole.final_loss)
+    np.testing.assert_array_equal(blocks.diverged_at, whole.diverged_at)
+    assert blocks.start_loss == whole.start_loss
+
+
+def test_every_run_has_its_pytorch_settings():
+    race = lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5", "optimal"], 20)
+    assert [(label, opt.hyperparameters["lr"], s) for label, opt, s in race.runs()] == [
+        (race.labels[0], race.lrs[0], None), (race.labels[1], race.lrs[1], None)]
+    schedules_ = lr_sweep.compare_schedules(_quadratic(), START, ["step", "onecycle"], 1.2, 20)
+    runs = schedules_.runs()
+    assert [s for _, _, s in runs] == list(schedules_.schedules)
+    assert runs[0][0] == f"schedule: {schedules_.schedules[0].title}"
+
+
+# -------------------------------------------------------------------------- the default picture's claim
+def test_four_rates_scenario_shows_what_its_text_says():
+    """The page's default: the optimal rate ends lowest, 0.75 below 0.25, and at 1.05 x 2/lambda_max every step
+    overshoots the floor by more than the last and the run ends above its start."""
+    s = LR_SCENARIOS["four_rates"].settings
+    race = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
+    final, start_loss = race.trajectory.loss[:, -1], race.trajectory.loss[0, 0]
+    slow, fast, optimal, over = (s["lrs"].index(c) for c in ("0.25", "0.75", "optimal", "1.05"))
+    assert final[optimal] < final[fast] < final[slow] < start_loss < final[over]
+    sharp = np.linalg.eigh(race.curvature.hessian)[1][:, -1]
+    across = (race.trajectory.params[over] - race.curvature.point) @ sharp
+    assert np.all(np.abs(across[1:]) > np.abs(across[:-1])) and np.all(np.sign(across[1:]) != np.sign(across[:-1]))
+
+
+def test_summaries_quote_the_measurement():
+    sweep = lr_sweep.learning_rate_sweep(_quadratic(), START, 80, n_lrs=300, low=0.005, spacing="linear")
+    text = lr_sweep.sweep_summary(sweep)
+    assert f"**{sweep.best_lr:.4g}**" in text and f"**{sweep.measured_edge:.4g}**" in text
+    assert "closed form" in text
+    assert "after 5 warm-up steps" in lr_sweep.schedule_summary(0.5, 2.0, 5)
+    test = lr_sweep.range_test(_quadratic(), START, 100)
+    assert f"**{test.suggestion:.4g}**" in lr_sweep.range_test_summary(test, 2.0)

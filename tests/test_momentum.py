@@ -301,3 +301,64 @@ def test_too_much_momentum_scenario_is_slower_than_gradient_descent():
 def test_bad_input_is_refused_with_a_message_naming_it(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+# ------------------------------------------------------------------------- turns across the valley
+def test_valley_reversals_count_the_visible_turns_along_the_sharp_direction():
+    bowl = _quadratic(10.0, 0.0)  # rotation 0: the sharp direction is y
+    curvature = reference_curvature(bowl, START)
+    across = np.array([1.0, -0.5, 0.25, -0.1, -0.05, 0.001, -0.001])
+    path = np.column_stack([np.linspace(-2, 0, across.size), across])
+    # Steps across: -1.5, +0.75, -0.35, +0.05, +0.051, -0.002: turns at the 2nd, 3rd and 4th step; the last
+    # step is too short to see.
+    assert phase_map.valley_reversals(path, curvature, 0.01) == 3
+    assert phase_map.valley_reversals(path, curvature, 0.0) == 4
+    assert phase_map.valley_reversals(path[:, ::-1], curvature, 0.01) == 0  # all steps along the floor
+    with_nan = np.vstack([path, [np.nan, np.nan]])
+    assert phase_map.valley_reversals(with_nan, curvature, 0.01) == 3
+
+
+def test_walls_scenario_the_default_picture_shows_what_its_text_says():
+    """GD bounces between the walls more often than heavy ball, which ends far closer to the minimum;
+    Nesterov's limit 2(1+beta)/((1+2 beta) lambda_max) is below this lr, so it diverges."""
+    s, surface, comparison = _scenario("walls")
+    gd, heavy, nesterov = comparison.trajectories
+    visible = 0.005 * 6.0  # the view is 6 wide
+    turns = [phase_map.valley_reversals(t.params, comparison.curvature, visible) for t in (gd, heavy)]
+    assert turns[0] >= 2 * turns[1] >= 2
+    assert np.linalg.norm(heavy.params[-1]) < np.linalg.norm(gd.params[-1]) / 50
+    assert gd.diverged_at == heavy.diverged_at == -1 and nesterov.diverged_at >= 0
+    limit = phase_map.stability_boundary(1.0, np.array([s["momentum"]]), "nesterov")[0]
+    assert comparison.lr > limit and comparison.lr / 2 == pytest.approx(s["lr"])
+    assert comparison.theory_rates[0] == pytest.approx(1 - comparison.lr / s["kappa"])
+
+
+def test_a_phase_map_too_big_for_one_call_runs_in_row_blocks_with_the_same_result(monkeypatch):
+    whole = phase_map.phase_map(_quadratic(), START, 60, n_lr=16, n_momentum=16)
+    monkeypatch.setattr(phase_map, "MAX_RECORDED_POINTS", 16 * 61 * 5)  # five rows per call
+    calls = []
+    real_run = phase_map.run
+    monkeypatch.setattr(phase_map, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    blocks = phase_map.phase_map(_quadratic(), START, 60, n_lr=16, n_momentum=16)
+    assert len(calls) == 4
+    for name in ("steps_to_tol", "final_loss", "diverged_at"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name))
+    assert blocks.start_loss == whole.start_loss
+
+
+def test_default_cell_is_the_one_asked_for_else_the_one_nearest_the_optimum():
+    pm = phase_map.phase_map(_quadratic(), START, 30, n_lr=16, n_momentum=16)
+    assert phase_map.default_cell(pm, 3, 4) == (3, 4, True)
+    row, col = pm.nearest_cell(pm.optimal.lr, pm.optimal.momentum)
+    assert phase_map.default_cell(pm, -1, -1) == (row, col, False)
+    assert phase_map.default_cell(pm, 16, 0) == (row, col, False)  # a link's cell from a bigger map
+    assert phase_map.cell_summary(pm, 3, 4, True).startswith(f"Clicked cell: lr {pm.lrs[4]:.4g}, β {pm.momenta[3]:.3f}")
+    assert "16×16 = 256 runs of 30 steps" in phase_map.phase_summary(pm, "final")
+
+
+def test_runs_and_distances_of_a_comparison():
+    comparison = phase_map.compare_momentum(_quadratic(), START, 1.0, 0.5, 20)
+    assert [label for label, _, _ in comparison.runs()] == list(comparison.labels)
+    assert [opt.hyperparameters.get("nesterov", False) for _, opt, _ in comparison.runs()] == [False, False, True]
+    for distance, trajectory in zip(comparison.distances(), comparison.trajectories):
+        np.testing.assert_allclose(distance, np.linalg.norm(trajectory.params, axis=1), rtol=1e-12)

@@ -64,6 +64,11 @@ __all__ = [
     "momentum_frames",
     "frame_momenta",
     "valley_reversals",
+    "setting_summary",
+    "rates_summary",
+    "phase_summary",
+    "cell_summary",
+    "default_cell",
     "MOMENTUM_SCENARIOS",
     "MAX_RECORDED_POINTS",
 ]
@@ -423,6 +428,15 @@ class MomentumComparison:
     momentum: float
     curvature: Curvature
 
+    def runs(self) -> list[tuple[str, optimizers.Optimizer, None]]:
+        """``(label, optimizer, None)`` of each method (for its PyTorch code)."""
+        return [(label, optimizer, None)
+                for label, optimizer in zip(self.labels, self.optimizers, strict=True)]
+
+    def distances(self) -> list[np.ndarray]:
+        """Each method's distance to the reference point at every step, shape (T+1,) (NaN once diverged)."""
+        return [_distance(t.params, self.curvature.point) for t in self.trajectories]
+
     def to_frame(self) -> pd.DataFrame:
         """One row per (method, step): ``method, step, <params>, loss, grad_norm, lr``."""
         frames = []
@@ -484,7 +498,7 @@ def valley_reversals(params: object, curvature: Curvature, visible: float) -> in
     >>> valley_reversals(zigzag, reference_curvature(bowl, [1.0, 1.0]), 0.01)
     2
     """
-    path = check_array(params, "params", ndim=2)
+    path = check_array(params, "params", ndim=2, last_dim=curvature.point.size, finite=False)
     visible = check_scalar(visible, "visible", low=0.0)
     sharp = np.linalg.eigh(curvature.hessian)[1][:, -1]
     path = path[np.all(np.isfinite(path), axis=1)]
@@ -552,6 +566,73 @@ def momentum_frames(objective: Any, x0: object, lr: float, steps: int, momenta: 
         nesterov_params[positive] = nest.params
         nesterov_loss[positive] = nest.loss
     return MomentumFrames(betas.copy(), heavy.params, nesterov_params, heavy.loss, nesterov_loss, lr)
+
+
+# ------------------------------------------------------------------------------------------- in words
+def setting_summary(title: str, curvature: Curvature, fraction: float, momentum: float) -> str:
+    """The curvature and the page's lr (``fraction`` x 2/λ_max) and β in one sentence (Markdown; ``title``
+    is the surface's trusted title).
+
+    >>> from lossviz import surfaces
+    >>> bowl = surfaces.get("quadratic")
+    >>> curvature = reference_curvature(bowl, [1.0, 1.0])
+    >>> "lr = 0.5 × 2/λ_max = **1**" in setting_summary(bowl.title, curvature, 0.5, 0.9)
+    True
+    """
+    return (f"**{title}.** At {curvature.where}: λ_max = {curvature.lambda_max:.4g}, λ_min = "
+            f"{curvature.lambda_min:.4g} (κ = {curvature.condition_number:.4g}). lr = {fraction:g} × "
+            f"2/λ_max = **{fraction * curvature.max_stable_lr:.4g}**, β = **{momentum:g}**.")
+
+
+def rates_summary(comparison: MomentumComparison) -> str:
+    """Each method's theoretical and measured contraction per step (Markdown)."""
+    rows = [f"**{label}**: theory ρ = {rho:.4g}, measured {m:.4g}" if np.isfinite(m) else
+            f"**{label}**: theory ρ = {rho:.4g}" + (" > 1: diverges" if rho > 1 else "")
+            for label, rho, m in zip(comparison.labels, comparison.theory_rates, comparison.measured_rates,
+                                     strict=True)]
+    return ("Contraction of the distance per step (second half of the run): " + "; ".join(rows) + ". The "
+            "slider under the map replays heavy ball and Nesterov for every β at this lr, precomputed.")
+
+
+def phase_summary(result: PhaseMap, metric: str) -> str:
+    """What the phase map shows against the theory (Markdown); ``metric`` is "steps" or "final"."""
+    n_rows, n_cols = result.steps_to_tol.shape
+    mismatch = (result.diverged | result.grew) != result.theory_unstable
+    if result.diverged.all():
+        fastest = "every cell diverged from this start"
+    else:
+        row, col = result.best_cell()
+        fastest = f"the fastest cell is lr {result.lrs[col]:.4g}, β {result.momenta[row]:.3f}"
+    formula = "2(1+β)/((1+2β)λ_max)" if result.nesterov else "2(1+β)/λ_max"
+    grey = (f" Grey cells did not get within the tolerance in {result.steps} steps." if metric == "steps"
+            else "")
+    best = result.optimal
+    return (f"{n_rows}×{n_cols} = {n_rows * n_cols:,} runs of {result.steps} steps in one vectorized run. "
+            f"Theory: stable left of the dashed line, lr < {formula}; the star is the rate-optimal tuning "
+            f"lr = {best.lr:.4g}, β = {best.momentum:.3g} (ρ = {best.rate:.4g}). Measured: "
+            f"{int(mismatch.sum())} of {mismatch.size:,} cells disagree with the line about stability; "
+            f"{fastest}.{grey}")
+
+
+def cell_summary(result: PhaseMap, row: int, column: int, clicked: bool) -> str:
+    """How the run of cell ``[row, column]`` ended, for the clicked (or, before a click, the default) cell."""
+    lr, momentum = result.settings(row, column)
+    ending = (f"reaches the tolerance at step {result.steps_to_tol[row, column]:.0f}"
+              if result.converged[row, column] else "diverged" if result.diverged[row, column]
+              else f"does not reach the tolerance in {result.steps} steps")
+    return (("Clicked cell" if clicked else "No cell clicked yet; showing the one nearest the theoretical "
+             "optimum") + f": lr {lr:.4g}, β {momentum:.3f} {ending}.")
+
+
+def default_cell(result: PhaseMap, row: int, column: int) -> tuple[int, int, bool]:
+    """``(row, column, clicked)``: the cell asked for when it is on the map, else the one nearest the
+    theoretical optimum (the first cell when there is none)."""
+    n_rows, n_cols = result.steps_to_tol.shape
+    if 0 <= row < n_rows and 0 <= column < n_cols:
+        return row, column, True
+    if np.isfinite(result.optimal.lr):
+        return (*result.nearest_cell(result.optimal.lr, result.optimal.momentum), False)
+    return 0, 0, False
 
 
 # ------------------------------------------------------------------------------------------- scenarios
