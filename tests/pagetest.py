@@ -73,3 +73,9 @@ def figure_of_type(at: AppTest, trace_type: str, nth: int = 0) -> dict:
     found = [spec for spec in figures(at) if spec.get("data") and spec["data"][0]["type"] == trace_type]
     assert len(found) > nth, f"no figure number {nth} of type {trace_type} on the page"
     return found[nth]
+
+
+# A 277-character formula of eleven sin*cos terms: the heavy formula of the pages' work-budget tests.
+_TERMS = [(1.1, 0.9), (1.3, 1.7), (0.7, 2.1), (1.9, 0.3), (2.3, 1.1), (0.5, 1.5), (1.7, 2.9), (2.7, 0.7),
+          (3.1, 1.3), (0.9, 2.3), (1.2, 0.4)]
+HEAVY_FORMULA = " + ".join(f"sin({a}*x)*cos({b}*y)" for a, b in _TERMS) + " + 0.1*(x^2+y^2)"

@@ -168,7 +168,8 @@ def test_compare_schedules_is_one_run_of_each_schedule(monkeypatch):
     names = list(SCHEDULE_ORDER)
     comparison = lr_sweep.compare_schedules(surface, START, names, 1.5, 60, warmup_steps=6)
     assert len(calls) == 1
-    assert comparison.lr.shape == (len(names), 60) and comparison.trajectory.params.shape == (len(names), 61, 2)
+    assert comparison.lr.shape == (len(names), 60)
+    assert comparison.trajectory.params.shape == (len(names), 61, 2)
     for i, name in enumerate(names):
         schedule = lr_sweep.lesson_schedule(name, 1.5, 60, 6)
         np.testing.assert_array_equal(comparison.lr[i], schedule(np.arange(60)))
@@ -204,14 +205,16 @@ def _scenario_surface(settings_):
 
 def test_edge_scenario_converges_at_099_and_diverges_at_101():
     s = LR_SCENARIOS["edge"].settings
-    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
+    start = [s["x0"], s["y0"]]
+    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), start, s["lrs"], s["steps"])
     loss = comparison.trajectory.loss
     assert loss[1, -1] < loss[1, 0] and loss[2, -1] > loss[2, 0]
 
 
 def test_ill_conditioned_scenario_leaves_even_the_optimal_rate_far_away():
     s = LR_SCENARIOS["ill_conditioned"].settings
-    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
+    start = [s["x0"], s["y0"]]
+    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), start, s["lrs"], s["steps"])
     final = comparison.trajectory.params[:, -1]
     floor = np.array([math.cos(math.radians(s["rotation"])), math.sin(math.radians(s["rotation"]))])
     along, across = np.abs(final @ floor), np.abs(final @ np.array([-floor[1], floor[0]]))
@@ -224,7 +227,8 @@ def test_rosenbrock_scenario_diverges_below_the_line_drawn_at_the_minimum():
     s = LR_SCENARIOS["rosenbrock"].settings
     surface, start = _scenario_surface(s), np.array([s["x0"], s["y0"]])
     comparison = lr_sweep.compare_learning_rates(surface, start, s["lrs"], s["steps"])
-    assert comparison.trajectory.diverged_at.tolist()[:2] == [-1, -1] and comparison.trajectory.diverged_at[2] >= 0
+    diverged_at = comparison.trajectory.diverged_at
+    assert diverged_at.tolist()[:2] == [-1, -1] and diverged_at[2] >= 0
     sweep = lr_sweep.learning_rate_sweep(surface, start, s["steps"], n_lrs=200)
     assert sweep.measured_edge < 0.8 * sweep.curvature.max_stable_lr
     assert np.linalg.eigvalsh(surface.hessian(start))[-1] > 3 * sweep.curvature.lambda_max
@@ -256,23 +260,33 @@ def test_warmup_scenario_survives_a_peak_that_kills_the_same_schedules_without_i
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, n_lrs=1), r"n_lrs must be an integer in \[2, 5000\]"),
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.0), r"low must be in \(0, 100\]"),
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.5, high=0.5), r"high must be in \(0.5, 100\]"),
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 0), r"steps must be an integer in \[1, 10000\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, n_lrs=1),
+         r"n_lrs must be an integer in \[2, 5000\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.0),
+         r"low must be in \(0, 100\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.5, high=0.5),
+         r"high must be in \(0.5, 100\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 0),
+         r"steps must be an integer in \[1, 10000\]"),
         (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, spacing="cubic"),
          "unknown spacing 'cubic'; valid names: log, linear"),
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), [1.0, 2.0, 3.0], 10), r"x0 must have shape \(2,\)"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), [1.0, 2.0, 3.0], 10),
+         r"x0 must have shape \(2,\)"),
         (lambda: lr_sweep.learning_rate_sweep(object(), START, 10), "objective must have f"),
-        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["2.0"], 10), "unknown learning-rate choice '2.0'"),
-        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5", "0.5"], 10), "distinct learning rates"),
+        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["2.0"], 10),
+         "unknown learning-rate choice '2.0'"),
+        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5", "0.5"], 10),
+         "distinct learning rates"),
         (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, [], 10), "1 to 10 distinct"),
-        (lambda: lr_sweep.choice_lr(lr_sweep.reference_curvature(surfaces.get("saddle"), [0.5, 0.2]), "optimal"),
+        (lambda: lr_sweep.choice_lr(lr_sweep.reference_curvature(surfaces.get("saddle"), [0.5, 0.2]),
+         "optimal"),
          "optimal rate needs λ_min > 0"),
-        (lambda: lr_sweep.lesson_schedule("warmup", 1.0, 50), "unknown schedule 'warmup'; valid names: constant"),
+        (lambda: lr_sweep.lesson_schedule("warmup", 1.0, 50),
+         "unknown schedule 'warmup'; valid names: constant"),
         (lambda: lr_sweep.lesson_schedule("cosine", 0.0, 50), r"base_lr must be in \(0, inf\), got 0.0"),
         (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 5), r"steps must be an integer in \[8, 10000\]"),
-        (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 50, 43), r"warmup_steps must be an integer in \[0, 42\]"),
+        (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 50, 43),
+         r"warmup_steps must be an integer in \[0, 42\]"),
         (lambda: lr_sweep.compare_schedules(_quadratic(), START, [], 1.0, 50), "1 to 11 distinct schedules"),
         (lambda: lr_sweep.range_test(_quadratic(), START, 1), r"steps must be an integer in \[2, 10000\]"),
         (lambda: lr_sweep.gd_quadratic_loss(np.ones((2, 3)), [1.0, 1.0], [0.1], 3), "hessian must be square"),
@@ -288,7 +302,8 @@ def test_sweep_frame_has_one_row_per_rate_with_the_prediction():
     sweep = lr_sweep.learning_rate_sweep(_quadratic(), START, 20, n_lrs=200)
     frame = sweep.to_frame()
     assert len(frame) == 200
-    assert list(frame.columns) == ["lr", "lr_over_limit", "final_loss", "final_gap", "diverged_at", "predicted_gap"]
+    assert list(frame.columns) == ["lr", "lr_over_limit", "final_loss", "final_gap", "diverged_at",
+                                   "predicted_gap"]
     np.testing.assert_allclose(frame["lr_over_limit"], sweep.lrs / 2.0)
 
 
@@ -370,8 +385,8 @@ def test_every_run_has_its_pytorch_settings():
 
 # -------------------------------------------------------------------------- the default picture's claim
 def test_four_rates_scenario_shows_what_its_text_says():
-    """The page's default: the optimal rate ends lowest, 0.75 below 0.25, and at 1.05 x 2/lambda_max every step
-    overshoots the floor by more than the last and the run ends above its start."""
+    """The page's default: the optimal rate ends lowest, 0.75 below 0.25, and at 1.05 x 2/lambda_max every
+    step overshoots the floor by more than the last and the run ends above its start."""
     s = LR_SCENARIOS["four_rates"].settings
     race = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
     final, start_loss = race.trajectory.loss[:, -1], race.trajectory.loss[0, 0]
@@ -379,7 +394,8 @@ def test_four_rates_scenario_shows_what_its_text_says():
     assert final[optimal] < final[fast] < final[slow] < start_loss < final[over]
     sharp = np.linalg.eigh(race.curvature.hessian)[1][:, -1]
     across = (race.trajectory.params[over] - race.curvature.point) @ sharp
-    assert np.all(np.abs(across[1:]) > np.abs(across[:-1])) and np.all(np.sign(across[1:]) != np.sign(across[:-1]))
+    assert np.all(np.abs(across[1:]) > np.abs(across[:-1]))
+    assert np.all(np.sign(across[1:]) != np.sign(across[:-1]))
 
 
 def test_summaries_quote_the_measurement():

@@ -41,7 +41,8 @@ def test_boundary_is_the_textbook_formula():
     nesterov=st.booleans(),
     margin=st.floats(0.02, 0.06),
 )
-def test_momentum_diverges_just_above_the_boundary_and_converges_just_below(kappa, rotation, beta, nesterov, margin):
+def test_momentum_diverges_just_above_the_boundary_and_converges_just_below(kappa, rotation, beta, nesterov,
+                                                                            margin):
     surface = _quadratic(kappa, rotation)
     start = 2.0 * np.array([math.cos(math.radians(rotation + 70)), math.sin(math.radians(rotation + 70))])
     method = "nesterov" if nesterov else "heavy_ball"
@@ -63,7 +64,8 @@ def test_momentum_diverges_just_above_the_boundary_and_converges_just_below(kapp
 def test_the_phase_maps_measured_stable_region_is_the_theorys():
     surface = _quadratic(10.0)
     for method in phase_map.METHODS:
-        pm = phase_map.phase_map(surface, START, 1500, method=method, n_lr=24, n_momentum=24, momentum_max=0.95)
+        pm = phase_map.phase_map(surface, START, 1500, method=method, n_lr=24, n_momentum=24,
+                                 momentum_max=0.95)
         measured_unstable = pm.diverged | pm.grew
         ratio = pm.lrs[None, :] / pm.boundary()[:, None]
         clear = (ratio < 0.95) | (ratio > 1.05)  # cells not on the boundary itself
@@ -105,7 +107,8 @@ def test_axes_span_the_boundary_and_nesterov_starts_above_zero_momentum():
 def test_heavy_ball_optimum_is_polyaks_and_the_measured_fastest_cell_sits_on_it():
     surface = _quadratic(100.0)
     pm = phase_map.phase_map(surface, START, 300, n_lr=64, n_momentum=64)
-    np.testing.assert_allclose(pm.optimal, analysis.optimal_hyperparameters(0.01, 1.0, "heavy_ball"), rtol=1e-12)
+    polyak = analysis.optimal_hyperparameters(0.01, 1.0, "heavy_ball")
+    np.testing.assert_allclose(pm.optimal, polyak, rtol=1e-12)
     row, col = pm.nearest_cell(pm.optimal.lr, pm.optimal.momentum)
     best = np.nanmin(pm.steps_to_tol)
     assert pm.steps_to_tol[row, col] <= 1.1 * best
@@ -122,7 +125,8 @@ def test_nesterov_optimum_minimizes_the_spectral_radius(kappa):
     tuning = phase_map.optimal_tuning(curvature, "nesterov")
     spectrum = [1 / kappa, 1.0]
     # At the optimum the roots are double, where the radius is only sqrt(eps)-accurate numerically.
-    assert analysis.momentum_rate(tuning.lr, tuning.momentum, spectrum, True) == pytest.approx(tuning.rate, rel=1e-7)
+    rate = analysis.momentum_rate(tuning.lr, tuning.momentum, spectrum, True)
+    assert rate == pytest.approx(tuning.rate, rel=1e-7)
     lrs = np.linspace(0.5, 1.5, 401)[:, None]
     betas = np.linspace(0.0, 0.99, 400)[None, :]
     brute = analysis.momentum_rate(lrs, betas, spectrum, True)
@@ -281,19 +285,26 @@ def test_too_much_momentum_scenario_is_slower_than_gradient_descent():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: phase_map.phase_map(_quadratic(), START, 10, method="adam"), "unknown method 'adam'; valid names"),
-        (lambda: phase_map.phase_map(_quadratic(), START, 10, n_lr=4), r"n_lr must be an integer in \[8, 128\]"),
-        (lambda: phase_map.phase_map(_quadratic(), START, 10, n_momentum=200), r"n_momentum must be an integer in \[8, 128\]"),
+        (lambda: phase_map.phase_map(_quadratic(), START, 10, method="adam"),
+         "unknown method 'adam'; valid names"),
+        (lambda: phase_map.phase_map(_quadratic(), START, 10, n_lr=4),
+         r"n_lr must be an integer in \[8, 128\]"),
+        (lambda: phase_map.phase_map(_quadratic(), START, 10, n_momentum=200),
+         r"n_momentum must be an integer in \[8, 128\]"),
         (lambda: phase_map.phase_map(_quadratic(), START, 10, rel_tol=1.0), r"rel_tol must be in \(0, 1\)"),
-        (lambda: phase_map.phase_map(_quadratic(), START, 10, momentum_max=1.0), r"momentum_max must be in \(0.01, 0.999\]"),
+        (lambda: phase_map.phase_map(_quadratic(), START, 10, momentum_max=1.0),
+         r"momentum_max must be in \(0.01, 0.999\]"),
         (lambda: phase_map.phase_map(_quadratic(), START, 0), r"steps must be an integer in \[1, 10000\]"),
         (lambda: phase_map.phase_map(_quadratic(), [0.0, 0.0], 10), "x0 is already at the global minimum"),
         (lambda: phase_map.phase_map(_quadratic(), [1.0], 10), r"x0 must have shape \(2,\)"),
         (lambda: phase_map.stability_boundary(0.0, [0.5]), r"lambda_max must be in \(0, inf\), got 0.0"),
         (lambda: phase_map.stability_boundary(1.0, [1.0]), r"momentum must be in \[0, 1\)"),
-        (lambda: phase_map.compare_momentum(_quadratic(), START, 1.0, 1.0, 10), r"momentum must be in \[0, 1\)"),
-        (lambda: phase_map.compare_momentum(_quadratic(), START, -1.0, 0.5, 10), r"lr must be in \(0, inf\), got"),
-        (lambda: phase_map.momentum_frames(_quadratic(), START, 1.0, 10, [0.5, 1.2]), "momenta must hold 1 to 201 values in"),
+        (lambda: phase_map.compare_momentum(_quadratic(), START, 1.0, 1.0, 10),
+         r"momentum must be in \[0, 1\)"),
+        (lambda: phase_map.compare_momentum(_quadratic(), START, -1.0, 0.5, 10),
+         r"lr must be in \(0, inf\), got"),
+        (lambda: phase_map.momentum_frames(_quadratic(), START, 1.0, 10, [0.5, 1.2]),
+         "momenta must hold 1 to 201 values in"),
         (lambda: phase_map.frame_momenta(1.0), r"selected must be in \[0, 1\)"),
         (lambda: phase_map.cell_trajectory(_quadratic(), "map", 0, 0), "phase must be a PhaseMap"),
     ],
@@ -352,13 +363,15 @@ def test_default_cell_is_the_one_asked_for_else_the_one_nearest_the_optimum():
     row, col = pm.nearest_cell(pm.optimal.lr, pm.optimal.momentum)
     assert phase_map.default_cell(pm, -1, -1) == (row, col, False)
     assert phase_map.default_cell(pm, 16, 0) == (row, col, False)  # a link's cell from a bigger map
-    assert phase_map.cell_summary(pm, 3, 4, True).startswith(f"Clicked cell: lr {pm.lrs[4]:.4g}, β {pm.momenta[3]:.3f}")
+    clicked = phase_map.cell_summary(pm, 3, 4, True)
+    assert clicked.startswith(f"Clicked cell: lr {pm.lrs[4]:.4g}, β {pm.momenta[3]:.3f}")
     assert "16×16 = 256 runs of 30 steps" in phase_map.phase_summary(pm, "final")
 
 
 def test_runs_and_distances_of_a_comparison():
     comparison = phase_map.compare_momentum(_quadratic(), START, 1.0, 0.5, 20)
     assert [label for label, _, _ in comparison.runs()] == list(comparison.labels)
-    assert [opt.hyperparameters.get("nesterov", False) for _, opt, _ in comparison.runs()] == [False, False, True]
+    flags = [opt.hyperparameters.get("nesterov", False) for _, opt, _ in comparison.runs()]
+    assert flags == [False, False, True]
     for distance, trajectory in zip(comparison.distances(), comparison.trajectories):
         np.testing.assert_allclose(distance, np.linalg.norm(trajectory.params, axis=1), rtol=1e-12)

@@ -415,7 +415,7 @@ def learning_rate_sweep(
     steps: int,
     *,
     n_lrs: int = 300,
-    low: float = 1e-3,
+    low: float | None = None,
     high: float = 1.5,
     spacing: str = "log",
     curvature: Curvature | None = None,
@@ -433,7 +433,8 @@ def learning_rate_sweep(
     steps : int in [1, 10000]
     n_lrs : int in [2, 5000]
     low, high : float, 0 < low < high <= 100
-        Span of the sweep as fractions of :math:`2/\lambda_{\max}`.
+        Span of the sweep as fractions of :math:`2/\lambda_{\max}`; ``low`` defaults to 0.001 for a log
+        sweep and 0.005 for a linear one.
     spacing : {"log", "linear"}
     curvature : Curvature, optional
         Default :func:`reference_curvature` ``(objective, x0)``.
@@ -442,9 +443,10 @@ def learning_rate_sweep(
     start = check_start(x0, dim)
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     n_lrs = check_int(n_lrs, "n_lrs", low=2, high=MAX_SWEEP_LRS)
+    check_choice(spacing, "spacing", ["log", "linear"])
+    low = (1e-3 if spacing == "log" else 0.005) if low is None else low
     low = check_scalar(low, "low", low=0.0, high=100.0, include_low=False)
     high = check_scalar(high, "high", low=low, high=100.0, include_low=False)
-    check_choice(spacing, "spacing", ["log", "linear"])
     curvature = reference_curvature(objective, start) if curvature is None else curvature
     fractions = np.geomspace(low, high, n_lrs) if spacing == "log" else np.linspace(low, high, n_lrs)
     lrs = fractions * curvature.max_stable_lr
