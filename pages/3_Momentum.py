@@ -37,11 +37,10 @@ page.lesson(
     "on top. Click any cell to see its run.")
 page.scenario_picker()
 choice = surface_picker.surface_picker("momentum", SURFACES)
-with st.sidebar:
-    st.header("Optimizer")
-    steps = int(widgets.slider(field["steps"]))
-    fraction = float(widgets.slider(field["lr"], step=0.001, format="%.3f"))
-    beta = float(widgets.slider(field["momentum"], step=0.01))
+st.sidebar.header("Optimizer")
+fraction = float(widgets.slider(field["lr"], st.sidebar, step=0.001, format="%.3f"))
+beta = float(widgets.slider(field["momentum"], st.sidebar, step=0.01))
+steps = int(widgets.slider(field["steps"], st.sidebar))
 active = choice.active_keys | set(field)
 page.write_link(active)
 page.scenario_note(active, ignore=("cell_row", "cell_col"))
@@ -85,11 +84,12 @@ with shown_errors():
 
 @st.fragment
 def phase_section() -> None:
-    with st.sidebar:
-        st.header("Phase map")
-        method = widgets.radio(field["method"], format_func=lesson.METHOD_TITLES.get, label="method")
-        metric = widgets.radio(field["metric"], format_func=METRICS.get)
-        side, tol = int(widgets.radio(field["side"])), float(widgets.radio(field["tol"]))
+    """The phase map, its controls and the clicked cell's run: a click or a control reruns this part only."""
+    bar = st.sidebar
+    bar.header("Phase map")
+    method = widgets.radio(field["method"], bar, format_func=lesson.METHOD_TITLES.get, label="method")
+    metric = widgets.radio(field["metric"], bar, format_func=METRICS.get)
+    side, tol = int(widgets.radio(field["side"], bar)), float(widgets.radio(field["tol"], bar))
     st.subheader(f"Phase map: {lesson.METHOD_TITLES[method]} over (lr, momentum)")
     with shown_errors():
         if not budget.affordable(work(side)[1]):
