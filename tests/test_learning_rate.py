@@ -406,3 +406,42 @@ def test_summaries_quote_the_measurement():
     assert "after 5 warm-up steps" in lr_sweep.schedule_summary(0.5, 2.0, 5)
     test = lr_sweep.range_test(_quadratic(), START, 100)
     assert f"**{test.suggestion:.4g}**" in lr_sweep.range_test_summary(test, 2.0)
+
+
+# --------------------------------------------------------------------------------------------- figures
+def _valid(spec):
+    """The spec through plotly's property checks (a misspelt property raises), scrubber aside."""
+    import plotly.graph_objects as go
+
+    go.Figure({k: v for k, v in spec.items() if k not in ("frames", "lossviz_scrub")})
+    return spec
+
+
+def test_every_figure_of_the_page_is_a_valid_plotly_figure_and_its_scrubbers_fit_their_traces():
+    from lossviz import landscape
+    from lossviz.viz import learning_rate as figures
+
+    surface = _quadratic()
+    xs, ys = landscape.axes_for_domain(surface.domain, 21)
+    grid = landscape.grid(surface, xs, ys)
+    curvature = lr_sweep.reference_curvature(surface, START)
+    factors = lr_sweep.scrub_factors(3, 40)
+    choices = ["0.25", "optimal", "1.05"]
+    race = lr_sweep.compare_learning_rates(surface, START, choices, 40, curvature, factors)
+    spec = _valid(figures.race(xs, ys, grid, race, floor=0.0, minima=surface.minima, min_value=0.0,
+                               log_scale=False, start=tuple(START), view_key="q"))
+    scrub = spec["lossviz_scrub"]
+    assert [spec["data"][i]["name"] for i in scrub["traces"]] == list(race.labels)
+    assert len(scrub["frames"]) == len(scrub["values"]) == factors.size
+    assert scrub["active"] == factors.size // 2
+    np.testing.assert_array_equal(scrub["frames"][scrub["active"]][2]["x"], race.trajectory.params[2, :, 0])
+    _valid(figures.race_curves(race, 0.0))
+    sweep = lr_sweep.learning_rate_sweep(surface, START, 40, n_lrs=200, curvature=curvature)
+    _valid(figures.sweep(sweep, 0.0, figures.theory_lines(curvature), log_x=True))
+    runs = lr_sweep.compare_schedules(surface, START, SCHEDULE_ORDER, 1.5, 40, 0, factors=[0.5, 1.0, 1.5])
+    spec = _valid(figures.schedules(xs, ys, grid, runs, limit=2.0, floor=0.0, minima=surface.minima,
+                                    log_scale=False))
+    names = [spec["data"][i]["name"] for i in spec["lossviz_scrub"]["traces"]]
+    assert names == [f"lr: {s.title}" for s in runs.schedules] + [f"path: {s.title}" for s in runs.schedules]
+    _valid(figures.range_test(lr_sweep.range_test(surface, START, 60, curvature), 0.0,
+                              figures.theory_lines(curvature)[:1]))

@@ -375,3 +375,38 @@ def test_runs_and_distances_of_a_comparison():
     assert flags == [False, False, True]
     for distance, trajectory in zip(comparison.distances(), comparison.trajectories):
         np.testing.assert_allclose(distance, np.linalg.norm(trajectory.params, axis=1), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------- figures
+def _valid(spec):
+    """The spec through plotly's property checks (a misspelt property raises), scrubber aside."""
+    import plotly.graph_objects as go
+
+    go.Figure({k: v for k, v in spec.items() if k not in ("frames", "lossviz_scrub")})
+    return spec
+
+
+def test_every_figure_of_the_page_is_a_valid_plotly_figure():
+    from lossviz import landscape
+    from lossviz.viz import momentum as figures
+
+    surface = _quadratic(100.0)
+    xs, ys = landscape.axes_for_domain(surface.domain, 21)
+    grid = landscape.grid(surface, xs, ys)
+    curvature = reference_curvature(surface, START)
+    comparison = phase_map.compare_momentum(surface, START, 1.8, 0.6, 60, curvature)
+    frames = phase_map.momentum_frames(surface, START, 1.8, 60, phase_map.frame_momenta(0.6, count=11))
+    maps = {"minima": surface.minima, "min_value": 0.0, "log_scale": False, "start": tuple(START),
+            "view_key": "q"}
+    spec = _valid(figures.ravine(xs, ys, grid, comparison, frames, **maps))
+    scrub = spec["lossviz_scrub"]
+    assert scrub["values"][scrub["active"]] == "β = 0.6" and len(scrub["frames"]) == frames.momenta.size
+    heavy_ball = comparison.trajectories[1].params
+    np.testing.assert_array_equal(scrub["frames"][scrub["active"]][0]["x"], heavy_ball[:, 0])
+    _valid(figures.rates(comparison))
+    pm = phase_map.phase_map(surface, START, 60, n_lr=16, n_momentum=16, curvature=curvature)
+    for values, log in ((pm.final_loss, True), (pm.steps_to_tol, False)):
+        _valid(figures.phase_map(pm, values, value_label="v", log_color=log, selected=pm.settings(3, 4),
+                                 view_key="q"))
+    run = phase_map.cell_trajectory(surface, pm, 3, 4)
+    _valid(figures.cell_map(xs, ys, grid, pm, 3, 4, run, **maps))

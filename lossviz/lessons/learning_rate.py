@@ -645,7 +645,19 @@ def curvature_summary(title: str, curvature: Curvature) -> str:
 
 
 def schedule_summary(base: float, limit: float, warmup_steps: int) -> str:
-    """What the schedules' picture shows, for a peak of ``base`` x ``limit`` (2/λ_max) after a warm-up."""
+    """What the schedules' picture shows, for a peak of ``base`` x ``limit`` (2/λ_max) after a warm-up.
+
+    Parameters
+    ----------
+    base : float
+        The peak as a fraction of 2/λ_max.
+    limit : float
+        2/λ_max.
+    warmup_steps : int >= 0
+
+    >>> schedule_summary(0.5, 2.0, 10).startswith("Peak lr 1 (0.5 × 2/λ_max), after 10 warm-up steps")
+    True
+    """
     warm = f", after {warmup_steps} warm-up steps from a third of it" if warmup_steps else ""
     return (f"Peak lr {base * limit:.4g} ({base:g} × 2/λ_max){warm}. Whenever a schedule's lr sits above the "
             "dashed 2/λ_max line, its path bounces further out; once the lr falls below, the bouncing dies "
@@ -674,7 +686,13 @@ def sweep_summary(sweep: LearningRateSweep) -> str:
 
 
 def range_test_summary(test: analysis.LRRangeTest, limit: float) -> str:
-    """What the range test found, against the stability limit ``limit`` (2/λ_max), in words (Markdown)."""
+    """What the range test found, against the stability limit ``limit`` (2/λ_max), in words (Markdown).
+
+    >>> from lossviz import surfaces
+    >>> test = range_test(surfaces.get("quadratic"), [-2.0, 1.5], 100)
+    >>> f"steepest fall at lr **{test.suggestion:.4g}**" in range_test_summary(test, 2.0).lower()
+    True
+    """
     peak = test.min_loss_lr / limit
     return (f"One run whose lr grows exponentially from 10⁻⁴ to 10 × 2/λ_max ({len(test.lrs)} steps before "
             "the loss blew up; Smith 2017, fastai's lr_find). Steepest fall at lr "

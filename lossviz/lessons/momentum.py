@@ -585,7 +585,13 @@ def setting_summary(title: str, curvature: Curvature, fraction: float, momentum:
 
 
 def rates_summary(comparison: MomentumComparison) -> str:
-    """Each method's theoretical and measured contraction per step (Markdown)."""
+    """Each method's theoretical and measured contraction per step (Markdown).
+
+    >>> from lossviz import surfaces
+    >>> comparison = compare_momentum(surfaces.get("quadratic"), [-2.0, 1.5], 1.0, 0.5, 100)
+    >>> "**heavy ball β=0.5**: theory ρ = 0.7071" in rates_summary(comparison)  # √β
+    True
+    """
     rows = [f"**{label}**: theory ρ = {rho:.4g}, measured {m:.4g}" if np.isfinite(m) else
             f"**{label}**: theory ρ = {rho:.4g}" + (" > 1: diverges" if rho > 1 else "")
             for label, rho, m in zip(comparison.labels, comparison.theory_rates, comparison.measured_rates,
@@ -595,7 +601,13 @@ def rates_summary(comparison: MomentumComparison) -> str:
 
 
 def phase_summary(result: PhaseMap, metric: str) -> str:
-    """What the phase map shows against the theory (Markdown); ``metric`` is "steps" or "final"."""
+    """What the phase map shows against the theory (Markdown); ``metric`` is "steps" or "final".
+
+    >>> from lossviz import surfaces
+    >>> pm = phase_map(surfaces.get("quadratic"), [-2.0, 1.5], 50, n_lr=16, n_momentum=16)
+    >>> phase_summary(pm, "steps").startswith("16×16 = 256 runs of 50 steps")
+    True
+    """
     n_rows, n_cols = result.steps_to_tol.shape
     mismatch = (result.diverged | result.grew) != result.theory_unstable
     if result.diverged.all():
@@ -615,7 +627,13 @@ def phase_summary(result: PhaseMap, metric: str) -> str:
 
 
 def cell_summary(result: PhaseMap, row: int, column: int, clicked: bool) -> str:
-    """How the run of cell ``[row, column]`` ended, for the clicked (or, before a click, the default) cell."""
+    """How the run of cell ``[row, column]`` ended, for the clicked (or, before a click, the default) cell.
+
+    >>> from lossviz import surfaces
+    >>> pm = phase_map(surfaces.get("quadratic"), [-2.0, 1.5], 50, n_lr=16, n_momentum=16)
+    >>> cell_summary(pm, 0, 15, True).endswith("β 0.000 diverged.")  # past the boundary at β = 0
+    True
+    """
     lr, momentum = result.settings(row, column)
     ending = (f"reaches the tolerance at step {result.steps_to_tol[row, column]:.0f}"
               if result.converged[row, column] else "diverged" if result.diverged[row, column]
@@ -626,7 +644,19 @@ def cell_summary(result: PhaseMap, row: int, column: int, clicked: bool) -> str:
 
 def default_cell(result: PhaseMap, row: int, column: int) -> tuple[int, int, bool]:
     """``(row, column, clicked)``: the cell asked for when it is on the map, else the one nearest the
-    theoretical optimum (the first cell when there is none)."""
+    theoretical optimum (the first cell when there is none).
+
+    Parameters
+    ----------
+    result : PhaseMap
+    row, column : int
+        The cell a link or a click asked for; -1 (or any index off this map) for none.
+
+    >>> from lossviz import surfaces
+    >>> pm = phase_map(surfaces.get("quadratic"), [-2.0, 1.5], 50, n_lr=16, n_momentum=16)
+    >>> default_cell(pm, 3, 4), default_cell(pm, -1, -1)[2]
+    ((3, 4, True), False)
+    """
     n_rows, n_cols = result.steps_to_tol.shape
     if 0 <= row < n_rows and 0 <= column < n_cols:
         return row, column, True

@@ -513,9 +513,10 @@ def panel_title(text: str, x_dom: tuple, y_dom: tuple, color: str = "#222") -> d
 
 
 def panel_map(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, minima: np.ndarray | None,
-              start: tuple[float, float] | None, axes: tuple[str, str]) -> list[dict]:
+              start: tuple[float, float] | None, axes: tuple[str, str], legend: bool = False) -> list[dict]:
     """A panel's contour background (``scale``: :func:`color_scale_values`) with the minima (stars) and
-    the start, on the axes named ``axes`` (``("x2", "y2")``)."""
+    the start, on the axes named ``axes`` (``("x2", "y2")``); ``legend``: the stars and the start have
+    legend entries (give them to one panel of a figure)."""
     x, y = axes
     outline = {"color": MINIMUM_COLOR, "width": 1.5}
     traces = [{"type": "contour", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis",
@@ -523,12 +524,12 @@ def panel_map(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, minima: np.ndar
                "hoverinfo": "skip", "xaxis": x, "yaxis": y, "name": "loss"}]
     if minima is not None and len(minima):
         traces.append({"type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers",
-                       "showlegend": False, "name": "minimum", "xaxis": x, "yaxis": y,
+                       "showlegend": legend, "name": "minimum", "xaxis": x, "yaxis": y,
                        "hovertemplate": "minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
                        "marker": {"symbol": "star", "size": 11, "color": "white", "line": outline}})
     if start is not None:
         traces.append({"type": "scatter", "x": [float(start[0])], "y": [float(start[1])], "mode": "markers",
-                       "showlegend": False, "name": "start", "xaxis": x, "yaxis": y, "hoverinfo": "skip",
+                       "showlegend": legend, "name": "start", "xaxis": x, "yaxis": y, "hoverinfo": "skip",
                        "marker": {"symbol": "circle", "size": 9, "color": "white", "line": outline}})
     return traces
 
@@ -572,9 +573,10 @@ def small_multiples_spec(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, paths: S
     """
     columns = max(1, min(columns, len(paths)))
     rows = math.ceil(len(paths) / columns)
-    height = rows * panel_height + 44 * rows + 10
-    layout, panels = panel_axes(rows, [1.0] * columns, gap_x=0.06, gap_px=44, height=height, top=44,
-                                bottom=10)
+    title = 8 + 17 * (1 + max((t.count("<br>") for t in titles), default=0))  # the titles' lines, in pixels
+    height = rows * (panel_height + title) + 34
+    layout, panels = panel_axes(rows, [1.0] * columns, gap_x=0.06, gap_px=title, height=height, top=title,
+                                bottom=34)
     scale = color_scale_values(Z, log_scale, min_value)
     box = ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
     data: list[dict] = []
@@ -586,7 +588,7 @@ def small_multiples_spec(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, paths: S
         if k >= len(paths):
             continue
         path = paths[k]
-        data += panel_map(xs, ys, scale, minima, start, (x_name, y_name))
+        data += panel_map(xs, ys, scale, minima, start, (x_name, y_name), legend=k == 0)
         data.append({"type": "scatter", "x": path.xy[:, 0], "y": path.xy[:, 1], "mode": "lines+markers",
                      "name": path.label, "xaxis": x_name, "yaxis": y_name, "showlegend": False,
                      "line": {"color": "white", "width": 1.5}, "marker": {"size": 4, "color": path.color},
@@ -595,8 +597,10 @@ def small_multiples_spec(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, paths: S
         if mark is not None:
             data.append(mark)
         annotations.append(panel_title(titles[k], x_dom, y_dom, path.color))
-    return _spec(data, {**layout, "height": height, "template": "none", "showlegend": False,
-                        "margin": {"l": 10, "r": 10, "t": 44, "b": 10}, "annotations": annotations,
+    # The legend (the stars and the start) under the maps, where the titles leave room.
+    legend = {"orientation": "h", "x": 0, "y": 0, "yanchor": "top", "bgcolor": "rgba(255,255,255,0)"}
+    return _spec(data, {**layout, "height": height, "template": "none", "showlegend": True, "legend": legend,
+                        "margin": {"l": 10, "r": 10, "t": title, "b": 34}, "annotations": annotations,
                         "dragmode": "pan", **({"uirevision": view_key} if view_key is not None else {})})
 
 

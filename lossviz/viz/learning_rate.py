@@ -184,8 +184,8 @@ def schedule_grid(lr: np.ndarray, paths: np.ndarray, final_gap: np.ndarray, titl
     """
     k = len(titles)
     rows = math.ceil(k / pairs_per_row)
-    height = rows * row_height + 80
-    layout, panels = panel_axes(rows, [0.27, 0.23] * pairs_per_row, gap_x=0.08, gap_px=90, height=height,
+    height = rows * (row_height + 20) + 60
+    layout, panels = panel_axes(rows, [0.27, 0.23] * pairs_per_row, gap_x=0.08, gap_px=110, height=height,
                                 top=70, bottom=40)
     scale = color_scale_values(Z, log_scale, min_value)
     steps = np.arange(lr.shape[1])

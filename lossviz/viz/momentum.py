@@ -25,8 +25,8 @@ GREW_COLOR = "#E69F00"
 UNREACHED_COLOR = "#D9D9D9"
 # Pixels between a map's plot area and its Play button and step slider: room for the tick labels and the
 # x-axis title above them.
-CONTROLS_GAP = 64
-BUTTONS, SLIDER = 34, 56  # their heights, in pixels
+CONTROLS_GAP = 80
+BUTTONS, SLIDER = 40, 56  # their heights, in pixels
 # A step across the valley shorter than this fraction of the view's width is not counted as a turn.
 VISIBLE = 0.005
 _LEGEND = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
@@ -40,10 +40,10 @@ def _paths(comparison: MomentumComparison) -> list[Path]:
 
 def _ending(path: Path, comparison: MomentumComparison, visible: float) -> str:
     if path.diverged_at >= 0:
-        return f"diverged at step {path.diverged_at}"
+        return f"diverged at step {path.diverged_at}<br> "
     turns = valley_reversals(path.xy, comparison.curvature, visible)
     distance = float(np.linalg.norm(path.xy[-1] - comparison.curvature.point))
-    return f"{turns} turns across the valley, ends {distance:.2g} from the minimum"
+    return f"{turns} turns across the valley<br>ends {distance:.2g} from the minimum"
 
 
 def ravine(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, comparison: MomentumComparison,
