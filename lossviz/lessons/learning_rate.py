@@ -77,8 +77,8 @@ __all__ = [
 
 MAX_SWEEP_LRS = 5000
 MAX_STEPS = 10_000
-# Points (runs x (steps + 1)) one run call may record: about 80 MB at its peak.
-MAX_RECORDED_POINTS = 1_000_000
+# Points (runs x (steps + 1)) one run call may record: about 120 MB at its peak, within a page's 300 MB.
+MAX_RECORDED_POINTS = 1_500_000
 # Path points a scrubber's frames may send to the browser with one figure (about 2.4 MB as JSON).
 FRAME_POINTS = 150_000
 # Relative difference between two Hessians below which the surface counts as one quadratic, so the

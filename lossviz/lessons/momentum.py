@@ -77,8 +77,8 @@ METHODS = ("heavy_ball", "nesterov")
 METHOD_TITLES = {"heavy_ball": "heavy ball", "nesterov": "Nesterov"}
 MAX_STEPS = 10_000
 MAX_SIDE = 128
-# Points (runs x (steps + 1)) one run call may record: about 80 MB at its peak.
-MAX_RECORDED_POINTS = 1_000_000
+# Points (runs x (steps + 1)) one run call may record: about 120 MB at its peak, within a page's 300 MB.
+MAX_RECORDED_POINTS = 1_500_000
 # torch refuses nesterov=True with momentum 0, so a Nesterov map's momentum axis starts just above it.
 NESTEROV_MIN_MOMENTUM = 0.01
 # The lr axis spans from this fraction of 2/lambda_max to this factor above the largest boundary value.
