@@ -1,6 +1,7 @@
 """What AppTest page tests share: the figures a page sent, decoded as the browser would see them."""
 from __future__ import annotations
 
+import ast
 import base64
 import html
 import json
@@ -111,3 +112,15 @@ def lowered(refusal: str, knob: str) -> str | None:
     """The value a budget refusal advises for setting ``knob`` ("Lower steps from 2000 to 137"), or None."""
     match = re.search(rf"{re.escape(knob)} from [\d.]+ to (\d+(?:\.\d+)?)", refusal)
     return match.group(1) if match else None
+
+
+def statements(code: str) -> str:
+    """A generated script's statements with every constant and the loss expression blanked: its shape
+    alone, to compare the code built from hostile text with the code built from plain text."""
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "loss" for t in node.targets):
+            node.value = ast.Name(id="LOSS")
+        if isinstance(node, ast.Constant):
+            node.value = None
+    return ast.dump(tree)

@@ -1,7 +1,6 @@
 """The Learning rate & decay page through AppTest: every control path reaches its figures, the theory lines
 sit where the core puts them, the default picture shows what its text says, links reproduce the page, bad
 input is a message, the PyTorch code reproduces every run, and no link costs more than a page may."""
-import ast
 import json
 import subprocess
 import sys
@@ -13,7 +12,8 @@ from lossviz import surfaces
 from lossviz.lessons.learning_rate import LR_CHOICES, LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import (
-    HEAVY_FORMULA, assert_clean, cold_cost, decode, errors, figures, lowered, open_page, warnings,
+    HEAVY_FORMULA, assert_clean, cold_cost, decode, errors, figures, lowered, open_page, statements,
+    warnings,
 )
 
 PAGE = str(ROOT / "pages/2_Learning_Rate.py")
@@ -280,17 +280,6 @@ def test_every_generated_script_prints_the_pages_numbers():
             np.testing.assert_allclose(final, drawn[-1], rtol=1e-9, atol=1e-12, err_msg=label)
 
 
-def _statements(code):
-    """The script's statements with every constant and the loss expression blanked: its shape alone."""
-    tree = ast.parse(code)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "loss" for t in node.targets):
-            node.value = ast.Name(id="LOSS")
-        if isinstance(node, ast.Constant):
-            node.value = None
-    return ast.dump(tree)
-
-
 HOSTILE_FORMULAS = ["__import__('os').system('true')", "x^2 + y^2 #\nimport os", "x^2 + y^2\u2028import os",
                     "x^2 + y^2; import os", "exec('import os')", "x.__class__", "'\\n'.join(x)",
                     "(x^2 + 10*y^2) + 0*abs(x - y)"]
@@ -308,7 +297,7 @@ def test_generated_code_has_the_same_statements_whatever_the_formula(formula):
         assert errors(hostile)
         return
     for mine, theirs in zip(_split_codes(plain), _split_codes(hostile), strict=True):
-        assert _statements(mine) == _statements(theirs)
+        assert statements(mine) == statements(theirs)
 
 
 def test_exports_are_offered_beside_their_figures():

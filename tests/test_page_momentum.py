@@ -2,7 +2,6 @@
 the theory's, the default picture shows what its text says, a cell click shows that cell's run, links
 reproduce the page, bad input is a message, the PyTorch code reproduces every run, and no link costs more
 than a page may."""
-import ast
 import json
 import subprocess
 import sys
@@ -17,7 +16,8 @@ from lossviz.lessons.momentum import MOMENTUM_SCENARIOS
 from lossviz.ui.catalog import ROOT
 from lossviz.viz.momentum import CONTROLS_GAP
 from tests.pagetest import (
-    HEAVY_FORMULA, assert_clean, cold_cost, decode, errors, figures, lowered, open_page, warnings,
+    HEAVY_FORMULA, assert_clean, cold_cost, decode, errors, figures, lowered, open_page, statements,
+    warnings,
 )
 
 PAGE = str(ROOT / "pages/3_Momentum.py")
@@ -289,16 +289,6 @@ def test_every_generated_script_prints_the_pages_numbers():
     np.testing.assert_allclose(printed[cell_label], cell_path[-1], rtol=1e-9, atol=1e-12)
 
 
-def _statements(code):
-    tree = ast.parse(code)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "loss" for t in node.targets):
-            node.value = ast.Name(id="LOSS")
-        if isinstance(node, ast.Constant):
-            node.value = None
-    return ast.dump(tree)
-
-
 @pytest.mark.parametrize("formula", ["__import__('os').system('true')", "x^2 + y^2 #\nimport os",
                                      "x^2 + y^2\u2028import os", "x^2 + y^2; import os", "x.__class__",
                                      "(x^2 + 10*y^2) + 0*abs(x - y)"])
@@ -310,7 +300,7 @@ def test_generated_code_has_the_same_statements_whatever_the_formula(formula):
         assert errors(hostile)
         return
     for mine, theirs in zip(_codes(plain), _codes(hostile), strict=True):
-        assert _statements(mine) == _statements(theirs)
+        assert statements(mine) == statements(theirs)
 
 
 def test_exports_are_offered_beside_their_figures():
