@@ -37,6 +37,13 @@ def _traces(page, finder, arg, mode="lines+markers"):
         ".map(t => [t.name, [Array.from(t.x), Array.from(t.y)]]))", [arg, mode])
 
 
+def _measured(page):
+    """The sweep's measured final losses as the browser draws them (once the chart is current)."""
+    return page.evaluate(f"async () => {{ let t = ({MEASURED})();"
+                         f" while (!t) {{ await new Promise(r => setTimeout(r, 100)); t = ({MEASURED})(); }}"
+                         " return Array.from(t.y); }")
+
+
 def _scrub(page, label, position):
     """Move the scrubber under chart ``label`` to ``position`` as a drag does (an input event); return the
     last position and the label the scrubber then shows."""
@@ -52,8 +59,7 @@ def _scrub(page, label, position):
 
 def test_figures_slider_scenario_and_screenshots(app_url, page):
     _open(page, app_url)
-    page.wait_for_function(MEASURED, timeout=30_000)
-    before = page.evaluate(f"() => Array.from(({MEASURED})().y)")
+    before = _measured(page)
     assert len(before) == 300
     assert page.evaluate(f"() => ({SWEEP})()._fullData.find(t => t.name === '2/λ_max = 2').x[0]") == 2.0
 
@@ -65,7 +71,7 @@ def test_figures_slider_scenario_and_screenshots(app_url, page):
     page.wait_for_function(f"(old) => {{ const t = ({MEASURED})(); return t && t.y[10] !== old; }}",
                            arg=before[10], timeout=30_000)
     wait_for_app(page)
-    after = page.evaluate(f"() => Array.from(({MEASURED})().y)")
+    after = _measured(page)
     assert after[100] < before[100]
 
     # A classroom scenario sets the surface and the rates, and its lesson is shown.
