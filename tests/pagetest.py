@@ -1,12 +1,16 @@
 """What AppTest page tests share: the figures a page sent, decoded as the browser would see them."""
 from __future__ import annotations
 
+import ast
 import base64
 import html
 import json
 import re
+import time
+import tracemalloc
 
 import numpy as np
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lossviz.ui.live_plotly import COMPONENT_NAME
@@ -73,3 +77,50 @@ def figure_of_type(at: AppTest, trace_type: str, nth: int = 0) -> dict:
     found = [spec for spec in figures(at) if spec.get("data") and spec["data"][0]["type"] == trace_type]
     assert len(found) > nth, f"no figure number {nth} of type {trace_type} on the page"
     return found[nth]
+
+
+# A 277-character formula of eleven sin*cos terms: the heavy formula of the pages' work-budget tests.
+_TERMS = [(1.1, 0.9), (1.3, 1.7), (0.7, 2.1), (1.9, 0.3), (2.3, 1.1), (0.5, 1.5), (1.7, 2.9), (2.7, 0.7),
+          (3.1, 1.3), (0.9, 2.3), (1.2, 0.4)]
+HEAVY_FORMULA = " + ".join(f"sin({a}*x)*cos({b}*y)" for a, b in _TERMS) + " + 0.1*(x^2+y^2)"
+
+
+def cold_cost(page: str, query: dict[str, str]) -> tuple[AppTest, float, int]:
+    """Open ``page`` through a link on cold caches: the AppTest, the CPU seconds that run took, and the peak
+    memory it allocated (bytes, traced on a second cold open, since tracing slows a run down).
+
+    The page is opened once first, so imports and its default picture are not counted as the link's cost.
+    """
+    open_page(page)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    before = time.process_time()
+    at = open_page(page, query)
+    seconds = time.process_time() - before
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    tracemalloc.start()
+    try:
+        open_page(page, query)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return at, seconds, peak
+
+
+def lowered(refusal: str, knob: str) -> str | None:
+    """The value a budget refusal advises for setting ``knob`` ("Lower steps from 2000 to 137"), or None."""
+    match = re.search(rf"{re.escape(knob)} from [\d.]+ to (\d+(?:\.\d+)?)", refusal)
+    return match.group(1) if match else None
+
+
+def statements(code: str) -> str:
+    """A generated script's statements with every constant and the loss expression blanked: its shape
+    alone, to compare the code built from hostile text with the code built from plain text."""
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "loss" for t in node.targets):
+            node.value = ast.Name(id="LOSS")
+        if isinstance(node, ast.Constant):
+            node.value = None
+    return ast.dump(tree)

@@ -16,7 +16,8 @@ from lossviz.settings import OptimizerSetting
 from lossviz.surfaces import Surface
 from lossviz.ui import surface_picker
 
-__all__ = ["build_surface", "surface_grid", "minima", "curvature", "run_race", "race_frames", "tuned"]
+__all__ = ["build_surface", "surface_grid", "minima", "curvature", "reference_minimum", "run_race",
+           "race_frames", "tuned"]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -43,6 +44,15 @@ def minima(key: tuple) -> explorer.Minima:
 def curvature(key: tuple, start: tuple[float, float]) -> analysis.Curvature:
     """The Hessian spectrum at the minimum nearest the start (found numerically for a typed formula)."""
     return analysis.reference_curvature(build_surface(key), np.array(start), find_minimum=True)
+
+
+def reference_minimum(key: tuple, start: tuple[float, float]) -> tuple[np.ndarray, float]:
+    """The minima a page draws, ``(m, 2)``, and the loss its gaps are measured from: the surface's own, or
+    for a typed formula (which states none) the local minimum :func:`curvature` found from ``start``."""
+    surface, point = build_surface(key), curvature(key, start).point
+    if len(surface.minima) and surface.min_value is not None:
+        return surface.minima, float(surface.min_value)
+    return point[None], float(surface.f(point))
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)

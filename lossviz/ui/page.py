@@ -63,8 +63,10 @@ class Page:
             st.markdown(markdown)
 
     def values_of(self, name: str) -> dict:
-        """The link values scenario ``name`` sets."""
-        return self.expand(self.scenarios[name].settings)
+        """The link values scenario ``name`` sets (a list field's value as a list, as its widget holds it)."""
+        lists = {f.key for f in self.fields if f.max_items is not None}
+        return {k: list(v) if k in lists and isinstance(v, tuple) else v
+                for k, v in self.expand(self.scenarios[name].settings).items()}
 
     def load(self, name: str) -> None:
         """Apply scenario ``name`` to the widgets (before they are drawn) and note it."""

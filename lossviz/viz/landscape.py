@@ -5,6 +5,7 @@ project convention ``Z.shape == (len(ys), len(xs))``.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,11 @@ __all__ = [
     "curves_spec",
     "as_figure",
     "scrubber",
+    "panel_axes",
+    "panel_title",
+    "panel_map",
+    "panel_end_mark",
+    "small_multiples_spec",
 ]
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
@@ -476,6 +482,128 @@ def scrubber(label: str, values: list[str], active: int, traces: list[int], fram
                          f"{len(frames)} frames and active = {active}")
     return {"label": label, "values": list(values), "active": int(active), "traces": list(traces),
             "frames": frames, "hide": list(hide)}
+
+
+# ----------------------------------------------------------------------------------- small multiples
+def panel_axes(rows: int, widths: Sequence[float], *, gap_x: float, gap_px: float, height: int, top: int,
+            bottom: int) -> tuple[dict, list[tuple[str, str, tuple, tuple]]]:
+    """Axes for a grid of panels (row-major): the layout's axis entries and, per panel, its axis names
+    (``"x3"``, ``"y3"``) with its x and y domains. ``widths`` are relative column widths."""
+    plot = height - top - bottom
+    gap = gap_px / plot
+    row_h = (1.0 - gap * (rows - 1)) / rows
+    total = sum(widths) + gap_x * (len(widths) - 1)
+    lefts = np.cumsum([0.0, *(w / total + gap_x / total for w in widths[:-1])])
+    layout, panels = {}, []
+    for r in range(rows):
+        for c, width in enumerate(widths):
+            n = r * len(widths) + c + 1
+            x_dom = (float(lefts[c]), float(min(1.0, lefts[c] + width / total)))
+            y_dom = (float(max(0.0, 1 - (r + 1) * row_h - r * gap)), float(1 - r * (row_h + gap)))
+            suffix = "" if n == 1 else str(n)
+            layout[f"xaxis{suffix}"] = {"domain": list(x_dom), "anchor": f"y{suffix}"}
+            layout[f"yaxis{suffix}"] = {"domain": list(y_dom), "anchor": f"x{suffix}"}
+            panels.append((f"x{suffix}", f"y{suffix}", x_dom, y_dom))
+    return layout, panels
+
+
+def panel_title(text: str, x_dom: tuple, y_dom: tuple, color: str = "#222") -> dict:
+    """A panel's title: an annotation centred over its x domain, standing on its top edge."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": (x_dom[0] + x_dom[1]) / 2, "y": y_dom[1],
+            "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+            "font": {"size": 13, "color": color}}
+
+
+def panel_map(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, minima: np.ndarray | None,
+              start: tuple[float, float] | None, axes: tuple[str, str], legend: bool = False) -> list[dict]:
+    """A panel's contour background (``scale``: :func:`color_scale_values`) with the minima (stars) and
+    the start, on the axes named ``axes`` (``("x2", "y2")``); ``legend``: the stars and the start have
+    legend entries (give them to one panel of a figure)."""
+    x, y = axes
+    outline = {"color": MINIMUM_COLOR, "width": 1.5}
+    traces = [{"type": "contour", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis",
+               "ncontours": 20, "showscale": False, "contours": {"coloring": "heatmap", "showlines": False},
+               "hoverinfo": "skip", "xaxis": x, "yaxis": y, "name": "loss"}]
+    if minima is not None and len(minima):
+        traces.append({"type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers",
+                       "showlegend": legend, "name": "minimum", "xaxis": x, "yaxis": y,
+                       "hovertemplate": "minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
+                       "marker": {"symbol": "star", "size": 11, "color": "white", "line": outline}})
+    if start is not None:
+        traces.append({"type": "scatter", "x": [float(start[0])], "y": [float(start[1])], "mode": "markers",
+                       "showlegend": legend, "name": "start", "xaxis": x, "yaxis": y, "hoverinfo": "skip",
+                       "marker": {"symbol": "circle", "size": 9, "color": "white", "line": outline}})
+    return traces
+
+
+def panel_end_mark(path: Path, box: tuple, axes: tuple[str, str]) -> dict | None:
+    """A cross where ``path`` diverged, or a triangle where it left the view (None if neither)."""
+    exit_ = view_exit(path.xy, box)
+    if path.diverged_at < 0 and exit_ is None:
+        return None
+    if exit_ is not None:
+        x, y, words, symbol = exit_.x, exit_.y, f"left the view at step {exit_.step}", "triangle-up"
+    else:
+        k = path.last_finite
+        x, y, words, symbol = path.xy[k, 0], path.xy[k, 1], f"diverged at step {path.diverged_at}", "x"
+    return {"type": "scatter", "x": [float(x)], "y": [float(y)], "mode": "markers", "showlegend": False,
+            "name": words, "xaxis": axes[0], "yaxis": axes[1], "hovertemplate": f"{words}<extra></extra>",
+            "marker": {"symbol": symbol, "size": 12, "color": path.color,
+                       "line": {"width": 1.5, "color": "white"}}}
+
+
+
+def small_multiples_spec(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, paths: Sequence[Path],
+                         titles: Sequence[str], *, minima: np.ndarray | None = None,
+                         min_value: float | None = None, log_scale: bool = False,
+                         start: tuple[float, float] | None = None, view_key: str | None = None,
+                         columns: int = 2, panel_height: int = 250) -> dict:
+    """One small contour map per path, each path alone on its own map, so no path hides another.
+
+    Parameters
+    ----------
+    xs, ys : (nx,), (ny,) grid axes; Z : (ny, nx) loss values.
+    paths : the paths, one per panel (row-major, ``columns`` per row); titles : one per panel, drawn over
+        it in its path's colour (Plotly's HTML subset: escape user text first).
+    minima : (m, 2) stars on every map; view_key : what the maps show, so a zoom survives reruns.
+
+    Notes
+    -----
+    Path ``k`` is the trace named ``paths[k].label`` with mode ``lines+markers`` (a white line with dots in
+    the path's colour); where it diverged or left the view a marker named "diverged at step ..." or "left
+    the view at step ..." (mode ``markers``) says so. A scrubber restyles the former and hides the latter.
+    """
+    columns = max(1, min(columns, len(paths)))
+    rows = math.ceil(len(paths) / columns)
+    title = 8 + 17 * (1 + max((t.count("<br>") for t in titles), default=0))  # the titles' lines, in pixels
+    height = rows * (panel_height + title) + 34
+    layout, panels = panel_axes(rows, [1.0] * columns, gap_x=0.06, gap_px=title, height=height, top=title,
+                                bottom=34)
+    scale = color_scale_values(Z, log_scale, min_value)
+    box = ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
+    data: list[dict] = []
+    annotations = []
+    for k, (x_name, y_name, x_dom, y_dom) in enumerate(panels):
+        suffix = x_name[1:]
+        for axis, span in ((f"xaxis{suffix}", box[0]), (f"yaxis{suffix}", box[1])):
+            layout[axis].update(range=list(span), showticklabels=False, ticks="", visible=k < len(paths))
+        if k >= len(paths):
+            continue
+        path = paths[k]
+        data += panel_map(xs, ys, scale, minima, start, (x_name, y_name), legend=k == 0)
+        data.append({"type": "scatter", "x": path.xy[:, 0], "y": path.xy[:, 1], "mode": "lines+markers",
+                     "name": path.label, "xaxis": x_name, "yaxis": y_name, "showlegend": False,
+                     "line": {"color": "white", "width": 1.5}, "marker": {"size": 4, "color": path.color},
+                     "hovertemplate": f"{path.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>"})
+        mark = panel_end_mark(path, box, (x_name, y_name))
+        if mark is not None:
+            data.append(mark)
+        annotations.append(panel_title(titles[k], x_dom, y_dom, path.color))
+    # The legend (the stars and the start) under the maps, where the titles leave room.
+    legend = {"orientation": "h", "x": 0, "y": 0, "yanchor": "top", "bgcolor": "rgba(255,255,255,0)"}
+    return _spec(data, {**layout, "height": height, "template": "none", "showlegend": True, "legend": legend,
+                        "margin": {"l": 10, "r": 10, "t": title, "b": 34}, "annotations": annotations,
+                        "dragmode": "pan", **({"uirevision": view_key} if view_key is not None else {})})
 
 
 def contour_figure(*args, **kwargs) -> go.Figure:
