@@ -195,14 +195,20 @@ def projector(spec: dict) -> dict:
             title = axis.get("title", {})
             title = title if isinstance(title, dict) else {"text": title}
             layout[name] = {**axis, "tickfont": {"size": 18}, "title": {**title, "font": {"size": 24}}}
+    if layout.get("annotations"):
+        layout["annotations"] = [{**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}
+                                 for a in layout["annotations"]]
     if layout.get("sliders") or layout.get("updatemenus"):
-        # The Play buttons and the step slider sit under the x axis: room for its larger title.
+        # The Play buttons and the step slider sit under the x axis: 40 px more room for its larger title,
+        # and the controls moved down by those 40 px (in the plot area's own units).
         margin = dict(layout.get("margin", {}))
         margin["b"] = margin.get("b", 80) + 40
         layout["margin"] = margin
         layout["height"] = layout.get("height", 450) + 40
-        layout["updatemenus"] = [{**m, "y": m.get("y", 0) - 0.06} for m in layout.get("updatemenus", [])]
-        layout["sliders"] = [{**s, "y": s.get("y", 0) - 0.06} for s in layout.get("sliders", [])]
+        plot_height = max(layout["height"] - margin.get("t", 80) - margin["b"], 100)
+        shift = 40 / plot_height
+        layout["updatemenus"] = [{**m, "y": m.get("y", 0) - shift} for m in layout.get("updatemenus", [])]
+        layout["sliders"] = [{**s, "y": s.get("y", 0) - shift} for s in layout.get("sliders", [])]
     return {**spec, "layout": layout}
 
 
