@@ -73,3 +73,28 @@ def figure_of_type(at: AppTest, trace_type: str, nth: int = 0) -> dict:
     found = [spec for spec in figures(at) if spec.get("data") and spec["data"][0]["type"] == trace_type]
     assert len(found) > nth, f"no figure number {nth} of type {trace_type} on the page"
     return found[nth]
+
+
+# Text a stranger could put where a page shows or exports a name: Markdown and HTML that would act if
+# interpreted, line breaks (and Python's other line ends) that would end a comment, quotes that would end
+# a string literal, a formula prefix for spreadsheets.
+HOSTILE_NAMES = (
+    "[log in](http://evil.example/login) ![t](http://evil.example/p.png)",
+    "<a href='http://evil.example'>x</a><img src=x onerror=alert(1)>",
+    "t\nimport os; open('owned.txt','w').write('pwned')  #",
+    "a\rb\x0bc\x0cd\x1ce\x85f\u2028g\u2029h",
+    "'\"\"\"; raise SystemExit  # \\",
+    "=HYPERLINK(\"http://evil.example\")",
+)
+
+
+def code_shape(code: str) -> str:
+    """A script's statements with every constant blanked: equal for two scripts that do the same things
+    and differ only in the text and numbers they hold (``ast``; a SyntaxError if it does not parse)."""
+    import ast
+
+    class Blank(ast.NodeTransformer):
+        def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+            return ast.Constant(value=type(node.value).__name__)
+
+    return ast.dump(Blank().visit(ast.parse(code)))

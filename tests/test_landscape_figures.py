@@ -93,3 +93,26 @@ def test_a_misspelt_property_would_be_caught():
     """The check itself can fail: plotly refuses what the builders must never write."""
     with pytest.raises(ValueError):
         go.Figure({"data": [{"type": "contour", "colorscal": "Viridis"}]})
+
+
+@pytest.mark.parametrize("height", [320, 420, 560, 900])
+def test_play_controls_sit_below_the_axis_title_at_any_height(height):
+    spec = lv.play_below_axis_title(lv.contour_spec(XS, YS, Z, paths=[_path("a", "#000")], start=(-2.0, 1.0),
+                                                    height=height))
+    _validated(lv.as_figure(spec))
+    layout = spec["layout"]
+    plot = height - layout["margin"]["t"] - layout["margin"]["b"]
+    for control in [*layout["updatemenus"], *layout["sliders"]]:
+        below = -control["y"] * plot  # pixels from the plot area's bottom edge to the control's top
+        assert control["yanchor"] == "top" and 60 <= below <= layout["margin"]["b"] - 50
+    still = lv.play_below_axis_title(lv.contour_spec(XS, YS, Z, animate=False))
+    assert still["layout"]["margin"]["b"] == 50 and "updatemenus" not in still["layout"]
+
+
+def test_the_start_ring_is_wider_than_the_moving_heads_drawn_over_it():
+    spec = lv.start_ring(lv.contour_spec(XS, YS, Z, paths=[_path("a", "#000")], start=(-2.0, 1.0)))
+    _validated(lv.as_figure(spec))
+    (start,) = [t for t in spec["data"] if t.get("name") == "start"]
+    head = spec["layout"]["shapes"][0]
+    assert start["marker"]["size"] > head["x1"] - head["x0"] + 4
+    assert start["marker"]["symbol"] == "circle-open"

@@ -26,6 +26,8 @@ __all__ = [
     "curves_spec",
     "as_figure",
     "scrubber",
+    "play_below_axis_title",
+    "start_ring",
 ]
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
@@ -474,6 +476,36 @@ def scrubber(label: str, values: list[str], active: int, traces: list[int], fram
                          f"{len(frames)} frames and active = {active}")
     return {"label": label, "values": list(values), "active": int(active), "traces": list(traces),
             "frames": frames, "hide": list(hide)}
+
+
+def play_below_axis_title(spec: dict, title_px: int = 64, controls_px: int = 70) -> dict:
+    """An animated map (:func:`contour_spec`) with its Play/Pause buttons and step slider below the x-axis
+    title, wherever the figure's height puts it.
+
+    The controls are placed in paper coordinates, a fraction of the plot area's height: at a fixed
+    fraction, a short map (a mini-map beside a chart) put them on top of the axis title. Here the
+    offset is ``title_px`` pixels below the plot area, whatever its height, and the bottom margin holds
+    the title and the controls.
+    """
+    layout = spec["layout"]
+    if not layout.get("updatemenus"):
+        return spec
+    layout["margin"] = {**layout.get("margin", {}), "b": title_px + controls_px}
+    plot = layout["height"] - layout["margin"].get("t", 0) - layout["margin"]["b"]
+    y = -title_px / max(plot, 1)
+    layout["updatemenus"] = [{**menu, "y": y, "yanchor": "top"} for menu in layout["updatemenus"]]
+    layout["sliders"] = [{**slider, "y": y, "yanchor": "top"} for slider in layout.get("sliders", [])]
+    return spec
+
+
+def start_ring(spec: dict, size: int = 24) -> dict:
+    """The map's "start" marker as a dark ring wider than the paths' moving heads (14 px discs, drawn on
+    top of every trace), so the start stays visible on the map where its legend entry says it is."""
+    for trace in spec["data"]:
+        if trace.get("name") == "start":
+            trace["marker"] = {"symbol": "circle-open", "size": size, "color": MINIMUM_COLOR,
+                               "line": {"width": 3, "color": MINIMUM_COLOR}}
+    return spec
 
 
 def contour_figure(*args, **kwargs) -> go.Figure:
