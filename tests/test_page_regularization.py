@@ -1,5 +1,9 @@
 """The Regularization page through AppTest: every control path reaches its figures, never a traceback."""
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -155,7 +159,7 @@ def test_the_strength_scrubber_replays_the_minimizer_at_every_lambda():
     _ok(at)
     spec = _figure(at, MINIMIZER)
     scrub = spec["lossviz_scrub"]
-    assert scrub["label"] == "strength λ" and "λ = 1.234:" in scrub["values"][scrub["active"]]
+    assert scrub["label"] == "strength λ" and "λ = 1.234 (sidebar):" in scrub["values"][scrub["active"]]
     traces = [spec["data"][i]["name"] for i in scrub["traces"]]
     assert traces[-1].endswith(MINIMIZER)
     d = regpath.load_data(("bmi", "bp"))
@@ -297,3 +301,29 @@ def test_the_largest_link_stays_within_the_budget():
     assert cpu < 3.0 or any("steps" in e for e in refused), cpu
     assert peak < 300 * 2**20, peak
     assert len(figures(at)) == 5 or refused
+
+
+def _run(code, tmp_path, name):
+    path = tmp_path / name
+    path.write_text(code)
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.strip().splitlines()]
+
+
+def test_the_generated_code_prints_the_pages_numbers(tmp_path):
+    """Both scripts, run as the user would copy them, print what the page draws: the scikit-learn one the
+    minimizer (1e-6), the PyTorch one each run's end (float64 round-off)."""
+    at = _app({"f1": "s4", "f2": "s5", "penalty": "elastic_net", "strength": "1.5", "l1_ratio": "0.4",
+               "decay": "2.0", "lr": "0.05", "steps": "300", "w0x": "0.5", "w0y": "-0.5"})
+    _ok(at)
+    sklearn_code, torch_code = (c.value for c in at.code)
+    (minimizer,) = _run(sklearn_code, tmp_path, "minimizer.py")
+    np.testing.assert_allclose([minimizer["s4"], minimizer["s5"]], _minimizer(at), atol=1e-6)
+    runs = _run(torch_code, tmp_path, "decay.py")
+    assert [r["optimizer"] for r in runs] == list(regpath.DECAY_LABELS)
+    for result in runs:
+        end = _xy(_trace(at, result["optimizer"], "AdamW"))[-1]
+        np.testing.assert_allclose([result["weights"]["s4"], result["weights"]["s5"]], end, rtol=1e-10,
+                                   atol=1e-13)

@@ -103,7 +103,7 @@ def geometry(view: RegularizationView, *, penalty: str, names: Sequence[str], he
                   {"x": frames.data_curves[i, :, 0], "y": frames.data_curves[i, :, 1]},
                   {"x": frames.minimizers[i, :1], "y": frames.minimizers[i, 1:]}]
                  for i in range(len(frames.strengths))]
-    values = [f"λ = {s:.10g}: minimizer ({w[0]:.4f}, {w[1]:.4f})" + (" (the sidebar's λ)" if i == k else "")
+    values = [f"λ = {s:.10g}" + (" (sidebar)" if i == k else "") + f": w = ({w[0]:.4f}, {w[1]:.4f})"
               for i, (s, w) in enumerate(zip(frames.strengths, frames.minimizers))]
     traces = [touching, touching + 1, len(data) - 1]
     spec["lossviz_scrub"] = scrubber("strength λ", values, k, traces, positions)
