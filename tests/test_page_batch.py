@@ -1,18 +1,13 @@
 """The Batch size page through AppTest: every control path reaches its figures, never a traceback."""
-import json
-import os
-import subprocess
-import sys
-import time
-import tracemalloc
-
 import numpy as np
 import pytest
-import streamlit as st
 
 from lossviz.lessons import batch_size as minibatch
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import HOSTILE_NAMES, assert_clean, decode, errors, figures, notices, open_page, warnings
+from tests.pagetest import (
+    HOSTILE_NAMES, assert_clean, assert_literal_notices, assert_notice_names_the_label, decode, errors,
+    figures, open_measured, open_page, run_script, warnings,
+)
 
 PAGE = str(ROOT / "pages/5_Batch_Size.py")
 
@@ -202,9 +197,7 @@ def test_bad_url_values_fall_back_with_a_notice_naming_the_label(key, value, lab
     what the user sees, never the link's key."""
     at = _app({key: value})
     _ok(at)
-    shown = warnings(at)
-    assert any(f"“{label}”" in w and words in w for w in shown), shown
-    assert not any(f"“{key}”" in w for w in shown if key != label), shown
+    assert_notice_names_the_label(at, key, label, words)
     assert len(figures(at)) == 5
 
 
@@ -217,11 +210,7 @@ def test_a_default_visit_shows_no_notice():
 def test_hostile_link_values_are_shown_literally(value):
     at = _app({"batches": value, "problem": value})
     _ok(at)
-    shown = notices(at, "warning")
-    assert len(shown) == 2 and not at.warning
-    bodies = [element.proto.body for element in at.get("html")]
-    assert not any("<a " in b or "<img" in b for b in bodies)
-    assert not any(value[:12] in m.value for m in [*at.markdown, *at.caption])
+    assert_literal_notices(at, value, 2)
     assert len(figures(at)) == 5
 
 
@@ -230,12 +219,7 @@ def test_the_pytorch_code_prints_the_pages_numbers(tmp_path):
     at = _app({"batches": "2,32", "steps": "80", "sampling": "reshuffle", "seed": "9"})
     _ok(at)
     (code,) = [c.value for c in at.code]
-    path = tmp_path / "batch.py"
-    path.write_text(code)
-    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300,
-                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
-    assert done.returncode == 0, done.stderr[-3000:]
-    printed = [json.loads(line) for line in done.stdout.strip().splitlines()]
+    printed = run_script(code, tmp_path, "batch.py")
     assert [p["batch_size"] for p in printed] == [2, 32, None]
     solved = minibatch.solve("diabetes_bmi")
     curves = next(spec for spec in figures(at) if spec["layout"]["xaxis"]["title"]["text"] == "step")
@@ -249,17 +233,10 @@ def test_the_pytorch_code_prints_the_pages_numbers(tmp_path):
 
 def test_the_largest_link_stays_within_the_budget():
     """Every setting at its most expensive end: within 3 s of CPU and 300 MB, or refused naming a setting."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
     query = {"problem": "breast_cancer_radius", "sampling": "independent", "lr": "10.0",
              "batches": "1,32,64,128", "steps": "2000", "seed": "10000", "x0": "10.0", "y0": "-10.0",
              "cloud_at": "start"}
-    tracemalloc.start()
-    cpu = time.process_time()
-    at = _app(query)
-    cpu = time.process_time() - cpu
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    at, cpu, peak = open_measured(PAGE, query)
     _ok(at)
     refused = [e for e in errors(at) if "was not computed" in e]
     assert cpu < 3.0 or any("batch sizes" in e or "steps" in e for e in refused), (cpu, refused)

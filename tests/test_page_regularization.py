@@ -1,20 +1,16 @@
 """The Regularization page through AppTest: every control path reaches its figures, never a traceback."""
-import json
-import os
 import re
-import subprocess
-import sys
-import time
-import tracemalloc
 
 import numpy as np
 import pytest
-import streamlit as st
 from sklearn.linear_model import ElasticNet, Lasso, Ridge
 
 from lossviz.lessons import regularization as regpath
 from lossviz.ui.catalog import ROOT
-from tests.pagetest import HOSTILE_NAMES, assert_clean, decode, errors, figures, notices, open_page, warnings
+from tests.pagetest import (
+    HOSTILE_NAMES, assert_clean, assert_literal_notices, assert_notice_names_the_label, decode, errors,
+    figures, notices, open_measured, open_page, run_script, warnings,
+)
 
 PAGE = str(ROOT / "pages/4_Regularization.py")
 MINIMIZER = "minimizer at this λ"
@@ -231,9 +227,8 @@ def test_url_round_trip_reproduces_the_picture():
 def test_bad_url_values_fall_back_with_a_notice_naming_the_label(key, value, label, words):
     at = _app({key: value})
     _ok(at)
-    shown = warnings(at)
-    assert any(f"“{label}”" in w and words in w and value in w for w in shown), shown
-    assert not any(f"{key}=" in w or f"“{key}”" in w for w in shown if key != label), shown
+    assert_notice_names_the_label(at, key, label, words)
+    assert any(value in w for w in warnings(at))
     assert len(figures(at)) == 5
 
 
@@ -248,12 +243,8 @@ def test_hostile_link_values_are_shown_literally(value):
     """A refused link value appears as the characters it holds: no link, no image, no Markdown."""
     at = _app({"f1": value, "penalty": value})
     _ok(at)
-    shown = notices(at, "warning")
-    assert len(shown) == 2 and not at.warning  # literal notices only, no Markdown alert
-    assert all("“first weight”" in n or "“penalty”" in n for n in shown)
-    bodies = [element.proto.body for element in at.get("html")]
-    assert not any("<a " in b or "<img" in b for b in bodies)
-    assert not any(value[:12] in m.value for m in [*at.markdown, *at.caption])
+    assert_literal_notices(at, value, 2)
+    assert all("“first weight”" in n or "“penalty”" in n for n in notices(at, "warning"))
     assert len(figures(at)) == 5
 
 
@@ -286,30 +277,14 @@ def test_every_stated_sklearn_conversion_reproduces_the_pages_minimizer(penalty)
 
 def test_the_largest_link_stays_within_the_budget():
     """Every setting at its most expensive end: within 3 s of CPU and 300 MB, or refused naming a setting."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
     query = {"f1": "s6", "f2": "s3", "penalty": "elastic_net", "strength": "5.0", "l1_ratio": "0.999",
              "decay": "20.0", "lr": "1.0", "steps": "5000", "w0x": "5.0", "w0y": "-5.0"}
-    tracemalloc.start()
-    cpu = time.process_time()
-    at = _app(query)
-    cpu = time.process_time() - cpu
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    at, cpu, peak = open_measured(PAGE, query)
     _ok(at)
     refused = [e for e in errors(at) if "was not computed" in e]
     assert cpu < 3.0 or any("steps" in e for e in refused), cpu
     assert peak < 300 * 2**20, peak
     assert len(figures(at)) == 5 or refused
-
-
-def _run(code, tmp_path, name):
-    path = tmp_path / name
-    path.write_text(code)
-    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300,
-                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
-    assert done.returncode == 0, done.stderr[-3000:]
-    return [json.loads(line) for line in done.stdout.strip().splitlines()]
 
 
 def test_the_generated_code_prints_the_pages_numbers(tmp_path):
@@ -319,9 +294,9 @@ def test_the_generated_code_prints_the_pages_numbers(tmp_path):
                "decay": "2.0", "lr": "0.05", "steps": "300", "w0x": "0.5", "w0y": "-0.5"})
     _ok(at)
     sklearn_code, torch_code = (c.value for c in at.code)
-    (minimizer,) = _run(sklearn_code, tmp_path, "minimizer.py")
+    (minimizer,) = run_script(sklearn_code, tmp_path, "minimizer.py")
     np.testing.assert_allclose([minimizer["s4"], minimizer["s5"]], _minimizer(at), atol=1e-6)
-    runs = _run(torch_code, tmp_path, "decay.py")
+    runs = run_script(torch_code, tmp_path, "decay.py")
     assert [r["optimizer"] for r in runs] == list(regpath.DECAY_LABELS)
     for result in runs:
         end = _xy(_trace(at, result["optimizer"], "AdamW"))[-1]

@@ -653,9 +653,9 @@ def strength_frames(X: object, y: object, penalty: str, strengths: object, *, l1
 def scrub_strengths(strength: float) -> tuple[np.ndarray, int]:
     """:data:`SCRUB_STRENGTHS` with ``strength`` added (once): the grid and the position of ``strength``.
 
-    >>> grid, at = scrub_strengths(0.8)
-    >>> float(grid[at]), len(grid) == len(SCRUB_STRENGTHS) + 1
-    (0.8, True)
+    >>> grid, at = scrub_strengths(0.75)
+    >>> float(grid[at]), len(grid) == len(SCRUB_STRENGTHS) + 1, len(scrub_strengths(0.8)[0]) == len(grid) - 1
+    (0.75, True, True)
     """
     value = check_scalar(strength, "strength", low=0.0)
     grid = np.union1d(SCRUB_STRENGTHS, [value])
