@@ -94,7 +94,7 @@ view_key = repr(choice.key)
 inspected = st.session_state["inspect_step"] = min(int(st.session_state.get("inspect_step", 0)), steps - 1)
 contour = figures.contour(xs, ys, Z, surface, entries, minima, choice.start, inspected, view_key)
 left, right = st.columns(2)
-page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True)
+page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True, main=True)
 page.chart(figures.surface3d(xs, ys, Z, surface, entries, minima, view_key), "surface_chart", right)
 for e in entries:
     (st.success if e.ok else st.warning)(f"**{e.label}**: {e.verdict}")

@@ -43,6 +43,7 @@ class Page:
     scenarios: Mapping[str, LessonScenario] = field(default_factory=dict)
     expand: Callable[[Mapping[str, Any]], dict] = dict
     notices: list[str] = field(default_factory=list)
+    top: Any = None  # in projector mode, where the main figure goes: right under the title
 
     @property
     def present(self) -> bool:
@@ -129,8 +130,16 @@ class Page:
     def _picture_key(self) -> str:
         return f"_last_picture::{self.id}"
 
-    def chart(self, spec: dict, key: str, container=None, clickable: bool = False) -> dict | None:
-        """Draw a live chart and remember it as part of the page's last good picture."""
+    def chart(self, spec: dict, key: str, container=None, clickable: bool = False, main: bool = False) -> dict | None:
+        """Draw a live chart and remember it as part of the page's last good picture.
+
+        ``main``: the page's main figure, which projector mode puts right under the title (with its Play
+        control and scrubber) so it is on the first screen of a 1366x768 projector.
+        """
+        if self.present:
+            spec = projector(spec)
+            if main and self.top is not None:
+                container = self.top
         st.session_state.setdefault(self._picture_key, {})[key] = spec
         return live_plotly_chart(spec, key=key, container=container, clickable=clickable)
 
@@ -185,13 +194,39 @@ def open_page(page_id: str, fields: Sequence[Field], *, scenarios: Mapping[str, 
     st.title(info.title)
     for notice in page.notices:
         text.notice(notice, "warning")
+    if page.present:
+        page.top = st.container(key="main_figure")
     return page
 
 
+def projector(spec: dict) -> dict:
+    """A figure spec in projector type: ticks and legends at 18 px, titles at 24 px (a copy)."""
+    layout = dict(spec.get("layout", {}))
+    layout["font"] = {**layout.get("font", {}), "size": 18}
+    layout["legend"] = {**layout.get("legend", {}), "font": {"size": 18}}
+    if "title" in layout:
+        title = layout["title"] if isinstance(layout["title"], dict) else {"text": layout["title"]}
+        layout["title"] = {**title, "font": {"size": 24}}
+    for name, axis in list(layout.items()):
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            title = axis.get("title", {})
+            title = title if isinstance(title, dict) else {"text": title}
+            layout[name] = {**axis, "tickfont": {"size": 18}, "title": {**title, "font": {"size": 24}}}
+    if layout.get("sliders") or layout.get("updatemenus"):
+        # The Play buttons and the step slider sit under the x axis: room for its larger title.
+        margin = dict(layout.get("margin", {}))
+        margin["b"] = margin.get("b", 80) + 40
+        layout["margin"] = margin
+        layout["height"] = layout.get("height", 450) + 40
+        layout["updatemenus"] = [{**m, "y": m.get("y", 0) - 0.06} for m in layout.get("updatemenus", [])]
+        layout["sliders"] = [{**s, "y": s.get("y", 0) - 0.06} for s in layout.get("sliders", [])]
+    return {**spec, "layout": layout}
+
+
 def _projector_style() -> None:
-    """Large type for a projector: Streamlit's text, and the figures' ticks, legends and titles."""
+    """Large type for a projector, and a tight top so the main figure fits the first screen."""
     st.html("""<style>
-      [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
+      [data-testid="stMainBlockContainer"] { padding-top: 3.25rem; max-width: 100%; }
       [data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"] { font-size: 1.25rem; }
-      h1 { font-size: 2.2rem !important; padding-top: 0 !important; }
+      h1 { font-size: 1.9rem !important; padding: 0 0 0.25rem 0 !important; }
     </style>""")

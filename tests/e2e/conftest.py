@@ -118,17 +118,23 @@ def wait_for_app(page, timeout: float = 30_000) -> None:
 
 
 def save_screenshot(page, name: str) -> Path:
+    """The whole page at the projector width (1600) and at a laptop's 1366x768, into test-artifacts/.
+
+    Streamlit scrolls an inner container, so a "full page" shot of the document is only the viewport:
+    the viewport grows to the content's height first, then is restored. Returns the 1600-wide shot.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    # Streamlit scrolls an inner container, so a "full page" shot of the document is only the viewport:
-    # grow the viewport to the content's height first, then restore it.
     viewport = page.viewport_size
-    height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
-        "[data-testid=\"stAppViewContainer\"], section')].map(e => e.scrollHeight), 600)"
-    )
-    page.set_viewport_size({"width": viewport["width"], "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(400)
-    page.screenshot(path=str(path), full_page=True)
+    shots = {f"{name}.png": viewport["width"], f"{name}_1366x768.png": 1366}
+    for file_name, width in shots.items():
+        page.set_viewport_size({"width": width, "height": 768 if width == 1366 else viewport["height"]})
+        page.wait_for_timeout(400)
+        height = page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
+            "[data-testid=\"stAppViewContainer\"], section')].map(e => e.scrollHeight), 600)"
+        )
+        page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12000)})
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(ARTIFACTS / file_name), full_page=True)
     page.set_viewport_size(viewport)
-    return path
+    return ARTIFACTS / f"{name}.png"
