@@ -70,9 +70,9 @@ with shown_errors():
 if view is None:
     page.stale_picture()
 names = tuple(text.plotly_label(n) for n in features)
-left, right = st.columns(2)
+left, right = st.columns([3, 2])
 left.subheader("Where the penalty meets the data")
-page.chart(figures.geometry(view, penalty=penalty, names=names), "geometry_chart", left)
+page.chart(figures.geometry(view, penalty=penalty, names=names), "geometry_chart", left, main=True)
 right.subheader(f"The regularized loss: data + {lesson.PENALTY_TITLES[penalty]}")
 page.chart(figures.regularized(view, penalty=penalty, names=names), "total_chart", right)
 st.caption(lesson.minimizer_caption(view, features, penalty, strength)

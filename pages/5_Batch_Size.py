@@ -88,7 +88,8 @@ st.caption(f"**{PROBLEMS[problem].title}.** {PROBLEMS[problem].description}")
 
 st.subheader("Paths: same start, same learning rate, same seed")
 left, right = st.columns(2)
-page.chart(figures.paths_map(view, sizes, colors, minimum=w_star, names=names, f_star=f_star), "paths", left)
+page.chart(figures.paths_map(view, sizes, colors, minimum=w_star, names=names, f_star=f_star), "paths", left,
+           main=True)
 page.chart(figures.loss_curves(view, sizes, colors, f_star=f_star), "losses", right)
 st.caption(lesson.paths_caption({lesson.label(b): view.path(b) for b in [*sizes, None]}, f_star))
 
@@ -105,9 +106,8 @@ def cloud_section() -> None:
         left, right = st.columns([3, 2])
         page.chart(figures.cloud_chart(clouds, colors, names), "cloud", left)
         right.markdown(lesson.cloud_caption(where, point, sampling))
-        table = lesson.clouds_frame(clouds).style.format("{:.3g}", subset=["measured_std", "predicted_std",
-                                                                            "full_gradient_norm"])
-        right.dataframe(table, hide_index=True, width="stretch")
+        table = lesson.clouds_frame(clouds).style.format("{:.3g}", subset=list(lesson.CLOUD_HEADERS)[1:])
+        right.dataframe(table, hide_index=True, width="stretch", column_config=lesson.CLOUD_HEADERS)
         export.csv_button("Gradient clouds (CSV)", lambda: lesson.clouds_table(clouds, objective.param_names),
                           "lossviz_gradient_clouds.csv", right)
 

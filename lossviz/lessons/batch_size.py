@@ -60,7 +60,7 @@ __all__ = [
     "gradient_clouds",
     "DEFAULT_SCENARIO", "BATCH_OPTIONS", "MAX_BATCH_SIZES", "LR_FACTORS", "BALL_STEPS", "BALL_BURN_IN",
     "CLOUD_BATCHES", "label", "work_seconds", "paths_caption", "cloud_caption", "balls_caption", "square_box",
-    "PathsView", "paths_view", "BallsView", "balls_view", "paths_table", "clouds_table",
+    "PathsView", "paths_view", "BallsView", "balls_view", "paths_table", "clouds_table", "CLOUD_HEADERS",
 ]
 
 SAMPLINGS = ("reshuffle", "independent")
@@ -743,6 +743,11 @@ def noise_ball_sweep(objective: Any, minimum: object, lrs: object, batch_sizes: 
                         f"{np.asarray(batch_sizes).tolist()!r}")
     return balls_frame(noise_ball_grid(objective, minimum, lrs, [int(b) for b in sizes], steps=steps,
                                        burn_in=burn_in, seed=seed, sampling=sampling))
+
+
+# clouds_frame's columns as a table on the page heads them (short, so four fit a third of a laptop screen).
+CLOUD_HEADERS = {"batch_size": "B", "measured_std": "σ measured", "predicted_std": "σ theory",
+                 "full_gradient_norm": "‖full gradient‖"}
 
 
 def clouds_frame(clouds: list[GradientCloud]) -> pd.DataFrame:

@@ -480,21 +480,21 @@ def scrubber(label: str, values: list[str], active: int, traces: list[int], fram
 
 def play_below_axis_title(spec: dict, title_px: int = 64, controls_px: int = 70) -> dict:
     """An animated map (:func:`contour_spec`) with its Play/Pause buttons and step slider below the x-axis
-    title, wherever the figure's height puts it.
+    title, whatever the plot area's height.
 
-    The controls are placed in paper coordinates, a fraction of the plot area's height: at a fixed
-    fraction, a short map (a mini-map beside a chart) put them on top of the axis title. Here the
-    offset is ``title_px`` pixels below the plot area, whatever its height, and the bottom margin holds
-    the title and the controls.
+    The controls were placed at a fixed fraction of the plot area's height below it: on a short map, or
+    one whose legend grows the top margin, that fraction put them on the axis title. Here they hang from
+    the plot area's bottom edge with a padding of ``title_px`` pixels (Plotly's ``pad`` is in pixels),
+    and the bottom margin holds the title and the controls.
     """
     layout = spec["layout"]
     if not layout.get("updatemenus"):
         return spec
     layout["margin"] = {**layout.get("margin", {}), "b": title_px + controls_px}
-    plot = layout["height"] - layout["margin"].get("t", 0) - layout["margin"]["b"]
-    y = -title_px / max(plot, 1)
-    layout["updatemenus"] = [{**menu, "y": y, "yanchor": "top"} for menu in layout["updatemenus"]]
-    layout["sliders"] = [{**slider, "y": y, "yanchor": "top"} for slider in layout.get("sliders", [])]
+    layout["updatemenus"] = [{**menu, "y": 0, "yanchor": "top", "pad": {**menu.get("pad", {}), "t": title_px}}
+                             for menu in layout["updatemenus"]]
+    layout["sliders"] = [{**slider, "y": 0, "yanchor": "top", "pad": {**slider.get("pad", {}), "t": title_px}}
+                         for slider in layout.get("sliders", [])]
     return spec
 
 
