@@ -459,6 +459,12 @@ class BatchSweep:
         The steps the run call takes (the reshuffled batches are drawn for that many).
     seed : int >= 0
     sampling : {"reshuffle", "independent"}
+
+    >>> from lossviz.run import run
+    >>> objective, _ = build_problem("synthetic_line")
+    >>> sweep = BatchSweep(objective, [1, 64, None], steps=5, seed=2, sampling="independent")
+    >>> run(sweep, optimizers.get("sgd", lr=0.05), np.zeros((3, 2)), 5).params.shape
+    (3, 6, 2)
     """
 
     def __init__(self, objective: Any, batch_sizes: Sequence[int | None], *, steps: int, seed: int = 0,
@@ -790,6 +796,22 @@ def torch_script(problem: str, lr: float, batch_sizes: Sequence[int | None], *, 
 
     ``names`` label the two parameters (default: the model's); user text reaches the script only through
     ``repr`` and comments.
+
+    Parameters
+    ----------
+    problem : str
+        A :data:`PROBLEMS` key.
+    lr : float > 0
+    batch_sizes : sequence of int or None
+    steps : int >= 0
+    x0 : array_like, shape (2,)
+    seed : int >= 0
+    sampling : {"reshuffle", "independent"}
+    names : sequence of 2 str, optional
+
+    >>> code = torch_script("synthetic_line", 0.05, [8, None], steps=10, x0=[0, 0], sampling="independent")
+    >>> "torch.optim.SGD([params], lr=0.05" in code and "rng.integers(0, len(t), size=size)" in code
+    True
     """
     check_choice(problem, "problem", PROBLEMS)
     sampling = _check_sampling(sampling)
@@ -869,7 +891,11 @@ _GRAD_CALL_SECONDS = 100e-6
 
 
 def label(batch_size: int | None) -> str:
-    """A path's name: ``"B = 8"``, or ``"full batch (GD)"`` for None."""
+    """A path's name: ``"B = 8"``, or ``"full batch (GD)"`` for None.
+
+    >>> label(8), label(None)
+    ('B = 8', 'full batch (GD)')
+    """
     return "full batch (GD)" if batch_size is None else f"B = {batch_size}"
 
 
@@ -889,14 +915,31 @@ def work_seconds(problem: str, steps: int, n_sizes: int) -> float:
 
 
 def paths_caption(runs: dict[str, Trajectory], f_star: float) -> str:
-    """Each path's loss above the minimum at its last step."""
+    """Each path's loss above the minimum at its last step.
+
+    Parameters
+    ----------
+    runs : dict of str to Trajectory
+        Unbatched runs by the name the page gives them.
+    f_star : float
+        The loss at the minimum.
+
+    >>> solved = solve("synthetic_line")
+    >>> run = sgd_run(solved.objective, 0.05, None, 300, [0.0, 0.0])
+    >>> paths_caption({"GD": run}, solved.min_loss)[:48]
+    'Loss above the minimum after the last step, GD: '
+    """
     finals = [f"{name}: {t.loss[-1] - f_star:.3g}" for name, t in runs.items()]
     return ("Loss above the minimum after the last step, " + "; ".join(finals) + ". The full-batch path is "
             "deterministic; the mini-batch paths share the seed, so they differ only by the batch size.")
 
 
 def cloud_caption(where: str, point: Sequence[float], sampling: str) -> str:
-    """What the gradient cloud shows (Markdown)."""
+    """What the gradient cloud shows (Markdown): ``where`` is "start" or "minimum", ``point`` (2,).
+
+    >>> cloud_caption("start", (-1.0, 1.5), "independent")[:60]
+    '300 mini-batch gradients per batch size at the **start** (-1'
+    """
     theory = ("(independent draws)" if sampling == "independent"
               else "× (n − B)/(n − 1) (a batch of a reshuffled epoch)")
     return (f"{CLOUD_BATCHES} mini-batch gradients per batch size at the **{where}** ({point[0]:.3g}, "
@@ -904,7 +947,13 @@ def cloud_caption(where: str, point: Sequence[float], sampling: str) -> str:
 
 
 def balls_caption(balls: Sequence[NoiseBall], lr: float, sampling: str) -> str:
-    """The measured noise balls at ``lr`` against the theory."""
+    """The measured noise balls at ``lr`` (one per batch size) against the theory.
+
+    >>> objective, _ = build_problem("synthetic_line")
+    >>> ball = noise_balls(objective, minimizer(objective), [0.05], 4, steps=100, burn_in=10)
+    >>> balls_caption(ball, 0.05, "independent")[:48]
+    'SGD started at the minimum, 300 steps discarded,'
+    """
     described = [f"B = {ball.batch_size}: " + ("diverged" if ball.diverged else f"{ball.excess_loss:.3g}")
                  + f" (theory {ball.predicted_excess_loss:.3g})" for ball in balls]
     return (f"SGD started at the minimum, {BALL_BURN_IN} steps discarded, the next {BALL_STEPS:,} kept. "
@@ -984,7 +1033,29 @@ class BallsView(NamedTuple):
 
 def balls_view(objective: Any, minimum: object, lr: float, batch_sizes: Sequence[int], *, seed: int = 0,
                sampling: str = "independent", resolution: int = 81) -> BallsView:
-    """:func:`noise_ball_grid` at the page's learning-rate multiples, and the map around the minimum."""
+    """:func:`noise_ball_grid` at the page's learning-rate multiples, and the map around the minimum.
+
+    Parameters
+    ----------
+    objective : data objective
+    minimum : array_like, shape (d,)
+    lr : float > 0
+        The page's rate; the balls are measured at ``lr`` times each of :data:`LR_FACTORS`.
+    batch_sizes : sequence of int
+    seed : int
+    sampling : {"independent", "reshuffle"}
+    resolution : int
+        Points per axis of the map.
+
+    Returns
+    -------
+    BallsView
+
+    >>> solved = solve("synthetic_line")
+    >>> view = balls_view(solved.objective, solved.minimum, 0.05, [1, 8], resolution=5)
+    >>> len(view.balls), [ball.batch_size for ball in view.at_lr], view.Z.shape
+    (8, [1, 8], (5, 5))
+    """
     w_star = np.asarray(minimum, dtype=float)
     balls = noise_ball_grid(objective, w_star, np.array(LR_FACTORS) * lr, batch_sizes, steps=BALL_STEPS,
                             burn_in=BALL_BURN_IN, seed=seed, sampling=sampling)
@@ -1003,7 +1074,14 @@ def balls_view(objective: Any, minimum: object, lr: float, batch_sizes: Sequence
 
 def paths_table(view: PathsView, batch_sizes: Sequence[int]) -> pd.DataFrame:
     """The chosen batch sizes' runs and gradient descent's, one row per step: ``batch_size`` ("full" for
-    gradient descent), ``step``, the parameters, ``loss``, ``grad_norm``, ``lr``."""
+    gradient descent), ``step``, the parameters, ``loss``, ``grad_norm``, ``lr``.
+
+    >>> solved = solve("synthetic_line")
+    >>> view = paths_view(solved.objective, solved.minimum, 0.05, 3, [0.0, 0.0], resolution=3)
+    >>> table = paths_table(view, [8])
+    >>> table["batch_size"].tolist(), list(table.columns)[:4]
+    (['8', '8', '8', '8', 'full', 'full', 'full', 'full'], ['batch_size', 'step', 'slope', 'intercept'])
+    """
     frames = []
     for size in [*batch_sizes, None]:
         frame = view.path(size).to_frame().drop(columns="run")
@@ -1013,5 +1091,12 @@ def paths_table(view: PathsView, batch_sizes: Sequence[int]) -> pd.DataFrame:
 
 
 def clouds_table(clouds: Sequence[GradientCloud], param_names: Sequence[str]) -> pd.DataFrame:
-    """Every cloud's gradients, one row per batch (:meth:`GradientCloud.to_frame`)."""
+    """Every cloud's gradients, one row per batch (:meth:`GradientCloud.to_frame`).
+
+    >>> objective, _ = build_problem("synthetic_line")
+    >>> clouds = gradient_clouds(objective, [0.0, 0.0], [1, 8], n_batches=5)
+    >>> table = clouds_table(clouds, objective.param_names)
+    >>> len(table), list(table.columns)
+    (10, ['batch_size', 'batch', 'grad_slope', 'grad_intercept'])
+    """
     return pd.concat([cloud.to_frame(tuple(param_names)) for cloud in clouds], ignore_index=True)

@@ -665,7 +665,24 @@ def scrub_strengths(strength: float) -> tuple[np.ndarray, int]:
 def unit_level_sets(penalty: str, xs: object, ys: object, *, l1_ratio: float = 0.5, count: int = 8,
                     n: int = CURVE_POINTS) -> np.ndarray:
     """``count`` evenly spaced level sets of the unit penalty, up to its value at the view's farthest
-    corner, as one polyline with NaN rows between the curves: shape ``(count * (n + 1), 2)``."""
+    corner, as one polyline with NaN rows between the curves.
+
+    Parameters
+    ----------
+    penalty : {"l1", "l2", "elastic_net"}
+    xs, ys : array_like, shape (nx,), (ny,)
+        The view's axes.
+    l1_ratio : float in [0, 1]
+    count, n : int
+        Level sets, and points on each.
+
+    Returns
+    -------
+    ndarray, shape (count * (n + 1), 2)
+
+    >>> unit_level_sets("l1", np.linspace(-1, 1, 3), np.linspace(-1, 1, 3), count=2, n=5).shape
+    (12, 2)
+    """
     rho = _penalty_parts(penalty, l1_ratio)
     gx, gy = check_array(xs, "xs", ndim=1), check_array(ys, "ys", ndim=1)
     corners = np.array([[x, y] for x in (gx[0], gx[-1]) for y in (gy[0], gy[-1])])
@@ -779,7 +796,22 @@ def _regularized(model: Any, penalty: str, strength: float, rho: float) -> regul
 
 def at_strength(land: Landscape, penalty: str, strength: float) -> RegularizationView:
     """The view of :class:`Landscape` ``land`` at one penalty and strength (the elastic net with the
-    landscape's mix): the minimizer, the touching level sets, the regularized loss, the scrubber frames."""
+    landscape's mix): the minimizer, the touching level sets, the regularized loss, the scrubber frames.
+
+    Parameters
+    ----------
+    land : Landscape
+    penalty : {"l1", "l2", "elastic_net"}
+    strength : float >= 0
+
+    Returns
+    -------
+    RegularizationView
+
+    >>> view = at_strength(landscape_of(("bmi", "bp"), resolution=5), "l1", 0.8)
+    >>> float(view.minimizer[1]), view.total_Z.shape, float(view.frames.strengths[view.active])
+    (0.0, (5, 5), 0.8)
+    """
     rho = _penalty_parts(penalty, land.l1_ratio)
     value = check_scalar(strength, "strength", low=0.0)
     model = models.linear_regression(land.X, land.y, fit_intercept=False)
@@ -935,7 +967,26 @@ def weight_decay_comparison(
 def decay_landscape(X: object, y: object, comparison: DecayComparison, *,
                     resolution: int = 101) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The data loss (MSE, no intercept) on a square view holding the runs' start, least squares and the
-    origin: ``xs`` (n,), ``ys`` (n,), ``Z`` (n, n), read-only."""
+    origin.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, 2)
+    y : array_like, shape (m,)
+    comparison : DecayComparison
+    resolution : int
+        n, points per axis.
+
+    Returns
+    -------
+    xs, ys : ndarray, shape (n,), read-only
+    Z : ndarray, shape (n, n), read-only
+
+    >>> d = load_data(("bmi", "bp"))
+    >>> result = weight_decay_comparison(d.X, d.y, 1.0, steps=3, x0=[-1.0, 1.0])
+    >>> [a.shape for a in decay_landscape(d.X, d.y, result, resolution=4)]
+    [(4,), (4,), (4, 4)]
+    """
     model = models.linear_regression(X, y, fit_intercept=False)
     points = np.array([comparison.unregularized_minimizer, [0.0, 0.0], comparison.trajectories[0].params[0]])
     xs, ys = _square_axes(points, 0.3, resolution)
@@ -946,7 +997,12 @@ def decay_landscape(X: object, y: object, comparison: DecayComparison, *,
 
 
 def minimizer_caption(view: RegularizationView, names: Sequence[str], penalty: str, strength: float) -> str:
-    """What the two maps show, in numbers (Markdown; ``names`` are the dataset's own feature names)."""
+    """What the two maps show, in numbers (Markdown; ``names`` are the dataset's own feature names).
+
+    >>> view = at_strength(landscape_of(("bmi", "bp"), resolution=3), "l1", 0.8)
+    >>> minimizer_caption(view, ("bmi", "bp"), "l1", 0.8)[:55]
+    'At λ = 0.8 the L1 (lasso) minimizer is (0.1865, 0.0000)'
+    """
     title = PENALTY_TITLES[check_choice(penalty, "penalty", PENALTIES)]
     w, ols = view.minimizer, view.ols
     zeros = [n for n, v in zip(names, w) if v == 0.0]
@@ -958,7 +1014,11 @@ def minimizer_caption(view: RegularizationView, names: Sequence[str], penalty: s
 
 
 def knots_caption(paths: dict, names: Sequence[str]) -> str:
-    """Where each weight becomes exactly zero along each path (Markdown)."""
+    """Where each weight becomes exactly zero along each path (Markdown).
+
+    >>> knots_caption(landscape_of(("bmi", "bp"), resolution=3).paths, ("bmi", "bp"))[:46]
+    'Exactly zero from λ = bmi: 1.173 (L1 (lasso));'
+    """
     knots = [f"{n}: {path.zero_from[j]:.4g} ({PENALTY_TITLES[p]})" for p, path in paths.items()
              for j, n in enumerate(names) if np.isfinite(path.zero_from[j])]
     return ("Exactly zero from λ = " + "; ".join(knots) + ". The ridge weights only approach 0. The zeros "
@@ -967,7 +1027,12 @@ def knots_caption(paths: dict, names: Sequence[str]) -> str:
 
 
 def decay_caption(result: DecayComparison) -> str:
-    """Where each run ended against where theory says it must (Markdown)."""
+    """Where each run ended against where theory says it must (Markdown).
+
+    >>> d = load_data(("bmi", "bp"))
+    >>> decay_caption(weight_decay_comparison(d.X, d.y, 4.0, steps=1500, x0=[-1.0, 1.0]))[:50]
+    '**SGD, weight_decay** ends at (0.1792, 0.1235); **'
+    """
     ends = [f"**{label}** ends at ({t.params[-1][0]:.4f}, {t.params[-1][1]:.4f})"
             for label, t in zip(result.labels, result.trajectories)]
     ridge, box = result.ridge_minimizer, result.box_minimizer
@@ -976,7 +1041,11 @@ def decay_caption(result: DecayComparison) -> str:
 
 
 def paths_table(paths: dict, names: Sequence[str]) -> pd.DataFrame:
-    """Every path as :meth:`RegularizationPath.to_frame` rows, one penalty after the other."""
+    """Every path as :meth:`RegularizationPath.to_frame` rows, one penalty after the other.
+
+    >>> list(paths_table(landscape_of(("bmi", "bp"), resolution=3).paths, ("bmi", "bp")).columns)[:5]
+    ['penalty', 'l1_ratio', 'strength', 'w_bmi', 'w_bp']
+    """
     return pd.concat([path.to_frame(tuple(names)) for path in paths.values()], ignore_index=True)
 
 
@@ -1011,6 +1080,20 @@ def torch_script(X: object, y: object, names: tuple[str, ...], comparison: Decay
     squared error), equal to the page's to float64 round-off.
 
     ``names`` label the weights: user text reaches the script only through ``repr`` and comments.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, p)
+    y : array_like, shape (m,)
+    names : tuple of str, length p
+    comparison : DecayComparison
+        Its optimizers and start are written; its runs are what the script reproduces.
+    steps : int >= 0
+
+    >>> d = load_data(("bmi", "bp"))
+    >>> code = torch_script(d.X, d.y, ("bmi", "bp"), weight_decay_comparison(d.X, d.y, 1.0, steps=2), steps=2)
+    >>> "torch.optim.AdamW([params], lr=0.01" in code and "import lossviz" not in code
+    True
     """
     steps = check_int(steps, "steps", low=0)
     Xa, ya = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
@@ -1050,7 +1133,23 @@ def torch_script(X: object, y: object, names: tuple[str, ...], comparison: Decay
 def sklearn_script(X: object, y: object, names: tuple[str, ...], penalty: str, strength: float, *,
                    l1_ratio: float = 0.5) -> str:
     """A self-contained scikit-learn script (data inline) fitting :func:`sklearn_call`'s estimator; it
-    prints the minimizer as JSON (weight name to value), equal to the page's to the solver's tolerance."""
+    prints the minimizer as JSON (weight name to value), equal to the page's to the solver's tolerance.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, p)
+    y : array_like, shape (m,)
+    names : tuple of str, length p
+        Only ever a string literal in the script.
+    penalty : {"l1", "l2", "elastic_net"}
+    strength : float >= 0
+    l1_ratio : float in [0, 1]
+
+    >>> d = load_data(("bmi", "bp"))
+    >>> code = sklearn_script(d.X, d.y, ("bmi", "bp"), "l2", 0.8)
+    >>> "model = Ridge(alpha=176.8, fit_intercept=False).fit(X, t)" in code
+    True
+    """
     Xa, ya = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     call = sklearn_call(penalty, strength, len(ya), l1_ratio=l1_ratio)
     estimator = call.split("(")[0]
