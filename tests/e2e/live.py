@@ -87,3 +87,11 @@ def download_csv(page, button: str) -> tuple[pd.DataFrame, str]:
     with page.expect_download() as download:
         page.get_by_role("button", name=button).click()
     return pd.read_csv(download.value.path()), download.value.suggested_filename
+
+
+def play_controls(frame) -> list[dict]:
+    """The boxes of an animated map's Play/Pause buttons and step slider, once drawn (a resize redraws
+    them)."""
+    frame.wait_for_function("() => document.querySelectorAll('.updatemenu-button').length >= 2"
+                            " && document.querySelector('.slider-container') !== null", timeout=20_000)
+    return boxes(frame, ".updatemenu-button") + boxes(frame, ".slider-container")

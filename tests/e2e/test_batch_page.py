@@ -7,8 +7,8 @@ import pytest
 from bench.browser import PLOTS_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 from tests.e2e.live import (
-    boxes, chart_frame, count_renders, download_csv, overlap, renders, scrub, scrub_value, sent_messages,
-    trace,
+    boxes, chart_frame, count_renders, download_csv, overlap, play_controls, renders, scrub, scrub_value,
+    sent_messages, trace,
 )
 
 FIVE = "() => window.__lvPlots().length === 5"
@@ -87,7 +87,7 @@ def test_the_maps_play_controls_clear_its_axis_title(batch, width, height):
     page.wait_for_timeout(1500)
     frame = chart_frame(page, GD)
     (title,) = boxes(frame, ".g-xtitle text")
-    controls = boxes(frame, ".updatemenu-button") + boxes(frame, ".slider-container")
+    controls = play_controls(frame)
     assert len(controls) >= 3
     for box in controls:
         assert not overlap(box, title) and box["top"] >= title["bottom"], (box, title)

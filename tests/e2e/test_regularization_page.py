@@ -7,8 +7,8 @@ import pytest
 from bench.browser import PLOTS_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 from tests.e2e.live import (
-    boxes, chart_frame, count_renders, download_csv, frame_offset, overlap, pixel, renders, scrub,
-    scrub_value, sent_messages, trace,
+    boxes, chart_frame, count_renders, download_csv, frame_offset, overlap, pixel, play_controls, renders,
+    scrub, scrub_value, sent_messages, trace,
 )
 
 MINIMIZER = "minimizer at this λ"
@@ -103,7 +103,7 @@ def test_the_mini_maps_play_controls_clear_its_axis_title_and_its_start_shows(re
     page.wait_for_timeout(1500)
     frame = chart_frame(page, "AdamW (decoupled)")
     (title,) = boxes(frame, ".g-xtitle text")
-    controls = boxes(frame, ".updatemenu-button") + boxes(frame, ".slider-container")
+    controls = play_controls(frame)
     assert len(controls) >= 3
     for box in controls:
         assert not overlap(box, title) and box["top"] >= title["bottom"], (box, title)
