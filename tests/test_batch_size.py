@@ -473,3 +473,32 @@ def test_scenario_claims_hold():
     final = [minibatch.sgd_run(objective, sc.lr, b, sc.steps, start, seed=sc.seed,
                                sampling=sc.sampling).loss[-1] for b in sc.batch_sizes]
     assert final[0] > final[1] > final[2]
+
+
+@pytest.mark.parametrize("sampling", minibatch.SAMPLINGS)
+def test_every_figure_of_the_page_is_a_valid_plotly_figure(sampling):
+    import plotly.graph_objects as go
+
+    from lossviz.viz import batch_size as figures
+
+    def valid(spec):
+        go.Figure({k: v for k, v in spec.items() if k in ("data", "layout")})
+        for frame in spec.get("frames", []):
+            go.Frame(frame)
+        return spec
+
+    solved = minibatch.solve("breast_cancer_radius")
+    sizes, names = (1, 64), ("w1", "b")
+    colors = figures.batch_colors(sizes)
+    view = minibatch.paths_view(solved.objective, solved.minimum, 2.0, 20, [0.5, 2.5], sampling=sampling,
+                                resolution=9)
+    paths = valid(figures.paths_map(view, sizes, colors, minimum=solved.minimum, names=names,
+                                    f_star=solved.min_loss))
+    assert len(paths["lossviz_scrub"]["frames"]) == len(minibatch.BATCH_OPTIONS) + 1
+    valid(figures.loss_curves(view, sizes, colors, f_star=solved.min_loss))
+    clouds = minibatch.gradient_clouds(solved.objective, [0.5, 2.5], sizes, n_batches=20, sampling=sampling)
+    valid(figures.cloud_chart(clouds, colors, names))
+    w_star = solved.minimum
+    balls = minibatch.balls_view(solved.objective, w_star, 2.0, sizes, sampling=sampling, resolution=9)
+    valid(figures.ball_map(balls.xs, balls.ys, balls.Z, balls.at_lr, colors, minimum=w_star, names=names))
+    valid(figures.scaling_chart(minibatch.balls_frame(balls.balls), colors))

@@ -105,6 +105,8 @@ def test_play_controls_sit_below_the_axis_title_at_any_height(height):
         # Hung from the plot area's bottom edge by a padding in pixels, which no plot height changes.
         assert control["y"] == 0 and control["yanchor"] == "top" and control["pad"]["t"] >= 60
         assert layout["margin"]["b"] >= control["pad"]["t"] + 50
+    (buttons,), (slider,) = layout["updatemenus"], layout["sliders"]
+    assert slider["pad"]["t"] >= buttons["pad"]["t"] + 40  # a row of its own, under the buttons
     still = lv.play_below_axis_title(lv.contour_spec(XS, YS, Z, animate=False))
     assert still["layout"]["margin"]["b"] == 50 and "updatemenus" not in still["layout"]
 

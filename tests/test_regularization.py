@@ -458,3 +458,30 @@ def test_scenarios_are_page_settings():
         assert (sc.settings["strength"], sc.settings["decay"], sc.settings["steps"]) == (
             sc.strength, sc.weight_decay, sc.steps)
     assert regpath.DEFAULT_SCENARIO in regpath.SCENARIOS
+
+
+def _valid(spec):
+    """Plotly's own checks on a spec the page draws (the builders write plain dicts, unchecked)."""
+    import plotly.graph_objects as go
+
+    go.Figure({k: v for k, v in spec.items() if k in ("data", "layout")})
+    for frame in spec.get("frames", []):
+        go.Frame(frame)
+    return spec
+
+
+@pytest.mark.parametrize("penalty", regpath.PENALTIES)
+def test_every_figure_of_the_page_is_a_valid_plotly_figure(penalty):
+    from lossviz.viz import regularization as figures
+
+    land = regpath.landscape_of(("bmi", "bp"), resolution=9)
+    view = regpath.at_strength(land, penalty, 0.8)
+    names = ("bmi", "bp")
+    geometry = _valid(figures.geometry(view, penalty=penalty, names=names))
+    assert len(geometry["lossviz_scrub"]["frames"]) == len(view.frames.strengths)
+    _valid(figures.regularized(view, penalty=penalty, names=names))
+    _valid(figures.path_chart(list(view.paths.values()), strength=0.8, names=names))
+    result = regpath.weight_decay_comparison(land.X, land.y, 2.0, steps=30, x0=[-1.0, 1.0])
+    xs, ys, Z = regpath.decay_landscape(land.X, land.y, result, resolution=9)
+    _valid(figures.decay_map(xs, ys, Z, result, weight_decay=2.0, names=names))
+    _valid(figures.decay_distances(result))

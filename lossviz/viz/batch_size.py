@@ -45,10 +45,12 @@ def batch_colors(batch_sizes: Sequence[int]) -> dict[int, str]:
 
 def _axes(spec: dict, names: Sequence[str], prefix: str = "") -> dict:
     layout = spec["layout"]
-    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": f"{prefix}{names[0]}"}}
+    # automargin: the margins grow to hold ticks and title at any type size (projector mode).
+    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": f"{prefix}{names[0]}"},
+                       "automargin": True}
     # Both axes keep their range and give up plot area instead, so a map fills its frame.
     layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": f"{prefix}{names[1]}"},
-                       "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}
+                       "scaleanchor": "x", "scaleratio": 1, "constrain": "domain", "automargin": True}
     return spec
 
 

@@ -478,22 +478,24 @@ def scrubber(label: str, values: list[str], active: int, traces: list[int], fram
             "frames": frames, "hide": list(hide)}
 
 
-def play_below_axis_title(spec: dict, title_px: int = 64, controls_px: int = 70) -> dict:
-    """An animated map (:func:`contour_spec`) with its Play/Pause buttons and step slider below the x-axis
-    title, whatever the plot area's height.
+def play_below_axis_title(spec: dict, title_px: int = 64, buttons_px: int = 44, slider_px: int = 70) -> dict:
+    """An animated map (:func:`contour_spec`) with its Play/Pause buttons below the x-axis title and its
+    step slider below the buttons, whatever the plot area's height and the type size.
 
     The controls were placed at a fixed fraction of the plot area's height below it: on a short map, or
-    one whose legend grows the top margin, that fraction put them on the axis title. Here they hang from
-    the plot area's bottom edge with a padding of ``title_px`` pixels (Plotly's ``pad`` is in pixels),
-    and the bottom margin holds the title and the controls.
+    one whose legend grows the top margin, that fraction put them on the axis title; and the slider,
+    beside the buttons, ran under them once the type grew (projector mode). Here they hang from the plot
+    area's bottom edge by paddings in pixels (Plotly's ``pad`` is in pixels): the buttons ``title_px``
+    below it, the slider, as wide as the plot, ``buttons_px`` further; the bottom margin holds them all.
     """
     layout = spec["layout"]
     if not layout.get("updatemenus"):
         return spec
-    layout["margin"] = {**layout.get("margin", {}), "b": title_px + controls_px}
+    layout["margin"] = {**layout.get("margin", {}), "b": title_px + buttons_px + slider_px}
     layout["updatemenus"] = [{**menu, "y": 0, "yanchor": "top", "pad": {**menu.get("pad", {}), "t": title_px}}
                              for menu in layout["updatemenus"]]
-    layout["sliders"] = [{**slider, "y": 0, "yanchor": "top", "pad": {**slider.get("pad", {}), "t": title_px}}
+    layout["sliders"] = [{**slider, "x": 0, "len": 1.0, "y": 0, "yanchor": "top",
+                          "pad": {**slider.get("pad", {}), "t": title_px + buttons_px}}
                          for slider in layout.get("sliders", [])]
     return spec
 

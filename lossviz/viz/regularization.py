@@ -32,18 +32,21 @@ ORDER = ("l1", "elastic_net", "l2")
 
 def _weight_axes(spec: dict, names: Sequence[str]) -> dict:
     layout = spec["layout"]
-    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": f"weight of {names[0]}"}}
+    # automargin: the margins grow to hold ticks and title at any type size (projector mode).
+    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": f"weight of {names[0]}"},
+                       "automargin": True}
     # Both axes keep their range and give up plot area instead, so the map fills the frame.
     layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": f"weight of {names[1]}"},
-                       "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}
+                       "scaleanchor": "x", "scaleratio": 1, "constrain": "domain", "automargin": True}
     return spec
 
 
-def _legend_below(spec: dict) -> dict:
-    """Legend in rows under the map: beside it, it squeezes an equal-aspect plot."""
-    spec["layout"]["legend"] = {"orientation": "h", "y": -0.14, "yanchor": "top", "x": 0,
+def _legend_above(spec: dict) -> dict:
+    """Legend in rows over the map: beside it, it squeezes an equal-aspect plot, and under it, it met the
+    x-axis title as soon as the type grew (projector mode)."""
+    spec["layout"]["legend"] = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
                                 "font": {"size": 12}}
-    spec["layout"]["margin"] = {"l": 60, "r": 20, "t": 20, "b": 40}
+    spec["layout"]["margin"] = {"l": 60, "r": 20, "t": 20, "b": 50}
     return spec
 
 
@@ -107,7 +110,7 @@ def geometry(view: RegularizationView, *, penalty: str, names: Sequence[str], he
               for i, (s, w) in enumerate(zip(frames.strengths, frames.minimizers))]
     traces = [touching, touching + 1, len(data) - 1]
     spec["lossviz_scrub"] = scrubber("strength λ", values, k, traces, positions)
-    return _legend_below(_weight_axes(spec, names))
+    return _legend_above(_weight_axes(spec, names))
 
 
 def regularized(view: RegularizationView, *, penalty: str, names: Sequence[str], height: int = 540) -> dict:
@@ -115,7 +118,7 @@ def regularized(view: RegularizationView, *, penalty: str, names: Sequence[str],
     spec = _map(view, view.total_Z, "data loss + penalty", height)
     spec["data"].append(_marker(view.minimizer, "minimizer of data loss + penalty", "circle",
                                 PENALTY_COLORS[penalty], 15))
-    return _legend_below(_weight_axes(spec, names))
+    return _legend_above(_weight_axes(spec, names))
 
 
 def path_chart(paths: Sequence[RegularizationPath], *, strength: float, names: Sequence[str],

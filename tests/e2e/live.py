@@ -93,5 +93,5 @@ def play_controls(frame) -> list[dict]:
     """The boxes of an animated map's Play/Pause buttons and step slider, once drawn (a resize redraws
     them)."""
     frame.wait_for_function("() => document.querySelectorAll('.updatemenu-button').length >= 2"
-                            " && document.querySelector('.slider-container') !== null", timeout=20_000)
+                            " && document.querySelector('.slider-container') !== null", timeout=60_000)
     return boxes(frame, ".updatemenu-button") + boxes(frame, ".slider-container")

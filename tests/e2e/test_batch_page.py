@@ -91,6 +91,8 @@ def test_the_maps_play_controls_clear_its_axis_title(batch, width, height):
     assert len(controls) >= 3
     for box in controls:
         assert not overlap(box, title) and box["top"] >= title["bottom"], (box, title)
+    (slider,) = boxes(frame, ".slider-container")
+    assert not any(overlap(button, slider) for button in boxes(frame, ".updatemenu-button"))
 
 
 def test_every_download_holds_the_pages_numbers(batch):

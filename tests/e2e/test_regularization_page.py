@@ -107,6 +107,8 @@ def test_the_mini_maps_play_controls_clear_its_axis_title_and_its_start_shows(re
     assert len(controls) >= 3
     for box in controls:
         assert not overlap(box, title) and box["top"] >= title["bottom"], (box, title)
+    (slider,) = boxes(frame, ".slider-container")
+    assert not any(overlap(button, slider) for button in boxes(frame, ".updatemenu-button"))
     legend = frame.evaluate("() => [...document.querySelectorAll('.legend .traces')]"
                             ".filter(t => t.textContent.trim() === 'start')"
                             ".map(t => t.querySelector('.legendpoints path').getBoundingClientRect().width)")
