@@ -878,7 +878,7 @@ class DecayComparison(NamedTuple):
 DECAY_LABELS = ("SGD, weight_decay", "Adam + L2 (weight_decay)", "AdamW (decoupled)")
 # CPU seconds of one step of the three decay runs together (measured on the 2-core machine the app is
 # sized for, 442 samples, and rounded up); see decay_seconds.
-_DECAY_STEP_SECONDS = 60e-6
+_DECAY_STEP_SECONDS = 100e-6
 
 
 class _LeastSquares:
