@@ -49,6 +49,7 @@ class Path:
     z: np.ndarray
     diverged_at: int = -1
     note: str = ""
+    dash: str = "solid"  # an optimizer's second sequence (ASGD's average) is drawn dashed
 
     @property
     def last_finite(self) -> int:
@@ -280,7 +281,8 @@ def contour_spec(
     for path in paths:
         data.append({
             "type": "scatter", "x": path.xy[:, 0], "y": path.xy[:, 1], "mode": "lines", "name": path.label,
-            "line": {"color": path.color, "width": 2.5}, "legendgroup": path.label,
+            "line": {"color": path.color, "width": 2.5 if path.dash == "solid" else 1.8, "dash": path.dash},
+            "legendgroup": path.label,
             "hovertemplate": f"{path.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
         })
         exit_ = view_exit(path.xy, ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1]))))
