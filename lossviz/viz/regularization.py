@@ -178,7 +178,7 @@ def path_chart(paths: Sequence[RegularizationPath], *, strength: float, names: S
 
 
 def decay_map(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, comparison: DecayComparison, *,
-              weight_decay: float, names: Sequence[str], height: int = 560) -> dict:
+              weight_decay: float, names: Sequence[str], height: int = 660) -> dict:
     """The three runs on the data loss (Play replays them), with where theory says each must end: the
     ridge minimizer (SGD and Adam + L2) and the least-squares point inside the box |w_j| <= 1/λ (AdamW
     as lr -> 0)."""
@@ -201,7 +201,7 @@ def decay_map(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, comparison: DecayCo
     return play_below_axis_title(start_ring(_weight_axes(spec, names)))
 
 
-def decay_distances(comparison: DecayComparison, height: int = 520) -> dict:
+def decay_distances(comparison: DecayComparison, height: int = 600) -> dict:
     """Each run's distance to the ridge minimizer against the step (log axis)."""
     series = list(zip(comparison.labels, DECAY_COLORS, comparison.distances("ridge")))
     return curves_spec(series, ylabel="distance to the ridge minimizer", height=height)
