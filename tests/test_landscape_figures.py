@@ -118,3 +118,12 @@ def test_the_start_ring_is_wider_than_the_moving_heads_drawn_over_it():
     head = spec["layout"]["shapes"][0]
     assert start["marker"]["size"] > head["x1"] - head["x0"] + 4
     assert start["marker"]["symbol"] == "circle-open"
+
+
+def test_equal_axes_keep_a_circle_round_and_make_room_for_their_titles():
+    spec = lv.equal_axes(lv.contour_spec(XS, YS, Z), "weight of a", "weight of b")
+    _validated(lv.as_figure(spec))
+    x, y = spec["layout"]["xaxis"], spec["layout"]["yaxis"]
+    assert (x["title"]["text"], y["title"]["text"]) == ("weight of a", "weight of b")
+    assert y["scaleanchor"] == "x" and y["scaleratio"] == 1 and x["automargin"] and y["automargin"]
+    assert x["range"] == [float(XS[0]), float(XS[-1])]  # the ranges stay the map's

@@ -13,7 +13,8 @@ import pandas as pd
 
 from lossviz.lessons.batch_size import BATCH_OPTIONS, GradientCloud, NoiseBall, PathsView, label
 from lossviz.viz.landscape import (
-    MINIMUM_COLOR, PALETTE, Path, contour_spec, curves_spec, play_below_axis_title, scrubber, start_ring,
+    MINIMUM_COLOR, PALETTE, Path, contour_spec, curves_spec, equal_axes, play_below_axis_title, scrubber,
+    start_ring,
 )
 
 __all__ = ["ellipse", "batch_colors", "paths_map", "loss_curves", "cloud_chart", "ball_map", "scaling_chart",
@@ -44,14 +45,7 @@ def batch_colors(batch_sizes: Sequence[int]) -> dict[int, str]:
 
 
 def _axes(spec: dict, names: Sequence[str], prefix: str = "") -> dict:
-    layout = spec["layout"]
-    # automargin: the margins grow to hold ticks and title at any type size (projector mode).
-    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": f"{prefix}{names[0]}"},
-                       "automargin": True}
-    # Both axes keep their range and give up plot area instead, so a map fills its frame.
-    layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": f"{prefix}{names[1]}"},
-                       "scaleanchor": "x", "scaleratio": 1, "constrain": "domain", "automargin": True}
-    return spec
+    return equal_axes(spec, f"{prefix}{names[0]}", f"{prefix}{names[1]}")
 
 
 def _color(size: int | None, colors: dict[int, str]) -> str:

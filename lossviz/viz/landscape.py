@@ -28,6 +28,7 @@ __all__ = [
     "scrubber",
     "play_below_axis_title",
     "start_ring",
+    "equal_axes",
 ]
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
@@ -499,6 +500,18 @@ def play_below_axis_title(spec: dict, title_px: int = 64, buttons_px: int = 44, 
     layout["sliders"] = [{**slider, "x": 0, "len": 1.0, "y": 0, "yanchor": "top",
                           "pad": {**slider.get("pad", {}), "t": title_px + buttons_px}}
                          for slider in layout.get("sliders", [])]
+    return spec
+
+
+def equal_axes(spec: dict, xtitle: str, ytitle: str) -> dict:
+    """A map's axes titled, at equal scale (a circle looks like a circle), and with the margins their ticks
+    and titles need at any type size (projector mode). The axes keep their ranges and give up plot area
+    instead, so the map fills its frame. Titles arrive escaped (user text through ``ui.text.plotly_label``).
+    """
+    layout = spec["layout"]
+    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": xtitle}, "automargin": True}
+    layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": ytitle}, "scaleanchor": "x",
+                       "scaleratio": 1, "constrain": "domain", "automargin": True}
     return spec
 
 

@@ -16,7 +16,8 @@ from lossviz.lessons.regularization import (
     PENALTY_TITLES, DecayComparison, RegularizationPath, RegularizationView,
 )
 from lossviz.viz.landscape import (
-    MINIMUM_COLOR, PALETTE, Path, contour_spec, curves_spec, play_below_axis_title, scrubber, start_ring,
+    MINIMUM_COLOR, PALETTE, Path, contour_spec, curves_spec, equal_axes, play_below_axis_title, scrubber,
+    start_ring,
 )
 
 __all__ = ["PENALTY_COLORS", "PENALTY_TITLES", "DECAY_COLORS", "geometry", "regularized", "path_chart",
@@ -31,14 +32,7 @@ ORDER = ("l1", "elastic_net", "l2")
 
 
 def _weight_axes(spec: dict, names: Sequence[str]) -> dict:
-    layout = spec["layout"]
-    # automargin: the margins grow to hold ticks and title at any type size (projector mode).
-    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": f"weight of {names[0]}"},
-                       "automargin": True}
-    # Both axes keep their range and give up plot area instead, so the map fills the frame.
-    layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": f"weight of {names[1]}"},
-                       "scaleanchor": "x", "scaleratio": 1, "constrain": "domain", "automargin": True}
-    return spec
+    return equal_axes(spec, f"weight of {names[0]}", f"weight of {names[1]}")
 
 
 def _legend_above(spec: dict) -> dict:
