@@ -94,12 +94,11 @@ class Page:
         text still describes the picture.
         """
         name = st.session_state.get(self._note_key)
+        st.session_state[self._shown_key] = None
         if name not in self.scenarios:
             return None
         scenario = self.scenarios[name]
-        keys = set(active) if active is not None else {f.key for f in self.fields}
-        changed = [k for k, v in self.values_of(name).items()
-                   if k in keys and k not in ignore and url.current(k) != _comparable(v)]
+        changed = self._changed(name, active, ignore)
         if changed:
             labels = url.labels_of(changed, self.fields)
             st.caption(f"Scenario “{scenario.title}” loaded, then changed ({', '.join(labels[:4])}"
@@ -107,7 +106,27 @@ class Page:
                        "Load it again to return.")
             return None
         st.info(f"**{scenario.title}.** {scenario.explanation}")
+        st.session_state[self._shown_key] = (name, None if active is None else tuple(active), tuple(ignore))
         return name
+
+    @property
+    def _shown_key(self) -> str:
+        return f"_scenario_shown::{self.id}"
+
+    def _changed(self, name: str, active: Sequence[str] | None, ignore: Sequence[str]) -> list[str]:
+        keys = set(active) if active is not None else {f.key for f in self.fields}
+        return [k for k, v in self.values_of(name).items()
+                if k in keys and k not in ignore and url.current(k) != _comparable(v)]
+
+    def note_outdated(self) -> bool:
+        """True when the scenario lesson the last full run showed no longer describes the settings.
+
+        A fragment (``st.fragment``) reruns only its own part of the page, so a control inside it that
+        moves a setting the loaded scenario fixes leaves the lesson above saying what is no longer
+        drawn; the fragment then reruns the whole page (``st.rerun(scope="app")``) to replace it.
+        """
+        shown = st.session_state.get(self._shown_key)
+        return bool(shown) and bool(self._changed(*shown))
 
     @property
     def _picture_key(self) -> str:

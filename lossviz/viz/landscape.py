@@ -32,6 +32,9 @@ __all__ = [
     "panel_map",
     "panel_end_mark",
     "small_multiples_spec",
+    "play_below_axis_title",
+    "start_ring",
+    "equal_axes",
 ]
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
@@ -604,6 +607,48 @@ def small_multiples_spec(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, paths: S
     return _spec(data, {**layout, "height": height, "template": "none", "showlegend": True, "legend": legend,
                         "margin": {"l": 10, "r": 10, "t": title, "b": 34}, "annotations": annotations,
                         "dragmode": "pan", **({"uirevision": view_key} if view_key is not None else {})})
+def play_below_axis_title(spec: dict, title_px: int = 64, buttons_px: int = 44, slider_px: int = 70) -> dict:
+    """An animated map (:func:`contour_spec`) with its Play/Pause buttons below the x-axis title and its
+    step slider below the buttons, whatever the plot area's height and the type size.
+
+    The controls were placed at a fixed fraction of the plot area's height below it: on a short map, or
+    one whose legend grows the top margin, that fraction put them on the axis title; and the slider,
+    beside the buttons, ran under them once the type grew (projector mode). Here they hang from the plot
+    area's bottom edge by paddings in pixels (Plotly's ``pad`` is in pixels): the buttons ``title_px``
+    below it, the slider, as wide as the plot, ``buttons_px`` further; the bottom margin holds them all.
+    """
+    layout = spec["layout"]
+    if not layout.get("updatemenus"):
+        return spec
+    layout["margin"] = {**layout.get("margin", {}), "b": title_px + buttons_px + slider_px}
+    layout["updatemenus"] = [{**menu, "y": 0, "yanchor": "top", "pad": {**menu.get("pad", {}), "t": title_px}}
+                             for menu in layout["updatemenus"]]
+    layout["sliders"] = [{**slider, "x": 0, "len": 1.0, "y": 0, "yanchor": "top",
+                          "pad": {**slider.get("pad", {}), "t": title_px + buttons_px}}
+                         for slider in layout.get("sliders", [])]
+    return spec
+
+
+def equal_axes(spec: dict, xtitle: str, ytitle: str) -> dict:
+    """A map's axes titled, at equal scale (a circle looks like a circle), and with the margins their ticks
+    and titles need at any type size (projector mode). The axes keep their ranges and give up plot area
+    instead, so the map fills its frame. Titles arrive escaped (user text through ``ui.text.plotly_label``).
+    """
+    layout = spec["layout"]
+    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": xtitle}, "automargin": True}
+    layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": ytitle}, "scaleanchor": "x",
+                       "scaleratio": 1, "constrain": "domain", "automargin": True}
+    return spec
+
+
+def start_ring(spec: dict, size: int = 24) -> dict:
+    """The map's "start" marker as a dark ring wider than the paths' moving heads (14 px discs, drawn on
+    top of every trace), so the start stays visible on the map where its legend entry says it is."""
+    for trace in spec["data"]:
+        if trace.get("name") == "start":
+            trace["marker"] = {"symbol": "circle-open", "size": size, "color": MINIMUM_COLOR,
+                               "line": {"width": 3, "color": MINIMUM_COLOR}}
+    return spec
 
 
 def contour_figure(*args, **kwargs) -> go.Figure:
