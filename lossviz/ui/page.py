@@ -218,16 +218,16 @@ def projector(spec: dict) -> dict:
         layout["annotations"] = [{**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}
                                  for a in layout["annotations"]]
     if layout.get("sliders") or layout.get("updatemenus"):
-        # The Play buttons and the step slider sit under the x axis: 40 px more room for its larger title,
-        # and the controls moved down by those 40 px (in the plot area's own units).
+        # The Play buttons and the step slider hang below the x axis by pixel paddings
+        # (viz.landscape.play_below_axis_title): 24 px more for the larger axis title, and room for it.
         margin = dict(layout.get("margin", {}))
-        margin["b"] = margin.get("b", 80) + 40
+        margin["b"] = margin.get("b", 80) + 48
         layout["margin"] = margin
-        layout["height"] = layout.get("height", 450) + 40
-        plot_height = max(layout["height"] - margin.get("t", 80) - margin["b"], 100)
-        shift = 40 / plot_height
-        layout["updatemenus"] = [{**m, "y": m.get("y", 0) - shift} for m in layout.get("updatemenus", [])]
-        layout["sliders"] = [{**s, "y": s.get("y", 0) - shift} for s in layout.get("sliders", [])]
+        layout["height"] = layout.get("height", 450) + 48
+        layout["updatemenus"] = [{**m, "pad": {**m.get("pad", {}), "t": m.get("pad", {}).get("t", 0) + 24}}
+                                 for m in layout.get("updatemenus", [])]
+        layout["sliders"] = [{**s, "pad": {**s.get("pad", {}), "t": s.get("pad", {}).get("t", 0) + 24}}
+                             for s in layout.get("sliders", [])]
     return {**spec, "layout": layout}
 
 

@@ -358,7 +358,8 @@ def contour_spec(
             }
         ]
         layout["margin"]["b"] = 110
-    return _spec(data, layout, frames)
+    spec = _spec(data, layout, frames)
+    return play_below_axis_title(spec) if frames else spec
 
 
 def surface_spec(
