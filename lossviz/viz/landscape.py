@@ -159,7 +159,7 @@ def raster(values: np.ndarray, levels: int = 30, lines: bool = True) -> str:
         edge = np.zeros(band.shape, dtype=bool)
         edge[:, 1:] |= band[:, 1:] != band[:, :-1]
         edge[1:, :] |= band[1:, :] != band[:-1, :]
-        rgb = np.where(edge[..., None], rgb * 0.65 + 255 * 0.35, rgb)
+        rgb = np.where(edge[..., None], rgb * 0.75 + 255 * 0.25, rgb)
     rgba = np.empty((h, w, 4), dtype=np.uint8)
     rgba[..., :3] = np.round(rgb).astype(np.uint8)
     rgba[..., 3] = np.where(finite, 255, 0)
@@ -395,8 +395,11 @@ def contour_spec(
     layout: dict = {
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
-        "xaxis": {"title": {"text": "x"}, "range": [float(xs[0]), float(xs[-1])], "constrain": "domain"},
-        "yaxis": {"title": {"text": "y"}, "range": [float(ys[0]), float(ys[-1])]},
+        # No grid or zero line: they would be drawn over the background image.
+        "xaxis": {"title": {"text": "x"}, "range": [float(xs[0]), float(xs[-1])], "constrain": "domain",
+                  "showgrid": False, "zeroline": False},
+        "yaxis": {"title": {"text": "y"}, "range": [float(ys[0]), float(ys[-1])], "showgrid": False,
+                  "zeroline": False},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "bgcolor": "rgba(255,255,255,0.7)"},
         "template": "none",
         "images": [image],
@@ -447,7 +450,10 @@ def contour_spec(
         ]
         layout["margin"]["b"] = 110
     spec = _spec(data, layout, frames)
-    return play_below_axis_title(spec) if frames else spec
+    if frames:  # the controls hang lower (in pixels): the figure grows by as much, the map keeps its size
+        spec = play_below_axis_title(spec)
+        layout["height"] = height + layout["margin"]["b"] - 110
+    return spec
 
 
 def surface_spec(
