@@ -97,7 +97,7 @@ import numpy as np
 
 from lossviz._validation import check_array, check_choice, check_scalar
 
-__all__ = ["Loss", "names", "get", "TASKS"]
+__all__ = ["TASKS", "Loss", "get", "names"]
 
 TASKS = ("regression", "classification")
 

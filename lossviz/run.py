@@ -9,6 +9,14 @@ optimizer step (``params[0] == x0``), ``loss[t]`` and ``grad_norm[t]`` are measu
 ``lr[t]`` (``t < steps``) is the learning rate the t-th step used to go from ``params[t]`` to
 ``params[t + 1]``.
 
+Optimizers that need more than the gradient declare it (``Optimizer.needs``): the loop then hands their
+update the objective bound to the step's mini-batch (:class:`StepObjective`: L-BFGS's closure, SAM's second
+gradient, Newton's Hessian) and/or the parameter layout (weight matrices for Muon and Adafactor). Extra
+point sequences an optimizer keeps (``Optimizer.paths``: ASGD's average, schedule-free's ``x``, L-BFGS's
+function evaluations) are recorded in ``Trajectory.paths`` with their losses. A schedule that reads the
+loss (``reduce_on_plateau``) is fed ``f(params[t])`` after step t, as a torch loop calls
+``scheduler.step(loss)``. Optimizers that need none of this run the same loop as before, not a step slower.
+
     >>> import numpy as np
     >>> from lossviz import optimizers, surfaces
     >>> from lossviz.run import run
@@ -18,19 +26,21 @@ optimizer step (``params[0] == x0``), ``loss[t]`` and ``grad_norm[t]`` are measu
 """
 from __future__ import annotations
 
+import html
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from lossviz._validation import check_array, check_bool, check_int, check_objective, check_scalar
-from lossviz.optimizers import Optimizer, _checked_learning_rates
+from lossviz.optimizers import Optimizer, _checked_learning_rates, parameter_layout
 from lossviz.surfaces import Surface
 
-__all__ = ["Trajectory", "run", "minibatch_indices", "MAX_STEPS", "MAX_RECORDED_VALUES"]
+__all__ = ["MAX_RECORDED_VALUES", "MAX_STEPS", "Evaluations", "StepObjective", "Trajectory",
+           "minibatch_indices", "run"]
 
 MAX_STEPS = 100_000
 # Guards memory: params and grads are both recorded, each R x (steps + 1) x d float64 values.
@@ -42,6 +52,19 @@ _STOP_CHECK_EVERY = 16
 # Upper bound on (parameter vectors x samples x d) per call when scoring a data objective after the loop,
 # so a long MLP run is evaluated in slices instead of one huge broadcast.
 _DATA_EVAL_BUDGET = 4_000_000
+
+
+class Evaluations(NamedTuple):
+    """The function evaluations of a run in order (see :meth:`Trajectory.evaluations`)."""
+
+    points: np.ndarray
+    loss: np.ndarray
+    step: np.ndarray
+    outer: np.ndarray
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +101,14 @@ class Trajectory:
     states : dict of str to ndarray (R, T+1, ...), or None
         Every optimizer-state field before each step, when ``record_state=True`` (float64; shared
         scalar fields such as a step count are repeated per run).
+    paths : dict of str to ndarray, or None
+        The optimizer's extra point sequences (``Optimizer.paths``), aligned with ``params``:
+        ``paths[name][r, t]`` is the path's point after t steps, shape (R, T+1, d) (ASGD's ``"ax"``,
+        schedule-free's ``"x"`` and ``"z"``, SAM's ``"perturbed"``), or (R, T+1, E, d) for
+        ``"evaluations"``: the points L-BFGS evaluated during step t - 1, NaN-padded to E
+        (see :meth:`evaluations`). None when the optimizer keeps none.
+    path_loss : dict of str to ndarray, or None
+        The objective along each path, shape (R, T+1) (or (R, T+1, E)).
     """
 
     params: np.ndarray
@@ -90,6 +121,8 @@ class Trajectory:
     batched: bool
     grads: np.ndarray | None = None
     states: dict[str, np.ndarray] | None = None
+    paths: dict[str, np.ndarray] | None = None
+    path_loss: dict[str, np.ndarray] | None = None
 
     @property
     def n_runs(self) -> int:
@@ -105,6 +138,114 @@ class Trajectory:
     def dim(self) -> int:
         """d, the number of parameters."""
         return int(self.params.shape[-1])
+
+    def _summary(self) -> dict[str, str]:
+        """The numbers the repr shows, as text: runs, steps, d, start and final loss, converged, diverged."""
+        loss = np.atleast_2d(self.loss)
+        diverged = np.atleast_1d(self.diverged_at)
+        converged = np.atleast_1d(self.converged_at)
+        # A stopped run's final loss is its loss where it stopped (after that the record is padding).
+        stop = np.where(diverged >= 0, diverged, np.where(converged >= 0, converged, self.n_steps))
+        final = loss[np.arange(loss.shape[0]), stop]
+        start = loss[:, 0]
+        if self.n_runs == 1:
+            return {
+                "runs": "1 run", "steps": f"{self.n_steps} steps", "d": str(self.dim),
+                "loss": f"{_number(start[0])} -> {_number(final[0])}",
+                "converged": f"at step {converged[0]}" if converged[0] >= 0 else "no",
+                "diverged": f"at step {diverged[0]}" if diverged[0] >= 0 else "no",
+            }
+        kept = final[(diverged < 0) & np.isfinite(final)]
+        spread = (f"{_number(kept.min())} to {_number(kept.max())} (median {_number(np.median(kept))})"
+                  if kept.size else "none (every run diverged)")
+        return {
+            "runs": f"{self.n_runs} runs", "steps": f"{self.n_steps} steps", "d": str(self.dim),
+            "loss": spread,
+            "converged": f"{int((converged >= 0).sum())} of {self.n_runs}",
+            "diverged": f"{int((diverged >= 0).sum())} of {self.n_runs}",
+        }
+
+    def __repr__(self) -> str:
+        """One line: runs x steps, d, the loss from start to end, and whether runs converged or diverged.
+
+        >>> import numpy as np
+        >>> from lossviz import optimizers, surfaces
+        >>> bowl = surfaces.get("quadratic", condition_number=1.0, rotation=0.0)
+        >>> run(bowl, optimizers.get("sgd", lr=0.1), np.array([1.0, 1.0]), 50)
+        Trajectory(1 run x 50 steps, d=2, loss 1 -> 2.66e-05, converged no, diverged no)
+        >>> run(bowl, optimizers.get("sgd", lr=3.0), np.array([1.0, 1.0]), 50)
+        Trajectory(1 run x 50 steps, d=2, loss 1 -> 1.1e+12, converged no, diverged at step 20)
+
+        With R runs the final losses of the runs that did not diverge are summarized:
+
+        >>> lrs = np.array([0.1, 0.5, 0.9, 2.5])
+        >>> run(bowl, optimizers.get("sgd", lr=lrs), np.array([1.0, 1.0]), 50, grad_tol=1e-6)
+        Trajectory(4 runs x 50 steps, d=2, final loss 1e-14 to 2.66e-05 (median 2.27e-13), converged 2 of 4, \
+diverged 1 of 4)
+        """
+        s = self._summary()
+        loss = f"loss {s['loss']}" if self.n_runs == 1 else f"final loss {s['loss']}"
+        return (f"Trajectory({s['runs']} x {s['steps']}, d={s['d']}, {loss}, "
+                f"converged {s['converged']}, diverged {s['diverged']})")
+
+    def _repr_html_(self) -> str:
+        """A small summary table for notebooks.
+
+        >>> import numpy as np
+        >>> from lossviz import optimizers, surfaces
+        >>> traj = run(surfaces.get("rosenbrock"), optimizers.get("adam", lr=0.01), np.zeros(2), 10)
+        >>> print(traj._repr_html_())  # doctest: +NORMALIZE_WHITESPACE
+        <table><caption>Trajectory</caption>
+        <tr><th>runs</th><td>1 run</td></tr>
+        <tr><th>steps</th><td>10 steps</td></tr>
+        <tr><th>parameters (d)</th><td>2</td></tr>
+        <tr><th>loss</th><td>1 -&gt; 0.812</td></tr>
+        <tr><th>converged</th><td>no</td></tr>
+        <tr><th>diverged</th><td>no</td></tr>
+        </table>
+        """
+        s = self._summary()
+        rows = [("runs", s["runs"]), ("steps", s["steps"]), ("parameters (d)", s["d"]), ("loss", s["loss"]),
+                ("converged", s["converged"]), ("diverged", s["diverged"])]
+        if self.paths:
+            rows.append(("extra paths", ", ".join(self.paths)))
+        body = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<table><caption>Trajectory</caption>\n{body}\n</table>"
+
+    def evaluations(self, run: int = 0) -> Evaluations:
+        """Every function evaluation of an optimizer that records them (L-BFGS), in order, for run ``run``.
+
+        Returns
+        -------
+        Evaluations
+            ``points`` (E, d) and ``loss`` (E,) in the order they were evaluated, ``step`` (E,) the outer
+            step during which each was evaluated (the step from ``params[t]`` to ``params[t + 1]``), and
+            ``outer`` (E,) True at the first evaluation of each outer step (which is ``params[t]`` itself):
+            the marks of the outer steps on the evaluation path.
+
+        Raises
+        ------
+        ValueError
+            When the optimizer records no evaluations.
+        """
+        if not self.paths or "evaluations" not in self.paths:
+            raise ValueError("this trajectory has no recorded evaluations (only L-BFGS records them)")
+        points = self.paths["evaluations"] if not self.batched else self.paths["evaluations"][run]
+        loss = self.path_loss["evaluations"] if not self.batched else self.path_loss["evaluations"][run]
+        # Row t + 1 holds step t's evaluations, NaN-padded; a run that stopped repeats or NaNs its rows.
+        rows = points[1:]
+        taken = np.isfinite(rows).all(axis=-1)
+        last_step = self.n_steps
+        stop = self.diverged_at if not self.batched else self.diverged_at[run]
+        converged = self.converged_at if not self.batched else self.converged_at[run]
+        for candidate in (stop, converged):
+            if candidate >= 0:
+                last_step = min(last_step, int(candidate))
+        taken[last_step:] = False
+        step_index, slot = np.nonzero(taken)
+        outer = np.zeros(step_index.size, dtype=bool)
+        outer[np.flatnonzero(slot == 0)] = True
+        return Evaluations(rows[step_index, slot], loss[1:][step_index, slot], step_index, outer)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (run, step): columns ``run, step, <param names>, loss, grad_norm, lr``.
@@ -183,14 +324,82 @@ def _run_axis_sizes(hyperparameters: dict[str, Any]) -> dict[str, int]:
 
 
 def _flatten_state(state: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every array of a (nested) state with a dotted name; a plain tuple's items are named by index
+    (Adafactor keeps one row factor per weight matrix: ``row_var.0``, ``row_var.1``)."""
     if state is None:
         return
     fields = getattr(state, "_fields", None)
-    if fields is None:
+    if fields is not None:
+        for field in fields:
+            yield from _flatten_state(getattr(state, field), f"{prefix}.{field}" if prefix else field)
+    elif isinstance(state, tuple | list):
+        for i, item in enumerate(state):
+            yield from _flatten_state(item, f"{prefix}.{i}" if prefix else str(i))
+    else:
         yield prefix or "state", state
-        return
-    for field in fields:
-        yield from _flatten_state(getattr(state, field), f"{prefix}.{field}" if prefix else field)
+
+
+class StepObjective:
+    """The objective as an optimizer's update sees it during one step (``Optimizer.needs`` has
+    ``"objective"``): values and gradients at points of shape (R, d) (or (..., d)), on the step's
+    mini-batch when the run uses mini-batches.
+
+    Attributes
+    ----------
+    has_hessian : bool
+        Whether :meth:`hessian` is the objective's analytic Hessian (surfaces); otherwise it is central
+        differences of the gradient.
+
+    >>> import numpy as np
+    >>> from lossviz import surfaces
+    >>> step = StepObjective(surfaces.get("rosenbrock"))
+    >>> step.value_and_grad(np.array([[1.0, 1.0]]))
+    (array([0.]), array([[-0.,  0.]]))
+    """
+
+    def __init__(self, objective: Any, batch: np.ndarray | None = None) -> None:
+        self.objective = objective
+        self.batch = batch
+        self.dim = objective.dim
+        surface = type(objective) is Surface
+        # A Surface's formulas themselves: the loop has already silenced floating-point warnings.
+        self._f = objective._f if surface else objective.f
+        self._grad = objective._grad if surface else objective.grad
+        hessian = objective._hessian if surface else getattr(objective, "hessian", None)
+        self._hessian = hessian if callable(hessian) and batch is None else None
+        self._value_and_grad = getattr(objective, "value_and_grad", None) if not surface else None
+        self.has_hessian = self._hessian is not None
+
+    def f(self, points: np.ndarray) -> np.ndarray:
+        """Loss at ``points`` (..., d) -> (...)."""
+        return self._f(points) if self.batch is None else self._f(points, batch=self.batch)
+
+    def grad(self, points: np.ndarray) -> np.ndarray:
+        """Gradient at ``points`` (..., d) -> (..., d)."""
+        return self._grad(points) if self.batch is None else self._grad(points, batch=self.batch)
+
+    def value_and_grad(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient together (one pass for a model on data)."""
+        if self._value_and_grad is not None:
+            if self.batch is None:
+                return self._value_and_grad(points)
+            return self._value_and_grad(points, batch=self.batch)
+        return self.f(points), self.grad(points)
+
+    def hessian(self, points: np.ndarray) -> np.ndarray:
+        """Hessian at ``points`` (R, d) -> (R, d, d): the objective's analytic one when it has one
+        (``has_hessian``), else central differences of the gradient on this step's batch,
+        :math:`H_{:,j} = (\\nabla f(x + h_j e_j) - \\nabla f(x - h_j e_j)) / 2h_j` with
+        :math:`h_j = \\epsilon^{1/3} \\max(1, |x_j|)`, symmetrized."""
+        if self._hessian is not None:
+            return self._hessian(points)
+        n_points, dim = points.shape
+        steps = np.finfo(np.float64).eps ** (1 / 3) * np.maximum(1.0, np.abs(points))  # (R, d)
+        offsets = np.einsum("rj,jk->rjk", steps, np.eye(dim))
+        shifted = np.concatenate([points[:, None, :] + offsets, points[:, None, :] - offsets], axis=1)
+        grads = np.asarray(self.grad(shifted.reshape(-1, dim))).reshape(n_points, 2, dim, dim)
+        columns = (grads[:, 0] - grads[:, 1]) / (2.0 * steps[:, :, None])
+        return 0.5 * (columns + columns.swapaxes(1, 2))
 
 
 def _default_param_names(objective: object, dim: int) -> tuple[str, ...]:
@@ -369,7 +578,11 @@ def run(
     if start.ndim == 2:
         run_sizes["x0"] = start.shape[0]
 
-    if schedule is not None:
+    reads_loss = bool(getattr(schedule, "reads_loss", False))
+    if reads_loss:
+        if np.ndim(schedule.base_lr) == 1:  # type: ignore[union-attr]
+            run_sizes["schedule base_lr"] = int(np.shape(schedule.base_lr)[0])  # type: ignore[union-attr]
+    elif schedule is not None:
         if not callable(schedule):
             raise TypeError(f"schedule must be callable as schedule(t), got {type(schedule).__name__}")
         # A one-step probe reveals a per-run base_lr before the memory check; the full table comes after.
@@ -391,7 +604,10 @@ def run(
             f"{n_runs} x {steps + 1} x {dim} = {n_runs * (steps + 1) * dim:,}; use fewer runs or steps"
         )
 
-    if schedule is None:
+    if reads_loss:
+        lr_table = None
+        lr_record = np.full((n_runs, steps), np.nan)  # filled step by step, as the losses come in
+    elif schedule is None:
         lr_table = None
         lr_value = np.asarray(hyperparameters["lr"], dtype=np.float64)
         lr_record = np.broadcast_to(lr_value[..., None], (n_runs, steps))
@@ -403,7 +619,7 @@ def run(
                              f"got shape {lr_table.shape}")
         # Shared schedules hand the optimizer a scalar per step, per-run ones a row of shape (R,).
         lr_record = np.broadcast_to(lr_table.T if lr_table.ndim == 2 else lr_table, (n_runs, steps))
-    if not np.all(np.isfinite(lr_record)):
+    if not reads_loss and not np.all(np.isfinite(lr_record)):
         raise ValueError("learning rates must be finite; the schedule or lr gave NaN or inf")
     lr_record = lr_record.copy()
 
@@ -419,14 +635,24 @@ def run(
         batches = minibatch_indices(int(n_samples), batch_size, steps + 1, seed)
 
     x = np.array(np.broadcast_to(start, (n_runs, dim)), dtype=np.float64)
+    needs = frozenset(getattr(optimizer, "needs", ()))
+    layout = parameter_layout(objective) if "layout" in needs else None
+    state = optimizer.init(x, layout=layout) if "layout" in needs else optimizer.init(x)
+    has_paths = bool(getattr(optimizer, "paths", ()))
+    if has_paths:
+        per_step = sum(points.size for points, _ in optimizer.path_points(state).values())
+        if per_step * (steps + 1) > MAX_RECORDED_VALUES:
+            raise ValueError(
+                f"the optimizer's extra paths would record {per_step * (steps + 1):,} values, more than "
+                f"{MAX_RECORDED_VALUES:,}; use fewer runs or steps"
+            )
     # Time-major buffers: each step writes one contiguous block; the Trajectory exposes run-major views.
     params = np.empty((steps + 1, n_runs, dim))
     grads = np.empty((steps + 1, n_runs, dim))
-    state = optimizer.init(x)
 
     state_buffers: dict[str, np.ndarray] = {}
 
-    def store_state(index: int) -> None:
+    def store_state(index: int, state: Any = None) -> None:
         for name, value in _flatten_state(state):
             value = np.asarray(value, dtype=np.float64)
             if value.ndim == 0 or value.shape[0] != n_runs:
@@ -436,19 +662,44 @@ def run(
                 state_buffers[name] = np.full((steps + 1,) + value.shape, np.nan)
             state_buffers[name][index] = value
 
+    path_buffers: dict[str, np.ndarray] = {}
+    path_loss_buffers: dict[str, np.ndarray] = {}
+
+    def store_paths(index: int, state: Any) -> None:
+        for name, (points, values) in optimizer.path_points(state).items():
+            if name not in path_buffers:
+                path_buffers[name] = np.full((steps + 1,) + points.shape, np.nan)
+                if values is not None:
+                    path_loss_buffers[name] = np.full((steps + 1,) + values.shape, np.nan)
+            path_buffers[name][index] = points
+            if values is not None:
+                path_loss_buffers[name][index] = values
+
     # A Surface's formula itself, without re-checking the points the loop made (Surface.grad's only other
     # work is silencing floating-point warnings, which the loop does already): same bits, a third less time.
     gradient = objective._grad if type(objective) is Surface else objective.grad
     update, constant_lr, lr_steps = _step_rule(optimizer, lr_table, n_runs, hyperparameters)
     stopped = np.zeros(n_runs, dtype=bool)
     last_index = steps
+    if needs or has_paths or reads_loss:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            last_index = _general_loop(
+                objective, optimizer, schedule if reads_loss else None, x, state, steps, batches,
+                gradient, update, constant_lr, lr_steps, lr_record, params, grads,
+                store_state if record_state else None, store_paths if has_paths else None, layout, grad_tol,
+            )
+            return _finish(
+                objective, params, grads, lr_record, state_buffers, last_index, grad_tol,
+                divergence_threshold, _default_param_names(objective, dim), batched, record_grads,
+                record_state, path_buffers, path_loss_buffers,
+            )
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for t in range(steps + 1):
             g = gradient(x) if batches is None else gradient(x, batch=batches[t])
             grads[t] = g
             params[t] = x
             if record_state:
-                store_state(t)
+                store_state(t, state)
             if t == steps:
                 break
             if t % _STOP_CHECK_EVERY == _STOP_CHECK_EVERY - 1:
@@ -467,6 +718,72 @@ def run(
         )
 
 
+def _general_loop(
+    objective: Any,
+    optimizer: Any,
+    loss_schedule: Any,
+    x: np.ndarray,
+    state: Any,
+    steps: int,
+    batches: list[np.ndarray] | None,
+    gradient: Callable[..., np.ndarray],
+    update: Callable[..., Any],
+    constant_lr: Any,
+    lr_steps: np.ndarray | None,
+    lr_record: np.ndarray,
+    params: np.ndarray,
+    grads: np.ndarray,
+    store_state: Callable[[int, Any], None] | None,
+    store_paths: Callable[[int, Any], None] | None,
+    layout: Any,
+    grad_tol: float | None,
+) -> int:
+    """The step loop for optimizers that need the objective or the layout, keep extra paths, or run under a
+    schedule that reads the loss. Fills ``params``, ``grads`` (and ``lr_record`` for a loss-reading
+    schedule) in place and returns the last index it recorded, like the plain loop in :func:`run`."""
+    needs = frozenset(getattr(optimizer, "needs", ()))
+    n_runs = x.shape[0]
+    internal = update is not getattr(optimizer, "update", None)  # the rule itself: lr pre-shaped
+    full_loss = objective._f if type(objective) is Surface else objective.f
+    plateau = None if loss_schedule is None else loss_schedule.start(n_runs)
+    stopped = np.zeros(n_runs, dtype=bool)
+    for t in range(steps + 1):
+        batch = None if batches is None else batches[t]
+        g = gradient(x) if batch is None else gradient(x, batch=batch)
+        grads[t] = g
+        params[t] = x
+        if store_state is not None:
+            store_state(t, state)
+        if store_paths is not None:
+            store_paths(t, state)
+        if t == steps:
+            return steps
+        if t % _STOP_CHECK_EVERY == _STOP_CHECK_EVERY - 1:
+            stopped |= ~(np.isfinite(g) & np.isfinite(x)).all(axis=-1)
+            if grad_tol is not None:
+                recent = grads[t - _STOP_CHECK_EVERY + 1 : t + 1]
+                stopped |= (np.einsum("trd,trd->tr", recent, recent) < grad_tol**2).any(axis=0)
+            if stopped.all():
+                return t
+        if plateau is not None:
+            step_lr = plateau.lr
+            lr_record[:, t] = step_lr
+            lr = step_lr[:, None] if internal else step_lr
+            # torch: loss = closure(); ...; optimizer.step(); scheduler.step(loss) with the loss at x_t.
+            current = np.asarray(full_loss(x), dtype=np.float64).reshape(n_runs)
+        else:
+            lr = constant_lr if lr_steps is None else lr_steps[t]
+        context: dict[str, Any] = {}
+        if "objective" in needs:
+            context["objective"] = StepObjective(objective, batch)
+        if "layout" in needs:
+            context["layout"] = layout
+        x, state = update(g, state, x, lr, **context)
+        if plateau is not None:
+            plateau = loss_schedule.advance(plateau, current)
+    return steps
+
+
 def _finish(
     objective: Any,
     params: np.ndarray,
@@ -480,6 +797,8 @@ def _finish(
     batched: bool,
     record_grads: bool,
     record_state: bool,
+    path_buffers: dict[str, np.ndarray] | None = None,
+    path_loss_buffers: dict[str, np.ndarray] | None = None,
 ) -> Trajectory:
     """Score the recorded points, find where each run diverged or converged, pad, and wrap up.
 
@@ -492,6 +811,15 @@ def _finish(
     loss = np.full((n_points, n_runs), np.nan)
     scored = _evaluate_loss(objective, params[:valid].reshape(-1, dim), finite_point.reshape(-1))
     loss[:valid] = scored.reshape(valid, n_runs)
+    path_buffers = path_buffers or {}
+    path_loss_buffers = dict(path_loss_buffers or {})
+    for name, points in path_buffers.items():
+        if name not in path_loss_buffers:
+            flat = points[:valid].reshape(-1, dim)
+            values = np.full(points.shape[:-1], np.nan)
+            values[:valid] = _evaluate_loss(objective, flat, np.isfinite(_sum_last_axis(flat))).reshape(
+                points[:valid].shape[:-1])
+            path_loss_buffers[name] = values
     grad_norm = np.full((n_points, n_runs), np.nan)
     grad_norm[:valid] = np.sqrt(_sum_last_axis(grads[:valid], squared=True))
 
@@ -522,7 +850,8 @@ def _finish(
             where = np.repeat(after_stop, per_run, axis=1) if per_run > 1 else after_stop
             np.copyto(values.reshape(n_points, -1), fill.reshape(1, -1), where=where)
 
-        for values in (params, loss, grad_norm, *state_buffers.values()):
+        for values in (params, loss, grad_norm, *state_buffers.values(), *path_buffers.values(),
+                       *path_loss_buffers.values()):
             pad(values)
         if record_grads:
             pad(grads)
@@ -535,10 +864,14 @@ def _finish(
             diverged_at=int(diverged_at[0]), converged_at=int(converged_at[0]), param_names=param_names,
             batched=False, grads=grads[:, 0] if record_grads else None,
             states={name: buffer[:, 0] for name, buffer in state_buffers.items()} if record_state else None,
+            paths={name: buffer[:, 0] for name, buffer in path_buffers.items()} or None,
+            path_loss={name: buffer[:, 0] for name, buffer in path_loss_buffers.items()} or None,
         )
     return Trajectory(
         params=params.swapaxes(0, 1), loss=loss.T, grad_norm=grad_norm.T, lr=lr_record,
         diverged_at=diverged_at, converged_at=converged_at, param_names=param_names, batched=True,
         grads=grads.swapaxes(0, 1) if record_grads else None,
         states={k: buffer.swapaxes(0, 1) for k, buffer in state_buffers.items()} if record_state else None,
+        paths={k: buffer.swapaxes(0, 1) for k, buffer in path_buffers.items()} or None,
+        path_loss={k: buffer.swapaxes(0, 1) for k, buffer in path_loss_buffers.items()} or None,
     )

@@ -8,6 +8,15 @@ a 2-D surface (``objective_expr``, e.g. ``surface.torch_expr``) it prints the fi
 equal ``lossviz.run.run``'s to float64 round-off. Without an objective it writes a placeholder loss and
 says where the model and its loss go.
 
+Optimizers whose reference is a package are written with it (``import lion_pytorch``,
+``pytorch_optimizer``, ``schedulefree``); L-BFGS and SAM step with a closure, as their references need;
+Newton's method, which torch has no class for, is written out with ``torch.autograd.functional.hessian``
+and ``torch.linalg.eigh``. ``reduce_on_plateau`` is stepped with the step's loss.
+
+Only numbers and validated names reach the script as code: ``objective_expr`` is checked against a
+whitelist of its syntax (``x``, ``y``, numbers, arithmetic, ``torch.<function>(...)``), and any other text
+goes in through :func:`literal` (a string literal) or :func:`comment`.
+
 The code is only generated here, never run. This module imports neither torch nor anything outside the
 core.
 
@@ -32,7 +41,7 @@ import numpy as np
 from lossviz import schedules as _schedules
 from lossviz._validation import check_array, check_int
 
-__all__ = ["torch_code", "comment", "literal"]
+__all__ = ["comment", "literal", "torch_code"]
 
 # Keys of Optimizer.hyperparameters that are not torch.optim arguments but gradient clipping applied
 # before the step (see lossviz.optimizers.clip_by_norm / clip_by_value).
@@ -53,6 +62,19 @@ _SCHEDULER_ARGS = {
     "cyclic": ["base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma"],
     "onecycle": ["max_lr", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor",
                  "three_phase"],
+    "constant_factor": ["factor", "total_iters"],
+    "reduce_on_plateau": ["mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr",
+                          "eps"],
+}
+
+# transformers' warmup-stable-decay multiplier, written into the script for torch's LambdaLR.
+_WSD_SHAPES = {
+    ("warmup", "linear"): "progress",
+    ("warmup", "cosine"): "0.5 * (1.0 - math.cos(math.pi * progress))",
+    ("warmup", "1-sqrt"): "1.0 - math.sqrt(1.0 - progress)",
+    ("decay", "linear"): "1.0 - progress",
+    ("decay", "cosine"): "0.5 * (1.0 + math.cos(math.pi * progress))",
+    ("decay", "1-sqrt"): "1.0 - math.sqrt(progress)",
 }
 
 _LINE_LENGTH = 100
@@ -125,6 +147,91 @@ def _call(target: str, function: str, arguments: list[str]) -> list[str]:
     return [f"{target} = {function}(", *(f"    {argument}," for argument in arguments), ")"]
 
 
+# What objective_expr may contain: x and y, numbers, arithmetic, and calls of these torch functions
+# (with torch.as_tensor(..., dtype=torch.float64) as lossviz's formulas spell a constant tensor).
+_EXPR_FUNCTIONS = frozenset({
+    "abs", "acos", "acosh", "as_tensor", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "clamp", "cos",
+    "cosh", "erf", "erfc", "exp", "expm1", "floor", "hypot", "log", "log10", "log1p", "log2", "maximum",
+    "minimum", "pow", "relu", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "sqrt", "square", "tan",
+    "tanh",
+})
+_EXPR_CONSTANTS = frozenset({"pi", "e", "float64"})
+_EXPR_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.FloorDiv, ast.Mod, ast.USub, ast.UAdd)
+
+
+def _check_objective_expr(tree: ast.Expression, text: str) -> None:
+    """Refuse any syntax outside the whitelist, naming what was found and where."""
+
+    def refuse(node: ast.AST, what: str) -> ValueError:
+        where = f" at column {node.col_offset + 1}" if hasattr(node, "col_offset") else ""
+        return ValueError(
+            f"objective_expr may only contain x, y, numbers, arithmetic (+ - * / ** // %) and calls of "
+            f"torch functions; {what} is not allowed{where} in {text!r}"
+        )
+
+    def torch_attribute(node: ast.AST, allowed: frozenset) -> bool:
+        return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "torch" and node.attr in allowed)
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Expression):
+            visit(node.body)
+        elif isinstance(node, ast.BinOp):
+            if not isinstance(node.op, _EXPR_OPERATORS):
+                raise refuse(node, f"the operator {type(node.op).__name__}")
+            visit(node.left)
+            visit(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, _EXPR_OPERATORS):
+                raise refuse(node, f"the operator {type(node.op).__name__}")
+            visit(node.operand)
+        elif isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise refuse(node, f"the constant {node.value!r}")
+        elif isinstance(node, ast.Name):
+            if node.id not in ("x", "y"):
+                raise refuse(node, f"the name {node.id!r}")
+        elif isinstance(node, ast.Attribute):
+            if not torch_attribute(node, _EXPR_CONSTANTS):
+                raise refuse(node, f"the attribute {ast.unparse(node)!r}")
+        elif isinstance(node, ast.Call):
+            if not torch_attribute(node.func, _EXPR_FUNCTIONS):
+                raise refuse(node, f"calling {ast.unparse(node.func)!r}")
+            for keyword in node.keywords:
+                if keyword.arg != "dtype" or not torch_attribute(keyword.value, frozenset({"float64"})):
+                    raise refuse(node, f"the keyword argument {ast.unparse(keyword)!r}")
+            for argument in node.args:
+                visit(argument)
+        else:
+            raise refuse(node, f"{type(node).__name__}")
+
+    visit(tree)
+
+
+# How each optimizer is written: the class to call (a package's when the reference is one) and the loop it
+# needs. Keys of Optimizer.hyperparameters that are lossviz's own, not the class's arguments, are dropped.
+_NOT_ARGUMENTS = {"muon": {"adamw_lr", "adamw_betas", "adamw_eps", "adamw_weight_decay"}}
+_SAM_OWN = ("rho", "adaptive", "perturb_eps")
+
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _reference(optimizer: Any) -> str:
+    """The class the script calls, e.g. ``torch.optim.Adam``; refused unless it is a dotted name, since it
+    is the one piece of an optimizer written into the code as code."""
+    reference = getattr(optimizer, "reference", None)
+    if not (isinstance(reference, str) and reference):
+        reference = f"torch.optim.{optimizer.torch_name}"
+    if not _DOTTED.fullmatch(reference):
+        raise ValueError(f"the optimizer's class must be a dotted Python name, got {reference!r}")
+    return reference
+
+
+def _loop_kind(optimizer: Any) -> str:
+    return {"lbfgs": "closure", "sam": "sam", "newton": "newton"}.get(getattr(optimizer, "name", ""), "step")
+
+
 def _run_sizes(named: dict[str, Any]) -> dict[str, int]:
     sizes = {}
     for key, value in named.items():
@@ -159,8 +266,10 @@ def _single_run(named: dict[str, Any], run: int | None, what: str) -> dict[str, 
     return {key: _pick_run(value, run) for key, value in named.items()}
 
 
-def _optimizer_lines(optimizer: Any, lr: float | None, run: int | None) -> tuple[list[str], list[str]]:
-    """The ``optimizer = ...`` line and the clipping calls, in the order the gradient meets them."""
+def _optimizer_lines(optimizer: Any, lr: float | None, run: int | None
+                     ) -> tuple[list[str], list[str], set[str]]:
+    """The ``optimizer = ...`` line(s), the clipping calls in the order the gradient meets them, and the
+    packages the script must import."""
     torch_name = getattr(optimizer, "torch_name", None)
     hyperparameters = getattr(optimizer, "hyperparameters", None)
     if not isinstance(torch_name, str) or not isinstance(hyperparameters, dict):
@@ -171,24 +280,82 @@ def _optimizer_lines(optimizer: Any, lr: float | None, run: int | None) -> tuple
     settings = _single_run(hyperparameters, run, "optimizer")
     if lr is not None:
         settings["lr"] = lr
-    arguments = ["[params]"] + [f"{key}={_literal(value)}" for key, value in settings.items()
-                                if key not in _CLIP_CALLS]
-    lines = _call("optimizer", f"torch.optim.{torch_name}", arguments)
     # clip_by_* wraps the optimizer it gets, so the last clip added (last key) sees the gradient first.
     clip_keys = [key for key in settings if key in _CLIP_CALLS]
     clips = [_CLIP_CALLS[key].format(_literal(settings[key])) for key in reversed(clip_keys)]
-    return lines, clips
+    name = getattr(optimizer, "name", "")
+    dropped = set(_CLIP_CALLS) | _NOT_ARGUMENTS.get(name, set())
+    arguments = {key: value for key, value in settings.items() if key not in dropped}
+    imports: set[str] = set()
+    if name == "newton":
+        # No torch class: the loop below does the step; an SGD only holds the lr for a scheduler.
+        holder = _call("optimizer", "torch.optim.SGD", ["[params]", f"lr={_literal(arguments['lr'])}"])
+        return holder, clips, imports
+    reference = _reference(optimizer)
+    leading = ["[params]"]
+    if name == "sam":
+        from lossviz import optimizers as _optimizers  # the base's class, from the registry
+
+        base = _optimizers.get(str(arguments.pop("base_optimizer")))
+        base_reference = _reference(base)
+        imports.add(base_reference.split(".")[0])
+        leading.append(base_reference)
+        arguments = {key: value for key, value in arguments.items()
+                     if key in _SAM_OWN or key not in _NOT_ARGUMENTS.get(base.name, set())}
+    imports.add(reference.split(".")[0])
+    written = [f"{key}={_literal(value)}" for key, value in arguments.items()]
+    lines = _call("optimizer", reference, leading + written)
+    if reference.startswith("schedulefree."):
+        lines.append("optimizer.train()  # schedule-free optimizers step in train mode; params hold y")
+    return lines, clips, imports
 
 
 _SCHEDULERS = "torch.optim.lr_scheduler."
 
 
-def _scheduler_call(schedule: _schedules.Schedule, params: dict[str, Any]) -> tuple[str, list[str]]:
-    """The main scheduler's class and arguments."""
+def _wsd_function(params: dict[str, Any]) -> list[str]:
+    warm, stable, decay = (int(params[k]) for k in ("num_warmup_steps", "num_stable_steps",
+                                                     "num_decay_steps"))
+    ratio = _literal(float(params["min_lr_ratio"]))
+    rising = _WSD_SHAPES["warmup", str(params["warmup_type"])]
+    falling = _WSD_SHAPES["decay", str(params["decay_type"])]
+    return [
+        "def wsd_factor(step):",
+        "    # Warmup-stable-decay, as transformers' get_wsd_schedule.",
+        f"    if step < {warm}:",
+        f"        progress = step / {max(1, warm)}",
+        f"        return max(0.0, ({rising}) * (1.0 - {ratio}) + {ratio})",
+        f"    if step < {warm + stable}:",
+        "        return 1.0",
+        f"    if step < {warm + stable + decay}:",
+        f"        progress = (step - {warm + stable}) / {max(1, decay)}",
+        f"        return max(0.0, ({falling}) * (1.0 - {ratio}) + {ratio})",
+        f"    return {ratio}",
+        "",
+    ]
+
+
+def _member_call(name: str, params: dict[str, Any]) -> str:
+    arguments = ["optimizer"] + [
+        f"{key}={_literal(list(params[key]) if key == 'milestones' else params[key])}"
+        for key in _SCHEDULER_ARGS[name]
+    ]
+    return f"{_SCHEDULERS}{_schedules._SPECS[name].torch_name}({', '.join(arguments)})"
+
+
+def _scheduler_call(schedule: _schedules.Schedule, params: dict[str, Any]
+                    ) -> tuple[str, list[str], list[str]]:
+    """The main scheduler's class, its arguments, and lines the script needs before it (a function)."""
     name = schedule.name
     if name == "inverse_time":
         decay = _literal(params["decay"])
-        return _SCHEDULERS + "LambdaLR", ["optimizer", f"lr_lambda=lambda t: 1.0 / (1.0 + {decay} * t)"]
+        return _SCHEDULERS + "LambdaLR", ["optimizer", f"lr_lambda=lambda t: 1.0 / (1.0 + {decay} * t)"], []
+    if name == "wsd":
+        return _SCHEDULERS + "LambdaLR", ["optimizer", "lr_lambda=wsd_factor"], _wsd_function(params)
+    if name == "chain":
+        members = [_member_call(member, dict(member_params)) for member, member_params in params["schedules"]
+                   if member != "constant"] or [f"{_SCHEDULERS}LambdaLR(optimizer, lambda t: 1.0)"]
+        return _SCHEDULERS + "ChainedScheduler", ["[" + ", ".join(members) + "]", "optimizer=optimizer"], []
     arguments = ["optimizer"] + [
         f"{key}={_literal(list(params[key]) if key == 'milestones' else params[key])}"
         for key in _SCHEDULER_ARGS[name]
@@ -196,26 +363,28 @@ def _scheduler_call(schedule: _schedules.Schedule, params: dict[str, Any]) -> tu
     if name in ("cyclic", "onecycle"):
         # lossviz schedules the learning rate only; torch would also cycle momentum / beta1.
         arguments.append("cycle_momentum=False")
-    return _SCHEDULERS + str(schedule.torch_name), arguments
+    return _SCHEDULERS + str(schedule.torch_name), arguments, []
 
 
 def _scheduler_lines(schedule: _schedules.Schedule, params: dict[str, Any]) -> list[str]:
-    warmup = int(params["warmup_steps"])
+    warmup = int(params.get("warmup_steps", 0))
     ramp = [
         "optimizer",
-        f"start_factor={_literal(params['warmup_start_factor'])}",
+        f"start_factor={_literal(params.get('warmup_start_factor', 1 / 3))}",
         "end_factor=1.0",
         f"total_iters={warmup}",
     ]
     if schedule.name == "constant":
         return [] if warmup == 0 else _call("scheduler", _SCHEDULERS + "LinearLR", ramp)
+    function, arguments, preamble = _scheduler_call(schedule, params)
     if warmup == 0:
-        return _call("scheduler", *_scheduler_call(schedule, params))
+        return [*preamble, *_call("scheduler", function, arguments)]
     # The ramp is built first: it records the optimizer's lr as initial_lr before CyclicLR / OneCycleLR
     # change the param group, which is the order lossviz's warm-up reproduces.
     return [
+        *preamble,
         *_call("warmup_scheduler", _SCHEDULERS + "LinearLR", ramp),
-        *_call("main_scheduler", *_scheduler_call(schedule, params)),
+        *_call("main_scheduler", function, arguments),
         *_call(
             "scheduler",
             _SCHEDULERS + "SequentialLR",
@@ -232,6 +401,7 @@ def torch_code(
     x0: object,
     objective_expr: str | None = None,
     run: int | None = None,
+    trusted_loss: str | None = None,
 ) -> str:
     """PyTorch source reproducing ``optimizer`` (and ``schedule``) for ``steps`` steps from ``x0``.
 
@@ -254,6 +424,10 @@ def torch_code(
         it the loop has a placeholder loss and a comment saying where the model and loss go.
     run : int, optional
         Which run to write when hyperparameters, the schedule's rates or ``x0`` hold one value per run.
+    trusted_loss : str, optional
+        Instead of ``objective_expr``: one expression in ``x`` and ``y`` written by lossviz itself, never
+        from user text, that may call what the caller adds to the script (a lesson's ``loss_fn`` over
+        its data). It is only checked to be one expression.
 
     Returns
     -------
@@ -281,14 +455,22 @@ def torch_code(
         start = start[index]
     if start.ndim != 1 or start.size == 0:
         raise ValueError(f"x0 must have shape (d,) or (R, d), got shape {np.shape(x0)}")
+    if objective_expr is not None and trusted_loss is not None:
+        raise ValueError("give objective_expr or trusted_loss, not both")
+    trusted = trusted_loss is not None
+    if trusted:
+        objective_expr = trusted_loss
     if objective_expr is not None:
+        what = "trusted_loss" if trusted else "objective_expr"
         if not isinstance(objective_expr, str):
-            raise TypeError(f"objective_expr must be a string, got {type(objective_expr).__name__}")
+            raise TypeError(f"{what} must be a string, got {type(objective_expr).__name__}")
         try:
             tree = ast.parse(objective_expr.strip(), mode="eval")
         except SyntaxError as exc:
-            raise ValueError(f"objective_expr must be one Python expression in x and y, got "
+            raise ValueError(f"{what} must be one Python expression in x and y, got "
                              f"{objective_expr!r}: {exc.msg}") from None
+        if not trusted:
+            _check_objective_expr(tree, objective_expr)
         # A expression spread over lines would break the loop's indentation; unparse keeps it on one.
         expression = ast.unparse(tree) if "\n" in objective_expr.strip() else objective_expr.strip()
         if start.size != 2:
@@ -310,32 +492,62 @@ def torch_code(
             )
         lr = float(single.base_lr)
         scheduler_lines = _scheduler_lines(single, params)
-    optimizer_lines, clip_lines = _optimizer_lines(optimizer, lr, run)
+    optimizer_lines, clip_lines, imports = _optimizer_lines(optimizer, lr, run)
+    name = getattr(optimizer, "name", "")
+    kind = _loop_kind(optimizer)
+    # torch's Muon takes matrices only: a point (or a placeholder vector) is written as one 1 x d row.
+    row = name == "muon" or (name == "sam" and optimizer.hyperparameters.get("base_optimizer") == "muon")
+    reads_loss = schedule is not None and schedule.reads_loss
+    if schedule is not None and schedule.name == "wsd":
+        imports.add("math")
 
-    title = f"# {getattr(optimizer, 'title', optimizer.torch_name)} (torch.optim.{optimizer.torch_name})"
+    described = f"{getattr(optimizer, 'title', optimizer.torch_name)} ({_reference(optimizer)})"
     if schedule is not None:
-        title += f", {schedule.title.lower()}"
-        if schedule.torch_name is not None:
-            title += f" ({schedule.torch_name})"
+        described += f", {schedule.title.lower()}"
+        described += f" ({schedule.torch_name})" if schedule.torch_name else ""
+    title = comment(f"{described}, {steps} steps.")
+    values = _literal([[float(v) for v in start]] if row else [float(v) for v in start])
+    if objective_expr is not None:
+        loss_lines = ["x, y = params.reshape(-1)", f"loss = {expression}"]
+    else:
+        loss_lines = [line.strip() for line in _PLACEHOLDER_LOSS]
+    evaluate = ["optimizer.zero_grad()", *loss_lines, "loss.backward()", *clip_lines]
+    step_scheduler = []
+    if scheduler_lines:
+        step_scheduler = ["scheduler.step(loss.item())" if reads_loss else "scheduler.step()"]
     lines = [
         "# Generated by lossviz: the same run in PyTorch, in float64.",
-        title + f", {steps} steps.",
-        "import torch",
+        title,
+        *(f"import {module}" for module in sorted(imports | {"torch"})),
         "",
-        f"params = torch.tensor({_literal([float(v) for v in start])}, dtype=torch.float64, "
-        "requires_grad=True)",
+        "torch.set_default_dtype(torch.float64)  # optimizer state too (ASGD keeps its step size in it)",
+        f"params = torch.tensor({values}, dtype=torch.float64, requires_grad=True)",
         *optimizer_lines,
         *scheduler_lines,
         "",
-        f"for step in range({steps}):",
-        "    optimizer.zero_grad()",
     ]
-    if objective_expr is not None:
-        lines += ["    x, y = params[0], params[1]", f"    loss = {expression}"]
+    if kind in ("closure", "sam"):
+        lines += ["def closure():", *(f"    {line}" for line in evaluate), "    return loss", "", ""]
+        body = ["loss = optimizer.step(closure)"] if kind == "closure" else [
+            "loss = closure()  # the gradient at the point, which sets the perturbation",
+            "optimizer.step(closure)  # the gradient at the perturbed point, then the base step",
+        ]
+    elif kind == "newton":
+        settings = _single_run(optimizer.hyperparameters, run, "optimizer")
+        objective_body = ["    return (p ** 2).sum()"]
+        if objective_expr is not None:
+            objective_body = ["    x, y = p.reshape(-1)", f"    return {expression}"]
+        curvature = "values.abs()" if settings.get("saddle_free") else "values"
+        lines += ["def objective(p):", *objective_body, "", ""]
+        body = [*evaluate,
+                "hessian = torch.autograd.functional.hessian(objective, params.detach())",
+                "values, vectors = torch.linalg.eigh(hessian)",
+                f"curvature = {curvature} + {_literal(float(settings['damping']))}",
+                "with torch.no_grad():",
+                "    direction = vectors @ ((vectors.T @ params.grad) / curvature)",
+                "    params -= optimizer.param_groups[0]['lr'] * direction"]
     else:
-        lines += _PLACEHOLDER_LOSS
-    lines += ["    loss.backward()", *(f"    {clip}" for clip in clip_lines), "    optimizer.step()"]
-    if scheduler_lines:
-        lines.append("    scheduler.step()")
-    lines += ["", "print(params.detach().tolist())", ""]
+        body = [*evaluate, "optimizer.step()"]
+    lines += [f"for step in range({steps}):", *(f"    {line}" for line in [*body, *step_scheduler])]
+    lines += ["", "print(params.detach().reshape(-1).tolist())", ""]
     return "\n".join(lines)

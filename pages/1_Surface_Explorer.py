@@ -1,7 +1,7 @@
 """Surface Explorer: race optimizers down a 2-D test function and inspect every step."""
 import streamlit as st
 
-from lossviz import surfaces, torch_export
+from lossviz import plot, surfaces, torch_export
 from lossviz.lessons import explorer
 from lossviz.ui import budget, cache, controls, export, surface_picker, text, url, widgets
 from lossviz.ui.errors import shown_errors
@@ -15,37 +15,20 @@ FIELDS = [
     url.int_field("steps", 60, 1, explorer.MAX_STEPS, "steps"),
     url.int_field("racers", 2, 1, SLOTS, "optimizers racing"),
     url.int_field("inspect_step", 0, 0, explorer.MAX_STEPS - 1, "inspect step"),
+    url.bool_field("tune", False, "tune each racer's learning rate"),
     *(f for slot in range(1, SLOTS + 1) for f in controls.slot_fields(slot)),
 ]
 
 
-def lr_for(name: str, surface: str) -> float:
-    """Optimizer ``name``'s default learning rate on ``surface`` from its default start."""
-    if surface == "custom":
-        return 0.05
-    key = (surface, (("condition_number", float(url.current("kappa", 50.0))),
-                     ("rotation", float(url.current("rotation", 0.0)))) if surface == "quadratic" else (), "", None)
-    built = cache.build_surface(key)
-    return explorer.default_lr(built, name, built.default_start)
+def defaults_for(name: str, surface: str | None = None) -> dict:
+    """Optimizer ``name``'s settings on ``surface`` (default: the current one)."""
+    return surface_picker.racer_defaults(name, surface or url.current("surface"), url.current("kappa", 50.0),
+                                         url.current("rotation", 0.0))
 
 
-def for_link(defaults: dict, query: dict) -> dict:
-    """A link naming another surface than the default scenario's starts from that surface's defaults."""
-    name = query.get("surface")
-    if name not in SURFACES or name in ("custom", defaults["surface"]):
-        return defaults
-    start = surfaces.get(name).default_start
-    lrs = {k: lr_for(o, name) for k in defaults if (o := controls.lr_key_optimizer(k))}
-    return defaults | {"x0": start[0], "y0": start[1]} | lrs
-
-
-def surface_lrs(old: str, new: str) -> dict:
-    """On a surface switch, every slot's lr suited to the new surface (unless the user set one there)."""
-    return {key: lr_for(controls.lr_key_optimizer(key), new) for key in controls.slot_lr_keys(SLOTS).values()}
-
-
-page = open_page("explorer", FIELDS, scenarios=explorer.SCENARIOS, default="ravine", adapt=for_link,
-                 expand=lambda s: controls.expand(s, explorer.SPARE_RACERS, SLOTS, lambda n: lr_for(n, s["surface"])))
+page = open_page("explorer", FIELDS, scenarios=explorer.SCENARIOS, default="ravine",
+                 adapt=lambda d, q: surface_picker.link_defaults(d, q, SURFACES, defaults_for),
+                 expand=lambda s: controls.expand(s, explorer.SPARE_RACERS, SLOTS, lambda n: defaults_for(n, s["surface"])))
 page.lesson(
     "Each optimizer starts at the same point and follows its own update rule downhill. The contour map "
     "(left) is the surface seen from above, the 3-D view (right) the same surface in relief. Press "
@@ -61,13 +44,16 @@ if isinstance(click, dict) and click.get("id") != st.session_state.get("_applied
         url.apply_values({a: round(surface_picker.clicked(click, c), 3) for a, c in (("x0", "x"), ("y0", "y"))})
 
 page.scenario_picker()
-choice = surface_picker.surface_picker("explorer", SURFACES, on_switch=surface_lrs)
+choice = surface_picker.surface_picker("explorer", SURFACES, on_switch=lambda old, new: {
+    key: defaults_for(controls.lr_key_optimizer(key), new)["lr"] for key in controls.slot_lr_keys(SLOTS).values()})
 fields = {f.key: f for f in FIELDS}
 with st.sidebar:
     steps = int(widgets.slider(fields["steps"]))
     racers = int(widgets.slider(fields["racers"]))
-    settings = tuple(controls.optimizer_slot(slot, steps, st) for slot in range(1, racers + 1))
-active = choice.active_keys | {"steps", "racers", "inspect_step"} | {
+    settings = tuple(controls.optimizer_slot(slot, steps, st, defaults_for) for slot in range(1, racers + 1))
+    tune = widgets.checkbox(fields["tune"], help="A fair race: sweep each racer's rate over 64 values (one "
+                            "vectorized run each) and race every one at its best: the lowest loss after the steps.")
+active = choice.active_keys | {"steps", "racers", "inspect_step", "tune"} | {
     k for slot in range(1, racers + 1) for k in controls.active_keys(slot)}
 page.write_link(active)
 page.scenario_note(active, ignore=("inspect_step",))
@@ -76,11 +62,13 @@ entries = None
 with shown_errors():
     surface = cache.build_surface(choice.key)
     multiples = len(explorer.LR_MULTIPLIERS)
-    work = budget.Estimate(budget.run_seconds(surface, steps, calls=2 * racers, points=racers * (multiples + 1)),
+    points = racers * (multiples + 1 + (64 if tune else 0))
+    work = budget.Estimate(budget.run_seconds(surface, steps, calls=(3 if tune else 2) * racers, points=points),
                            knobs=(budget.Knob("steps", steps), budget.Knob("optimizers racing", racers)))
     if budget.affordable(work):
         xs, ys, Z = cache.surface_grid(choice.key, 81)
         minima = cache.minima(choice.key)
+        settings, sweeps = cache.tuned(choice.key, settings, choice.start, steps) if tune else (settings, ())
         entries = cache.run_race(choice.key, settings, choice.start, steps)
         frames = cache.race_frames(choice.key, settings, choice.start, steps)
 if entries is None:
@@ -94,14 +82,18 @@ view_key = repr(choice.key)
 inspected = st.session_state["inspect_step"] = min(int(st.session_state.get("inspect_step", 0)), steps - 1)
 contour = figures.contour(xs, ys, Z, surface, entries, minima, choice.start, inspected, view_key)
 left, right = st.columns(2)
-page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True)
-page.chart(figures.surface3d(xs, ys, Z, surface, entries, minima, view_key), "surface_chart", right)
+page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True, main=True)
+page.chart(relief := figures.surface3d(xs, ys, Z, surface, entries, minima, view_key), "surface_chart", right)
 for e in entries:
     (st.success if e.ok else st.warning)(f"**{e.label}**: {e.verdict}")
+if tune:
+    page.chart(tuning := figures.tuning_curves(sweeps, entries, minima), "tuning_curve")
+    st.caption("Each racer's final loss against its learning rate (64 rates, one vectorized run per racer); "
+               "the star is the rate it races at. A wide valley forgives a rough guess; a narrow one does not.")
 c1, c2 = st.columns(2)
-page.chart(figures.loss_curves(entries, minima), "loss_curve", c1)
+page.chart(loss := figures.loss_curves(entries, minima), "loss_curve", c1)
 if len(minima.points):
-    page.chart(figures.distance_curves(entries, minima), "distance_curve", c2)
+    page.chart(distance := figures.distance_curves(entries, minima), "distance_curve", c2)
 else:
     c2.info("No minimum was found in the view, so there is no distance to plot." if minima.found
             else "This surface has no minimum, so there is no distance to plot.")
@@ -122,6 +114,10 @@ c1, c2 = st.columns(2)
 export.csv_button("Trajectories (CSV)", lambda: {e.label: e.trajectory.to_frame().drop(columns="run")
                                                  for e in entries}, "lossviz_trajectories.csv", c1, label="optimizer")
 export.html_button("Contour figure (HTML)", contour, "lossviz_contour.html", c2)
+export.animation_button(lambda: plot.animation(surface, entries, minima=minima), "lossviz_race", entries, c2)
+export.image_buttons({"Contour map": contour, "3-D surface": relief, "Loss curves": loss,
+                      "Distance curves": distance if len(minima.points) else None,
+                      "Learning-rate tuning": tuning if tune else None}, "lossviz_explorer")
 with shown_errors():
     export.code_block("\n\n".join(torch_export.comment(e.label) + "\n" + torch_export.torch_code(
         e.optimizer, e.schedule, steps=steps, x0=choice.start, objective_expr=surface.torch_expr or None)

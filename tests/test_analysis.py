@@ -602,3 +602,156 @@ def test_find_local_minimum_refuses_a_nan_region_and_checks_its_arguments():
         analysis.find_local_minimum(_rotated_quadratic(), CURVATURE_START, max_iter=0)
     with pytest.raises(ValueError, match="after 1 iterations"):
         analysis.find_local_minimum(surfaces.get("rosenbrock"), [-1.2, 1.0], max_iter=1)
+
+
+# -- sharpness on many points, preconditioned sharpness ---------------------------------------------------
+def _small_network(hidden=(5,), n=40, seed=2):
+    from lossviz import datasets
+
+    data = datasets.get("moons", n_samples=n, noise=0.2, seed=seed)
+    return models.mlp(data.X, data.y, hidden=hidden)
+
+
+def _dense_hessian(model, theta):
+    operator = model.hessian_operator(theta[None])
+    return np.stack([operator(e)[0] for e in np.eye(model.dim)], axis=1)
+
+
+def test_sharpness_of_many_points_in_lockstep_equals_dense_top_eigenvalues():
+    model = _small_network()
+    rng = np.random.default_rng(0)
+    path = model.init_params(seed=1) + 0.3 * rng.standard_normal((11, model.dim))  # more than one batch
+    path[7] = np.nan
+    steps = np.array([10, 0, 7, 3, 5, 1, 2, 4, 6, 8, 9])
+    values = analysis.sharpness(model, path, steps, n_iter=model.dim)
+    for value, t in zip(values, steps):
+        if t == 7:
+            assert np.isnan(value)
+            continue
+        dense = np.linalg.eigvalsh(analysis.hessian(model, path[t], method="finite_difference"))[-1]
+        assert value == pytest.approx(dense, rel=1e-6)
+    one_by_one = [analysis.sharpness(model, path, np.array([t]), n_iter=model.dim)[0] for t in steps]
+    np.testing.assert_allclose(values, one_by_one, rtol=1e-10)
+
+
+def test_preconditioned_sharpness_equals_the_top_eigenvalue_of_the_explicit_product():
+    model = _small_network(hidden=(4, 3))
+    rng = np.random.default_rng(1)
+    path = model.init_params(seed=0) + 0.2 * rng.standard_normal((3, model.dim))
+    inverse = np.exp(rng.uniform(-3, 3, (3, model.dim)))  # scales of many decades, like Adam's
+    values = analysis.preconditioned_sharpness(model, path, np.arange(3), inverse, n_iter=model.dim)
+    for t in range(3):
+        product = np.diag(inverse[t]) @ _dense_hessian(model, path[t])
+        eigenvalues = np.linalg.eigvals(product)
+        assert np.abs(eigenvalues.imag).max() < 1e-8 * np.abs(eigenvalues).max()  # similar to symmetric
+        assert values[t] == pytest.approx(eigenvalues.real.max(), rel=1e-8)
+    # Preconditioning by a scalar c scales the spectrum by c.
+    plain = analysis.sharpness(model, path, np.arange(3), n_iter=model.dim)
+    scaled = analysis.preconditioned_sharpness(model, path, np.arange(3), np.full((3, model.dim), 7.0),
+                                               n_iter=model.dim)
+    np.testing.assert_allclose(scaled, 7.0 * plain, rtol=1e-9)
+
+
+TORCH_ADAPTIVE = {
+    "adam": ({"lr": 0.01}, "Adam"),
+    "amsgrad": ({"lr": 0.02, "betas": (0.8, 0.99), "amsgrad": True}, "Adam"),
+    "adam-l2": ({"lr": 0.01, "weight_decay": 0.1}, "Adam"),
+    "adamw": ({"lr": 0.01, "weight_decay": 0.1}, "AdamW"),
+    "nadam": ({"lr": 0.01}, "NAdam"),
+    "adamax": ({"lr": 0.01, "eps": 1e-6}, "Adamax"),
+    "radam": ({"lr": 0.01}, "RAdam"),
+}
+
+
+@pytest.mark.parametrize("case", TORCH_ADAPTIVE)
+def test_adaptive_preconditioners_are_adams_state_in_torch(case):
+    import torch
+
+    hyper, torch_name = TORCH_ADAPTIVE[case]
+    name = {"amsgrad": "adam", "adam-l2": "adam"}.get(case, case)
+    optimizer = optimizers.get(name, **hyper)
+    model = _small_network()
+    traj = run(model, optimizer, model.init_params(seed=3), 12, record_grads=True)
+    steps = np.array([0, 3, 4, 6, 12])
+    inverse = analysis.adaptive_preconditioners(optimizer, traj.params, traj.grads, traj.lr, steps)
+    beta1, beta2 = hyper.get("betas", (0.9, 0.999))
+    eps = hyper.get("eps", 1e-8)
+    # torch's state after step t + 1 taken from params[t] with grads[t] (the last point: one more step).
+    params = torch.tensor(traj.params[0], requires_grad=True)
+    reference = getattr(torch.optim, torch_name)([params], **{k: v for k, v in hyper.items()})
+    for t in range(13):
+        with torch.no_grad():
+            params.copy_(torch.tensor(traj.params[t]))
+        params.grad = torch.tensor(traj.grads[t])
+        if t == 12:
+            reference.param_groups[0]["lr"] = float(traj.lr[-1])
+        reference.step()
+        if t not in steps:
+            continue
+        state, count = reference.state[params], t + 1
+        if torch_name == "Adamax":
+            expected = 1.0 / state["exp_inf"].numpy()
+        elif torch_name == "RAdam":
+            rho_inf = 2 / (1 - beta2) - 1
+            rho = rho_inf - 2 * count * beta2**count / (1 - beta2**count)
+            if rho > 5:
+                rect = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+                expected = rect * math.sqrt(1 - beta2**count) / (np.sqrt(state["exp_avg_sq"].numpy()) + eps)
+            else:
+                expected = np.ones(model.dim)
+        else:
+            second = state["max_exp_avg_sq" if hyper.get("amsgrad") else "exp_avg_sq"].numpy()
+            expected = 1.0 / (np.sqrt(second / (1 - beta2**count)) + eps)
+        row = int(np.flatnonzero(steps == t)[0])
+        np.testing.assert_allclose(inverse[row], expected / (1 - beta1**count), rtol=1e-9)
+
+
+def _frozen_momentum_is_stable(lr: float, curvature: float, beta1: float) -> bool:
+    """m_t = b m_{t-1} + (1 - b) c x_t, x_{t+1} = x_t - lr m_t on one eigendirection of P^-1 H."""
+    x, m = 1.0, 0.0
+    for _ in range(4000):
+        m = beta1 * m + (1 - beta1) * curvature * x
+        x -= lr * m
+    return abs(x) < 1e-3
+
+
+@pytest.mark.parametrize("beta1", [0.0, 0.5, 0.9])
+def test_adaptive_stability_threshold_separates_stable_from_unstable_frozen_adam(beta1):
+    lr = 0.01
+    optimizer = optimizers.get("adam", lr=lr, betas=(beta1, 0.999))
+    limit = float(analysis.adaptive_stability_threshold(optimizer, lr))
+    assert _frozen_momentum_is_stable(lr, 0.97 * limit, beta1)
+    assert not _frozen_momentum_is_stable(lr, 1.03 * limit, beta1)
+    if beta1 == 0.9:
+        assert limit == pytest.approx(38 / lr)
+
+
+def test_adaptive_stability_threshold_and_preconditioners_only_for_adaptive_optimizers():
+    lr = np.array([0.1, 0.05])
+    for name in analysis.ADAPTIVE_OPTIMIZERS:
+        optimizer = optimizers.get(name)
+        beta1 = optimizer.hyperparameters["betas"][0]
+        np.testing.assert_allclose(analysis.adaptive_stability_threshold(optimizer, lr),
+                                   (2 + 2 * beta1) / ((1 - beta1) * lr))
+    for name in ("sgd", "rmsprop", "adagrad"):
+        optimizer = optimizers.get(name)
+        assert analysis.adaptive_stability_threshold(optimizer, lr) is None
+        assert analysis.adaptive_preconditioners(optimizer, np.zeros((2, 3)), np.zeros((2, 3)), [0.1],
+                                                 np.array([0])) is None
+
+
+def test_preconditioned_sharpness_validation_names_the_argument():
+    model = _small_network()
+    path = np.zeros((2, model.dim))
+    message = rf"inverse_preconditioner must have shape \(1, {model.dim}\), one row per step, got \(2, 3\)"
+    with pytest.raises(ValueError, match=message):
+        analysis.preconditioned_sharpness(model, path, np.array([0]), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="inverse_preconditioner must be >= 0"):
+        analysis.preconditioned_sharpness(model, path, np.array([0]), -np.ones((1, model.dim)))
+    with pytest.raises(ValueError, match=r"steps must be in \[0, 1\], got 5"):
+        analysis.preconditioned_sharpness(model, path, np.array([5]), np.ones((1, model.dim)))
+    adam = optimizers.get("adam")
+    with pytest.raises(ValueError, match=r"grads must have the shape of params \(2, 3\), got \(2, 4\)"):
+        analysis.adaptive_preconditioners(adam, np.zeros((2, 3)), np.zeros((2, 4)), [0.1], np.array([0]))
+    with pytest.raises(ValueError, match=r"lr must have one rate per step \(1\), got 2"):
+        analysis.adaptive_preconditioners(adam, np.zeros((2, 3)), np.zeros((2, 3)), [0.1, 0.1], np.array([0]))

@@ -18,6 +18,7 @@ FUNCTOOLS_CACHES = {"lru_cache", "cache"}
 # (file, function): why an unbounded functools cache is bounded anyway.
 FINITE_DOMAIN = {
     ("lossviz/ui/controls.py", "slot_fields"): "slot is 1..6 and default_name an optimizer name",
+    ("lossviz/ui/controls.py", "knobs"): "name is an optimizer name",
 }
 
 

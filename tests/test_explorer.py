@@ -10,7 +10,8 @@ from lossviz.settings import OptimizerSetting
 def _run(name):
     sc = explorer.get(name)
     surface = surfaces.get(sc.surface, **sc.surface_params)
-    return sc, surface, explorer.race(surface, sc.optimizers, sc.start, sc.steps)
+    racers = [p[0] for p in explorer.tune(surface, sc.optimizers, sc.start, sc.steps)] if sc.tune else sc.optimizers
+    return sc, surface, explorer.race(surface, racers, sc.start, sc.steps)
 
 
 def test_every_scenario_runs_and_has_a_verdict_per_optimizer():
@@ -117,7 +118,7 @@ def test_every_optimizer_at_its_default_rate_heads_for_a_minimum_from_the_defaul
     surface = surfaces.get(surface_name)
     start = np.array(surface.default_start)
     for name in optimizers.names():
-        setting = OptimizerSetting(name, {"lr": explorer.default_lr(surface, name, start)})
+        setting = OptimizerSetting(name, explorer.default_hyperparameters(surface, name, start))
         (entry,) = explorer.race(surface, [setting], start, 60)
         traj = entry.trajectory
         assert traj.diverged_at < 0 and np.all(np.isfinite(traj.params)), (surface_name, name)
@@ -150,3 +151,50 @@ def test_a_start_outside_the_view_that_converges_is_reported_as_reached():
     assert entry.ok and entry.left_view_at == -1 and "Reached the global minimum" in entry.verdict
     (slow,) = explorer.race(surface, [OptimizerSetting("sgd", {"lr": 1e-6})], (1e3, 0.0), 5)
     assert "started outside the view and ends outside it" in slow.verdict and not slow.ok
+
+
+# ----------------------------------------------------------------- the scenarios of the new optimizers
+def test_newton_reaches_the_bottom_of_a_bowl_in_one_step_and_gd_does_not_in_twenty():
+    _, _, (gd, newton) = _run("newton_bowl")
+    assert newton.distance[1] < 1e-12 and newton.distance[0] > 1
+    assert gd.distance[-1] > 0.5
+
+
+def test_plain_newton_lands_on_the_saddle_and_saddle_free_newton_goes_down():
+    _, surface, (newton, free, gd) = _run("newton_saddle")
+    np.testing.assert_allclose(newton.trajectory.params[1:], 0.0, atol=1e-12)  # on the saddle, and stays
+    assert np.all(np.abs(surface.grad(newton.trajectory.params[1:])) < 1e-12)
+    y = np.abs(free.trajectory.params[:5, 1])
+    assert np.all(np.diff(y) > 0) and free.trajectory.loss[4] < free.trajectory.loss[0] - 1
+    assert gd.trajectory.loss[-1] < gd.trajectory.loss[0]
+
+
+def test_lion_and_sign_descent_move_exactly_lr_root_two_every_step():
+    sc, _, entries = _run("sign_steps")
+    for setting, entry in zip(sc.optimizers, entries):
+        lengths = np.linalg.norm(np.diff(entry.trajectory.params, axis=0), axis=1)
+        np.testing.assert_allclose(lengths, setting.hyperparameters["lr"] * np.sqrt(2), rtol=1e-12)
+
+
+def test_lbfgs_reaches_the_rosenbrock_minimum_in_five_steps_and_the_others_do_not_in_twenty():
+    _, _, (lbfgs, adam, momentum) = _run("lbfgs_rosenbrock")
+    assert lbfgs.distance[5] < 1e-4 and "Reached" in lbfgs.verdict
+    assert adam.distance[-1] > 1 and momentum.distance[-1] > 1
+    evaluations = lbfgs.trajectory.evaluations()
+    assert len(evaluations.points) > 2 * lbfgs.trajectory.n_steps  # several function evaluations per step
+
+
+def test_the_tuned_race_picks_the_rate_a_brute_force_loop_picks_and_gd_ends_lowest():
+    sc, surface, entries = _run("tuned_race")
+    pairs = explorer.tune(surface, sc.optimizers, sc.start, sc.steps)
+    for (tuned, sweep), setting in zip(pairs, sc.optimizers):
+        finals = []
+        for lr in sweep.lrs:  # one run per rate, the slow way
+            (entry,) = explorer.race(surface, [OptimizerSetting(setting.name, {**setting.hyperparameters,
+                                                                               "lr": float(lr)})], sc.start, sc.steps)
+            finals.append(np.inf if entry.trajectory.diverged_at >= 0 else float(entry.trajectory.loss[-1]))
+        finals = np.array(finals)
+        best = np.flatnonzero(finals == finals.min())[-1]  # ties to the larger rate
+        assert tuned.hyperparameters["lr"] == pytest.approx(sweep.lrs[best], rel=1e-12)
+    assert entries[0].trajectory.loss[-1] == min(e.trajectory.loss[-1] for e in entries)  # plain GD
+    assert entries[4].trajectory.loss[-1] == max(e.trajectory.loss[-1] for e in entries)  # Lion

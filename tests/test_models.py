@@ -2,6 +2,8 @@
 every validation rule."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import lossviz.batched as batched_module
 import lossviz.models as models_module
-from lossviz import losses, models
+from lossviz import analysis, losses, models
 
 REGRESSION_LOSSES = ["mse", "rmse", "mae", "huber", "log_cosh"]
 # Losses whose derivative jumps somewhere: central differences straddling the jump are not a test.
@@ -369,14 +371,14 @@ def torch_flat_grad(net: torch.nn.Sequential) -> np.ndarray:
 def test_mlp_forward_and_gradient_match_torch_sequential(activation: str, case: str) -> None:
     if case == "cross_entropy-3":
         model = models.mlp(X_CLS, Y_3, hidden=(7, 5), activation=activation)
-        criterion = lambda out: F.cross_entropy(out, torch.tensor(Y_3))  # noqa: E731
+        criterion = lambda out: F.cross_entropy(out, torch.tensor(Y_3))
     elif case == "binary_cross_entropy_with_logits":
         model = models.mlp(X_CLS, Y_BIN, hidden=(7, 5), activation=activation, loss=case)
-        criterion = lambda out: F.binary_cross_entropy_with_logits(  # noqa: E731
+        criterion = lambda out: F.binary_cross_entropy_with_logits(
             out[:, 0], torch.tensor(Y_BIN, dtype=torch.float64))
     else:
         model = models.mlp(X_REG, Y_REG, hidden=(7, 5), activation=activation, task="regression")
-        criterion = lambda out: F.mse_loss(out[:, 0], torch.tensor(Y_REG))  # noqa: E731
+        criterion = lambda out: F.mse_loss(out[:, 0], torch.tensor(Y_REG))
     for seed in range(3):
         noise = 0.05 * np.random.default_rng(seed).standard_normal(model.dim)
         p = model.init_params(seed=seed) + noise
@@ -518,21 +520,21 @@ def test_suitable_losses_lists() -> None:
         (lambda: models.logistic_regression(X_CLS, Y_3), ValueError,
          r"y must hold binary labels 0 and 1 for logistic regression, got labels \[0, 1, 2\]"),
         (lambda: models.linear_regression(X_REG, Y_REG, loss="cross_entropy"), ValueError,
-         "loss 'cross_entropy' does not suit linear regression: a regression model needs a loss on real "
-         "values; suitable losses: mse, rmse, mae, huber, log_cosh"),
+         ("loss 'cross_entropy' does not suit linear regression: a regression model needs a loss on real "
+         "values; suitable losses: mse, rmse, mae, huber, log_cosh")),
         (lambda: models.logistic_regression(X_CLS, Y_BIN, loss="cross_entropy"), ValueError,
-         "loss 'cross_entropy' does not suit logistic regression: it takes one row of C class scores per "
-         "sample; suitable losses: mse, rmse, mae, huber, log_cosh, binary_cross_entropy, "),
+         ("loss 'cross_entropy' does not suit logistic regression: it takes one row of C class scores per "
+         "sample; suitable losses: mse, rmse, mae, huber, log_cosh, binary_cross_entropy, ")),
         (lambda: models.softmax_regression(X_CLS, Y_3, loss="hinge"), ValueError,
-         "loss 'hinge' does not suit softmax regression: loss 'hinge' is a binary loss but there are 3 "
-         "classes; suitable losses: cross_entropy, cross_entropy_from_probabilities"),
+         ("loss 'hinge' does not suit softmax regression: loss 'hinge' is a binary loss but there are 3 "
+         "classes; suitable losses: cross_entropy, cross_entropy_from_probabilities")),
         (lambda: models.softmax_regression(X_CLS, Y_BIN, loss="hinge"), ValueError,
          "it takes one score per sample, not C class scores; suitable losses: cross_entropy, "),
         (lambda: models.mlp(X_CLS, Y_3, loss="binary_cross_entropy"), ValueError,
          "does not suit an MLP classifier: loss 'binary_cross_entropy' is a binary loss but there are 3"),
         (lambda: models.mlp(X_REG, Y_REG, task="regression", loss="hinge"), ValueError,
-         "does not suit an MLP regression: a regression model needs a loss on real values; suitable losses: "
-         "mse"),
+         ("does not suit an MLP regression: a regression model needs a loss on real values; suitable losses: "
+         "mse")),
         (lambda: models.linear_regression(X_REG, Y_REG, loss="l2"), ValueError,
          "unknown loss 'l2'; valid names: mse"),
         (lambda: models.linear_regression(X_REG, Y_REG, loss="mse", delta=2.0), TypeError,
@@ -544,9 +546,9 @@ def test_suitable_losses_lists() -> None:
         (lambda: models.logistic_regression(X_CLS, Y_BIN, link="probit"), ValueError,
          "unknown link 'probit'; valid names: auto, identity, sigmoid, softmax"),
         (lambda: models.logistic_regression(X_CLS, Y_BIN, loss="binary_cross_entropy", link="identity"),
-         ValueError, "loss 'binary_cross_entropy' takes probabilities, which need the link 'sigmoid', not "
-                     "'identity'; suitable losses: mse, rmse, mae, huber, log_cosh, "
-                     "binary_cross_entropy_with_logits, logistic, hinge, squared_hinge, zero_one$"),
+         ValueError, ("loss 'binary_cross_entropy' takes probabilities, which need the link 'sigmoid', not "
+                      "'identity'; suitable losses: mse, rmse, mae, huber, log_cosh, "
+                      "binary_cross_entropy_with_logits, logistic, hinge, squared_hinge, zero_one$")),
         (lambda: models.logistic_regression(X_CLS, Y_BIN, loss="hinge", link="sigmoid"), ValueError,
          r"loss 'hinge' takes raw scores \(link 'identity'\), not 'sigmoid'"),
         (lambda: models.logistic_regression(X_CLS, Y_BIN, loss="mse", link="softmax"), ValueError,
@@ -767,7 +769,7 @@ def test_mlp_float32_values_agree_with_float64_over_blocks_chunks_threads_and_ba
     # Blocks of 16 samples (23 = 2 x 12 with one padded column), layers merging blocks or not, chunks of
     # one row and two threads taking them as they come: the same values.
     widths, outputs = model.widths, 1 if model._margin_head else model.n_outputs
-    products = [o * (i + 1) for i, o in zip(widths[:-2], widths[1:-1])] + [outputs * (widths[-2] + 1)]
+    products = [o * (i + 1) for i, o in itertools.pairwise(widths[:-1])] + [outputs * (widths[-2] + 1)]
     monkeypatch.setattr(batched_module, "SINGLE_THREAD_PRODUCT", 16 * max(products))
     data = batched_module._prepare(model, model.X, model.y)
     assert data.XT.shape[1] == 24 and data.rows == 12
@@ -798,3 +800,227 @@ def test_mlp_float32_margin_head_is_the_two_class_cross_entropy_and_nan_where_sc
     # The general float32 head (softmax cross-entropy on both scores) agrees, NaN rows included.
     general = models.DataModel._values(net, lambda rows: P[rows].astype(np.float32), len(P), None, np.float32)
     np.testing.assert_allclose(values, general, rtol=FLOAT32_RTOL)
+
+
+# -- a model's gradient is the derivative of its own value, at any score ---------------------------------
+def test_softmax_probabilities_gradient_of_a_badly_classified_sample_matches_torch() -> None:
+    # Issue 13, defect 13: true-class probabilities of 9e-14, below the loss's 1e-12 gradient floor.
+    X, y, p = np.array([[-1.0], [1.0]]), np.array([0, 1]), np.array([15.0, -15.0, 0.0, 0.0])
+    model = models.softmax_regression(X, y, loss="cross_entropy_from_probabilities")
+    w, logits = torch_linear_scores(X, p, 2)
+    value = F.nll_loss(torch.log(torch.softmax(logits, dim=1)), torch.tensor(y))
+    value.backward()
+    assert model.f(p) == pytest.approx(value.item(), rel=1e-12)
+    np.testing.assert_allclose(model.grad(p), w.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(model.grad(p), central_differences(model, p), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(model.grad(p)[:2], [1.0, -1.0], rtol=1e-10)
+
+
+def test_sigmoid_probabilities_loss_is_continuous_where_one_minus_p_rounds_to_zero() -> None:
+    # Through the probabilities, 1 - sigmoid(s) is 0 beyond s = 37 and the loss jumped to its clamp, 100.
+    model = models.logistic_regression(np.array([[1.0]]), np.array([0]), loss="binary_cross_entropy")
+    scores = np.array([30.0, 36.0, 38.0, 60.0])
+    values = model.f(np.column_stack([scores, np.zeros(4)]))
+    np.testing.assert_allclose(values, np.log1p(np.exp(scores)), rtol=1e-12)  # -log(1 - sigmoid(s))
+    s = torch.tensor([60.0], dtype=torch.float64, requires_grad=True)
+    F.binary_cross_entropy_with_logits(s, torch.tensor([0.0], dtype=torch.float64)).backward()
+    np.testing.assert_allclose(model.grad([60.0, 0.0]), [s.grad.item(), s.grad.item()], rtol=1e-12)
+    # Past the clamp (-log p = 100) the value is flat, and so is the gradient.
+    assert model.f([120.0, 0.0]) == 100.0
+    np.testing.assert_array_equal(model.grad([120.0, 0.0]), [0.0, 0.0])
+
+
+def _extreme_models() -> list[tuple[str, object]]:
+    cases: list[tuple[str, object]] = []
+    for loss in REGRESSION_LOSSES:
+        cases.append((f"linear-{loss}", lambda loss=loss: models.linear_regression(X_REG, Y_REG, loss=loss)))
+    for loss, link in LOGISTIC_CASES:
+        cases.append((f"logistic-{loss}-{link}", lambda loss=loss, link=link: models.logistic_regression(
+            X_CLS, Y_BIN, loss=loss, link=link)))
+    for loss in ("cross_entropy", "cross_entropy_from_probabilities"):
+        for name, labels in (("3", Y_3), ("2", Y_BIN)):
+            cases.append((f"softmax-{loss}-{name}", lambda loss=loss, labels=labels:
+                          models.softmax_regression(X_CLS, labels, loss=loss)))
+    for loss, labels in MLP_CLASSIFICATION + [("hinge", Y_BIN)]:
+        cases.append((f"mlp-{loss}-{len(np.unique(labels))}",
+                      lambda loss=loss, labels=labels: models.mlp(X_CLS, labels, hidden=(3,), loss=loss)))
+    for loss in REGRESSION_LOSSES:
+        cases.append((f"mlp-regression-{loss}",
+                      lambda loss=loss: models.mlp(X_REG, Y_REG, hidden=(3,), loss=loss, task="regression")))
+    return cases
+
+
+EXTREME_MODELS = _extreme_models()
+
+
+def _scores_of(model, p: np.ndarray) -> np.ndarray:
+    s = np.asarray(model.decision_function(p))
+    return s[..., None] if s.ndim == 1 else s
+
+
+def _log_probability_clamps_near(model, p: np.ndarray) -> bool:
+    """Whether -log p of a true class is within 1 of the losses' clamp at 100 (a kink of the value)."""
+    if model.loss.name not in ("binary_cross_entropy", "cross_entropy_from_probabilities"):
+        return False
+    s = _scores_of(model, p)
+    y = model.y.astype(int)
+    if s.shape[-1] == 1:
+        u = np.where(y == 1, -s[:, 0], s[:, 0])
+        minus_log_p = np.maximum(u, 0) + np.log1p(np.exp(-np.abs(u)))
+    else:
+        shifted = s - s.max(axis=1, keepdims=True)
+        minus_log_p = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(y)), y]
+    return bool(np.any(np.abs(minus_log_p - 100.0) < 1.0))
+
+
+def _value_kink_near(model, s: np.ndarray, margin: float = 1e-4) -> bool:
+    """Whether a sample sits within ``margin`` of a kink of the loss as a function of its score.
+
+    Huber is continuously differentiable (its gradient clips), and through a sigmoid the absolute error's
+    kink (p = y) lies at infinity, so neither has a kink to avoid.
+    """
+    name = model.loss.name
+    kinked = ("mae", "hinge", "squared_hinge", "zero_one")
+    if model.n_outputs > 1 or model.link == "sigmoid" or name not in kinked:
+        return False
+    if name == "mae":
+        return bool(np.any(np.abs(s[:, 0] - model.y) < margin))
+    m = np.where(model.y > 0, 1.0, -1.0) * s[:, 0]
+    return bool(np.any(np.abs(m - 1.0) < margin) or np.any(np.abs(m) < margin))
+
+
+@pytest.mark.parametrize("name, build", EXTREME_MODELS, ids=[name for name, _ in EXTREME_MODELS])
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_gradient_is_the_derivative_of_the_value_at_extreme_parameters(name: str, build, data) -> None:
+    # Scores of tens (probabilities of 1e-20 and 1 - 1e-20, saturated hidden units), where a loss's
+    # clamps and gradient floors live; only kinks of the value itself are left out.
+    model = build()
+    p = data.draw(params_strategy(model.dim, bound=25.0))
+    s = _scores_of(model, p)
+    assume(np.abs(s).max() > 10.0)
+    assume(not _value_kink_near(model, s))
+    assume(not _log_probability_clamps_near(model, p))
+    hidden = getattr(model, "hidden", ())
+    if hidden:
+        h = model.X @ model.unflatten(p)[0][0] + model.unflatten(p)[0][1]
+        assume(np.abs(h).min() > 1e-3)
+    fd = central_differences(model, p, h=1e-6)
+    g = model.grad(p)
+    np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(fd).max()))
+
+
+# -- exact Hessian-vector products ------------------------------------------------------------------------
+def torch_hessian(model, p: np.ndarray, criterion) -> np.ndarray:
+    shapes = [(s.slice, s.shape) for s in model.layer_slices]
+    X = torch.tensor(model.X)
+    activation = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[model.activation]
+
+    def loss(flat: torch.Tensor) -> torch.Tensor:
+        h = X
+        for layer in range(len(shapes) // 2):
+            (w, w_shape), (b, _) = shapes[2 * layer], shapes[2 * layer + 1]
+            h = h @ flat[w].reshape(w_shape) + flat[b]
+            if layer < len(shapes) // 2 - 1:
+                h = activation(h)
+        return criterion(h)
+
+    return torch.autograd.functional.hessian(loss, torch.tensor(p)).numpy()
+
+
+HESSIAN_CASES = {
+    "cross_entropy-3": (Y_3, {}, lambda out: F.cross_entropy(out, torch.tensor(Y_3))),
+    "cross_entropy-2": (Y_BIN, {}, lambda out: F.cross_entropy(out, torch.tensor(Y_BIN))),
+    "bce-logits": (Y_BIN, {"loss": "binary_cross_entropy_with_logits"},
+                   lambda out: F.binary_cross_entropy_with_logits(out[:, 0],
+                                                                  torch.tensor(Y_BIN, dtype=torch.float64))),
+    "probabilities-3": (Y_3, {"loss": "cross_entropy_from_probabilities"},
+                        lambda out: F.nll_loss(torch.log_softmax(out, dim=1), torch.tensor(Y_3))),
+    "bce-probabilities": (Y_BIN, {"loss": "binary_cross_entropy"},
+                          lambda out: F.binary_cross_entropy(torch.sigmoid(out[:, 0]),
+                                                             torch.tensor(Y_BIN, dtype=torch.float64))),
+    "hinge": (Y_BIN, {"loss": "squared_hinge"},
+              lambda out: (torch.clamp(1 - torch.tensor(2.0 * Y_BIN - 1) * out[:, 0], min=0) ** 2).mean()),
+}
+
+
+@pytest.mark.parametrize("activation", models.ACTIVATIONS)
+@pytest.mark.parametrize("case", HESSIAN_CASES)
+def test_mlp_hessian_operator_equals_torch_dense_hessian(activation: str, case: str) -> None:
+    labels, extra, criterion = HESSIAN_CASES[case]
+    model = models.mlp(X_CLS, labels, hidden=(4, 3), activation=activation, **extra)
+    p = model.init_params(seed=5) * 1.3 + 0.05
+    if activation == "relu":
+        assume_ok = relu_far_from_zero(model, p)
+        assert assume_ok, "pick a draw away from ReLU's kink"
+    expected = torch_hessian(model, p, criterion)
+    operator = model.hessian_operator(p[None])
+    H = np.stack([operator(e)[0] for e in np.eye(model.dim)], axis=1)
+    np.testing.assert_allclose(H, expected, rtol=1e-9, atol=1e-11 * np.abs(expected).max())
+
+
+def test_mlp_hessian_operator_on_many_points_and_regression() -> None:
+    model = models.mlp(X_REG, Y_REG, hidden=(5,), activation="sigmoid", loss="log_cosh", task="regression")
+    rng = np.random.default_rng(3)
+    P = rng.standard_normal((3, model.dim))
+    V = rng.standard_normal((3, model.dim))
+    together = model.hessian_operator(P)(V)
+    for i in range(3):
+        dense = analysis.hessian(model, P[i], method="finite_difference")
+        np.testing.assert_allclose(together[i], dense @ V[i], rtol=1e-5, atol=1e-7 * np.abs(dense).max())
+        np.testing.assert_allclose(model.hvp(P[i], V[i]), together[i], rtol=1e-12, atol=1e-14)
+    # One point, several vectors; and the same products again (buffers reused between calls).
+    operator = model.hessian_operator(P[:1])
+    np.testing.assert_allclose(model.hvp(P[0], V), np.stack([operator(v)[0] for v in V]), rtol=1e-12)
+    np.testing.assert_array_equal(operator(V[0])[0], operator(V[0])[0])
+    with pytest.raises(ValueError, match=rf"params must have shape \(\.\.\., {model.dim}\)"):
+        model.hessian_operator(np.zeros((2, 3)))
+
+
+# -- one forward pass, several answers; reused workspaces -----------------------------------------------
+def test_value_and_grad_labels_and_value_and_labels_are_those_of_separate_calls() -> None:
+    for model in (models.mlp(X_CLS, Y_3, hidden=(4,)), models.logistic_regression(X_CLS, Y_BIN),
+                  models.mlp(X_CLS, Y_BIN, hidden=(3,), loss="binary_cross_entropy_with_logits")):
+        P = np.random.default_rng(2).standard_normal((4, model.dim))
+        value, grad, labels = model.value_and_grad(P, labels=True)
+        np.testing.assert_allclose(value, model.f(P), rtol=1e-13)
+        np.testing.assert_allclose(grad, model.grad(P), rtol=1e-13)
+        np.testing.assert_array_equal(labels, model.predict_labels(P))
+        value, labels = model.value_and_labels(P[0])
+        assert value == pytest.approx(model.f(P[0]), rel=1e-13)
+        np.testing.assert_array_equal(labels, model.predict_labels(P[0]))
+        _, _, batch_labels = model.value_and_grad(P, batch=BATCH, labels=True)
+        np.testing.assert_array_equal(batch_labels, model.predict_labels(P)[:, BATCH])
+    regression = models.linear_regression(X_REG, Y_REG)
+    with pytest.raises(ValueError, match="labels need a classification model"):
+        regression.value_and_grad([0.0, 0.0, 0.0], labels=True)
+    with pytest.raises(ValueError, match="labels need a classification model"):
+        regression.value_and_labels([0.0, 0.0, 0.0])
+
+
+def test_reused_workspaces_give_the_values_of_fresh_ones_across_shapes_and_threads() -> None:
+    import threading
+
+    model = models.mlp(X_CLS, Y_3, hidden=(6, 5))
+    P = np.random.default_rng(4).standard_normal((5, model.dim))
+    expected = [model.value_and_grad(P[i]) for i in range(5)]
+    # Alternating shapes (one vector, three, a batch) in one thread, then two threads at once.
+    for _ in range(2):
+        np.testing.assert_allclose(model.value_and_grad(P[:3])[1], np.stack([e[1] for e in expected[:3]]),
+                                   rtol=1e-13)
+        np.testing.assert_allclose(model.value_and_grad(P[4])[0], expected[4][0], rtol=1e-13)
+        subset = models.mlp(X_CLS[BATCH], Y_3[BATCH], hidden=(6, 5), n_classes=3)
+        np.testing.assert_allclose(model.grad(P[1], batch=BATCH), subset.grad(P[1]), rtol=1e-12)
+    results: dict[int, list] = {}
+
+    def work(index: int) -> None:
+        results[index] = [model.value_and_grad(P[index])[1] for _ in range(20)]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index in (0, 2):
+        for grad in results[index]:
+            np.testing.assert_allclose(grad, expected[index][1], rtol=1e-13)

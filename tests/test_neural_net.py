@@ -47,8 +47,8 @@ def test_plane_losses_equal_model_f_in_float64_and_within_a_pinned_tolerance_in_
     directions = RNG.standard_normal((2, model.dim)) * 0.3
     coords = RNG.uniform(-1.5, 1.5, (300, 2))
     reference = model.f(theta + coords @ directions)
-    np.testing.assert_allclose(landscape.plane_losses(model, theta, directions, coords, dtype=np.float64), reference,
-                               rtol=1e-12)
+    exact = landscape.plane_losses(model, theta, directions, coords, dtype=np.float64)
+    np.testing.assert_allclose(exact, reference, rtol=1e-12)
     fast = landscape.plane_losses(model, theta, directions, coords)
     np.testing.assert_allclose(fast, reference, rtol=FLOAT32_RTOL)
 
@@ -64,8 +64,8 @@ def test_plane_losses_match_model_f_for_drawn_networks(width, depth, activation,
     directions = rng.standard_normal((n_directions, model.dim)) * 0.2
     coords = rng.uniform(-2, 2, (37, n_directions))
     reference = model.f(theta + coords @ directions)
-    np.testing.assert_allclose(landscape.plane_losses(model, theta, directions, coords, dtype=np.float64), reference,
-                               rtol=1e-11)
+    exact = landscape.plane_losses(model, theta, directions, coords, dtype=np.float64)
+    np.testing.assert_allclose(exact, reference, rtol=1e-11)
     fast = landscape.plane_losses(model, theta, directions, coords)
     np.testing.assert_allclose(fast, reference, rtol=FLOAT32_RTOL)
 
@@ -84,8 +84,8 @@ def test_plane_losses_match_an_independent_torch_forward_pass():
             if index < 2:
                 h = torch.tanh(h)
         expected.append(float(torch.nn.functional.cross_entropy(h, y)))
-    np.testing.assert_allclose(landscape.plane_losses(model, theta, directions, coords, dtype=np.float64), expected,
-                               rtol=1e-12)
+    exact = landscape.plane_losses(model, theta, directions, coords, dtype=np.float64)
+    np.testing.assert_allclose(exact, expected, rtol=1e-12)
 
 
 def test_plane_losses_uses_many_chunks_and_two_threads_without_changing_values():
@@ -192,7 +192,8 @@ def test_slice_of_an_mlp_along_its_last_layer_is_the_analytic_quadratic():
     analytic = (residual**2).mean(axis=-1)
     exact = landscape.loss_slice(model, theta, directions, xs, ys, dtype=np.float64)
     np.testing.assert_allclose(exact, analytic, rtol=1e-12)
-    np.testing.assert_allclose(landscape.loss_slice(model, theta, directions, xs, ys), analytic, rtol=FLOAT32_RTOL)
+    fast = landscape.loss_slice(model, theta, directions, xs, ys)
+    np.testing.assert_allclose(fast, analytic, rtol=FLOAT32_RTOL)
 
 
 def test_slice_axes_are_symmetric_and_contain_zero():
@@ -212,7 +213,8 @@ def test_interpolation_passes_through_both_endpoints():
 def test_interpolation_rise_is_zero_for_a_monotone_descent_and_the_climb_otherwise():
     alphas = np.linspace(-0.5, 1.5, 9)  # points outside [0, 1] do not count
     assert landscape.interpolation_rise(alphas, [9.0, 0.1, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0, 7.0]) == 0.0
-    assert landscape.interpolation_rise(alphas, [0.0, 0.0, 5.0, 3.0, 4.5, 2.0, 2.5, 1.0, 0.0]) == pytest.approx(1.5)
+    climbing = [0.0, 0.0, 5.0, 3.0, 4.5, 2.0, 2.5, 1.0, 0.0]
+    assert landscape.interpolation_rise(alphas, climbing) == pytest.approx(1.5)
     assert landscape.interpolation_rise([0.0], [1.0]) == 0.0
 
 
@@ -311,7 +313,8 @@ def test_projection_check_compares_the_true_loss_with_the_plane_loss():
 
 
 def test_plane_axes_cover_the_points_with_square_cells():
-    xs, ys = landscape.plane_axes([np.array([[0.0, 0.0], [4.0, 1.0]]), np.array([[-1.0, 0.5]])], resolution=41)
+    points = [np.array([[0.0, 0.0], [4.0, 1.0]]), np.array([[-1.0, 0.5]])]
+    xs, ys = landscape.plane_axes(points, resolution=41)
     assert xs.size == 41 and ys.size < 41
     np.testing.assert_allclose(np.diff(xs).mean(), np.diff(ys).mean())
     assert xs[0] < -1 and xs[-1] > 4 and ys[0] < 0 and ys[-1] > 1
@@ -444,8 +447,8 @@ def test_run_and_check_summaries():
     model = small_mlp((4,), "relu", init_scale=5.0)
     (run,) = nl.train(model, [OptimizerSetting("sgd", {"lr": 100.0})], 10)
     assert run.trajectory.diverged_at > 0 and run.last_finite_step == run.trajectory.diverged_at
-    check = landscape.ProjectionCheck(np.zeros((3, 2)), np.array([1.0, 2.0, np.nan]), np.array([1.5, 0.5, np.nan]),
-                               np.zeros(3), np.array([0.2, 0.7, np.nan]))
+    check = landscape.ProjectionCheck(np.zeros((3, 2)), np.array([1.0, 2.0, np.nan]),
+                                      np.array([1.5, 0.5, np.nan]), np.zeros(3), np.array([0.2, 0.7, np.nan]))
     assert check.max_gap == 1.5 and check.max_relative_distance == 0.7
 
 
@@ -479,7 +482,8 @@ def test_torch_model_code_builds_the_same_network(tmp_path):
         "    print(repr(float(loss_fn(model(torch.tensor(data['X'])), torch.tensor(data['y']).long()))))\n")
     path = tmp_path / "net.py"
     path.write_text(script)
-    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120,
+                            check=False)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) == pytest.approx(float(model.f(theta)), rel=1e-12)
 
@@ -501,7 +505,8 @@ def slice_width(model, run) -> float:
     """Share of a +-1 filter-normalized slice (seed 0) where the loss is within twice the centre's."""
     theta = run.trajectory.params[-1]
     xs, ys = landscape.slice_axes(1.0, 21)
-    Z = landscape.loss_slice(model, theta, landscape.filter_normalized_directions(model, theta, 2, seed=0), xs, ys)
+    directions = landscape.filter_normalized_directions(model, theta, 2, seed=0)
+    Z = landscape.loss_slice(model, theta, directions, xs, ys)
     return float(np.mean(Z < 2 * Z[10, 10]))
 
 
@@ -514,6 +519,15 @@ def test_scenario_large_lr_ends_at_the_edge_of_stability_yet_its_slice_looks_nar
     norms = [np.linalg.norm(r.trajectory.params[-1]) for r in (small, large)]
     assert norms[1] > 1.6 * norms[0]  # "about twice the norm"
     assert slice_width(model, large) < slice_width(model, small)
+    # The page's own numbers: the small rate's sharpness keeps rising over the second half, the large
+    # rate's stays within 30% of 2/lr = 1 from a quarter of the way on, and each run's line is 2/lr.
+    view = nl.sharpness_view(model, [small, large])
+    half = view.steps >= view.steps[-1] // 2
+    assert np.all(np.diff(view.sharpness[0, half]) > 0)
+    later = view.steps >= view.steps[-1] // 4
+    assert np.all(np.abs(view.sharpness[1, later] - 1.0) < 0.3)
+    np.testing.assert_allclose(view.thresholds[0], 2 / 0.05)
+    np.testing.assert_allclose(view.thresholds[1], 2 / 2.0)
 
 
 def test_scenario_wide_vs_narrow_small_batches_end_flatter_at_equal_accuracy():
@@ -522,6 +536,10 @@ def test_scenario_wide_vs_narrow_small_batches_end_flatter_at_equal_accuracy():
     assert abs(full.accuracy[-1] - mini.accuracy[-1]) < 0.02
     assert min(full.accuracy[-1], mini.accuracy[-1]) > 0.95
     assert slice_width(model, mini) > 1.3 * slice_width(model, full)
+    # The page's slices, on one scale: the mini-batch minimum's valley is the wider.
+    view = nl.slices_view(model, [full, mini], resolution=21)
+    widths = [float(np.mean(Z < 2 * Z[10, 10])) for Z in view.slices]
+    assert widths[1] > 1.3 * widths[0]
 
 
 def test_scenario_init_scale_stalls_on_a_linear_plateau_that_scale_one_avoids():
@@ -530,6 +548,7 @@ def test_scenario_init_scale_stalls_on_a_linear_plateau_that_scale_one_avoids():
     model, (tiny,) = scenario_runs("init_scale")
     loss = tiny.trajectory.loss
     assert abs(loss[100] - loss[-1]) < 0.01 and tiny.accuracy[-1] < 0.9
+    assert tiny.accuracy[-1] == pytest.approx(0.87, abs=0.02)  # "about 87% of the moons"
     labels = model.predict_labels(tiny.trajectory.params[-1])
     # A straight boundary: a linear classifier reproduces the network's labels.
     assert LogisticRegression(C=1e4).fit(model.X, labels).score(model.X, labels) > 0.99
@@ -542,9 +561,27 @@ def test_scenario_adam_vs_sgd_reach_equal_accuracy_off_a_single_plane():
     assert all(r.accuracy[-1] > 0.95 for r in runs)
     plane = landscape.trajectory_pca([r.trajectory.params for r in runs])
     assert plane.explained_variance_ratio.sum() < 0.99
-    check = landscape.projection_check(model, plane, runs[1].trajectory.params, true_loss=runs[1].trajectory.loss)
+    adam_path = runs[1].trajectory
+    check = landscape.projection_check(model, plane, adam_path.params, true_loss=adam_path.loss)
     assert np.nanmax(np.abs(check.true_loss - check.plane_loss)) > 0.1
     assert analysis.stability_threshold(runs[1].optimizer, 0.01) is None
+    # Adam's own limit is on the preconditioned sharpness, 38/lr: it climbs toward it, to about half.
+    view = nl.sharpness_view(model, runs)
+    assert view.thresholds[1] is None and view.adaptive_thresholds[0] is None
+    np.testing.assert_allclose(view.adaptive_thresholds[1], 38 / 0.01)
+    adam = view.preconditioned[1]
+    assert np.all(np.isnan(view.preconditioned[0]))
+    assert 0.35 < adam[-1] / (38 / 0.01) < 0.65
+    assert adam[-1] > 1.5 * adam[np.argmin(np.abs(view.steps - 100))]
+
+
+def test_every_scenario_explanation_names_numbers_its_test_checks():
+    # The numbers the texts state, which the tests above check; a changed text must change its test.
+    texts = {name: nl.get_scenario(name).explanation for name in nl.scenario_names()}
+    assert "2/lr = 1" in texts["large_lr"] and "2/lr = 40" in texts["large_lr"]
+    assert "87%" in texts["init_scale"]
+    assert "38/lr" in texts["adam_vs_sgd"] and "half" in texts["adam_vs_sgd"]
+    assert "8 samples" in texts["wide_vs_narrow"]
 
 
 # -- validation ----------------------------------------------------------------------------------------
@@ -612,5 +649,257 @@ def test_validation_messages_name_the_parameter_and_value():
     with pytest.raises(TypeError, match="model must be a lossviz MLP"):
         nl.torch_model_code(Parabola(1.0))
     with pytest.raises(ValueError, match=r"true_loss must have one value per row of params \(2\), got 3"):
-        landscape.projection_check(model, landscape.trajectory_pca(np.stack([theta, theta + 1])), np.stack([theta, theta]),
-                            true_loss=np.zeros(3))
+        landscape.projection_check(model, landscape.trajectory_pca(np.stack([theta, theta + 1])),
+                                   np.stack([theta, theta]), true_loss=np.zeros(3))
+
+
+# -- training: runs together, loss and accuracy from the gradient's pass ---------------------------------
+def test_runs_trained_together_equal_runs_trained_alone():
+    model = small_mlp((6,))
+    settings_ = [OptimizerSetting("sgd", {"lr": 0.3}), OptimizerSetting("sgd", {"lr": 0.1, "momentum": 0.5}),
+                 OptimizerSetting("sgd", {"lr": 0.2}), OptimizerSetting("adam", {"lr": 0.01})]
+    together = nl.train(model, settings_, 30, init_seed=2, batch_sizes=[0, 0, 16, 0], seed=4)
+    for setting, batch, run in zip(settings_, [0, 0, 16, 0], together):
+        (alone,) = nl.train(model, [setting], 30, init_seed=2, batch_sizes=[batch], seed=4)
+        np.testing.assert_array_equal(run.trajectory.params, alone.trajectory.params)
+        np.testing.assert_array_equal(run.trajectory.loss, alone.trajectory.loss)
+        np.testing.assert_array_equal(run.accuracy, alone.accuracy)
+        assert run.seed == 4 and run.batch_size == (batch or None)
+    assert [r.adaptive for r in together] == [False, False, False, True]
+    assert together[3].grads.shape == (31, model.dim)
+
+
+def test_training_loss_and_accuracy_are_the_models_own_at_every_step():
+    model = small_mlp((5, 4), data=SPIRALS3)
+    runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5}), OptimizerSetting("adam", {"lr": 0.02})], 25,
+                    batch_sizes=[0, 12])
+    for r in runs:  # full batch (from the gradient's pass) and mini-batch (scored after the loop)
+        params = r.trajectory.params
+        np.testing.assert_allclose(r.trajectory.loss, model.f(params), rtol=1e-12)
+        expected = [(model.predict_labels(p) == model.y).mean() for p in params]
+        np.testing.assert_array_equal(r.accuracy, expected)
+        np.testing.assert_array_equal(r.accuracy, nl.accuracy(model, params))
+
+
+def test_a_diverged_run_has_nan_loss_and_accuracy_after_it_diverged():
+    model = small_mlp((4,), "relu", init_scale=5.0)
+    (run,) = nl.train(model, [OptimizerSetting("sgd", {"lr": 100.0})], 10)
+    after = run.trajectory.diverged_at + 1
+    assert np.all(np.isnan(run.accuracy[after:])) and np.all(np.isfinite(run.accuracy[:after]))
+
+
+# -- the views, one call each, coarse and refined -------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained():
+    model = small_mlp((8, 6))
+    runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5}), OptimizerSetting("adam", {"lr": 0.02})], 40)
+    return model, runs
+
+
+def test_views_are_the_parts_of_landscape_views(trained):
+    model, runs = trained
+    every = nl.landscape_views(model, runs, focus=1, resolution=9, sharpness_points=5)
+    line = nl.interpolation_view(model, runs)
+    np.testing.assert_array_equal(line.values, every.interpolation)
+    cut = nl.slices_view(model, runs, resolution=9)
+    np.testing.assert_array_equal(cut.slices, every.slices)
+    plane = nl.plane_view(model, runs, focus=1, resolution=9)
+    np.testing.assert_array_equal(plane.Z, every.plane_Z)
+    sharp = nl.sharpness_view(model, runs, points=5)
+    np.testing.assert_array_equal(sharp.sharpness, every.sharpness)
+    np.testing.assert_array_equal(sharp.preconditioned, every.preconditioned)
+    frames = nl.export_frames(runs, every)
+    table = frames["trajectories"]
+    adam = table[table.run == runs[1].label].dropna(subset=["preconditioned_sharpness"])
+    np.testing.assert_allclose(adam.adaptive_stability_limit, 38 / 0.02)
+    np.testing.assert_allclose(adam.preconditioned_sharpness, sharp.preconditioned[1])
+
+
+def test_each_view_against_an_independent_computation(trained):
+    model, runs = trained
+    line = nl.interpolation_view(model, runs, n_alphas=5)
+    for r, values in zip(runs, line.values):
+        theta0, theta1 = r.trajectory.params[0], r.trajectory.params[-1]
+        np.testing.assert_allclose(values, [model.f(theta0 + a * (theta1 - theta0)) for a in line.alphas],
+                                   rtol=1e-12)
+    cut = nl.slices_view(model, runs, **nl.COARSE["slices"])
+    middle = cut.xs.size // 2
+    for r, Z in zip(runs, cut.slices):
+        assert Z[middle, middle] == pytest.approx(model.f(r.trajectory.params[-1]), rel=FLOAT32_RTOL)
+    sharp = nl.sharpness_view(model, runs, **nl.COARSE["sharpness"])
+    for r, values, limit in zip(runs, sharp.sharpness, sharp.thresholds):
+        expected = [np.linalg.eigvalsh(analysis.hessian(model, r.trajectory.params[t]))[-1]
+                    for t in sharp.steps]
+        np.testing.assert_allclose(values, expected, rtol=1e-4)  # 10 Lanczos iterations
+    np.testing.assert_allclose(sharp.thresholds[0], 2 / 0.5)
+    assert sharp.thresholds[1] is None
+    # Adam's preconditioned sharpness: the top eigenvalue of diag(P^-1) H formed explicitly.
+    adam = runs[1]
+    inverse = analysis.adaptive_preconditioners(adam.optimizer, adam.trajectory.params, adam.grads,
+                                                adam.trajectory.lr, sharp.steps)
+    for row, t in enumerate(sharp.steps[1:], start=1):
+        H = analysis.hessian(model, adam.trajectory.params[t])
+        top = np.linalg.eigvals(np.diag(inverse[row]) @ H).real.max()
+        assert sharp.preconditioned[1, row] == pytest.approx(top, rel=1e-3)
+    assert np.all(np.isnan(sharp.preconditioned[0]))
+    decision = nl.decision_view(model, runs, 25, **nl.COARSE["decision"])
+    for r, probs in zip(runs, decision.probs):
+        np.testing.assert_array_equal(probs, nl.decision_grid(model, r.trajectory.params[25], decision.xs,
+                                                              decision.ys))
+
+
+def test_the_coarse_plane_evaluates_fewer_path_points_and_agrees_where_it_does(trained):
+    model, runs = trained
+    coarse = nl.plane_view(model, runs, focus=0, **nl.COARSE["plane"] | {"path_points": 5})
+    refined = nl.plane_view(model, runs, focus=0, **nl.REFINED["plane"])
+    assert max(coarse.Z.shape) == nl.COARSE["plane"]["resolution"] < max(refined.Z.shape)
+    for fast, full in zip(coarse.checks, refined.checks):
+        sampled = np.flatnonzero(np.isfinite(fast.plane_loss))
+        np.testing.assert_array_equal(sampled, analysis.sample_steps(40, 5))
+        np.testing.assert_allclose(fast.plane_loss[sampled], full.plane_loss[sampled], rtol=1e-12)
+        np.testing.assert_allclose(fast.coords, full.coords, rtol=1e-12)
+        np.testing.assert_allclose(fast.relative_distance, full.relative_distance, rtol=1e-12)
+
+
+def test_decision_view_stops_at_a_diverged_runs_last_finite_step():
+    model = small_mlp((4,), "relu", init_scale=5.0)
+    runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 100.0}), OptimizerSetting("sgd", {"lr": 0.1})], 10)
+    view = nl.decision_view(model, runs, 10, resolution=5)
+    assert view.steps.tolist() == [runs[0].last_finite_step, 10]
+    assert np.all(np.isfinite(view.probs))
+
+
+def test_view_validation_names_the_parameter(trained):
+    model, runs = trained
+    with pytest.raises(ValueError, match="runs must hold at least one trained run"):
+        nl.sharpness_view(model, [])
+    with pytest.raises(ValueError, match=r"points must be an integer in \[2, 200\], got 1"):
+        nl.sharpness_view(model, runs, points=1)
+    with pytest.raises(ValueError, match=r"n_alphas must be an integer in \[3, 1001\], got 2"):
+        nl.interpolation_view(model, runs, n_alphas=2)
+    with pytest.raises(ValueError, match=r"path_points must be an integer in \[2, 1000\], got 1"):
+        nl.plane_view(model, runs, path_points=1)
+    with pytest.raises(ValueError, match=r"step must be an integer in \[0, 40\], got 41"):
+        nl.decision_view(model, runs, 41)
+    with pytest.raises(ValueError, match=r"focus must be an integer in \[0, 1\], got 2"):
+        nl.plane_view(model, runs, focus=2)
+
+
+# -- the same training in PyTorch --------------------------------------------------------------------------
+def run_script(script: nl.TorchScript, folder) -> list[dict]:
+    import json
+    import subprocess
+    import sys
+
+    path = folder / "train_in_torch.py"
+    path.write_text(script.code)
+    for name, text in script.files.items():
+        (folder / name).write_text(text)
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600,
+                            cwd=str(folder.parent), env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+                            check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+TORCH_RUNS = [
+    (OptimizerSetting("sgd", {"lr": 0.3}, label="plain"), 0),
+    (OptimizerSetting("sgd", {"lr": 0.1, "momentum": 0.9}, label="momentum, mini-batches"), 16),
+    (OptimizerSetting("adam", {"lr": 0.01}, "step", {"step_size": 30, "gamma": 0.5, "warmup_steps": 5},
+                      label="adam, warm-up then step"), 0),
+    (OptimizerSetting("adam", {"lr": 0.01, "betas": (0.8, 0.99)}, label="adam, mini-batches"), 20),
+]
+MORE_TORCH_RUNS = [
+    (OptimizerSetting("sgd", {"lr": 0.2, "momentum": 0.5, "nesterov": True}, "exponential", {"gamma": 0.99},
+                      label="nesterov, exponential"), 0),
+    (OptimizerSetting("adamw", {"lr": 0.02, "weight_decay": 0.05}, "cosine", {"T_max": 60},
+                      label="adamw, cosine, mini-batches"), 13),
+]
+
+
+def test_torch_script_reproduces_every_run_to_1e_6(tmp_path):
+    model = small_mlp((6,), data=datasets.get("moons", n_samples=60, noise=0.2, seed=5))
+    first = nl.train(model, [s for s, _ in TORCH_RUNS], 60, init_seed=3,
+                     batch_sizes=[b for _, b in TORCH_RUNS])
+    second = nl.train(model, [s for s, _ in MORE_TORCH_RUNS], 60, init_seed=3,
+                      batch_sizes=[b for _, b in MORE_TORCH_RUNS], seed=7)
+    runs = first + second
+    for inline, folder in ((nl.INLINE_NUMBERS, tmp_path / "inline"), (0, tmp_path / "files")):
+        folder.mkdir()
+        script = nl.torch_script(model, runs, inline_numbers=inline)
+        assert bool(script.files) == (inline == 0)
+        if inline == 0:
+            assert {"lossviz_nn_x1.csv", "lossviz_nn_y.csv", "lossviz_nn_initial_weights.csv",
+                    "lossviz_nn_order_16_0.csv", "lossviz_nn_order_13_7.csv"} <= set(script.files)
+        printed = run_script(script, folder)
+        assert [p["run"] for p in printed] == [r.label for r in runs]
+        for p, r in zip(printed, runs):
+            assert p["loss"] == pytest.approx(r.trajectory.loss[-1], abs=1e-6, rel=1e-6), r.label
+            assert p["accuracy"] == pytest.approx(r.accuracy[-1], abs=1e-6), r.label
+            assert r.trajectory.loss[-1] < 0.8 * r.trajectory.loss[0]  # they trained
+
+
+def test_torch_script_of_a_one_output_network_and_a_regression(tmp_path):
+    data = datasets.get("moons", n_samples=30, noise=0.2, seed=1)
+    binary = models.mlp(data.X, data.y, hidden=(4,), loss="binary_cross_entropy_with_logits")
+    regression = models.mlp(data.X, data.X[:, 0] ** 2, hidden=(4,), task="regression")
+    for index, model in enumerate((binary, regression)):
+        runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.2})], 40)
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        (printed,) = run_script(nl.torch_script(model, runs), folder)
+        assert printed["loss"] == pytest.approx(runs[0].trajectory.loss[-1], rel=1e-9)
+        if model.task == "classification":
+            assert printed["accuracy"] == pytest.approx(runs[0].accuracy[-1])
+        else:
+            assert printed["accuracy"] is None
+
+
+HOSTILE_LABELS = [
+    "x\nimport os; os.system('echo pwned')  #",
+    "a\u2028import os\u2029b", "c\x85import os", "d\x0bimport os", "e\x0cimport os", "f\x1cimport os",
+    "g\rimport os", "'''\"\"\"", "\\", "tab\tend",
+]
+
+
+def _statements(code: str) -> str:
+    """The script's syntax tree with every string constant blanked: what runs, not what it prints."""
+    import ast
+
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            node.value = ""
+    return ast.dump(tree)
+
+
+@pytest.mark.parametrize("label", HOSTILE_LABELS, ids=range(len(HOSTILE_LABELS)))
+def test_hostile_labels_reach_the_script_only_as_data(label):
+    model = small_mlp((3,))
+    plain = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.1}, label="plain")], 3)
+    hostile = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.1}, label=label)], 3)
+    code = nl.torch_script(model, hostile).code
+    assert _statements(code) == _statements(nl.torch_script(model, plain).code)
+    running = [line for line in code.splitlines()
+               if not line.lstrip().startswith("#") and "report(" not in line]
+    assert "import os" not in "\n".join(running)
+    import ast
+
+    printed = [n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call)
+               and getattr(n.func, "id", "") == "report"]
+    assert printed[0].args[0].value == label  # the label itself, exactly, as a string literal
+
+
+def test_torch_script_validation():
+    model = small_mlp((3,))
+    runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.1})], 3)
+    with pytest.raises(TypeError, match="model must be a lossviz MLP"):
+        nl.torch_script(Parabola(1.0), runs)
+    with pytest.raises(ValueError, match="runs must hold at least one trained run"):
+        nl.torch_script(model, [])
+    hinge = small_mlp((3,), loss="hinge")
+    with pytest.raises(ValueError, match="the model's loss is 'hinge'"):
+        nl.torch_script(hinge, nl.train(hinge, [OptimizerSetting("sgd", {"lr": 0.1})], 3))
+    longer = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.1})], 4)
+    with pytest.raises(ValueError, match=r"every run must have the same steps \(3\), run 1 has 4"):
+        nl.torch_script(model, runs + longer)

@@ -14,9 +14,10 @@ def test_home_lists_every_page_and_links_only_the_ones_that_exist():
         assert (in_preparation in text) != page.exists, page.title
 
 
-def test_every_page_draws_the_shared_navigation():
-    """Streamlit's automatic page list is off (config.toml), so a page without nav.sidebar() strands its users."""
+def test_every_page_opens_through_the_kit_and_the_entry_point_builds_the_navigation():
+    """The navigation is st.navigation, built once in app.py from the catalogue; every page opens with the
+    kit's open_page (configuration, the link's notices, its sidebar head), so none strands its users."""
     for page in PAGES:
         if page.exists:
-            assert "nav.sidebar()" in (ROOT / page.path).read_text(), page.path
-    assert "nav.sidebar()" in (ROOT / "app.py").read_text()
+            assert "open_page(" in (ROOT / page.path).read_text(), page.path
+    assert "nav.navigation(" in (ROOT / "app.py").read_text()

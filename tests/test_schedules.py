@@ -91,7 +91,54 @@ CASES = [
      lambda o: L.OneCycleLR(o, max_lr=0.5, total_steps=310, pct_start=0.4, three_phase=True,
                             cycle_momentum=False)),
 ]
+
+
+def hf_wsd_factor(step, warmup, stable, decay, warmup_type="linear", decay_type="cosine", ratio=0.0):
+    """The warmup-stable-decay multiplier as Hugging Face transformers' get_wsd_schedule defines it,
+    written out in plain Python for torch's LambdaLR."""
+    if step < warmup:
+        progress = step / max(1, warmup)
+        factor = {"linear": progress, "cosine": 0.5 * (1.0 - math.cos(math.pi * progress)),
+                  "1-sqrt": 1.0 - math.sqrt(1.0 - progress)}[warmup_type]
+        return max(0.0, factor * (1.0 - ratio) + ratio)
+    if step < warmup + stable:
+        return 1.0
+    if step < warmup + stable + decay:
+        progress = (step - warmup - stable) / max(1, decay)
+        factor = {"linear": 1.0 - progress, "cosine": 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)),
+                  "1-sqrt": 1.0 - math.sqrt(progress)}[decay_type]
+        return max(0.0, factor * (1.0 - ratio) + ratio)
+    return ratio
+
+
+CASES += [
+    ("constant_factor", {}, lambda o: L.ConstantLR(o)),
+    ("constant_factor", {"factor": 0.05, "total_iters": 120},
+     lambda o: L.ConstantLR(o, factor=0.05, total_iters=120)),
+    ("wsd", {"num_warmup_steps": 30, "num_stable_steps": 150, "num_decay_steps": 100},
+     lambda o: L.LambdaLR(o, lambda t: hf_wsd_factor(t, 30, 150, 100))),
+    ("wsd", {"num_stable_steps": 100, "num_decay_steps": 120, "decay_type": "1-sqrt", "min_lr_ratio": 0.1},
+     lambda o: L.LambdaLR(o, lambda t: hf_wsd_factor(t, 0, 100, 120, decay_type="1-sqrt", ratio=0.1))),
+    ("wsd", {"num_warmup_steps": 50, "num_stable_steps": 0, "num_decay_steps": 200, "decay_type": "linear",
+             "warmup_type": "cosine", "min_lr_ratio": 0.2},
+     lambda o: L.LambdaLR(o, lambda t: hf_wsd_factor(t, 50, 0, 200, "cosine", "linear", 0.2))),
+    ("wsd", {"num_warmup_steps": 40, "num_stable_steps": 60, "num_decay_steps": 50, "warmup_type": "1-sqrt"},
+     lambda o: L.LambdaLR(o, lambda t: hf_wsd_factor(t, 40, 60, 50, "1-sqrt"))),
+    ("chain", {"schedules": [("exponential", {"gamma": 0.99}), ("step", {"step_size": 30, "gamma": 0.5})]},
+     lambda o: L.ChainedScheduler([L.ExponentialLR(o, gamma=0.99), L.StepLR(o, step_size=30, gamma=0.5)], o)),
+    ("chain", {"schedules": [("constant_factor", {"factor": 0.5, "total_iters": 20}),
+                             ("linear", {"start_factor": 0.2, "total_iters": 50}),
+                             ("multistep", {"milestones": [100, 200], "gamma": 0.3})]},
+     lambda o: L.ChainedScheduler([L.ConstantLR(o, factor=0.5, total_iters=20),
+                                   L.LinearLR(o, start_factor=0.2, total_iters=50),
+                                   L.MultiStepLR(o, milestones=[100, 200], gamma=0.3)], o)),
+    ("chain", {"schedules": [("polynomial", {"total_iters": 250, "power": 2.0})]},
+     lambda o: L.ChainedScheduler([L.PolynomialLR(o, total_iters=250, power=2.0)], o)),
+]
 CASE_IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(CASES)]
+# chain takes no generic warm-up (torch's SequentialLR cannot restart a ChainedScheduler).
+WARMUP_CASES = [case for case in CASES if case[0] != "chain"]
+WARMUP_IDS = [i for i, case in zip(CASE_IDS, CASES, strict=True) if case[0] != "chain"]
 
 
 def _build(name: str, params: dict, **extra) -> schedules.Schedule:
@@ -113,11 +160,11 @@ def test_matches_stepping_torch_scheduler(name, params, make):
     np.testing.assert_allclose(sched(np.arange(steps)), expected, rtol=RTOL, atol=1e-16)
 
 
-@pytest.mark.parametrize("name, params, make", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("name, params, make", WARMUP_CASES, ids=WARMUP_IDS)
 @pytest.mark.parametrize("warmup, warmup_start", [(13, 0.05), (1, 1 / 3)])
 def test_warmup_matches_torch_sequential_lr(name, params, make, warmup, warmup_start):
     if make is None:  # constant: torch needs some scheduler after the ramp; a factor of one.
-        make = lambda o: L.LambdaLR(o, lambda t: 1.0)  # noqa: E731
+        make = lambda o: L.LambdaLR(o, lambda t: 1.0)
     sched = _build(name, params, warmup_steps=warmup, warmup_start_factor=warmup_start)
     steps = _steps_for(name, params, warmup)
     expected = torch_lrs(make, float(sched.base_lr), steps, warmup, warmup_start)
@@ -238,7 +285,8 @@ def test_output_shapes():
 
 REQUIRED_VALUES = {
     "base_lr": 0.1, "step_size": 3, "milestones": [2, 4], "gamma": 0.9, "decay": 0.1, "T_max": 5, "T_0": 4,
-    "max_lr": 0.5, "total_steps": 20,
+    "max_lr": 0.5, "total_steps": 20, "num_stable_steps": 5, "num_decay_steps": 5,
+    "schedules": (("exponential", {"gamma": 0.9}), ("step", {"step_size": 4})),
 }
 
 
@@ -247,18 +295,27 @@ def _required_args(name: str) -> dict:
     return {key: REQUIRED_VALUES[key] for key, value in defaults.items() if value is schedules.REQUIRED}
 
 
+def _warmup(name: str, steps: int) -> dict:
+    """warmup_steps for the schedules that take it (not reduce_on_plateau and chain)."""
+    return {"warmup_steps": steps} if "warmup_steps" in schedules.parameters(name) else {}
+
+
 def test_attributes_and_rebuild_from_params():
     for name in schedules.names():
-        sched = schedules.get(name, **_required_args(name), warmup_steps=2)
+        sched = schedules.get(name, **_required_args(name), **_warmup(name, 2))
         assert sched.name == name
         assert sched.title and sched.latex and isinstance(sched.params, dict)
         if name == "constant":
             assert sched.torch_name is None
         else:
-            assert sched.torch_name.endswith(("LR", "Restarts"))
-        assert sched.params["warmup_steps"] == 2
+            assert sched.torch_name.endswith(("LR", "Restarts", "Plateau", "Scheduler"))
+        assert sched.params.get("warmup_steps", 2) == 2
         rebuilt = schedules.get(sched.name, **sched.params)
-        np.testing.assert_array_equal(rebuilt(np.arange(20)), sched(np.arange(20)))
+        if sched.reads_loss:
+            losses = np.r_[np.linspace(5, 1, 10), np.ones(30)]
+            np.testing.assert_array_equal(rebuilt.replay(losses), sched.replay(losses))
+        else:
+            np.testing.assert_array_equal(rebuilt(np.arange(20)), sched(np.arange(20)))
     assert schedules.get("step", base_lr=0.1, step_size=5).params == {
         "base_lr": 0.1, "step_size": 5, "gamma": 0.1, "warmup_steps": 0, "warmup_start_factor": 1 / 3}
 
@@ -275,7 +332,7 @@ def test_parameters_lists_torch_defaults():
 def test_latex_is_balanced():
     for name in schedules.names():
         for warmup in (0, 3):
-            latex = schedules.get(name, **_required_args(name), warmup_steps=warmup).latex
+            latex = schedules.get(name, **_required_args(name), **_warmup(name, warmup)).latex
             assert latex.count("{") == latex.count("}"), (name, latex)
             assert latex.count(r"\left") == latex.count(r"\right"), (name, latex)
 
@@ -301,8 +358,10 @@ ONECYCLE = {"max_lr": 1.0, "total_steps": 10}
         ("step", {**STEP, "base_lr": 0.0}, ValueError, r"base_lr must be in \(0, inf\)"),
         ("step", {**STEP, "base_lr": [0.1, -1.0]}, ValueError,
          r"base_lr must be in \(0, inf\) for every run, got -1.0"),
-        ("step", {**STEP, "base_lr": []}, ValueError, r"base_lr must be .* \(one value per run\), got shape \(0,\)"),
-        ("step", {**STEP, "base_lr": [[0.1]]}, ValueError, r"base_lr must be .* \(one value per run\), got shape \(1, 1\)"),
+        ("step", {**STEP, "base_lr": []}, ValueError,
+         r"base_lr must be .* \(one value per run\), got shape \(0,\)"),
+        ("step", {**STEP, "base_lr": [[0.1]]}, ValueError,
+         r"base_lr must be .* \(one value per run\), got shape \(1, 1\)"),
         ("step", {**STEP, "step_size": 0}, ValueError, r"step_size must be an integer in \[1, inf\), got 0"),
         ("step", {**STEP, "step_size": 2.5}, TypeError, "step_size must be an integer"),
         ("step", {**STEP, "gamma": 0}, ValueError, r"gamma must be in \(0, inf\)"),
@@ -417,3 +476,135 @@ def test_onecycle_last_step_counts_the_warmup():
 def test_exponential_growth_overflows_to_inf_without_warning():
     sched = schedules.get("exponential", base_lr=1.0, gamma=2.0)
     assert np.isinf(sched(5000))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schedules added with issue 17: chain's members, reduce_on_plateau against torch step by step
+
+
+def test_chain_is_the_product_of_its_members():
+    members = [("exponential", {"gamma": 0.97}), ("linear", {"start_factor": 0.25, "total_iters": 8})]
+    chain = schedules.get("chain", base_lr=np.array([0.1, 0.3]), schedules=members)
+    t = np.arange(30)
+    product = 0.1 * 0.97 ** t * np.minimum(0.25 + 0.75 * np.minimum(t, 8) / 8, 1.0)
+    np.testing.assert_allclose(chain(t)[:, 0], product, rtol=1e-14)
+    np.testing.assert_allclose(chain(t)[:, 1], 3 * product, rtol=1e-14)
+    own_bases = [schedules.get("exponential", base_lr=5.0, gamma=0.97),
+                 schedules.get("linear", base_lr=1.0, start_factor=0.25, total_iters=8)]
+    built = schedules.get("chain", base_lr=0.1, schedules=own_bases)
+    np.testing.assert_allclose(built(t), product, rtol=1e-14)  # a member's own base_lr does not matter
+    assert built.params["schedules"] == chain.params["schedules"]
+
+
+@pytest.mark.parametrize(("members", "error", "match"), [
+    ([("cosine", {"T_max": 10})], ValueError, ("chain multiplies schedules whose torch scheduler multiplies "
+                                                "the rate each step .*; 'cosine' is not one of them")),
+    ([("exponential", {"gamma": 0.9, "warmup_steps": 3})], ValueError,
+     "takes no warmup_steps; chain a 'linear'"),
+    ([], ValueError, "schedules must hold at least one schedule to chain"),
+    ("exponential", TypeError, "schedules must be a sequence of schedules or"),
+    ([("exponential",)], TypeError, r"schedules must hold Schedules or \(name, params\) pairs"),
+    ([("exponential", {"gamma": -1.0})], ValueError, r"gamma must be in \(0, inf\), got -1"),
+])
+def test_chain_validation(members, error, match):
+    with pytest.raises(error, match=match):
+        schedules.get("chain", base_lr=0.1, schedules=members)
+
+
+def test_schedules_without_warmup_say_why():
+    with pytest.raises(TypeError, match="takes no warm-up; chain a 'linear' schedule instead"):
+        schedules.get("chain", base_lr=0.1, schedules=[("exponential", {"gamma": 0.9})], warmup_steps=3)
+    with pytest.raises(TypeError, match=r"reduce_on_plateau takes no warm-up\)"):
+        schedules.get("reduce_on_plateau", base_lr=0.1, warmup_steps=3)
+
+
+def torch_plateau_lrs(losses, lr, **kwargs):
+    """torch's ReduceLROnPlateau fed ``losses[t]`` after optimizer step t: the lr each step used."""
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=lr)
+    scheduler = L.ReduceLROnPlateau(optimizer, **kwargs)
+    used = []
+    for loss in losses:
+        used.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step(loss)
+    return np.array(used)
+
+
+PLATEAU_CASES = [
+    {},
+    {"patience": 3, "factor": 0.5},
+    {"patience": 2, "factor": 0.3, "cooldown": 4, "min_lr": 0.004},
+    {"patience": 0, "threshold": 0.05, "threshold_mode": "abs"},
+    {"mode": "max", "patience": 2},
+    {"mode": "max", "threshold_mode": "abs", "threshold": 0.01, "patience": 1, "eps": 0.05},
+]
+
+
+@pytest.mark.parametrize("settings_", PLATEAU_CASES)
+def test_reduce_on_plateau_equals_torch_for_a_sequence_of_losses(settings_):
+    rng = np.random.default_rng(3)
+    losses = np.r_[np.linspace(3.0, 1.0, 40), 1.0 + 0.02 * rng.normal(size=120), np.linspace(1.0, 0.2, 40),
+                   0.2 + 0.001 * rng.normal(size=200)]
+    sched = schedules.get("reduce_on_plateau", base_lr=0.1, **settings_)
+    expected = torch_plateau_lrs(losses, 0.1, **settings_)
+    assert len(np.unique(expected)) > 1, "the sequence must make torch reduce the rate"
+    np.testing.assert_allclose(sched.replay(losses), expected, rtol=1e-15)
+    # several runs at once: each its own losses and base_lr
+    table = np.stack([losses, losses[::-1]], axis=1)
+    both = schedules.get("reduce_on_plateau", base_lr=np.array([0.1, 0.5]), **settings_).replay(table)
+    np.testing.assert_allclose(both[:, 1], torch_plateau_lrs(losses[::-1], 0.5, **settings_), rtol=1e-15)
+
+
+def test_reduce_on_plateau_in_run_equals_a_torch_training_loop():
+    """run feeds f(x_t) after step t, as a loop calling scheduler.step(loss) with the step's loss does."""
+    from lossviz import optimizers, surfaces
+    from lossviz.run import run
+
+    surface = surfaces.get("rosenbrock")
+    settings_ = {"patience": 5, "factor": 0.5, "threshold": 1e-3}
+    sched = schedules.get("reduce_on_plateau", base_lr=np.array([2e-3, 1e-3]), **settings_)
+    traj = run(surface, optimizers.get("sgd", momentum=0.9), np.array([-1.2, 1.0]), 300, sched)
+    for r, lr in enumerate((2e-3, 1e-3)):
+        x = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.SGD([x], lr=lr, momentum=0.9)
+        scheduler = L.ReduceLROnPlateau(optimizer, **settings_)
+        path, rates = [x.detach().numpy().copy()], []
+        for _ in range(300):
+            optimizer.zero_grad()
+            loss = (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+            loss.backward()
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step(loss.item())
+            path.append(x.detach().numpy().copy())
+        assert len(set(rates)) > 1  # the plateau reduced the rate
+        np.testing.assert_allclose(traj.lr[r], rates, rtol=1e-15)
+        np.testing.assert_allclose(traj.params[r], np.array(path), rtol=1e-10, atol=1e-12)
+
+
+def test_reduce_on_plateau_has_no_value_without_losses():
+    sched = schedules.get("reduce_on_plateau", base_lr=0.1)
+    with pytest.raises(TypeError, match="reads the loss, so it has no value for a step alone"):
+        sched(3)
+    with pytest.raises(TypeError, match="does not read the loss"):
+        schedules.get("step", base_lr=0.1, step_size=3).replay([1.0, 2.0])
+
+
+def test_spec_rows_are_what_get_checks():
+    for name in schedules.names():
+        for key, row in schedules.spec(name).items():
+            assert row.name == key and row.label
+            if row.kind == "int":
+                with pytest.raises(ValueError, match=f"{key} must be an integer in"):
+                    schedules.get(name, **{**_required_args(name), key: int(row.low) - 1})
+            elif row.kind in ("float", "fraction", "eps") and row.low is not None:
+                bad = row.low if not row.include_low else float(np.nextafter(row.low, -np.inf))
+                with pytest.raises(ValueError, match=f"{key} must be in"):
+                    schedules.get(name, **{**_required_args(name), key: bad})
+            elif row.kind == "choice":
+                for choice in row.choices:
+                    if choice is not None:
+                        schedules.get(name, **{**_required_args(name), key: choice})
+    assert schedules.spec("wsd")["decay_type"].choices == ("linear", "cosine", "1-sqrt")
+    assert schedules.spec("reduce_on_plateau")["patience"].default == 10

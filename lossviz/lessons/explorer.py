@@ -13,14 +13,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lossviz import analysis, optimizers, schedules
+from lossviz import analysis, optimizers, schedules, tuning
 from lossviz._validation import check_array, check_choice, check_int
 from lossviz.run import Trajectory, run
 from lossviz.settings import OptimizerSetting, build_optimizer, build_schedule
 from lossviz.surfaces import Surface
 
 __all__ = [
-    "RaceEntry", "StepDetail", "race", "MAX_RACERS", "Minima", "find_minima", "default_lr", "lr_frames", "LR_MULTIPLIERS", "Scenario", "SCENARIOS", "SPARE_RACERS",
+    "RaceEntry", "race", "MAX_RACERS", "Minima", "find_minima", "default_lr", "default_hyperparameters", "tune", "lr_frames", "LR_MULTIPLIERS", "Scenario", "SCENARIOS", "SPARE_RACERS",
     "get", "names",
 ]
 
@@ -51,47 +51,6 @@ class RaceEntry:
     left_view_at: int
     verdict: str
     ok: bool = True
-
-    def inspect(self, step: int) -> StepDetail:
-        """The numbers of step ``step`` (0 = the first update); ValueError after the run stopped."""
-        traj = self.trajectory
-        step = check_int(step, "step", low=0, high=traj.n_steps - 1)
-        before, after = traj.params[step], traj.params[step + 1]
-        if not (np.all(np.isfinite(before)) and np.all(np.isfinite(after))):
-            raise ValueError(f"step {step} was not taken: the run stopped at step {traj.diverged_at}")
-        template = self.optimizer.init(before[None])
-        recorded = traj.states or {}
-        state = template._replace(**{
-            name: recorded[name][step + 1][None] if recorded[name].ndim > 1 else recorded[name][step + 1]
-            for name in template._fields if name in recorded
-        })
-        lr = float(traj.lr[step])
-        effective = np.broadcast_to(np.asarray(self.optimizer.effective_lr(state, lr), dtype=float), (1, 2))[0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            direction = np.where(effective != 0, -(after - before) / effective, 0.0)
-        fields = {name: np.asarray(recorded[name][step + 1]) for name in template._fields if name in recorded}
-        return StepDetail(step, before, after, traj.grads[step], lr, fields, effective.copy(), direction)
-
-
-@dataclass(frozen=True)
-class StepDetail:
-    """What step ``t`` did: the numbers a step inspector shows.
-
-    params : (2,) point before the step; new_params : (2,) after it; grad : (2,) gradient used;
-    lr : the step's learning rate; state : optimizer state after the step (field -> value);
-    effective_lr : (2,) per-coordinate step size ``eta`` of ``theta -= eta * u`` (see
-    ``Optimizer.effective_lr``); direction : (2,) the search direction ``u`` that step applied, i.e.
-    ``-(new_params - params) / effective_lr``.
-    """
-
-    step: int
-    params: np.ndarray
-    new_params: np.ndarray
-    grad: np.ndarray
-    lr: float
-    state: dict
-    effective_lr: np.ndarray
-    direction: np.ndarray
 
 
 def _outside(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]], margin: float) -> np.ndarray:
@@ -280,10 +239,50 @@ def lr_frames(surface: Surface, settings: Sequence[OptimizerSetting], start: Seq
     return out
 
 
+def tune(surface: Surface, settings: Sequence[OptimizerSetting], start: Sequence[float], steps: int,
+         n_rates: int = tuning.DEFAULT_RATES) -> list[tuple[OptimizerSetting, tuning.LrSweep]]:
+    """A fair race: each racer at its own best learning rate, found by one vectorized sweep per racer.
+
+    Every other setting (momentum, betas, schedule, clipping) stays; the rate with the lowest final loss
+    after ``steps`` steps from ``start`` among ``n_rates`` log-spaced rates (1e-5 to 10) wins, ties to the
+    larger; a racer whose every rate diverges keeps its own. Returns ``(tuned setting, sweep)`` per racer.
+
+    >>> from lossviz import surfaces
+    >>> ((setting, sweep),) = tune(surfaces.get("rosenbrock"), [OptimizerSetting("adam")], (-1.5, 2.0), 60)
+    >>> setting.hyperparameters["lr"] == sweep.best_lr, sweep.lrs.size
+    (True, 64)
+    """
+    rates = tuning.lr_grid(n=n_rates)
+    out = []
+    for setting in settings:
+        others = {k: v for k, v in setting.hyperparameters.items() if k != "lr"}
+        schedule = None
+        if setting.schedule != "constant" or setting.schedule_params.get("warmup_steps"):
+            params = dict(setting.schedule_params)
+            if setting.schedule == "onecycle":
+                params.setdefault("total_steps", max(steps, 1))
+            schedule = (setting.schedule, params)
+        with np.errstate(all="ignore"):
+            sweep = tuning.tune_lr(surface, setting.name, check_array(start, "start", ndim=1), steps,
+                                   hyperparameters=others, lrs=rates, schedule=schedule)
+        lr = sweep.best_lr if sweep.best_index >= 0 else setting.hyperparameters.get("lr")
+        tuned = replace(setting, hyperparameters={**setting.hyperparameters, "lr": float(lr)},
+                        label=f"{setting.label} → tuned lr {float(lr):.3g}" if setting.label else setting.label)
+        out.append((tuned, sweep))
+    return out
+
+
 # How each optimizer's lr is read: a step on the gradient (gd), or a step length the optimizer normalizes
-# to (step); Adagrad's shrinks like 1/sqrt(t) and Adadelta's starts at about sqrt(eps).
-_LR_FAMILY = {"sgd": "gd", "radam": "gd", "asgd": "gd", "schedule_free_sgd": "gd", "sam": "gd",
-              "adagrad": "adagrad", "adadelta": "adadelta", "newton": "newton", "lbfgs": "newton"}
+# to (step; sign methods move lr along every coordinate); Adagrad's shrinks like 1/sqrt(t) and Adadelta's
+# starts at about sqrt(eps); Newton and L-BFGS scale a step that already has the curvature in it.
+_LR_FAMILY = {"sgd": "gd", "radam": "gd", "asgd": "gd", "schedule_free_sgd": "gd", "sam": "sam",
+              "adagrad": "adagrad", "adadelta": "adadelta", "newton": "newton", "lbfgs": "lbfgs",
+              "lion": "sign", "signsgd": "sign"}
+# Besides the rate: Newton that is not drawn into saddles (a plain Newton step goes to the nearest
+# stationary point, a maximum or a saddle too), damped; L-BFGS in short outer steps that keep going on a
+# nearly flat plateau (torch's tolerances would stop it there at once).
+_EXTRA_DEFAULTS = {"newton": {"saddle_free": True, "damping": 0.1},
+                   "lbfgs": {"max_iter": 5, "tolerance_change": 1e-15, "tolerance_grad": 1e-15}}
 
 
 def _curvature_scale(surface: Surface, start: np.ndarray) -> float:
@@ -324,11 +323,23 @@ def default_lr(surface: Surface, optimizer: str, start: Sequence[float] | None =
         distance = 0.25 * min(b - a for a, b in surface.domain)
     distance = max(distance, 1e-3 * max(b - a for a, b in surface.domain))
     family = _LR_FAMILY.get(optimizer, "step")
-    if family == "gd":
-        rate = (1.0 if len(minima) else 0.1) / _curvature_scale(surface, point)
+    if family in ("gd", "sam"):
+        rate = (1.0 if len(minima) else 0.1) / _curvature_scale(surface, point) / (2.0 if family == "sam" else 1.0)
     else:
-        rate = {"adagrad": 0.3 * distance, "adadelta": 10.0 * distance, "newton": 1.0}.get(family, 0.05 * distance)
+        rate = {"adagrad": 0.3 * distance, "adadelta": 10.0 * distance, "newton": 0.5, "lbfgs": 0.05,
+                "sign": 0.02 * distance}.get(family, 0.05 * distance)
     return float(f"{rate:.2g}")  # a number a teacher can read out
+
+
+def default_hyperparameters(surface: Surface, optimizer: str, start: Sequence[float] | None = None) -> dict:
+    """What the Explorer sets for ``optimizer`` on ``surface`` from ``start``: :func:`default_lr` and, for
+    Newton and L-BFGS, the settings that keep them heading for a minimum (else the reference's defaults).
+
+    >>> from lossviz import surfaces
+    >>> default_hyperparameters(surfaces.get("rosenbrock"), "newton")
+    {'lr': 0.5, 'saddle_free': True, 'damping': 0.1}
+    """
+    return {"lr": default_lr(surface, optimizer, start), **_EXTRA_DEFAULTS.get(optimizer, {})}
 
 
 @dataclass(frozen=True)
@@ -340,12 +351,13 @@ class Scenario:
     optimizers: tuple[OptimizerSetting, ...]
     explanation: str
     surface_params: dict = field(default_factory=dict)
+    tune: bool = False
 
     @property
     def settings(self) -> dict:
         """The scenario as the page's link values; ``optimizers`` holds the racers' settings."""
         return {"surface": self.surface, "x0": self.start[0], "y0": self.start[1], "steps": self.steps,
-                "racers": len(self.optimizers), "optimizers": self.optimizers,
+                "racers": len(self.optimizers), "optimizers": self.optimizers, "tune": self.tune,
                 "kappa": self.surface_params.get("condition_number", 10.0),
                 "rotation": self.surface_params.get("rotation", 30.0)}
 
@@ -457,6 +469,95 @@ SCENARIOS: dict[str, Scenario] = {
         explanation=(
             "A bowl covered in ripples: a local minimum near every integer point. Local methods follow "
             "the nearest ripple down, and none of them reaches the global minimum at the origin."
+        ),
+    ),
+    "newton_bowl": Scenario(
+        title="Newton in one step on a bowl",
+        surface="quadratic",
+        surface_params={"condition_number": 50.0, "rotation": 30.0},
+        start=(-2.5, 2.0),
+        steps=20,
+        optimizers=(
+            OptimizerSetting("sgd", {"lr": 1.0}, label="GD"),
+            OptimizerSetting("newton", {"lr": 1.0}, label="Newton"),
+        ),
+        explanation=(
+            "Newton's method divides the gradient by the curvature, direction by direction: on a quadratic "
+            "bowl that is the exact way to the bottom, and it gets there in one step whatever the "
+            "condition number. Gradient descent has one step size for both directions and must keep it "
+            "below 2/λ_max, so along the flat floor it crawls: after 20 steps it is still far away."
+        ),
+    ),
+    "newton_saddle": Scenario(
+        title="Plain Newton walks into the saddle",
+        surface="saddle",
+        start=(-1.5, 0.5),
+        steps=30,
+        optimizers=(
+            OptimizerSetting("newton", {"lr": 1.0}, label="Newton"),
+            OptimizerSetting("newton", {"lr": 1.0, "saddle_free": True}, label="saddle-free Newton"),
+            OptimizerSetting("sgd", {"lr": 0.05}, label="GD"),
+        ),
+        explanation=(
+            "Newton's step goes to the point where the local quadratic model is flat, and that is any "
+            "stationary point: here the saddle. Plain Newton lands exactly on it in one step and stays, "
+            "gradient zero. Saddle-free Newton divides by the curvature's size instead of its sign, so "
+            "along the downhill direction it keeps going down, as gradient descent does, only faster."
+        ),
+    ),
+    "sign_steps": Scenario(
+        title="Lion and sign descent move the same distance every step",
+        surface="rosenbrock",
+        start=(-1.5, 2.0),
+        steps=200,
+        optimizers=(
+            OptimizerSetting("lion", {"lr": 0.02}, label="Lion"),
+            OptimizerSetting("signsgd", {"lr": 0.02}, label="sign descent with momentum (signum)"),
+        ),
+        explanation=(
+            "Both keep only the sign of each coordinate of their (momentum-averaged) gradient, so every "
+            "step moves each coordinate by exactly lr: a step of length lr·√2 here, steep wall or flat "
+            "valley alike. Far from the minimum that is a fast, steady march; near it they cannot make "
+            "smaller steps and rattle around it, at a distance set by lr."
+        ),
+    ),
+    "lbfgs_rosenbrock": Scenario(
+        title="L-BFGS: a handful of steps on Rosenbrock",
+        surface="rosenbrock",
+        start=(-1.5, 2.0),
+        steps=20,
+        optimizers=(
+            OptimizerSetting("lbfgs", {"lr": 1.0, "line_search_fn": "strong_wolfe"}, label="L-BFGS"),
+            OptimizerSetting("adam", {"lr": 0.05}, label="Adam"),
+            OptimizerSetting("sgd", {"lr": 0.0005, "momentum": 0.9}, label="GD + momentum"),
+        ),
+        explanation=(
+            "L-BFGS builds a picture of the curvature from its last gradients and searches along its "
+            "direction for a good step (strong Wolfe line search), evaluating the function several times "
+            "per step: the small circles are those evaluations. Within five steps it is at (1, 1); Adam and "
+            "momentum, one gradient per step, are still in the valley after twenty."
+        ),
+    ),
+    "tuned_race": Scenario(
+        title="Tuned race: who wins when everyone gets their best rate",
+        surface="rosenbrock",
+        start=(-1.5, 2.0),
+        steps=60,
+        optimizers=(
+            OptimizerSetting("sgd", {"lr": 0.001}, label="GD"),
+            OptimizerSetting("sgd", {"lr": 0.001, "momentum": 0.9}, label="GD + momentum"),
+            OptimizerSetting("adam", {"lr": 0.001}, label="Adam"),
+            OptimizerSetting("rmsprop", {"lr": 0.001}, label="RMSprop"),
+            OptimizerSetting("lion", {"lr": 0.001}, label="Lion"),
+            OptimizerSetting("adagrad", {"lr": 0.001}, label="Adagrad"),
+        ),
+        tune=True,
+        explanation=(
+            "Each racer first sweeps its own learning rate over 64 values (one vectorized run each) and "
+            "races at the one with the lowest loss after 60 steps. With that, plain gradient descent ends "
+            "lowest here, and Lion, whose steps have a fixed length, highest: a comparison at one shared, "
+            "hand-picked rate says more about the rate than about the optimizers. The small chart shows "
+            "how sharply each one's result depends on its rate."
         ),
     ),
 }

@@ -21,7 +21,7 @@ from lossviz.surfaces import Surface
 from lossviz.ui import text
 
 __all__ = ["Estimate", "Knob", "SECONDS", "BYTES", "run_seconds", "grid_seconds", "formula_cost",
-           "affordable", "data_seconds", "data_estimate"]
+           "affordable", "data_seconds", "data_estimate", "runs"]
 
 SECONDS = 1.5
 BYTES = 150 * 2**20
@@ -121,6 +121,20 @@ def _knob_factor(knob: Knob, estimate: Estimate) -> float:
     return max(seconds, estimate.bytes / BYTES)
 
 
+def runs(surface: Surface, steps: int, points: int, *knobs: tuple, calls: int = 1,
+         grid_points: int = 0) -> Estimate:
+    """The estimate of ``calls`` run calls advancing ``points`` runs in total for ``steps`` steps, plus a
+    grid of ``grid_points`` values; proportional to ``knobs``, each ``(label, value[, lowest])``.
+
+    >>> from lossviz import surfaces
+    >>> work = runs(surfaces.get("quadratic"), 100, 300, ("steps", 100, 8), ("rates", 300))
+    >>> [k.label for k in work.knobs], work.seconds == run_seconds(surfaces.get("quadratic"), 100, 1, 300)
+    (['steps', 'rates'], True)
+    """
+    seconds = run_seconds(surface, steps, calls=calls, points=points) + grid_seconds(surface, grid_points)
+    return Estimate(seconds, knobs=tuple(Knob(*knob) for knob in knobs))
+
+
 def _lower_to(knob: Knob, factor: float) -> float:
     target = max(knob.lowest, knob.value / factor)
     return math.floor(target) if float(knob.value).is_integer() else float(f"{target:.2g}")
@@ -139,7 +153,8 @@ def affordable(estimate: Estimate | Sequence[Estimate], container=None) -> bool:
     shrink = {k.label: _knob_factor(k, estimate) for k in estimate.knobs}
     ways = [f"{k.label} from {k.value:g} to {_lower_to(k, shrink[k.label]):g}" for k in estimate.knobs
             if k.value / shrink[k.label] >= k.lowest]
-    what = (f"about {estimate.seconds:.3g} s of the server's time" if estimate.seconds / SECONDS >= estimate.bytes / BYTES
+    by_time = estimate.seconds / SECONDS >= estimate.bytes / BYTES
+    what = (f"about {estimate.seconds:.3g} s of the server's time" if by_time
             else f"about {estimate.bytes / 2**20:,.0f} MB of memory")
     advice = ("Lower " + ways[0] + (" (or " + "; or ".join(ways[1:3]) + ")" if len(ways) > 1 else "") + "."
               if ways else "Lower the settings listed in the sidebar.")

@@ -16,7 +16,8 @@ from lossviz.settings import OptimizerSetting
 from lossviz.surfaces import Surface
 from lossviz.ui import surface_picker
 
-__all__ = ["build_surface", "surface_grid", "minima", "curvature", "run_race", "race_frames"]
+__all__ = ["build_surface", "surface_grid", "minima", "curvature", "reference_minimum", "run_race",
+           "race_frames", "tuned"]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -45,6 +46,15 @@ def curvature(key: tuple, start: tuple[float, float]) -> analysis.Curvature:
     return analysis.reference_curvature(build_surface(key), np.array(start), find_minimum=True)
 
 
+def reference_minimum(key: tuple, start: tuple[float, float]) -> tuple[np.ndarray, float]:
+    """The minima a page draws, ``(m, 2)``, and the loss its gaps are measured from: the surface's own, or
+    for a typed formula (which states none) the local minimum :func:`curvature` found from ``start``."""
+    surface, point = build_surface(key), curvature(key, start).point
+    if len(surface.minima) and surface.min_value is not None:
+        return surface.minima, float(surface.min_value)
+    return point[None], float(surface.f(point))
+
+
 @st.cache_resource(max_entries=128, show_spinner=False)
 def run_race(key: tuple, settings: tuple[OptimizerSetting, ...], start: tuple[float, float],
              steps: int) -> list[explorer.RaceEntry]:
@@ -57,3 +67,21 @@ def race_frames(key: tuple, settings: tuple[OptimizerSetting, ...], start: tuple
                 steps: int) -> np.ndarray:
     """Every racer's path at every learning-rate multiple (the Explorer's scrubber), read-only."""
     return explorer.lr_frames(build_surface(key), list(settings), start, steps)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Sweeping each racer's learning rate…")
+def tuned(key: tuple, settings: tuple[OptimizerSetting, ...], start: tuple[float, float],
+          steps: int) -> tuple[tuple[OptimizerSetting, ...], tuple]:
+    """Each racer at its best learning rate (the Explorer's fair race): settings and their sweeps."""
+    pairs = explorer.tune(build_surface(key), list(settings), start, steps)
+    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+
+
+# Until every page is on the kit: the old key helpers, for the pages not yet rebuilt. Removed with them.
+def surface_key(name: str, params: dict, formula: str = "", domain: tuple | None = None) -> tuple:
+    return (name, tuple(sorted(params.items())), formula, domain)
+
+
+def setting_key(setting: OptimizerSetting) -> tuple:
+    return (setting.name, tuple(sorted(setting.hyperparameters.items())), setting.schedule,
+            tuple(sorted(setting.schedule_params.items())), setting.label)

@@ -1,86 +1,94 @@
 """Sidebar controls shared by pages: one optimizer slot (hyperparameters, schedule, warmup, clipping).
 
-Each control's widget key is also its URL key (``o{slot}_{name}``), so :mod:`lossviz.ui.url` can seed
-and write it. The optimizer defaults are torch's, read from the registry, never copied here.
+The knobs come from the optimizers' own declarations (:func:`lossviz.optimizers.spec`): label, kind,
+allowed range and torch's (or the reference's) default, the very rows the constructor validates with, so a
+slot can never offer a value the optimizer refuses. Each control's widget key is also its URL key
+(``o{slot}_{optimizer}_{knob}``, ``o{slot}_opt``, ``o{slot}_sched``, ...), declared once as a link field.
+A tuple argument is two knobs (``betas`` -> ``beta1``, ``beta2``); rarely changed ones (stabilizers,
+iteration counts) sit behind the slot's "more settings" switch.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 import streamlit as st
 
 from lossviz import optimizers, schedules
 from lossviz.settings import OptimizerSetting
-from lossviz.ui import widgets
-from lossviz.ui.url import Field, bool_field, choice_field, float_field, int_field, lazy, restore
+from lossviz.ui import url, widgets
+from lossviz.ui.url import Field, bool_field, choice_field, float_field, int_field, lazy
 
-__all__ = ["slot_fields", "optimizer_slot", "scenario_values", "expand", "slot_lr_keys", "active_keys", "LR_MAX"]
+__all__ = ["slot_fields", "optimizer_slot", "scenario_values", "expand", "slot_lr_keys", "active_keys",
+           "lr_key_optimizer", "slot_label", "LR_MAX"]
 
 LR_MAX = 100.0
+# The largest value a knob without an upper bound takes in the sidebar and in a link.
+UNBOUNDED_MAX = 1e3
+NONE = "none"  # a choice of None (L-BFGS without a line search), as the link writes it
 
 
 @dataclass(frozen=True)
 class Knob:
-    """A hyperparameter's widget: 'number', 'fraction' (slider in [0, 0.999]), 'flag' or 'eps'."""
+    """One sidebar control of an optimizer: the argument it fills (``betas`` and its index for a pair)."""
 
-    name: str
-    label: str
-    kind: str
-    high: float = 1e3
-
-
-KNOBS = {
-    "lr": Knob("lr", "learning rate (lr)", "number", LR_MAX),
-    "momentum": Knob("momentum", "momentum", "fraction"),
-    "dampening": Knob("dampening", "dampening", "fraction"),
-    "nesterov": Knob("nesterov", "Nesterov", "flag"),
-    "weight_decay": Knob("weight_decay", "weight decay", "number", 10.0),
-    "beta1": Knob("beta1", "β₁ (first moment)", "fraction"),
-    "beta2": Knob("beta2", "β₂ (second moment)", "fraction"),
-    "eps": Knob("eps", "ε", "eps", 1.0),
-    "amsgrad": Knob("amsgrad", "AMSGrad", "flag"),
-    "alpha": Knob("alpha", "α (square average decay)", "fraction"),
-    "centered": Knob("centered", "centered", "flag"),
-    "rho": Knob("rho", "ρ (average decay)", "fraction"),
-    "lr_decay": Knob("lr_decay", "lr decay", "number", 10.0),
-    "momentum_decay": Knob("momentum_decay", "momentum decay", "number", 1.0),
-}
-SHOWN = {
-    "sgd": ("lr", "momentum", "dampening", "nesterov", "weight_decay"),
-    "adagrad": ("lr", "lr_decay", "eps", "weight_decay"),
-    "rmsprop": ("lr", "alpha", "momentum", "centered", "eps", "weight_decay"),
-    "adadelta": ("lr", "rho", "eps", "weight_decay"),
-    "adam": ("lr", "beta1", "beta2", "eps", "amsgrad", "weight_decay"),
-    "adamw": ("lr", "beta1", "beta2", "eps", "amsgrad", "weight_decay"),
-    "nadam": ("lr", "beta1", "beta2", "eps", "momentum_decay", "weight_decay"),
-    "radam": ("lr", "beta1", "beta2", "eps", "weight_decay"),
-    "adamax": ("lr", "beta1", "beta2", "eps", "weight_decay"),
-}
-# Schedule parameters shown per schedule: (name, label, kind, default). A default of 0 for a length means
-# "the number of steps of the run", so the schedule follows the steps slider.
-SCHEDULE_KNOBS = {
-    "constant": (),
-    "step": (("step_size", "step size", "int", 0), ("gamma", "γ (factor)", "float", 0.5)),
-    "exponential": (("gamma", "γ (factor per step)", "float", 0.99),),
-    "inverse_time": (("decay", "decay", "float", 0.01),),
-    "polynomial": (("total_iters", "total iters (0 = all steps)", "int", 0), ("power", "power", "float", 1.0)),
-    "cosine": (("T_max", "T_max (0 = all steps)", "int", 0), ("eta_min", "η_min", "float", 0.0)),
-    "cosine_warm_restarts": (("T_0", "T₀ (0 = a quarter of the steps)", "int", 0), ("T_mult", "T_mult", "int", 1)),
-    "linear": (("start_factor", "start factor", "float", 1 / 3), ("end_factor", "end factor", "float", 1.0),
-               ("total_iters", "total iters (0 = all steps)", "int", 0)),
-    "cyclic": (("max_lr", "max lr", "float", 0.1), ("step_size_up", "step size up (0 = a quarter)", "int", 0)),
-    "onecycle": (("pct_start", "pct start", "float", 0.3),),
-}
-SCHEDULES = tuple(name for name in schedules.names() if name in SCHEDULE_KNOBS)
+    key: str  # within the slot: "lr", "beta1", "line_search_fn"
+    argument: str  # the optimizer's argument: "lr", "betas", "line_search_fn"
+    index: int | None  # which component of a tuple argument
+    row: optimizers.HyperSpec
 
 
-def _torch_default(name: str, knob: str) -> object:
-    defaults = optimizers.get(name).hyperparameters
-    if knob in ("beta1", "beta2"):
-        return defaults["betas"][0 if knob == "beta1" else 1]
-    return defaults[knob]
+def _knob_name(row_name: str) -> tuple[str, str, int | None]:
+    match = re.fullmatch(r"(\w+)\[(\d)\]", row_name)
+    if not match:
+        return row_name, row_name, None
+    argument, index = match.group(1), int(match.group(2))
+    stem = argument if argument == "eps" else argument.removesuffix("s")
+    return f"{stem}{index + 1}", argument, index
+
+
+@lru_cache(maxsize=None)
+def knobs(name: str) -> tuple[Knob, ...]:
+    """The sidebar knobs of optimizer ``name`` (SAM's with SGD as its base)."""
+    out = []
+    for row in optimizers.spec(name).values():
+        # Sequences have no one-box widget; a value derived from others when left unset (L-BFGS's max_eval,
+        # Muon's AdamW rate) stays the optimizer's own derivation.
+        if row.kind in ("ints", "list") or row.name == "base_optimizer" or (row.default is None and row.kind != "choice"):
+            continue
+        key, argument, index = _knob_name(row.name)
+        out.append(Knob(key, argument, index, row))
+    return tuple(out)
+
+
+def _slides(knob: Knob) -> bool:
+    """A decay-like number (momentum, dampening): a slider over the span the spec suggests."""
+    row = knob.row
+    return row.kind == "fraction" or (row.kind == "float" and row.soft is not None and 0 <= row.soft[0]
+                                      and row.soft[1] <= 1.0 and knob.key not in ("lr", "weight_decay"))
+
+
+def _bounds(knob: Knob) -> tuple[float, float]:
+    row = knob.row
+    if row.kind == "float" and _slides(knob):
+        return float(row.soft[0]), float(row.soft[1])
+    low = row.low if row.low is not None else -UNBOUNDED_MAX
+    high = row.high if row.high is not None else (LR_MAX if knob.key == "lr" else UNBOUNDED_MAX)
+    if not row.include_high and row.high is not None:
+        high = row.high - (1e-3 if row.kind == "fraction" else 1e-9 * max(abs(row.high), 1.0))
+    if row.kind == "int":
+        return int(low), int(high if row.high is not None else max(UNBOUNDED_MAX, (row.soft or (0, 0))[1]))
+    return float(low), float(high)
+
+
+def _default(knob: Knob) -> Any:
+    default = knob.row.default
+    if knob.row.kind == "choice":
+        return NONE if default is None else default
+    return default
 
 
 def _key(slot: int, name: str) -> str:
@@ -93,26 +101,57 @@ def _knob_key(slot: int, optimizer: str, knob: str) -> str:
     return f"o{slot}_{optimizer}_{knob}"
 
 
+def _knob_field(slot: int, optimizer: str, knob: Knob) -> Field:
+    key, label, row = _knob_key(slot, optimizer, knob.key), f"optimizer {slot}: {knob.row.label}", knob.row
+    if row.kind == "flag":
+        return bool_field(key, bool(row.default), label)
+    if row.kind == "choice":
+        return choice_field(key, _default(knob), tuple(NONE if c is None else str(c) for c in row.choices), label)
+    low, high = _bounds(knob)
+    if row.kind == "int":
+        return int_field(key, int(_default(knob)), low, high, label)
+    return float_field(key, float(_default(knob)), low, high, label)
+
+
+# Schedule parameters shown per schedule: (name, label, kind, default). A default of 0 for a length means
+# "the number of steps of the run" (a fraction of it where noted), so the schedule follows the steps slider.
+SCHEDULE_KNOBS = {
+    "constant": (),
+    "step": (("step_size", "step size (0 = a quarter of the steps)", "int", 0), ("gamma", "γ (factor)", "float", 0.5)),
+    "exponential": (("gamma", "γ (factor per step)", "float", 0.99),),
+    "inverse_time": (("decay", "decay", "float", 0.01),),
+    "polynomial": (("total_iters", "total iters (0 = all steps)", "int", 0), ("power", "power", "float", 1.0)),
+    "cosine": (("T_max", "T_max (0 = all steps)", "int", 0), ("eta_min", "η_min", "float", 0.0)),
+    "cosine_warm_restarts": (("T_0", "T₀ (0 = a quarter of the steps)", "int", 0), ("T_mult", "T_mult", "int", 1)),
+    "linear": (("start_factor", "start factor", "float", 1 / 3), ("end_factor", "end factor", "float", 1.0),
+               ("total_iters", "total iters (0 = all steps)", "int", 0)),
+    "cyclic": (("max_lr", "max lr", "float", 0.1), ("step_size_up", "step size up (0 = a quarter)", "int", 0)),
+    "onecycle": (("pct_start", "pct start", "float", 0.3),),
+    "constant_factor": (("factor", "factor", "float", 1 / 3), ("total_iters", "total iters (0 = a quarter)", "int", 0)),
+    "reduce_on_plateau": (("factor", "factor", "float", 0.1), ("patience", "patience (steps)", "int", 10)),
+    "wsd": (("num_stable_steps", "stable steps (0 = half the steps)", "int", 0),
+            ("num_decay_steps", "decay steps (0 = the rest)", "int", 0)),
+}
+SCHEDULES = tuple(name for name in schedules.names() if name in SCHEDULE_KNOBS)
+_QUARTER = ("T_0", "step_size_up", "step_size")
+
+
 @lru_cache(maxsize=None)
 def slot_fields(slot: int, default_name: str = "sgd") -> tuple[Field, ...]:
     """Every URL field a slot can have; a shared link carries only the active ones (:func:`active_keys`).
 
-    Cached: it builds every optimizer once to read torch's defaults, and pages ask on every rerun. The
-    fields are lazy (:func:`lossviz.ui.url.lazy`): a slot's widgets put them back as they are drawn.
+    The fields are lazy (:func:`lossviz.ui.url.lazy`): a slot's widgets put them back as they are drawn.
     Labels name the slot and the knob as the sidebar shows them ("optimizer 2: learning rate (lr)").
     """
     head = f"optimizer {slot}: "
-    fields: list[Field] = [choice_field(_key(slot, "opt"), default_name, optimizers.names(), f"optimizer {slot}")]
-    for name, shown in SHOWN.items():
-        for knob_name in shown:
-            knob, key, default = KNOBS[knob_name], _knob_key(slot, name, knob_name), _torch_default(name, knob_name)
-            label = head + knob.label
-            if knob.kind == "flag":
-                fields.append(bool_field(key, bool(default), label))
-            elif knob.kind == "fraction":
-                fields.append(float_field(key, float(default), 0.0, 0.999, label))
-            else:
-                fields.append(float_field(key, float(default), 0.0, knob.high, label))
+    fields: list[Field] = [
+        choice_field(_key(slot, "opt"), default_name, optimizers.names(), f"optimizer {slot}"),
+        choice_field(_key(slot, "base"), "sgd", optimizers.spec("sam")["base_optimizer"].choices,
+                     head + "base optimizer (SAM)"),
+        bool_field(_key(slot, "more"), False, head + "more settings"),
+    ]
+    for name in optimizers.names():
+        fields += [_knob_field(slot, name, knob) for knob in knobs(name)]
     fields.append(choice_field(_key(slot, "sched"), "constant", SCHEDULES, head + "learning-rate schedule"))
     for params in SCHEDULE_KNOBS.values():
         for name, label, kind, default in params:
@@ -132,52 +171,97 @@ def _field(key: str) -> Field:
 
 def active_keys(slot: int) -> set[str]:
     """Keys that matter for the slot's current choices (only these go into the URL)."""
-    name = st.session_state.get(_key(slot, "opt"), "sgd")
-    sched = st.session_state.get(_key(slot, "sched"), "constant")
+    name = url.current(_key(slot, "opt"), "sgd")
+    sched = url.current(_key(slot, "sched"), "constant")
     keys = {_key(slot, "opt"), _key(slot, "sched"), _key(slot, "warmup"), _key(slot, "clip")}
-    keys |= {_knob_key(slot, name, k) for k in SHOWN.get(name, ())}
+    keys |= {_knob_key(slot, name, k.key) for k in knobs(name)}
+    if name == "sam":
+        base = url.current(_key(slot, "base"), "sgd")
+        keys |= {_key(slot, "base")} | {_knob_key(slot, base, k.key) for k in knobs(base)}
     keys |= {_key(slot, f"s_{p[0]}") for p in SCHEDULE_KNOBS.get(sched, ())}
     return keys
 
 
-def _knob_widget(slot: int, optimizer: str, knob: Knob, container) -> object:
-    field = _field(_knob_key(slot, optimizer, knob.name))
-    if knob.kind == "flag":
-        return widgets.checkbox(field, container, label=knob.label)
-    if knob.kind == "fraction":
-        return widgets.slider(field, container, step=0.001, format="%.3f", label=knob.label)
-    if knob.kind == "eps":
-        return widgets.number(field, container, step=1e-8, format="%.1e", label=knob.label)
-    return widgets.number(field, container, step=0.001, format="%.4g", label=knob.label)
+def _knob_widget(slot: int, optimizer: str, knob: Knob, container) -> Any:
+    field, row, label = _field(_knob_key(slot, optimizer, knob.key)), knob.row, knob.row.label
+    if row.kind == "flag":
+        return widgets.checkbox(field, container, label=label)
+    if row.kind == "choice":
+        return widgets.select(field, container, label=label)
+    if _slides(knob):
+        return widgets.slider(field, container, step=0.001, format="%.3f", label=label)
+    if row.kind == "eps":
+        return widgets.number(field, container, step=1e-8, format="%.1e", label=label)
+    if row.kind == "int":
+        return widgets.number(field, container, label=label)
+    return widgets.number(field, container, step=0.001, format="%.4g", label=label)
+
+
+def _arguments(values: dict[Knob, Any]) -> dict:
+    """Widget values as the optimizer's keyword arguments (pairs put back together, "none" as None)."""
+    hyper: dict = {}
+    for knob, value in values.items():
+        if knob.row.kind == "choice":
+            value = None if value == NONE else value
+        elif knob.row.kind == "int":
+            value = int(value)
+        elif knob.row.kind != "flag":
+            value = float(value)
+        if knob.index is None:
+            hyper[knob.argument] = value
+        else:
+            pair = list(hyper.get(knob.argument, (None, None)))
+            pair[knob.index] = value
+            hyper[knob.argument] = tuple(pair)
+    return hyper
 
 
 def _resolve_length(value: int, steps: int, fraction: float = 1.0) -> int:
     return value if value > 0 else max(int(steps * fraction), 1)
 
 
-def optimizer_slot(slot: int, steps: int, container=st.sidebar) -> OptimizerSetting:
+def _schedule_params(slot: int, sched: str, steps: int) -> dict:
+    params: dict = {}
+    for pname, label, kind, _ in SCHEDULE_KNOBS[sched]:
+        field = _field(_key(slot, f"s_{pname}"))
+        if kind == "int":
+            raw = int(widgets.number(field, st, label=label))
+            fraction = 0.25 if pname in _QUARTER or sched == "constant_factor" else 1.0
+            if sched == "wsd":
+                stable = raw if pname == "num_stable_steps" else params.get("num_stable_steps", steps // 2)
+                raw = raw or (steps // 2 if pname == "num_stable_steps" else max(steps - stable, 1))
+            params[pname] = _resolve_length(raw, steps, fraction)
+        else:
+            params[pname] = float(widgets.number(field, st, step=0.01, format="%.4g", label=label))
+    return params
+
+
+def optimizer_slot(slot: int, steps: int, container=st.sidebar,
+                   defaults_for: Callable[[str], dict] | None = None) -> OptimizerSetting:
     """Draw slot ``slot``'s widgets (in an expander) and return its setting; nothing is validated here
-    beyond widget ranges: :func:`lossviz.lessons.explorer.race` raises a message naming any bad combination."""
+    beyond widget ranges: building the optimizer raises a message naming any bad combination.
+
+    ``defaults_for(name)``: the page's settings for an optimizer chosen in the slot (its rate on the
+    current surface), applied when the choice changes.
+    """
     with container.expander(f"Optimizer {slot}", expanded=slot == 1):
-        restore(_key(slot, "opt"))
-        name = st.selectbox("optimizer", optimizers.names(), key=_key(slot, "opt"),
-                            format_func=lambda n: optimizers.get(n).title)
-        values = {k: _knob_widget(slot, name, KNOBS[k], st) for k in SHOWN[name]}
-        hyper: dict = {k: v for k, v in values.items() if k not in ("beta1", "beta2")}
-        if "beta1" in values:
-            hyper["betas"] = (float(values["beta1"]), float(values["beta2"]))
-        restore(_key(slot, "sched"))
-        sched = st.selectbox("learning-rate schedule", SCHEDULES, key=_key(slot, "sched"),
-                             format_func=lambda n: n.replace("_", " "))
-        sched_params: dict = {}
-        for pname, label, kind, _ in SCHEDULE_KNOBS[sched]:
-            field = _field(_key(slot, f"s_{pname}"))
-            if kind == "int":
-                raw = widgets.number(field, st, label=label)
-                fraction = 0.25 if pname in ("T_0", "step_size_up", "step_size") else 1.0
-                sched_params[pname] = _resolve_length(int(raw), steps, fraction)
-            else:
-                sched_params[pname] = float(widgets.number(field, st, step=0.01, format="%.4g", label=label))
+        name = widgets.select(_field(_key(slot, "opt")), st, format_func=lambda n: optimizers.get(n).title,
+                              label="optimizer", on_change=_switched if defaults_for else None,
+                              args=(slot, defaults_for) if defaults_for else ())
+        shown = list(knobs(name))
+        hyper: dict = {}
+        if name == "sam":
+            base = widgets.select(_field(_key(slot, "base")), st, format_func=lambda n: optimizers.get(n).title,
+                                  label="base optimizer")
+            hyper["base_optimizer"] = base
+            shown += [k for k in knobs(base) if k.key not in {s.key for s in shown}]
+        more = widgets.checkbox(_field(_key(slot, "more")), st, label="more settings")
+        values = {k: _knob_widget(slot, name if k in knobs(name) else hyper["base_optimizer"], k, st)
+                  for k in shown if more or not k.row.advanced}
+        hyper |= _arguments(values)
+        sched = widgets.select(_field(_key(slot, "sched")), st, format_func=lambda n: n.replace("_", " "),
+                               label="learning-rate schedule")
+        sched_params = _schedule_params(slot, sched, steps)
         warmup = int(widgets.number(_field(_key(slot, "warmup")), st, label="linear warmup steps"))
         if warmup:
             sched_params["warmup_steps"] = warmup
@@ -189,35 +273,50 @@ def optimizer_slot(slot: int, steps: int, container=st.sidebar) -> OptimizerSett
 
 
 def slot_label(slot: int, name: str, hyper: dict, schedule: str) -> str:
-    """'2. SGD (lr 1.8, momentum 0.5)': the settings that differ from torch's defaults, so two SGDs in
-    one race can be told apart in the legend."""
-    defaults = optimizers.get(name).hyperparameters
+    """'2. SGD (lr 1.8, momentum 0.5)': the settings that differ from the defaults, so two SGDs in one
+    race can be told apart in the legend."""
+    defaults = optimizers.get(name, **({"base_optimizer": hyper["base_optimizer"]} if "base_optimizer" in hyper
+                                        else {})).hyperparameters
     shown = [f"lr {hyper['lr']:g}"] if "lr" in hyper else []
     for key, value in hyper.items():
-        if key in ("lr",) or defaults.get(key) == value:
+        if key in ("lr", "base_optimizer") or defaults.get(key) == value:
             continue
-        if key == "betas":
-            shown.append(f"β {value[0]:g}/{value[1]:g}")
+        if isinstance(value, tuple):
+            shown.append(f"{key.removesuffix('s')} {'/'.join(f'{v:g}' for v in value if v is not None)}")
         elif isinstance(value, bool):
-            shown.append(key)
+            shown.append(key.replace("_", " ") if value else f"no {key.replace('_', ' ')}")
+        elif isinstance(value, str) or value is None:
+            shown.append(f"{key.replace('_', ' ')} {value}")
         else:
             shown.append(f"{key.replace('_', ' ')} {value:g}")
     if schedule != "constant":
         shown.append(schedule.replace("_", " "))
-    return f"{slot}. {optimizers.get(name).title} ({', '.join(shown)})"
+    title = optimizers.get(name, **({"base_optimizer": hyper["base_optimizer"]} if "base_optimizer" in hyper
+                                     else {})).title
+    return f"{slot}. {title} ({', '.join(shown)})"
 
 
 def scenario_values(slot: int, setting: OptimizerSetting) -> dict:
-    """Widget values that reproduce a scenario's optimizer in slot ``slot`` (torch defaults elsewhere)."""
+    """Widget values that reproduce a setting's optimizer in slot ``slot`` (defaults elsewhere)."""
     values: dict = {f.key: f.default for f in slot_fields(slot, setting.name)}
     values[_key(slot, "opt")] = setting.name
-    for k, v in setting.hyperparameters.items():
-        if k == "betas":
-            values[_knob_key(slot, setting.name, "beta1")], values[_knob_key(slot, setting.name, "beta2")] = v
-        elif k == "clip_norm":
-            values[_key(slot, "clip")] = v
-        else:
-            values[_knob_key(slot, setting.name, k)] = v
+    name = setting.name
+    hyper = dict(setting.hyperparameters)
+    if name == "sam":
+        values[_key(slot, "base")] = hyper.pop("base_optimizer", "sgd")
+    by_argument = {}
+    for knob in (*knobs(name), *(knobs(values[_key(slot, "base")]) if name == "sam" else ())):
+        by_argument.setdefault(knob.argument, []).append(knob)
+    for argument, value in hyper.items():
+        if argument == "clip_norm":
+            values[_key(slot, "clip")] = value
+            continue
+        for knob in by_argument.get(argument, ()):
+            owner = name if knob in knobs(name) else values[_key(slot, "base")]
+            part = value if knob.index is None else value[knob.index]
+            if knob.row.kind == "choice":
+                part = NONE if part is None else part
+            values[_knob_key(slot, owner, knob.key)] = part
     values[_key(slot, "sched")] = setting.schedule
     for k, v in setting.schedule_params.items():
         values[_key(slot, "warmup" if k == "warmup_steps" else f"s_{k}")] = v
@@ -225,31 +324,39 @@ def scenario_values(slot: int, setting: OptimizerSetting) -> dict:
 
 
 def expand(settings: dict, spare: Sequence[OptimizerSetting] = (), slots: int = 0,
-           lr_for: Callable[[str], float] | None = None) -> dict:
+           defaults_for: Callable[[str], dict] | None = None) -> dict:
     """A scenario's link values with its ``optimizers`` entry spread over the slots' keys.
 
     Slots past the scenario's racers (up to ``slots``) get ``spare`` settings, so raising the number of
-    racers adds distinct optimizers rather than copies; ``lr_for(name)`` gives those spares (and any
-    racer without an lr) a learning rate suited to the surface.
+    racers adds distinct optimizers rather than copies; ``defaults_for(name)`` fills what a racer leaves
+    unset (a learning rate suited to the surface).
     """
     values = {k: v for k, v in settings.items() if k != "optimizers"}
     racers = tuple(settings.get("optimizers", ()))
     for slot in range(1, max(slots, len(racers)) + 1):
         setting = racers[slot - 1] if slot <= len(racers) else spare[(slot - 1) % len(spare)]
-        if "lr" not in setting.hyperparameters and lr_for is not None:
-            setting = replace(setting, hyperparameters={**setting.hyperparameters, "lr": lr_for(setting.name)})
+        if defaults_for is not None:
+            setting = replace(setting, hyperparameters={**defaults_for(setting.name), **setting.hyperparameters})
         values |= scenario_values(slot, setting)
     return values
 
 
+def _switched(slot: int, defaults_for: Callable[[str], dict]) -> None:
+    """A slot's optimizer changed: give it the page's defaults for that optimizer (a rate suited to the
+    surface), unless the user already set them in this slot."""
+    name = st.session_state[_key(slot, "opt")]
+    defaults = {f.key: f.default for f in slot_fields(slot)}
+    values = {k: v for k, v in scenario_values(slot, OptimizerSetting(name, defaults_for(name))).items()
+              if k.startswith(_knob_key(slot, name, "")) and url.current(k, defaults.get(k)) == defaults.get(k)}
+    url.apply_values(values)
+
+
 def slot_lr_keys(slots: int) -> dict[int, str]:
     """Each slot's current optimizer's lr key (the lr a surface switch resets)."""
-    from lossviz.ui.url import current
-
     keys = {}
     for slot in range(1, slots + 1):
-        name = current(_key(slot, "opt"), "sgd")
-        if "lr" in SHOWN.get(name, ()):
+        name = url.current(_key(slot, "opt"), "sgd")
+        if any(k.key == "lr" for k in knobs(name)):
             keys[slot] = _knob_key(slot, name, "lr")
     return keys
 
@@ -260,4 +367,4 @@ def lr_key_optimizer(key: str) -> str | None:
         return None
     _, _, rest = key.partition("_")
     name = rest[: -len("_lr")]
-    return name if name in SHOWN else None
+    return name if name in optimizers.names() else None

@@ -1,9 +1,11 @@
-"""What a page hands out: CSV files, a figure as a stand-alone HTML page, the equivalent PyTorch code.
+"""What a page hands out: CSV files, a figure as a stand-alone HTML page or an image, an animation, the code.
 
 Every CSV goes through :func:`lossviz.csvdata.to_csv`, which escapes any cell or header a spreadsheet would
 run as a formula and writes numbers exactly. Files are built when their button is clicked, not on every
 rerun. A figure's HTML embeds plotly.js and the figure's own JSON (the spec the page draws), so it opens
-offline and holds exactly the page's data.
+offline and holds exactly the page's data. Images (PNG at projector size, SVG) and animations (GIF and MP4
+of a figure's Play frames) are drawn on the server by :mod:`lossviz.plot` (plotly's image export in
+headless Chromium).
 """
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ import pandas as pd
 import plotly
 import streamlit as st
 
-from lossviz import csvdata
+from lossviz import csvdata, torch_export
+from lossviz.ui import text
 from lossviz.ui.live_plotly import figure_json
 
-__all__ = ["Table", "csv_text", "csv_button", "figure_html", "html_button", "code_block", "downloads"]
+__all__ = ["Table", "csv_text", "csv_button", "figure_html", "html_button", "code_block", "downloads",
+           "torch_scripts", "image_buttons", "animation_button"]
 
 Table = pd.DataFrame | Mapping[str, pd.DataFrame]
 
@@ -72,3 +76,111 @@ def code_block(code: str, caption: str | None = None, title: str = "Equivalent P
         st.code(code, language="python")
         if caption:
             st.caption(caption)
+
+
+def torch_scripts(runs: Sequence[tuple[str, object, object]], *, steps: int, x0: Sequence[float],
+                  objective_expr: str | None = None) -> str:
+    """One PyTorch script per run, one after the other: ``runs`` holds ``(label, optimizer, schedule or
+    None)``. Each part starts with its label as a comment and prints it (a string literal) before the
+    final parameters, so running the whole prints every run's numbers in the page's order.
+
+    User text reaches the code only through :func:`lossviz.torch_export.comment` and
+    :func:`lossviz.torch_export.literal`.
+    """
+    return "\n".join(f"{torch_export.comment(label)}\nprint({torch_export.literal(str(label))})\n"
+                     + torch_export.torch_code(optimizer, schedule, steps=steps, x0=x0,
+                                               objective_expr=objective_expr)
+                     for label, optimizer, schedule in runs)
+
+
+def _slug(title: str) -> str:
+    return "_".join("".join(c if c.isalnum() else " " for c in title.lower()).split()) or "figure"
+
+
+def image_buttons(figures: Mapping[str, object], file_stem: str, container=None, *, width: int = 1920,
+                  height: int = 1080) -> None:
+    """Each figure as a PNG (``width`` x ``height``: projector size) and an SVG, in an expander.
+
+    ``figures`` maps a title to a figure (a spec, a Figure, or a function returning one; a row whose
+    figure is None or empty is left out). An image is drawn only when its button is clicked, on the
+    server (:func:`lossviz.plot.to_image`), in the figure's still state: no Play buttons or sliders.
+    """
+    from lossviz import plot
+
+    def build(figure: object, fmt: str) -> Callable[[], bytes]:
+        return lambda: plot.to_image(figure() if callable(figure) else figure, fmt, width=width,
+                                     height=height)
+
+    with (container or st).expander(f"Images for slides (PNG {width} × {height}, SVG)"):
+        for title, figure in figures.items():
+            if not figure:
+                continue
+            name, png, svg = st.columns([3, 1, 1], vertical_alignment="center")
+            name.write(title)
+            stem = f"{file_stem}_{_slug(title)}"
+            png.download_button("PNG", build(figure, "png"), f"{stem}.png", "image/png",
+                                key=f"download::{stem}.png", on_click="ignore")
+            svg.download_button("SVG", build(figure, "svg"), f"{stem}.svg", "image/svg+xml",
+                                key=f"download::{stem}.svg", on_click="ignore")
+
+
+def animation_button(build: Callable[[], object] | object, file_stem: str, key: object, container=None, *,
+                     label: str = "Animation for slides", width: int = 1280, height: int = 720,
+                     fps: float = 12.0) -> None:
+    """A figure's Play frames as a GIF and an MP4, drawn on the server while a progress bar counts them.
+
+    Parameters
+    ----------
+    build : figure, or a function returning one
+        A figure with Play frames (a spec or a Figure; :func:`lossviz.plot.animation` for a race), built
+        only when the animation is asked for.
+    file_stem : str
+        File name without extension; also names the control's state.
+    key : object
+        What the figure shows, compared with ``==`` (a cached race's entries, its settings): the files
+        made for it are offered until it changes.
+    container : where to draw (default the main area).
+    label, width, height, fps : the switch's text; the frames' pixels and rate.
+
+    Switching it on draws the frames and encodes both files, then two download buttons hand them out.
+    A switch rather than a button: a page's first ``st.button`` is its scenario's Load button, for the
+    page tests too. Only this part of the page reruns meanwhile (a fragment); a new race switches it off.
+    """
+    from lossviz import plot
+
+    state_key, switch_key = f"_animation::{file_stem}", f"animate::{file_stem}"
+
+    @st.fragment
+    def animation() -> None:
+        made = st.session_state.get(state_key)
+        if made is not None and made[0] != key:
+            made = st.session_state[state_key] = None
+            st.session_state[switch_key] = False
+        if not st.toggle(f"{label} (GIF and MP4)", key=switch_key,
+                         help="Draws every frame on the server (a few seconds), then offers a GIF and an "
+                              "MP4 of it."):
+            return
+        if made is None:
+            bar = st.progress(0.0, text="Drawing the animation's frames…")
+            try:
+                figure = build() if callable(build) else build
+                files = plot.render_animation(figure, ("gif", "mp4"), width=width, height=height, fps=fps,
+                                              progress=lambda done: bar.progress(done, text=f"Drawing the "
+                                                                                 f"animation: {done:.0%}"))
+            except (RuntimeError, ModuleNotFoundError, ValueError) as exc:
+                bar.empty()
+                text.notice(f"The animation could not be drawn: {exc}", "error")
+                return
+            bar.empty()
+            made = st.session_state[state_key] = (key, files)
+        gif, mp4 = st.columns(2)
+        gif.download_button("Download animation (GIF)", made[1]["gif"], f"{file_stem}.gif", "image/gif",
+                            key=f"download::{file_stem}.gif", on_click="ignore")
+        mp4.download_button("Download animation (MP4)", made[1]["mp4"], f"{file_stem}.mp4", "video/mp4",
+                            key=f"download::{file_stem}.mp4", on_click="ignore")
+
+    if container is None:
+        animation()
+    else:
+        with container:
+            animation()

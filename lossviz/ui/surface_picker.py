@@ -140,3 +140,31 @@ def surface_picker(page: str, names: Sequence[str], container=None, *,
     c1, c2 = where.columns(2)
     start = (float(widgets.number(fields["x0"], c1)), float(widgets.number(fields["y0"], c2)))
     return SurfaceChoice(name, params, formula, domain, start)
+
+
+# -------------------------------------------------------------------------------- racers' defaults
+def racer_defaults(name: str, surface: str, kappa: float, rotation: float) -> dict:
+    """Optimizer ``name``'s settings on a catalogued ``surface`` from its default start (a rate suited to
+    it: :func:`lossviz.lessons.explorer.default_hyperparameters`); a typed formula gets a cautious rate."""
+    from lossviz.lessons import explorer
+    from lossviz.ui import cache
+
+    if surface == "custom":
+        return {"lr": 0.05}
+    params = (("condition_number", float(kappa)), ("rotation", float(rotation))) if surface == "quadratic" else ()
+    built = cache.build_surface((surface, params, "", None))
+    return explorer.default_hyperparameters(built, name, built.default_start)
+
+
+def link_defaults(defaults: dict, query: dict, names: Sequence[str],
+                  defaults_for: Callable[[str, str], dict]) -> dict:
+    """A link naming another surface than the default scenario's: its start and racers' rates from that
+    surface's defaults (the rest of the scenario stays)."""
+    from lossviz.ui import controls
+
+    name = query.get("surface")
+    if name not in names or name in ("custom", defaults["surface"]):
+        return defaults
+    start = surfaces.get(name).default_start
+    lrs = {k: defaults_for(o, name)["lr"] for k in defaults if (o := controls.lr_key_optimizer(k))}
+    return defaults | {"x0": start[0], "y0": start[1]} | lrs

@@ -107,9 +107,12 @@ def wait_for_app(page, timeout: float = 30_000) -> None:
         """() => {
             const main = document.querySelector('[data-testid="stMainBlockContainer"]');
             const busy = document.querySelector('[data-testid="stStatusWidget"]');
-            const text = main && main.innerText.trim() ? main.innerText.length + ':' + document.querySelectorAll('*').length : '';
+            const text = main && main.innerText.trim()
+                ? main.innerText.length + ':' + document.querySelectorAll('*').length : '';
             const now = Date.now();
-            if (busy || !text || text !== window.__lvText) { window.__lvText = text; window.__lvSince = now; return false; }
+            if (busy || !text || text !== window.__lvText) {
+                window.__lvText = text; window.__lvSince = now; return false;
+            }
             return now - window.__lvSince > 800;
         }""",
         timeout=timeout,
@@ -118,20 +121,26 @@ def wait_for_app(page, timeout: float = 30_000) -> None:
 
 
 def save_screenshot(page, name: str) -> Path:
+    """The whole page at the projector width (1600) and at a laptop's 1366x768, into test-artifacts/.
+
+    Streamlit scrolls an inner container, so a "full page" shot of the document is only the viewport:
+    the viewport grows to the content's height first, then is restored. Returns the 1600-wide shot.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    # Streamlit scrolls an inner container, so a "full page" shot of the document is only the viewport:
-    # grow the viewport to the content's height first, then restore it.
     viewport = page.viewport_size
-    height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
-        "[data-testid=\"stAppViewContainer\"], section')].map(e => e.scrollHeight), 600)"
-    )
-    page.set_viewport_size({"width": viewport["width"], "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(400)
-    page.screenshot(path=str(path), full_page=True)
+    shots = {f"{name}.png": viewport["width"], f"{name}_1366x768.png": 1366}
+    for file_name, width in shots.items():
+        page.set_viewport_size({"width": width, "height": 768 if width == 1366 else viewport["height"]})
+        page.wait_for_timeout(400)
+        height = page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
+            "[data-testid=\"stAppViewContainer\"], section')].map(e => e.scrollHeight), 600)"
+        )
+        page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12000)})
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(ARTIFACTS / file_name), full_page=True)
     page.set_viewport_size(viewport)
-    return path
+    return ARTIFACTS / f"{name}.png"
 
 
 PLOT = "document.querySelector('.js-plotly-plot')"
@@ -172,14 +181,8 @@ def downloaded(page, button: str) -> str:
 
 
 def save_screenshots(page, name: str) -> None:
-    """The page at the projector's 1600x1000 and a laptop's 1366x768 (``<name>`` and ``<name>_1366``)."""
+    """The page at the projector's 1600 width and a laptop's 1366x768 (:func:`save_screenshot` takes both)."""
     save_screenshot(page, name)
-    viewport = page.viewport_size
-    page.set_viewport_size({"width": 1366, "height": 768})
-    page.wait_for_timeout(600)
-    save_screenshot(page, f"{name}_1366")
-    page.set_viewport_size(viewport)
-    page.wait_for_timeout(300)
 
 
 def mark_charts(page, keys) -> None:

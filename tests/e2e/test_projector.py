@@ -1,0 +1,32 @@
+"""Projector mode on every page: at 1366x768 the main figure, its Play control and its scrubber are on the
+first screen, in large type."""
+import pytest
+
+from bench.browser import PLOTS_SCRIPT
+from lossviz.ui.catalog import PAGES
+from tests.e2e.conftest import ARTIFACTS, wait_for_app
+
+EXISTING = [p for p in PAGES if p.exists]
+
+
+@pytest.mark.parametrize("info", EXISTING, ids=lambda p: p.url_path)
+def test_projector_mode_puts_the_main_figure_on_the_first_screen(app_url, browser, info):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.add_init_script(PLOTS_SCRIPT)
+    page.goto(f"{app_url}/{info.url_path}?present=1")
+    wait_for_app(page, timeout=90_000)
+    main = page.locator(".st-key-main_figure iframe").first
+    main.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    box = main.bounding_box()
+    assert box and box["y"] >= 0 and box["x"] >= 0, box
+    assert box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1366, box
+    # Large type: the figure's ticks and legend at 18 px or more.
+    sizes = page.evaluate("() => { const gd = window.__lvPlots()[0]; const l = gd._fullLayout;"
+                          " return [l.font.size, l.legend.font.size]; }")
+    assert min(sizes) >= 18, sizes
+    # The sidebar is collapsed: the figure has the width.
+    assert page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"projector_{info.url_path}_1366x768.png"))
+    page.close()
