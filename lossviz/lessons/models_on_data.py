@@ -26,6 +26,7 @@ and (with outliers added) where the MSE, MAE and Huber minima go.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
@@ -484,11 +485,11 @@ def torch_code(land: DataLandscape, optimizer: object, schedule: object, *, step
     score = {"line": "{a} * X[:, 0] + {b}", "sigmoid": "{a} * X[:, 0] + {b}",
              "plane": "{a} * X[:, 0] + {b} * X[:, 1]", "boundary": "{a} * X[:, 0] + {b} * X[:, 1]"}[land.kind]
     generic = _torch_loss(land, score.format(a="x", b="y"))
-    code = torch_export.torch_code(optimizer, schedule, steps=steps, x0=x0, objective_expr=generic)
-    generic_lines = f"    x, y = params[0], params[1]\n    loss = {generic}\n"
-    named = _torch_loss(land, score.format(a=a, b=b))
-    named_lines = f"    {a}, {b} = params[0], params[1]\n    loss = {named}\n"
-    code = code.replace(generic_lines, named_lines)
+    code = torch_export.torch_code(optimizer, schedule, steps=steps, x0=x0, trusted_loss=generic)
+    # The loss in the axes' names, wherever the loop shape puts it (a step, a closure, a Newton objective).
+    code = code.replace(generic, _torch_loss(land, score.format(a=a, b=b)))
+    code = re.sub(r"^(\s*)x, y = (\w+)\.reshape\(-1\)$", rf"\g<1>{a}, {b} = \g<2>[0], \g<2>[1]", code,
+                  flags=re.M)
     frame = model_data_frame(land)
     if frame.size <= MAX_EMBEDDED_NUMBERS:
         features = frame.iloc[:, :-1].to_numpy()
