@@ -165,8 +165,9 @@ def _shown_rows(n: int, limit: int = MAX_POINTS_SHOWN) -> np.ndarray:
 
 
 def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Label = escaped,
-                height: int = 560) -> go.Figure:
-    """The data in original units with the model of every path at ``step`` drawn over it.
+                height: int = 560) -> dict:
+    """The data in original units with the model of every path at ``step`` drawn over it, as a spec of
+    plain dicts like every other figure here (projector mode restyles specs).
 
     Each path's fit is solid in its colour; the fit at the landscape's lowest point is dashed black; with
     outliers, the MSE, MAE and Huber minima are dotted and the moved points marked. At most
@@ -250,4 +251,4 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Lab
         layout["xaxis"]["range"] = [X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]]
         layout["yaxis"]["range"] = [X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]]
     fig.update_layout(**layout)
-    return fig
+    return fig.to_dict()
