@@ -49,7 +49,7 @@ st.subheader("Regression losses, as functions of the residual")
 with st.container():
     if regression:
         spec = figures.curves_spec(curves.regression, regression, delta=delta, height=380 - 80 * page.present)
-        page.chart(figures.with_delta_scrubber(spec, curves), "reg_chart")
+        page.chart(figures.with_delta_scrubber(spec, curves), "reg_chart", main=True)
         end = curves.regression.iloc[-1]
         values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})"
                            for k in regression)

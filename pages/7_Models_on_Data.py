@@ -100,7 +100,8 @@ def step_view() -> None:
     page.chart(figures.data_figure(ex, paths, step, **style), "data_view", right)
 
 
-step_view()
+with page.top if page.present else st.container():  # the map is the main figure (a fragment's own)
+    step_view()
 with st.container() if page.present else note:  # on a projector the map comes first, the scenario under it
     page.scenario_note(active, ignore=("step",))
 with st.container():
