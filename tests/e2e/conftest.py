@@ -162,11 +162,30 @@ def chart_frame(page, key: str, timeout: float = 60_000):
 
 
 def chart_traces(page, key: str) -> dict:
-    """name -> {x, y, z} of the traces live chart ``key`` draws now (arrays as lists)."""
-    return chart_frame(page, key).evaluate(
-        f"() => Object.fromEntries({PLOT}._fullData.filter(t => t.name).map(t => [t.name, {{"
-        "x: t.x ? Array.from(t.x) : null, y: t.y ? Array.from(t.y) : null,"
-        "z: t.z ? Array.from(t.z).map(r => Array.from(r)) : null}]))")
+    """name -> {x, y, z} of the traces live chart ``key`` holds now (arrays as lists); an undrawn trace
+    (``visible: false``, as a map's grid under its background image) gives the data it was sent."""
+    traces = chart_frame(page, key).evaluate(
+        f"() => {{ const gd = {PLOT}; return Object.fromEntries(gd._fullData.filter(t => t.name).map(t => {{"
+        " const s = t.visible === false ? gd.data[t.index] : t;"
+        " const list = v => v && v.bdata ? v : v ? Array.from(v, r => r && r.length !== undefined"
+        "   && typeof r !== 'string' ? Array.from(r) : r) : null;"
+        " return [t.name, {x: list(s.x), y: list(s.y), z: list(s.z)}]; })); }")
+    return {name: {axis: _decoded(values) for axis, values in trace.items()}
+            for name, trace in traces.items()}
+
+
+def _decoded(values):
+    """A plotly typed-array spec (``{dtype, bdata, shape}``) as nested lists; anything else as it is."""
+    if not isinstance(values, dict) or "bdata" not in values:
+        return values
+    import base64
+
+    import numpy as np
+    array = np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    shape = values.get("shape")
+    if shape:
+        array = array.reshape([int(n) for n in str(shape).split(",")] if isinstance(shape, str) else shape)
+    return array.tolist()
 
 
 def downloaded(page, button: str) -> str:
