@@ -290,8 +290,9 @@ def test_twenty_uploads_from_closed_tabs_do_not_pile_up_in_memory(own_server, pl
         browser.close()
     size = len(_large_csv(0)) / 2**20
     print("server RSS (MB) after each cycle:", [round(r) for r in rss], f"file {size:.1f} MB")
-    # Kept, each closed tab would add its file and its parsed table (about 6 MB a cycle here: 90 MB over
-    # the last fifteen cycles, measured before the fix); released, memory stays level after the first few
-    # cycles, within the allocator's and the collector's noise.
-    assert max(rss[10:]) - rss[4] < 50, rss
-    assert max(rss[15:]) - max(rss[:10]) < 25, rss
+    # Kept, each closed tab would add its file and its parsed table (about 6 MB a cycle here, measured
+    # before the fix); released, memory levels off after the first few cycles. Single readings swing by
+    # 20-40 MB (the allocator, the collector), so the trend over the last fifteen cycles is what is judged:
+    # it must stay under what the raw file alone would add per cycle.
+    slope = np.polyfit(np.arange(5, len(rss)), rss[5:], 1)[0]
+    assert slope < size, (slope, rss)
