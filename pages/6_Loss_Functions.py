@@ -102,7 +102,7 @@ def worked_example(delta: float, described: str | None) -> None:
     page.write_link()
     if described and any(url.current(k) != v for k, v in page.values_of(described).items()):
         st.rerun()  # the scenario's text no longer describes the picture: the whole page says so
-    top, (left, right) = st.container(), st.columns([3, 2])  # the chart keeps its place on an error
+    top, (left, right) = st.container(), st.columns([7, 3])  # the chart keeps its place on an error
     example = None
     with shown_errors(container=top):
         y, y_pred = (lesson.parse_numbers(t, f.title) for t, f in ((y_text, fields["ex_y"]),

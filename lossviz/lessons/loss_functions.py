@@ -71,7 +71,7 @@ INFO: dict[str, LossInfo] = {i.key: i for i in (
     LossInfo("log_cosh", "log-cosh", "log_cosh", r"\ell(r) = \log\cosh r",
              r"\frac{\partial \ell}{\partial \hat y} = \tanh r", "torch.log(torch.cosh(y_pred - y)).mean()"),
     LossInfo("zero_one", "0-1", "zero_one", r"\ell(m) = \mathbb 1[m \le 0]",
-             r"\frac{\partial \ell}{\partial m} = 0\ \ (m \ne 0;\ \text{undefined at } 0)",
+             r"\frac{\partial \ell}{\partial m} = 0\ \ (m \ne 0)",
              "(y * s <= 0).double().mean()"),
     LossInfo("hinge", "hinge", "hinge", r"\ell(m) = \max(0,\ 1 - m)",
              r"\frac{\partial \ell}{\partial m} = -\mathbb 1[m < 1]", "torch.clamp(1 - y * s, min=0).mean()"),
