@@ -95,7 +95,6 @@ def step_view() -> None:
     style = {"label": text.plotly_label, "height": height}  # column names shown as typed, never as markup
     spec = figures.landscape_spec(ex, paths, step, start, view_key=view_key, **style)
     page.chart(figures.with_lr_scrubber(spec, ex, paths), "data_contour", contour, clickable=True)
-    export.html_button("Landscape figure (HTML)", spec, "lossviz_data_landscape.html", contour)
     page.chart(figures.surface3d(ex, paths, view_key, height), "data_surface", relief)
     page.chart(figures.data_figure(ex, paths, step, **style), "data_view", right)
 
@@ -117,11 +116,13 @@ with st.container():
 page.chart(figures.loss_curves(ex, paths), "data_loss")
 
 st.subheader("Export")
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 export.csv_button("Trajectories (CSV)", lambda: lesson.trajectories_frame(ex), "lossviz_trajectories.csv", c1)
 export.csv_button("Landscape grid (CSV)", lambda: lesson.grid_frame(ex), "lossviz_data_landscape.csv", c2,
                   index=True)
 export.csv_button("Model data (CSV)", lambda: lesson.model_data_frame(land), lesson.DATA_FILE_NAME, c3)
+export.html_button("Landscape figure (HTML)", lambda: figures.landscape_spec(
+    ex, paths, url.current("step"), start, label=text.plotly_label), "lossviz_data_landscape.html", c4)
 with shown_errors():
     export.code_block("\n\n".join(torch_export.comment(r.label) + "\n" + lesson.torch_code(
         land, r.optimizer, r.schedule, steps=steps, x0=start) for r in ex.runs),

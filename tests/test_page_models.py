@@ -328,7 +328,7 @@ def test_torch_code_and_exports_are_offered():
     code = at.get("code")[0].value
     assert "torch.nn.functional.mse_loss(w * X[:, 0] + b, t)" in code and "X = torch.tensor" in code
     assert [b.label for b in at.get("download_button")] == [
-        "Landscape figure (HTML)", "Trajectories (CSV)", "Landscape grid (CSV)", "Model data (CSV)"]
+        "Trajectories (CSV)", "Landscape grid (CSV)", "Model data (CSV)", "Landscape figure (HTML)"]
 
 
 def test_the_pages_pytorch_code_ends_where_the_page_does(tmp_path):
