@@ -190,10 +190,19 @@ def _decoded(values):
 
 def downloaded(page, button: str) -> str:
     """Click the download button named ``button``; return the file's text (a click reruns the page: it
-    is waited for before and after)."""
-    wait_for_app(page)
-    with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name=button).click()
+    is waited for before and after). A click that lands while a rerun replaces the button asks for a file
+    the server has just dropped ("Deferred file not found"): the click is made once more on the new one."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt, timeout in enumerate((30_000, 60_000)):
+        wait_for_app(page)
+        try:
+            with page.expect_download(timeout=timeout) as download:
+                page.get_by_role("button", name=button).click()
+            break
+        except PlaywrightTimeout:
+            if attempt:
+                raise
     text = Path(download.value.path()).read_text(encoding="utf-8")
     wait_for_app(page)
     return text
