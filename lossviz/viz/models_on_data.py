@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.lessons.models_on_data import Exploration, fit_at
-from lossviz.viz.landscape import PALETTE, Path, contour_spec, curves_spec, equal_axes, scrubber, surface_spec
+from lossviz.viz.landscape import PALETTE, Path, contour_spec, curves_spec, scrubber, surface_spec
 
 __all__ = ["STEP_TARGET", "STEP_DISCS", "paths", "landscape_spec", "with_lr_scrubber", "surface3d",
            "data_figure", "loss_curves", "CLASS_COLORS", "MAX_SCRUB_POINTS"]
@@ -103,8 +103,9 @@ def landscape_spec(ex: Exploration, paths: Sequence[Path], step: int, start: tup
         "marker": {"size": 16, "color": [p.color for p in paths], "line": {"color": "white", "width": 2}},
     })
     layout.update(shapes=[], clickmode="event", legend={**layout["legend"], "font": {"size": 12}})
-    # Equal scale, and margins that make room for the titles at any type size (projector mode).
-    return equal_axes(spec, label(land.axis_titles[0]), label(land.axis_titles[1]))
+    layout["xaxis"]["title"] = {"text": label(land.axis_titles[0])}
+    layout["yaxis"].update(title={"text": label(land.axis_titles[1])}, scaleanchor="x", scaleratio=1)
+    return spec
 
 
 def _thinned(path: np.ndarray, limit: int = MAX_SCRUB_POINTS) -> dict:
