@@ -121,8 +121,8 @@ export.csv_button("Trajectories (CSV)", lambda: lesson.trajectories_frame(ex), "
 export.csv_button("Landscape grid (CSV)", lambda: lesson.grid_frame(ex), "lossviz_data_landscape.csv", c2,
                   index=True)
 export.csv_button("Model data (CSV)", lambda: lesson.model_data_frame(land), lesson.DATA_FILE_NAME, c3)
-export.html_button("Landscape figure (HTML)", lambda: figures.landscape_spec(
-    ex, paths, url.current("step"), start, label=text.plotly_label), "lossviz_data_landscape.html", c4)
+export.html_button("Landscape figure (HTML)", lambda step=int(url.current("step", 0)): figures.landscape_spec(
+    ex, paths, step, start, label=text.plotly_label), "lossviz_data_landscape.html", c4)  # built on click
 with shown_errors():
     export.code_block("\n\n".join(torch_export.comment(r.label) + "\n" + lesson.torch_code(
         land, r.optimizer, r.schedule, steps=steps, x0=start) for r in ex.runs),
