@@ -16,7 +16,11 @@ from lossviz._validation import format_range
 from lossviz.ui import text, url
 from lossviz.ui.url import Field
 
-__all__ = ["number", "slider", "select", "radio", "multiselect", "checkbox", "text_input", "range_note_key"]
+__all__ = ["number", "slider", "select", "radio", "multiselect", "checkbox", "text_input", "range_note_key",
+           "field_widget", "SLIDER_SPAN"]
+
+# The widest range of whole numbers :func:`field_widget` draws as a slider (wider: a number box).
+SLIDER_SPAN = 200
 
 
 def range_note_key(key: str) -> str:
@@ -102,3 +106,19 @@ def text_input(field: Field, container=None, *, help: str | None = None, label: 
     url.restore(field.key)
     return (container or st).text_input(label or field.title, key=field.key, max_chars=field.max_length,
                                         help=help, placeholder=placeholder)
+
+
+def field_widget(field: Field, container=None, *, step: float | None = None, **options: Any) -> Any:
+    """The widget a field's kind suggests: a select box for choices (or when given ``options``, the values
+    valid here), a checkbox for on/off, a slider for a number given a ``step`` or a whole number of at most
+    :data:`SLIDER_SPAN` values, else a number box.
+
+    ``options`` go to that widget (``help``, ``disabled``, ``format_func``, ...).
+    """
+    if field.choices or "options" in options:
+        return select(field, container, **options)
+    if isinstance(field.default, bool):
+        return checkbox(field, container, **options)
+    if step is not None or (isinstance(field.default, int) and field.high - field.low <= SLIDER_SPAN):
+        return slider(field, container, step=step, **options)
+    return number(field, container, **options)
