@@ -82,14 +82,14 @@ class Surface:
     _grad: ArrayFn = field(repr=False)
     _hessian: ArrayFn = field(repr=False)
     domain: Domain
-    minima: np.ndarray
+    minima: np.ndarray = field(repr=False)
     min_value: float | None
-    lesson: str
-    latex: str = ""
+    lesson: str = field(repr=False)
+    latex: str = field(default="", repr=False)
     params: dict = field(default_factory=dict)
     log_scale: bool = False
-    torch_expr: str = ""
-    constants: dict = field(default_factory=dict)
+    torch_expr: str = field(default="", repr=False)
+    constants: dict = field(default_factory=dict, repr=False)
     start: tuple[float, float] | None = None
 
     dim = 2

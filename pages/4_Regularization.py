@@ -1,145 +1,91 @@
 """Regularization & weight decay: L1's exact zeros against L2's shrinkage, and Adam + L2 against AdamW."""
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from lossviz import datasets, landscape, models
-from lossviz.lessons import regularization as regpath
-from lossviz.ui import nav, url
+from lossviz import datasets
+from lossviz.lessons import regularization as lesson
+from lossviz.ui import budget, export, text, url, widgets
 from lossviz.ui.errors import shown_errors
+from lossviz.ui.page import open_page
 from lossviz.viz import regularization as figures
-from lossviz.viz.landscape import curves_figure
-from lossviz.viz.batch_size import view_box
 
-st.set_page_config(page_title="Regularization & weight decay · lossviz", layout="wide")
-nav.sidebar()
-st.title("Regularization & weight decay")
-st.markdown(
+FEATURES = list(datasets.get(lesson.DATASET).feature_names)
+FIELDS = [
+    url.choice_field("f1", "bmi", FEATURES, "first weight"),
+    url.choice_field("f2", "bp", FEATURES, "second weight"),
+    url.choice_field("penalty", "l1", lesson.PENALTIES, "penalty"),
+    url.float_field("strength", 0.8, 0.0, 5.0, "strength λ"),
+    url.float_field("l1_ratio", 0.5, 0.0, 1.0, "elastic-net mix ρ (share of L1)"),
+    url.float_field("decay", 4.0, 0.0, 20.0, "weight decay λ (all three optimizers)"),
+    url.float_field("lr", 0.01, 1e-5, 1.0, "learning rate (Adam, AdamW, SGD)"),
+    url.int_field("steps", 1500, 10, 5000, "steps"),
+    url.float_field("w0x", -1.0, -5.0, 5.0, "start, first weight"),
+    url.float_field("w0y", 1.0, -5.0, 5.0, "start, second weight"),
+]
+FIELD = {f.key: f for f in FIELDS}
+
+page = open_page("regularization", FIELDS, scenarios=lesson.SCENARIOS, default=lesson.DEFAULT_SCENARIO)
+page.lesson(
     "A penalty on the weights trades a little fit for smaller weights. Which weights, and how, depends on "
     "the penalty's **shape**: the regularized minimizer is where a level set of the data loss (the ellipses) "
     "first touches a level set of the penalty. L2's level sets are circles, which touch anywhere, so "
     "weights shrink but never reach zero; L1's are diamonds, whose corners sit on the axes, so the touch "
     "is often at a corner, where one weight is **exactly zero**. Below, linear regression with two weights "
-    "on the diabetes data (standardized, so no intercept is needed). Last, weight decay in Adam: added to "
-    "the gradient (L2) or applied on its own (AdamW), which is not the same thing."
-)
-
-FEATURES = list(datasets.get(regpath.DATASET).feature_names)
-PENALTIES = list(regpath.PENALTIES)
-FIELDS = [
-    url.choice_field("f1", "bmi", FEATURES), url.choice_field("f2", "bp", FEATURES),
-    url.choice_field("penalty", "l1", PENALTIES), url.float_field("strength", 0.8, 0.0, 5.0),
-    url.float_field("l1_ratio", 0.5, 0.0, 1.0), url.float_field("decay", 4.0, 0.0, 20.0),
-    url.float_field("lr", 0.01, 1e-5, 1.0), url.int_field("steps", 1500, 10, 5000),
-    url.float_field("w0x", -1.0, -5.0, 5.0), url.float_field("w0y", 1.0, -5.0, 5.0),
-]
-
-
-def scenario_values(name: str) -> dict:
-    sc = regpath.SCENARIOS[name]
-    return {"f1": sc.features[0], "f2": sc.features[1], "penalty": sc.penalty, "strength": sc.strength,
-            "l1_ratio": sc.l1_ratio, "decay": sc.weight_decay, "lr": sc.lr, "steps": sc.steps,
-            "w0x": sc.start[0], "w0y": sc.start[1]}
-
-
-notices = url.seed_from_url("regularization", FIELDS)
-for notice in notices:
-    st.warning(notice)
-
+    "on the diabetes data (standardized, so no intercept is needed); drag the **strength λ** slider under "
+    "the map to replay the touch at other strengths in your browser. Last, weight decay in Adam: added to "
+    "the gradient (L2) or applied on its own (AdamW), which is not the same thing.")
+page.scenario_picker()
 with st.sidebar:
-    st.header("Classroom scenarios")
-    choice = st.selectbox("scenario", ["—", *regpath.SCENARIOS], key="scenario_pick",
-                          format_func=lambda n: n if n == "—" else regpath.SCENARIOS[n].title)
-    if st.button("Load scenario", disabled=choice == "—", width="stretch"):
-        url.apply_values(scenario_values(choice) | {"reg_scenario": choice})
-        st.rerun()
     st.header("Data: two features")
     c1, c2 = st.columns(2)
-    features = (c1.selectbox("first weight", FEATURES, key="f1"),
-                c2.selectbox("second weight", FEATURES, key="f2"))
+    features = (widgets.select(FIELD["f1"], c1), widgets.select(FIELD["f2"], c2))
     st.header("Penalty")
-    penalty = st.radio("penalty", PENALTIES, key="penalty", format_func=figures.PENALTY_TITLES.get,
-                       horizontal=True)
-    l1_ratio = st.slider("elastic-net mix ρ (share of L1)", 0.0, 1.0, step=0.05, key="l1_ratio",
-                         disabled=penalty != "elastic_net")
-    strength = st.slider("strength λ", 0.0, 5.0, step=0.01, key="strength")
-    st.header("Adam + L2 vs AdamW")
-    decay = st.slider("weight decay λ (all three optimizers)", 0.0, 20.0, step=0.1, key="decay")
-    lr = st.number_input("learning rate (Adam, AdamW, SGD)", 1e-5, 1.0, step=0.001, format="%.4g", key="lr")
-    steps = st.slider("steps", 10, 5000, key="steps")
-    c1, c2 = st.columns(2)
-    start = (c1.number_input("start, first weight", -5.0, 5.0, step=0.1, key="w0x"),
-             c2.number_input("start, second weight", -5.0, 5.0, step=0.1, key="w0y"))
-url.write(FIELDS)
-
-scenario = st.session_state.get("reg_scenario")
-if scenario in regpath.SCENARIOS:
-    changed = [k for k, v in scenario_values(scenario).items() if st.session_state.get(k) != v]
-    if changed:
-        st.caption(f"Scenario “{regpath.SCENARIOS[scenario].title}” loaded, then changed "
-                   f"({', '.join(changed[:4])}): its text no longer describes this picture.")
-    else:
-        st.info(f"**{regpath.SCENARIOS[scenario].title}.** {regpath.SCENARIOS[scenario].explanation}")
+    penalty = widgets.radio(FIELD["penalty"], format_func=lesson.PENALTY_TITLES.get)
+    l1_ratio = float(widgets.slider(FIELD["l1_ratio"], step=0.05, disabled=penalty != "elastic_net"))
+    strength = float(widgets.slider(FIELD["strength"], step=0.01))
+page.write_link()
+page.scenario_note()
 
 
-@st.cache_data(max_entries=32, show_spinner="Solving the regularization paths…")
-def lesson(features: tuple, penalty: str, strength: float, l1_ratio: float) -> regpath.RegularizationView:
-    data = regpath.load_data(features)
-    ols, _ = regpath.regularized_minimizer(data.X, data.y, "l2", 0.0)
-    xs, ys = landscape.axes_for_domain(view_box(np.array([ols, [0.0, 0.0]]), margin=0.45), 121)
-    return regpath.regularization_view(data.X, data.y, penalty, strength, l1_ratio=l1_ratio, xs=xs, ys=ys)
+@st.cache_data(max_entries=16, show_spinner="Solving the regularization paths…")
+def landscape_of(features: tuple, l1_ratio: float) -> lesson.Landscape:
+    return lesson.landscape_of(features, l1_ratio=l1_ratio)
 
 
-# Resource cache: the result holds optimizers (closures, not picklable); it is only read.
+@st.cache_data(max_entries=64, show_spinner=False)
+def view_at(features: tuple, l1_ratio: float, penalty: str, strength: float) -> lesson.RegularizationView:
+    return lesson.at_strength(landscape_of(features, l1_ratio), penalty, strength)
+
+
 @st.cache_resource(max_entries=32, show_spinner="Running SGD, Adam and AdamW…")
 def decay_race(features: tuple, decay: float, lr: float, steps: int, start: tuple) -> tuple:
-    data = regpath.load_data(features)
-    result = regpath.weight_decay_comparison(data.X, data.y, decay, lr=lr, steps=steps, x0=start)
-    points = np.vstack([result.unregularized_minimizer, [0.0, 0.0], start])
-    xs, ys = landscape.axes_for_domain(view_box(points, margin=0.3), 101)
-    model = models.linear_regression(data.X, data.y, fit_intercept=False)
-    return result, xs, ys, landscape.grid(model, xs, ys)
+    data = lesson.load_data(features)
+    result = lesson.weight_decay_comparison(data.X, data.y, decay, lr=lr, steps=steps, x0=start,
+                                            param_names=tuple(f"w_{n}" for n in features))
+    return result, lesson.decay_landscape(data.X, data.y, result)
 
 
 view = None
 with shown_errors():
-    view = lesson(features, penalty, float(strength), float(l1_ratio))
+    land, view = landscape_of(features, l1_ratio), view_at(features, l1_ratio, penalty, strength)
 if view is None:
-    st.stop()
-
-title = figures.PENALTY_TITLES[penalty]
-names = features
-left, right = st.columns(2)
+    page.stale_picture()
+names = tuple(text.plotly_label(n) for n in features)
+left, right = st.columns([3, 2])
 left.subheader("Where the penalty meets the data")
-left.plotly_chart(figures.geometry_figure(
-    view.xs, view.ys, view.data_Z, view.penalty_Z, paths=list(view.paths.values()), penalty=penalty,
-    minimizer=view.minimizer, ols=view.ols, data_level=view.data_level, penalty_level=view.penalty_level,
-    strength=float(strength), names=names), width="stretch", key="geometry_chart")
-right.subheader(f"The regularized loss: data + {title}")
-right.plotly_chart(figures.regularized_figure(view.xs, view.ys, view.total_Z, minimizer=view.minimizer,
-                                              penalty=penalty, names=names),
-                   width="stretch", key="total_chart")
-zeros = [n for n, w in zip(names, view.minimizer) if w == 0.0]
-estimator, params = view.sklearn
-st.caption(
-    f"At λ = {strength:g} the {title} minimizer is ({view.minimizer[0]:.4f}, {view.minimizer[1]:.4f}), "
-    "against "
-    f"least squares ({view.ols[0]:.4f}, {view.ols[1]:.4f}); "
-    + (f"**{' and '.join(zeros)} exactly 0**. " if zeros else "no weight is exactly 0. ")
-    + (f"Every weight is 0 from λ = {view.all_zero:.4g}. " if np.isfinite(view.all_zero) else
-       "L2 never makes a weight exactly 0. ")
-    + f"Same minimizer in scikit-learn: `{estimator}({', '.join(f'{k}={v:.6g}' for k, v in params.items())}, "
-    "fit_intercept=False)`: its loss is half of ours (or n/2 times, for Ridge)."
-)
-
+page.chart(figures.geometry(view, penalty=penalty, names=names), "geometry_chart", left, main=True)
+right.subheader(f"The regularized loss: data + {lesson.PENALTY_TITLES[penalty]}")
+page.chart(figures.regularized(view, penalty=penalty, names=names), "total_chart", right)
+st.caption(lesson.minimizer_caption(view, features, penalty, strength)
+           + lesson.sklearn_caption(penalty, strength, len(land.y), l1_ratio=l1_ratio))
 st.subheader("The regularization path: from least squares (λ → 0) to nothing (λ large)")
-st.plotly_chart(figures.path_figure(list(view.paths.values()), strength=float(strength), names=names),
-                width="stretch", key="path_chart")
-knots = [f"{n}: {path.zero_from[j]:.4g} ({figures.PENALTY_TITLES[p]})" for p, path in view.paths.items()
-         for j, n in enumerate(names) if np.isfinite(path.zero_from[j])]
-st.caption("Exactly zero from λ = " + "; ".join(knots) + ". The ridge weights only approach 0. The zeros are "
-           "exact, not rounded: coordinate descent's soft-thresholding sets them to 0.0, and the optimality "
-           "conditions are checked.")
+page.chart(figures.path_chart(list(view.paths.values()), strength=strength, names=names), "path_chart")
+st.caption(lesson.knots_caption(view.paths, features))
+c1, c2 = st.columns([1, 3])
+export.csv_button("Regularization paths (CSV)", lambda: lesson.paths_table(view.paths, features),
+                  "lossviz_regularization_paths.csv", c1)
+with c2:
+    export.code_block(lesson.sklearn_script(land.X, land.y, features, penalty, strength, l1_ratio=l1_ratio),
+                      title="Equivalent scikit-learn code")
 
 st.subheader("Adam + L2 is not AdamW")
 st.markdown(
@@ -148,39 +94,37 @@ st.markdown(
     "L2** (`torch.optim.Adam(weight_decay=λ)`) adds λw too, and also ends there, but on the way the decay is "
     "divided by √v̂ like the rest of the gradient. **AdamW** shrinks the weights by lr·λ·w outside Adam's "
     "scaling: no penalty has that gradient, and it ends somewhere else: as the learning rate goes to 0, at "
-    "the best fit inside the box |w_j| ≤ 1/λ (Xie & Li, 2024)."
-)
-race = None
-with shown_errors():
-    race = decay_race(features, float(decay), float(lr), int(steps), (float(start[0]), float(start[1])))
-if race is not None:
-    result, xs, ys, Z = race
-    left, right = st.columns([3, 2])
-    left.plotly_chart(figures.decay_figure(xs, ys, Z, result, weight_decay=float(decay), names=names),
-                      width="stretch", key="decay_chart")
-    series = list(zip(result.labels, figures.DECAY_COLORS, result.distances("ridge")))
-    right.plotly_chart(curves_figure(series, ylabel="distance to the ridge minimizer", height=520),
-                       width="stretch", key="decay_distance_chart")
-    ends = [f"**{label}** ends at ({t.params[-1][0]:.4f}, {t.params[-1][1]:.4f})"
-            for label, t in zip(result.labels, result.trajectories)]
-    ridge, box = result.ridge_minimizer, result.box_minimizer
-    st.caption("; ".join(ends) + f". Ridge minimizer ({ridge[0]:.4f}, {ridge[1]:.4f}); "
-               f"AdamW's small-lr limit ({box[0]:.4f}, {box[1]:.4f}).")
+    "the best fit inside the box |w_j| ≤ 1/λ (Xie & Li, 2024).")
 
-st.subheader("Export")
-c1, c2 = st.columns(2)
-table = pd.concat([path.to_frame(names) for path in view.paths.values()])
-c1.download_button("Regularization paths (CSV)", table.to_csv(index=False),
-                   "lossviz_regularization_paths.csv", "text/csv")
-if race is not None:
-    frames = []
-    for label, t in zip(race[0].labels, race[0].trajectories):
-        frame = t.to_frame().drop(columns="run")
-        frame.insert(0, "optimizer", label)
-        frames.append(frame)
-    c2.download_button("SGD / Adam / AdamW runs (CSV)", pd.concat(frames).to_csv(index=False),
-                       "lossviz_weight_decay_runs.csv", "text/csv")
-    with st.expander("Equivalent PyTorch code"):
-        for label, opt in zip(race[0].labels, race[0].optimizers):
-            st.markdown(f"**{label}**")
-            st.code(regpath.torch_script(opt, names, steps=int(steps), x0=start), language="python")
+
+@st.fragment
+def weight_decay_section() -> None:
+    """The race's own controls: moving one reruns this section only."""
+    c = st.columns(5)
+    decay = float(widgets.slider(FIELD["decay"], c[0], step=0.1))
+    lr = float(widgets.number(FIELD["lr"], c[1], step=0.001, format="%.4g"))
+    steps = int(widgets.slider(FIELD["steps"], c[2]))
+    start = tuple(float(widgets.number(FIELD[key], c[i], step=0.1)) for i, key in ((3, "w0x"), (4, "w0y")))
+    page.write_link()
+    if page.note_outdated():
+        st.rerun(scope="app")
+    race, work = None, budget.Estimate(lesson.decay_seconds(steps), knobs=(budget.Knob("steps", steps, 10),))
+    with shown_errors():
+        if budget.affordable(work):
+            race = decay_race(features, decay, lr, steps, start)
+    if race is None:
+        return
+    result, (xs, ys, Z) = race
+    left, right = st.columns([3, 2])
+    page.chart(figures.decay_map(xs, ys, Z, result, weight_decay=decay, names=names), "decay_chart", left)
+    page.chart(figures.decay_distances(result), "decay_distance_chart", right)
+    st.caption(lesson.decay_caption(result))
+    c1, c2 = st.columns([1, 3])
+    export.csv_button("SGD / Adam / AdamW runs (CSV)", lambda: {
+        label: t.to_frame().drop(columns="run") for label, t in zip(result.labels, result.trajectories)},
+        "lossviz_weight_decay_runs.csv", c1, label="optimizer")
+    with c2:
+        export.code_block(lesson.torch_script(land.X, land.y, features, result, steps=steps))
+
+
+weight_decay_section()

@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from lossviz import analysis, models, optimizers, surfaces
 from lossviz.lessons import batch_size as minibatch
 from lossviz.run import run
-from lossviz.ui.catalog import ROOT
+from tests.pagetest import HOSTILE_NAMES, code_shape
 
 
 class _Lean:
@@ -249,41 +249,119 @@ def test_a_diverging_lr_is_reported_not_averaged():
     assert ball.diverged and np.isnan(ball.excess_loss) and np.isinf(ball.predicted_excess_loss)
 
 
+# ------------------------------------------------------------------------------------------- sweeps
+@pytest.mark.parametrize("problem", list(minibatch.PROBLEMS))
+@pytest.mark.parametrize("sampling", minibatch.SAMPLINGS)
+def test_a_sweep_runs_every_batch_size_as_its_own_sgd_run(problem, sampling):
+    """Same batches, same arithmetic up to rounding: the scrubber's frames are the page's exact paths."""
+    objective, _ = minibatch.build_problem(problem)
+    sizes = [*minibatch.BATCH_OPTIONS, None]
+    lr = minibatch.PROBLEMS[problem].lr
+    sweep = minibatch.sgd_sweep(objective, lr, sizes, 150, [-1.0, 1.5], seed=4, sampling=sampling)
+    for r, size in enumerate(sizes):
+        alone = minibatch.sgd_run(objective, lr, size, 150, [-1.0, 1.5], seed=4, sampling=sampling)
+        np.testing.assert_allclose(sweep.params[r], alone.params, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(sweep.loss[r], alone.loss, rtol=1e-12)
+
+
+def test_a_sweep_asks_any_other_data_objective_run_by_run():
+    objective, _ = _lean(60)
+    sweep = minibatch.sgd_sweep(objective, np.array([0.05, 0.1, 0.05]), [4, 4, None], 30, [0.5, -1.0], seed=2,
+                                sampling="independent")
+    for r, (lr, size) in enumerate(((0.05, 4), (0.1, 4), (0.05, None))):
+        alone = minibatch.sgd_run(objective, lr, size, 30, [0.5, -1.0], seed=2, sampling="independent")
+        np.testing.assert_array_equal(sweep.params[r], alone.params)
+
+
+def test_a_diverging_run_of_a_sweep_stops_alone():
+    objective, _ = minibatch.build_problem("diabetes_bmi")
+    sweep = minibatch.sgd_sweep(objective, np.array([0.05, 3.0]), [8, 8], 300, [-1.0, 1.5])
+    assert sweep.diverged_at[0] == -1 and sweep.diverged_at[1] > 0
+    assert np.all(np.isfinite(sweep.params[0]))
+
+
+def test_gradient_clouds_are_means_of_the_batches_gradients():
+    objective, _ = minibatch.build_problem("breast_cancer_radius")
+    point = np.array([0.5, 2.5])
+    for sampling in minibatch.SAMPLINGS:
+        clouds = minibatch.gradient_clouds(objective, point, [1, 16], n_batches=40, seed=6, sampling=sampling)
+        for cloud, size in zip(clouds, (1, 16)):
+            batches = minibatch.draw_batches(objective.n_samples, size, 40, 6, sampling)
+            direct = np.array([objective.grad(point, batch=b) for b in batches])
+            np.testing.assert_allclose(cloud.grads, direct, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(cloud.predicted_covariance,
+                                       minibatch.batch_gradient_covariance(objective, point, size, sampling),
+                                       rtol=1e-12)
+
+
+def test_a_noise_ball_grid_is_the_noise_balls_of_each_batch_size():
+    objective, w_star = _lean(80)
+    grid = minibatch.noise_ball_grid(objective, w_star, [0.01, 0.03], [2, 8], steps=200, burn_in=20, seed=1)
+    assert [(b.batch_size, b.lr) for b in grid] == [(2, 0.01), (2, 0.03), (8, 0.01), (8, 0.03)]
+    for size in (2, 8):
+        alone = minibatch.noise_balls(objective, w_star, [0.01, 0.03], size, steps=200, burn_in=20, seed=1)
+        for a, b in zip(alone, [b for b in grid if b.batch_size == size]):
+            np.testing.assert_array_equal(a.samples, b.samples)
+            assert a.excess_loss == b.excess_loss
+
+
+def test_the_work_estimate_grows_with_the_settings_and_errs_high():
+    assert minibatch.work_seconds("diabetes_bmi", 2000, 4) > minibatch.work_seconds("diabetes_bmi", 200, 4)
+    heavy, light = (minibatch.work_seconds("breast_cancer_radius", 200, n) for n in (4, 1))
+    assert heavy > light
+    objective, _ = minibatch.build_problem("synthetic_line")
+    cpu = time.process_time()
+    minibatch.sgd_sweep(objective, 0.05, [*minibatch.BATCH_OPTIONS, None], 400, [0.0, 0.0])
+    minibatch.noise_ball_grid(objective, minibatch.minimizer(objective), [0.01, 0.02, 0.05, 0.1], [1],
+                              steps=minibatch.BALL_STEPS, burn_in=minibatch.BALL_BURN_IN)
+    measured = time.process_time() - cpu
+    assert minibatch.work_seconds("synthetic_line", 400, 1) > 0.5 * measured  # an estimate, with headroom
+
+
 # ------------------------------------------------------------------------------------------- torch
-def test_torch_scripts_land_on_sgd_runs_final_parameters():
-    cases = [("synthetic_line", 8, "reshuffle"), ("breast_cancer_radius", 4, "independent"),
-             ("diabetes_bmi", None, "reshuffle")]
-    scripts, expected = [], []
-    for problem, batch_size, sampling in cases:
+def test_torch_script_lands_on_every_batch_sizes_final_parameters(tmp_path):
+    """One self-contained script (no lossviz import) per page, every batch size, the very same batches."""
+    cases = [("synthetic_line", (8, 1, None), "reshuffle"), ("breast_cancer_radius", (4, 64), "independent"),
+             ("diabetes_bmi", (None, 128, 2), "independent")]
+    for index, (problem, sizes, sampling) in enumerate(cases):
         objective, _ = minibatch.build_problem(problem)
         lr = 0.5 if problem == "breast_cancer_radius" else 0.05
-        scripts.append(minibatch.torch_script(problem, lr, steps=30, x0=[-1.0, 2.0], batch_size=batch_size,
-                                              seed=3, sampling=sampling))
-        traj = minibatch.sgd_run(objective, lr, batch_size, 30, [-1.0, 2.0], seed=3, sampling=sampling)
-        expected.append(traj.params[-1])
-    driver = textwrap.dedent("""
-        import contextlib, io, json, runpy, sys
-        outputs = []
-        for path in sys.argv[1:]:
-            buffer = io.StringIO()
-            with contextlib.redirect_stdout(buffer):
-                runpy.run_path(path)
-            outputs.append(json.loads(buffer.getvalue().strip().splitlines()[-1]))
-        print(json.dumps(outputs))
-    """)
-    paths = []
-    for index, script in enumerate(scripts):
-        path = ROOT / "test-artifacts" / f"minibatch_torch_{index}.py"
-        path.parent.mkdir(exist_ok=True)
+        script = minibatch.torch_script(problem, lr, sizes, steps=30, x0=[-1.0, 2.0], seed=3,
+                                        sampling=sampling)
+        assert "lossviz" not in script.replace("# Generated by lossviz", "")
+        path = tmp_path / f"minibatch_{index}.py"
         path.write_text(script)
-        paths.append(str(path))
-    result = subprocess.run([sys.executable, "-c", driver, *paths], capture_output=True, text=True,
-                            timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert result.returncode == 0, result.stderr[-3000:]
-    for got, want in zip(json.loads(result.stdout.strip().splitlines()[-1]), expected):
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
-    assert "torch.optim.SGD" in scripts[0] and "minibatch_indices" in scripts[0]
-    assert "rng.integers" in scripts[1]
+        done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300,
+                              cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
+        assert done.returncode == 0, done.stderr[-3000:]
+        printed = [json.loads(line) for line in done.stdout.strip().splitlines()]
+        assert [p["batch_size"] for p in printed] == list(sizes)
+        expected = minibatch.sgd_sweep(objective, lr, sizes, 30, [-1.0, 2.0], seed=3, sampling=sampling)
+        for got, params, loss in zip(printed, expected.params, expected.loss):
+            assert list(got["params"]) == list(objective.param_names)
+            np.testing.assert_allclose(list(got["params"].values()), params[-1], rtol=1e-10, atol=1e-12)
+            assert got["loss"] == pytest.approx(loss[-1], rel=1e-10)
+        assert "torch.optim.SGD" in script
+
+
+def test_user_text_enters_the_script_only_as_string_literals_and_comments():
+    for sampling in minibatch.SAMPLINGS:
+        def build(names):
+            return minibatch.torch_script("diabetes_bmi", 0.05, [1, None], steps=5, x0=[0.0, 0.0],
+                                          sampling=sampling, names=names)
+
+        plain = code_shape(build(("slope", "intercept")))
+        for name in HOSTILE_NAMES:
+            assert code_shape(build((name, "intercept"))) == plain, name
+
+
+def test_scenarios_are_page_settings():
+    for sc in minibatch.SCENARIOS.values():
+        assert sc.settings["batches"] == list(sc.batch_sizes) and sc.settings["lr"] == sc.lr
+        assert (sc.settings["x0"], sc.settings["y0"]) == minibatch.PROBLEMS[sc.problem].start
+        assert set(sc.batch_sizes) <= set(minibatch.BATCH_OPTIONS)
+        assert len(sc.batch_sizes) <= minibatch.MAX_BATCH_SIZES
+    assert minibatch.DEFAULT_SCENARIO in minibatch.SCENARIOS
 
 
 # --------------------------------------------------------------------------------------- validation
@@ -310,7 +388,7 @@ def test_torch_scripts_land_on_sgd_runs_final_parameters():
          r"lrs must be a 1-D array of learning rates > 0, got \[0.1, -0.1\]"),
         (lambda o, w: minibatch.noise_ball_sweep(o, w, [0.1], [1.5]), TypeError,
          "batch_sizes must be a 1-D array of integers"),
-        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, steps=5, x0=w, batch_size=10_000),
+        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, [10_000], steps=5, x0=w),
          ValueError, r"batch_size must be an integer in \[1, 200\]"),
         (lambda o, w: minibatch.IndependentBatches(o, 4, seed=-1), ValueError,
          r"seed must be an integer in \[0, inf\)"),
@@ -326,10 +404,17 @@ def test_torch_scripts_land_on_sgd_runs_final_parameters():
          r"steps must be an integer in \[2, 100000\]"),
         (lambda o, w: minibatch.noise_balls(o, w, [0.1], 4, burn_in=-1), ValueError,
          r"burn_in must be an integer in \[0, 100000\]"),
-        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, steps=-1, x0=w), ValueError,
+        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, [None], steps=-1, x0=w), ValueError,
          r"steps must be an integer in \[0, inf\)"),
-        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, steps=5, x0=w, sampling="bootstrap"),
+        (lambda o, w: minibatch.torch_script("synthetic_line", 0.1, [1], steps=5, x0=w, sampling="bootstrap"),
          ValueError, "unknown sampling 'bootstrap'"),
+        (lambda o, w: minibatch.BatchSweep(o, [], steps=5), ValueError, "batch_sizes must hold at least one"),
+        (lambda o, w: minibatch.BatchSweep(o, [0], steps=5), ValueError,
+         r"batch_size must be an integer in \[1, 100\]"),
+        (lambda o, w: minibatch.BatchSweep(o, [1, 2], steps=5).grad(np.zeros((3, 2))), ValueError,
+         r"params must have shape \(2, 2\), one row per batch size"),
+        (lambda o, w: minibatch.gradient_clouds(o, w, [1, 101]), ValueError,
+         r"batch_size must be an integer in \[1, 100\]"),
     ],
 )
 def test_validation_messages_name_the_parameter(call, error, match):
@@ -388,3 +473,32 @@ def test_scenario_claims_hold():
     final = [minibatch.sgd_run(objective, sc.lr, b, sc.steps, start, seed=sc.seed,
                                sampling=sc.sampling).loss[-1] for b in sc.batch_sizes]
     assert final[0] > final[1] > final[2]
+
+
+@pytest.mark.parametrize("sampling", minibatch.SAMPLINGS)
+def test_every_figure_of_the_page_is_a_valid_plotly_figure(sampling):
+    import plotly.graph_objects as go
+
+    from lossviz.viz import batch_size as figures
+
+    def valid(spec):
+        go.Figure({k: v for k, v in spec.items() if k in ("data", "layout")})
+        for frame in spec.get("frames", []):
+            go.Frame(frame)
+        return spec
+
+    solved = minibatch.solve("breast_cancer_radius")
+    sizes, names = (1, 64), ("w1", "b")
+    colors = figures.batch_colors(sizes)
+    view = minibatch.paths_view(solved.objective, solved.minimum, 2.0, 20, [0.5, 2.5], sampling=sampling,
+                                resolution=9)
+    paths = valid(figures.paths_map(view, sizes, colors, minimum=solved.minimum, names=names,
+                                    f_star=solved.min_loss))
+    assert len(paths["lossviz_scrub"]["frames"]) == len(minibatch.BATCH_OPTIONS) + 1
+    valid(figures.loss_curves(view, sizes, colors, f_star=solved.min_loss))
+    clouds = minibatch.gradient_clouds(solved.objective, [0.5, 2.5], sizes, n_batches=20, sampling=sampling)
+    valid(figures.cloud_chart(clouds, colors, names))
+    w_star = solved.minimum
+    balls = minibatch.balls_view(solved.objective, w_star, 2.0, sizes, sampling=sampling, resolution=9)
+    valid(figures.ball_map(balls.xs, balls.ys, balls.Z, balls.at_lr, colors, minimum=w_star, names=names))
+    valid(figures.scaling_chart(minibatch.balls_frame(balls.balls), colors))

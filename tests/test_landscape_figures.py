@@ -93,3 +93,37 @@ def test_a_misspelt_property_would_be_caught():
     """The check itself can fail: plotly refuses what the builders must never write."""
     with pytest.raises(ValueError):
         go.Figure({"data": [{"type": "contour", "colorscal": "Viridis"}]})
+
+
+@pytest.mark.parametrize("height", [320, 420, 560, 900])
+def test_play_controls_sit_below_the_axis_title_at_any_height(height):
+    spec = lv.play_below_axis_title(lv.contour_spec(XS, YS, Z, paths=[_path("a", "#000")], start=(-2.0, 1.0),
+                                                    height=height))
+    _validated(lv.as_figure(spec))
+    layout = spec["layout"]
+    for control in [*layout["updatemenus"], *layout["sliders"]]:
+        # Hung from the plot area's bottom edge by a padding in pixels, which no plot height changes.
+        assert control["y"] == 0 and control["yanchor"] == "top" and control["pad"]["t"] >= 60
+        assert layout["margin"]["b"] >= control["pad"]["t"] + 50
+    (buttons,), (slider,) = layout["updatemenus"], layout["sliders"]
+    assert slider["pad"]["t"] >= buttons["pad"]["t"] + 40  # a row of its own, under the buttons
+    still = lv.play_below_axis_title(lv.contour_spec(XS, YS, Z, animate=False))
+    assert still["layout"]["margin"]["b"] == 50 and "updatemenus" not in still["layout"]
+
+
+def test_the_start_ring_is_wider_than_the_moving_heads_drawn_over_it():
+    spec = lv.start_ring(lv.contour_spec(XS, YS, Z, paths=[_path("a", "#000")], start=(-2.0, 1.0)))
+    _validated(lv.as_figure(spec))
+    (start,) = [t for t in spec["data"] if t.get("name") == "start"]
+    head = spec["layout"]["shapes"][0]
+    assert start["marker"]["size"] > head["x1"] - head["x0"] + 4
+    assert start["marker"]["symbol"] == "circle-open"
+
+
+def test_equal_axes_keep_a_circle_round_and_make_room_for_their_titles():
+    spec = lv.equal_axes(lv.contour_spec(XS, YS, Z), "weight of a", "weight of b")
+    _validated(lv.as_figure(spec))
+    x, y = spec["layout"]["xaxis"], spec["layout"]["yaxis"]
+    assert (x["title"]["text"], y["title"]["text"]) == ("weight of a", "weight of b")
+    assert y["scaleanchor"] == "x" and y["scaleratio"] == 1 and x["automargin"] and y["automargin"]
+    assert x["range"] == [float(XS[0]), float(XS[-1])]  # the ranges stay the map's

@@ -168,7 +168,8 @@ def test_compare_schedules_is_one_run_of_each_schedule(monkeypatch):
     names = list(SCHEDULE_ORDER)
     comparison = lr_sweep.compare_schedules(surface, START, names, 1.5, 60, warmup_steps=6)
     assert len(calls) == 1
-    assert comparison.lr.shape == (len(names), 60) and comparison.trajectory.params.shape == (len(names), 61, 2)
+    assert comparison.lr.shape == (len(names), 60)
+    assert comparison.trajectory.params.shape == (len(names), 61, 2)
     for i, name in enumerate(names):
         schedule = lr_sweep.lesson_schedule(name, 1.5, 60, 6)
         np.testing.assert_array_equal(comparison.lr[i], schedule(np.arange(60)))
@@ -204,14 +205,16 @@ def _scenario_surface(settings_):
 
 def test_edge_scenario_converges_at_099_and_diverges_at_101():
     s = LR_SCENARIOS["edge"].settings
-    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
+    start = [s["x0"], s["y0"]]
+    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), start, s["lrs"], s["steps"])
     loss = comparison.trajectory.loss
     assert loss[1, -1] < loss[1, 0] and loss[2, -1] > loss[2, 0]
 
 
 def test_ill_conditioned_scenario_leaves_even_the_optimal_rate_far_away():
     s = LR_SCENARIOS["ill_conditioned"].settings
-    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
+    start = [s["x0"], s["y0"]]
+    comparison = lr_sweep.compare_learning_rates(_scenario_surface(s), start, s["lrs"], s["steps"])
     final = comparison.trajectory.params[:, -1]
     floor = np.array([math.cos(math.radians(s["rotation"])), math.sin(math.radians(s["rotation"]))])
     along, across = np.abs(final @ floor), np.abs(final @ np.array([-floor[1], floor[0]]))
@@ -224,7 +227,8 @@ def test_rosenbrock_scenario_diverges_below_the_line_drawn_at_the_minimum():
     s = LR_SCENARIOS["rosenbrock"].settings
     surface, start = _scenario_surface(s), np.array([s["x0"], s["y0"]])
     comparison = lr_sweep.compare_learning_rates(surface, start, s["lrs"], s["steps"])
-    assert comparison.trajectory.diverged_at.tolist()[:2] == [-1, -1] and comparison.trajectory.diverged_at[2] >= 0
+    diverged_at = comparison.trajectory.diverged_at
+    assert diverged_at.tolist()[:2] == [-1, -1] and diverged_at[2] >= 0
     sweep = lr_sweep.learning_rate_sweep(surface, start, s["steps"], n_lrs=200)
     assert sweep.measured_edge < 0.8 * sweep.curvature.max_stable_lr
     assert np.linalg.eigvalsh(surface.hessian(start))[-1] > 3 * sweep.curvature.lambda_max
@@ -256,23 +260,33 @@ def test_warmup_scenario_survives_a_peak_that_kills_the_same_schedules_without_i
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, n_lrs=1), r"n_lrs must be an integer in \[2, 5000\]"),
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.0), r"low must be in \(0, 100\]"),
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.5, high=0.5), r"high must be in \(0.5, 100\]"),
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 0), r"steps must be an integer in \[1, 10000\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, n_lrs=1),
+         r"n_lrs must be an integer in \[2, 5000\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.0),
+         r"low must be in \(0, 100\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, low=0.5, high=0.5),
+         r"high must be in \(0.5, 100\]"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 0),
+         r"steps must be an integer in \[1, 10000\]"),
         (lambda: lr_sweep.learning_rate_sweep(_quadratic(), START, 10, spacing="cubic"),
          "unknown spacing 'cubic'; valid names: log, linear"),
-        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), [1.0, 2.0, 3.0], 10), r"x0 must have shape \(2,\)"),
+        (lambda: lr_sweep.learning_rate_sweep(_quadratic(), [1.0, 2.0, 3.0], 10),
+         r"x0 must have shape \(2,\)"),
         (lambda: lr_sweep.learning_rate_sweep(object(), START, 10), "objective must have f"),
-        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["2.0"], 10), "unknown learning-rate choice '2.0'"),
-        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5", "0.5"], 10), "distinct learning rates"),
+        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["2.0"], 10),
+         "unknown learning-rate choice '2.0'"),
+        (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5", "0.5"], 10),
+         "distinct learning rates"),
         (lambda: lr_sweep.compare_learning_rates(_quadratic(), START, [], 10), "1 to 10 distinct"),
-        (lambda: lr_sweep.choice_lr(lr_sweep.reference_curvature(surfaces.get("saddle"), [0.5, 0.2]), "optimal"),
+        (lambda: lr_sweep.choice_lr(lr_sweep.reference_curvature(surfaces.get("saddle"), [0.5, 0.2]),
+         "optimal"),
          "optimal rate needs λ_min > 0"),
-        (lambda: lr_sweep.lesson_schedule("warmup", 1.0, 50), "unknown schedule 'warmup'; valid names: constant"),
+        (lambda: lr_sweep.lesson_schedule("warmup", 1.0, 50),
+         "unknown schedule 'warmup'; valid names: constant"),
         (lambda: lr_sweep.lesson_schedule("cosine", 0.0, 50), r"base_lr must be in \(0, inf\), got 0.0"),
         (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 5), r"steps must be an integer in \[8, 10000\]"),
-        (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 50, 43), r"warmup_steps must be an integer in \[0, 42\]"),
+        (lambda: lr_sweep.lesson_schedule("cosine", 1.0, 50, 43),
+         r"warmup_steps must be an integer in \[0, 42\]"),
         (lambda: lr_sweep.compare_schedules(_quadratic(), START, [], 1.0, 50), "1 to 11 distinct schedules"),
         (lambda: lr_sweep.range_test(_quadratic(), START, 1), r"steps must be an integer in \[2, 10000\]"),
         (lambda: lr_sweep.gd_quadratic_loss(np.ones((2, 3)), [1.0, 1.0], [0.1], 3), "hessian must be square"),
@@ -288,5 +302,146 @@ def test_sweep_frame_has_one_row_per_rate_with_the_prediction():
     sweep = lr_sweep.learning_rate_sweep(_quadratic(), START, 20, n_lrs=200)
     frame = sweep.to_frame()
     assert len(frame) == 200
-    assert list(frame.columns) == ["lr", "lr_over_limit", "final_loss", "final_gap", "diverged_at", "predicted_gap"]
+    assert list(frame.columns) == ["lr", "lr_over_limit", "final_loss", "final_gap", "diverged_at",
+                                   "predicted_gap"]
     np.testing.assert_allclose(frame["lr_over_limit"], sweep.lrs / 2.0)
+
+
+# ------------------------------------------------------------------------------------ scrubber frames
+@pytest.mark.parametrize("runs, steps", [(1, 8), (4, 80), (6, 2000), (11, 2000), (1, 10_000)])
+def test_scrub_factors_put_the_exact_rate_in_the_middle_and_fit_the_frame_budget(runs, steps):
+    factors = lr_sweep.scrub_factors(runs, steps)
+    assert factors.size % 2 == 1 and 5 <= factors.size <= 25
+    assert factors[factors.size // 2] == 1.0 and factors[0] == 0.5 and factors[-1] == 1.5
+    assert np.all(np.diff(factors) > 0)
+    assert factors.size == 5 or runs * (steps + 1) * factors.size <= lr_sweep.FRAME_POINTS
+
+
+def _counting_run(monkeypatch):
+    calls = []
+    real_run = lr_sweep.run
+    monkeypatch.setattr(lr_sweep, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    return calls
+
+
+def test_a_race_with_factors_is_one_run_call_and_its_exact_runs_are_the_plain_race(monkeypatch):
+    surface, factors = _quadratic(), lr_sweep.scrub_factors(3, 30)
+    plain = lr_sweep.compare_learning_rates(surface, START, ["0.25", "optimal", "1.05"], 30)
+    calls = _counting_run(monkeypatch)
+    race = lr_sweep.compare_learning_rates(surface, START, ["0.25", "optimal", "1.05"], 30, factors=factors)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(race.trajectory.params, plain.trajectory.params)
+    np.testing.assert_array_equal(race.trajectory.diverged_at, plain.trajectory.diverged_at)
+    frames = race.frames
+    assert frames.params.shape == (3, factors.size, 31, 2) and not race.trajectory.params.flags.writeable
+    for r, m in ((0, 0), (1, 3), (2, factors.size - 1)):
+        alone = run(surface, optimizers.get("sgd", lr=float(plain.lrs[r] * factors[m])), START, 30)
+        assert frames.lrs[r, m] == pytest.approx(plain.lrs[r] * factors[m])
+        np.testing.assert_allclose(frames.params[r, m], alone.params, rtol=1e-12, atol=1e-300)
+
+
+def test_schedules_with_factors_are_one_run_call_at_every_peak(monkeypatch):
+    surface, names, factors = _quadratic(), ["constant", "cosine", "onecycle"], np.array([0.5, 1.0, 1.5])
+    plain = lr_sweep.compare_schedules(surface, START, names, 1.5, 40, 4)
+    calls = _counting_run(monkeypatch)
+    scaled = lr_sweep.compare_schedules(surface, START, names, 1.5, 40, 4, factors=factors)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(scaled.lr, plain.lr)
+    np.testing.assert_array_equal(scaled.trajectory.params, plain.trajectory.params)
+    np.testing.assert_allclose(scaled.frames.base_lrs, 1.5 * factors)
+    for k, name in enumerate(names):
+        for m, factor in enumerate(factors):
+            schedule = lr_sweep.lesson_schedule(name, 1.5 * factor, 40, 4)
+            np.testing.assert_array_equal(scaled.frames.lr[k, m], schedule(np.arange(40)))
+            alone = run(surface, optimizers.get("sgd", lr=1.5), START, 40, schedule)
+            np.testing.assert_allclose(scaled.frames.params[k, m], alone.params, rtol=1e-12, atol=1e-300)
+
+
+def test_factors_without_the_exact_rate_are_refused():
+    with pytest.raises(ValueError, match="one of them 1"):
+        lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5"], 10, factors=[0.5, 1.5])
+
+
+def test_a_sweep_too_big_for_one_call_runs_in_blocks_with_the_same_result(monkeypatch):
+    whole = lr_sweep.learning_rate_sweep(_quadratic(), START, 99, n_lrs=250)
+    monkeypatch.setattr(lr_sweep, "MAX_RECORDED_POINTS", 100 * 60)  # 60 rates of 100 points per call
+    calls = _counting_run(monkeypatch)
+    blocks = lr_sweep.learning_rate_sweep(_quadratic(), START, 99, n_lrs=250)
+    assert len(calls) == 5
+    np.testing.assert_array_equal(blocks.final_loss, whole.final_loss)
+    np.testing.assert_array_equal(blocks.diverged_at, whole.diverged_at)
+    assert blocks.start_loss == whole.start_loss
+
+
+def test_every_run_has_its_pytorch_settings():
+    race = lr_sweep.compare_learning_rates(_quadratic(), START, ["0.5", "optimal"], 20)
+    assert [(label, opt.hyperparameters["lr"], s) for label, opt, s in race.runs()] == [
+        (race.labels[0], race.lrs[0], None), (race.labels[1], race.lrs[1], None)]
+    schedules_ = lr_sweep.compare_schedules(_quadratic(), START, ["step", "onecycle"], 1.2, 20)
+    runs = schedules_.runs()
+    assert [s for _, _, s in runs] == list(schedules_.schedules)
+    assert runs[0][0] == f"schedule: {schedules_.schedules[0].title}"
+
+
+# -------------------------------------------------------------------------- the default picture's claim
+def test_four_rates_scenario_shows_what_its_text_says():
+    """The page's default: the optimal rate ends lowest, 0.75 below 0.25, and at 1.05 x 2/lambda_max every
+    step overshoots the floor by more than the last and the run ends above its start."""
+    s = LR_SCENARIOS["four_rates"].settings
+    race = lr_sweep.compare_learning_rates(_scenario_surface(s), [s["x0"], s["y0"]], s["lrs"], s["steps"])
+    final, start_loss = race.trajectory.loss[:, -1], race.trajectory.loss[0, 0]
+    slow, fast, optimal, over = (s["lrs"].index(c) for c in ("0.25", "0.75", "optimal", "1.05"))
+    assert final[optimal] < final[fast] < final[slow] < start_loss < final[over]
+    sharp = np.linalg.eigh(race.curvature.hessian)[1][:, -1]
+    across = (race.trajectory.params[over] - race.curvature.point) @ sharp
+    assert np.all(np.abs(across[1:]) > np.abs(across[:-1]))
+    assert np.all(np.sign(across[1:]) != np.sign(across[:-1]))
+
+
+def test_summaries_quote_the_measurement():
+    sweep = lr_sweep.learning_rate_sweep(_quadratic(), START, 80, n_lrs=300, low=0.005, spacing="linear")
+    text = lr_sweep.sweep_summary(sweep)
+    assert f"**{sweep.best_lr:.4g}**" in text and f"**{sweep.measured_edge:.4g}**" in text
+    assert "closed form" in text
+    assert "after 5 warm-up steps" in lr_sweep.schedule_summary(0.5, 2.0, 5)
+    test = lr_sweep.range_test(_quadratic(), START, 100)
+    assert f"**{test.suggestion:.4g}**" in lr_sweep.range_test_summary(test, 2.0)
+
+
+# --------------------------------------------------------------------------------------------- figures
+def _valid(spec):
+    """The spec through plotly's property checks (a misspelt property raises), scrubber aside."""
+    import plotly.graph_objects as go
+
+    go.Figure({k: v for k, v in spec.items() if k not in ("frames", "lossviz_scrub")})
+    return spec
+
+
+def test_every_figure_of_the_page_is_a_valid_plotly_figure_and_its_scrubbers_fit_their_traces():
+    from lossviz import landscape
+    from lossviz.viz import learning_rate as figures
+
+    surface = _quadratic()
+    xs, ys = landscape.axes_for_domain(surface.domain, 21)
+    grid = landscape.grid(surface, xs, ys)
+    curvature = lr_sweep.reference_curvature(surface, START)
+    factors = lr_sweep.scrub_factors(3, 40)
+    choices = ["0.25", "optimal", "1.05"]
+    race = lr_sweep.compare_learning_rates(surface, START, choices, 40, curvature, factors)
+    spec = _valid(figures.race(xs, ys, grid, race, floor=0.0, minima=surface.minima, min_value=0.0,
+                               log_scale=False, start=tuple(START), view_key="q"))
+    scrub = spec["lossviz_scrub"]
+    assert [spec["data"][i]["name"] for i in scrub["traces"]] == list(race.labels)
+    assert len(scrub["frames"]) == len(scrub["values"]) == factors.size
+    assert scrub["active"] == factors.size // 2
+    np.testing.assert_array_equal(scrub["frames"][scrub["active"]][2]["x"], race.trajectory.params[2, :, 0])
+    _valid(figures.race_curves(race, 0.0))
+    sweep = lr_sweep.learning_rate_sweep(surface, START, 40, n_lrs=200, curvature=curvature)
+    _valid(figures.sweep(sweep, 0.0, figures.theory_lines(curvature), log_x=True))
+    runs = lr_sweep.compare_schedules(surface, START, SCHEDULE_ORDER, 1.5, 40, 0, factors=[0.5, 1.0, 1.5])
+    spec = _valid(figures.schedules(xs, ys, grid, runs, limit=2.0, floor=0.0, minima=surface.minima,
+                                    log_scale=False))
+    names = [spec["data"][i]["name"] for i in spec["lossviz_scrub"]["traces"]]
+    assert names == [f"lr: {s.title}" for s in runs.schedules] + [f"path: {s.title}" for s in runs.schedules]
+    _valid(figures.range_test(lr_sweep.range_test(surface, START, 60, curvature), 0.0,
+                              figures.theory_lines(curvature)[:1]))

@@ -41,7 +41,8 @@ def test_boundary_is_the_textbook_formula():
     nesterov=st.booleans(),
     margin=st.floats(0.02, 0.06),
 )
-def test_momentum_diverges_just_above_the_boundary_and_converges_just_below(kappa, rotation, beta, nesterov, margin):
+def test_momentum_diverges_just_above_the_boundary_and_converges_just_below(kappa, rotation, beta, nesterov,
+                                                                            margin):
     surface = _quadratic(kappa, rotation)
     start = 2.0 * np.array([math.cos(math.radians(rotation + 70)), math.sin(math.radians(rotation + 70))])
     method = "nesterov" if nesterov else "heavy_ball"
@@ -63,7 +64,8 @@ def test_momentum_diverges_just_above_the_boundary_and_converges_just_below(kapp
 def test_the_phase_maps_measured_stable_region_is_the_theorys():
     surface = _quadratic(10.0)
     for method in phase_map.METHODS:
-        pm = phase_map.phase_map(surface, START, 1500, method=method, n_lr=24, n_momentum=24, momentum_max=0.95)
+        pm = phase_map.phase_map(surface, START, 1500, method=method, n_lr=24, n_momentum=24,
+                                 momentum_max=0.95)
         measured_unstable = pm.diverged | pm.grew
         ratio = pm.lrs[None, :] / pm.boundary()[:, None]
         clear = (ratio < 0.95) | (ratio > 1.05)  # cells not on the boundary itself
@@ -105,7 +107,8 @@ def test_axes_span_the_boundary_and_nesterov_starts_above_zero_momentum():
 def test_heavy_ball_optimum_is_polyaks_and_the_measured_fastest_cell_sits_on_it():
     surface = _quadratic(100.0)
     pm = phase_map.phase_map(surface, START, 300, n_lr=64, n_momentum=64)
-    np.testing.assert_allclose(pm.optimal, analysis.optimal_hyperparameters(0.01, 1.0, "heavy_ball"), rtol=1e-12)
+    polyak = analysis.optimal_hyperparameters(0.01, 1.0, "heavy_ball")
+    np.testing.assert_allclose(pm.optimal, polyak, rtol=1e-12)
     row, col = pm.nearest_cell(pm.optimal.lr, pm.optimal.momentum)
     best = np.nanmin(pm.steps_to_tol)
     assert pm.steps_to_tol[row, col] <= 1.1 * best
@@ -122,7 +125,8 @@ def test_nesterov_optimum_minimizes_the_spectral_radius(kappa):
     tuning = phase_map.optimal_tuning(curvature, "nesterov")
     spectrum = [1 / kappa, 1.0]
     # At the optimum the roots are double, where the radius is only sqrt(eps)-accurate numerically.
-    assert analysis.momentum_rate(tuning.lr, tuning.momentum, spectrum, True) == pytest.approx(tuning.rate, rel=1e-7)
+    rate = analysis.momentum_rate(tuning.lr, tuning.momentum, spectrum, True)
+    assert rate == pytest.approx(tuning.rate, rel=1e-7)
     lrs = np.linspace(0.5, 1.5, 401)[:, None]
     betas = np.linspace(0.0, 0.99, 400)[None, :]
     brute = analysis.momentum_rate(lrs, betas, spectrum, True)
@@ -281,19 +285,26 @@ def test_too_much_momentum_scenario_is_slower_than_gradient_descent():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: phase_map.phase_map(_quadratic(), START, 10, method="adam"), "unknown method 'adam'; valid names"),
-        (lambda: phase_map.phase_map(_quadratic(), START, 10, n_lr=4), r"n_lr must be an integer in \[8, 128\]"),
-        (lambda: phase_map.phase_map(_quadratic(), START, 10, n_momentum=200), r"n_momentum must be an integer in \[8, 128\]"),
+        (lambda: phase_map.phase_map(_quadratic(), START, 10, method="adam"),
+         "unknown method 'adam'; valid names"),
+        (lambda: phase_map.phase_map(_quadratic(), START, 10, n_lr=4),
+         r"n_lr must be an integer in \[8, 128\]"),
+        (lambda: phase_map.phase_map(_quadratic(), START, 10, n_momentum=200),
+         r"n_momentum must be an integer in \[8, 128\]"),
         (lambda: phase_map.phase_map(_quadratic(), START, 10, rel_tol=1.0), r"rel_tol must be in \(0, 1\)"),
-        (lambda: phase_map.phase_map(_quadratic(), START, 10, momentum_max=1.0), r"momentum_max must be in \(0.01, 0.999\]"),
+        (lambda: phase_map.phase_map(_quadratic(), START, 10, momentum_max=1.0),
+         r"momentum_max must be in \(0.01, 0.999\]"),
         (lambda: phase_map.phase_map(_quadratic(), START, 0), r"steps must be an integer in \[1, 10000\]"),
         (lambda: phase_map.phase_map(_quadratic(), [0.0, 0.0], 10), "x0 is already at the global minimum"),
         (lambda: phase_map.phase_map(_quadratic(), [1.0], 10), r"x0 must have shape \(2,\)"),
         (lambda: phase_map.stability_boundary(0.0, [0.5]), r"lambda_max must be in \(0, inf\), got 0.0"),
         (lambda: phase_map.stability_boundary(1.0, [1.0]), r"momentum must be in \[0, 1\)"),
-        (lambda: phase_map.compare_momentum(_quadratic(), START, 1.0, 1.0, 10), r"momentum must be in \[0, 1\)"),
-        (lambda: phase_map.compare_momentum(_quadratic(), START, -1.0, 0.5, 10), r"lr must be in \(0, inf\), got"),
-        (lambda: phase_map.momentum_frames(_quadratic(), START, 1.0, 10, [0.5, 1.2]), "momenta must hold 1 to 201 values in"),
+        (lambda: phase_map.compare_momentum(_quadratic(), START, 1.0, 1.0, 10),
+         r"momentum must be in \[0, 1\)"),
+        (lambda: phase_map.compare_momentum(_quadratic(), START, -1.0, 0.5, 10),
+         r"lr must be in \(0, inf\), got"),
+        (lambda: phase_map.momentum_frames(_quadratic(), START, 1.0, 10, [0.5, 1.2]),
+         "momenta must hold 1 to 201 values in"),
         (lambda: phase_map.frame_momenta(1.0), r"selected must be in \[0, 1\)"),
         (lambda: phase_map.cell_trajectory(_quadratic(), "map", 0, 0), "phase must be a PhaseMap"),
     ],
@@ -301,3 +312,101 @@ def test_too_much_momentum_scenario_is_slower_than_gradient_descent():
 def test_bad_input_is_refused_with_a_message_naming_it(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+# ------------------------------------------------------------------------- turns across the valley
+def test_valley_reversals_count_the_visible_turns_along_the_sharp_direction():
+    bowl = _quadratic(10.0, 0.0)  # rotation 0: the sharp direction is y
+    curvature = reference_curvature(bowl, START)
+    across = np.array([1.0, -0.5, 0.25, -0.1, -0.05, 0.001, -0.001])
+    path = np.column_stack([np.linspace(-2, 0, across.size), across])
+    # Steps across: -1.5, +0.75, -0.35, +0.05, +0.051, -0.002: turns at the 2nd, 3rd and 4th step; the last
+    # step is too short to see.
+    assert phase_map.valley_reversals(path, curvature, 0.01) == 3
+    assert phase_map.valley_reversals(path, curvature, 0.0) == 4
+    assert phase_map.valley_reversals(path[:, ::-1], curvature, 0.01) == 0  # all steps along the floor
+    with_nan = np.vstack([path, [np.nan, np.nan]])
+    assert phase_map.valley_reversals(with_nan, curvature, 0.01) == 3
+
+
+def test_walls_scenario_the_default_picture_shows_what_its_text_says():
+    """GD bounces between the walls more often than heavy ball, which ends far closer to the minimum;
+    Nesterov's limit 2(1+beta)/((1+2 beta) lambda_max) is below this lr, so it diverges."""
+    s, surface, comparison = _scenario("walls")
+    gd, heavy, nesterov = comparison.trajectories
+    visible = 0.005 * 6.0  # the view is 6 wide
+    turns = [phase_map.valley_reversals(t.params, comparison.curvature, visible) for t in (gd, heavy)]
+    assert turns[0] >= 2 * turns[1] >= 2
+    assert np.linalg.norm(heavy.params[-1]) < np.linalg.norm(gd.params[-1]) / 50
+    assert gd.diverged_at == heavy.diverged_at == -1 and nesterov.diverged_at >= 0
+    limit = phase_map.stability_boundary(1.0, np.array([s["momentum"]]), "nesterov")[0]
+    assert comparison.lr > limit and comparison.lr / 2 == pytest.approx(s["lr"])
+    assert comparison.theory_rates[0] == pytest.approx(1 - comparison.lr / s["kappa"])
+
+
+def test_a_phase_map_too_big_for_one_call_runs_in_row_blocks_with_the_same_result(monkeypatch):
+    whole = phase_map.phase_map(_quadratic(), START, 60, n_lr=16, n_momentum=16)
+    monkeypatch.setattr(phase_map, "MAX_RECORDED_POINTS", 16 * 61 * 5)  # five rows per call
+    calls = []
+    real_run = phase_map.run
+    monkeypatch.setattr(phase_map, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    blocks = phase_map.phase_map(_quadratic(), START, 60, n_lr=16, n_momentum=16)
+    assert len(calls) == 4
+    for name in ("steps_to_tol", "final_loss", "diverged_at"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name))
+    assert blocks.start_loss == whole.start_loss
+
+
+def test_default_cell_is_the_one_asked_for_else_the_one_nearest_the_optimum():
+    pm = phase_map.phase_map(_quadratic(), START, 30, n_lr=16, n_momentum=16)
+    assert phase_map.default_cell(pm, 3, 4) == (3, 4, True)
+    row, col = pm.nearest_cell(pm.optimal.lr, pm.optimal.momentum)
+    assert phase_map.default_cell(pm, -1, -1) == (row, col, False)
+    assert phase_map.default_cell(pm, 16, 0) == (row, col, False)  # a link's cell from a bigger map
+    clicked = phase_map.cell_summary(pm, 3, 4, True)
+    assert clicked.startswith(f"Clicked cell: lr {pm.lrs[4]:.4g}, β {pm.momenta[3]:.3f}")
+    assert "16×16 = 256 runs of 30 steps" in phase_map.phase_summary(pm, "final")
+
+
+def test_runs_and_distances_of_a_comparison():
+    comparison = phase_map.compare_momentum(_quadratic(), START, 1.0, 0.5, 20)
+    assert [label for label, _, _ in comparison.runs()] == list(comparison.labels)
+    flags = [opt.hyperparameters.get("nesterov", False) for _, opt, _ in comparison.runs()]
+    assert flags == [False, False, True]
+    for distance, trajectory in zip(comparison.distances(), comparison.trajectories):
+        np.testing.assert_allclose(distance, np.linalg.norm(trajectory.params, axis=1), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------- figures
+def _valid(spec):
+    """The spec through plotly's property checks (a misspelt property raises), scrubber aside."""
+    import plotly.graph_objects as go
+
+    go.Figure({k: v for k, v in spec.items() if k not in ("frames", "lossviz_scrub")})
+    return spec
+
+
+def test_every_figure_of_the_page_is_a_valid_plotly_figure():
+    from lossviz import landscape
+    from lossviz.viz import momentum as figures
+
+    surface = _quadratic(100.0)
+    xs, ys = landscape.axes_for_domain(surface.domain, 21)
+    grid = landscape.grid(surface, xs, ys)
+    curvature = reference_curvature(surface, START)
+    comparison = phase_map.compare_momentum(surface, START, 1.8, 0.6, 60, curvature)
+    frames = phase_map.momentum_frames(surface, START, 1.8, 60, phase_map.frame_momenta(0.6, count=11))
+    maps = {"minima": surface.minima, "min_value": 0.0, "log_scale": False, "start": tuple(START),
+            "view_key": "q"}
+    spec = _valid(figures.ravine(xs, ys, grid, comparison, frames, **maps))
+    scrub = spec["lossviz_scrub"]
+    assert scrub["values"][scrub["active"]] == "β = 0.6" and len(scrub["frames"]) == frames.momenta.size
+    heavy_ball = comparison.trajectories[1].params
+    np.testing.assert_array_equal(scrub["frames"][scrub["active"]][0]["x"], heavy_ball[:, 0])
+    _valid(figures.rates(comparison))
+    pm = phase_map.phase_map(surface, START, 60, n_lr=16, n_momentum=16, curvature=curvature)
+    for values, log in ((pm.final_loss, True), (pm.steps_to_tol, False)):
+        _valid(figures.phase_map(pm, values, value_label="v", log_color=log, selected=pm.settings(3, 4),
+                                 view_key="q"))
+    run = phase_map.cell_trajectory(surface, pm, 3, 4)
+    _valid(figures.cell_map(xs, ys, grid, pm, 3, 4, run, **maps))

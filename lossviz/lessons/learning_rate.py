@@ -13,10 +13,15 @@ It converges iff :math:`\mathrm{lr} < 2/\lambda_{\max}`, and the rate-optimal co
 with :math:`H` the Hessian there (:func:`reference_curvature`). This module computes what the "Learning
 rate & decay" page draws, each view from one vectorized :func:`lossviz.run.run` call:
 
-- :func:`compare_learning_rates`: trajectories for several learning rates at once;
+- :func:`compare_learning_rates`: trajectories for several learning rates at once, and in the same run
+  call the same runs at every multiple of their rates a scrubber offers (:func:`scrub_factors`);
 - :func:`learning_rate_sweep`: the final loss for hundreds of learning rates, next to the closed form;
-- :func:`compare_schedules`: every decay schedule (optionally after a warm-up) from the same start;
+- :func:`compare_schedules`: every decay schedule (optionally after a warm-up) from the same start, and
+  in the same run call the same at every multiple of the peak rate;
 - :func:`range_test`: the learning-rate range test, with its lr span set by the curvature.
+
+A run call records every point of every run (about 80 bytes each at its peak), so work larger than
+:data:`MAX_RECORDED_POINTS` points (runs x (steps + 1)) is run in blocks of runs, one call per block.
 
     >>> import numpy as np
     >>> from lossviz import surfaces
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -59,10 +64,23 @@ __all__ = [
     "range_test",
     "LR_SCENARIOS",
     "MAX_SWEEP_LRS",
+    "MAX_RECORDED_POINTS",
+    "FRAME_POINTS",
+    "scrub_factors",
+    "RateFrames",
+    "ScheduleFrames",
+    "curvature_summary",
+    "sweep_summary",
+    "schedule_summary",
+    "range_test_summary",
 ]
 
 MAX_SWEEP_LRS = 5000
 MAX_STEPS = 10_000
+# Points (runs x (steps + 1)) one run call may record: about 120 MB at its peak, within a page's 300 MB.
+MAX_RECORDED_POINTS = 1_500_000
+# Path points a scrubber's frames may send to the browser with one figure (about 2.4 MB as JSON).
+FRAME_POINTS = 150_000
 # Relative difference between two Hessians below which the surface counts as one quadratic, so the
 # closed-form final loss is exact rather than a local model.
 _QUADRATIC_RTOL = 1e-9
@@ -118,6 +136,105 @@ def _loss_floor(objective: Any) -> float:
     return 0.0 if value is None else float(value)
 
 
+# ------------------------------------------------------------------------------------- scrubber frames
+def scrub_factors(runs: int, steps: int, most: int = 25, least: int = 5) -> np.ndarray:
+    """Multipliers of a scrubbed learning rate: from 0.5 to 1.5, evenly spaced, with 1 in the middle.
+
+    As many as keep ``runs`` paths of ``steps`` steps at every multiple within :data:`FRAME_POINTS` points
+    (an odd number in ``[least, most]``), so a long run sends fewer positions rather than a bigger figure.
+
+    Parameters
+    ----------
+    runs : int >= 1
+        Paths drawn at each position.
+    steps : int >= 0
+    most, least : int, odd, 3 <= least <= most
+
+    Returns
+    -------
+    ndarray, shape (M,)
+        Ascending; ``M // 2`` is the position of the exact rate (factor 1).
+
+    >>> scrub_factors(4, 80)[[0, 12, 24]].tolist()
+    [0.5, 1.0, 1.5]
+    >>> scrub_factors(6, 2000).size
+    11
+    """
+    runs = check_int(runs, "runs", low=1)
+    steps = check_int(steps, "steps", low=0)
+    least = check_int(least, "least", low=3)
+    most = check_int(most, "most", low=least)
+    count = int(np.clip(FRAME_POINTS // (runs * (steps + 1)), least, most))
+    half = (count - 1) // 2
+    return np.concatenate([np.linspace(0.5, 1.0, half + 1), np.linspace(1.0, 1.5, half + 1)[1:]])
+
+
+def _factors(factors: object) -> tuple[np.ndarray, int]:
+    """``factors`` checked (1 to 101 positive values, one of them exactly 1), and where the 1 is."""
+    values = check_array(factors, "factors", ndim=1)
+    if not 1 <= values.size <= 101 or np.any(values <= 0) or not np.any(values == 1.0):
+        raise ValueError(f"factors must hold 1 to 101 positive values, one of them 1 (the exact rate), got "
+                         f"{values.size} values")
+    return values, int(np.flatnonzero(values == 1.0)[0])
+
+
+def _rows(trajectory: Trajectory, rows: np.ndarray) -> Trajectory:
+    """The runs ``rows`` of a batched trajectory, as a trajectory of their own (read-only arrays)."""
+    def pick(array: np.ndarray | None) -> np.ndarray | None:
+        if array is None:
+            return None
+        picked = np.asarray(array)[rows]
+        picked.flags.writeable = False
+        return picked
+
+    return replace(trajectory, params=pick(trajectory.params), loss=pick(trajectory.loss),
+                   grad_norm=pick(trajectory.grad_norm), lr=pick(trajectory.lr),
+                   diverged_at=pick(trajectory.diverged_at), converged_at=pick(trajectory.converged_at),
+                   grads=pick(trajectory.grads), states=None)
+
+
+@dataclass(frozen=True, eq=False)
+class RateFrames:
+    """Gradient-descent paths at every multiple of several learning rates: a scrubber's positions.
+
+    Attributes
+    ----------
+    factors : ndarray, shape (M,)
+    lrs : ndarray, shape (R, M)
+        ``lrs[r, m]``: rate r times ``factors[m]``.
+    params : ndarray, shape (R, M, T+1, d)
+        NaN after a run diverged.
+    diverged_at : ndarray of int, shape (R, M)
+    """
+
+    factors: np.ndarray
+    lrs: np.ndarray
+    params: np.ndarray
+    diverged_at: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleFrames:
+    """Paths under several schedules at every multiple of their peak rate: a scrubber's positions.
+
+    Attributes
+    ----------
+    factors : ndarray, shape (M,)
+    base_lrs : ndarray, shape (M,)
+        The peak rate at each position.
+    lr : ndarray, shape (k, M, T)
+        The rate of every step.
+    params : ndarray, shape (k, M, T+1, d)
+        NaN after a run diverged.
+    """
+
+    factors: np.ndarray
+    base_lrs: np.ndarray
+    lr: np.ndarray
+    params: np.ndarray
+
+
+
 # ------------------------------------------------------------------------------- several learning rates
 # Learning rates the page offers, as fractions of 2/lambda_max ("optimal" is 2/(lambda_max + lambda_min)).
 LR_CHOICES = ("0.1", "0.25", "0.5", "0.75", "0.9", "optimal", "0.99", "1.01", "1.05", "1.25")
@@ -152,12 +269,20 @@ class LearningRateComparison:
     trajectory : Trajectory
         Batched: params (R, T+1, d).
     curvature : Curvature
+    frames : RateFrames or None
+        The same runs at every multiple of their rates a scrubber offers, when asked for.
     """
 
     lrs: np.ndarray
     labels: tuple[str, ...]
     trajectory: Trajectory
     curvature: Curvature
+    frames: RateFrames | None = None
+
+    def runs(self) -> list[tuple[str, optimizers.Optimizer, None]]:
+        """``(label, optimizer, None)`` of every run (for its PyTorch code)."""
+        return [(label, optimizers.get("sgd", lr=float(lr)), None)
+                for label, lr in zip(self.labels, self.lrs, strict=True)]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (learning rate, step): ``lr, label, step, <params>, loss, grad_norm``."""
@@ -169,9 +294,13 @@ class LearningRateComparison:
 
 
 def compare_learning_rates(
-    objective: Any, x0: object, choices: Sequence[str], steps: int, curvature: Curvature | None = None
+    objective: Any, x0: object, choices: Sequence[str], steps: int, curvature: Curvature | None = None,
+    factors: object | None = None,
 ) -> LearningRateComparison:
     """Gradient descent with each learning rate of ``choices`` (see :data:`LR_CHOICES`), one run call.
+
+    With ``factors`` the same call also runs every rate times each factor, for a scrubber
+    (``frames``); the comparison's own runs are the factor-1 ones.
 
     Parameters
     ----------
@@ -181,6 +310,14 @@ def compare_learning_rates(
     steps : int in [1, 10000]
     curvature : Curvature, optional
         Default :func:`reference_curvature` ``(objective, x0)``.
+    factors : array_like, shape (M,), optional
+        Positive multipliers, one of them exactly 1 (:func:`scrub_factors`).
+
+    >>> from lossviz import surfaces
+    >>> race = compare_learning_rates(surfaces.get("quadratic"), [-2.0, 1.5], ["0.5", "1.01"], 10,
+    ...                               factors=[0.5, 1.0, 1.5])
+    >>> race.trajectory.params.shape, race.frames.params.shape, race.frames.lrs[0].tolist()
+    ((2, 11, 2), (2, 3, 11, 2), [0.5, 1.0, 1.5])
     """
     dim = check_objective(objective)
     start = check_start(x0, dim)
@@ -191,8 +328,16 @@ def compare_learning_rates(
     curvature = reference_curvature(objective, start) if curvature is None else curvature
     lrs = np.array([choice_lr(curvature, c) for c in chosen])
     labels = tuple(f"lr {lr:.4g} ({choice_label(c)})" for lr, c in zip(lrs, chosen, strict=True))
-    trajectory = run(objective, optimizers.get("sgd", lr=lrs), start, steps)
-    return LearningRateComparison(lrs, labels, trajectory, curvature)
+    if factors is None:
+        trajectory = run(objective, optimizers.get("sgd", lr=lrs), start, steps)
+        return LearningRateComparison(lrs, labels, trajectory, curvature)
+    scale, exact = _factors(factors)
+    grid = lrs[:, None] * scale[None, :]
+    full = run(objective, optimizers.get("sgd", lr=grid.ravel()), start, steps)
+    frames = RateFrames(scale, grid, full.params.reshape(*grid.shape, steps + 1, dim),
+                        np.asarray(full.diverged_at).reshape(grid.shape))
+    exact_rows = np.arange(lrs.size) * scale.size + exact
+    return LearningRateComparison(lrs, labels, _rows(full, exact_rows), curvature, frames)
 
 
 # --------------------------------------------------------------------------------------------- sweep
@@ -270,12 +415,13 @@ def learning_rate_sweep(
     steps: int,
     *,
     n_lrs: int = 300,
-    low: float = 1e-3,
+    low: float | None = None,
     high: float = 1.5,
     spacing: str = "log",
     curvature: Curvature | None = None,
 ) -> LearningRateSweep:
-    r"""Run gradient descent for ``n_lrs`` learning rates at once (one :func:`~lossviz.run.run` call).
+    r"""Run gradient descent for ``n_lrs`` learning rates at once (one :func:`~lossviz.run.run` call, or
+    one per block of :data:`MAX_RECORDED_POINTS` points when ``n_lrs * (steps + 1)`` is larger).
 
     The rates span ``[low, high] * 2/lambda_max``, log-spaced (every decade alike) or linearly spaced
     (every step alike, which resolves the edge at 2/lambda_max to ``(high - low) / (n_lrs - 1)``).
@@ -287,7 +433,8 @@ def learning_rate_sweep(
     steps : int in [1, 10000]
     n_lrs : int in [2, 5000]
     low, high : float, 0 < low < high <= 100
-        Span of the sweep as fractions of :math:`2/\lambda_{\max}`.
+        Span of the sweep as fractions of :math:`2/\lambda_{\max}`; ``low`` defaults to 0.001 for a log
+        sweep and 0.005 for a linear one.
     spacing : {"log", "linear"}
     curvature : Curvature, optional
         Default :func:`reference_curvature` ``(objective, x0)``.
@@ -296,22 +443,27 @@ def learning_rate_sweep(
     start = check_start(x0, dim)
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     n_lrs = check_int(n_lrs, "n_lrs", low=2, high=MAX_SWEEP_LRS)
+    check_choice(spacing, "spacing", ["log", "linear"])
+    low = (1e-3 if spacing == "log" else 0.005) if low is None else low
     low = check_scalar(low, "low", low=0.0, high=100.0, include_low=False)
     high = check_scalar(high, "high", low=low, high=100.0, include_low=False)
-    check_choice(spacing, "spacing", ["log", "linear"])
     curvature = reference_curvature(objective, start) if curvature is None else curvature
     fractions = np.geomspace(low, high, n_lrs) if spacing == "log" else np.linspace(low, high, n_lrs)
     lrs = fractions * curvature.max_stable_lr
-    trajectory = run(objective, optimizers.get("sgd", lr=lrs), start, steps)
-    final = trajectory.loss[:, -1].copy()
-    final[trajectory.diverged_at >= 0] = np.nan
+    final, diverged_at = np.empty(n_lrs), np.empty(n_lrs, dtype=int)
+    block = max(1, MAX_RECORDED_POINTS // (steps + 1))
+    for first in range(0, n_lrs, block):  # only the final losses are kept: memory stays one block's
+        part = slice(first, first + block)
+        trajectory = run(objective, optimizers.get("sgd", lr=lrs[part]), start, steps)
+        final[part], diverged_at[part] = trajectory.loss[:, -1], trajectory.diverged_at
+        start_loss = float(trajectory.loss[0, 0])
+    final[diverged_at >= 0] = np.nan
     floor = _loss_floor(objective)
     predicted = None
     middle = 0.5 * (start + curvature.point)
     if _is_quadratic(objective, [start, middle], curvature.hessian):
         predicted = gd_quadratic_loss(curvature.hessian, start - curvature.point, lrs, steps)
-    return LearningRateSweep(lrs, final, trajectory.diverged_at.copy(), float(trajectory.loss[0, 0]), floor,
-                             steps, curvature, predicted)
+    return LearningRateSweep(lrs, final, diverged_at, start_loss, floor, steps, curvature, predicted)
 
 
 # ------------------------------------------------------------------------------------------ schedules
@@ -383,12 +535,20 @@ class ScheduleComparison:
         ``lr[i, t]``: the rate schedule i gives step t.
     trajectory : Trajectory
         Batched: params (k, T+1, d).
+    frames : ScheduleFrames or None
+        The same schedules at every multiple of the peak a scrubber offers, when asked for.
     """
 
     names: tuple[str, ...]
     schedules: tuple[schedules.Schedule, ...]
     lr: np.ndarray
     trajectory: Trajectory
+    frames: ScheduleFrames | None = None
+
+    def runs(self) -> list[tuple[str, optimizers.Optimizer, schedules.Schedule]]:
+        """``(label, optimizer, schedule)`` of every run, for its PyTorch code (the schedule sets each lr)."""
+        return [(f"schedule: {s.title}", optimizers.get("sgd", lr=float(np.nanmax(rates))), s)
+                for s, rates in zip(self.schedules, self.lr)]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (schedule, step): ``schedule, step, <params>, loss, grad_norm, lr``."""
@@ -398,17 +558,28 @@ class ScheduleComparison:
 
 
 def compare_schedules(
-    objective: Any, x0: object, names: Sequence[str], base_lr: float, steps: int, warmup_steps: int = 0
+    objective: Any, x0: object, names: Sequence[str], base_lr: float, steps: int, warmup_steps: int = 0,
+    factors: object | None = None,
 ) -> ScheduleComparison:
     """Gradient descent under each schedule of ``names`` (:func:`lesson_schedule`), in one run call.
 
-    The schedules are stacked into one per-run schedule of shape (T, k), so all k runs advance together.
+    The schedules are stacked into one per-run schedule of shape (T, k), so all k runs advance together;
+    with ``factors`` the same call also runs each schedule at every peak ``base_lr * factors[m]``, for a
+    scrubber (``frames``).
 
     Parameters
     ----------
     names : sequence of 1 to 11 distinct names of :data:`SCHEDULE_ORDER`
     base_lr, steps, warmup_steps
         As in :func:`lesson_schedule`.
+    factors : array_like, shape (M,), optional
+        Positive multipliers, one of them exactly 1 (:func:`scrub_factors`).
+
+    >>> from lossviz import surfaces
+    >>> runs = compare_schedules(surfaces.get("quadratic"), [-2.0, 1.5], ["constant", "cosine"], 1.0, 20,
+    ...                          factors=[0.5, 1.0])
+    >>> runs.frames.params.shape, runs.frames.lr[0, :, 0].tolist()
+    ((2, 2, 21, 2), [0.5, 1.0])
     """
     dim = check_objective(objective)
     start = check_start(x0, dim)
@@ -416,14 +587,23 @@ def compare_schedules(
     if not 1 <= len(chosen) <= len(SCHEDULE_ORDER) or len(set(chosen)) != len(chosen):
         raise ValueError(f"names must hold 1 to {len(SCHEDULE_ORDER)} distinct schedules, got {chosen!r}")
     built = tuple(lesson_schedule(name, base_lr, steps, warmup_steps) for name in chosen)
-    table = np.stack([s(np.arange(steps)) for s in built], axis=-1)  # (T, k)
+    scale, exact = _factors([1.0] if factors is None else factors)
+    t = np.arange(steps)
+    rates = np.stack([[lesson_schedule(name, base_lr * f, steps, warmup_steps)(t) for f in scale]
+                      for name in chosen])  # (k, M, T)
+    table = rates.reshape(-1, steps).T.copy()  # (T, k * M): run k * M + m is schedule k at factor m
 
-    def stacked(t: np.ndarray) -> np.ndarray:
-        return table[np.asarray(t)]
+    def stacked(step: np.ndarray) -> np.ndarray:
+        return table[np.asarray(step)]
 
-    trajectory = run(objective, optimizers.get("sgd", lr=base_lr), np.tile(start, (len(built), 1)), steps,
-                     stacked)
-    return ScheduleComparison(tuple(chosen), built, table.T.copy(), trajectory)
+    full = run(objective, optimizers.get("sgd", lr=base_lr), np.tile(start, (table.shape[1], 1)), steps,
+               stacked)
+    if factors is None:
+        return ScheduleComparison(tuple(chosen), built, rates[:, 0].copy(), full)
+    params = full.params.reshape(len(built), scale.size, steps + 1, dim)
+    frames = ScheduleFrames(scale, base_lr * scale, rates, params)
+    return ScheduleComparison(tuple(chosen), built, rates[:, exact].copy(),
+                              _rows(full, np.arange(len(built)) * scale.size + exact), frames)
 
 
 # ------------------------------------------------------------------------------------------- range test
@@ -448,7 +628,92 @@ def range_test(
                                   max_lr=10.0 * limit, steps=steps)
 
 
+def curvature_summary(title: str, curvature: Curvature) -> str:
+    """The curvature the theory lines come from, and the rates it gives, in one sentence (Markdown).
+
+    ``title`` is the surface's (trusted) title.
+
+    >>> from lossviz import surfaces
+    >>> bowl = surfaces.get("quadratic")
+    >>> "lr < 2/λ_max = **2**" in curvature_summary(bowl.title, reference_curvature(bowl, [1.0, 1.0]))
+    True
+    """
+    return (f"**{title}.** Curvature at {curvature.where}: λ_max = {curvature.lambda_max:.4g}, λ_min = "
+            f"{curvature.lambda_min:.4g} (κ = {curvature.condition_number:.4g}), so gradient descent is "
+            f"stable for lr < 2/λ_max = **{curvature.max_stable_lr:.4g}** and fastest at 2/(λ_max+λ_min) = "
+            f"**{curvature.optimal_lr:.4g}**.")
+
+
+def schedule_summary(base: float, limit: float, warmup_steps: int) -> str:
+    """What the schedules' picture shows, for a peak of ``base`` x ``limit`` (2/λ_max) after a warm-up.
+
+    Parameters
+    ----------
+    base : float
+        The peak as a fraction of 2/λ_max.
+    limit : float
+        2/λ_max.
+    warmup_steps : int >= 0
+
+    >>> schedule_summary(0.5, 2.0, 10).startswith("Peak lr 1 (0.5 × 2/λ_max), after 10 warm-up steps")
+    True
+    """
+    warm = f", after {warmup_steps} warm-up steps from a third of it" if warmup_steps else ""
+    return (f"Peak lr {base * limit:.4g} ({base:g} × 2/λ_max){warm}. Whenever a schedule's lr sits above the "
+            "dashed 2/λ_max line, its path bounces further out; once the lr falls below, the bouncing dies "
+            "away. The slider under the maps scales every peak at once.")
+
+
+def sweep_summary(sweep: LearningRateSweep) -> str:
+    """What a sweep measured, beside the theory, in two sentences (Markdown, numbers only).
+
+    >>> from lossviz import surfaces
+    >>> sweep = learning_rate_sweep(surfaces.get("quadratic"), [-2.0, 1.5], 100, n_lrs=200)
+    >>> sweep_summary(sweep).startswith("200 learning rates, one vectorized run of 100 steps.")
+    True
+    """
+    limit, best = sweep.curvature.max_stable_lr, sweep.curvature.optimal_lr
+    edge = sweep.measured_edge
+    edge_text = (f"the smallest swept rate that diverged or ended above its start is **{edge:.4g}** "
+                 f"({edge / limit:.3f} × 2/λ_max)") if np.isfinite(edge) else "no swept rate diverged"
+    best_text = (f"the best final loss is at lr **{sweep.best_lr:.4g}**" if np.isfinite(sweep.best_lr)
+                 else "every swept rate diverged from this start")
+    theory = ("The dotted curve is the closed form ½Σλᵢcᵢ²(1 − lr·λᵢ)^2T, exact on a quadratic; it lies on "
+              "the measurement." if sweep.predicted_gap is not None else "This surface is not a quadratic, "
+              "so the lines hold only near the minimum: the run must first get there.")
+    return (f"{len(sweep.lrs)} learning rates, one vectorized run of {sweep.steps} steps. Measured: "
+            f"{best_text}; {edge_text}. Theory: 2/λ_max = {limit:.4g}, optimal {best:.4g}. {theory}")
+
+
+def range_test_summary(test: analysis.LRRangeTest, limit: float) -> str:
+    """What the range test found, against the stability limit ``limit`` (2/λ_max), in words (Markdown).
+
+    >>> from lossviz import surfaces
+    >>> test = range_test(surfaces.get("quadratic"), [-2.0, 1.5], 100)
+    >>> f"steepest fall at lr **{test.suggestion:.4g}**" in range_test_summary(test, 2.0).lower()
+    True
+    """
+    peak = test.min_loss_lr / limit
+    return (f"One run whose lr grows exponentially from 10⁻⁴ to 10 × 2/λ_max ({len(test.lrs)} steps before "
+            "the loss blew up; Smith 2017, fastai's lr_find). Steepest fall at lr "
+            f"**{test.suggestion:.4g}**, lowest loss at **{test.min_loss_lr:.4g}** = {peak:.3g} × 2/λ_max. "
+            + ("The ramp outruns the instability: past 2/λ_max the error along the sharp direction is tiny "
+               "and needs several steps to grow back, so the loss keeps falling beyond the line. That is why "
+               "the rule of thumb backs off about 10× from the lowest-loss rate." if peak > 1 else
+               "The loss turns up at or before the line: the line is drawn for the curvature at the minimum, "
+               "while the ramp meets the curvature wherever the run is."))
+
+
 LR_SCENARIOS: dict[str, LessonScenario] = {
+    "four_rates": LessonScenario(
+        "Four rates on one bowl",
+        {"surface": "quadratic", "kappa": 10.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 80,
+         "lrs": ("0.25", "0.75", "optimal", "1.05")},
+        "The bowl's sharpest direction has λ_max = 1, so the limit is lr = 2/λ_max = 2. At 0.25 × 2/λ_max "
+        "the path creeps along the floor; at 0.75 it gets much closer; the optimal rate 2/(λ_max+λ_min) "
+        "ends lowest of the four. At 1.05 × 2/λ_max every step overshoots the floor by more than the last: "
+        "the bounce between the walls grows and the run ends above where it started.",
+    ),
     "edge": LessonScenario(
         "Just below and just above 2/λ_max",
         {"surface": "quadratic", "kappa": 10.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 80,

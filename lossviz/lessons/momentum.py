@@ -20,8 +20,12 @@ This module computes what the "Momentum" page draws:
 - :func:`phase_map`: steps to tolerance and final loss over an (lr, momentum) grid, all cells in one
   :func:`lossviz.run.run` call with per-run ``lr`` and ``momentum`` arrays, with the boundary and the
   optimum above; :func:`cell_trajectory` replays one cell;
-- :func:`compare_momentum`: none vs heavy ball vs Nesterov from one start, with the theoretical rates;
+- :func:`compare_momentum`: none vs heavy ball vs Nesterov from one start, with the theoretical rates,
+  and :func:`valley_reversals`, how often a path turns back across the valley;
 - :func:`momentum_frames`: the paths for a range of momenta, precomputed for a slider in the browser.
+
+A run call records every point of every run (about 80 bytes each at its peak): a phase map larger than
+:data:`MAX_RECORDED_POINTS` points (cells x (steps + 1)) is run in blocks of momentum rows.
 
     >>> import numpy as np
     >>> from lossviz import surfaces
@@ -59,13 +63,22 @@ __all__ = [
     "MomentumFrames",
     "momentum_frames",
     "frame_momenta",
+    "valley_reversals",
+    "setting_summary",
+    "rates_summary",
+    "phase_summary",
+    "cell_summary",
+    "default_cell",
     "MOMENTUM_SCENARIOS",
+    "MAX_RECORDED_POINTS",
 ]
 
 METHODS = ("heavy_ball", "nesterov")
 METHOD_TITLES = {"heavy_ball": "heavy ball", "nesterov": "Nesterov"}
 MAX_STEPS = 10_000
 MAX_SIDE = 128
+# Points (runs x (steps + 1)) one run call may record: about 120 MB at its peak, within a page's 300 MB.
+MAX_RECORDED_POINTS = 1_500_000
 # torch refuses nesterov=True with momentum 0, so a Nesterov map's momentum axis starts just above it.
 NESTEROV_MIN_MOMENTUM = 0.01
 # The lr axis spans from this fraction of 2/lambda_max to this factor above the largest boundary value.
@@ -286,7 +299,8 @@ def phase_map(
     curvature: Curvature | None = None,
 ) -> PhaseMap:
     r"""Run torch SGD with every (lr, momentum) of a grid from ``x0``: one run call of
-    ``n_lr * n_momentum`` runs with per-run ``lr`` and ``momentum`` arrays.
+    ``n_lr * n_momentum`` runs with per-run ``lr`` and ``momentum`` arrays (one per block of momentum rows
+    when the cells times ``steps + 1`` exceed :data:`MAX_RECORDED_POINTS`).
 
     The lr axis is log-spaced from ``0.01 * 2/lambda_max`` to 1.15 times the largest boundary value on
     the momentum axis, so the boundary always crosses the map; the momentum axis is linear from 0
@@ -332,19 +346,24 @@ def phase_map(
     top = float(stability_boundary(curvature.lambda_max, momenta, method).max())
     lrs = np.geomspace(LR_AXIS_LOW * curvature.max_stable_lr, LR_AXIS_HEADROOM * top, n_lr)
     lr_grid, momentum_grid = np.meshgrid(lrs, momenta)
-    trajectory = run(objective, _sgd(lr_grid.ravel(), momentum_grid.ravel(), nesterov), start, steps)
     shape = (n_momentum, n_lr)
-    if curvature.is_minimum:
-        tolerance_on = "distance"
-        error = _distance(trajectory.params, curvature.point)
-    else:
-        tolerance_on, error = "gradient", trajectory.grad_norm
-    if not (np.isfinite(error[0, 0]) and error[0, 0] > 0):
-        where = curvature.where if curvature.is_minimum else "a stationary point"
-        raise ValueError(f"x0 is already at {where}: there is nothing to converge; move the start")
-    converged_at = _settled_at(error, rel_tol * float(error[0, 0])).reshape(shape)
-    diverged_at = trajectory.diverged_at.reshape(shape)
-    final = trajectory.loss[:, -1].reshape(shape).copy()
+    tolerance_on = "distance" if curvature.is_minimum else "gradient"
+    converged_at, diverged_at, final = np.empty(shape, dtype=int), np.empty(shape, dtype=int), np.empty(shape)
+    rows = max(1, MAX_RECORDED_POINTS // (n_lr * (steps + 1)))
+    for first in range(0, n_momentum, rows):  # only each cell's summary is kept: memory stays one block's
+        part = slice(first, first + rows)
+        optimizer = _sgd(lr_grid[part].ravel(), momentum_grid[part].ravel(), nesterov)
+        trajectory = run(objective, optimizer, start, steps)
+        error = (_distance(trajectory.params, curvature.point) if curvature.is_minimum
+                 else trajectory.grad_norm)
+        if not (np.isfinite(error[0, 0]) and error[0, 0] > 0):
+            where = curvature.where if curvature.is_minimum else "a stationary point"
+            raise ValueError(f"x0 is already at {where}: there is nothing to converge; move the start")
+        block = lr_grid[part].shape
+        converged_at[part] = _settled_at(error, rel_tol * float(error[0, 0])).reshape(block)
+        diverged_at[part] = trajectory.diverged_at.reshape(block)
+        final[part] = trajectory.loss[:, -1].reshape(block)
+        start_loss = float(trajectory.loss[0, 0])
     final[diverged_at >= 0] = np.nan
     try:
         optimum = optimal_tuning(curvature, method)
@@ -352,7 +371,7 @@ def phase_map(
         optimum = analysis.OptimalTuning(math.nan, math.nan, math.nan)
     steps_to_tol = np.where(converged_at >= 0, converged_at, np.nan).astype(np.float64)
     return PhaseMap(lrs, momenta, method, steps, rel_tol, tolerance_on, steps_to_tol, final, diverged_at,
-                    float(trajectory.loss[0, 0]), start.copy(), curvature, optimum)
+                    start_loss, start.copy(), curvature, optimum)
 
 
 def cell_trajectory(objective: Any, phase: PhaseMap, row: int, column: int) -> Trajectory:
@@ -409,6 +428,15 @@ class MomentumComparison:
     momentum: float
     curvature: Curvature
 
+    def runs(self) -> list[tuple[str, optimizers.Optimizer, None]]:
+        """``(label, optimizer, None)`` of each method (for its PyTorch code)."""
+        return [(label, optimizer, None)
+                for label, optimizer in zip(self.labels, self.optimizers, strict=True)]
+
+    def distances(self) -> list[np.ndarray]:
+        """Each method's distance to the reference point at every step, shape (T+1,) (NaN once diverged)."""
+        return [_distance(t.params, self.curvature.point) for t in self.trajectories]
+
     def to_frame(self) -> pd.DataFrame:
         """One row per (method, step): ``method, step, <params>, loss, grad_norm, lr``."""
         frames = []
@@ -444,6 +472,39 @@ def compare_momentum(
                        for beta, nesterov in ((0.0, False), (momentum, False), (momentum, True))])
     measured = np.array([_measured_rate(t.params, curvature.point) for t in trajectories])
     return MomentumComparison(labels, built, trajectories, theory, measured, lr, momentum, curvature)
+
+
+def valley_reversals(params: object, curvature: Curvature, visible: float) -> int:
+    """How often a path turns back across the valley: the sign changes of its steps' components along
+    the sharpest direction (the Hessian's eigenvector of λ_max), counting only steps longer than
+    ``visible`` there, so a bounce too small to see is not counted.
+
+    Parameters
+    ----------
+    params : array_like, shape (T+1, d)
+        A path (NaN rows after a divergence are left out).
+    curvature : Curvature
+    visible : float >= 0
+        Length along the sharp direction below which a step is not counted.
+
+    Returns
+    -------
+    int
+
+    >>> from lossviz import surfaces
+    >>> from lossviz.analysis import reference_curvature
+    >>> bowl = surfaces.get("quadratic", condition_number=10.0, rotation=0.0)
+    >>> zigzag = np.array([[0.0, 1.0], [0.0, -0.5], [0.0, 0.25], [0.0, 0.2]])
+    >>> valley_reversals(zigzag, reference_curvature(bowl, [1.0, 1.0]), 0.01)
+    2
+    """
+    path = check_array(params, "params", ndim=2, last_dim=curvature.point.size, finite=False)
+    visible = check_scalar(visible, "visible", low=0.0)
+    sharp = np.linalg.eigh(curvature.hessian)[1][:, -1]
+    path = path[np.all(np.isfinite(path), axis=1)]
+    across = np.diff(path, axis=0) @ sharp
+    signs = np.sign(across[np.abs(across) > visible])
+    return int(np.count_nonzero(signs[1:] != signs[:-1]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -507,16 +568,125 @@ def momentum_frames(objective: Any, x0: object, lr: float, steps: int, momenta: 
     return MomentumFrames(betas.copy(), heavy.params, nesterov_params, heavy.loss, nesterov_loss, lr)
 
 
+# ------------------------------------------------------------------------------------------- in words
+def setting_summary(title: str, curvature: Curvature, fraction: float, momentum: float) -> str:
+    """The curvature and the page's lr (``fraction`` x 2/λ_max) and β in one sentence (Markdown; ``title``
+    is the surface's trusted title).
+
+    >>> from lossviz import surfaces
+    >>> bowl = surfaces.get("quadratic")
+    >>> curvature = reference_curvature(bowl, [1.0, 1.0])
+    >>> "lr = 0.5 × 2/λ_max = **1**" in setting_summary(bowl.title, curvature, 0.5, 0.9)
+    True
+    """
+    return (f"**{title}.** At {curvature.where}: λ_max = {curvature.lambda_max:.4g}, λ_min = "
+            f"{curvature.lambda_min:.4g} (κ = {curvature.condition_number:.4g}). lr = {fraction:g} × "
+            f"2/λ_max = **{fraction * curvature.max_stable_lr:.4g}**, β = **{momentum:g}**.")
+
+
+def rates_summary(comparison: MomentumComparison) -> str:
+    """Each method's theoretical and measured contraction per step (Markdown).
+
+    >>> from lossviz import surfaces
+    >>> comparison = compare_momentum(surfaces.get("quadratic"), [-2.0, 1.5], 1.0, 0.5, 100)
+    >>> "**heavy ball β=0.5**: theory ρ = 0.7071" in rates_summary(comparison)  # √β
+    True
+    """
+    rows = [f"**{label}**: theory ρ = {rho:.4g}, measured {m:.4g}" if np.isfinite(m) else
+            f"**{label}**: theory ρ = {rho:.4g}" + (" > 1: diverges" if rho > 1 else "")
+            for label, rho, m in zip(comparison.labels, comparison.theory_rates, comparison.measured_rates,
+                                     strict=True)]
+    return ("Contraction of the distance per step (second half of the run): " + "; ".join(rows) + ". The "
+            "slider under the map replays heavy ball and Nesterov for every β at this lr, precomputed.")
+
+
+def phase_summary(result: PhaseMap, metric: str) -> str:
+    """What the phase map shows against the theory (Markdown); ``metric`` is "steps" or "final".
+
+    >>> from lossviz import surfaces
+    >>> pm = phase_map(surfaces.get("quadratic"), [-2.0, 1.5], 50, n_lr=16, n_momentum=16)
+    >>> phase_summary(pm, "steps").startswith("16×16 = 256 runs of 50 steps")
+    True
+    """
+    n_rows, n_cols = result.steps_to_tol.shape
+    mismatch = (result.diverged | result.grew) != result.theory_unstable
+    if result.diverged.all():
+        fastest = "every cell diverged from this start"
+    else:
+        row, col = result.best_cell()
+        fastest = f"the fastest cell is lr {result.lrs[col]:.4g}, β {result.momenta[row]:.3f}"
+    formula = "2(1+β)/((1+2β)λ_max)" if result.nesterov else "2(1+β)/λ_max"
+    grey = (f" Grey cells did not get within the tolerance in {result.steps} steps." if metric == "steps"
+            else "")
+    best = result.optimal
+    return (f"{n_rows}×{n_cols} = {n_rows * n_cols:,} runs of {result.steps} steps in one vectorized run. "
+            f"Theory: stable left of the dashed line, lr < {formula}; the star is the rate-optimal tuning "
+            f"lr = {best.lr:.4g}, β = {best.momentum:.3g} (ρ = {best.rate:.4g}). Measured: "
+            f"{int(mismatch.sum())} of {mismatch.size:,} cells disagree with the line about stability; "
+            f"{fastest}.{grey}")
+
+
+def cell_summary(result: PhaseMap, row: int, column: int, clicked: bool) -> str:
+    """How the run of cell ``[row, column]`` ended, for the clicked (or, before a click, the default) cell.
+
+    >>> from lossviz import surfaces
+    >>> pm = phase_map(surfaces.get("quadratic"), [-2.0, 1.5], 50, n_lr=16, n_momentum=16)
+    >>> cell_summary(pm, 0, 15, True).endswith("β 0.000 diverged.")  # past the boundary at β = 0
+    True
+    """
+    lr, momentum = result.settings(row, column)
+    ending = (f"reaches the tolerance at step {result.steps_to_tol[row, column]:.0f}"
+              if result.converged[row, column] else "diverged" if result.diverged[row, column]
+              else f"does not reach the tolerance in {result.steps} steps")
+    return (("Clicked cell" if clicked else "No cell clicked yet; showing the one nearest the theoretical "
+             "optimum") + f": lr {lr:.4g}, β {momentum:.3f} {ending}.")
+
+
+def default_cell(result: PhaseMap, row: int, column: int) -> tuple[int, int, bool]:
+    """``(row, column, clicked)``: the cell asked for when it is on the map, else the one nearest the
+    theoretical optimum (the first cell when there is none).
+
+    Parameters
+    ----------
+    result : PhaseMap
+    row, column : int
+        The cell a link or a click asked for; -1 (or any index off this map) for none.
+
+    >>> from lossviz import surfaces
+    >>> pm = phase_map(surfaces.get("quadratic"), [-2.0, 1.5], 50, n_lr=16, n_momentum=16)
+    >>> default_cell(pm, 3, 4), default_cell(pm, -1, -1)[2]
+    ((3, 4, True), False)
+    """
+    n_rows, n_cols = result.steps_to_tol.shape
+    if 0 <= row < n_rows and 0 <= column < n_cols:
+        return row, column, True
+    if np.isfinite(result.optimal.lr):
+        return (*result.nearest_cell(result.optimal.lr, result.optimal.momentum), False)
+    return 0, 0, False
+
+
 # ------------------------------------------------------------------------------------------- scenarios
 MOMENTUM_SCENARIOS: dict[str, LessonScenario] = {
+    "walls": LessonScenario(
+        "Ravine: gradient descent bounces, momentum's bounces cancel",
+        {"surface": "quadratic", "kappa": 100.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 150,
+         "lr": 0.9, "momentum": 0.6, "method": "heavy_ball"},
+        "The valley floor is 100 times flatter than its walls, and lr = 0.9 × 2/λ_max is close to the "
+        "limit. Gradient descent overshoots the floor on every step, bouncing from wall to wall about twice "
+        "as often as heavy ball, and creeps along the floor at 1 − lr·λ_min ≈ 0.98 per step. With momentum "
+        "0.6, heavy ball's pushes across the valley alternate and cancel while those along the floor add "
+        "up: it ends about a hundred times closer. Nesterov's look-ahead lowers its limit to "
+        "2(1+β)/((1+2β)λ_max) ≈ 0.73 × 2/λ_max, so at this lr it flies off.",
+    ),
     "ravine": LessonScenario(
         "Ravine: momentum glides where gradient descent crawls",
         {"surface": "quadratic", "kappa": 100.0, "rotation": 30.0, "x0": -2.5, "y0": 2.0, "steps": 150,
          "lr": 0.5, "momentum": 0.9, "method": "heavy_ball"},
-        "The valley floor is 100 times flatter than its walls. Gradient descent at lr = 1 creeps along the "
-        "floor, shrinking the error by 1 − lr·λ_min = 0.99 per step. With momentum 0.9 the steps along the "
-        "floor add up while the bounces across cancel: heavy ball and Nesterov contract by about √0.9 ≈ 0.95 "
-        "per step and end hundreds of times closer to the minimum.",
+        "The valley floor is 100 times flatter than its walls. Gradient descent at lr = 1 drops straight to "
+        "the floor and creeps along it, shrinking the error by 1 − lr·λ_min = 0.99 per step. With momentum "
+        "0.9 the steps along the floor add up: heavy ball and Nesterov contract by about √0.9 ≈ 0.95 per "
+        "step and end hundreds of times closer to the minimum, though heavy ball swings across the valley "
+        "on the way, carried past the floor by its own speed.",
     ),
     "optimal": LessonScenario(
         "Polyak's tuning: √κ instead of κ",

@@ -383,7 +383,7 @@ class Optimizer:
     name: str
     title: str
     torch_name: str
-    latex: str
+    latex: str = field(repr=False)
     hyperparameters: dict
     n_runs: int | None
     _init: Callable[..., Any] = field(repr=False)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from lossviz.surfaces import Surface
 from lossviz.ui import text
 
-__all__ = ["Estimate", "Knob", "SECONDS", "BYTES", "run_seconds", "grid_seconds", "formula_cost", "affordable"]
+__all__ = ["Estimate", "Knob", "SECONDS", "BYTES", "run_seconds", "grid_seconds", "formula_cost",
+           "affordable", "runs"]
 
 SECONDS = 1.5
 BYTES = 150 * 2**20
@@ -85,6 +86,20 @@ def grid_seconds(surface: Surface, points: int) -> float:
     """CPU seconds of evaluating the surface on ``points`` grid points."""
     cost = formula_cost(surface)
     return points * (GRID_OP_SECONDS * cost if cost else BUILTIN_GRID_SECONDS)
+
+
+def runs(surface: Surface, steps: int, points: int, *knobs: tuple, calls: int = 1,
+         grid_points: int = 0) -> Estimate:
+    """The estimate of ``calls`` run calls advancing ``points`` runs in total for ``steps`` steps, plus a
+    grid of ``grid_points`` values; proportional to ``knobs``, each ``(label, value[, lowest])``.
+
+    >>> from lossviz import surfaces
+    >>> work = runs(surfaces.get("quadratic"), 100, 300, ("steps", 100, 8), ("rates", 300))
+    >>> [k.label for k in work.knobs], work.seconds == run_seconds(surfaces.get("quadratic"), 100, 1, 300)
+    (['steps', 'rates'], True)
+    """
+    seconds = run_seconds(surface, steps, calls=calls, points=points) + grid_seconds(surface, grid_points)
+    return Estimate(seconds, knobs=tuple(Knob(*knob) for knob in knobs))
 
 
 def _lower_to(knob: Knob, factor: float) -> float:

@@ -21,10 +21,10 @@ from lossviz.surfaces import Surface
 from lossviz.ui import budget, controls, progress_cache, surface_picker
 from lossviz.ui.url import Field
 
-__all__ = ["build_surface", "surface_grid", "minima", "curvature", "run_race", "race_frames", "tuned",
-           "Training", "network", "network_spec", "network_options", "network_training", "network_affordable",
-           "network_runs", "network_views", "network_stages", "network_decision", "network_script",
-           "warm_network", "NETWORK_STORES"]
+__all__ = ["build_surface", "surface_grid", "minima", "curvature", "reference_minimum", "run_race",
+           "race_frames", "tuned", "Training", "network", "network_spec", "network_options",
+           "network_training", "network_affordable", "network_runs", "network_views", "network_stages",
+           "network_decision", "network_script", "warm_network", "NETWORK_STORES"]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -51,6 +51,15 @@ def minima(key: tuple) -> explorer.Minima:
 def curvature(key: tuple, start: tuple[float, float]) -> analysis.Curvature:
     """The Hessian spectrum at the minimum nearest the start (found numerically for a typed formula)."""
     return analysis.reference_curvature(build_surface(key), np.array(start), find_minimum=True)
+
+
+def reference_minimum(key: tuple, start: tuple[float, float]) -> tuple[np.ndarray, float]:
+    """The minima a page draws, ``(m, 2)``, and the loss its gaps are measured from: the surface's own, or
+    for a typed formula (which states none) the local minimum :func:`curvature` found from ``start``."""
+    surface, point = build_surface(key), curvature(key, start).point
+    if len(surface.minima) and surface.min_value is not None:
+        return surface.minima, float(surface.min_value)
+    return point[None], float(surface.f(point))
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)

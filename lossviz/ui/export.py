@@ -17,12 +17,12 @@ import pandas as pd
 import plotly
 import streamlit as st
 
-from lossviz import csvdata
+from lossviz import csvdata, torch_export
 from lossviz.ui import text
 from lossviz.ui.live_plotly import figure_json
 
 __all__ = ["Table", "csv_text", "csv_button", "figure_html", "html_button", "code_block", "downloads",
-           "image_buttons", "animation_button"]
+           "torch_scripts", "image_buttons", "animation_button"]
 
 Table = pd.DataFrame | Mapping[str, pd.DataFrame]
 
@@ -76,6 +76,21 @@ def code_block(code: str, caption: str | None = None, title: str = "Equivalent P
         st.code(code, language="python")
         if caption:
             st.caption(caption)
+
+
+def torch_scripts(runs: Sequence[tuple[str, object, object]], *, steps: int, x0: Sequence[float],
+                  objective_expr: str | None = None) -> str:
+    """One PyTorch script per run, one after the other: ``runs`` holds ``(label, optimizer, schedule or
+    None)``. Each part starts with its label as a comment and prints it (a string literal) before the
+    final parameters, so running the whole prints every run's numbers in the page's order.
+
+    User text reaches the code only through :func:`lossviz.torch_export.comment` and
+    :func:`lossviz.torch_export.literal`.
+    """
+    return "\n".join(f"{torch_export.comment(label)}\nprint({torch_export.literal(str(label))})\n"
+                     + torch_export.torch_code(optimizer, schedule, steps=steps, x0=x0,
+                                               objective_expr=objective_expr)
+                     for label, optimizer, schedule in runs)
 
 
 def _slug(title: str) -> str:

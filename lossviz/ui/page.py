@@ -63,8 +63,10 @@ class Page:
             st.markdown(markdown)
 
     def values_of(self, name: str) -> dict:
-        """The link values scenario ``name`` sets."""
-        return self.expand(self.scenarios[name].settings)
+        """The link values scenario ``name`` sets (a list field's value as a list, as its widget holds it)."""
+        lists = {f.key for f in self.fields if f.max_items is not None}
+        return {k: list(v) if k in lists and isinstance(v, tuple) else v
+                for k, v in self.expand(self.scenarios[name].settings).items()}
 
     def load(self, name: str) -> None:
         """Apply scenario ``name`` to the widgets (before they are drawn) and note it."""
@@ -92,12 +94,11 @@ class Page:
         text still describes the picture.
         """
         name = st.session_state.get(self._note_key)
+        st.session_state[self._shown_key] = None
         if name not in self.scenarios:
             return None
         scenario = self.scenarios[name]
-        keys = set(active) if active is not None else {f.key for f in self.fields}
-        changed = [k for k, v in self.values_of(name).items()
-                   if k in keys and k not in ignore and url.current(k) != _comparable(v)]
+        changed = self._changed(name, active, ignore)
         if changed:
             labels = url.labels_of(changed, self.fields)
             st.caption(f"Scenario “{scenario.title}” loaded, then changed ({', '.join(labels[:4])}"
@@ -105,7 +106,27 @@ class Page:
                        "Load it again to return.")
             return None
         st.info(f"**{scenario.title}.** {scenario.explanation}")
+        st.session_state[self._shown_key] = (name, None if active is None else tuple(active), tuple(ignore))
         return name
+
+    @property
+    def _shown_key(self) -> str:
+        return f"_scenario_shown::{self.id}"
+
+    def _changed(self, name: str, active: Sequence[str] | None, ignore: Sequence[str]) -> list[str]:
+        keys = set(active) if active is not None else {f.key for f in self.fields}
+        return [k for k, v in self.values_of(name).items()
+                if k in keys and k not in ignore and url.current(k) != _comparable(v)]
+
+    def note_outdated(self) -> bool:
+        """True when the scenario lesson the last full run showed no longer describes the settings.
+
+        A fragment (``st.fragment``) reruns only its own part of the page, so a control inside it that
+        moves a setting the loaded scenario fixes leaves the lesson above saying what is no longer
+        drawn; the fragment then reruns the whole page (``st.rerun(scope="app")``) to replace it.
+        """
+        shown = st.session_state.get(self._shown_key)
+        return bool(shown) and bool(self._changed(*shown))
 
     @property
     def _picture_key(self) -> str:
@@ -193,14 +214,20 @@ def projector(spec: dict) -> dict:
             title = axis.get("title", {})
             title = title if isinstance(title, dict) else {"text": title}
             layout[name] = {**axis, "tickfont": {"size": 18}, "title": {**title, "font": {"size": 24}}}
+    if layout.get("annotations"):
+        layout["annotations"] = [{**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}
+                                 for a in layout["annotations"]]
     if layout.get("sliders") or layout.get("updatemenus"):
-        # The Play buttons and the step slider sit under the x axis: room for its larger title.
+        # The Play buttons and the step slider hang below the x axis by pixel paddings
+        # (viz.landscape.play_below_axis_title): 24 px more for the larger axis title, and room for it.
         margin = dict(layout.get("margin", {}))
-        margin["b"] = margin.get("b", 80) + 40
+        margin["b"] = margin.get("b", 80) + 48
         layout["margin"] = margin
-        layout["height"] = layout.get("height", 450) + 40
-        layout["updatemenus"] = [{**m, "y": m.get("y", 0) - 0.06} for m in layout.get("updatemenus", [])]
-        layout["sliders"] = [{**s, "y": s.get("y", 0) - 0.06} for s in layout.get("sliders", [])]
+        layout["height"] = layout.get("height", 450) + 48
+        layout["updatemenus"] = [{**m, "pad": {**m.get("pad", {}), "t": m.get("pad", {}).get("t", 0) + 24}}
+                                 for m in layout.get("updatemenus", [])]
+        layout["sliders"] = [{**s, "pad": {**s.get("pad", {}), "t": s.get("pad", {}).get("t", 0) + 24}}
+                             for s in layout.get("sliders", [])]
     return {**spec, "layout": layout}
 
 

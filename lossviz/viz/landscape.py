@@ -5,6 +5,11 @@ project convention ``Z.shape == (len(ys), len(xs))``.
 """
 from __future__ import annotations
 
+import math
+import base64
+import hashlib
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +31,14 @@ __all__ = [
     "curves_spec",
     "as_figure",
     "scrubber",
+    "panel_axes",
+    "panel_title",
+    "panel_map",
+    "panel_end_mark",
+    "small_multiples_spec",
+    "play_below_axis_title",
+    "start_ring",
+    "equal_axes",
 ]
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
@@ -90,6 +103,94 @@ def color_scale_values(Z: np.ndarray, log_scale: bool, floor: float | None = Non
     # A tick at colour value k sits where the loss is base + 10**k - 1: label it with that loss.
     ticktext = [f"{base + 10.0**k - 1.0:.3g}" for k in exponents]
     return ColorScale(values, "loss (log scale)", exponents.astype(float).tolist(), ticktext)
+
+
+# Plotly's Viridis, the maps' colour scale.
+VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
+           "#fde725")
+RASTER_SIDE = 400  # the background image's longer side, in pixels
+_RASTERS: dict = {}  # data URI by the grid's content: a rerun that keeps the surface sends the same image
+
+
+def _png(rgba: np.ndarray) -> bytes:
+    """A minimal PNG (8-bit RGBA, no filter) of ``rgba`` (h, w, 4) uint8."""
+    h, w, _ = rgba.shape
+    raw = b"".join(b"\x00" + rgba[i].tobytes() for i in range(h))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+
+
+def raster(values: np.ndarray, levels: int = 30, lines: bool = True) -> str:
+    """The map's colour field as a PNG data URI: ``values`` (ny, nx) through Viridis, smoothed to about
+    :data:`RASTER_SIDE` pixels, with ``levels`` thin light iso-lines; NaN is transparent (a gap).
+
+    Drawn as the plot's background image, a map redraws in about half the time of a Plotly contour trace
+    (every path change, every scrubber step), and looks the same: heatmap colouring, 30 lines.
+    """
+    values = np.asarray(values, dtype=float)
+    key = (hashlib.blake2b(values.tobytes(), digest_size=16).hexdigest(), values.shape, levels, lines)
+    if key in _RASTERS:
+        return _RASTERS[key]
+    ny, nx = values.shape
+    scale = RASTER_SIDE / max(nx, ny)
+    w, h = max(int(nx * scale), 2), max(int(ny * scale), 2)
+    # Bilinear resampling at pixel centres (cell corners are the grid points, as Plotly draws them).
+    gx, gy = np.linspace(0, nx - 1, w), np.linspace(0, ny - 1, h)
+    x0, y0 = np.clip(gx.astype(int), 0, nx - 2), np.clip(gy.astype(int), 0, ny - 2)
+    fx, fy = (gx - x0)[None, :], (gy - y0)[:, None]
+    v00, v01 = values[np.ix_(y0, x0)], values[np.ix_(y0, x0 + 1)]
+    v10, v11 = values[np.ix_(y0 + 1, x0)], values[np.ix_(y0 + 1, x0 + 1)]
+    with np.errstate(invalid="ignore"):
+        field_ = (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy
+    finite = np.isfinite(field_)
+    low, high = (float(field_[finite].min()), float(field_[finite].max())) if finite.any() else (0.0, 1.0)
+    unit = np.where(finite, (field_ - low) / (high - low if high > low else 1.0), 0.0)
+    stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], dtype=float)
+    position = unit * (len(stops) - 1)
+    index = np.clip(position.astype(int), 0, len(stops) - 2)
+    frac = (position - index)[..., None]
+    rgb = stops[index] * (1 - frac) + stops[index + 1] * frac
+    if lines:
+        band = np.floor(unit * levels)
+        edge = np.zeros(band.shape, dtype=bool)
+        edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+        edge[1:, :] |= band[1:, :] != band[:-1, :]
+        rgb = np.where(edge[..., None], rgb * 0.75 + 255 * 0.25, rgb)
+    rgba = np.empty((h, w, 4), dtype=np.uint8)
+    rgba[..., :3] = np.round(rgb).astype(np.uint8)
+    rgba[..., 3] = np.where(finite, 255, 0)
+    uri = "data:image/png;base64," + base64.b64encode(_png(rgba[::-1])).decode()
+    if len(_RASTERS) >= 64:
+        _RASTERS.pop(next(iter(_RASTERS)))
+    _RASTERS[key] = uri
+    return uri
+
+
+def background(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, *, axes: tuple[str, str] = ("x", "y"),
+               colorbar: bool = True, levels: int = 30, lines: bool = True) -> tuple[list[dict], dict]:
+    """A map's colour field: the traces (the grid as an undrawn contour trace, which keeps its data and
+    name, and a two-value heatmap for the colour bar) and the layout image that paints it."""
+    x, y = axes
+    finite = scale.values[np.isfinite(scale.values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    # One colour-bar dict for both traces: a builder that retitles data[0]["colorbar"] retitles the bar drawn.
+    bar = _colorbar(scale) if colorbar else None
+    traces = [
+        {"type": "contour", "x": xs, "y": ys, "z": scale.values, "visible": False, "name": "loss",
+         "showlegend": False, "xaxis": x, "yaxis": y, "colorscale": "Viridis", **({"colorbar": bar} if bar else {})},
+        {"type": "heatmap", "x": [float(xs[0]), float(xs[-1])], "y": [float(ys[0]), float(ys[-1])],
+         "z": [[low, high], [low, high]], "zmin": low, "zmax": high, "colorscale": "Viridis", "opacity": 0.0,
+         "hoverinfo": "skip", "showscale": colorbar, "name": "loss scale", "showlegend": False,
+         "xaxis": x, "yaxis": y, **({"colorbar": bar} if bar else {})},
+    ]
+    image = {"source": raster(scale.values, levels, lines), "xref": x, "yref": y, "x": float(xs[0]),
+             "y": float(ys[-1]), "sizex": float(xs[-1] - xs[0]), "sizey": float(ys[-1] - ys[0]),
+             "sizing": "stretch", "xanchor": "left", "yanchor": "top", "layer": "below"}
+    return traces, image
 
 
 def _colorbar(scale: ColorScale) -> dict:
@@ -251,12 +352,7 @@ def contour_spec(
     minimum_label : the stars' legend entry ("lowest minimum found" for a typed formula).
     """
     scale = color_scale_values(Z, log_scale, min_value)
-    data: list[dict] = [{
-        "type": "contour", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis", "ncontours": 30,
-        "contours": {"coloring": "heatmap", "showlines": True},
-        "line": {"width": 0.5, "color": "rgba(255,255,255,0.35)"},
-        "colorbar": _colorbar(scale), "hoverinfo": "skip", "name": "loss", "showlegend": False,
-    }]
+    data, image = background(xs, ys, scale)
     if click_grid:
         gx, gy = np.meshgrid(np.linspace(xs[0], xs[-1], click_grid), np.linspace(ys[0], ys[-1], click_grid))
         data.append({
@@ -299,10 +395,14 @@ def contour_spec(
     layout: dict = {
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
-        "xaxis": {"title": {"text": "x"}, "range": [float(xs[0]), float(xs[-1])], "constrain": "domain"},
-        "yaxis": {"title": {"text": "y"}, "range": [float(ys[0]), float(ys[-1])]},
+        # No grid or zero line: they would be drawn over the background image.
+        "xaxis": {"title": {"text": "x"}, "range": [float(xs[0]), float(xs[-1])], "constrain": "domain",
+                  "showgrid": False, "zeroline": False},
+        "yaxis": {"title": {"text": "y"}, "range": [float(ys[0]), float(ys[-1])], "showgrid": False,
+                  "zeroline": False},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "bgcolor": "rgba(255,255,255,0.7)"},
         "template": "none",
+        "images": [image],
         **({"uirevision": view_key} if view_key is not None else {}),
         # Streamlit turns click-selection off when the drag mode is box or lasso select: pan keeps a click
         # on a click_grid lattice point a selection event (how a st.plotly_chart page takes a click).
@@ -349,7 +449,11 @@ def contour_spec(
             }
         ]
         layout["margin"]["b"] = 110
-    return _spec(data, layout, frames)
+    spec = _spec(data, layout, frames)
+    if frames:  # the controls hang lower (in pixels): the figure grows by as much, the map keeps its size
+        spec = play_below_axis_title(spec)
+        layout["height"] = height + layout["margin"]["b"] - 110
+    return spec
 
 
 def surface_spec(
@@ -476,6 +580,174 @@ def scrubber(label: str, values: list[str], active: int, traces: list[int], fram
                          f"{len(frames)} frames and active = {active}")
     return {"label": label, "values": list(values), "active": int(active), "traces": list(traces),
             "frames": frames, "hide": list(hide)}
+
+
+# ----------------------------------------------------------------------------------- small multiples
+def panel_axes(rows: int, widths: Sequence[float], *, gap_x: float, gap_px: float, height: int, top: int,
+            bottom: int) -> tuple[dict, list[tuple[str, str, tuple, tuple]]]:
+    """Axes for a grid of panels (row-major): the layout's axis entries and, per panel, its axis names
+    (``"x3"``, ``"y3"``) with its x and y domains. ``widths`` are relative column widths."""
+    plot = height - top - bottom
+    gap = gap_px / plot
+    row_h = (1.0 - gap * (rows - 1)) / rows
+    total = sum(widths) + gap_x * (len(widths) - 1)
+    lefts = np.cumsum([0.0, *(w / total + gap_x / total for w in widths[:-1])])
+    layout, panels = {}, []
+    for r in range(rows):
+        for c, width in enumerate(widths):
+            n = r * len(widths) + c + 1
+            x_dom = (float(lefts[c]), float(min(1.0, lefts[c] + width / total)))
+            y_dom = (float(max(0.0, 1 - (r + 1) * row_h - r * gap)), float(1 - r * (row_h + gap)))
+            suffix = "" if n == 1 else str(n)
+            layout[f"xaxis{suffix}"] = {"domain": list(x_dom), "anchor": f"y{suffix}"}
+            layout[f"yaxis{suffix}"] = {"domain": list(y_dom), "anchor": f"x{suffix}"}
+            panels.append((f"x{suffix}", f"y{suffix}", x_dom, y_dom))
+    return layout, panels
+
+
+def panel_title(text: str, x_dom: tuple, y_dom: tuple, color: str = "#222") -> dict:
+    """A panel's title: an annotation centred over its x domain, standing on its top edge."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": (x_dom[0] + x_dom[1]) / 2, "y": y_dom[1],
+            "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+            "font": {"size": 13, "color": color}}
+
+
+def panel_map(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, minima: np.ndarray | None,
+              start: tuple[float, float] | None, axes: tuple[str, str], legend: bool = False) -> list[dict]:
+    """A panel's contour background (``scale``: :func:`color_scale_values`) with the minima (stars) and
+    the start, on the axes named ``axes`` (``("x2", "y2")``); ``legend``: the stars and the start have
+    legend entries (give them to one panel of a figure)."""
+    x, y = axes
+    outline = {"color": MINIMUM_COLOR, "width": 1.5}
+    # The grid as an undrawn contour trace (its data and name, for tests and readers), painted by a smooth
+    # heatmap: the same colours as a line-free contour, in half the drawing time of every scrubber step.
+    traces = [{"type": "contour", "x": xs, "y": ys, "z": scale.values, "visible": False, "name": "loss",
+               "xaxis": x, "yaxis": y, "showlegend": False},
+              {"type": "heatmap", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis", "zsmooth": "best",
+               "showscale": False, "hoverinfo": "skip", "xaxis": x, "yaxis": y, "name": "loss colours",
+               "showlegend": False}]
+    if minima is not None and len(minima):
+        traces.append({"type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers",
+                       "showlegend": legend, "name": "minimum", "xaxis": x, "yaxis": y,
+                       "hovertemplate": "minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
+                       "marker": {"symbol": "star", "size": 11, "color": "white", "line": outline}})
+    if start is not None:
+        traces.append({"type": "scatter", "x": [float(start[0])], "y": [float(start[1])], "mode": "markers",
+                       "showlegend": legend, "name": "start", "xaxis": x, "yaxis": y, "hoverinfo": "skip",
+                       "marker": {"symbol": "circle", "size": 9, "color": "white", "line": outline}})
+    return traces
+
+
+def panel_end_mark(path: Path, box: tuple, axes: tuple[str, str]) -> dict | None:
+    """A cross where ``path`` diverged, or a triangle where it left the view (None if neither)."""
+    exit_ = view_exit(path.xy, box)
+    if path.diverged_at < 0 and exit_ is None:
+        return None
+    if exit_ is not None:
+        x, y, words, symbol = exit_.x, exit_.y, f"left the view at step {exit_.step}", "triangle-up"
+    else:
+        k = path.last_finite
+        x, y, words, symbol = path.xy[k, 0], path.xy[k, 1], f"diverged at step {path.diverged_at}", "x"
+    return {"type": "scatter", "x": [float(x)], "y": [float(y)], "mode": "markers", "showlegend": False,
+            "name": words, "xaxis": axes[0], "yaxis": axes[1], "hovertemplate": f"{words}<extra></extra>",
+            "marker": {"symbol": symbol, "size": 12, "color": path.color,
+                       "line": {"width": 1.5, "color": "white"}}}
+
+
+
+def small_multiples_spec(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, paths: Sequence[Path],
+                         titles: Sequence[str], *, minima: np.ndarray | None = None,
+                         min_value: float | None = None, log_scale: bool = False,
+                         start: tuple[float, float] | None = None, view_key: str | None = None,
+                         columns: int = 2, panel_height: int = 250) -> dict:
+    """One small contour map per path, each path alone on its own map, so no path hides another.
+
+    Parameters
+    ----------
+    xs, ys : (nx,), (ny,) grid axes; Z : (ny, nx) loss values.
+    paths : the paths, one per panel (row-major, ``columns`` per row); titles : one per panel, drawn over
+        it in its path's colour (Plotly's HTML subset: escape user text first).
+    minima : (m, 2) stars on every map; view_key : what the maps show, so a zoom survives reruns.
+
+    Notes
+    -----
+    Path ``k`` is the trace named ``paths[k].label`` with mode ``lines+markers`` (a white line with dots in
+    the path's colour); where it diverged or left the view a marker named "diverged at step ..." or "left
+    the view at step ..." (mode ``markers``) says so. A scrubber restyles the former and hides the latter.
+    """
+    columns = max(1, min(columns, len(paths)))
+    rows = math.ceil(len(paths) / columns)
+    title = 8 + 17 * (1 + max((t.count("<br>") for t in titles), default=0))  # the titles' lines, in pixels
+    height = rows * (panel_height + title) + 34
+    layout, panels = panel_axes(rows, [1.0] * columns, gap_x=0.06, gap_px=title, height=height, top=title,
+                                bottom=34)
+    scale = color_scale_values(Z, log_scale, min_value)
+    box = ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
+    data: list[dict] = []
+    annotations = []
+    for k, (x_name, y_name, x_dom, y_dom) in enumerate(panels):
+        suffix = x_name[1:]
+        for axis, span in ((f"xaxis{suffix}", box[0]), (f"yaxis{suffix}", box[1])):
+            layout[axis].update(range=list(span), showticklabels=False, ticks="", visible=k < len(paths))
+        if k >= len(paths):
+            continue
+        path = paths[k]
+        data += panel_map(xs, ys, scale, minima, start, (x_name, y_name), legend=k == 0)
+        data.append({"type": "scatter", "x": path.xy[:, 0], "y": path.xy[:, 1], "mode": "lines+markers",
+                     "name": path.label, "xaxis": x_name, "yaxis": y_name, "showlegend": False,
+                     "line": {"color": "white", "width": 1.5}, "marker": {"size": 4, "color": path.color},
+                     "hovertemplate": f"{path.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>"})
+        mark = panel_end_mark(path, box, (x_name, y_name))
+        if mark is not None:
+            data.append(mark)
+        annotations.append(panel_title(titles[k], x_dom, y_dom, path.color))
+    # The legend (the stars and the start) under the maps, where the titles leave room.
+    legend = {"orientation": "h", "x": 0, "y": 0, "yanchor": "top", "bgcolor": "rgba(255,255,255,0)"}
+    return _spec(data, {**layout, "height": height, "template": "none", "showlegend": True, "legend": legend,
+                        "margin": {"l": 10, "r": 10, "t": title, "b": 34}, "annotations": annotations,
+                        "dragmode": "pan", **({"uirevision": view_key} if view_key is not None else {})})
+def play_below_axis_title(spec: dict, title_px: int = 64, buttons_px: int = 44, slider_px: int = 70) -> dict:
+    """An animated map (:func:`contour_spec`) with its Play/Pause buttons below the x-axis title and its
+    step slider below the buttons, whatever the plot area's height and the type size.
+
+    The controls were placed at a fixed fraction of the plot area's height below it: on a short map, or
+    one whose legend grows the top margin, that fraction put them on the axis title; and the slider,
+    beside the buttons, ran under them once the type grew (projector mode). Here they hang from the plot
+    area's bottom edge by paddings in pixels (Plotly's ``pad`` is in pixels): the buttons ``title_px``
+    below it, the slider, as wide as the plot, ``buttons_px`` further; the bottom margin holds them all.
+    """
+    layout = spec["layout"]
+    if not layout.get("updatemenus"):
+        return spec
+    layout["margin"] = {**layout.get("margin", {}), "b": title_px + buttons_px + slider_px}
+    layout["updatemenus"] = [{**menu, "y": 0, "yanchor": "top", "pad": {**menu.get("pad", {}), "t": title_px}}
+                             for menu in layout["updatemenus"]]
+    layout["sliders"] = [{**slider, "x": 0, "len": 1.0, "y": 0, "yanchor": "top",
+                          "pad": {**slider.get("pad", {}), "t": title_px + buttons_px}}
+                         for slider in layout.get("sliders", [])]
+    return spec
+
+
+def equal_axes(spec: dict, xtitle: str, ytitle: str) -> dict:
+    """A map's axes titled, at equal scale (a circle looks like a circle), and with the margins their ticks
+    and titles need at any type size (projector mode). The axes keep their ranges and give up plot area
+    instead, so the map fills its frame. Titles arrive escaped (user text through ``ui.text.plotly_label``).
+    """
+    layout = spec["layout"]
+    layout["xaxis"] = {**layout.get("xaxis", {}), "title": {"text": xtitle}, "automargin": True}
+    layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": ytitle}, "scaleanchor": "x",
+                       "scaleratio": 1, "constrain": "domain", "automargin": True}
+    return spec
+
+
+def start_ring(spec: dict, size: int = 24) -> dict:
+    """The map's "start" marker as a dark ring wider than the paths' moving heads (14 px discs, drawn on
+    top of every trace), so the start stays visible on the map where its legend entry says it is."""
+    for trace in spec["data"]:
+        if trace.get("name") == "start":
+            trace["marker"] = {"symbol": "circle-open", "size": size, "color": MINIMUM_COLOR,
+                               "line": {"width": 3, "color": MINIMUM_COLOR}}
+    return spec
 
 
 def contour_figure(*args, **kwargs) -> go.Figure:

@@ -59,7 +59,7 @@ def test_the_contour_figure_downloads_as_html_holding_the_maps_data(app_url, pag
     page.goto(saved.as_uri())
     page.wait_for_timeout(3000)
     assert not errors, errors
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot .contour') !== null", timeout=20_000)
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot image') !== null", timeout=20_000)
 
 
 def test_the_3d_camera_survives_a_rerun_and_resets_with_a_new_surface(app_url, page):

@@ -1,65 +1,146 @@
-"""The Regularization page in a real browser: move the strength, switch the penalty, read the figures,
-download the path table."""
-import csv
-import io
+"""The Regularization page in a real browser: move the strength, switch the penalty, scrub λ with no server
+request, rerun only the decay race, see the mini-map's controls clear of its axis title and its start,
+download each file and read it back."""
+import numpy as np
+import pytest
 
+from bench.browser import PLOTS_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
+from tests.e2e.live import (
+    boxes, chart_frame, count_renders, download_csv, frame_offset, overlap, pixel, play_controls, renders,
+    scrub, scrub_value, sent_messages, trace,
+)
 
 MINIMIZER = "minimizer at this λ"
+FIVE = "() => window.__lvPlots().length === 5"
 
 
-def _marker(page, index, name_part):
-    return page.evaluate(
-        "([i, part]) => { const gd = document.querySelectorAll('.js-plotly-plot')[i];"
-        " const t = gd._fullData.find(t => t.name && t.name.includes(part));"
-        " return t ? [t.x[0], t.y[0]] : null; }",
-        [index, name_part],
-    )
-
-
-def _wait_marker(page, index, name_part, predicate_js):
-    page.wait_for_function(
-        "([i, part]) => { const gd = document.querySelectorAll('.js-plotly-plot')[i];"
-        " const t = gd && gd._fullData.find(t => t.name && t.name.includes(part));"
-        f" if (!t) return false; const [x, y] = [t.x[0], t.y[0]]; return {predicate_js}; }}",
-        arg=[index, name_part], timeout=30_000,
-    )
-
-
-def test_strength_and_penalty_move_the_minimizer(app_url, page):
+@pytest.fixture
+def regularization(app_url, page):
+    page.add_init_script(PLOTS_SCRIPT)
+    sent = sent_messages(page)
     page.goto(f"{app_url}/Regularization")
-    # The first visit solves the paths and runs the optimizers: wait for all five figures.
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 5", timeout=90_000)
+    page.wait_for_function(FIVE, timeout=90_000)
     wait_for_app(page, timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator(".js-plotly-plot").count() == 5
+    return page, sent
+
+
+def _minimizer(page):
+    t = trace(chart_frame(page, MINIMIZER), MINIMIZER)
+    return t["x"][0], t["y"][0]
+
+
+def _wait_minimizer(page, predicate_js):
+    frame = chart_frame(page, MINIMIZER)
+    frame.wait_for_function(
+        "(name) => { const gd = document.querySelector('.js-plotly-plot');"
+        " const t = gd && gd._fullData.find(t => (t.name || '').includes(name));"
+        f" if (!t) return false; const [x, y] = [t.x[0], t.y[0]]; return {predicate_js}; }}",
+        arg=MINIMIZER, timeout=30_000)
+
+
+def test_strength_and_penalty_move_the_minimizer(regularization):
+    page, _ = regularization
     save_screenshot(page, "regularization")
+    x, y = _minimizer(page)
+    assert x > 0 and y == 0  # the lasso's exact zero, as drawn
 
-    # Default: lasso at λ = 0.8 has bp exactly 0 and bmi positive.
-    x, y = _marker(page, 0, MINIMIZER)
-    assert x > 0 and y == 0
-
-    # Strength to its maximum: the lasso switches both weights off.
     thumb = page.locator('input[type="range"][aria-label="strength λ"]')
     thumb.focus()
     page.keyboard.press("End")
-    _wait_marker(page, 0, MINIMIZER, "x === 0 && y === 0")
+    _wait_minimizer(page, "x === 0 && y === 0")
     wait_for_app(page)
 
-    # Ridge at the same strength shrinks both weights but zeros neither.
     page.get_by_text("L2 (ridge)", exact=True).first.click()
-    _wait_marker(page, 0, MINIMIZER, "x !== 0 && y !== 0")
+    _wait_minimizer(page, "x !== 0 && y !== 0")
     wait_for_app(page)
-    x, y = _marker(page, 0, MINIMIZER)
+    x, y = _minimizer(page)
     assert 0 < x < 0.3 and 0 < y < 0.2
     save_screenshot(page, "regularization_ridge_large")
 
-    # The decay race: SGD and Adam + L2 on the ridge point, AdamW elsewhere.
-    names = page.evaluate("() => document.querySelectorAll('.js-plotly-plot')[3]._fullData.map(t => t.name)")
-    assert any("AdamW" in n for n in names) and any(n.startswith("box") for n in names)
 
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Regularization paths (CSV)").click()
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
-    assert {"penalty", "strength", "w_bmi", "w_bp"} <= set(rows[0])
-    assert {r["penalty"] for r in rows} == {"l1", "l2", "elastic_net"}
+def test_the_strength_scrubber_moves_the_touch_in_the_browser_only(regularization):
+    page, sent = regularization
+    frame = chart_frame(page, MINIMIZER)
+    assert frame.evaluate("() => document.querySelector('#scrub label').textContent") == "strength λ"
+    assert scrub_value(frame).startswith("λ = 0.8 (sidebar): w = (0.1865, 0.0000)")
+    before = len(sent)
+    scrub(frame, 0)  # λ = 0: least squares, nothing touches
+    assert scrub_value(frame).startswith("λ = 0:")
+    star = trace(frame, "least squares")
+    assert tuple(np.round(_minimizer(page), 12)) == tuple(np.round((star["x"][0], star["y"][0]), 12))
+    scrub(frame, frame.evaluate("() => Number(document.getElementById('scrub-input').max)"))  # λ = 5
+    assert scrub_value(frame).startswith("λ = 5: w = (0.0000, 0.0000)") and _minimizer(page) == (0, 0)
+    page.wait_for_timeout(300)
+    assert len(sent) == before  # every position was in the figure already: nothing asked of the server
+
+
+def test_the_decay_race_reruns_alone(regularization):
+    page, _ = regularization
+    geometry, decay = chart_frame(page, MINIMIZER), chart_frame(page, "AdamW (decoupled)")
+    count_renders(geometry)
+    count_renders(decay)
+    length = len(trace(decay, "SGD, weight_decay")["x"])
+    thumb = page.locator('input[type="range"][aria-label="steps"]')
+    thumb.focus()
+    page.keyboard.press("Home")  # 10 steps
+    decay.wait_for_function("(n) => { const gd = document.querySelector('.js-plotly-plot'); return"
+                            " gd._fullData.find(t => t.name === 'SGD, weight_decay').x.length !== n; }",
+                            arg=length, timeout=30_000)
+    wait_for_app(page)
+    assert len(trace(decay, "SGD, weight_decay")["x"]) == 11
+    assert renders(decay) >= 1 and renders(geometry) == 0  # a fragment: the maps above were not resent
+    assert "steps=10" in page.url
+
+
+@pytest.mark.parametrize("width, height", [(1600, 1000), (1366, 768)])
+def test_the_mini_maps_play_controls_clear_its_axis_title_and_its_start_shows(regularization, width, height):
+    """Issue 13: Play/Pause overlapped the x-axis title of the mini-map; the "start" legend entry named a
+    marker the paths' moving heads covered."""
+    page, _ = regularization
+    page.set_viewport_size({"width": width, "height": height})
+    page.wait_for_timeout(1500)
+    frame = chart_frame(page, "AdamW (decoupled)")
+    (title,) = boxes(frame, ".g-xtitle text")
+    controls = play_controls(frame)
+    assert len(controls) >= 3
+    for box in controls:
+        assert not overlap(box, title) and box["top"] >= title["bottom"], (box, title)
+    (slider,) = boxes(frame, ".slider-container")
+    assert not any(overlap(button, slider) for button in boxes(frame, ".updatemenu-button"))
+    legend = frame.evaluate("() => [...document.querySelectorAll('.legend .traces')]"
+                            ".filter(t => t.textContent.trim() === 'start')"
+                            ".map(t => t.querySelector('.legendpoints path').getBoundingClientRect().width)")
+    assert legend and legend[0] > 5  # the legend entry draws its marker
+    start = frame.evaluate("() => { const gd = document.querySelector('.js-plotly-plot');"
+                           " const l = gd._fullLayout, t = gd._fullData.find(t => t.name === 'start');"
+                           " return [l.xaxis._offset + l.xaxis.l2p(t.x[0]),"
+                           " l.yaxis._offset + l.yaxis.l2p(t.y[0])]; }")
+    offset = frame_offset(page, frame)
+    page.mouse.move(0, 0)
+    ring = [pixel(page, offset["x"] + start[0] + dx, offset["y"] + start[1] + dy)
+            for dx, dy in ((11, 0), (-11, 0), (0, 11), (0, -11))]
+    assert any(max(abs(c - 17) for c in rgb) < 40 for rgb in ring), ring  # the dark ring around the heads
+
+
+def test_every_download_holds_the_pages_numbers(regularization):
+    page, _ = regularization
+    table, name = download_csv(page, "Regularization paths (CSV)")
+    assert name == "lossviz_regularization_paths.csv"
+    assert {"penalty", "strength", "w_bmi", "w_bp", "data_loss"} <= set(table.columns)
+    assert set(table["penalty"]) == {"l1", "l2", "elastic_net"}
+    paths = chart_frame(page, "weight of bmi")
+    drawn = trace(paths, "weight of bmi")  # the L1 panel comes first
+    lasso = table[(table["penalty"] == "l1") & (table["strength"] > 0)]
+    np.testing.assert_allclose(lasso["strength"], drawn["x"], rtol=1e-15)
+    np.testing.assert_allclose(lasso["w_bmi"], drawn["y"], rtol=1e-15, atol=0)
+
+    runs, name = download_csv(page, "SGD / Adam / AdamW runs (CSV)")
+    assert name == "lossviz_weight_decay_runs.csv"
+    decay = chart_frame(page, "AdamW (decoupled)")
+    for label in ("SGD, weight_decay", "Adam + L2 (weight_decay)", "AdamW (decoupled)"):
+        rows = runs[runs["optimizer"] == label]
+        drawn = trace(decay, label)
+        np.testing.assert_allclose(rows["w_bmi"], drawn["x"], rtol=1e-15)
+        np.testing.assert_allclose(rows["w_bp"], drawn["y"], rtol=1e-15)
