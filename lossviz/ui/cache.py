@@ -284,11 +284,7 @@ def warm_network():
     return progress_cache.in_background("neural_net", _network_default_visit, NETWORK_STORES)
 
 
-# Until every page is on the kit: the old key helpers, for the pages not yet rebuilt. Removed with them.
-def surface_key(name: str, params: dict, formula: str = "", domain: tuple | None = None) -> tuple:
-    return (name, tuple(sorted(params.items())), formula, domain)
-
-
+# Until every page is on the kit: the old key helper, for Models on data (not yet rebuilt). Removed with it.
 def setting_key(setting: OptimizerSetting) -> tuple:
     return (setting.name, tuple(sorted(setting.hyperparameters.items())), setting.schedule,
             tuple(sorted(setting.schedule_params.items())), setting.label)
