@@ -189,7 +189,7 @@ def slice_surface_spec(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, *, title: 
                      margin={"l": 10, "r": 10, "t": 40, "b": 10},
                      scene={"xaxis": _title("α (along δ)"), "yaxis": _title("β (along η)"), "zaxis": zaxis,
                             "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.7},
-                            "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}}},
+                            "camera": {"eye": {"x": 1.9, "y": -1.9, "z": 1.3}}},  # whole at 1366 wide
                      **({"uirevision": view_key} if view_key is not None else {}))
     return {"data": data, "layout": layout}
 
@@ -200,7 +200,7 @@ def slice_contours_spec(xs: np.ndarray, ys: np.ndarray, slices: Sequence[np.ndar
     trained weights (the white star)."""
     count = len(slices)
     scale = log_loss_scale(*slices)
-    domains = _columns(count, 0.04)
+    domains = _columns(count, 0.07)
     data, layout = [], _layout(height, None, margin={"l": 60, "r": 20, "t": 50, "b": 50},
                                yaxis={**_title("β along η"), "anchor": "x"})
     for index, (Z, colors, label, domain) in enumerate(zip(slices, _split(scale, slices), labels, domains)):
@@ -267,7 +267,7 @@ def plane_spec(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, paths: Sequence[Pa
         at = [[p.xy[min(int(k), p.last_finite)] for p in paths] for k in positions]
         frames = [[{"x": [float(xy[0])], "y": [float(xy[1])]} for xy in points] for points in at]
         active = int(np.searchsorted(positions, step))
-        spec["lossviz_scrub"] = scrubber("step (in your browser)", [f"step {k}" for k in positions], active,
+        spec["lossviz_scrub"] = scrubber("step", [f"step {k}" for k in positions], active,
                                          markers, frames)
     return spec
 
