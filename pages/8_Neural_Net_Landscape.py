@@ -113,12 +113,14 @@ st.subheader("Export")
 table = lambda name: nl.export_frames(runs, nl.LandscapeViews.of(*views.values()))[name]  # noqa: E731
 for column, (name, title) in zip(st.columns(3), (("slices", "Slices"), ("plane", "PCA plane grid"),
                                                  ("trajectories", "Trajectories"))):
-    export.csv_button(f"{title} (CSV)", lambda name=name: table(name), f"lossviz_nn_{name}.csv", column)
+    export.csv_button(f"{title} (CSV)", lambda name=name: table(name), f"lossviz_nn_{name}.csv", column,
+                      on_click="ignore")  # a rerun could replace the file the browser is asking for
 with shown_errors():
     script = cache.network_script(training, names)
     export.code_block(script.code, "Save the script and its CSV files in one folder and run it: it trains as "
                       "this page did and prints each run's final loss and accuracy, the numbers above.")
-    export.downloads([("PyTorch script (.py)", lambda: script.code, "lossviz_nn_train.py", "text/x-python")])
+    export.downloads([("PyTorch script (.py)", lambda: script.code, "lossviz_nn_train.py", "text/x-python")],
+                     on_click="ignore")
     for column, (name, data_file) in zip(st.columns(max(len(script.tables), 1)), script.tables.items()):
-        export.csv_button(name, data_file, name, column)
+        export.csv_button(name, data_file, name, column, on_click="ignore")
 refine()  # the refined views, then a rerun that draws them in place of the coarse ones

@@ -296,6 +296,8 @@ def test_export_buttons_and_the_pytorch_code():
     labels = [b.proto.label for b in at.get("download_button")]
     # The three tables and the script (200 samples are written into it: no data files beside it).
     assert labels == ["Slices (CSV)", "PCA plane grid (CSV)", "Trajectories (CSV)", "PyTorch script (.py)"]
+    # A click builds the file without rerunning the page (a rerun would revoke the file being fetched).
+    assert all(b.proto.ignore_rerun for b in at.get("download_button"))
     code = " ".join(c.value for c in at.code)
     assert "nn.Linear(8, 8)" in code and "torch.optim.Adam(" in code
     assert "params = torch.tensor([0.0])" not in code  # issue 13, defect 2: the old script trained a dummy
