@@ -128,3 +128,4 @@ def weight_decay_section() -> None:
 
 
 weight_decay_section()
+page.slides("lossviz_regularization")
