@@ -26,7 +26,7 @@ def test_every_page_opens_through_the_kit_and_the_entry_point_builds_the_navigat
 
 def test_every_page_offers_each_chart_for_slides_and_its_play_figure_as_an_animation():
     """Issue 18: every figure as a PNG at projector size and an SVG; a page with a Play button also hands
-    out the played figure as a GIF and an MP4 (the files themselves are opened in tests/e2e/test_slides.py)."""
+    out the played figure as a GIF and an MP4 (the files are opened in tests/e2e/test_slides.py)."""
     from tests.pagetest import errors, figures
 
     for page in PAGES:

@@ -133,7 +133,8 @@ class Page:
     def _picture_key(self) -> str:
         return f"_last_picture::{self.id}"
 
-    def chart(self, spec: dict, key: str, container=None, clickable: bool = False, main: bool = False) -> dict | None:
+    def chart(self, spec: dict, key: str, container=None, clickable: bool = False,
+              main: bool = False) -> dict | None:
         """Draw a live chart and remember it as part of the page's last good picture.
 
         ``main``: the page's main figure, which projector mode puts right under the title (with its Play
@@ -238,8 +239,9 @@ def projector(spec: dict) -> dict:
             title = title if isinstance(title, dict) else {"text": title}
             layout[name] = {**axis, "tickfont": {"size": 18}, "title": {**title, "font": {"size": 24}}}
     if layout.get("annotations"):
-        layout["annotations"] = [{**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}
-                                 for a in layout["annotations"]]
+        layout["annotations"] = [
+            {**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}
+            for a in layout["annotations"]]
     if layout.get("sliders") or layout.get("updatemenus"):
         # The Play buttons and the step slider hang below the x axis by pixel paddings
         # (viz.landscape.play_below_axis_title): 24 px more for the larger axis title, and room for it.

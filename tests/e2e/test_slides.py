@@ -17,7 +17,8 @@ PAGES = {"Momentum": "lossviz_momentum", "Regularization": "lossviz_regularizati
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_the_played_figure_downloads_as_an_animation_and_each_chart_as_an_image(app_url, page, tmp_path, path):
+def test_the_played_figure_downloads_as_an_animation_and_each_chart_as_an_image(app_url, page, tmp_path,
+                                                                               path):
     stem = PAGES[path]
     page.add_init_script(PLOTS_SCRIPT)
     page.goto(f"{app_url}/{path}")
