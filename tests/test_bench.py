@@ -307,7 +307,8 @@ def test_cli_rejects_a_filter_that_matches_nothing_and_bad_counts(tmp_path: Path
 def test_benchmark_case_is_one_run_call_of_at_least_200_rates(monkeypatch):
     calls = []
     real_run = learning_rate.run
-    monkeypatch.setattr(learning_rate, "run", lambda *a, **k: calls.append(a[1].hyperparameters["lr"]) or real_run(*a, **k))
+    monkeypatch.setattr(learning_rate, "run",
+                        lambda *a, **k: calls.append(a[1].hyperparameters["lr"]) or real_run(*a, **k))
     ((name, work, target, note),) = cases.learning_rate_cases()
     assert "lr sweep" in name and (target is None or target > 0) and "one run call" in note
     result = work()

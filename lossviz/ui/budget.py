@@ -119,7 +119,8 @@ def affordable(estimate: Estimate | Sequence[Estimate], container=None) -> bool:
         return True
     ways = [f"{k.label} from {k.value:g} to {_lower_to(k, factor):g}" for k in estimate.knobs
             if k.value / factor >= k.lowest]
-    what = (f"about {estimate.seconds:.3g} s of the server's time" if estimate.seconds / SECONDS >= estimate.bytes / BYTES
+    what = (f"about {estimate.seconds:.3g} s of the server's time"
+            if estimate.seconds / SECONDS >= estimate.bytes / BYTES
             else f"about {estimate.bytes / 2**20:,.0f} MB of memory")
     advice = ("Lower " + ways[0] + (" (or " + "; or ".join(ways[1:3]) + ")" if len(ways) > 1 else "") + "."
               if ways else "Lower the settings listed in the sidebar.")
