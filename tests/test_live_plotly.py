@@ -108,3 +108,21 @@ def test_a_spec_encodes_to_the_same_figure_as_plotly_would():
     curves = json_.loads(live_plotly.figure_json(lv.curves_spec([("a", "#000", np.array([3.0, 2.0]))],
                                                                 ylabel="l")))
     assert curves["data"][0]["x"]["dtype"] == "i4" and list(decode(curves["data"][0]["x"])) == [0, 1]
+
+
+def test_the_cartesian_bundle_is_the_same_plotly_js_release_as_the_full_one():
+    """2-D live charts load the vendored cartesian bundle, 3-D ones the plotly package's full bundle: the
+    two must be one plotly.js release, or a page would draw its 2-D and 3-D figures with different
+    versions (update lossviz/ui/live_plotly_frontend/plotly-cartesian.min.js with the plotly package:
+    `npm pack plotly.js-cartesian-dist-min@<version>`)."""
+    import re
+    from pathlib import Path
+
+    import plotly
+
+    def version(path: Path) -> str:
+        return re.search(r"plotly\.js (?:\(cartesian - minified\) )?v(\S+)", path.read_text()[:300]).group(1)
+
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    cartesian = Path(live_plotly.__file__).parent / "live_plotly_frontend" / "plotly-cartesian.min.js"
+    assert version(cartesian) == version(full)
