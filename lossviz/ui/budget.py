@@ -142,7 +142,8 @@ def affordable(estimate: Estimate | Sequence[Estimate], container=None, *, joint
     else:
         lowered = [(k, _largest_fitting(k, fits)) for k in estimate.knobs]
         ways = [f"{k.label} from {k.value:g} to {v:g}" for k, v in lowered if v is not None]
-    what = (f"about {estimate.seconds:.3g} s of the server's time" if estimate.seconds / SECONDS >= estimate.bytes / BYTES
+    what = (f"about {estimate.seconds:.3g} s of the server's time"
+            if estimate.seconds / SECONDS >= estimate.bytes / BYTES
             else f"about {estimate.bytes / 2**20:,.0f} MB of memory")
     advice = ("Lower " + ways[0] + (" (or " + "; or ".join(ways[1:3]) + ")" if len(ways) > 1 else "") + "."
               if ways else "Lower the settings listed in the sidebar.")

@@ -143,9 +143,9 @@ def animation_button(build: Callable[[], object] | object, file_stem: str, key: 
         only when the animation is asked for.
     file_stem : str
         File name without extension; also names the control's state.
-    key : object
+    key : object, or a function returning one
         What the figure shows, compared with ``==`` (a cached race's entries, its settings): the files
-        made for it are offered until it changes.
+        made for it are offered until it changes. A function is asked each time this part reruns.
     container : where to draw (default the main area).
     label, width, height, fps : the switch's text; the frames' pixels and rate.
 
@@ -159,8 +159,8 @@ def animation_button(build: Callable[[], object] | object, file_stem: str, key: 
 
     @st.fragment
     def animation() -> None:
-        made = st.session_state.get(state_key)
-        if made is not None and made[0] != key:
+        made, shows = st.session_state.get(state_key), key() if callable(key) else key
+        if made is not None and made[0] != shows:
             made = st.session_state[state_key] = None
             st.session_state[switch_key] = False
         if not st.toggle(f"{label} (GIF and MP4)", key=switch_key,
@@ -179,7 +179,7 @@ def animation_button(build: Callable[[], object] | object, file_stem: str, key: 
                 text.notice(f"The animation could not be drawn: {exc}", "error")
                 return
             bar.empty()
-            made = st.session_state[state_key] = (key, files)
+            made = st.session_state[state_key] = (shows, files)
         gif, mp4 = st.columns(2)
         gif.download_button("Download animation (GIF)", made[1]["gif"], f"{file_stem}.gif", "image/gif",
                             key=f"download::{file_stem}.gif", on_click="ignore")

@@ -152,8 +152,9 @@ def text_field(key: str, default: str, max_length: int, label: str = "") -> Fiel
     return Field(key, default, parse, label=label, max_length=max_length)
 
 
-def list_field(key: str, default: Sequence, choices: Sequence, label: str = "", *, max_items: int | None = None,
-               min_items: int = 0, convert: Callable[[str], Any] = str) -> Field:
+def list_field(key: str, default: Sequence, choices: Sequence, label: str = "", *,
+               max_items: int | None = None, min_items: int = 0,
+               convert: Callable[[str], Any] = str) -> Field:
     """Several of ``choices`` (each at most once, in the order given), written comma-separated.
 
     ``convert`` turns each comma-separated item into a choice (``int`` for batch sizes); the count is
@@ -203,8 +204,8 @@ def parse_query(query: Mapping[str, str], fields: Iterable[Field],
             values[field.key] = default
             reason = str(exc)
             reason = reason if reason.startswith(("must", "is ")) else f"is not allowed ({reason})"
-            notices.append(f"The link's setting “{field.title}” = {quote(text, 60)} was ignored: it {reason}. "
-                           f"Using {show_value(default)}.")
+            notices.append(f"The link's setting “{field.title}” = {quote(text, 60)} was ignored: "
+                           f"it {reason}. Using {show_value(default)}.")
     return values, notices
 
 
@@ -241,7 +242,8 @@ def seed_from_url(page: str, fields: Sequence[Field], defaults: Mapping[str, Any
         if field.key in st.session_state:
             memory[field.key] = st.session_state[field.key]
         elif not field.lazy:
-            st.session_state[field.key] = memory.get(field.key, (defaults or {}).get(field.key, field.default))
+            st.session_state[field.key] = memory.get(field.key,
+                                                     (defaults or {}).get(field.key, field.default))
         elif field.key not in memory:
             memory[field.key] = (defaults or {}).get(field.key, field.default)
     return st.session_state[flag]

@@ -33,7 +33,8 @@ def _bring_into_range(field: Field, integer: bool) -> None:
     low, high = field.low, field.high
     if value is None:
         st.session_state[field.key] = field.default
-        st.session_state[range_note_key(field.key)] = f"{field.title} was left empty: using {url.show_value(field.default)}."
+        st.session_state[range_note_key(field.key)] = (
+            f"{field.title} was left empty: using {url.show_value(field.default)}.")
         return
     if (low is not None and value < low) or (high is not None and value > high):
         used = min(max(value, low if low is not None else value), high if high is not None else value)
@@ -73,7 +74,8 @@ def select(field: Field, container=None, *, format_func: Callable[[Any], str] = 
            label: str | None = None, options: Any = None) -> Any:
     """A select box over the field's choices (or ``options``, a subset valid here)."""
     url.restore(field.key)
-    return (container or st).selectbox(label or field.title, options if options is not None else field.choices,
+    return (container or st).selectbox(label or field.title,
+                                       options if options is not None else field.choices,
                                        key=field.key, format_func=format_func, help=help, on_change=on_change,
                                        args=args, disabled=disabled)
 
@@ -82,8 +84,9 @@ def radio(field: Field, container=None, *, format_func: Callable[[Any], str] = s
           help: str | None = None, disabled: bool = False, label: str | None = None) -> Any:
     """Radio buttons over the field's choices."""
     url.restore(field.key)
-    return (container or st).radio(label or field.title, field.choices, key=field.key, format_func=format_func,
-                                   horizontal=horizontal, help=help, disabled=disabled)
+    return (container or st).radio(label or field.title, field.choices, key=field.key,
+                                   format_func=format_func, horizontal=horizontal, help=help,
+                                   disabled=disabled)
 
 
 def multiselect(field: Field, container=None, *, format_func: Callable[[Any], str] = str,
