@@ -123,4 +123,5 @@ with shown_errors():
                      on_click="ignore")
     for column, (name, data_file) in zip(st.columns(max(len(script.tables), 1)), script.tables.items()):
         export.csv_button(name, data_file, name, column, on_click="ignore")
+page.slides("lossviz_nn")
 refine()  # the refined views, then a rerun that draws them in place of the coarse ones

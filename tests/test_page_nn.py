@@ -293,9 +293,10 @@ def test_the_plane_has_a_client_side_step_scrubber_whose_frames_are_the_paths_po
 def test_export_buttons_and_the_pytorch_code():
     at = _app(SMALL)
     _ok(at)
-    labels = [b.proto.label for b in at.get("download_button")]
+    buttons = [b for b in at.get("download_button") if b.proto.label not in ("PNG", "SVG")]  # the slides'
     # The three tables and the script (200 samples are written into it: no data files beside it).
-    assert labels == ["Slices (CSV)", "PCA plane grid (CSV)", "Trajectories (CSV)", "PyTorch script (.py)"]
+    assert [b.proto.label for b in buttons] == ["Slices (CSV)", "PCA plane grid (CSV)", "Trajectories (CSV)",
+                                                "PyTorch script (.py)"]
     # A click builds the file without rerunning the page (a rerun would revoke the file being fetched).
     assert all(b.proto.ignore_rerun for b in at.get("download_button"))
     code = " ".join(c.value for c in at.code)
