@@ -16,8 +16,10 @@ from tests.pagetest import decode, figures
 
 def test_the_front_end_loads_the_plotly_js_of_the_installed_package_from_the_static_folder():
     page = (live_plotly.FRONTEND / "index.html").read_text()
-    scripts = re.findall(r'<script src="([^"]+)"', page)
-    assert scripts == ["../../app/static/plotly.min.js"]  # relative to /component/<name>/index.html
+    # Loaded with the first figure (relative to /component/<name>/index.html): the full bundle for 3-D.
+    assert re.search(r'full: "\.\./\.\./app/static/plotly\.min\.js"', page)
+    assert re.search(r'cartesian: "plotly-cartesian\.min\.js"', page)
+    assert (live_plotly.FRONTEND / "plotly-cartesian.min.js").exists()
     copied = live_plotly.STATIC / "plotly.min.js"
     assert copied.read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
     # The package file's date, so the browser's cache (Last-Modified) holds until plotly is upgraded.
