@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.installed-test
 CHROMIUM   := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast bench bench-browser load clean
+.PHONY: run test test-fast lint bench bench-browser load clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,17 @@ run: $(APP_STAMP)
 	@echo "lossviz is starting: open http://127.0.0.1:$(PORT)"
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+# Lint first (seconds), then every test, the core's docstring examples and the browser tests.
 test: $(TEST_STAMP) $(CHROMIUM)
+	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+lint: $(TEST_STAMP)
+	$(PY) -m ruff check .
 
 # Everything but the browser tests, for a quick loop while editing the core.
 test-fast: $(TEST_STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -m "not e2e"
 
 bench: $(APP_STAMP)

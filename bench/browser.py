@@ -125,7 +125,8 @@ async ([steps]) => {
     while ((plot.dataset.scrubbed || '') === before) await new Promise(r => view.requestAnimationFrame(r));
     times.push(Number(plot.dataset.scrubbed) - start);
   }
-  return {times, sent: window.__lv.sent.length - sentBefore, label: doc.querySelector('#scrub label').textContent};
+  return {times, sent: window.__lv.sent.length - sentBefore,
+          label: doc.querySelector('#scrub label').textContent};
 }
 """
 
@@ -200,7 +201,8 @@ SETTLED = r"""
   const drawn = plots.filter(p => p._fullData && p.querySelector('.main-svg'));
   const revisions = drawn.map(p => p.dataset.revision || '').join(',');
   // Cheap to read every frame (innerText would force a layout and show up in the profile).
-  const state = main ? [document.getElementsByTagName('*').length, plots.length, drawn.length, revisions].join(':') : '';
+  const state = main ? [document.getElementsByTagName('*').length, plots.length, drawn.length,
+                        revisions].join(':') : '';
   const now = performance.now();
   if (busy || !main || !main.childElementCount || state !== window.__lvState) {
     window.__lvState = state; window.__lvSince = now; return false;
@@ -233,7 +235,7 @@ PRESS = r"""
 
 
 def rerun_message(page_name: str, script_hash: str = "", widget_id: str = "", value: float | None = None,
-                  query: str = "") -> BackMsg:
+                  query: str = "") -> "BackMsg":  # noqa: F821 (imported inside: protobuf is slow to load)
     """The message a browser sends to rerun ``page_name``: with ``widget_id``, after a slider moved to
     ``value``; with ``query``, as opened through a link carrying it."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -545,11 +547,12 @@ def render(result: dict) -> str:
         "carrying the figure, measured with a drawing-free protocol client after the browser's presses "
         "(p95 in brackets); render = the rest (the page's main thread: React and Plotly; headless chromium "
         "draws WebGL in software, so 3-D figures cost far more here than on a laptop's GPU). "
-        f"**Baseline**: a trivial one-figure Streamlit page (`{BASELINE.path}`: a slider and `st.plotly_chart` "
-        "of one line) on its own server, measured the same way in the same run"
+        f"**Baseline**: a trivial one-figure Streamlit page (`{BASELINE.path}`: a slider and "
+        "`st.plotly_chart` of one line) on its own server, measured the same way in the same run"
         + (f": p50 {base_p50:.0f} ms, p95 {base.get('p95_ms', float('nan')):.0f} ms." if base_p50 else ".")
-        + f" Scrub = one step of the page's client-side scrubber ({SCRUB_STEPS} steps, from the input event to "
-        "Plotly.restyle resolved in the chart's frame; `sent` = WebSocket messages the page sent meanwhile). "
+        + f" Scrub = one step of the page's client-side scrubber ({SCRUB_STEPS} steps, from the input event "
+        "to Plotly.restyle resolved in the chart's frame; `sent` = WebSocket messages the page sent "
+        "meanwhile). "
         f"Targets: p50 <= {TARGET_P50_MS:.0f} ms, p95 <= {TARGET_P95_MS:.0f} ms and p50 <= "
         f"{TARGET_BASELINE_RATIO:g} x the baseline's; scrub p50 <= {TARGET_SCRUB_MS:.0f} ms; first render <= "
         f"{TARGET_FIRST_RENDER_S:g} s; the neural-net page's retrain <= {TARGET_RETRAIN_S:g} s.",

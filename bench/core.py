@@ -662,7 +662,8 @@ def _tuned_race_case() -> Case:
         def check(pairs: list) -> Work:
             if len(pairs) != len(scenario.optimizers) or any(s.lrs.size != TUNED_RATES for _, s in pairs):
                 raise BenchmarkError("the tuned race did not sweep 64 rates for every racer")
-            return Work(f"{len(pairs)} optimizers x {TUNED_RATES} rates x {TUNED_STEPS} steps, one run call each",
+            return Work(f"{len(pairs)} optimizers x {TUNED_RATES} rates x {TUNED_STEPS} steps, one run call "
+                        "each",
                         {"optimizers": len(pairs), "rates": TUNED_RATES, "steps": TUNED_STEPS})
 
         return Trial(lambda: explorer.tune(surface, scenario.optimizers, scenario.start, TUNED_STEPS,

@@ -31,11 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import report
-from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, ROOT, SETTLED, _free_port, cpu_seconds, element_figure,
+from bench import nginx, report
+from lossviz.ui.catalog import PAGES, PageInfo
+from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, PROBES, ROOT, SETTLED, _free_port, cpu_seconds,
+                           element_figure,
                            load_average, rerun_message, resident_mb, start_server, stop_server, write_block)
 
 PAGE = "Surface_Explorer"
+RERUNNING = 2  # ForwardMsg.script_finished FINISHED_EARLY_FOR_RERUN: a run the server starts again itself
 FIRST_STEPS = 30
 P95_LIMIT_MS = 1000.0
 REDRAW_TIMEOUT_S = 60.0
@@ -163,7 +166,7 @@ async def _protocol_run(ws, back_msg, result: SessionResult) -> tuple[float | No
         message.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=60))
         facts["script_hash"] = message.metadata.active_script_hash or facts.get("script_hash", "")
         kind = message.WhichOneof("type")
-        if kind == "script_finished":
+        if kind == "script_finished" and message.script_finished != RERUNNING:
             return arrived, facts
         if kind != "delta" or message.delta.WhichOneof("type") != "new_element":
             continue
@@ -183,7 +186,7 @@ async def _protocol_run(ws, back_msg, result: SessionResult) -> tuple[float | No
 
 
 async def run_protocol_session(base_url: str, index: int, duration_s: float, think_s: float,
-                               seed: int = 0, min_redraws: int = 0) -> SessionResult:
+                               seed: int = 0, min_redraws: int = 0, balanced: bool = False) -> SessionResult:
     """The same student as :func:`run_session`, speaking Streamlit's WebSocket protocol instead of
     driving a browser: it measures the server alone (request to contour map received), without the
     browsers' rendering competing for the same cores."""
@@ -199,7 +202,10 @@ async def run_protocol_session(base_url: str, index: int, duration_s: float, thi
 
     ws_url = base_url.replace("http", "ws", 1) + "/_stcore/stream"
     try:
-        async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None) as ws:
+        # Through a balancer, the page request first, as a browser: its route cookie pins the session.
+        cookie = await asyncio.to_thread(nginx.route_cookie, base_url) if balanced else ""
+        async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None,
+                                      additional_headers={"Cookie": cookie} if cookie else None) as ws:
             opened = time.monotonic()
             _, facts = await _protocol_run(ws, rerun(), result)
             result.opened_at = time.monotonic()
@@ -229,18 +235,97 @@ async def run_protocol_session(base_url: str, index: int, duration_s: float, thi
     return result
 
 
+async def run_page_session(base_url: str, index: int, duration_s: float, think_s: float, info: PageInfo,
+                           seed: int = 0, min_redraws: int = 0, balanced: bool = False) -> SessionResult:
+    """A student on another page, over Streamlit's protocol: open the page's default link, then move its
+    benchmark slider (bench.browser.PROBES: the setting a student moves most) one step at a time, to the
+    other end and back. Latency runs from the request to the probe's figure arriving (or, if the run sends
+    none, the run's end); a run that shows an exception counts as an error. Per-session state is checked
+    on the Explorer only, where each session's start is its own."""
+    import websockets
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    probe = PROBES[info.path]
+    rng = np.random.default_rng([seed, index])
+    result = SessionResult(index, float("nan"))
+    ws_url = base_url.replace("http", "ws", 1) + "/_stcore/stream"
+
+    async def one_run(ws, message) -> tuple[float | None, dict]:
+        sent, arrived, facts, seen = time.monotonic(), None, {}, 0
+        await ws.send(message.SerializeToString())
+        while True:
+            forward = ForwardMsg()
+            forward.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=REDRAW_TIMEOUT_S))
+            facts["script_hash"] = forward.metadata.active_script_hash or facts.get("script_hash", "")
+            if forward.WhichOneof("type") == "script_finished" and forward.script_finished != RERUNNING:
+                return arrived if arrived is not None else time.monotonic() - sent, facts
+            if forward.WhichOneof("type") != "delta" or forward.delta.WhichOneof("type") != "new_element":
+                continue
+            element = forward.delta.new_element
+            kind = element.WhichOneof("type")
+            if kind == "exception":
+                result.errors.append(f"exception on the page: {element.exception.message[:100]}")
+            elif kind == "slider" and element.slider.id.endswith(f"-{probe.slider_key}"):
+                facts["slider"] = element.slider
+            elif arrived is None and (spec := element_figure(element)) is not None:
+                if spec.get("data") and spec["data"][0].get("type") == probe.figure_type:
+                    seen += 1
+                    if seen > probe.nth:
+                        arrived = time.monotonic() - sent
+
+    try:
+        cookie = await asyncio.to_thread(nginx.route_cookie, base_url) if balanced else ""
+        async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None,
+                                      additional_headers={"Cookie": cookie} if cookie else None) as ws:
+            opened = time.monotonic()
+            _, facts = await one_run(ws, rerun_message(info.url_path))
+            result.opened_at = time.monotonic()
+            result.open_s = result.opened_at - opened
+            slider = facts.get("slider")
+            if slider is None:
+                raise RuntimeError(f"no slider {probe.slider_key!r} on {info.title}")
+            low, high, step = slider.min, slider.max, slider.step or 1
+            value, direction = (list(slider.default) or [low])[0], 1
+            deadline = time.monotonic() + duration_s
+            while time.monotonic() < deadline or result.checked < min_redraws:
+                if not low <= value + direction * step <= high:
+                    direction = -direction
+                value += direction * step
+                pressed = time.monotonic()
+                latency, _ = await one_run(ws, rerun_message(info.url_path, facts["script_hash"], slider.id,
+                                                             value))
+                result.checked += 1
+                result.latencies_ms.append(1000 * latency)
+                result.pressed_at.append(pressed)
+                await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
+    except Exception as exc:
+        first_line = str(exc).splitlines()[0][:120] if str(exc) else ""
+        result.errors.append(f"session failed: {type(exc).__name__}: {first_line}")
+    return result
+
+
 async def run_sessions(base_url: str | list[str], sessions: int, duration_s: float, think_s: float,
                        on_browser_started=None, min_redraws: int = 0, client: str = "browser",
-                       browser_args: list[str] | None = None) -> list[SessionResult]:
+                       browser_args: list[str] | None = None, balanced: bool = False,
+                       info: PageInfo | None = None) -> list[SessionResult]:
     """``sessions`` concurrent sessions, each changing settings for ``duration_s`` seconds, as browsers
     (``client="browser"``) or as bare protocol clients (``"protocol"``). With several base URLs, session
     i goes to URL i mod their number, and stays there."""
     urls = [base_url] if isinstance(base_url, str) else list(base_url)
+    if info is not None and info.url_path != PAGE:
+        if client != "protocol":
+            raise ValueError("pages other than the Explorer are driven by protocol clients "
+                             "(--client protocol)")
+        if on_browser_started:
+            on_browser_started()
+        return list(await asyncio.gather(*(run_page_session(urls[i % len(urls)], i, duration_s, think_s, info,
+                                                            min_redraws=min_redraws, balanced=balanced)
+                                           for i in range(sessions))))
     if client == "protocol":
         if on_browser_started:
             on_browser_started()
         return list(await asyncio.gather(*(run_protocol_session(urls[i % len(urls)], i, duration_s, think_s,
-                                                                min_redraws=min_redraws)
+                                                                min_redraws=min_redraws, balanced=balanced)
                                            for i in range(sessions))))
     from playwright.async_api import async_playwright
 
@@ -304,13 +389,18 @@ class Sampler(threading.Thread):
 
 
 def run_load(sessions: int, duration_s: float, think_s: float, url: str | None = None,
-             log_dir: Path | None = None, client: str = "browser", replicas: int = 1) -> dict:
+             log_dir: Path | None = None, client: str = "browser", replicas: int = 1,
+             through_nginx: bool = False, info: PageInfo | None = None) -> dict:
     """Start ``replicas`` servers (unless ``url``), run the sessions (session i on server i mod replicas,
-    as a load balancer with sticky sessions would place them), and summarize (see the module docstring)."""
+    as a load balancer with sticky sessions would place them, or, ``through_nginx``, all through the
+    documented nginx configuration, which places them by its route cookie), and summarize (see the module
+    docstring)."""
     servers, logs, urls = [], [], [url] if url else []
-    sampler = None
+    sampler = balancer = routes = None
     try:
         if url is None:
+            # Every process signs its cookies with the same secret, as the deployment guide says.
+            os.environ.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", f"lossviz-load-{os.getpid()}")
             for replica in range(replicas):
                 log_name = f"load_server_{client}_{sessions}_{replica}.log"
                 log_path = (log_dir or ROOT / "test-artifacts") / log_name
@@ -319,9 +409,15 @@ def run_load(sessions: int, duration_s: float, think_s: float, url: str | None =
                 servers.append(start_server(port, log_path))
                 logs.append(log_path)
                 urls.append(f"http://127.0.0.1:{port}")
+        direct = list(urls)
+        if through_nginx and url is None:
+            balancer = nginx.start([u.removeprefix("http://") for u in direct], _free_port())
+            urls = [balancer.url]
         # One visit to each server first, so the figures below are for a running app, not for importing it.
-        for base in urls:
-            warm = asyncio.run(run_protocol_session(base, 999, 0.0, 0.0))
+        for base in direct:
+            explorer = info is None or info.url_path == PAGE
+            warm = asyncio.run(run_protocol_session(base, 999, 0.0, 0.0) if explorer
+                               else run_page_session(base, 999, 0.0, 0.0, info, min_redraws=1))
             if warm.errors:
                 raise RuntimeError(f"the Explorer does not open on {base}: {warm.errors}")
         pids = [server.pid for server in servers]
@@ -330,17 +426,23 @@ def run_load(sessions: int, duration_s: float, think_s: float, url: str | None =
         cpu_before = sum(cpu_seconds(pid) for pid in pids)
         started = time.monotonic()
         results = asyncio.run(run_sessions(urls, sessions, duration_s, think_s,
-                                           on_browser_started=sampler.start, client=client))
+                                           on_browser_started=sampler.start, client=client,
+                                           balanced=balancer is not None, info=info))
         elapsed = time.monotonic() - started
         server_cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before if pids else None
         end_memory = sum(resident_mb(pid) for pid in pids) if pids else None
     finally:
         if sampler is not None and sampler.is_alive():
             sampler.stop()
+        if balancer is not None:
+            routes = balancer.routes()
+            balancer.stop()
         for server in servers:
             stop_server(server)
     log_errors = [line for log in logs for line in log.read_text().splitlines() if LOG_ERROR.search(line)]
-    return summarize(results, client=client, sessions=sessions, replicas=len(urls), duration_s=duration_s,
+    return summarize(results, client=client, sessions=sessions, replicas=len(servers) or len(urls),
+                     nginx=routes, page=(info.title if info else "Surface explorer"),
+                     page_path=info.url_path if info else PAGE, duration_s=duration_s,
                      think_s=think_s, elapsed_s=elapsed, server_cpu_s=server_cpu, memory_mb=sampler.memory_mb,
                      end_memory_mb=end_memory, browser_cpu_s=sum(sampler.browser_cpu.values()),
                      log_errors=log_errors, load_before=load_before, load_after=load_average())
@@ -394,10 +496,16 @@ def summary_text(s: dict) -> str:
             f"log errors {len(s['log_errors'])}, load {s['load_before']} -> {s['load_after']}")
 
 
-def markers(client: str, replicas: int, think_s: float) -> tuple[str, str]:
+def _page_info(url_path: str) -> PageInfo:
+    return next(p for p in PAGES if p.url_path == url_path)
+
+
+def markers(client: str, replicas: int, think_s: float, through_nginx: bool = False,
+            page: str = PAGE) -> tuple[str, str]:
     """Each configuration (client, replicas, think time) has its own block: re-running one replaces it
     and keeps the others."""
-    return report.markers(f"load-benchmark-{client}-{replicas}x-think{think_s:g}")
+    return report.markers(f"load-benchmark-{client}-{replicas}x-think{think_s:g}"
+                          + ("-nginx" if through_nginx else "") + ("" if page == PAGE else f"-{page}"))
 
 
 CLIENT_TEXT = {
@@ -418,21 +526,34 @@ CLIENT_TEXT = {
 
 def render(summaries: list[dict], command: str) -> str:
     first = summaries[0]
-    begin, end = markers(first["client"], first["replicas"], first["think_s"])
+    balanced = first.get("nginx") is not None
+    page = first.get("page_path", PAGE)
+    begin, end = markers(first["client"], first["replicas"], first["think_s"], balanced, page)
     lines = [
         begin,
-        f"## Load: {first['client']} clients, {first['replicas']} server process(es), {first['think_s']:g} s "
-        "between moves",
+        f"## Load{'' if page == PAGE else ': ' + first['page']}: {first['client']} clients, "
+        f"{first['replicas']} server process(es)"
+        f"{' behind nginx' if balanced else ''}, {first['think_s']:g} s between moves",
         "",
         f"Measured {dt.date.today().isoformat()} with `{command}` on {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}: {first['replicas']} `streamlit run` server process(es) (session i on "
-        f"process i mod {first['replicas']}, as a sticky load balancer places them) and "
-        f"{CLIENT_TEXT[first['client']]} Each "
-        "session opens the Surface Explorer with its own start point, then moves the steps slider one step, "
-        f"waits for the contour map, checks it, and thinks {first['think_s']:g} s (jittered ±50 %) before "
-        "the next move. A figure is correct when its first path starts at the session's own start (anything "
-        "else is state leaking between sessions) and has steps + 1 points for the session's own slider. "
-        "Page open: link opened to page drawn, every session arriving at once. The load average is the "
+        f"{platform.python_version()}: {first['replicas']} `streamlit run` server process(es) "
+        + (f"behind Debian's nginx {nginx.version()} configured as docs/DEPLOYMENT.md says (its ```nginx "
+           "block, read by bench/nginx.py; only the upstream addresses and the port replaced), every "
+           "session through nginx, placed by its route cookie, "
+           if balanced else f"(session i on process i mod {first['replicas']}, as a sticky load balancer "
+                            "places them) ")
+        + "and "
+        f"{CLIENT_TEXT[first['client']]} "
+        + (("Each session opens the Surface Explorer with its own start point, then moves the steps slider "
+            "one step, waits for the contour map, checks it, and thinks "
+            f"{first['think_s']:g} s (jittered ±50 %) before the next move. A figure is correct when its "
+            "first path starts at the session's own start (anything else is state leaking between "
+            "sessions) and has steps + 1 points for the session's own slider. ") if page == PAGE else
+           (f"Each session opens {first['page']} on its default link, then moves its slider "
+            f"({PROBES[_page_info(page).path].what}) one step, waits for that figure, and thinks "
+            f"{first['think_s']:g} s (jittered ±50 %) before the next move; the figures are not checked "
+            "per session here (the Explorer's runs check that). "))
+        + "Page open: link opened to page drawn, every session arriving at once. The load average is the "
         "machine's, other jobs included: the latencies are pessimistic.",
         "",
         "| sessions | replicas | think (s) | duration (s) | page open p95 (s) | redraws | p50 / p95, all "
@@ -461,6 +582,13 @@ def render(summaries: list[dict], command: str) -> str:
     if len(summaries) > 1:
         lines.append(f"Most sessions with p95 <= {P95_LIMIT_MS:.0f} ms once all had arrived, in this sweep: "
                      f"{max(held) if held else 'none (even the smallest count missed it)'}.")
+    if balanced:
+        for s in summaries:
+            r = s["nginx"]
+            shares = ", ".join(f"{a}: {n}" for a, n in r["per_process"].items())
+            lines.append(f"Through nginx, {s['sessions']} sessions: {r['routes']} route cookies, "
+                         f"{len(r['split'])} of them on more than one process; sessions "
+                         f"per process: {shares}.")
     problems = [m for s in summaries for m in s["leaks"] + s["wrong"] + s["errors"] + s["log_errors"]]
     if problems:
         lines.append("Problems seen (first 5): " + "; ".join(problems[:5]))
@@ -481,6 +609,12 @@ def main(argv: list[str] | None = None) -> None:
                         "WebSocket protocol without a browser, to measure the server alone")
     parser.add_argument("--replicas", type=int, default=1,
                         help="servers to start; session i goes to server i mod replicas (sticky sessions)")
+    parser.add_argument("--page", default=PAGE, choices=[p.url_path for p in PAGES if p.exists],
+                        help="the page the sessions use (pages other than the Explorer: protocol clients, "
+                        "moving the browser benchmark's slider for that page)")
+    parser.add_argument("--nginx", action="store_true",
+                        help="put the documented nginx configuration (docs/DEPLOYMENT.md) in front of the "
+                        "replicas, started and stopped here, and drive every session through it")
     parser.add_argument("--url", help="an already running server (memory, CPU and log are then not measured)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true")
@@ -489,14 +623,17 @@ def main(argv: list[str] | None = None) -> None:
     summaries = []
     for count in counts:
         summaries.append(run_load(count, args.duration, args.think, args.url, client=args.client,
-                                  replicas=args.replicas))
+                                  replicas=args.replicas, through_nginx=args.nginx,
+                                  info=_page_info(args.page)))
         print(summary_text(summaries[-1]), flush=True)
     command = "python -m bench.load " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
     block = render(summaries, command.strip())
     print(block)
     if not args.no_write:
-        write_block(block, args.output, *markers(args.client, summaries[0]["replicas"], args.think))
-    if any(s["leaks"] or s["wrong"] or s["log_errors"] for s in summaries):
+        write_block(block, args.output,
+                    *markers(args.client, summaries[0]["replicas"], args.think, args.nginx, args.page))
+    if any(s["leaks"] or s["wrong"] or s["log_errors"] or (s.get("nginx") or {}).get("split")
+           for s in summaries):
         raise SystemExit(1)
 
 

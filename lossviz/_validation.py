@@ -24,7 +24,8 @@ __all__ = [
 ]
 
 
-def format_range(low: float | None, high: float | None, include_low: bool = True, include_high: bool = True) -> str:
+def format_range(low: float | None, high: float | None, include_low: bool = True,
+                 include_high: bool = True) -> str:
     """The interval as messages print it: ``[0, 1)``, ``(0, inf)``; an unbounded end is always open.
 
     >>> format_range(0, None)
@@ -115,13 +116,15 @@ def check_per_run(
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, (numbers.Real, bool, np.bool_)):
-        return check_scalar(value, name, low=low, high=high, include_low=include_low, include_high=include_high)
+        return check_scalar(value, name, low=low, high=high, include_low=include_low,
+                            include_high=include_high)
     if isinstance(value, str):
         raise TypeError(f"{name} must be a real number or an array of shape (R,), got {value!r}")
     arr = check_array(value, name)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(
-            f"{name} must be a scalar or a non-empty array of shape (R,) (one value per run), got shape {arr.shape}"
+            f"{name} must be a scalar or a non-empty array of shape (R,) (one value per run), "
+            f"got shape {arr.shape}"
         )
     bad = np.zeros(arr.shape, dtype=bool)
     if low is not None:
@@ -131,7 +134,8 @@ def check_per_run(
     if bad.any():
         index = int(np.argmax(bad))
         interval = format_range(low, high, include_low, include_high)
-        raise ValueError(f"{name} must be in {interval} for every run, got {float(arr[index])!r} at index {index}")
+        raise ValueError(f"{name} must be in {interval} for every run, "
+                         f"got {float(arr[index])!r} at index {index}")
     arr = arr.copy()
     arr.flags.writeable = False
     return arr
@@ -202,5 +206,6 @@ def check_start(x0: object, dim: int, name: str = "x0") -> np.ndarray:
     """``x0`` as a finite float array of shape ``(dim,)``."""
     start = check_array(x0, name)
     if start.shape != (dim,):
-        raise ValueError(f"{name} must have shape ({dim},) for an objective with dim={dim}, got shape {start.shape}")
+        raise ValueError(f"{name} must have shape ({dim},) for an objective with dim={dim}, "
+                         f"got shape {start.shape}")
     return start

@@ -47,7 +47,8 @@ step (:data:`CHAINABLE`); the others (cosine, cyclic, ...) set the rate instead 
 :func:`spec` publishes every parameter's label, kind, range and default as data.
 
 Every schedule but ``reduce_on_plateau`` and ``chain`` also takes ``warmup_steps`` (default 0) and
-``warmup_start_factor`` (default 1/3, torch ``LinearLR``'s default): a linear warm-up from ``warmup_start_factor * base_lr`` towards ``base_lr`` over
+``warmup_start_factor`` (default 1/3, torch ``LinearLR``'s default): a linear warm-up from
+``warmup_start_factor * base_lr`` towards ``base_lr`` over
 the first ``warmup_steps`` steps, then the schedule itself restarted at its own step 0. That is exactly
 torch's ``SequentialLR([LinearLR(opt, start_factor, 1.0, warmup_steps), main], milestones=[warmup_steps])``:
 the warm-up never reaches ``base_lr`` itself (its last value is

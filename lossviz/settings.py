@@ -39,7 +39,8 @@ class OptimizerSetting:
     label: str = ""
 
     def _key(self) -> tuple:
-        return (self.name, _frozen(self.hyperparameters), self.schedule, _frozen(self.schedule_params), self.label)
+        return (self.name, _frozen(self.hyperparameters), self.schedule, _frozen(self.schedule_params),
+                self.label)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, OptimizerSetting) and self._key() == other._key()
@@ -53,7 +54,8 @@ def build_optimizer(setting: OptimizerSetting) -> optimizers.Optimizer:
     return optimizers.get(setting.name, **setting.hyperparameters)
 
 
-def build_schedule(setting: OptimizerSetting, optimizer: optimizers.Optimizer, steps: int) -> schedules.Schedule | None:
+def build_schedule(setting: OptimizerSetting, optimizer: optimizers.Optimizer,
+                   steps: int) -> schedules.Schedule | None:
     """The setting's schedule with the optimizer's lr as base_lr, or None for a constant rate."""
     params = dict(setting.schedule_params)
     if setting.schedule == "constant" and not params.get("warmup_steps"):

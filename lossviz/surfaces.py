@@ -139,7 +139,9 @@ _REGISTRY: dict[str, Callable[..., Surface]] = {}
 _STARTS: dict[str, tuple[float, float]] = {}
 
 
-def register(name: str, start: tuple[float, float] | None = None) -> Callable[[Callable[..., Surface]], Callable[..., Surface]]:
+def register(
+    name: str, start: tuple[float, float] | None = None
+) -> Callable[[Callable[..., Surface]], Callable[..., Surface]]:
     """Decorator adding a surface factory to the registry under ``name``, with its default ``start``
     (a point from which every optimizer at its default rate has somewhere to go)."""
 

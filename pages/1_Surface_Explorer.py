@@ -28,7 +28,8 @@ def defaults_for(name: str, surface: str | None = None) -> dict:
 
 page = open_page("explorer", FIELDS, scenarios=explorer.SCENARIOS, default="ravine",
                  adapt=lambda d, q: surface_picker.link_defaults(d, q, SURFACES, defaults_for),
-                 expand=lambda s: controls.expand(s, explorer.SPARE_RACERS, SLOTS, lambda n: defaults_for(n, s["surface"])))
+                 expand=lambda s: controls.expand(s, explorer.SPARE_RACERS, SLOTS,
+                                                  lambda n: defaults_for(n, s["surface"])))
 page.lesson(
     "Each optimizer starts at the same point and follows its own update rule downhill. The contour map "
     "(left) is the surface seen from above, the 3-D view (right) the same surface in relief. Press "
@@ -41,18 +42,21 @@ click = st.session_state.get("contour_chart")
 if isinstance(click, dict) and click.get("id") != st.session_state.get("_applied_click"):
     st.session_state["_applied_click"] = click.get("id")
     with shown_errors():
-        url.apply_values({a: round(surface_picker.clicked(click, c), 3) for a, c in (("x0", "x"), ("y0", "y"))})
+        url.apply_values({a: round(surface_picker.clicked(click, c), 3)
+                          for a, c in (("x0", "x"), ("y0", "y"))})
 
 page.scenario_picker()
 choice = surface_picker.surface_picker("explorer", SURFACES, on_switch=lambda old, new: {
-    key: defaults_for(controls.lr_key_optimizer(key), new)["lr"] for key in controls.slot_lr_keys(SLOTS).values()})
+    key: defaults_for(controls.lr_key_optimizer(key), new)["lr"]
+    for key in controls.slot_lr_keys(SLOTS).values()})
 fields = {f.key: f for f in FIELDS}
 with st.sidebar:
     steps = int(widgets.slider(fields["steps"]))
     racers = int(widgets.slider(fields["racers"]))
     settings = tuple(controls.optimizer_slot(slot, steps, st, defaults_for) for slot in range(1, racers + 1))
     tune = widgets.checkbox(fields["tune"], help="A fair race: sweep each racer's rate over 64 values (one "
-                            "vectorized run each) and race every one at its best: the lowest loss after the steps.")
+                            "vectorized run each) and race every one at its best: the lowest loss after "
+                            "the steps.")
 active = choice.active_keys | {"steps", "racers", "inspect_step", "tune"} | {
     k for slot in range(1, racers + 1) for k in controls.active_keys(slot)}
 page.write_link(active)
@@ -63,7 +67,8 @@ with shown_errors():
     surface = cache.build_surface(choice.key)
     multiples = len(explorer.LR_MULTIPLIERS)
     points = racers * (multiples + 1 + (64 if tune else 0))
-    work = budget.Estimate(budget.run_seconds(surface, steps, calls=(3 if tune else 2) * racers, points=points),
+    work = budget.Estimate(budget.run_seconds(surface, steps, calls=(3 if tune else 2) * racers,
+                                              points=points),
                            knobs=(budget.Knob("steps", steps), budget.Knob("optimizers racing", racers)))
     if budget.affordable(work):
         xs, ys, Z = cache.surface_grid(choice.key, 81)
@@ -82,14 +87,16 @@ view_key = repr(choice.key)
 inspected = st.session_state["inspect_step"] = min(int(st.session_state.get("inspect_step", 0)), steps - 1)
 contour = figures.contour(xs, ys, Z, surface, entries, minima, choice.start, inspected, view_key)
 left, right = st.columns(2)
-page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True, main=True)
+page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True,
+           main=True)
 page.chart(relief := figures.surface3d(xs, ys, Z, surface, entries, minima, view_key), "surface_chart", right)
 for e in entries:
     (st.success if e.ok else st.warning)(f"**{e.label}**: {e.verdict}")
 if tune:
     page.chart(tuning := figures.tuning_curves(sweeps, entries, minima), "tuning_curve")
     st.caption("Each racer's final loss against its learning rate (64 rates, one vectorized run per racer); "
-               "the star is the rate it races at. A wide valley forgives a rough guess; a narrow one does not.")
+               "the star is the rate it races at. A wide valley forgives a rough guess; "
+               "a narrow one does not.")
 c1, c2 = st.columns(2)
 page.chart(loss := figures.loss_curves(entries, minima), "loss_curve", c1)
 if len(minima.points):
@@ -103,7 +110,8 @@ if steps > 1:  # a slider needs two ends; a one-step race has only step 0 to ins
     st.slider("inspect step", 0, steps - 1, key="inspect_step",
               help="The arrows on the map show this step: dark grey, the negative gradient (scaled to fit); "
               "in the optimizer's colour, the update it actually made.")
-st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to fit), the coloured arrow the update "
+st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to fit), "
+           "the coloured arrow the update "
            "each optimizer actually made. They differ wherever momentum or per-coordinate scaling acts.")
 for e in entries:
     with st.expander(f"{e.label}: update {inspected + 1} (step {inspected})", expanded=True), shown_errors():
@@ -112,7 +120,8 @@ for e in entries:
 st.subheader("Export")
 c1, c2 = st.columns(2)
 export.csv_button("Trajectories (CSV)", lambda: {e.label: e.trajectory.to_frame().drop(columns="run")
-                                                 for e in entries}, "lossviz_trajectories.csv", c1, label="optimizer")
+                                                 for e in entries}, "lossviz_trajectories.csv", c1,
+                  label="optimizer")
 export.html_button("Contour figure (HTML)", contour, "lossviz_contour.html", c2)
 export.animation_button(lambda: plot.animation(surface, entries, minima=minima), "lossviz_race", entries, c2)
 export.image_buttons({"Contour map": contour, "3-D surface": relief, "Loss curves": loss,

@@ -127,3 +127,4 @@ with shown_errors():
         lesson.range_test(surface, start, max(steps, 50), curvature)))
     page.chart(figures.range_test(test, floor, lines[:1]), "range_chart")
     st.caption(lesson.range_test_summary(test, limit))
+page.slides("lossviz_learning_rate")

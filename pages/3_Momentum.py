@@ -121,3 +121,4 @@ def phase_section() -> None:
 
 
 phase_section()
+page.slides("lossviz_momentum")

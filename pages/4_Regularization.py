@@ -86,7 +86,6 @@ export.csv_button("Regularization paths (CSV)", lambda: lesson.paths_table(view.
 with c2:
     export.code_block(lesson.sklearn_script(land.X, land.y, features, penalty, strength, l1_ratio=l1_ratio),
                       title="Equivalent scikit-learn code")
-
 st.subheader("Adam + L2 is not AdamW")
 st.markdown(
     "All three runs use the same λ. **SGD** adds λw to the gradient, which is the gradient of (λ/2)‖w‖²: "
@@ -128,3 +127,4 @@ def weight_decay_section() -> None:
 
 
 weight_decay_section()
+page.slides("lossviz_regularization")

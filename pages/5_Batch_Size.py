@@ -127,3 +127,4 @@ export.csv_button("Noise balls (CSV)", lambda: lesson.balls_frame(found.balls), 
 with shown_errors():
     export.code_block(lesson.torch_script(problem, lr, [*sizes, None], steps=steps, x0=start, seed=seed,
                                           sampling=sampling))
+page.slides("lossviz_batch_size")

@@ -307,7 +307,8 @@ def test_cli_rejects_a_filter_that_matches_nothing_and_bad_counts(tmp_path: Path
 def test_benchmark_case_is_one_run_call_of_at_least_200_rates(monkeypatch):
     calls = []
     real_run = learning_rate.run
-    monkeypatch.setattr(learning_rate, "run", lambda *a, **k: calls.append(a[1].hyperparameters["lr"]) or real_run(*a, **k))
+    monkeypatch.setattr(learning_rate, "run",
+                        lambda *a, **k: calls.append(a[1].hyperparameters["lr"]) or real_run(*a, **k))
     ((name, work, target, note),) = cases.learning_rate_cases()
     assert "lr sweep" in name and (target is None or target > 0) and "one run call" in note
     result = work()
@@ -331,3 +332,32 @@ def test_benchmark_cases_compute_the_figures_they_name():
         Z = work()
         side = 101 if "101x101" in name else 51
         assert Z.shape == (side, side) and np.all(np.isfinite(Z)) and note
+
+
+def test_the_nginx_run_deploys_the_guides_own_configuration_with_only_its_addresses_replaced(tmp_path):
+    """bench.load --nginx measures the file docs/DEPLOYMENT.md tells users to deploy: its route-cookie map,
+    hash and WebSocket headers stay; the example upstreams and port give way to this run's loopback ones."""
+    from bench import nginx
+
+    documented = nginx.documented_config()
+    conf = nginx.config_for(["127.0.0.1:9001", "127.0.0.1:9002"], 18080, tmp_path)
+    for kept in ("map $cookie_lossviz_route $lossviz_route", "hash $lossviz_route consistent;",
+                 "proxy_set_header Upgrade $http_upgrade;", "add_header Set-Cookie \"lossviz_route="):
+        assert kept in documented and kept in conf
+    assert "server 127.0.0.1:9001;" in conf and "server 127.0.0.1:9002;" in conf
+    assert "10.0.0." not in conf and "listen 127.0.0.1:18080;" in conf and "listen 80;" not in conf
+    assert conf.count("upstream lossviz {") == 1
+
+
+def test_the_nginx_run_reads_stickiness_from_the_access_log(tmp_path):
+    from bench import nginx
+
+    (tmp_path / "access.log").write_text(
+        "- r1 127.0.0.1:9001 200 /\n"
+        "r1 r1 127.0.0.1:9001 101 /_stcore/stream\n"
+        "- r2 127.0.0.1:9002 200 /\n"
+        "r2 r2 127.0.0.1:9001 101 /_stcore/stream\n"  # a route that moved: a session lost
+        "- h 127.0.0.1:9002 200 /_stcore/health\n")
+    balancer = nginx.Balancer("http://127.0.0.1:1", tmp_path, None)
+    assert balancer.routes() == {"routes": 2, "split": ["r2"],
+                                 "per_process": {"127.0.0.1:9001": 2, "127.0.0.1:9002": 1}}

@@ -10,7 +10,8 @@ from lossviz.settings import OptimizerSetting
 def _run(name):
     sc = explorer.get(name)
     surface = surfaces.get(sc.surface, **sc.surface_params)
-    racers = [p[0] for p in explorer.tune(surface, sc.optimizers, sc.start, sc.steps)] if sc.tune else sc.optimizers
+    racers = ([p[0] for p in explorer.tune(surface, sc.optimizers, sc.start, sc.steps)] if sc.tune
+              else sc.optimizers)
     return sc, surface, explorer.race(surface, racers, sc.start, sc.steps)
 
 
@@ -56,7 +57,8 @@ def test_saddle_gd_stalls_near_the_origin_and_there_is_no_minimum():
 
 def test_himmelblau_start_decides_which_minimum():
     _, surface, entries = _run("himmelblau_starts")
-    reached = {int(np.argmin(np.linalg.norm(surface.minima - e.trajectory.params[-1], axis=1))) for e in entries}
+    reached = {int(np.argmin(np.linalg.norm(surface.minima - e.trajectory.params[-1], axis=1)))
+               for e in entries}
     assert all(e.distance[-1] < 1e-2 for e in entries)
     assert len(reached) == 3
 
@@ -77,7 +79,8 @@ def test_divergence_is_reported_with_the_step_and_the_reason():
 
 def test_saddle_escape_is_explained_as_negative_curvature_not_instability():
     surface = surfaces.get("saddle")
-    (entry,) = explorer.race(surface, [OptimizerSetting("sgd", {"lr": 0.05, "momentum": 0.9})], (-2.0, 1e-4), 60)
+    (entry,) = explorer.race(surface, [OptimizerSetting("sgd", {"lr": 0.05, "momentum": 0.9})],
+                             (-2.0, 1e-4), 60)
     assert entry.left_view_at > 0 and "λ_min" in entry.verdict
 
 
@@ -102,7 +105,8 @@ def test_race_refuses_bad_settings_with_a_named_message(settings, steps, match):
 
 
 def test_schedules_and_warmup_reach_the_run():
-    setting = OptimizerSetting("sgd", {"lr": 0.1}, schedule="step", schedule_params={"step_size": 5, "gamma": 0.5})
+    setting = OptimizerSetting("sgd", {"lr": 0.1}, schedule="step",
+                               schedule_params={"step_size": 5, "gamma": 0.5})
     (entry,) = explorer.race(surfaces.get("booth"), [setting], (0.0, 0.0), 12)
     assert np.allclose(entry.trajectory.lr, 0.1 * 0.5 ** (np.arange(12) // 5))
     onecycle = OptimizerSetting("adam", {"lr": 0.5}, schedule="onecycle")
@@ -191,7 +195,8 @@ def test_the_tuned_race_picks_the_rate_a_brute_force_loop_picks_and_gd_ends_lowe
         finals = []
         for lr in sweep.lrs:  # one run per rate, the slow way
             (entry,) = explorer.race(surface, [OptimizerSetting(setting.name, {**setting.hyperparameters,
-                                                                               "lr": float(lr)})], sc.start, sc.steps)
+                                                                               "lr": float(lr)})],
+                                     sc.start, sc.steps)
             finals.append(np.inf if entry.trajectory.diverged_at >= 0 else float(entry.trajectory.loss[-1]))
         finals = np.array(finals)
         best = np.flatnonzero(finals == finals.min())[-1]  # ties to the larger rate

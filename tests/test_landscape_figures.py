@@ -31,7 +31,8 @@ def _validated(fig: go.Figure) -> dict:
 
 
 @pytest.mark.parametrize("log_scale, animate, click_grid, diverged, arrows",
-                         list(itertools.product([False, True], [False, True], [0, 5], [-1, 4], [False, True])))
+                         list(itertools.product([False, True], [False, True], [0, 5], [-1, 4],
+                                                [False, True])))
 def test_every_contour_variant_is_a_valid_figure(log_scale, animate, click_grid, diverged, arrows):
     paths = [_path("1. SGD", lv.PALETTE[0]), _path("2. Adam", lv.PALETTE[1], diverged)]
     shown = [lv.Arrow((0.0, 0.0), (0.5, 0.5), "#444", label="g")] if arrows else []
@@ -81,8 +82,8 @@ def test_a_path_that_leaves_the_view_is_cut_at_the_edge_and_marked_in_both_views
 
 @pytest.mark.parametrize("log_y", [False, True])
 def test_every_curves_variant_is_a_valid_figure(log_y):
-    spec = _validated(lv.curves_figure([("a", "#000", np.array([1.0, 0.0, -1.0]))], ylabel="loss", log_y=log_y,
-                                       hlines=[(0.5, "best")]))
+    spec = _validated(lv.curves_figure([("a", "#000", np.array([1.0, 0.0, -1.0]))], ylabel="loss",
+                                       log_y=log_y, hlines=[(0.5, "best")]))
     y = decode(spec["data"][0]["y"])
     # On a log axis, values <= 0 are gaps, not clipped numbers.
     assert np.isnan(y[1:]).all() if log_y else np.array_equal(y, [1.0, 0.0, -1.0])

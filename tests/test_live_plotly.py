@@ -16,8 +16,10 @@ from tests.pagetest import decode, figures
 
 def test_the_front_end_loads_the_plotly_js_of_the_installed_package_from_the_static_folder():
     page = (live_plotly.FRONTEND / "index.html").read_text()
-    scripts = re.findall(r'<script src="([^"]+)"', page)
-    assert scripts == ["../../app/static/plotly.min.js"]  # relative to /component/<name>/index.html
+    # Loaded with the first figure (relative to /component/<name>/index.html): the full bundle for 3-D.
+    assert re.search(r'full: "\.\./\.\./app/static/plotly\.min\.js"', page)
+    assert re.search(r'cartesian: "plotly-cartesian\.min\.js"', page)
+    assert (live_plotly.FRONTEND / "plotly-cartesian.min.js").exists()
     copied = live_plotly.STATIC / "plotly.min.js"
     assert copied.read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
     # The package file's date, so the browser's cache (Last-Modified) holds until plotly is upgraded.
@@ -33,7 +35,8 @@ def test_a_stale_copy_of_plotly_js_is_replaced(tmp_path, monkeypatch):
     live_plotly._install_plotly_js()  # creates the folder
     (tmp_path / "static" / "plotly.min.js").write_text("old plotly")
     live_plotly._install_plotly_js()
-    assert (tmp_path / "static" / "plotly.min.js").read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
+    assert ((tmp_path / "static" / "plotly.min.js").read_bytes()
+            == live_plotly._bundled_plotly_js().read_bytes())
     assert not list((tmp_path / "static").glob("*.tmp"))
 
 
@@ -94,7 +97,8 @@ def test_a_spec_encodes_to_the_same_figure_as_plotly_would():
     xs, ys = np.linspace(-1, 1, 4), np.linspace(0, 2, 3)
     Z = np.add.outer(ys, xs) ** 2
     xy = np.array([[0.0, 0.0], [0.5, 0.5], [np.nan, np.nan]])
-    spec = lv.contour_spec(xs, ys, Z, paths=[lv.Path("a", "#000", xy, np.array([1.0, 0.5, np.nan]), diverged_at=1)],
+    spec = lv.contour_spec(xs, ys, Z,
+                           paths=[lv.Path("a", "#000", xy, np.array([1.0, 0.5, np.nan]), diverged_at=1)],
                            start=(0.0, 0.0))
     mine = json_.loads(live_plotly.figure_json(spec))
     theirs = json_.loads(pio.to_json(lv.as_figure(spec), validate=False))
@@ -103,5 +107,24 @@ def test_a_spec_encodes_to_the_same_figure_as_plotly_would():
         for key in ("x", "y", "z"):
             if key in a:
                 np.testing.assert_array_equal(decode(a[key]), decode(b[key]))
-    curves = json_.loads(live_plotly.figure_json(lv.curves_spec([("a", "#000", np.array([3.0, 2.0]))], ylabel="l")))
+    curves = json_.loads(live_plotly.figure_json(lv.curves_spec([("a", "#000", np.array([3.0, 2.0]))],
+                                                                ylabel="l")))
     assert curves["data"][0]["x"]["dtype"] == "i4" and list(decode(curves["data"][0]["x"])) == [0, 1]
+
+
+def test_the_cartesian_bundle_is_the_same_plotly_js_release_as_the_full_one():
+    """2-D live charts load the vendored cartesian bundle, 3-D ones the plotly package's full bundle: the
+    two must be one plotly.js release, or a page would draw its 2-D and 3-D figures with different
+    versions (update lossviz/ui/live_plotly_frontend/plotly-cartesian.min.js with the plotly package:
+    `npm pack plotly.js-cartesian-dist-min@<version>`)."""
+    import re
+    from pathlib import Path
+
+    import plotly
+
+    def version(path: Path) -> str:
+        return re.search(r"plotly\.js (?:\(cartesian - minified\) )?v(\S+)", path.read_text()[:300]).group(1)
+
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    cartesian = Path(live_plotly.__file__).parent / "live_plotly_frontend" / "plotly-cartesian.min.js"
+    assert version(cartesian) == version(full)

@@ -371,14 +371,17 @@ def torch_flat_grad(net: torch.nn.Sequential) -> np.ndarray:
 def test_mlp_forward_and_gradient_match_torch_sequential(activation: str, case: str) -> None:
     if case == "cross_entropy-3":
         model = models.mlp(X_CLS, Y_3, hidden=(7, 5), activation=activation)
-        criterion = lambda out: F.cross_entropy(out, torch.tensor(Y_3))
+        def criterion(out):
+            return F.cross_entropy(out, torch.tensor(Y_3))
     elif case == "binary_cross_entropy_with_logits":
         model = models.mlp(X_CLS, Y_BIN, hidden=(7, 5), activation=activation, loss=case)
-        criterion = lambda out: F.binary_cross_entropy_with_logits(
-            out[:, 0], torch.tensor(Y_BIN, dtype=torch.float64))
+        def criterion(out):
+            return F.binary_cross_entropy_with_logits(
+                out[:, 0], torch.tensor(Y_BIN, dtype=torch.float64))
     else:
         model = models.mlp(X_REG, Y_REG, hidden=(7, 5), activation=activation, task="regression")
-        criterion = lambda out: F.mse_loss(out[:, 0], torch.tensor(Y_REG))
+        def criterion(out):
+            return F.mse_loss(out[:, 0], torch.tensor(Y_REG))
     for seed in range(3):
         noise = 0.05 * np.random.default_rng(seed).standard_normal(model.dim)
         p = model.init_params(seed=seed) + noise

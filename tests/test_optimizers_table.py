@@ -165,7 +165,8 @@ def _outside(bound: float, direction: float) -> float:
 
 @pytest.mark.parametrize(("name", "row"), _all_specs(), ids=[f"{n}-{r.name}" for n, r in _all_specs()])
 def test_every_spec_row_is_what_the_constructor_checks(name: str, row: optimizers.HyperSpec) -> None:
-    build = lambda **kw: optimizers.get(name, **kw)
+    def build(**kw):
+        return optimizers.get(name, **kw)
     if row.kind in ("float", "fraction", "eps"):
         for bound, included, outward in ((row.low, row.include_low, -1), (row.high, row.include_high, 1)):
             if bound is None:  # unbounded: a far value (within what the other arguments allow)

@@ -143,7 +143,8 @@ def test_step_inspector_fills_in_the_update_for_the_chosen_step():
     at = _app()
     at.slider(key="inspect_step").set_value(3).run()
     _ok(at)
-    formulas = [m.value for m in at.get("latex") if hasattr(m, "value")] or [e.proto.body for e in at.markdown]
+    formulas = ([m.value for m in at.get("latex") if hasattr(m, "value")]
+                or [e.proto.body for e in at.markdown])
     assert any(r"\theta_{4} = \theta_{3}" in f for f in formulas)
 
 
@@ -170,7 +171,8 @@ def test_a_click_is_applied_once_and_a_new_click_again():
     assert at.session_state["x0"] == 1.0
 
 
-@pytest.mark.parametrize("bad", [{"x": "nan", "y": 0.0, "id": "c"}, {"x": None, "y": 1.0, "id": "d"}, {"id": "e"}])
+@pytest.mark.parametrize("bad", [{"x": "nan", "y": 0.0, "id": "c"}, {"x": None, "y": 1.0, "id": "d"},
+                                 {"id": "e"}])
 def test_a_malformed_click_is_refused_with_a_message(bad):
     at = _app()
     at.session_state["contour_chart"] = bad

@@ -21,3 +21,25 @@ def test_every_page_opens_through_the_kit_and_the_entry_point_builds_the_navigat
         if page.exists:
             assert "open_page(" in (ROOT / page.path).read_text(), page.path
     assert "nav.navigation(" in (ROOT / "app.py").read_text()
+
+
+
+def test_every_page_offers_each_chart_for_slides_and_its_play_figure_as_an_animation():
+    """Issue 18: every figure as a PNG at projector size and an SVG; a page with a Play button also hands
+    out the played figure as a GIF and an MP4 (the files are opened in tests/e2e/test_slides.py)."""
+    from tests.pagetest import errors, figures
+
+    for page in PAGES:
+        if not page.exists:
+            continue
+        at = AppTest.from_file(str(ROOT / page.path), default_timeout=180).run()
+        assert not at.exception, page.path
+        labels = [b.proto.label for b in at.get("download_button")]
+        drawn = figures(at)
+        assert labels.count("PNG") == labels.count("SVG") == len(drawn), page.path
+        switches = [t for t in at.toggle if t.label == "Animation for slides (GIF and MP4)"]
+        assert len(switches) == (1 if any(s.get("frames") for s in drawn) else 0), page.path
+        if page.id == "regularization":  # drawing one takes seconds: one page's here, each in the browser
+            switches[0].set_value(True).run()
+            labels = [b.proto.label for b in at.get("download_button")]
+            assert {"Download animation (GIF)", "Download animation (MP4)"} <= set(labels), errors(at)

@@ -42,7 +42,8 @@ def test_contour_maps_the_surface_and_draws_each_path(ravine_race):
     assert lines["GD"].line.color == PALETTE[0] and lines["too fast"].line.color == PALETTE[1]
     fast = ravine_race["too fast"]
     assert fast.diverged_at > 0
-    marks = {t.text[0]: t for t in fig.data[1:] if t.mode == "markers+text" and t.legendgroup == "too fast"}
+    marks = {t.text[0]: t for t in fig.data[1:]
+             if getattr(t, "mode", None) == "markers+text" and t.legendgroup == "too fast"}
     assert set(marks) == {f"diverged at step {fast.diverged_at}", "left the view at step 1"}
     cross = marks[f"diverged at step {fast.diverged_at}"]
     last = fast.params[fast.diverged_at]

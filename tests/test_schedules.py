@@ -164,7 +164,8 @@ def test_matches_stepping_torch_scheduler(name, params, make):
 @pytest.mark.parametrize("warmup, warmup_start", [(13, 0.05), (1, 1 / 3)])
 def test_warmup_matches_torch_sequential_lr(name, params, make, warmup, warmup_start):
     if make is None:  # constant: torch needs some scheduler after the ramp; a factor of one.
-        make = lambda o: L.LambdaLR(o, lambda t: 1.0)
+        def make(o):
+            return L.LambdaLR(o, lambda t: 1.0)
     sched = _build(name, params, warmup_steps=warmup, warmup_start_factor=warmup_start)
     steps = _steps_for(name, params, warmup)
     expected = torch_lrs(make, float(sched.base_lr), steps, warmup, warmup_start)

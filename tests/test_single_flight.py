@@ -69,5 +69,6 @@ def test_different_keys_are_computed_side_by_side():
         time.sleep(0.05)
         return key
 
-    assert [progress_cache.cached("single_flight_keys", k, lambda k=k: work(k)) for k in range(3)] == [0, 1, 2]
+    assert [progress_cache.cached("single_flight_keys", k, lambda k=k: work(k))
+            for k in range(3)] == [0, 1, 2]
     assert calls == [0, 1, 2]

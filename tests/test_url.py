@@ -9,7 +9,8 @@ def _page():
 
     from lossviz.ui import url
 
-    fields = [url.int_field("n", 3, 1, 10), *(url.lazy(url.float_field(f"k{i}", 0.5, 0.0, 1.0)) for i in range(50))]
+    fields = [url.int_field("n", 3, 1, 10),
+              *(url.lazy(url.float_field(f"k{i}", 0.5, 0.0, 1.0)) for i in range(50))]
     url.seed_from_url("test", fields)
     if st.button("preset", key="preset"):
         url.apply_values({"k1": 0.25, "k40": 0.75})
@@ -17,7 +18,8 @@ def _page():
     for i in range(n):
         url.restore(f"k{i}")
         st.slider(f"k{i}", 0.0, 1.0, key=f"k{i}")
-    st.session_state["in_state"] = sorted(k for k in st.session_state if k.startswith("k") and k[1:].isdigit())
+    st.session_state["in_state"] = sorted(k for k in st.session_state
+                                          if k.startswith("k") and k[1:].isdigit())
 
 
 def _app(query=None) -> AppTest:

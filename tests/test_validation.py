@@ -67,5 +67,6 @@ def test_check_objective_and_start():
     with pytest.raises(TypeError, match="integer attribute dim >= 1, got dim=None"):
         check_objective(NoDim())
     assert check_start([1, 2], 2).shape == (2,)
-    with pytest.raises(ValueError, match=r"x0 must have shape \(2,\) for an objective with dim=2, got shape \(3,\)"):
+    with pytest.raises(ValueError,
+                       match=r"x0 must have shape \(2,\) for an objective with dim=2, got shape \(3,\)"):
         check_start([1, 2, 3], 2)

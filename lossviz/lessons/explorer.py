@@ -20,7 +20,8 @@ from lossviz.settings import OptimizerSetting, build_optimizer, build_schedule
 from lossviz.surfaces import Surface
 
 __all__ = [
-    "RaceEntry", "race", "MAX_RACERS", "Minima", "find_minima", "default_lr", "default_hyperparameters", "tune", "lr_frames", "LR_MULTIPLIERS", "Scenario", "SCENARIOS", "SPARE_RACERS",
+    "RaceEntry", "race", "MAX_RACERS", "Minima", "find_minima", "default_lr", "default_hyperparameters",
+    "tune", "lr_frames", "LR_MULTIPLIERS", "Scenario", "SCENARIOS", "SPARE_RACERS",
     "get", "names",
 ]
 
@@ -53,11 +54,13 @@ class RaceEntry:
     ok: bool = True
 
 
-def _outside(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]], margin: float) -> np.ndarray:
+def _outside(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]],
+             margin: float) -> np.ndarray:
     box = np.asarray(domain, dtype=float)
     pad = margin * (box[:, 1] - box[:, 0])
     with np.errstate(invalid="ignore"):
-        return np.any((xy < box[:, 0] - pad) | (xy > box[:, 1] + pad), axis=1) & np.all(np.isfinite(xy), axis=1)
+        return (np.any((xy < box[:, 0] - pad) | (xy > box[:, 1] + pad), axis=1)
+                & np.all(np.isfinite(xy), axis=1))
 
 
 def _left_view(xy: np.ndarray, domain: tuple[tuple[float, float], tuple[float, float]]) -> int:
@@ -145,7 +148,8 @@ def _verdict(surface: Surface, entry_optimizer: optimizers.Optimizer, traj: Traj
         nesterov = bool(entry_optimizer.hyperparameters.get("nesterov", False))
         stable_limit = analysis.max_stable_lr(max(curvature[-1], 1e-300), momentum, nesterov)
         if entry_optimizer.name == "sgd" and traj.lr[k] > stable_limit:
-            text += " " + analysis.explain_stability(float(traj.lr[k]), float(curvature[-1]), momentum, nesterov)
+            text += " " + analysis.explain_stability(float(traj.lr[k]), float(curvature[-1]), momentum,
+                                                     nesterov)
         elif curvature[0] < 0:
             # Not an instability: the surface curves downward here and the path follows it.
             text += (f" The surface curves downward there (λ_min = {curvature[0]:.3g} < 0): the path slides "
@@ -201,7 +205,8 @@ def race(
         distance = None
         if len(minima.points):
             with np.errstate(invalid="ignore"):
-                distance = np.min(np.linalg.norm(traj.params[:, None, :] - minima.points[None], axis=-1), axis=1)
+                distance = np.min(np.linalg.norm(traj.params[:, None, :] - minima.points[None], axis=-1),
+                                  axis=1)
             distance.flags.writeable = False
         left = _left_view(traj.params, surface.domain)
         verdict, ok = _verdict(surface, optimizer, traj, distance, left, minima)
@@ -267,7 +272,8 @@ def tune(surface: Surface, settings: Sequence[OptimizerSetting], start: Sequence
                                    hyperparameters=others, lrs=rates, schedule=schedule)
         lr = sweep.best_lr if sweep.best_index >= 0 else setting.hyperparameters.get("lr")
         tuned = replace(setting, hyperparameters={**setting.hyperparameters, "lr": float(lr)},
-                        label=f"{setting.label} → tuned lr {float(lr):.3g}" if setting.label else setting.label)
+                        label=(f"{setting.label} → tuned lr {float(lr):.3g}" if setting.label
+                               else setting.label))
         out.append((tuned, sweep))
     return out
 
@@ -324,7 +330,8 @@ def default_lr(surface: Surface, optimizer: str, start: Sequence[float] | None =
     distance = max(distance, 1e-3 * max(b - a for a, b in surface.domain))
     family = _LR_FAMILY.get(optimizer, "step")
     if family in ("gd", "sam"):
-        rate = (1.0 if len(minima) else 0.1) / _curvature_scale(surface, point) / (2.0 if family == "sam" else 1.0)
+        rate = ((1.0 if len(minima) else 0.1) / _curvature_scale(surface, point)
+                / (2.0 if family == "sam" else 1.0))
     else:
         rate = {"adagrad": 0.3 * distance, "adadelta": 10.0 * distance, "newton": 0.5, "lbfgs": 0.05,
                 "sign": 0.02 * distance}.get(family, 0.05 * distance)

@@ -48,13 +48,13 @@ import ast
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from lossviz import datasets, models, optimizers, schedules, torch_export
+from lossviz import csvdata, datasets, models, optimizers, schedules, torch_export
 from lossviz._validation import (
     check_array,
     check_choice,
@@ -78,6 +78,7 @@ from lossviz.landscape import (
     ProjectionCheck,
     filter_normalized_directions,
     interpolation,
+    interpolation_rise,
     loss_slice,
     plane_axes,
     plane_losses,
@@ -87,7 +88,7 @@ from lossviz.landscape import (
     trajectory_pca,
 )
 from lossviz.run import Trajectory, minibatch_indices, run
-from lossviz.settings import OptimizerSetting, build_optimizer, build_schedule
+from lossviz.settings import LessonScenario, OptimizerSetting, build_optimizer, build_schedule
 
 __all__ = [
     "BIAS_MODES",
@@ -99,15 +100,21 @@ __all__ = [
     "MAX_STEPS",
     "REFINED",
     "SCENARIOS",
+    "SHARED_AND_HIDDEN",
+    "SHARPNESS_POINTS",
+    "STAGES",
+    "SPARE_RUNS",
     "DecisionView",
     "InterpolationView",
     "LandscapeViews",
     "NetScenario",
+    "PAGE_SCENARIOS",
     "PlaneView",
     "SharpnessView",
     "SliceView",
     "TorchScript",
     "TrainedRun",
+    "Work",
     "accuracy",
     "build_model",
     "decision_grid",
@@ -124,6 +131,15 @@ __all__ = [
     "torch_model_code",
     "torch_script",
     "train",
+    "view_settings",
+    "weight_count",
+    "work",
+    "summary",
+    "final_words",
+    "interpolation_words",
+    "slice_words",
+    "sharpness_words",
+    "plane_words",
 ]
 
 # Datasets with two input features, so the decision boundary is a picture. Iris uses its petal length
@@ -478,6 +494,171 @@ REFINED: dict[str, dict[str, int]] = {
 }
 
 
+STAGES = ("coarse", "refined")
+# Steps where a page measures sharpness by default: 16 keep the refined views of every scenario within a
+# page's work budget (20, the functions' default, took Adam's scenario over it: its preconditioned
+# sharpness doubles the Hessian-vector products).
+SHARPNESS_POINTS = 16
+
+
+def view_settings(stage: str, *, resolution: int = 51, sharpness_points: int = 20) -> dict[str, dict]:
+    """Keyword arguments of each view at ``stage`` for a page whose reader chose the slices' ``resolution``
+    and the number of steps where sharpness is measured.
+
+    The refined stage uses the reader's choices (:data:`REFINED` otherwise); the coarse stage uses
+    :data:`COARSE`, never finer than the reader's choices.
+
+    Parameters
+    ----------
+    stage : {"coarse", "refined"}
+    resolution : int in [3, 201]
+        Grid points per axis of the slices and along the longer axis of the PCA plane.
+    sharpness_points : int in [2, 200]
+
+    Returns
+    -------
+    dict
+        ``{"interpolation": {...}, "slices": {...}, "plane": {...}, "sharpness": {...}, "decision": {...}}``,
+        each the keyword arguments of that view function.
+
+    Examples
+    --------
+    >>> from lossviz.lessons import neural_net as nl
+    >>> nl.view_settings("coarse", resolution=15)["slices"], nl.view_settings("refined")["sharpness"]
+    ({'resolution': 15}, {'points': 20, 'n_iter': 16})
+    """
+    check_choice(stage, "stage", STAGES)
+    resolution = check_int(resolution, "resolution", low=3, high=MAX_RESOLUTION)
+    points = check_int(sharpness_points, "sharpness_points", low=2, high=200)
+    if stage == "refined":
+        return {"interpolation": dict(REFINED["interpolation"]), "slices": {"resolution": resolution},
+                "plane": {"resolution": resolution, "path_points": None},
+                "sharpness": {"points": points, "n_iter": REFINED["sharpness"]["n_iter"]},
+                "decision": dict(REFINED["decision"])}
+    return {"interpolation": dict(COARSE["interpolation"]),
+            "slices": {"resolution": min(COARSE["slices"]["resolution"], resolution)},
+            "plane": {"resolution": min(COARSE["plane"]["resolution"], resolution),
+                      "path_points": COARSE["plane"]["path_points"]},
+            "sharpness": {"points": min(COARSE["sharpness"]["points"], points),
+                          "n_iter": COARSE["sharpness"]["n_iter"]},
+            "decision": dict(COARSE["decision"])}
+
+
+# The cost of each part, per unit of work, measured (CPU time, one BLAS thread) on this 2-core machine
+# over networks from 2-8-2 on 200 samples to 2-128-128-2 on 2,000, and rounded up: a forward and backward
+# pass per sample and weight, a float64 forward pass, a float32 grid point (slices, PCA plane), a
+# Hessian-vector product, the PCA of the paths (per point and weight: a few dozen block iterations), and
+# what a step costs whatever the network's size (the loop, the optimizer, the recording).
+_PASS_SECONDS = 0.45e-9
+_FORWARD_SECONDS = 0.2e-9
+_GRID_SECONDS = 0.05e-9
+_HVP_SECONDS = 0.7e-9
+_PCA_SECONDS = 6e-8
+_STEP_SECONDS = 150e-6
+_GRID_POINT_SECONDS = 3e-6
+_HVP_POINT_SECONDS = 30e-6
+
+
+class Work(NamedTuple):
+    """Estimated CPU seconds of training, of the coarse views and of the refined views, and the bytes the
+    training keeps (the weights of every step, the gradients of Adam-family runs, the PCA's copies)."""
+
+    train: float
+    coarse: float
+    refined: float
+    bytes: float
+
+
+def _step_cost(optimizer: optimizers.Optimizer, dim: int) -> tuple[float, float]:
+    """(seconds of overhead, full passes) per step: L-BFGS evaluates up to ``max_eval`` times, SAM twice,
+    Newton differentiates the gradient in every direction and decomposes a d x d Hessian."""
+    hyper = optimizer.hyperparameters
+    if optimizer.name == "lbfgs":
+        evaluations = float(hyper.get("max_eval") or 1.25 * hyper.get("max_iter", 20))
+        return 1e-3 * evaluations, evaluations
+    if optimizer.name == "newton":
+        return 2e-3 + 1e-8 * dim**3, 2.0 * dim + 1
+    if optimizer.name == "sam":
+        return 2 * _STEP_SECONDS, 2.0
+    return _STEP_SECONDS, 1.0
+
+
+def weight_count(model: models.MLP, hidden: Sequence[int]) -> int:
+    """The number of weights of ``model``'s network (same inputs, same outputs) with hidden widths ``hidden``.
+
+    >>> from lossviz.lessons import neural_net as nl
+    >>> model, _ = nl.build_model("moons", n_samples=50, hidden=(32, 32))
+    >>> nl.weight_count(model, (32, 32)) == model.dim, nl.weight_count(model, (8,))
+    (True, 42)
+    """
+    widths = (model.widths[0], *hidden, model.widths[-1])
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(widths))
+
+
+def work(model: models.MLP | tuple[int, int], settings: Sequence[OptimizerSetting], steps: int,
+         batch_sizes: Sequence[int | None] | None = None, *, resolution: int = 51,
+         sharpness_points: int = 20) -> Work:
+    """What :func:`train` and the views at both stages (:func:`view_settings`) would cost, before any of it
+    runs: a page refuses settings above its budget instead of computing them.
+
+    Deliberately simple (linear in steps, runs, samples and weights; quadratic in the resolution) and on
+    the high side of the cost measured on a quiet machine. A mini-batch step costs its batch's gradient
+    and a forward pass over every sample (the page's loss and accuracy at that step).
+
+    Parameters
+    ----------
+    model : MLP, or (samples, weights)
+        The network, or only its size (:func:`weight_count`): what a setting would cost, unbuilt.
+    settings : sequence of OptimizerSetting
+        Validated here, as :func:`train` would (a ValueError names a bad hyperparameter).
+    steps : int
+    batch_sizes : one per setting, or None
+    resolution, sharpness_points
+        As :func:`view_settings`.
+
+    Returns
+    -------
+    Work
+
+    Examples
+    --------
+    >>> from lossviz.lessons import neural_net as nl
+    >>> from lossviz.settings import OptimizerSetting
+    >>> model, _ = nl.build_model("moons", n_samples=1000, hidden=(32, 32))
+    >>> cost = nl.work(model, [OptimizerSetting("sgd", {"lr": 0.05})] * 2, 500)
+    >>> 0.3 < cost.train < 1.5 and cost.coarse < cost.refined < 1.5
+    True
+    """
+    built = [build_optimizer(s) for s in settings]
+    steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
+    n, dim = (model.n_samples, model.dim) if isinstance(model, models.DataModel) else map(int, model)
+    runs = len(built)
+    batches = list(batch_sizes) if batch_sizes is not None else [None] * runs
+    adaptive = sum(adaptive_stability_threshold(o, 1.0) is not None for o in built)
+    train_seconds = 0.0
+    for optimizer, batch in zip(built, batches):
+        overhead, passes = _step_cost(optimizer, dim)
+        samples = batch if batch and batch < n else n
+        scoring = n * dim * _FORWARD_SECONDS if samples < n else 0.0
+        train_seconds += steps * (overhead + passes * samples * dim * _PASS_SECONDS + scoring)
+    grid_point = n * dim * _GRID_SECONDS + _GRID_POINT_SECONDS
+    points = runs * (steps + 1)
+    pca = _PCA_SECONDS * points * dim
+
+    def views(stage: str) -> float:
+        kw = view_settings(stage, resolution=resolution, sharpness_points=sharpness_points)
+        path = kw["plane"]["path_points"] or steps + 1
+        sharp = kw["sharpness"]["points"] * kw["sharpness"]["n_iter"] * (runs + adaptive)
+        return (kw["interpolation"]["n_alphas"] * runs * (n * dim * _FORWARD_SECONDS + 20e-6)
+                + kw["slices"]["resolution"] ** 2 * runs * grid_point
+                + (kw["plane"]["resolution"] ** 2 + path * runs) * grid_point + pca
+                + sharp * (n * dim * _HVP_SECONDS + _HVP_POINT_SECONDS)
+                + kw["decision"]["resolution"] ** 2 * runs * dim * 2e-9)
+
+    kept = 8.0 * (steps + 1) * dim * (3 * runs + adaptive)
+    return Work(train_seconds, views("coarse"), views("refined"), kept)
+
+
 def _check_runs(runs: Sequence[TrainedRun]) -> None:
     if not runs:
         raise ValueError("runs must hold at least one trained run")
@@ -780,6 +961,14 @@ class LandscapeViews:
     preconditioned: np.ndarray | None = None
     adaptive_thresholds: tuple[np.ndarray | None, ...] = ()
 
+    @classmethod
+    def of(cls, line: InterpolationView, cut: SliceView, plane: PlaneView,
+           sharp: SharpnessView) -> LandscapeViews:
+        """The views computed one by one (a page's stages), together."""
+        return cls(line.alphas, line.values, cut.xs, cut.ys, cut.slices, cut.centers, plane.plane, plane.xs,
+                   plane.ys, plane.Z, plane.checks, sharp.steps, sharp.sharpness, sharp.thresholds,
+                   sharp.preconditioned, sharp.adaptive_thresholds)
+
 
 def landscape_views(
     model: models.MLP,
@@ -828,9 +1017,7 @@ def landscape_views(
     line = interpolation_view(model, runs, alphas=np.linspace(-0.25, 1.25, 101) if alphas is None else alphas)
     if progress is not None:
         progress(1.0)
-    return LandscapeViews(line.alphas, line.values, slices.xs, slices.ys, slices.slices, slices.centers,
-                          plane.plane, plane.xs, plane.ys, plane.Z, plane.checks, sharp.steps,
-                          sharp.sharpness, sharp.thresholds, sharp.preconditioned, sharp.adaptive_thresholds)
+    return LandscapeViews.of(line, slices, plane, sharp)
 
 
 def export_frames(runs: Sequence[TrainedRun], views: LandscapeViews) -> dict[str, pd.DataFrame]:
@@ -869,6 +1056,132 @@ def export_frames(runs: Sequence[TrainedRun], views: LandscapeViews) -> dict[str
     return {"slices": slices, "plane": plane, "trajectories": pd.concat(frames, ignore_index=True)}
 
 
+# ------------------------------------------------------------------------------------------------ words
+# What a page says beside the figures, in plain text: labels appear as they are, never as markup.
+def summary(model: models.MLP, data: datasets.Dataset) -> str:
+    """One line on the network and the data it is trained on.
+
+    >>> from lossviz.lessons import neural_net as nl
+    >>> model, data = nl.build_model("moons", n_samples=100, hidden=(8,))
+    >>> nl.summary(model, data)[:42]
+    '2-8-2 tanh network, d = 42 weights, softma'
+    """
+    loss = {"cross_entropy": "softmax cross-entropy"}.get(model.loss.name, model.loss.name.replace("_", " "))
+    network = f"{'-'.join(map(str, model.widths))} {model.activation} network, d = {model.dim:,} weights"
+    return (f"{network}, {loss} on {model.n_samples:,} samples of {data.name} "
+            f"({data.description.rstrip('.')}). Every optimizer starts from the same initial weights.")
+
+
+def final_words(model: models.MLP, runs: Sequence[TrainedRun]) -> str:
+    """Each run's loss and training accuracy after the last step: the numbers :func:`torch_script` prints.
+
+    The loss is written to 1e-7 and the accuracy as a count of samples, so the script's output can be
+    checked against it to 1e-6.
+
+    >>> from lossviz.lessons import neural_net as nl
+    >>> from lossviz.settings import OptimizerSetting
+    >>> model, _ = nl.build_model("moons", n_samples=40, hidden=(3,))
+    >>> runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5}, label="GD")], 10)
+    >>> nl.final_words(model, runs).startswith("After 10 steps: GD: loss 0.")
+    True
+    """
+    _check_runs(runs)
+    parts = []
+    for r in runs:
+        if not np.isfinite(r.trajectory.loss[-1]):
+            parts.append(f"{r.label}: diverged at step {r.trajectory.diverged_at} (its views use its last "
+                         "finite weights)")
+            continue
+        correct = int(round(float(r.accuracy[-1]) * model.n_samples))
+        parts.append(f"{r.label}: loss {r.trajectory.loss[-1]:.7f}, accuracy {100 * r.accuracy[-1]:.2f}% "
+                     f"({correct:,} of {model.n_samples:,} samples)")
+    return f"After {runs[0].trajectory.n_steps} steps: " + "; ".join(parts) + "."
+
+
+def interpolation_words(labels: Sequence[str], view: InterpolationView) -> str:
+    """Whether the loss falls all the way along each run's line or climbs back on the way.
+
+    >>> import numpy as np
+    >>> from lossviz.lessons import neural_net as nl
+    >>> view = nl.InterpolationView(np.linspace(0, 1, 3), np.array([[3.0, 2.0, 1.0], [3.0, 4.0, 1.0]]))
+    >>> nl.interpolation_words(["a", "b"], view).split(". ")[1]
+    'a: falls all the way; b: climbs back by 1 on the way.'
+    """
+    rises = [interpolation_rise(view.alphas, values) for values in view.values]
+    return ("The straight line between the two weight vectors, not the path training took. " + "; ".join(
+        f"{label}: {'falls all the way' if rise == 0 else f'climbs back by {rise:.3g} on the way'}"
+        for label, rise in zip(labels, rises)) + ".")
+
+
+def slice_words(view: SliceView, span: float, direction_seed: int) -> str:
+    """What the slices are: the grid, the directions, what a slice can and cannot show.
+
+    >>> from lossviz.lessons import neural_net as nl
+    >>> from lossviz.settings import OptimizerSetting
+    >>> model, _ = nl.build_model("moons", n_samples=60, hidden=(4,))
+    >>> runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5})], 20)
+    >>> nl.slice_words(nl.slices_view(model, runs, resolution=5), 1.0, 0)[:40]
+    'L(θ* + α δ + β η) on a 5×5 grid, α and β'
+    """
+    return (f"L(θ* + α δ + β η) on a {view.xs.size}×{view.ys.size} grid, α and β in ±{span:g}; ★ marks θ*. "
+            f"δ and η are random (seed {direction_seed}), rescaled so every unit's incoming weights have "
+            "the size of that unit's weights in θ*; each run gets its own slice, centred on its own weights, "
+            f"on one colour scale. A slice shows 2 of the {view.centers.shape[1]:,} dimensions: a valley "
+            "that looks wide here may be narrow along directions not drawn.")
+
+
+def sharpness_words(labels: Sequence[str], view: SharpnessView) -> str:
+    """Each run's sharpness at the last measured step against its limit (Adam's preconditioned one too).
+
+    >>> from lossviz.lessons import neural_net as nl
+    >>> from lossviz.settings import OptimizerSetting
+    >>> model, _ = nl.build_model("moons", n_samples=60, hidden=(4,))
+    >>> runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5}), OptimizerSetting("adam")], 20)
+    >>> words = nl.sharpness_words(["GD", "Adam"], nl.sharpness_view(model, runs, points=3, n_iter=10))
+    >>> "against a limit of 4" in words, "adaptive: no 2/lr line" in words
+    (True, True)
+    """
+    parts = []
+    for i, label in enumerate(labels):
+        last, limit = view.sharpness[i, -1], view.thresholds[i]
+        words = f"{label}: λ_max {last:.3g}"
+        if limit is not None:
+            words += f" against a limit of {limit[-1]:.3g}"
+        elif view.adaptive_thresholds[i] is not None:
+            words += (f" (adaptive: no 2/lr line); preconditioned λ_max(P⁻¹H) "
+                      f"{view.preconditioned[i, -1]:.3g} against its limit (2 + 2β₁)/((1 − β₁) lr) = "
+                      f"{view.adaptive_thresholds[i][-1]:.3g}")
+        else:
+            words += " (no stability line for this optimizer)"
+        parts.append(words)
+    return (f"At step {int(view.steps[-1])}: " + "; ".join(parts) + ". Top Hessian eigenvalues by Lanczos "
+            "on Hessian-vector products. Gradient descent cannot settle where λ_max exceeds 2/lr (2(1+β)/lr "
+            "with momentum β): with a large rate the sharpness rises to the dotted line and hovers there, "
+            "the edge of stability. Adam rescales each weight by its preconditioner P, so its limit is on "
+            "the top eigenvalue of P⁻¹H: (2 + 2β₁)/((1 − β₁) lr), 38/lr at β₁ = 0.9 (Cohen et al. 2022).")
+
+
+def plane_words(labels: Sequence[str], view: PlaneView, focus: int) -> str:
+    """How much of the paths the shared PCA plane keeps, and how far each path and its loss are off it.
+
+    >>> from lossviz.lessons import neural_net as nl
+    >>> from lossviz.settings import OptimizerSetting
+    >>> model, _ = nl.build_model("moons", n_samples=60, hidden=(4,))
+    >>> runs = nl.train(model, [OptimizerSetting("sgd", {"lr": 0.5})], 20)
+    >>> nl.plane_words(["GD"], nl.plane_view(model, runs, resolution=5), 0)[:40]
+    'One shared plane for all runs, through G'
+    """
+    evr = view.plane.explained_variance_ratio
+    gaps = "; ".join(f"{label}: up to {check.max_gap:.3g} apart, up to "
+                     f"{100 * check.max_relative_distance:.0f}% of its size off the plane"
+                     for label, check in zip(labels, view.checks))
+    return (f"One shared plane for all runs, through {labels[focus]}'s trained weights and fitted to every "
+            f"path: it keeps {100 * evr.sum():.1f}% of the paths' squared distance from that point (PC1 "
+            f"{100 * evr[0]:.1f}%, PC2 {100 * evr[1]:.1f}%). The map is the loss on the plane: a run's real "
+            f"loss is the solid line on the right, the dashed line what the map shows under its drawn path. "
+            f"{gaps}.")
+
+
 # ---------------------------------------------------------------------------------------- scenarios
 @dataclass(frozen=True)
 class NetScenario:
@@ -889,6 +1202,19 @@ class NetScenario:
     activation: str = "tanh"
     init: str = "he"
     init_scale: float = 1.0
+
+    @property
+    def settings(self) -> dict:
+        """The scenario as the page's link values (``optimizers`` holds the runs' settings, ``bs1``... their
+        batch sizes): the data and network, the training, and the views at their defaults, so that
+        loading it shows exactly the picture its text describes."""
+        return {"dataset": self.dataset, "n": self.n_samples, "noise": self.noise, "dseed": 0,
+                "layers": len(self.hidden), "width": self.hidden[0], "act": self.activation,
+                "init": self.init,
+                "iscale": self.init_scale, "iseed": 0, "steps": self.steps, "runs": len(self.optimizers),
+                "optimizers": self.optimizers, **{f"bs{i}": b for i, b in enumerate(self.batch_sizes, 1)},
+                "span": 1.0, "res": REFINED["slices"]["resolution"], "dirseed": 0, "biases": "zero",
+                "sharp": SHARPNESS_POINTS, "focus": 1, "step": self.steps}
 
 
 SCENARIOS: dict[str, NetScenario] = {
@@ -948,6 +1274,24 @@ SCENARIOS: dict[str, NetScenario] = {
 }
 
 
+# What the page's pictures share and what they hide (its closing note).
+SHARED_AND_HIDDEN = (
+    "What is shared and what is hidden: (a) and (b) are per run, each centred on that run's own weights. (d) "
+    "is one shared plane for all runs: distances and angles on it are true only within the plane, and the "
+    "loss under a drawn path is not the loss the run had (compare the dashed lines with the solid ones). (c) "
+    "and (e) use the real weights, with nothing projected.")
+# The page's scenarios as plain link values (the page kit's form).
+PAGE_SCENARIOS: dict[str, LessonScenario] = {
+    name: LessonScenario(sc.title, sc.settings, sc.explanation) for name, sc in SCENARIOS.items()}
+# What a page adds when the reader asks for more optimizers than a scenario trains: distinct ones.
+SPARE_RUNS = (
+    OptimizerSetting("sgd", {"lr": 0.5}),
+    OptimizerSetting("sgd", {"lr": 0.1, "momentum": 0.9}),
+    OptimizerSetting("adam", {"lr": 0.01}),
+    OptimizerSetting("rmsprop", {"lr": 0.01}),
+)
+
+
 def scenario_names() -> list[str]:
     """Names of the page's classroom scenarios."""
     return list(SCENARIOS)
@@ -1000,12 +1344,14 @@ class TorchScript:
     """A runnable PyTorch script and the files it reads.
 
     code : the script's source; files : file name -> text of each CSV file the script reads from its own
-    directory (empty when everything is inline). Write them beside the script and run it with
+    directory (empty when everything is inline), written by :func:`lossviz.csvdata.to_csv` from ``tables``
+    (file name -> its one-column table). Write them beside the script and run it with
     ``python <script>``: it prints one JSON line per run, ``{"run": label, "loss": ..., "accuracy": ...}``.
     """
 
     code: str
     files: dict[str, str]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False)
 
 
 class _Retarget(ast.NodeTransformer):
@@ -1042,8 +1388,9 @@ def _numbers(values: Sequence[float] | np.ndarray, per_line: int = 6, indent: st
     return "[\n" + "\n".join(lines) + "\n]"
 
 
-def _csv_column(name: str, values: np.ndarray) -> str:
-    return name + "\n" + "\n".join(torch_export.literal(v.item()) for v in np.ravel(values)) + "\n"
+def _table(name: str, values: np.ndarray) -> pd.DataFrame:
+    """One column of a CSV file the script reads (numbers written exactly by :func:`csvdata.to_csv`)."""
+    return pd.DataFrame({name: np.ravel(values)})
 
 
 def _read_column(file_name: str, kind: str) -> str:
@@ -1100,7 +1447,7 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
     inline_numbers = check_int(inline_numbers, "inline_numbers", low=0)
     steps = chosen[0].trajectory.n_steps
     initial = chosen[0].trajectory.params[0]
-    files: dict[str, str] = {}
+    tables: dict[str, pd.DataFrame] = {}
     classify = model.task == "classification"
     one_output = model.n_outputs == 1
     lines = [
@@ -1134,8 +1481,8 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
         lines += [f"y = torch.tensor({_numbers(targets)}{target_type})"]
     else:
         for j in range(model.n_features):
-            files[f"lossviz_nn_x{j + 1}.csv"] = _csv_column(f"x{j + 1}", model.X[:, j])
-        files["lossviz_nn_y.csv"] = _csv_column("y", model.y.astype(np.int64) if classify else model.y)
+            tables[f"lossviz_nn_x{j + 1}.csv"] = _table(f"x{j + 1}", model.X[:, j])
+        tables["lossviz_nn_y.csv"] = _table("y", model.y.astype(np.int64) if classify else model.y)
         columns = ", ".join(_read_column(f"lossviz_nn_x{j + 1}.csv", "float")
                             for j in range(model.n_features))
         lines += [f"X = torch.tensor([{columns}], dtype=torch.float64).T.contiguous()",
@@ -1148,7 +1495,7 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
     if initial.size <= inline_numbers:
         lines += ["", f"INITIAL = {_numbers(initial, per_line=4)}"]
     else:
-        files["lossviz_nn_initial_weights.csv"] = _csv_column("weight", initial)
+        tables["lossviz_nn_initial_weights.csv"] = _table("weight", initial)
         lines += ["", f"INITIAL = {_read_column('lossviz_nn_initial_weights.csv', 'float')}"]
     layers = []
     for i, (fan_in, fan_out) in enumerate(zip(model.widths[:-1], model.widths[1:])):
@@ -1227,7 +1574,7 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
                 lines.append(f"{name} = {_numbers(order, per_line=16, indent='    ')}")
             else:
                 file_name = f"lossviz_nn_order_{r.batch_size}_{r.seed}.csv"
-                files[file_name] = _csv_column("index", order)
+                tables[file_name] = _table("index", order)
                 lines.append(f"{name} = {_read_column(file_name, 'int')}")
         lines += ["model = network()", *setup]
         if r.batch_size:
@@ -1242,4 +1589,5 @@ def torch_script(model: models.MLP, runs: TrainedRun | Sequence[TrainedRun], *,
         if has_scheduler:
             lines.append("    scheduler.step()")
         lines.append(f"report({torch_export.literal(r.label)}, model)")
-    return TorchScript("\n".join(lines) + "\n", files)
+    files = {name: csvdata.to_csv(table) for name, table in tables.items()}
+    return TorchScript("\n".join(lines) + "\n", files, tables)

@@ -14,7 +14,7 @@ keeps within it (the page tests open every page at its maximal settings and meas
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from lossviz.surfaces import Surface
@@ -140,8 +140,27 @@ def _lower_to(knob: Knob, factor: float) -> float:
     return math.floor(target) if float(knob.value).is_integer() else float(f"{target:.2g}")
 
 
-def affordable(estimate: Estimate | Sequence[Estimate], container=None) -> bool:
-    """True if the work fits the budget; otherwise show what to lower (by how much) and return False."""
+def _largest_fitting(knob: Knob, fits: Callable[[Knob, float], bool]) -> float | None:
+    """The largest whole value of ``knob`` in [lowest, value) that ``fits``, by bisection; None if none."""
+    low, high = int(math.ceil(knob.lowest)), int(knob.value) - 1
+    if high < low or not fits(knob, low):
+        return None
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(knob, middle) else (low, middle - 1)
+    return low
+
+
+def affordable(estimate: Estimate | Sequence[Estimate], container=None, *, jointly: bool = False,
+               fits: Callable[[Knob, float], bool] | None = None) -> bool:
+    """True if the work fits the budget; otherwise show what to lower (by how much) and return False.
+
+    ``jointly``: when no setting alone can be lowered enough, name the first knobs to lower together
+    (work that multiplies several settings, such as steps x network size) rather than only pointing to
+    the sidebar. ``fits(knob, value)``: whether the whole work fits with that one whole-numbered knob
+    lowered to ``value`` (the page's own estimate, re-evaluated); when given, the value advised is the
+    largest that fits, instead of the value scaled down in proportion.
+    """
     if not isinstance(estimate, Estimate):
         total = Estimate(0.0)
         for part in estimate:
@@ -150,14 +169,22 @@ def affordable(estimate: Estimate | Sequence[Estimate], container=None) -> bool:
     factor = estimate.factor
     if factor <= 1.0:
         return True
-    shrink = {k.label: _knob_factor(k, estimate) for k in estimate.knobs}
-    ways = [f"{k.label} from {k.value:g} to {_lower_to(k, shrink[k.label]):g}" for k in estimate.knobs
-            if k.value / shrink[k.label] >= k.lowest]
-    by_time = estimate.seconds / SECONDS >= estimate.bytes / BYTES
-    what = (f"about {estimate.seconds:.3g} s of the server's time" if by_time
+    if fits is None:  # each knob lowered by what its share of the work needs (Knob.share)
+        shrink = {k.label: _knob_factor(k, estimate) for k in estimate.knobs}
+        ways = [f"{k.label} from {k.value:g} to {_lower_to(k, shrink[k.label]):g}" for k in estimate.knobs
+                if k.value / shrink[k.label] >= k.lowest]
+    else:
+        lowered = [(k, _largest_fitting(k, fits)) for k in estimate.knobs]
+        ways = [f"{k.label} from {k.value:g} to {v:g}" for k, v in lowered if v is not None]
+    what = (f"about {estimate.seconds:.3g} s of the server's time"
+            if estimate.seconds / SECONDS >= estimate.bytes / BYTES
             else f"about {estimate.bytes / 2**20:,.0f} MB of memory")
     advice = ("Lower " + ways[0] + (" (or " + "; or ".join(ways[1:3]) + ")" if len(ways) > 1 else "") + "."
               if ways else "Lower the settings listed in the sidebar.")
+    if not ways and jointly and estimate.knobs:
+        names = [k.label for k in estimate.knobs[:3]]
+        advice = (f"Lower {', '.join(names[:-1])} and {names[-1]} together: no one of them alone is enough."
+                  if len(names) > 1 else f"Lower {names[0]}.")
     text.notice(f"This picture would take {what}, {factor:.1f} times what one page may use, so it was not "
                 f"computed. {advice}", "error", container)
     return False

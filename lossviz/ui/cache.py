@@ -7,17 +7,24 @@ does the same for the computations that report progress.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
 import numpy as np
 import streamlit as st
 
 from lossviz import analysis, landscape
 from lossviz.lessons import explorer
-from lossviz.settings import OptimizerSetting
+from lossviz.lessons import neural_net as nl
+from lossviz.settings import OptimizerSetting, build_optimizer
 from lossviz.surfaces import Surface
-from lossviz.ui import surface_picker
+from lossviz.ui import budget, controls, progress_cache, surface_picker
+from lossviz.ui.url import Field
 
 __all__ = ["build_surface", "surface_grid", "minima", "curvature", "reference_minimum", "run_race",
-           "race_frames", "tuned"]
+           "race_frames", "tuned", "Training", "network", "network_spec", "network_options",
+           "network_training", "network_affordable", "network_runs", "network_views", "network_stages",
+           "network_decision", "network_script", "warm_network", "NETWORK_STORES"]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -77,11 +84,207 @@ def tuned(key: tuple, settings: tuple[OptimizerSetting, ...], start: tuple[float
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
 
 
-# Until every page is on the kit: the old key helpers, for the pages not yet rebuilt. Removed with them.
-def surface_key(name: str, params: dict, formula: str = "", domain: tuple | None = None) -> tuple:
-    return (name, tuple(sorted(params.items())), formula, domain)
+# ----------------------------------------------------------------------- the Neural net page's stages
+# Training, then each view, coarse first and refined after (lossviz.lessons.neural_net.view_settings), each
+# in a bounded store shared by every session (progress_cache: single flight, progress bars allowed).
+NETWORK_STORES = ("nn_model", "nn_train", "nn_views", "nn_script")
+NETWORK_VIEWS = ("interpolation", "slices", "plane", "sharpness")
+Progress = Callable[[float, str], None]
 
 
+@dataclass(frozen=True)
+class Training:
+    """What a network's training depends on, hashable: the model (``build_model``'s arguments, in
+    :func:`network`'s order), the optimizers with every hyperparameter spelled out and no label (so
+    equal settings share one training, however a page named them), the batch sizes (0: full batch), the
+    steps and the initialization seed."""
+
+    spec: tuple
+    settings: tuple[OptimizerSetting, ...]
+    batches: tuple[int, ...]
+    steps: int
+    init_seed: int
+
+
+def network_spec(value: Callable[[str], object]) -> tuple:
+    """The model's settings from the page's link values (``value(key)``), in :func:`network`'s order."""
+    return (str(value("dataset")), int(value("n")), float(value("noise")), int(value("dseed")),
+            (int(value("width")),) * int(value("layers")), str(value("act")), str(value("init")),
+            float(value("iscale")))
+
+
+def network_options(value: Callable[[str], object]) -> dict:
+    """The views' settings (:func:`network_views`' keywords) from the page's link values."""
+    return {"focus": int(value("focus")) - 1, "span": float(value("span")), "resolution": int(value("res")),
+            "direction_seed": int(value("dirseed")), "biases": str(value("biases")),
+            "sharpness_points": int(value("sharp"))}
+
+
+def network(spec: tuple) -> tuple:
+    """The model and dataset of ``spec`` = (dataset, samples, noise, data seed, hidden widths, activation,
+    initialization, initialization scale)."""
+    name, n, noise, seed, hidden, activation, init, scale = spec
+    return progress_cache.cached("nn_model", spec, lambda: nl.build_model(
+        name, n_samples=n, noise=noise, data_seed=seed, hidden=tuple(hidden), activation=activation,
+        init=init, init_scale=scale), max_entries=16)
+
+
+def network_training(spec: tuple, runs: Sequence[tuple[OptimizerSetting, int]], steps: int,
+                     init_seed: int) -> Training:
+    """The :class:`Training` key of ``runs``, (optimizer setting, batch size) pairs (a ValueError names a
+    bad hyperparameter)."""
+    n = network(spec)[0].n_samples
+    full = tuple(OptimizerSetting(s.name, build_optimizer(s).hyperparameters, s.schedule, s.schedule_params)
+                 for s, _ in runs)
+    return Training(tuple(spec), full, tuple(int(b) if 0 < int(b) < n else 0 for _, b in runs), int(steps),
+                    int(init_seed))
+
+
+# The page's settings the work of each stage grows with, most effective first: training with the coarse
+# views (the first rerun), then the refined views (the second).
+NETWORK_KNOBS = (("steps", "width", "runs", "layers", "n"), ("res", "sharp", "width", "n"))
+
+
+def network_affordable(value: Callable[[str], object], runs: Sequence[tuple[OptimizerSetting, int]],
+                       fields: Mapping[str, Field]) -> bool:
+    """Whether a Neural net page open fits the work budget; if not, a refusal names the settings to lower
+    (``fields``: the page's link fields, for their labels and lowest values) and the value of each that fits.
+
+    A page open is two reruns, training with the coarse views then the refined views (:func:`nl.work`),
+    and each must fit. A value advised is found by re-estimating the work with it, so it fits both.
+    """
+    model, _ = network(network_spec(value))
+
+    def cost(changed: Mapping[str, float]) -> nl.Work:
+        get = lambda key: changed.get(key, value(key))  # noqa: E731
+        size = (model.n_samples if value("dataset") == "iris" else int(get("n")),
+                nl.weight_count(model, (int(get("width")),) * int(get("layers"))))
+        chosen = runs[: int(get("runs"))]
+        return nl.work(size, [s for s, _ in chosen], int(get("steps")), [b for _, b in chosen],
+                       resolution=int(get("res")), sharpness_points=int(get("sharp")))
+
+    def fits(knob: budget.Knob, lowered: float) -> bool:
+        work = cost({next(k for k, f in fields.items() if f.title == knob.label): lowered})
+        return max(work.train + work.coarse, work.refined) <= budget.SECONDS and work.bytes <= budget.BYTES
+
+    work = cost({})
+    stages = (budget.Estimate(work.train + work.coarse, work.bytes, _knobs(NETWORK_KNOBS[0], value, fields)),
+              budget.Estimate(work.refined, 0.0, _knobs(NETWORK_KNOBS[1], value, fields)))
+    return all(budget.affordable(stage, jointly=True, fits=fits) for stage in stages)
+
+
+def _knobs(keys: Sequence[str], value: Callable[[str], object], fields: Mapping[str, Field]) -> tuple:
+    skip = {"n"} if value("dataset") == "iris" else set()  # iris has its 150 flowers
+    return tuple(budget.Knob(fields[k].title, float(value(k)), fields[k].low) for k in keys if k not in skip)
+
+
+def network_runs(training: Training, labels: Sequence[str] = (), progress: Progress | None = None) -> list:
+    """The trained runs (read-only, shared), named ``labels``."""
+    model, _ = network(training.spec)
+    runs = progress_cache.cached("nn_train", training, lambda: nl.train(
+        model, training.settings, training.steps, init_seed=training.init_seed, batch_sizes=training.batches,
+        progress=None if progress is None else (lambda f: progress(f, "Training the network…"))),
+        max_entries=4)
+    if not labels:
+        return list(runs)
+    return [replace(r, label=name, setting=replace(r.setting, label=name)) for r, name in zip(runs, labels)]
+
+
+def _view_options(name: str, focus: int, span: float, direction_seed: int, biases: str) -> dict:
+    return {"interpolation": {}, "slices": {"span": span, "direction_seed": direction_seed, "biases": biases},
+            "plane": {"focus": focus}, "sharpness": {}}[name]
+
+
+def network_views(training: Training, *, focus: int, span: float, resolution: int, direction_seed: int,
+                  biases: str, sharpness_points: int, refine: bool = False,
+                  progress: Progress | None = None) -> tuple[dict, bool]:
+    """The four landscape views by name, and whether all of them are the refined ones.
+
+    Each is the refined view where it is stored already, else the coarse one, computed now if need be;
+    ``refine=True`` computes the refined ones. Each is stored under the training and its own settings.
+    """
+    stages = {stage: nl.view_settings(stage, resolution=resolution, sharpness_points=sharpness_points)
+              for stage in nl.STAGES}
+    model, _ = network(training.spec)
+    views, refined = {}, True
+    for index, name in enumerate(NETWORK_VIEWS):
+        options = _view_options(name, focus, span, direction_seed, biases)
+        keys = {stage: (training, name, tuple(sorted((options | stages[stage][name]).items())))
+                for stage in nl.STAGES}
+        view = progress_cache.peek("nn_views", keys["refined"])
+        if view is None:
+            stage = "refined" if refine else "coarse"
+            refined &= refine
+            words = f"{'Refining' if refine else 'Computing'} the views: {name}…"
+            report = {} if progress is None or name == "interpolation" else {"progress": (
+                lambda f, i=index, w=words: progress((i + f) / len(NETWORK_VIEWS), w))}
+            view = progress_cache.cached("nn_views", keys[stage], lambda: getattr(nl, f"{name}_view")(
+                model, network_runs(training), **options, **stages[stage][name], **report), max_entries=64)
+        views[name] = view
+    return views, refined
+
+
+def network_decision(training: Training, step: int):
+    """What each run's network predicts over its inputs at ``step`` (:func:`nl.decision_view`, refined)."""
+    model, _ = network(training.spec)
+    return progress_cache.cached("nn_views", (training, "decision", step), lambda: nl.decision_view(
+        model, network_runs(training), step, **nl.REFINED["decision"]), max_entries=64)
+
+
+def network_script(training: Training, labels: Sequence[str]) -> nl.TorchScript:
+    """The PyTorch script that trains the runs as the page did and prints their final numbers."""
+    model, _ = network(training.spec)
+    return progress_cache.cached("nn_script", (training, tuple(labels)), lambda: nl.torch_script(
+        model, network_runs(training, labels)), max_entries=8)
+
+
+def network_stages(training: Training, labels: Sequence[str], options: dict) -> tuple[list, dict, Callable]:
+    """The Neural net page's runs and views, with a progress bar while they are computed: each view the
+    refined one where it is stored, else the coarse one.
+
+    Returns ``(runs, views, refine)``. Call ``refine()`` last on the page: when some view was coarse, it
+    computes the refined ones (the bar shows meanwhile, under the coarse pictures) and reruns the page,
+    which then draws them in place; once per picture, and nothing when every view is refined.
+    """
+    bar = st.empty()
+    progress = lambda f, words: bar.progress(min(f, 1.0), words)  # noqa: E731
+    runs = network_runs(training, labels, progress)
+    views, refined = network_views(training, **options, progress=progress)
+    bar.empty()
+
+    def refine() -> None:
+        picture = (training, tuple(sorted(options.items())))
+        if refined or st.session_state.get("_network_refined") == picture:
+            return
+        st.session_state["_network_refined"] = picture
+        network_views(training, **options, refine=True, progress=progress)
+        st.rerun()
+
+    return runs, views, refine
+
+
+def _network_default_visit() -> None:
+    """What a visit to the Neural net page computes at its default scenario, in the page's order."""
+    values = nl.PAGE_SCENARIOS["large_lr"].settings
+    runs = [(s, values.get(f"bs{i}", 0)) for i, s in enumerate(values["optimizers"], 1)]
+    training = network_training(network_spec(values.get), runs, values["steps"], values["iseed"])
+    labels = [controls.slot_label(i, s.name, dict(s.hyperparameters), s.schedule)
+              for i, (s, _) in enumerate(runs, 1)]
+    network_runs(training)
+    network_views(training, **network_options(values.get))
+    network_decision(training, values["step"])
+    network_script(training, labels)
+    network_views(training, **network_options(values.get), refine=True)
+
+
+def warm_network():
+    """Compute the Neural net page's default visit into its stores, once per server process, in the
+    background: the first visitor then finds it done (or joins the computation under way). Returns the
+    thread, or None when it was started before."""
+    return progress_cache.in_background("neural_net", _network_default_visit, NETWORK_STORES)
+
+
+# Until every page is on the kit: the old key helper, for Models on data (not yet rebuilt). Removed with it.
 def setting_key(setting: OptimizerSetting) -> tuple:
     return (setting.name, tuple(sorted(setting.hyperparameters.items())), setting.schedule,
             tuple(sorted(setting.schedule_params.items())), setting.label)

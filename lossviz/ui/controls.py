@@ -57,7 +57,8 @@ def knobs(name: str) -> tuple[Knob, ...]:
     for row in optimizers.spec(name).values():
         # Sequences have no one-box widget; a value derived from others when left unset (L-BFGS's max_eval,
         # Muon's AdamW rate) stays the optimizer's own derivation.
-        if row.kind in ("ints", "list") or row.name == "base_optimizer" or (row.default is None and row.kind != "choice"):
+        if (row.kind in ("ints", "list") or row.name == "base_optimizer"
+                or (row.default is None and row.kind != "choice")):
             continue
         key, argument, index = _knob_name(row.name)
         out.append(Knob(key, argument, index, row))
@@ -106,7 +107,8 @@ def _knob_field(slot: int, optimizer: str, knob: Knob) -> Field:
     if row.kind == "flag":
         return bool_field(key, bool(row.default), label)
     if row.kind == "choice":
-        return choice_field(key, _default(knob), tuple(NONE if c is None else str(c) for c in row.choices), label)
+        return choice_field(key, _default(knob), tuple(NONE if c is None else str(c) for c in row.choices),
+                            label)
     low, high = _bounds(knob)
     if row.kind == "int":
         return int_field(key, int(_default(knob)), low, high, label)
@@ -117,17 +119,22 @@ def _knob_field(slot: int, optimizer: str, knob: Knob) -> Field:
 # "the number of steps of the run" (a fraction of it where noted), so the schedule follows the steps slider.
 SCHEDULE_KNOBS = {
     "constant": (),
-    "step": (("step_size", "step size (0 = a quarter of the steps)", "int", 0), ("gamma", "γ (factor)", "float", 0.5)),
+    "step": (("step_size", "step size (0 = a quarter of the steps)", "int", 0),
+             ("gamma", "γ (factor)", "float", 0.5)),
     "exponential": (("gamma", "γ (factor per step)", "float", 0.99),),
     "inverse_time": (("decay", "decay", "float", 0.01),),
-    "polynomial": (("total_iters", "total iters (0 = all steps)", "int", 0), ("power", "power", "float", 1.0)),
+    "polynomial": (("total_iters", "total iters (0 = all steps)", "int", 0),
+                   ("power", "power", "float", 1.0)),
     "cosine": (("T_max", "T_max (0 = all steps)", "int", 0), ("eta_min", "η_min", "float", 0.0)),
-    "cosine_warm_restarts": (("T_0", "T₀ (0 = a quarter of the steps)", "int", 0), ("T_mult", "T_mult", "int", 1)),
+    "cosine_warm_restarts": (("T_0", "T₀ (0 = a quarter of the steps)", "int", 0),
+                             ("T_mult", "T_mult", "int", 1)),
     "linear": (("start_factor", "start factor", "float", 1 / 3), ("end_factor", "end factor", "float", 1.0),
                ("total_iters", "total iters (0 = all steps)", "int", 0)),
-    "cyclic": (("max_lr", "max lr", "float", 0.1), ("step_size_up", "step size up (0 = a quarter)", "int", 0)),
+    "cyclic": (("max_lr", "max lr", "float", 0.1),
+               ("step_size_up", "step size up (0 = a quarter)", "int", 0)),
     "onecycle": (("pct_start", "pct start", "float", 0.3),),
-    "constant_factor": (("factor", "factor", "float", 1 / 3), ("total_iters", "total iters (0 = a quarter)", "int", 0)),
+    "constant_factor": (("factor", "factor", "float", 1 / 3),
+                        ("total_iters", "total iters (0 = a quarter)", "int", 0)),
     "reduce_on_plateau": (("factor", "factor", "float", 0.1), ("patience", "patience (steps)", "int", 10)),
     "wsd": (("num_stable_steps", "stable steps (0 = half the steps)", "int", 0),
             ("num_decay_steps", "decay steps (0 = the rest)", "int", 0)),
@@ -251,8 +258,8 @@ def optimizer_slot(slot: int, steps: int, container=st.sidebar,
         shown = list(knobs(name))
         hyper: dict = {}
         if name == "sam":
-            base = widgets.select(_field(_key(slot, "base")), st, format_func=lambda n: optimizers.get(n).title,
-                                  label="base optimizer")
+            base = widgets.select(_field(_key(slot, "base")), st,
+                                  format_func=lambda n: optimizers.get(n).title, label="base optimizer")
             hyper["base_optimizer"] = base
             shown += [k for k in knobs(base) if k.key not in {s.key for s in shown}]
         more = widgets.checkbox(_field(_key(slot, "more")), st, label="more settings")
@@ -275,8 +282,8 @@ def optimizer_slot(slot: int, steps: int, container=st.sidebar,
 def slot_label(slot: int, name: str, hyper: dict, schedule: str) -> str:
     """'2. SGD (lr 1.8, momentum 0.5)': the settings that differ from the defaults, so two SGDs in one
     race can be told apart in the legend."""
-    defaults = optimizers.get(name, **({"base_optimizer": hyper["base_optimizer"]} if "base_optimizer" in hyper
-                                        else {})).hyperparameters
+    defaults = optimizers.get(name, **({"base_optimizer": hyper["base_optimizer"]}
+                                       if "base_optimizer" in hyper else {})).hyperparameters
     shown = [f"lr {hyper['lr']:g}"] if "lr" in hyper else []
     for key, value in hyper.items():
         if key in ("lr", "base_optimizer") or defaults.get(key) == value:
@@ -336,7 +343,8 @@ def expand(settings: dict, spare: Sequence[OptimizerSetting] = (), slots: int = 
     for slot in range(1, max(slots, len(racers)) + 1):
         setting = racers[slot - 1] if slot <= len(racers) else spare[(slot - 1) % len(spare)]
         if defaults_for is not None:
-            setting = replace(setting, hyperparameters={**defaults_for(setting.name), **setting.hyperparameters})
+            setting = replace(setting,
+                              hyperparameters={**defaults_for(setting.name), **setting.hyperparameters})
         values |= scenario_values(slot, setting)
     return values
 
@@ -347,7 +355,8 @@ def _switched(slot: int, defaults_for: Callable[[str], dict]) -> None:
     name = st.session_state[_key(slot, "opt")]
     defaults = {f.key: f.default for f in slot_fields(slot)}
     values = {k: v for k, v in scenario_values(slot, OptimizerSetting(name, defaults_for(name))).items()
-              if k.startswith(_knob_key(slot, name, "")) and url.current(k, defaults.get(k)) == defaults.get(k)}
+              if k.startswith(_knob_key(slot, name, ""))
+              and url.current(k, defaults.get(k)) == defaults.get(k)}
     url.apply_values(values)
 
 

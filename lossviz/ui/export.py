@@ -33,12 +33,17 @@ def csv_text(table: Table, label: str = "run", index: bool = False) -> str:
 
 
 def csv_button(title: str, table: Callable[[], Table] | Table, file_name: str, container=None, *,
-               label: str = "run", index: bool = False) -> None:
-    """A download button for a CSV; ``table`` may be a function, called only when the button is clicked."""
+               label: str = "run", index: bool = False, on_click: str = "rerun") -> None:
+    """A download button for a CSV; ``table`` may be a function, called only when the button is clicked.
+
+    ``on_click="ignore"``: the click does not rerun the page (a page whose rerun takes a while would
+    otherwise replace the file being built while the browser asks for it).
+    """
     def build() -> str:
         return csv_text(table() if callable(table) else table, label=label, index=index)
 
-    (container or st).download_button(title, build, file_name, "text/csv", key=f"download::{file_name}")
+    (container or st).download_button(title, build, file_name, "text/csv", key=f"download::{file_name}",
+                                      on_click=on_click)
 
 
 def figure_html(spec: dict, title: str) -> str:
@@ -64,10 +69,12 @@ def html_button(title: str, spec: Callable[[], dict] | dict, file_name: str, con
     (container or st).download_button(title, build, file_name, "text/html", key=f"download::{file_name}")
 
 
-def downloads(buttons: Sequence[tuple[str, Callable[[], object], str, str]]) -> None:
-    """Several download buttons side by side: ``(title, build, file name, mime type)``."""
+def downloads(buttons: Sequence[tuple[str, Callable[[], object], str, str]], *,
+              on_click: str = "rerun") -> None:
+    """Several download buttons side by side: ``(title, build, file name, mime type)``; ``on_click`` as
+    in :func:`csv_button`."""
     for column, (title, build, file_name, mime) in zip(st.columns(max(len(buttons), 1)), buttons):
-        column.download_button(title, build, file_name, mime, key=f"download::{file_name}")
+        column.download_button(title, build, file_name, mime, key=f"download::{file_name}", on_click=on_click)
 
 
 def code_block(code: str, caption: str | None = None, title: str = "Equivalent PyTorch code") -> None:
@@ -136,9 +143,9 @@ def animation_button(build: Callable[[], object] | object, file_stem: str, key: 
         only when the animation is asked for.
     file_stem : str
         File name without extension; also names the control's state.
-    key : object
+    key : object, or a function returning one
         What the figure shows, compared with ``==`` (a cached race's entries, its settings): the files
-        made for it are offered until it changes.
+        made for it are offered until it changes. A function is asked each time this part reruns.
     container : where to draw (default the main area).
     label, width, height, fps : the switch's text; the frames' pixels and rate.
 
@@ -152,8 +159,8 @@ def animation_button(build: Callable[[], object] | object, file_stem: str, key: 
 
     @st.fragment
     def animation() -> None:
-        made = st.session_state.get(state_key)
-        if made is not None and made[0] != key:
+        made, shows = st.session_state.get(state_key), key() if callable(key) else key
+        if made is not None and made[0] != shows:
             made = st.session_state[state_key] = None
             st.session_state[switch_key] = False
         if not st.toggle(f"{label} (GIF and MP4)", key=switch_key,
@@ -172,7 +179,7 @@ def animation_button(build: Callable[[], object] | object, file_stem: str, key: 
                 text.notice(f"The animation could not be drawn: {exc}", "error")
                 return
             bar.empty()
-            made = st.session_state[state_key] = (key, files)
+            made = st.session_state[state_key] = (shows, files)
         gif, mp4 = st.columns(2)
         gif.download_button("Download animation (GIF)", made[1]["gif"], f"{file_stem}.gif", "image/gif",
                             key=f"download::{file_stem}.gif", on_click="ignore")

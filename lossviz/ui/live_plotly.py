@@ -143,7 +143,9 @@ def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, cli
     spec = figure_json(figure)
     revision = spec_revision(spec)
     if container is None:
-        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, key=key, default=None)
+        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, key=key,
+                          default=None)
     with container:
-        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, key=key, default=None)
+        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, key=key,
+                          default=None)
 

@@ -17,7 +17,14 @@ __all__ = ["navigation", "sidebar", "through_entry_point"]
 
 
 def navigation(home: Callable[[], None]) -> Any:
-    """The app's pages (Home, then every page that exists) as ``st.navigation``; call ``.run()`` on it."""
+    """The app's pages (Home, then every page that exists) as ``st.navigation``; call ``.run()`` on it.
+
+    The first call in a server process also starts warming the Neural net page's default visit in the
+    background (:func:`lossviz.ui.cache.warm_network`), so a link to it opens in seconds.
+    """
+    from lossviz.ui import cache  # imported here: the kit's modules import this one
+
+    cache.warm_network()
     pages = [st.Page(home, title="Home", default=True)]
     pages += [st.Page(page.path, title=page.title, url_path=page.url_path) for page in PAGES if page.exists]
     return st.navigation(pages, position="sidebar")

@@ -44,6 +44,7 @@ class Page:
     expand: Callable[[Mapping[str, Any]], dict] = dict
     notices: list[str] = field(default_factory=list)
     top: Any = None  # in projector mode, where the main figure goes: right under the title
+    drawn: dict[str, dict] = field(default_factory=dict)  # this run's charts, by key, for :meth:`slides`
 
     @property
     def present(self) -> bool:
@@ -139,6 +140,7 @@ class Page:
         ``main``: the page's main figure, which projector mode puts right under the title (with its Play
         control and scrubber) so it is on the first screen of a 1366x768 projector.
         """
+        self.drawn[key] = spec
         if self.present:
             spec = projector(spec)
             if main and self.top is not None:
@@ -163,6 +165,27 @@ class Page:
         if spec is not None:
             live_plotly_chart(spec, key=key, container=container, stale=True)
         return spec is not None
+
+    def slides(self, file_stem: str, container=None, *, titles: Mapping[str, str] | None = None) -> None:
+        """Files for slides of what this run drew: the first animated chart (one with Play frames) as a GIF
+        and an MP4, and every chart as a PNG at projector size and an SVG.
+
+        Call it last. Each file is drawn from the chart as it is when asked for, so a chart a fragment
+        redrew since is drawn as shown; the animation made is offered until the link changes. ``titles``
+        names charts by key (default: the key in words, "ravine_chart" -> "Ravine").
+        """
+        from lossviz.ui import export
+
+        shown = st.session_state.setdefault(self._picture_key, {})  # chart() keeps it current
+
+        def title(key: str) -> str:
+            return (titles or {}).get(key) or key.removesuffix("_chart").replace("_", " ").capitalize()
+
+        animated = next((key for key, spec in self.drawn.items() if spec.get("frames")), None)
+        if animated is not None:
+            export.animation_button(lambda: shown[animated], f"{file_stem}_animation",
+                                    lambda: tuple(sorted(st.query_params.to_dict().items())), container)
+        export.image_buttons({title(k): (lambda k=k: shown[k]) for k in self.drawn}, file_stem, container)
 
     def write_link(self, active: Sequence[str] | None = None) -> None:
         """Write the settings that matter now (``active`` keys; default all) and projector mode to the URL."""

@@ -17,7 +17,8 @@ from lossviz.surfaces import Surface
 from lossviz.ui import url, widgets
 from lossviz.ui.url import Field
 
-__all__ = ["SurfaceChoice", "surface_fields", "surface_picker", "clicked", "build", "START_BOUND", "DEFAULT_FORMULA"]
+__all__ = ["SurfaceChoice", "surface_fields", "surface_picker", "clicked", "build", "START_BOUND",
+           "DEFAULT_FORMULA"]
 
 # One range for a start, in the widget and in the link: far enough to show a run from far away.
 START_BOUND = 1e9
@@ -69,8 +70,10 @@ def surface_fields(names: Sequence[str], *, surface: str = "quadratic", kappa: f
         url.float_field("kappa", kappa, 1.0, 1000.0, "condition number κ"),
         url.float_field("rotation", rotation, -180.0, 180.0, "rotation (degrees)"),
         url.text_field("formula", DEFAULT_FORMULA, expr.MAX_LENGTH, "f(x, y)"),
-        url.float_field("xmin", -3.0, -bound, bound, "x min"), url.float_field("xmax", 3.0, -bound, bound, "x max"),
-        url.float_field("ymin", -3.0, -bound, bound, "y min"), url.float_field("ymax", 3.0, -bound, bound, "y max"),
+        url.float_field("xmin", -3.0, -bound, bound, "x min"),
+        url.float_field("xmax", 3.0, -bound, bound, "x max"),
+        url.float_field("ymin", -3.0, -bound, bound, "y min"),
+        url.float_field("ymax", 3.0, -bound, bound, "y max"),
         url.float_field("x0", start[0], -START_BOUND, START_BOUND, "start x"),
         url.float_field("y0", start[1], -START_BOUND, START_BOUND, "start y"),
     ]
@@ -93,7 +96,8 @@ def _memory(page: str) -> dict:
 
 def _custom_start() -> tuple[float, float]:
     """A fifth of the typed formula's view in from its top-left corner (as Surface.default_start)."""
-    x_lo, x_hi, y_lo, y_hi = (float(url.current(k, d)) for k, d in zip(FORMULA_KEYS[1:], (-3.0, 3.0, -3.0, 3.0)))
+    x_lo, x_hi, y_lo, y_hi = (float(url.current(k, d))
+                              for k, d in zip(FORMULA_KEYS[1:], (-3.0, 3.0, -3.0, 3.0)))
     return (x_lo + 0.2 * (x_hi - x_lo), y_hi - 0.2 * (y_hi - y_lo))
 
 
@@ -151,7 +155,8 @@ def racer_defaults(name: str, surface: str, kappa: float, rotation: float) -> di
 
     if surface == "custom":
         return {"lr": 0.05}
-    params = (("condition_number", float(kappa)), ("rotation", float(rotation))) if surface == "quadratic" else ()
+    params = ((("condition_number", float(kappa)), ("rotation", float(rotation))) if surface == "quadratic"
+              else ())
     built = cache.build_surface((surface, params, "", None))
     return explorer.default_hyperparameters(built, name, built.default_start)
 

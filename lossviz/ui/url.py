@@ -245,8 +245,8 @@ def seed_from_url(page: str, fields: Sequence[Field], defaults: Mapping[str, Any
         if field.key in st.session_state:
             memory[field.key] = st.session_state[field.key]
         elif not field.lazy:
-            fallback = (defaults or {}).get(field.key, field.default)
-            st.session_state[field.key] = memory.get(field.key, fallback)
+            st.session_state[field.key] = memory.get(field.key,
+                                                     (defaults or {}).get(field.key, field.default))
         elif field.key not in memory:
             memory[field.key] = (defaults or {}).get(field.key, field.default)
     return st.session_state[flag]

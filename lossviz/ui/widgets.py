@@ -16,7 +16,11 @@ from lossviz._validation import format_range
 from lossviz.ui import text, url
 from lossviz.ui.url import Field
 
-__all__ = ["number", "slider", "select", "radio", "multiselect", "checkbox", "text_input", "range_note_key"]
+__all__ = ["number", "slider", "select", "radio", "multiselect", "checkbox", "text_input", "range_note_key",
+           "field_widget", "SLIDER_SPAN"]
+
+# The widest range of whole numbers :func:`field_widget` draws as a slider (wider: a number box).
+SLIDER_SPAN = 200
 
 
 def range_note_key(key: str) -> str:
@@ -29,7 +33,8 @@ def _bring_into_range(field: Field, integer: bool) -> None:
     low, high = field.low, field.high
     if value is None:
         st.session_state[field.key] = field.default
-        st.session_state[range_note_key(field.key)] = f"{field.title} was left empty: using {url.show_value(field.default)}."
+        st.session_state[range_note_key(field.key)] = (
+            f"{field.title} was left empty: using {url.show_value(field.default)}.")
         return
     if (low is not None and value < low) or (high is not None and value > high):
         used = min(max(value, low if low is not None else value), high if high is not None else value)
@@ -69,7 +74,8 @@ def select(field: Field, container=None, *, format_func: Callable[[Any], str] = 
            label: str | None = None, options: Any = None) -> Any:
     """A select box over the field's choices (or ``options``, a subset valid here)."""
     url.restore(field.key)
-    return (container or st).selectbox(label or field.title, options if options is not None else field.choices,
+    return (container or st).selectbox(label or field.title,
+                                       options if options is not None else field.choices,
                                        key=field.key, format_func=format_func, help=help, on_change=on_change,
                                        args=args, disabled=disabled)
 
@@ -78,8 +84,9 @@ def radio(field: Field, container=None, *, format_func: Callable[[Any], str] = s
           help: str | None = None, disabled: bool = False, label: str | None = None) -> Any:
     """Radio buttons over the field's choices."""
     url.restore(field.key)
-    return (container or st).radio(label or field.title, field.choices, key=field.key, format_func=format_func,
-                                   horizontal=horizontal, help=help, disabled=disabled)
+    return (container or st).radio(label or field.title, field.choices, key=field.key,
+                                   format_func=format_func, horizontal=horizontal, help=help,
+                                   disabled=disabled)
 
 
 def multiselect(field: Field, container=None, *, format_func: Callable[[Any], str] = str,
@@ -102,3 +109,19 @@ def text_input(field: Field, container=None, *, help: str | None = None, label: 
     url.restore(field.key)
     return (container or st).text_input(label or field.title, key=field.key, max_chars=field.max_length,
                                         help=help, placeholder=placeholder)
+
+
+def field_widget(field: Field, container=None, *, step: float | None = None, **options: Any) -> Any:
+    """The widget a field's kind suggests: a select box for choices (or when given ``options``, the values
+    valid here), a checkbox for on/off, a slider for a number given a ``step`` or a whole number of at most
+    :data:`SLIDER_SPAN` values, else a number box.
+
+    ``options`` go to that widget (``help``, ``disabled``, ``format_func``, ...).
+    """
+    if field.choices or "options" in options:
+        return select(field, container, **options)
+    if isinstance(field.default, bool):
+        return checkbox(field, container, **options)
+    if step is not None or (isinstance(field.default, int) and field.high - field.low <= SLIDER_SPAN):
+        return slider(field, container, step=step, **options)
+    return number(field, container, **options)

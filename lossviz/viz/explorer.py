@@ -156,4 +156,5 @@ def inspector_latex(entry: RaceEntry, step: int) -> str:
     """One KaTeX block for ``entry`` at ``step`` (0-based): the rule, the gradient, the state, the update
     with this step's numbers, in torch's indexing (the update number t = step + 1)."""
     t = min(step, entry.trajectory.n_steps - 1) + 1
-    return inspector.step_latex(entry.optimizer, t, **inspector.inspect_step(entry.trajectory, entry.optimizer, t))
+    return inspector.step_latex(entry.optimizer, t,
+                                **inspector.inspect_step(entry.trajectory, entry.optimizer, t))

@@ -118,10 +118,12 @@ def _png(rgba: np.ndarray) -> bytes:
     raw = b"".join(b"\x00" + rgba[i].tobytes() for i in range(h))
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
 
     header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
+            + chunk(b"IEND", b""))
 
 
 def raster(values: np.ndarray, levels: int = 30, lines: bool = True) -> str:
@@ -181,7 +183,8 @@ def background(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, *, axes: tuple
     bar = _colorbar(scale) if colorbar else None
     traces = [
         {"type": "contour", "x": xs, "y": ys, "z": scale.values, "visible": False, "name": "loss",
-         "showlegend": False, "xaxis": x, "yaxis": y, "colorscale": "Viridis", **({"colorbar": bar} if bar else {})},
+         "showlegend": False, "xaxis": x, "yaxis": y, "colorscale": "Viridis",
+         **({"colorbar": bar} if bar else {})},
         {"type": "heatmap", "x": [float(xs[0]), float(xs[-1])], "y": [float(ys[0]), float(ys[-1])],
          "z": [[low, high], [low, high]], "zmin": low, "zmax": high, "colorscale": "Viridis", "opacity": 0.0,
          "hoverinfo": "skip", "showscale": colorbar, "name": "loss scale", "showlegend": False,
@@ -297,7 +300,8 @@ def _exit_marker(path: Path, exit_: Exit, z: float | None = None) -> dict:
                      marker={"symbol": "triangle-up", "size": 13, "color": path.color,
                              "line": {"width": 1.5, "color": "white"}})
     else:
-        trace.update(type="scatter3d", z=[z], marker={"symbol": "diamond-open", "size": 7, "color": path.color})
+        trace.update(type="scatter3d", z=[z],
+                     marker={"symbol": "diamond-open", "size": 7, "color": path.color})
     return trace
 
 
@@ -356,20 +360,24 @@ def contour_spec(
     if click_grid:
         gx, gy = np.meshgrid(np.linspace(xs[0], xs[-1], click_grid), np.linspace(ys[0], ys[-1], click_grid))
         data.append({
-            "type": "scatter", "x": gx.ravel(), "y": gy.ravel(), "mode": "markers", "name": "click to start here",
+            "type": "scatter", "x": gx.ravel(), "y": gy.ravel(), "mode": "markers",
+            "name": "click to start here",
             "marker": {"size": 10, "opacity": 0.0, "color": "white"}, "showlegend": False,
             "hovertemplate": "click: start at (%{x:.2f}, %{y:.2f})<extra></extra>",
         })
     if minima is not None and len(minima):
         data.append({
             "type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers", "name": minimum_label,
-            "marker": {"symbol": "star", "size": 16, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 1.5}},
+            "marker": {"symbol": "star", "size": 16, "color": "white",
+                       "line": {"color": MINIMUM_COLOR, "width": 1.5}},
             "hovertemplate": minimum_label + " (%{x:.4g}, %{y:.4g})<extra></extra>",
         })
     if start is not None:
         data.append({
-            "type": "scatter", "x": [float(start[0])], "y": [float(start[1])], "mode": "markers", "name": "start",
-            "marker": {"symbol": "circle", "size": 13, "color": "white", "line": {"width": 2.5, "color": MINIMUM_COLOR}},
+            "type": "scatter", "x": [float(start[0])], "y": [float(start[1])], "mode": "markers",
+            "name": "start",
+            "marker": {"symbol": "circle", "size": 13, "color": "white",
+                       "line": {"width": 2.5, "color": MINIMUM_COLOR}},
             "hovertemplate": "start (%{x:.4g}, %{y:.4g})<extra></extra>",
         })
     for path in paths:
@@ -385,9 +393,11 @@ def contour_spec(
         if path.diverged_at >= 0:
             k = path.last_finite
             data.append({
-                "type": "scatter", "x": [float(path.xy[k, 0])], "y": [float(path.xy[k, 1])], "mode": "markers+text",
+                "type": "scatter", "x": [float(path.xy[k, 0])], "y": [float(path.xy[k, 1])],
+                "mode": "markers+text",
                 "legendgroup": path.label,
-                "marker": {"symbol": "x", "size": 14, "color": path.color, "line": {"width": 2, "color": "white"}},
+                "marker": {"symbol": "x", "size": 14, "color": path.color,
+                           "line": {"width": 2, "color": "white"}},
                 "text": [f"diverged at step {path.diverged_at}"], "textposition": "top center",
                 "textfont": {"color": path.color, "size": 13}, "showlegend": False,
                 "hovertext": [path.note or f"diverged at step {path.diverged_at}"], "hoverinfo": "text",
@@ -400,7 +410,8 @@ def contour_spec(
                   "showgrid": False, "zeroline": False},
         "yaxis": {"title": {"text": "y"}, "range": [float(ys[0]), float(ys[-1])], "showgrid": False,
                   "zeroline": False},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "bgcolor": "rgba(255,255,255,0.7)"},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
+                   "bgcolor": "rgba(255,255,255,0.7)"},
         "template": "none",
         "images": [image],
         **({"uirevision": view_key} if view_key is not None else {}),
@@ -424,11 +435,14 @@ def contour_spec(
     if animate and paths:
         n_steps = max(len(p.xy) for p in paths) - 1
         steps = _frame_steps(n_steps)
-        frames = [{"name": str(step), "layout": {"shapes": [_head(p, step) for p in paths]}} for step in steps]
-        play = {"frame": {"duration": 60, "redraw": False}, "transition": {"duration": 0}, "fromcurrent": True}
+        frames = [{"name": str(step), "layout": {"shapes": [_head(p, step) for p in paths]}}
+                  for step in steps]
+        play = {"frame": {"duration": 60, "redraw": False}, "transition": {"duration": 0},
+                "fromcurrent": True}
         layout["updatemenus"] = [
             {
-                "type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left", "yanchor": "top",
+                "type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left",
+                "yanchor": "top",
                 "pad": {"r": 8, "t": 0}, "showactive": False,
                 "buttons": [
                     {"label": "▶ Play", "method": "animate", "args": [None, play]},
@@ -503,7 +517,8 @@ def surface_spec(
             "type": "scatter3d", "x": minima[:, 0], "y": minima[:, 1],
             "z": height_of(np.full(len(minima), min_value)) + lift,
             "mode": "markers", "name": "global minimum",
-            "marker": {"symbol": "diamond", "size": 6, "color": "white", "line": {"color": MINIMUM_COLOR, "width": 2}},
+            "marker": {"symbol": "diamond", "size": 6, "color": "white",
+                       "line": {"color": MINIMUM_COLOR, "width": 2}},
         })
     for path in paths:
         inside = _in_view(path.xy, box)
@@ -520,14 +535,16 @@ def surface_spec(
     zlabel = "log₁₀(1 + loss − min)" if log_scale else "loss"
     pad = 0.02 * (high - low)
     return _spec(data, {
-        "height": height, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "template": "none", "showlegend": False,
+        "height": height, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "template": "none",
+        "showlegend": False,
         # Updated in place (lossviz.ui.live_plotly), the view keeps the camera the user turned it to until
         # the surface itself changes.
         "uirevision": view_key,
         "scene": {
             "xaxis": {"title": {"text": "x"}, "range": list(box[0])},
             "yaxis": {"title": {"text": "y"}, "range": list(box[1])},
-            "zaxis": {"title": {"text": zlabel}, "range": [low - pad, high + 4 * pad]}, "aspectmode": "manual",
+            "zaxis": {"title": {"text": zlabel}, "range": [low - pad, high + 4 * pad]},
+            "aspectmode": "manual",
             "aspectratio": {"x": 1, "y": 1, "z": 0.6}, "camera": {"eye": {"x": 1.5, "y": -1.5, "z": 1.0}},
         },
     })
@@ -558,10 +575,11 @@ def curves_spec(
         "yaxis": {"title": {"text": ylabel}, "type": "log" if log_y else "linear", "exponentformat": "power"},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         # A dotted line across the whole width at each value, labelled at its right end.
-        "shapes": [{"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": value, "y1": value,
-                    "line": {"dash": "dot", "color": "#555"}} for value, _ in hlines],
-        "annotations": [{"xref": "x domain", "x": 1, "yref": "y", "y": value, "text": text, "showarrow": False,
-                         "xanchor": "right", "yanchor": "bottom"} for value, text in hlines],
+        "shapes": [{"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": value,
+                    "y1": value, "line": {"dash": "dot", "color": "#555"}} for value, _ in hlines],
+        "annotations": [{"xref": "x domain", "x": 1, "yref": "y", "y": value, "text": text,
+                         "showarrow": False, "xanchor": "right", "yanchor": "bottom"}
+                        for value, text in hlines],
     }
     return _spec(data, layout)
 
@@ -623,8 +641,9 @@ def panel_map(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, minima: np.ndar
     # heatmap: the same colours as a line-free contour, in half the drawing time of every scrubber step.
     traces = [{"type": "contour", "x": xs, "y": ys, "z": scale.values, "visible": False, "name": "loss",
                "xaxis": x, "yaxis": y, "showlegend": False},
-              {"type": "heatmap", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis", "zsmooth": "best",
-               "showscale": False, "hoverinfo": "skip", "xaxis": x, "yaxis": y, "name": "loss colours",
+              {"type": "heatmap", "x": xs, "y": ys, "z": scale.values, "colorscale": "Viridis",
+               "zsmooth": "best", "showscale": False, "hoverinfo": "skip", "xaxis": x, "yaxis": y,
+               "name": "loss colours",
                "showlegend": False}]
     if minima is not None and len(minima):
         traces.append({"type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.browser import CHROMIUM, FLAGS, PLOTS_SCRIPT, SETTLED, VIEWPORT, _free_port, start_server, stop_server
+from bench.browser import (CHROMIUM, FLAGS, PLOTS_SCRIPT, SETTLED, VIEWPORT, _free_port, start_server,
+                           stop_server)
 from lossviz.ui.catalog import PAGES
 from tests.e2e.conftest import ARTIFACTS
 

@@ -132,7 +132,8 @@ def test_an_out_of_range_number_is_said_in_words_and_the_run_uses_the_limit(app_
     lr.press("Enter")
     wait_for_app(page)
     body = page.locator('[data-testid="stSidebar"]').inner_text()
-    assert re.search(r"learning rate \(lr\) = 1e\+09 is outside the allowed range \[0, 100\]: using 100", body), body
+    assert re.search(r"learning rate \(lr\) = 1e\+09 is outside the allowed range \[0, 100\]: "
+                     r"using 100", body), body
     assert "o1_sgd_lr=100.0" in page.url
 
 
@@ -167,7 +168,8 @@ def test_hostile_link_text_is_never_markup_and_never_fetched(app_url, page):
     page.on("request", lambda r: requests.append(r.url))
     hostile = "[Session expired: log in again](http://evil.example/login) ![t](http://evil.example/p.png) " \
               "<img src=http://evil.example/x.png> **bold** :red[red] $x^2$"
-    _open(page, app_url, {"kappa": hostile, "steps": hostile, "o1_opt": hostile, "formula": hostile}, charts=0)
+    _open(page, app_url, {"kappa": hostile, "steps": hostile, "o1_opt": hostile, "formula": hostile},
+          charts=0)
     main = page.locator('[data-testid="stMainBlockContainer"]')
     assert main.locator("a[href*='evil.example'], img[src*='evil.example']").count() == 0
     assert main.locator("strong", has_text="bold").count() == 0

@@ -154,3 +154,20 @@ def test_every_download_holds_the_pages_numbers(app_url, page):
     shown = np.isfinite(z)
     assert shown.sum() > 1000
     np.testing.assert_allclose(z[shown], expected[shown], rtol=1e-9)
+
+
+def test_a_rerun_redraws_only_the_charts_whose_figure_changed(app_url, page):
+    """The momentum β moves the three runs and their rates, not the phase map: its figure (its own
+    cached sweep) reaches the browser unchanged and is not drawn again, which would cost a press tens of
+    milliseconds of the browser's main thread."""
+    _open(page, app_url)
+    draws = ("(finder) => { const gd = eval(finder)(); return Number(gd.dataset.draws || 0); }")
+    before = {name: page.evaluate(draws, f) for name, f in (("ravine", RAVINE), ("phase", PHASE))}
+    slider = page.locator('.st-key-momentum input[type="range"], .st-key-momentum [role="slider"]').first
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => {{ const gd = ({RAVINE})(); "
+                           f"return gd && Number(gd.dataset.draws || 0) > {before['ravine']}; }}",
+                           timeout=30_000)
+    wait_for_app(page)
+    assert page.evaluate(draws, PHASE) == before["phase"]

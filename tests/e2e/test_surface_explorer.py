@@ -13,7 +13,8 @@ CONTOUR = "() => window.__lvPlots().find(gd => gd._fullData[0].type === 'contour
 
 
 def _first_path_length(page) -> int:
-    return page.evaluate(f"() => ({CONTOUR})()._fullData.find(t => (t.name || '').startsWith('1. ')).x.length")
+    return page.evaluate(f"() => ({CONTOUR})()._fullData.find(t => (t.name || '').startsWith('1. '))"
+                         ".x.length")
 
 
 def _contour_frame(page):
@@ -57,7 +58,8 @@ def test_explorer_slider_click_play_and_csv(app_url, page):
     # A new surface reaches the map even though the chart hands unchanged arrays over as they are: the
     # grid's sum changes with the condition number.
     # The colour field (the map's background image, viz.landscape.background) is drawn anew.
-    z_sum = (f"() => {{ const gd = ({CONTOUR})(); if (!gd) return null; const src = gd._fullLayout.images[0].source;"
+    z_sum = (f"() => {{ const gd = ({CONTOUR})(); if (!gd) return null;"
+             " const src = gd._fullLayout.images[0].source;"
              " return src.length + ':' + src.slice(-64); }")
     z_before = page.evaluate(z_sum)
     kappa = page.locator('.st-key-kappa input[type="range"]')
@@ -73,12 +75,14 @@ def test_explorer_slider_click_play_and_csv(app_url, page):
     frame = _contour_frame(page)
     axes = frame.evaluate(
         "() => { const gd = document.querySelector('.js-plotly-plot'); const xa = gd._fullLayout.xaxis;"
-        " const ya = gd._fullLayout.yaxis; return {x: xa._offset, w: xa._length, y: ya._offset, h: ya._length,"
+        " const ya = gd._fullLayout.yaxis;"
+        " return {x: xa._offset, w: xa._length, y: ya._offset, h: ya._length,"
         " x0: xa.range[0], x1: xa.range[1]}; }")
     frame_box = page.locator("iframe").nth(
         page.evaluate("() => [...document.querySelectorAll('iframe')].findIndex(f => f.contentDocument"
                       " && f.contentDocument.querySelector('.js-plotly-plot')"
-                      " && f.contentDocument.querySelector('.js-plotly-plot')._fullData[0].type === 'contour')")
+                      " && f.contentDocument.querySelector('.js-plotly-plot')._fullData[0].type"
+                      " === 'contour')")
     ).bounding_box()
     click_x = frame_box["x"] + axes["x"] + 0.75 * axes["w"]
     click_y = frame_box["y"] + axes["y"] + 0.25 * axes["h"]
@@ -89,7 +93,8 @@ def test_explorer_slider_click_play_and_csv(app_url, page):
     wait_for_app(page)
     expected = axes["x0"] + 0.75 * (axes["x1"] - axes["x0"])
     assert abs(float(start_x.input_value()) - expected) < 0.02 * (axes["x1"] - axes["x0"])
-    page.wait_for_function(f"(x) => Math.abs(({CONTOUR})()._fullData.find(t => (t.name || '').startsWith('1. '))"
+    page.wait_for_function(f"(x) => Math.abs(({CONTOUR})()._fullData"
+                           ".find(t => (t.name || '').startsWith('1. '))"
                            ".x[0] - x) < 1e-9", arg=float(start_x.input_value()), timeout=20_000)
 
     # Play: the "now" markers move in the browser (no rerun), and the map stays drawn while they do.
