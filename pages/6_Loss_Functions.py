@@ -44,7 +44,6 @@ with shown_errors():
     curves = lesson.curves(regression, classification, delta, span)
 if curves is None:
     page.stale_picture()
-
 st.subheader("Regression losses, as functions of the residual")
 with st.container():
     if regression:
@@ -128,3 +127,4 @@ def worked_example(delta: float, described: str | None) -> None:
 
 
 worked_example(delta, described)
+page.slides("lossviz_loss_functions")  # every chart as a PNG and an SVG for slides

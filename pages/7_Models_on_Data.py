@@ -114,7 +114,6 @@ with st.container():
                     "filled with them)")
         st.dataframe(lesson.robust_table(ex).round(4), hide_index=True, width="stretch")
 page.chart(figures.loss_curves(ex, paths), "data_loss")
-
 st.subheader("Export")
 c1, c2, c3, c4 = st.columns(4)
 export.csv_button("Trajectories (CSV)", lambda: lesson.trajectories_frame(ex), "lossviz_trajectories.csv", c1)
@@ -128,3 +127,4 @@ with shown_errors():
         land, r.optimizer, r.schedule, steps=steps, x0=start) for r in ex.runs),
         f"The standardized features and target as the model sees them are in “Model data (CSV)”; the code "
         f"reads {lesson.DATA_FILE_NAME} when the data is too large to write into the script.")
+page.slides("lossviz_models_on_data")  # every chart as a PNG and an SVG for slides
