@@ -59,8 +59,8 @@ def test_default_page_shows_the_lasso_zero_and_writes_the_url():
     assert _minimizer(at)[1] == 0.0
     assert any("bp exactly 0" in c.value for c in at.caption)
     assert at.query_params["penalty"] in ("l1", ["l1"])
-    assert {b.proto.label for b in at.get("download_button")} == {"Regularization paths (CSV)",
-                                                                   "SGD / Adam / AdamW runs (CSV)"}
+    assert {b.proto.label for b in at.get("download_button")} - {"PNG", "SVG"} == {
+        "Regularization paths (CSV)", "SGD / Adam / AdamW runs (CSV)"}  # and each chart for slides
     sklearn_code, torch_code = (c.value for c in at.code)
     assert "Lasso(alpha=0.4, fit_intercept=False" in sklearn_code
     assert "torch.optim.AdamW" in torch_code and "import lossviz" not in torch_code

@@ -15,7 +15,9 @@ from lossviz.lessons.momentum import (
     METHOD_TITLES, MomentumComparison, MomentumFrames, PhaseMap, valley_reversals,
 )
 from lossviz.run import Trajectory
-from lossviz.viz.landscape import MINIMUM_COLOR, PALETTE, Path, contour_spec, scrubber, small_multiples_spec
+from lossviz.viz.landscape import (
+    MINIMUM_COLOR, PALETTE, Path, contour_spec, play_below_axis_title, scrubber, small_multiples_spec,
+)
 
 __all__ = ["ravine", "rates", "rate_curves", "phase_map", "cell_label", "cell_map", "log_edges",
            "CONTROLS_GAP", "VISIBLE"]
@@ -26,7 +28,6 @@ UNREACHED_COLOR = "#D9D9D9"
 # Pixels between a map's plot area and its Play button and step slider: room for the tick labels and the
 # x-axis title above them.
 CONTROLS_GAP = 80
-BUTTONS, SLIDER = 40, 56  # their heights, in pixels
 # A step across the valley shorter than this fraction of the view's width is not counted as a turn.
 VISIBLE = 0.005
 _LEGEND = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
@@ -207,11 +208,8 @@ def cell_map(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, result: PhaseMap, ro
     spec = contour_spec(xs, ys, Z, paths=[path], minima=minima, log_scale=log_scale, min_value=min_value,
                         start=start, height=height, view_key=view_key, minimum_label=minimum_label)
     layout = spec["layout"]
-    if layout.get("updatemenus"):
-        # On a map this narrow the step slider goes under the buttons, across the whole width.
-        margin = layout["margin"] = {**layout["margin"], "b": CONTROLS_GAP + BUTTONS + SLIDER}
-        plot = height - margin["t"] - margin["b"]
-        layout["updatemenus"] = [{**menu, "y": -CONTROLS_GAP / plot} for menu in layout["updatemenus"]]
-        layout["sliders"] = [{**slider, "x": 0.0, "len": 1.0, "y": -(CONTROLS_GAP + BUTTONS) / plot}
-                             for slider in layout["sliders"]]
+    if layout.get("updatemenus"):  # lower than contour_spec hangs them: a narrow map's title wraps
+        before = layout["margin"]["b"]
+        spec = play_below_axis_title(spec, title_px=CONTROLS_GAP)
+        layout["height"] += layout["margin"]["b"] - before  # the plot area keeps its size
     return spec
