@@ -65,8 +65,7 @@ page.scenario_note(active, ignore=("inspect_step",))
 entries = None
 with shown_errors():
     surface = cache.build_surface(choice.key)
-    multiples = len(explorer.LR_MULTIPLIERS)
-    points = racers * (multiples + 1 + (64 if tune else 0))
+    points = racers * (len(explorer.LR_MULTIPLIERS) + 1 + (64 if tune else 0))
     work = budget.Estimate(budget.run_seconds(surface, steps, calls=(3 if tune else 2) * racers,
                                               points=points),
                            knobs=(budget.Knob("steps", steps), budget.Knob("optimizers racing", racers)))
@@ -110,9 +109,8 @@ if steps > 1:  # a slider needs two ends; a one-step race has only step 0 to ins
     st.slider("inspect step", 0, steps - 1, key="inspect_step",
               help="The arrows on the map show this step: dark grey, the negative gradient (scaled to fit); "
               "in the optimizer's colour, the update it actually made.")
-st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to fit), "
-           "the coloured arrow the update "
-           "each optimizer actually made. They differ wherever momentum or per-coordinate scaling acts.")
+st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to fit), the coloured arrow the "
+           "update each optimizer made. They differ wherever momentum or per-coordinate scaling acts.")
 for e in entries:
     with st.expander(f"{e.label}: update {inspected + 1} (step {inspected})", expanded=True), shown_errors():
         st.latex(figures.inspector_latex(e, inspected))
@@ -120,8 +118,7 @@ for e in entries:
 st.subheader("Export")
 c1, c2 = st.columns(2)
 export.csv_button("Trajectories (CSV)", lambda: {e.label: e.trajectory.to_frame().drop(columns="run")
-                                                 for e in entries}, "lossviz_trajectories.csv", c1,
-                  label="optimizer")
+                  for e in entries}, "lossviz_trajectories.csv", c1, label="optimizer")
 export.html_button("Contour figure (HTML)", contour, "lossviz_contour.html", c2)
 export.animation_button(lambda: plot.animation(surface, entries, minima=minima), "lossviz_race", entries, c2)
 export.image_buttons({"Contour map": contour, "3-D surface": relief, "Loss curves": loss,

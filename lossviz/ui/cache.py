@@ -282,9 +282,3 @@ def warm_network():
     background: the first visitor then finds it done (or joins the computation under way). Returns the
     thread, or None when it was started before."""
     return progress_cache.in_background("neural_net", _network_default_visit, NETWORK_STORES)
-
-
-# Until every page is on the kit: the old key helper, for Models on data (not yet rebuilt). Removed with it.
-def setting_key(setting: OptimizerSetting) -> tuple:
-    return (setting.name, tuple(sorted(setting.hyperparameters.items())), setting.schedule,
-            tuple(sorted(setting.schedule_params.items())), setting.label)
