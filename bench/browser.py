@@ -41,6 +41,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -278,18 +279,27 @@ def start_server(port: int, log_path: Path | None = None,
          "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *(extra_args or [])],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().decode().strip() == "ok":
-                    return proc
-        except OSError:
-            time.sleep(0.2)
+    if wait_healthy(f"http://127.0.0.1:{port}", proc, 90,
+                    lambda: f"streamlit exited with code {proc.returncode}"):
+        return proc
     proc.kill()
     raise RuntimeError("streamlit did not become healthy")
+
+
+def wait_healthy(base_url: str, proc: subprocess.Popen, seconds: float, exited: Callable[[], str]) -> bool:
+    """Wait until ``base_url``/_stcore/health answers ok (True) or ``seconds`` pass (False); raise with
+    ``exited()`` if ``proc`` ends meanwhile."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(exited())
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as answer:
+                if answer.read().decode().strip() == "ok":
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def stop_server(proc: subprocess.Popen) -> None:

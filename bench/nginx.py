@@ -14,13 +14,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.browser import ROOT
+from bench.browser import ROOT, wait_healthy
 
 GUIDE = ROOT / "docs" / "DEPLOYMENT.md"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -107,16 +106,9 @@ def start(upstreams: list[str], port: int) -> Balancer:
     process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     balancer = Balancer(f"http://127.0.0.1:{port}", prefix, process)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited: {(prefix / 'error.log').read_text()[-500:]}")
-        try:
-            with urllib.request.urlopen(f"{balancer.url}/_stcore/health", timeout=2) as answer:
-                if answer.read().decode().strip() == "ok":
-                    return balancer
-        except OSError:
-            time.sleep(0.2)
+    if wait_healthy(balancer.url, process, 20,
+                    lambda: f"nginx exited: {(prefix / 'error.log').read_text()[-500:]}"):
+        return balancer
     balancer.stop()
     raise RuntimeError("nginx did not answer /_stcore/health")
 
