@@ -34,10 +34,12 @@ run: $(APP_STAMP)
 	@echo "lossviz is starting: open http://127.0.0.1:$(PORT)"
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-# Lint first (seconds), then every test, the core's docstring examples and the browser tests.
+# Lint first (seconds); then the tests without a browser and the core's docstring examples, on both
+# cores; then the browser tests, one at a time (each drives a real server and chromium).
 test: $(TEST_STAMP) $(CHROMIUM)
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not e2e" -n 2 --durations=15
+	$(PY) -m pytest -m e2e --durations=15
 
 lint: $(TEST_STAMP)
 	$(PY) -m ruff check .
@@ -45,7 +47,7 @@ lint: $(TEST_STAMP)
 # Everything but the browser tests, for a quick loop while editing the core.
 test-fast: $(TEST_STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -m "not e2e" -n 2
 
 bench: $(APP_STAMP)
 	$(PY) -m bench

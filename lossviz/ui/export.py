@@ -33,11 +33,12 @@ def csv_text(table: Table, label: str = "run", index: bool = False) -> str:
 
 
 def csv_button(title: str, table: Callable[[], Table] | Table, file_name: str, container=None, *,
-               label: str = "run", index: bool = False, on_click: str = "rerun") -> None:
+               label: str = "run", index: bool = False, on_click: str = "ignore") -> None:
     """A download button for a CSV; ``table`` may be a function, called only when the button is clicked.
 
-    ``on_click="ignore"``: the click does not rerun the page (a page whose rerun takes a while would
-    otherwise replace the file being built while the browser asks for it).
+    The click does not rerun the page (``on_click="ignore"``): a rerun would grey the page for nothing
+    and could replace the file being built while the browser asks for it. ``"rerun"`` restores
+    Streamlit's default.
     """
     def build() -> str:
         return csv_text(table() if callable(table) else table, label=label, index=index)
@@ -62,15 +63,16 @@ def figure_html(spec: dict, title: str) -> str:
 
 
 def html_button(title: str, spec: Callable[[], dict] | dict, file_name: str, container=None) -> None:
-    """A download button for a figure as HTML; the page is built only when clicked."""
+    """A download button for a figure as HTML; the page is built only when clicked (no rerun)."""
     def build() -> str:
         return figure_html(spec() if callable(spec) else spec, file_name.rsplit(".", 1)[0])
 
-    (container or st).download_button(title, build, file_name, "text/html", key=f"download::{file_name}")
+    (container or st).download_button(title, build, file_name, "text/html", key=f"download::{file_name}",
+                                      on_click="ignore")
 
 
 def downloads(buttons: Sequence[tuple[str, Callable[[], object], str, str]], *,
-              on_click: str = "rerun") -> None:
+              on_click: str = "ignore") -> None:
     """Several download buttons side by side: ``(title, build, file name, mime type)``; ``on_click`` as
     in :func:`csv_button`."""
     for column, (title, build, file_name, mime) in zip(st.columns(max(len(buttons), 1)), buttons):

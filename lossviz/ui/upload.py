@@ -9,12 +9,12 @@ session disconnects, they are never shared with another session, and removing th
 once. Only a digest of the content stays in ``st.session_state``. What is computed on the preset datasets
 is shared by every session, in bounded caches.
 
-A closed tab's session is kept for reconnecting (``server.disconnectedSessionTTL``, two minutes) and freed
-only when collected, with everything its last run referenced (widget callbacks, download callbacks,
-fragments: the page's globals). So nothing there holds the table itself: pages get an :class:`Upload`,
-whose table, and the file's bytes that Streamlit's uploader keeps, are released as soon as its cache
-entry is dropped (the session disconnects, the file is removed or replaced). A session that reconnects
-after a network cut is then asked for the file again.
+A closed tab's session is kept for reconnecting (``server.disconnectedSessionTTL``: 30 s, set in
+.streamlit/config.toml) and freed only when collected, with everything its last run referenced (widget
+callbacks, download callbacks, fragments: the page's globals). So nothing there holds the table itself:
+pages get an :class:`Upload`, whose table, and the file's bytes that Streamlit's uploader keeps, are
+released as soon as its cache entry is dropped (the session disconnects, the file is removed or replaced).
+A session that reconnects after a network cut is then asked for the file again.
 
 Column names, class labels and the file's name are user text: they are shown only literally
 (:mod:`lossviz.ui.text`), and a refused file says why in a literal notice.
