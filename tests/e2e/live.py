@@ -12,11 +12,17 @@ FIND_TRACE = "(name) => (gd => gd && gd._fullData.find(t => (t.name || '').inclu
 
 
 def chart_frame(page, trace_name: str):
-    """The frame of the live chart holding a trace whose name contains ``trace_name``."""
-    for frame in page.frames:
-        if frame != page.main_frame and frame.evaluate(f"({FIND_TRACE})({trace_name!r}) !== undefined"):
-            return frame
-    raise AssertionError(f"no live chart with a trace named like {trace_name!r}")
+    """The frame of the live chart holding a trace whose name contains ``trace_name``. Exactly one chart
+    may hold such a trace: the frames' order is the order they loaded in, which changes from run to run, so
+    a name two charts share would pick either one (name a trace only the wanted chart has)."""
+    found = [frame for frame in page.frames if frame != page.main_frame
+             and frame.evaluate(f"({FIND_TRACE})({trace_name!r}) !== undefined")]
+    if not found:
+        raise AssertionError(f"no live chart with a trace named like {trace_name!r}")
+    if len(found) > 1:
+        raise AssertionError(f"{len(found)} live charts hold a trace named like {trace_name!r}: name one "
+                             "only the wanted chart has")
+    return found[0]
 
 
 def trace(frame, name: str) -> dict:
