@@ -128,3 +128,30 @@ def test_equal_axes_keep_a_circle_round_and_make_room_for_their_titles():
     assert (x["title"]["text"], y["title"]["text"]) == ("weight of a", "weight of b")
     assert y["scaleanchor"] == "x" and y["scaleratio"] == 1 and x["automargin"] and y["automargin"]
     assert x["range"] == [float(XS[0]), float(XS[-1])]  # the ranges stay the map's
+
+
+@pytest.mark.parametrize("builder", ["small_multiples", "schedule_grid"])
+def test_small_multiples_paint_each_map_as_an_image_under_its_own_axes(builder):
+    """A scrubber step restyles the paths, which redraws the whole figure: a heatmap trace per panel was
+    repainted pixel by pixel each time (two thirds of a step on the Learning rate page). Each panel's colours
+    are a background image on its own axes, with no grid drawn over it; the grid stays as an undrawn trace."""
+    from lossviz.viz import learning_rate as lrv
+
+    paths = [_path("1. SGD", lv.PALETTE[0]), _path("2. Adam", lv.PALETTE[1], 4), _path("3. x", lv.PALETTE[2])]
+    if builder == "small_multiples":
+        spec = lv.small_multiples_spec(XS, YS, Z, paths, ["a", "b", "c"], minima=np.zeros((1, 2)),
+                                       start=(-2.0, 1.0))
+    else:
+        spec = lrv.schedule_grid(np.ones((3, 10)), np.stack([p.xy[:11] for p in paths]), np.ones(3),
+                                 ["a", "b", "c"], XS, YS, Z, minima=np.zeros((1, 2)))
+    go.Figure(spec)  # plotly's checks
+    assert not [t for t in spec["data"] if t["type"] == "heatmap"]
+    grids = [t for t in spec["data"] if t["type"] == "contour"]
+    images = spec["layout"]["images"]
+    assert len(grids) == len(images) == 3 and all(t["visible"] is False for t in grids)
+    for grid, image in zip(grids, images):
+        assert (image["xref"], image["yref"]) == (grid["xaxis"], grid["yaxis"])
+        assert image["source"] == lv.raster(lv.color_scale_values(Z, False, None).values, lines=False)
+        assert (image["x"], image["y"], image["sizex"], image["sizey"]) == (XS[0], YS[-1], 4.0, 2.0)
+        for axis in (f"xaxis{grid['xaxis'][1:]}", f"yaxis{grid['yaxis'][1:]}"):
+            assert spec["layout"][axis]["showgrid"] is False and spec["layout"][axis]["zeroline"] is False

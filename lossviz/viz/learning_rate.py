@@ -191,7 +191,7 @@ def schedule_grid(lr: np.ndarray, paths: np.ndarray, final_gap: np.ndarray, titl
     steps = np.arange(lr.shape[1])
     box = ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
     data: list[dict] = []
-    annotations = []
+    annotations, images = [], []
     for i in range(rows * pairs_per_row):
         (lx, ly, lx_dom, ly_dom), (px, py, px_dom, py_dom) = panels[2 * i], panels[2 * i + 1]
         if i >= k:
@@ -207,21 +207,26 @@ def schedule_grid(lr: np.ndarray, paths: np.ndarray, final_gap: np.ndarray, titl
                          "name": line.label, "xaxis": lx, "yaxis": ly, "showlegend": i == 0,
                          "legendgroup": line.label, "hoverinfo": "skip",
                          "line": {"color": line.color, "dash": line.dash, "width": 1.5}})
-        data += panel_map(xs, ys, scale, minima, None, (px, py))
+        traces, image = panel_map(xs, ys, scale, minima, None, (px, py))
+        data += traces
+        images.append(image)
         data.append({"type": "scatter", "x": paths[i, :, 0], "y": paths[i, :, 1], "mode": "lines+markers",
                      "name": f"path: {titles[i]}", "xaxis": px, "yaxis": py, "showlegend": False,
                      "line": {"color": "white", "width": 1.5}, "marker": {"size": 3, "color": color},
                      "hovertemplate": "(%{x:.3g}, %{y:.3g})<extra></extra>"})
         layout[f"xaxis{lx[1:]}"].update(title={"text": "step"})
         layout[f"yaxis{ly[1:]}"].update(title={"text": "lr"}, rangemode="tozero")
-        layout[f"xaxis{px[1:]}"].update(range=list(box[0]), showticklabels=False, ticks="")
-        layout[f"yaxis{py[1:]}"].update(range=list(box[1]), showticklabels=False, ticks="")
+        # No grid or zero line on a map: they would be drawn over its background image.
+        layout[f"xaxis{px[1:]}"].update(range=list(box[0]), showticklabels=False, ticks="", showgrid=False,
+                                        zeroline=False)
+        layout[f"yaxis{py[1:]}"].update(range=list(box[1]), showticklabels=False, ticks="", showgrid=False,
+                                        zeroline=False)
         gap = final_gap[i]
         ending = "diverged" if not np.isfinite(gap) else f"final loss − min {gap:.2g}"
         annotations += [panel_title(f"<b>{titles[i]}</b>: lr per step", lx_dom, ly_dom),
                         panel_title(ending, px_dom, py_dom)]
     return {"data": data, "layout": {**layout, "height": height, **_BASE_LAYOUT, "annotations": annotations,
-                                     "margin": {"l": 50, "r": 10, "t": 70, "b": 40}}}
+                                     "images": images, "margin": {"l": 50, "r": 10, "t": 70, "b": 40}}}
 
 
 def with_schedule_scrubber(spec: dict, titles: Sequence[str], base_lrs: np.ndarray, limit: float,
