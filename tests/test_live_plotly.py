@@ -16,10 +16,12 @@ from tests.pagetest import decode, figures
 
 def test_the_front_end_loads_the_plotly_js_of_the_installed_package_from_the_static_folder():
     page = (live_plotly.FRONTEND / "index.html").read_text()
-    # Loaded with the first figure (relative to /component/<name>/index.html): the full bundle for 3-D.
+    # Loaded with the first figure (relative to /component/<name>/index.html): the full bundle for a figure
+    # no partial bundle draws.
     assert re.search(r'full: "\.\./\.\./app/static/plotly\.min\.js"', page)
-    assert re.search(r'cartesian: "plotly-cartesian\.min\.js"', page)
-    assert (live_plotly.FRONTEND / "plotly-cartesian.min.js").exists()
+    for kind in ("cartesian", "gl3d"):
+        assert re.search(rf'{kind}: "plotly-{kind}\.min\.js"', page)
+        assert (live_plotly.FRONTEND / f"plotly-{kind}.min.js").exists()
     copied = live_plotly.STATIC / "plotly.min.js"
     assert copied.read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
     # The package file's date, so the browser's cache (Last-Modified) holds until plotly is upgraded.
@@ -112,19 +114,39 @@ def test_a_spec_encodes_to_the_same_figure_as_plotly_would():
     assert curves["data"][0]["x"]["dtype"] == "i4" and list(decode(curves["data"][0]["x"])) == [0, 1]
 
 
-def test_the_cartesian_bundle_is_the_same_plotly_js_release_as_the_full_one():
-    """2-D live charts load the vendored cartesian bundle, 3-D ones the plotly package's full bundle: the
-    two must be one plotly.js release, or a page would draw its 2-D and 3-D figures with different
-    versions (update lossviz/ui/live_plotly_frontend/plotly-cartesian.min.js with the plotly package:
-    `npm pack plotly.js-cartesian-dist-min@<version>`)."""
-    import re
+def test_the_partial_bundles_are_the_same_plotly_js_release_as_the_full_one():
+    """2-D live charts load the vendored cartesian bundle, 3-D ones the vendored gl3d bundle, others the
+    plotly package's full bundle: all must be one plotly.js release, or a page would draw its 2-D and 3-D
+    figures with different versions (update lossviz/ui/live_plotly_frontend/plotly-<kind>.min.js with the
+    plotly package: `npm pack plotly.js-<kind>-dist-min@<version>`)."""
     from pathlib import Path
 
     import plotly
 
     def version(path: Path) -> str:
-        return re.search(r"plotly\.js (?:\(cartesian - minified\) )?v(\S+)", path.read_text()[:300]).group(1)
+        head = path.read_text()[:300]
+        return re.search(r"plotly\.js (?:\((?:cartesian|gl3d) - minified\) )?v(\S+)", head).group(1)
 
     full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    cartesian = Path(live_plotly.__file__).parent / "live_plotly_frontend" / "plotly-cartesian.min.js"
-    assert version(cartesian) == version(full)
+    for kind in ("cartesian", "gl3d"):
+        assert version(live_plotly.FRONTEND / f"plotly-{kind}.min.js") == version(full), kind
+
+
+def test_each_figure_goes_to_a_bundle_that_registers_every_trace_type_it_holds():
+    """The front end picks a partial bundle by the trace types it lists for it: each list must be exactly
+    what that bundle registers (read from the bundle itself), or a figure would meet a bundle that draws
+    nothing for one of its traces; and every trace type the app's figures use is in one of them."""
+    page = (live_plotly.FRONTEND / "index.html").read_text()
+    lists = {kind: set(re.findall(r'"(\w+)"', body))
+             for kind, body in re.findall(r"(cartesian|gl3d): new Set\(\[([^\]]*)\]\)", page)}
+    assert set(lists) == {"cartesian", "gl3d"}
+    for kind, listed in lists.items():
+        bundle = (live_plotly.FRONTEND / f"plotly-{kind}.min.js").read_text()
+        registered = set(re.findall(r'moduleType:"trace",name:"(\w+)"', bundle))
+        assert listed == registered, (kind, listed ^ registered)
+    used = set()
+    for path in (ROOT / "lossviz").rglob("*.py"):
+        used |= set(re.findall(r'"type": "(\w+)"', path.read_text()))
+    used -= {"buttons", "dropdown", "linear", "log", "category", "date", "rect", "line", "circle", "path"}
+    assert {"surface", "scatter3d", "contour", "heatmap", "scatter"} <= used
+    assert used <= lists["cartesian"] | lists["gl3d"], used - lists["cartesian"] - lists["gl3d"]
