@@ -190,10 +190,15 @@ def background(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, *, axes: tuple
          "hoverinfo": "skip", "showscale": colorbar, "name": "loss scale", "showlegend": False,
          "xaxis": x, "yaxis": y, **({"colorbar": bar} if bar else {})},
     ]
-    image = {"source": raster(scale.values, levels, lines), "xref": x, "yref": y, "x": float(xs[0]),
-             "y": float(ys[-1]), "sizex": float(xs[-1] - xs[0]), "sizey": float(ys[-1] - ys[0]),
-             "sizing": "stretch", "xanchor": "left", "yanchor": "top", "layer": "below"}
-    return traces, image
+    return traces, field_image(xs, ys, raster(scale.values, levels, lines), axes)
+
+
+def field_image(xs: np.ndarray, ys: np.ndarray, source: str, axes: tuple[str, str] = ("x", "y")) -> dict:
+    """The layout image that paints ``source`` (a :func:`raster`) over the grid's box on ``axes``, under
+    the traces."""
+    return {"source": source, "xref": axes[0], "yref": axes[1], "x": float(xs[0]), "y": float(ys[-1]),
+            "sizex": float(xs[-1] - xs[0]), "sizey": float(ys[-1] - ys[0]), "sizing": "stretch",
+            "xanchor": "left", "yanchor": "top", "layer": "below"}
 
 
 def _colorbar(scale: ColorScale) -> dict:
@@ -648,9 +653,7 @@ def panel_map(xs: np.ndarray, ys: np.ndarray, scale: ColorScale, minima: np.ndar
     outline = {"color": MINIMUM_COLOR, "width": 1.5}
     traces = [{"type": "contour", "x": xs, "y": ys, "z": scale.values, "visible": False, "name": "loss",
                "xaxis": x, "yaxis": y, "showlegend": False}]
-    image = {"source": raster(scale.values, lines=False), "xref": x, "yref": y, "x": float(xs[0]),
-             "y": float(ys[-1]), "sizex": float(xs[-1] - xs[0]), "sizey": float(ys[-1] - ys[0]),
-             "sizing": "stretch", "xanchor": "left", "yanchor": "top", "layer": "below"}
+    image = field_image(xs, ys, raster(scale.values, lines=False), axes)
     if minima is not None and len(minima):
         traces.append({"type": "scatter", "x": minima[:, 0], "y": minima[:, 1], "mode": "markers",
                        "showlegend": legend, "name": "minimum", "xaxis": x, "yaxis": y,
