@@ -234,7 +234,9 @@ def open_page(page_id: str, fields: Sequence[Field], *, scenarios: Mapping[str, 
 
 
 def projector(spec: dict) -> dict:
-    """A figure spec in projector type: ticks and legends at 18 px, titles at 24 px (a copy)."""
+    """A figure spec in projector type: ticks and legends at 18 px, titles at 24 px (a copy). Every axis
+    makes room for its larger ticks and title (``automargin``): the figures' margins are sized for normal
+    type, and at 1366 px the Models map's x title sat on its tick labels."""
     layout = dict(spec.get("layout", {}))
     layout["font"] = {**layout.get("font", {}), "size": 18}
     layout["legend"] = {**layout.get("legend", {}), "font": {"size": 18}}
@@ -245,7 +247,8 @@ def projector(spec: dict) -> dict:
         if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
             title = axis.get("title", {})
             title = title if isinstance(title, dict) else {"text": title}
-            layout[name] = {**axis, "tickfont": {"size": 18}, "title": {**title, "font": {"size": 24}}}
+            layout[name] = {**axis, "tickfont": {"size": 18}, "title": {**title, "font": {"size": 24}},
+                            "automargin": True}
     if layout.get("annotations"):
         layout["annotations"] = [
             {**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}

@@ -7,6 +7,16 @@ from lossviz.ui.catalog import PAGES
 from tests.e2e.conftest import ARTIFACTS, wait_for_app
 
 EXISTING = [p for p in PAGES if p.exists]
+# The axis titles (text.xtitle, text.y2title, ...) drawn over one of their own axis's tick labels.
+TITLES_ON_TICKS = """() => window.__lvPlots().flatMap(gd => [...gd.querySelectorAll('text')]
+  .filter(t => /^[xy]\\d*title$/.test(t.getAttribute('class') || '') && t.textContent.trim())
+  .flatMap(t => {
+    const axis = t.getAttribute('class').replace('title', ''), r = t.getBoundingClientRect();
+    return [...gd.querySelectorAll(`g.${axis}tick text`)].map(k => k.getBoundingClientRect())
+      .filter(k => k.width && k.left < r.right - 1 && r.left + 1 < k.right && k.top < r.bottom - 1
+                   && r.top + 1 < k.bottom)
+      .map(() => t.textContent);
+  }))"""
 
 
 @pytest.mark.parametrize("info", EXISTING, ids=lambda p: p.url_path)
@@ -25,6 +35,8 @@ def test_projector_mode_puts_the_main_figure_on_the_first_screen(app_url, browse
     sizes = page.evaluate("() => { const gd = window.__lvPlots()[0]; const l = gd._fullLayout;"
                           " return [l.font.size, l.legend.font.size]; }")
     assert min(sizes) >= 18, sizes
+    # Every axis title of every chart clears its tick labels in the larger type.
+    assert page.evaluate(TITLES_ON_TICKS) == [], info.url_path
     # The sidebar is collapsed: the figure has the width.
     assert page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
