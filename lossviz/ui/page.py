@@ -18,6 +18,8 @@ values (:class:`lossviz.settings.LessonScenario`). An ``"optimizers"`` entry hol
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -233,6 +235,10 @@ def open_page(page_id: str, fields: Sequence[Field], *, scenarios: Mapping[str, 
     return page
 
 
+_LINE_EM = 1.3  # plotly.js's line spacing in multi-line text
+_PLOTLY_FONT_PX = 12  # plotly.js's default font size
+
+
 def projector(spec: dict) -> dict:
     """A figure spec in projector type: ticks and legends at 18 px, titles at 24 px (a copy). Every axis
     makes room for its larger ticks and title (``automargin``): the figures' margins are sized for normal
@@ -253,6 +259,19 @@ def projector(spec: dict) -> dict:
         layout["annotations"] = [
             {**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}
             for a in layout["annotations"]]
+        # Titles standing on the plot area's top edge (the small multiples' top row) sit in the top margin,
+        # which was sized for their normal type: it grows by what their lines grew (plotly spaces lines
+        # 1.3 em apart), and the figure with it, so the panels keep their size.
+        grown = max((_LINE_EM * (new["font"]["size"] - old.get("font", {}).get("size", _PLOTLY_FONT_PX))
+                     * (1 + str(old.get("text", "")).count("<br>"))
+                     for old, new in zip(spec["layout"]["annotations"], layout["annotations"])
+                     if old.get("yref") == "paper" and old.get("yanchor") == "bottom"
+                     and old.get("y", 0) >= 1 - 1e-9), default=0.0)
+        if grown > 0:
+            margin = dict(layout.get("margin", {}))
+            margin["t"] = margin.get("t", 100) + math.ceil(grown)
+            layout["margin"] = margin
+            layout["height"] = layout.get("height", 450) + math.ceil(grown)
     if layout.get("sliders") or layout.get("updatemenus"):
         # The Play buttons and the step slider hang below the x axis by pixel paddings
         # (viz.landscape.play_below_axis_title): 24 px more for the larger axis title, and room for it.

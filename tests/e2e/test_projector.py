@@ -17,6 +17,11 @@ TITLES_ON_TICKS = """() => window.__lvPlots().flatMap(gd => [...gd.querySelector
                    && r.top + 1 < k.bottom)
       .map(() => t.textContent);
   }))"""
+ANNOTATIONS_CUT = """() => window.__lvPlots().flatMap(gd => {
+  const box = gd.getBoundingClientRect();
+  return [...gd.querySelectorAll('g.annotation text')].filter(t => t.textContent.trim())
+    .filter(t => t.getBoundingClientRect().top < box.top - 1).map(t => t.textContent);
+})"""
 
 
 @pytest.mark.parametrize("info", EXISTING, ids=lambda p: p.url_path)
@@ -37,6 +42,8 @@ def test_projector_mode_puts_the_main_figure_on_the_first_screen(app_url, browse
     assert min(sizes) >= 18, sizes
     # Every axis title of every chart clears its tick labels in the larger type.
     assert page.evaluate(TITLES_ON_TICKS) == [], info.url_path
+    # And every annotation (the small multiples' panel titles) is inside its chart, none cut off at its top.
+    assert page.evaluate(ANNOTATIONS_CUT) == [], info.url_path
     # The sidebar is collapsed: the figure has the width.
     assert page.locator('[data-testid="stSidebar"][aria-expanded="true"]').count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
