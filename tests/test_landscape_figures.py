@@ -3,6 +3,7 @@ variant goes through those checks, so a misspelt property fails a test instead o
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -155,3 +156,37 @@ def test_small_multiples_paint_each_map_as_an_image_under_its_own_axes(builder):
         assert (image["x"], image["y"], image["sizex"], image["sizey"]) == (XS[0], YS[-1], 4.0, 2.0)
         for axis in (f"xaxis{grid['xaxis'][1:]}", f"yaxis{grid['yaxis'][1:]}"):
             assert spec["layout"][axis]["showgrid"] is False and spec["layout"][axis]["zeroline"] is False
+
+
+def test_projector_type_moves_the_panels_apart_by_what_their_titles_grew():
+    """Projector mode sets the panel titles in 18 px type; the gaps above the panels were sized for 13 px.
+    Each gap (the top row's in the top margin) grows by what its two-line titles grew, in a figure of the
+    same height (the main figure must stay on the first screen): the panels give up the room, in one
+    proportion, and no title is cut at the top or drawn over the panel above."""
+    from lossviz.ui.page import projector
+
+    paths = [_path(f"{k}. p", lv.PALETTE[k]) for k in range(4)]
+    spec = lv.small_multiples_spec(XS, YS, Z, paths, ["a<br>b"] * 4, columns=2)
+    before, after = spec["layout"], projector(spec)["layout"]
+    grown = math.ceil(1.3 * (18 - 13) * 2)  # two lines, 1.3 em apart
+    assert after["margin"]["t"] == before["margin"]["t"] + grown
+    assert after["height"] == before["height"]
+
+    def rows(layout: dict) -> list[tuple[float, float]]:
+        """Each row's (top, bottom) in pixels from the figure's top."""
+        plot = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+        return [(layout["margin"]["t"] + (1 - layout[a]["domain"][1]) * plot,
+                 layout["margin"]["t"] + (1 - layout[a]["domain"][0]) * plot) for a in ("yaxis", "yaxis3")]
+
+    (top0, bottom0), (top1, bottom1) = rows(before)
+    (new_top0, new_bottom0), (new_top1, new_bottom1) = rows(after)
+    plot = before["height"] - before["margin"]["t"] - before["margin"]["b"]
+    scale = (plot - 2 * grown) / plot  # what the panels and the old gap give up
+    assert new_top0 - top0 == pytest.approx(grown)  # the top row starts lower by its titles' growth
+    assert new_bottom0 - new_top0 == pytest.approx((bottom0 - top0) * scale)
+    assert new_bottom1 - new_top1 == pytest.approx((bottom1 - top1) * scale)
+    assert new_top1 - new_bottom0 == pytest.approx((top1 - bottom0) * scale + grown)
+    assert new_bottom1 == pytest.approx(bottom1)  # the bottom stays where it was
+    for title in after["annotations"]:  # each title still stands on its panel's top edge
+        assert any(abs(title["y"] - after[a]["domain"][1]) < 1e-9 for a in ("yaxis", "yaxis3")), title
+        assert title["font"]["size"] == 18

@@ -239,6 +239,54 @@ _LINE_EM = 1.3  # plotly.js's line spacing in multi-line text
 _PLOTLY_FONT_PX = 12  # plotly.js's default font size
 
 
+def _make_room_for_titles(layout: dict, before: list[dict]) -> None:
+    """Room for titles standing on a panel's top edge (the small multiples' panel titles: paper
+    coordinates, ``yanchor="bottom"``), whose type grew from ``before`` to ``layout["annotations"]``.
+
+    The gaps above the panels were sized for the titles' normal type: each grows by what its titles' lines
+    grew (plotly spaces lines 1.3 em apart), the top row's in the top margin. The figure keeps its height
+    (projector mode puts the main figure on the first screen), so the panels give up the room, all in the
+    same proportion. Everything placed in paper coordinates along y (axis domains, annotations, shapes,
+    images) keeps its place relative to the panels."""
+    growth: dict[float, float] = {}
+    for old, new in zip(before, layout["annotations"]):
+        if old.get("yref") == "paper" and old.get("yanchor") == "bottom":
+            lines = 1 + str(old.get("text", "")).count("<br>")
+            larger = new["font"]["size"] - old.get("font", {}).get("size", _PLOTLY_FONT_PX)
+            grown = _LINE_EM * larger * lines
+            top = round(float(old.get("y", 0.5)), 9)
+            growth[top] = max(growth.get(top, 0.0), grown)
+    growth = {top: math.ceil(px) for top, px in growth.items() if px > 0}
+    if not growth:
+        return
+    margin = dict(layout.get("margin", {}))
+    height = layout.get("height", 450)
+    plot = height - margin.get("t", 100) - margin.get("b", 80)
+    inside = {top: px for top, px in growth.items() if top < 1}  # gaps between rows
+    added, top_row = sum(inside.values()), growth.get(1.0, 0)
+    new_plot = plot - top_row
+    if new_plot - added < plot / 2:  # no room to give: leave the figure as it was
+        return
+    scale = (new_plot - added) / plot
+
+    def moved(y: float) -> float:
+        """Paper y of a point ``y`` once the gaps above the rows' tops at or above it have grown."""
+        below_top = (1 - y) * plot * scale + sum(px for top, px in inside.items() if top >= y - 1e-9)
+        return 1 - below_top / new_plot
+
+    if added or top_row:
+        for name, axis in list(layout.items()):
+            if name.startswith("yaxis") and isinstance(axis, dict) and "domain" in axis:
+                layout[name] = {**axis, "domain": [moved(axis["domain"][0]), moved(axis["domain"][1])]}
+        layout["annotations"] = [{**a, "y": moved(a["y"])} if a.get("yref") == "paper" and "y" in a else a
+                                 for a in layout["annotations"]]
+        for key, ends in (("shapes", ("y0", "y1")), ("images", ("y",))):
+            layout[key] = [{**item, **{e: moved(item[e]) for e in ends if e in item}}
+                           if item.get("yref") == "paper" else item for item in layout.get(key, [])]
+    margin["t"] = margin.get("t", 100) + top_row
+    layout["margin"] = margin
+
+
 def projector(spec: dict) -> dict:
     """A figure spec in projector type: ticks and legends at 18 px, titles at 24 px (a copy). Every axis
     makes room for its larger ticks and title (``automargin``): the figures' margins are sized for normal
@@ -259,19 +307,7 @@ def projector(spec: dict) -> dict:
         layout["annotations"] = [
             {**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}
             for a in layout["annotations"]]
-        # Titles standing on the plot area's top edge (the small multiples' top row) sit in the top margin,
-        # which was sized for their normal type: it grows by what their lines grew (plotly spaces lines
-        # 1.3 em apart), and the figure with it, so the panels keep their size.
-        grown = max((_LINE_EM * (new["font"]["size"] - old.get("font", {}).get("size", _PLOTLY_FONT_PX))
-                     * (1 + str(old.get("text", "")).count("<br>"))
-                     for old, new in zip(spec["layout"]["annotations"], layout["annotations"])
-                     if old.get("yref") == "paper" and old.get("yanchor") == "bottom"
-                     and old.get("y", 0) >= 1 - 1e-9), default=0.0)
-        if grown > 0:
-            margin = dict(layout.get("margin", {}))
-            margin["t"] = margin.get("t", 100) + math.ceil(grown)
-            layout["margin"] = margin
-            layout["height"] = layout.get("height", 450) + math.ceil(grown)
+        _make_room_for_titles(layout, spec["layout"]["annotations"])
     if layout.get("sliders") or layout.get("updatemenus"):
         # The Play buttons and the step slider hang below the x axis by pixel paddings
         # (viz.landscape.play_below_axis_title): 24 px more for the larger axis title, and room for it.
