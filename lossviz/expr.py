@@ -55,6 +55,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
+from lossviz import _ast
 from lossviz._validation import check_scalar
 from lossviz.surfaces import Domain, Surface
 
@@ -328,7 +329,7 @@ def _parse_tree(text: str) -> tuple[ast.Expression, _Source]:
             # "'int' object is not callable" and friends are SyntaxWarnings; the tree walk below
             # gives the person a clearer message for the same thing.
             warnings.simplefilter("ignore")
-            tree = ast.parse(source.python, mode="eval")
+            tree = _ast.parse(source.python, mode="eval")
     except SyntaxError as error:
         raise ValueError(_syntax_error_message(error, source)) from None
     except (ValueError, RecursionError, MemoryError) as error:

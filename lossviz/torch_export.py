@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from lossviz import _ast
 from lossviz import schedules as _schedules
 from lossviz._validation import check_array, check_int
 
@@ -465,7 +466,7 @@ def torch_code(
         if not isinstance(objective_expr, str):
             raise TypeError(f"{what} must be a string, got {type(objective_expr).__name__}")
         try:
-            tree = ast.parse(objective_expr.strip(), mode="eval")
+            tree = _ast.parse(objective_expr.strip(), mode="eval")
         except SyntaxError as exc:
             raise ValueError(f"{what} must be one Python expression in x and y, got "
                              f"{objective_expr!r}: {exc.msg}") from None

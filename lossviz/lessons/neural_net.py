@@ -54,6 +54,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from lossviz import _ast
 from lossviz import csvdata, datasets, models, optimizers, schedules, torch_export
 from lossviz._validation import (
     check_array,
@@ -1359,7 +1360,7 @@ class _Retarget(ast.NodeTransformer):
 
     def visit_List(self, node: ast.List) -> ast.AST:
         if len(node.elts) == 1 and isinstance(node.elts[0], ast.Name) and node.elts[0].id == "params":
-            return ast.parse("model.parameters()", mode="eval").body
+            return _ast.parse("model.parameters()", mode="eval").body
         return self.generic_visit(node)
 
 
@@ -1369,7 +1370,7 @@ def _optimizer_statements(r: TrainedRun, steps: int) -> tuple[list[str], list[st
     Taken from :func:`lossviz.torch_export.torch_code` (which knows every optimizer and schedule's torch
     arguments) and retargeted from its flat parameter tensor to the network's parameters.
     """
-    tree = ast.parse(torch_export.torch_code(r.optimizer, r.schedule, steps=steps, x0=[0.0]))
+    tree = _ast.parse(torch_export.torch_code(r.optimizer, r.schedule, steps=steps, x0=[0.0]))
     setup, clips = [], []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in _TRAINING_STATEMENTS
