@@ -23,3 +23,36 @@ def test_two_d_charts_load_the_cartesian_bundle_and_three_d_views_the_gl3d_one(a
         assert chart["scripts"] == ["plotly-cartesian.min.js"], chart
     for chart in three_d:
         assert chart["scripts"] == ["plotly-gl3d.min.js"], chart
+
+
+CANVAS = """() => window.__lvPlots().filter(gd => gd._fullLayout.scene).map(gd => {
+  const gl = gd._fullLayout.scene._scene.glplot.gl, box = gd._fullLayout.scene._scene.container
+    .getBoundingClientRect();
+  return {buffer: [gl.drawingBufferWidth, gl.drawingBufferHeight], css: [box.width, box.height],
+          ratio: gd.ownerDocument.defaultView.devicePixelRatio};
+})"""
+
+
+def _three_d_canvases(browser, app_url, device_scale_factor):
+    context = browser.new_context(viewport={"width": 1600, "height": 1000},
+                                  device_scale_factor=device_scale_factor)
+    try:
+        page = context.new_page()
+        page.add_init_script(PLOTS_SCRIPT)
+        page.goto(f"{app_url}/Surface_Explorer")
+        page.wait_for_function("() => window.__lvPlots().some(gd => gd._fullLayout.scene)", timeout=90_000)
+        wait_for_app(page)
+        return page.evaluate(CANVAS)
+    finally:
+        context.close()
+
+
+def test_a_three_d_view_renders_at_the_screens_resolution(browser, app_url):
+    """Not at plotly's default of twice it on every screen (four times the pixels to paint in software)."""
+    for scale in (1, 2):
+        canvases = _three_d_canvases(browser, app_url, scale)
+        assert canvases, "no 3-D view on the Explorer"
+        for canvas in canvases:
+            assert canvas["ratio"] == scale
+            for buffer, css in zip(canvas["buffer"], canvas["css"]):
+                assert abs(buffer - scale * css) <= scale + 1, canvas
