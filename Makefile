@@ -30,9 +30,9 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# lossviz app is streamlit run app.py that also imports the lessons while the server starts.
 run: $(APP_STAMP)
-	@echo "lossviz is starting: open http://127.0.0.1:$(PORT)"
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m lossviz app --port $(PORT)
 
 # Lint first (seconds); then the tests without a browser and the core's docstring examples, on both
 # cores; then the browser tests, one at a time (each drives a real server and chromium).

@@ -271,14 +271,15 @@ def _free_port() -> int:
 
 def start_server(port: int, log_path: Path | None = None,
                  extra_args: list[str] | None = None, script: str = "app.py") -> subprocess.Popen:
-    """`streamlit run app.py` (or ``script``) on ``port``, output to ``log_path`` (or discarded); returns
-    once healthy."""
+    """The app on ``port`` as ``make run`` and docs/DEPLOYMENT.md start it (``python -m lossviz app``, which
+    warms the lessons' imports at server start), or ``streamlit run script`` for another script (the
+    baseline page); output to ``log_path`` (or discarded); returns once healthy."""
     log = log_path.open("w") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless",
-         "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *(extra_args or [])],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
+    options = ["--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
+               "false", *(extra_args or [])]
+    command = ["lossviz", "app", "--port", str(port), "--", *options] if script == "app.py" else \
+        ["streamlit", "run", script, "--server.port", str(port), *options]
+    proc = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     if wait_healthy(f"http://127.0.0.1:{port}", proc, 90,
                     lambda: f"streamlit exited with code {proc.returncode}"):
         return proc

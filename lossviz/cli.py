@@ -1,6 +1,6 @@
 """The ``lossviz`` command: the web app, a race written to a file, and what each registry holds.
 
-    lossviz app [--port 8501]                                   the web app (what ``make run`` starts)
+    lossviz app [--port 8501] [-- STREAMLIT OPTION ...]        the web app (what ``make run`` starts)
     lossviz race rosenbrock adam sgd --steps 500 --out race.gif  a race, no browser needed
     lossviz names [optimizer]                                   surfaces, optimizers, schedules...
 
@@ -23,6 +23,7 @@ import ast
 import os
 import sys
 import sysconfig
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
                               description="Start the lossviz web app (Streamlit) and print its address.")
     app.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     app.add_argument("--address", default=None, help="address to listen on (default: the app's, 127.0.0.1)")
+    app.add_argument("streamlit_options", nargs=argparse.REMAINDER, metavar="-- OPTION ...",
+                     help="options passed on to 'streamlit run', after -- (-- --server.baseUrlPath lab)")
 
     race = commands.add_parser(
         "race", help="race optimizers on a surface; print it or write a CSV, GIF, MP4, PNG or SVG",
@@ -194,6 +197,32 @@ def app_folder() -> Path:
                      "install it with pip install '.[app]' from a clone of the repository")
 
 
+def warm_imports() -> threading.Thread:
+    """Import every lesson and figure module (and the libraries they use) in a background thread.
+
+    A server's first visitor otherwise waits for these imports (about 1.1 s of its first page here); started
+    when the server starts, they are done by the time a browser connects. The Streamlit page kit
+    (lossviz.ui) is left to the first run: it declares the live chart's component, which Streamlit
+    registers only from inside a script run.
+    """
+    import importlib
+    import pkgutil
+
+    def load() -> None:
+        from lossviz import lessons, viz
+
+        for package in (lessons, viz):
+            for module in pkgutil.iter_modules(package.__path__):
+                try:
+                    importlib.import_module(f"{package.__name__}.{module.name}")
+                except Exception:  # noqa: BLE001 -- the page that needs it shows the error when it runs
+                    pass
+
+    thread = threading.Thread(target=load, name="lossviz-warm-imports", daemon=True)
+    thread.start()
+    return thread
+
+
 def _app(args: argparse.Namespace) -> int:
     try:
         from streamlit.web import cli as streamlit_cli
@@ -214,6 +243,9 @@ def _app(args: argparse.Namespace) -> int:
     argv = ["run", "app.py", "--server.port", str(args.port)]
     if args.address:
         argv += ["--server.address", args.address]
+    extra = list(args.streamlit_options or [])
+    argv += extra[1:] if extra[:1] == ["--"] else extra
+    warm_imports()
     print(f"lossviz is starting: open http://{args.address or '127.0.0.1'}:{args.port}", flush=True)
     return streamlit_cli.main.main(args=argv, prog_name="streamlit", standalone_mode=False) or 0
 

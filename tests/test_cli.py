@@ -90,6 +90,38 @@ def test_the_app_runs_from_the_clone_it_comes_from():
     assert cli.app_folder() == ROOT
 
 
+def test_app_passes_options_after_a_double_dash_on_to_streamlit(monkeypatch):
+    from streamlit.web import cli as streamlit_cli
+
+    calls, warmed = [], []
+    monkeypatch.chdir(ROOT)  # the command changes to the app's folder; put the test's back afterwards
+    monkeypatch.setattr(streamlit_cli.main, "main", lambda **kwargs: calls.append(kwargs["args"]) or 0)
+    monkeypatch.setattr(cli, "warm_imports", lambda: warmed.append(True))
+    assert cli.main(["app", "--port", "8765", "--", "--server.headless", "true"]) == 0
+    assert cli.main(["app", "--port", "8766", "--address", "0.0.0.0"]) == 0
+    assert calls == [["run", "app.py", "--server.port", "8765", "--server.headless", "true"],
+                     ["run", "app.py", "--server.port", "8766", "--server.address", "0.0.0.0"]]
+    assert warmed == [True, True]
+
+
+def test_the_app_imports_every_lesson_and_figure_module_as_the_server_starts():
+    """In a fresh interpreter: the lessons and figures are imported, the Streamlit kit is not (Streamlit
+    registers the live chart's component only when its module is imported inside a script run)."""
+    import pkgutil
+
+    from lossviz import lessons, viz
+
+    expected = [f"{p.__name__}.{m.name}" for p in (lessons, viz) for m in pkgutil.iter_modules(p.__path__)]
+    assert len(expected) >= 16
+    script = ("import sys; from lossviz import cli; cli.warm_imports().join(); "
+              f"print([m for m in {expected!r} if m not in sys.modules]); "
+              "print(sorted(m for m in sys.modules if m.startswith('lossviz.ui') or m == 'streamlit'))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["[]", "[]"], out.stdout
+
+
 # ------------------------------------------------------------------------------------------- clean venv
 def _free_port() -> int:
     with socket.socket() as s:
