@@ -241,8 +241,15 @@ def seed_from_url(page: str, fields: Sequence[Field], defaults: Mapping[str, Any
     # run remembers the values it finds and puts back the last one seen (or the default) where a key
     # went missing, so a slot hidden and shown again comes back as the user left it. Lazy fields are put
     # back by restore(), just before their widget is drawn.
+    # One snapshot of the state instead of a lookup per field: each `key in st.session_state` goes through
+    # Streamlit's whole widget-state path (about 5 us; the Explorer's four optimizer slots have some 850
+    # lazy fields, most of them not drawn). A field that is not lazy and missing from the snapshot is
+    # asked again the usual way before it is put back.
+    present = st.session_state.to_dict()
     for field in fields:
-        if field.key in st.session_state:
+        if field.key in present:
+            memory[field.key] = present[field.key]
+        elif not field.lazy and field.key in st.session_state:
             memory[field.key] = st.session_state[field.key]
         elif not field.lazy:
             st.session_state[field.key] = memory.get(field.key,
