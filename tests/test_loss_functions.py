@@ -238,3 +238,13 @@ def test_the_generated_code_is_the_same_script_for_any_numbers(numbers):
     written = {abs(node.value) for node in ast.walk(tree) if isinstance(node, ast.Constant)
                and isinstance(node.value, float)}
     assert set(np.abs(values).tolist()) <= written  # every number exactly, through repr
+
+
+def test_the_scrubbers_huber_curves_are_the_page_curves_at_each_threshold():
+    c = lc.curves(["mse", "huber"], ["hinge"], delta=0.7, span=2.5, points=41)
+    assert c.huber.shape == c.huber_gradient.shape == (len(c.deltas), 41)
+    for i, d in enumerate(c.deltas):
+        exact = lc.regression_curves(["huber"], c.regression["residual"], float(d))
+        np.testing.assert_array_equal(c.huber[i], exact["huber"].to_numpy())
+        np.testing.assert_array_equal(c.huber_gradient[i], exact["huber_gradient"].to_numpy())
+    np.testing.assert_array_equal(c.huber[c.delta_index], c.regression["huber"].to_numpy())
