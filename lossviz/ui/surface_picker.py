@@ -7,6 +7,7 @@ can add what else belongs to a surface (the Explorer's learning rates) through `
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -149,14 +150,22 @@ def surface_picker(page: str, names: Sequence[str], container=None, *,
 # -------------------------------------------------------------------------------- racers' defaults
 def racer_defaults(name: str, surface: str, kappa: float, rotation: float) -> dict:
     """Optimizer ``name``'s settings on a catalogued ``surface`` from its default start (a rate suited to
-    it: :func:`lossviz.lessons.explorer.default_hyperparameters`); a typed formula gets a cautious rate."""
+    it: :func:`lossviz.lessons.explorer.default_hyperparameters`); a typed formula gets a cautious rate.
+
+    Asked a dozen times a rerun (the scenario note compares the slots with the scenario's racers), so it
+    is computed once per argument set; each caller gets its own copy.
+    """
+    return dict(_racer_defaults(str(name), str(surface), float(kappa), float(rotation)))
+
+
+@functools.lru_cache(maxsize=512)
+def _racer_defaults(name: str, surface: str, kappa: float, rotation: float) -> dict:
     from lossviz.lessons import explorer
     from lossviz.ui import cache
 
     if surface == "custom":
         return {"lr": 0.05}
-    params = ((("condition_number", float(kappa)), ("rotation", float(rotation))) if surface == "quadratic"
-              else ())
+    params = (("condition_number", kappa), ("rotation", rotation)) if surface == "quadratic" else ()
     built = cache.build_surface((surface, params, "", None))
     return explorer.default_hyperparameters(built, name, built.default_start)
 
