@@ -72,3 +72,24 @@ def test_formula_and_code_export_are_safe_across_threads():
     assert interleaved(formula, code) == []
     assert interleaved(code, formula) == []
 
+
+
+def test_streamlit_parses_no_page_and_no_page_needs_magic():
+    """Streamlit's "magic" parses each page with ast.parse (outside the lock) on its first run in a
+    process; it is off, and no page has a bare expression magic would have shown."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["magicEnabled"] is False
+    scripts = [root / "app.py", *sorted((root / "pages").glob("*.py"))]
+    assert len(scripts) >= 9
+    for script in scripts:
+        tree = ast.parse(script.read_text())
+        docstrings = {id(n.body[0]) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                      and n.body and isinstance(n.body[0], ast.Expr)}
+        shown = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Expr) and id(n) not in docstrings
+                 and not isinstance(n.value, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom))]
+        assert shown == [], (script.name, shown)
