@@ -23,7 +23,6 @@ import ast
 import os
 import sys
 import sysconfig
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -197,30 +196,42 @@ def app_folder() -> Path:
                      "install it with pip install '.[app]' from a clone of the repository")
 
 
-def warm_imports() -> threading.Thread:
-    """Import every lesson and figure module (and the libraries they use) in a background thread.
+def warm_server() -> None:
+    """What a server computes before it takes its first visitor, so that visitor finds it done.
 
-    A server's first visitor otherwise waits for these imports (about 1.1 s of its first page here); started
-    when the server starts, they are done by the time a browser connects. The Streamlit page kit
-    (lossviz.ui) is left to the first run: it declares the live chart's component, which Streamlit
-    registers only from inside a script run.
+    Imports every lesson and figure module (about 1.1 s here), then computes the Neural net page's default
+    visit into its shared stores (about 2 s; :func:`lossviz.ui.cache.warm_network`, which the first page
+    view would otherwise start in the background, slowing that page and the next). The server answers its
+    health check a few seconds later, warm. The rest of the Streamlit page kit is left to the first run:
+    it declares the live chart's component, which Streamlit registers only inside a script run.
     """
     import importlib
+    import logging
     import pkgutil
 
-    def load() -> None:
-        from lossviz import lessons, viz
+    from lossviz import lessons, viz
 
-        for package in (lessons, viz):
-            for module in pkgutil.iter_modules(package.__path__):
-                try:
-                    importlib.import_module(f"{package.__name__}.{module.name}")
-                except Exception:  # noqa: BLE001 -- the page that needs it shows the error when it runs
-                    pass
+    for package in (lessons, viz):
+        for module in pkgutil.iter_modules(package.__path__):
+            try:
+                importlib.import_module(f"{package.__name__}.{module.name}")
+            except Exception:  # noqa: BLE001 -- the page that needs it shows the error when it runs
+                pass
+    # Streamlit warns that no script run or runtime is there (true: the server has not started); quiet.
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.startswith("streamlit")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        from lossviz.ui import cache
 
-    thread = threading.Thread(target=load, name="lossviz-warm-imports", daemon=True)
-    thread.start()
-    return thread
+        thread = cache.warm_network()
+        if thread is not None:
+            thread.join()
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _app(args: argparse.Namespace) -> int:
@@ -245,7 +256,7 @@ def _app(args: argparse.Namespace) -> int:
         argv += ["--server.address", args.address]
     extra = list(args.streamlit_options or [])
     argv += extra[1:] if extra[:1] == ["--"] else extra
-    warm_imports()
+    warm_server()
     print(f"lossviz is starting: open http://{args.address or '127.0.0.1'}:{args.port}", flush=True)
     return streamlit_cli.main.main(args=argv, prog_name="streamlit", standalone_mode=False) or 0
 

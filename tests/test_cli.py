@@ -96,7 +96,7 @@ def test_app_passes_options_after_a_double_dash_on_to_streamlit(monkeypatch):
     calls, warmed = [], []
     monkeypatch.chdir(ROOT)  # the command changes to the app's folder; put the test's back afterwards
     monkeypatch.setattr(streamlit_cli.main, "main", lambda **kwargs: calls.append(kwargs["args"]) or 0)
-    monkeypatch.setattr(cli, "warm_imports", lambda: warmed.append(True))
+    monkeypatch.setattr(cli, "warm_server", lambda: warmed.append(True))
     assert cli.main(["app", "--port", "8765", "--", "--server.headless", "true"]) == 0
     assert cli.main(["app", "--port", "8766", "--address", "0.0.0.0"]) == 0
     assert calls == [["run", "app.py", "--server.port", "8765", "--server.headless", "true"],
@@ -104,22 +104,31 @@ def test_app_passes_options_after_a_double_dash_on_to_streamlit(monkeypatch):
     assert warmed == [True, True]
 
 
-def test_the_app_imports_every_lesson_and_figure_module_as_the_server_starts():
-    """In a fresh interpreter: the lessons and figures are imported, the Streamlit kit is not (Streamlit
-    registers the live chart's component only when its module is imported inside a script run)."""
+def test_the_server_starts_warm():
+    """In a fresh interpreter, as `lossviz app` does before the server starts: every lesson and figure
+    module is imported, the Neural net page's default visit is in its stores (the page then finds it), and
+    the live chart's module is not imported (Streamlit registers its component only inside a script run).
+    """
     import pkgutil
 
     from lossviz import lessons, viz
+    from lossviz.ui import cache
 
     expected = [f"{p.__name__}.{m.name}" for p in (lessons, viz) for m in pkgutil.iter_modules(p.__path__)]
     assert len(expected) >= 16
-    script = ("import sys; from lossviz import cli; cli.warm_imports().join(); "
+    script = ("import sys; from lossviz import cli; from lossviz.ui import progress_cache; "
+              "cli.warm_server(); "
               f"print([m for m in {expected!r} if m not in sys.modules]); "
-              "print(sorted(m for m in sys.modules if m.startswith('lossviz.ui') or m == 'streamlit'))")
+              "print('lossviz.ui.live_plotly' in sys.modules); "
+              f"print([len(progress_cache._store(n)[0]) for n in {tuple(cache.NETWORK_STORES)!r}])")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+                         timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["[]", "[]"], out.stdout
+    missing, live_chart, stored = out.stdout.splitlines()[-3:]
+    assert (missing, live_chart) == ("[]", "False"), out.stdout
+    assert all(int(n) >= 1 for n in stored.strip("[]").split(",")), stored
+    # Quiet: no warning about the missing runtime reaches the server's log.
+    assert "ScriptRunContext" not in out.stderr and "No runtime found" not in out.stderr, out.stderr
 
 
 # ------------------------------------------------------------------------------------------- clean venv
