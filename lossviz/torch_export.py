@@ -31,6 +31,7 @@ core.
 from __future__ import annotations
 
 import ast
+import math
 import numbers
 import re
 import unicodedata
@@ -136,6 +137,8 @@ def _literal(value: object) -> str:
         inner = ", ".join(_literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, list):
+        if all(type(v) is float for v in value) and all(map(math.isfinite, value)):
+            return "[" + ", ".join(map(repr, value)) + "]"  # a row of data: the same text, at once
         return "[" + ", ".join(_literal(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} of type {type(value).__name__} as a torch argument")
 

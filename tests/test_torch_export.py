@@ -390,3 +390,18 @@ def test_trusted_loss_lets_lossviz_call_what_it_defined_and_is_never_checked_as_
         torch_code(optimizers.get("sgd"), None, steps=2, x0=[0.0, 1.0], objective_expr="x", trusted_loss="x")
     with pytest.raises(ValueError, match="trusted_loss must be one Python expression"):
         torch_code(optimizers.get("sgd"), None, steps=2, x0=[0.0, 1.0], trusted_loss="a = 1")
+
+
+def test_a_row_of_data_is_written_exactly_and_a_non_finite_value_refused():
+    from lossviz.torch_export import literal
+
+    rng = np.random.default_rng(7)
+    rows = (rng.standard_normal((5, 40)) * 10.0 ** rng.integers(-300, 300, (5, 40))).tolist()
+    rows[0][:4] = [-0.0, 0.0, 5e-324, 1.7976931348623157e308]
+    text = literal(rows)
+    assert ast.literal_eval(text) == rows
+    assert [repr(v) for v in ast.literal_eval(text)[0][:2]] == ["-0.0", "0.0"]  # the sign of zero kept
+    assert literal([1.5, 2, True]) == "[1.5, 2, True]"  # mixed rows keep each value's own type
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="non-finite"):
+            literal([1.0, bad])

@@ -34,6 +34,7 @@ bias of AdamW: l-infinity norm constrained optimization*, ICML 2024): at its fix
 """
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -1062,11 +1063,19 @@ def load_data(features: tuple[str, str] | list[str]) -> datasets.Dataset:
     return datasets.get(DATASET).select(items)
 
 
+@functools.lru_cache(maxsize=16)
+def _array_text(data: bytes, shape: tuple[int, ...]) -> str:
+    """The data's literal, wrapped: the same for every rerun that keeps the data (only λ changes)."""
+    values = np.frombuffer(data, dtype=float).reshape(shape)
+    return textwrap.fill(literal(values.tolist()), 110, subsequent_indent="    ", break_long_words=False,
+                         break_on_hyphens=False)
+
+
 def _data_source(X: object, y: object, names: tuple[str, ...], module: str, close: str = ")") -> list[str]:
     """Lines defining ``X`` and ``t``, every number exact (``repr``), wrapped inside the brackets."""
     def array(values: np.ndarray) -> str:
-        return textwrap.fill(literal(np.asarray(values, dtype=float).tolist()), 110, subsequent_indent="    ",
-                             break_long_words=False, break_on_hyphens=False)
+        values = np.ascontiguousarray(values, dtype=float)
+        return _array_text(values.tobytes(), values.shape)
 
     return [comment(f"The page's data: the standardized features {', '.join(map(str, names))} (the columns "
                     "of X, one weight each) and the standardized target t."),
