@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import streamlit as st
@@ -243,7 +243,7 @@ def _schedule_params(slot: int, sched: str, steps: int) -> dict:
     return params
 
 
-@cache
+@lru_cache(maxsize=64)
 def optimizer_title(name: str) -> str:
     """The optimizer's title as the slot's list shows it ("Adam", "SGD with momentum"...): built once per
     name, not once per option on every rerun (about 12 ms of an Explorer rerun)."""
