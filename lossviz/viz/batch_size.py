@@ -14,7 +14,7 @@ import pandas as pd
 from lossviz.lessons.batch_size import BATCH_OPTIONS, GradientCloud, NoiseBall, PathsView, label
 from lossviz.viz.landscape import (
     MINIMUM_COLOR, PALETTE, Path, contour_spec, curves_spec, equal_axes, play_below_axis_title, scrubber,
-    start_ring,
+    start_ring, translucent,
 )
 
 __all__ = ["ellipse", "batch_colors", "paths_map", "loss_curves", "cloud_chart", "ball_map", "scaling_chart",
@@ -98,7 +98,7 @@ def cloud_chart(clouds: Sequence[GradientCloud], colors: dict[int, str], names: 
         data += [
             {"type": "scatter", "x": shown[:, 0], "y": shown[:, 1], "mode": "markers",
              "name": f"{name}: mini-batch gradients", "legendgroup": name,
-             "marker": {"color": color, "size": 5, "opacity": 0.45},
+             "marker": {"color": translucent(color, 0.45), "size": 5},
              "hovertemplate": f"{name}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>"},
             {"type": "scatter", "x": ring[:, 0], "y": ring[:, 1], "mode": "lines",
              "name": f"{name}: theory, 2σ", "legendgroup": name, "line": {"color": color, "width": 2.5},
@@ -127,7 +127,7 @@ def ball_map(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, balls: Sequence[Nois
         shown = ball.samples[::max(1, len(ball.samples) // MAX_BALL_POINTS)]
         spec["data"].append({"type": "scatter", "x": shown[:, 0], "y": shown[:, 1], "mode": "markers",
                              "name": f"{name}: iterates", "legendgroup": name, "hoverinfo": "skip",
-                             "marker": {"color": color, "size": 4, "opacity": 0.5}})
+                             "marker": {"color": translucent(color, 0.5), "size": 4}})
         ring = ellipse(minimum, ball.predicted)
         if np.all(np.isfinite(ring)):
             spec["data"].append({"type": "scatter", "x": ring[:, 0], "y": ring[:, 1], "mode": "lines",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import base64
+import re
 import hashlib
 import struct
 import zlib
@@ -18,6 +19,7 @@ import plotly.graph_objects as go
 
 __all__ = [
     "PALETTE",
+    "translucent",
     "Path",
     "Arrow",
     "Exit",
@@ -43,6 +45,23 @@ __all__ = [
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+
+
+def translucent(color: str, alpha: float) -> str:
+    """``color`` (``#rrggbb``) at ``alpha`` as ``rgba(...)``, for markers drawn in their hundreds.
+
+    A marker's ``opacity`` is written on every point as a CSS opacity, and each such point is a layer of
+    its own for the browser's compositor: Batch size's 4,500 translucent points made every frame of the
+    page cost about 100 ms there. A colour's alpha is a fill opacity, which costs nothing; a marker
+    without an outline looks the same either way.
+
+    >>> translucent("#0072B2", 0.45)
+    'rgba(0, 114, 178, 0.45)'
+    """
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", color):
+        raise ValueError(f"color must be written #rrggbb, got {color!r}")
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha:g})"
 MINIMUM_COLOR = "#111111"
 MAX_FRAMES = 60
 
@@ -367,7 +386,7 @@ def contour_spec(
         data.append({
             "type": "scatter", "x": gx.ravel(), "y": gy.ravel(), "mode": "markers",
             "name": "click to start here",
-            "marker": {"size": 10, "opacity": 0.0, "color": "white"}, "showlegend": False,
+            "marker": {"size": 10, "color": "rgba(255, 255, 255, 0)"}, "showlegend": False,
             "hovertemplate": "click: start at (%{x:.2f}, %{y:.2f})<extra></extra>",
         })
     if minima is not None and len(minima):

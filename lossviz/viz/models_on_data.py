@@ -20,7 +20,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.lessons.models_on_data import Exploration, fit_at
-from lossviz.viz.landscape import PALETTE, Path, contour_spec, curves_spec, scrubber, surface_spec
+from lossviz.viz.landscape import (PALETTE, Path, contour_spec, curves_spec, scrubber, surface_spec,
+                                   translucent)
 
 __all__ = ["STEP_TARGET", "STEP_DISCS", "paths", "landscape_spec", "with_lr_scrubber", "surface3d",
            "data_figure", "loss_curves", "CLASS_COLORS", "MAX_SCRUB_POINTS"]
@@ -92,7 +93,8 @@ def landscape_spec(ex: Exploration, paths: Sequence[Path], step: int, start: tup
         data.append({
             "type": "scatter", "x": path.xy[:, 0], "y": path.xy[:, 1], "customdata": np.arange(len(path.xy)),
             "mode": "markers", "name": f"{STEP_TARGET}: {path.label}", "showlegend": False,
-            "marker": {"size": 12, "opacity": 0.0, "color": path.color},
+            # Invisible targets by a transparent fill, not opacity 0 (a compositor layer per point).
+            "marker": {"size": 12, "color": "rgba(0, 0, 0, 0)"}, "hoverlabel": {"bgcolor": path.color},
             "hovertemplate": f"{path.label}<br>step %{{customdata}}: (%{{x:.4g}}, %{{y:.4g}})<br>"
                              "click to show this fit<extra></extra>",
         })
@@ -197,7 +199,7 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Lab
         x_points = X[:, 0] if land.kind == "line" else y
         if land.kind == "line":
             fig.add_trace(go.Scatter(x=x_points[~moved], y=y[~moved], mode="markers", name="data",
-                                     marker={"color": "#8A8A8A", "size": 7, "opacity": 0.75}))
+                                     marker={"color": translucent("#8A8A8A", 0.75), "size": 7}))
             if moved.any():
                 fig.add_trace(go.Scatter(x=x_points[moved], y=y[moved], mode="markers", name="moved outliers",
                                          marker={"color": "#D00000", "size": 11, "symbol": "x"}))
@@ -214,8 +216,8 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Lab
             fig.add_trace(go.Scatter(
                 x=coordinates[0], y=coordinates[1], mode="markers",
                 name=f"class: {label(data.class_names[value])}",
-                marker={"color": CLASS_COLORS[value], "size": 7, "opacity": 0.8,
-                        "line": {"color": "white", "width": 0.5}},
+                marker={"color": translucent(CLASS_COLORS[value], 0.8), "size": 7,
+                        "line": {"color": "rgba(255, 255, 255, 0.8)", "width": 0.5}},
             ))
         xlabel = names[0]
         ylabel = f"P({label(data.class_names[1])}) = σ(score)" if land.kind == "sigmoid" else names[1]
@@ -229,7 +231,7 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Lab
     for name, color, fit, dash, width in drawn:
         if land.kind == "plane":
             fig.add_trace(go.Scatter(x=fit.x[rows], y=fit.y[rows], mode="markers", name=name,
-                                     marker={"color": color, "size": 6, "opacity": 0.7}))
+                                     marker={"color": translucent(color, 0.7), "size": 6}))
             continue
         fig.add_trace(go.Scatter(x=fit.x, y=fit.y, mode="lines", name=name,
                                  line={"color": color, "dash": dash, "width": width}))
