@@ -5,10 +5,11 @@ project convention ``Z.shape == (len(ys), len(xs))``.
 """
 from __future__ import annotations
 
-import math
 import base64
-import re
+import functools
 import hashlib
+import math
+import re
 import struct
 import zlib
 from collections.abc import Sequence
@@ -62,6 +63,8 @@ def translucent(color: str, alpha: float) -> str:
         raise ValueError(f"color must be written #rrggbb, got {color!r}")
     red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red}, {green}, {blue}, {alpha:g})"
+
+
 MINIMUM_COLOR = "#111111"
 MAX_FRAMES = 60
 
@@ -81,8 +84,9 @@ class Path:
     note: str = ""
     dash: str = "solid"  # an optimizer's second sequence (ASGD's average) is drawn dashed
 
-    @property
+    @functools.cached_property
     def last_finite(self) -> int:
+        """The last step whose position is finite (0 when none is); computed once, asked per frame."""
         finite = np.flatnonzero(np.all(np.isfinite(self.xy), axis=1))
         return int(finite[-1]) if finite.size else 0
 
