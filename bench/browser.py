@@ -1,4 +1,4 @@
-"""Browser benchmark: real `streamlit run` server, headless Debian chromium, key press to updated figure.
+"""Browser benchmark: the app's server (`python -m lossviz app`), headless chromium, key press to figure.
 
     python -m bench.browser [--interactions 30] [--pages Surface_Explorer Momentum ...] [--no-write]
     python -m bench.browser --profile-server Surface_Explorer   # where a page's rerun spends its time

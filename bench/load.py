@@ -536,7 +536,8 @@ def render(summaries: list[dict], command: str) -> str:
         f"{' behind nginx' if balanced else ''}, {first['think_s']:g} s between moves",
         "",
         f"Measured {dt.date.today().isoformat()} with `{command}` on {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}: {first['replicas']} `streamlit run` server process(es) "
+        f"{platform.python_version()}: {first['replicas']} server process(es) started as "
+        "`python -m lossviz app` "
         + (f"behind Debian's nginx {nginx.version()} configured as docs/DEPLOYMENT.md says (its ```nginx "
            "block, read by bench/nginx.py; only the upstream addresses and the port replaced), every "
            "session through nginx, placed by its route cookie, "
