@@ -73,31 +73,40 @@ VIEWPORT = {"width": 1600, "height": 1000}
 @dataclass(frozen=True)
 class Probe:
     """The slider (by widget key) whose arrow key is pressed, and the figure whose data must change when
-    it takes effect: the ``nth`` chart (in page order) whose first trace has type ``figure_type``.
+    it takes effect: the live chart ``chart`` (its key, lossviz.ui.live_plotly), or on a page of plain
+    ``st.plotly_chart`` figures (the baseline) the ``nth`` chart whose first trace has type ``figure_type``.
 
-    A figure is found by its type, not its position among the charts, because during a rerun Streamlit
-    keeps the previous run's elements (marked stale) next to the new ones, so positions shift.
+    A figure is found by its key, not by its type or position among the charts: during a rerun Streamlit
+    marks the running part's elements stale (the reading skips them), so while a fragment reruns, the
+    ``nth`` contour on the page can be another chart, whose appearance is no sign of the new figure.
     """
 
     slider_key: str
     figure_type: str
     what: str  # what the press changes, for the report
     nth: int = 0
+    chart: str = ""  # the live chart's key; when set, it (not the type and position) names the figure
     settle: bool = False  # time the press to the last change of the page (every figure updated)
 
 
 # One per page: the setting a student moves most, and a figure it redraws. A page missing here (or whose
 # slider is not on the page) is measured for first render only.
 PROBES: dict[str, Probe] = {
-    "pages/1_Surface_Explorer.py": Probe("steps", "contour", "steps: every race rerun, contour map"),
-    "pages/2_Learning_Rate.py": Probe("steps", "contour", "steps: races, sweep, schedules; contour map"),
-    "pages/3_Momentum.py": Probe("momentum", "contour", "momentum β: the three methods rerun, their paths"),
-    "pages/4_Regularization.py": Probe("strength", "contour", "strength λ: the regularized landscape"),
-    "pages/5_Batch_Size.py": Probe("steps", "contour", "steps: SGD runs, the noise-ball map"),
-    "pages/6_Loss_Functions.py": Probe("delta", "scatter", "Huber δ: regression loss curves"),
-    "pages/7_Models_on_Data.py": Probe("noise", "contour", "data noise: new data set, its landscape"),
+    "pages/1_Surface_Explorer.py": Probe("steps", "contour", "steps: every race rerun, contour map",
+                                         chart="contour_chart"),
+    "pages/2_Learning_Rate.py": Probe("steps", "contour", "steps: races, sweep, schedules; contour map",
+                                      chart="race_map"),
+    "pages/3_Momentum.py": Probe("momentum", "contour", "momentum β: the three methods rerun, their paths",
+                                 chart="ravine_chart"),
+    "pages/4_Regularization.py": Probe("strength", "contour", "strength λ: the regularized landscape",
+                                       chart="geometry_chart"),
+    "pages/5_Batch_Size.py": Probe("steps", "contour", "steps: SGD runs, the noise-ball map", chart="paths"),
+    "pages/6_Loss_Functions.py": Probe("delta", "scatter", "Huber δ: regression loss curves",
+                                       chart="reg_chart"),
+    "pages/7_Models_on_Data.py": Probe("noise", "contour", "data noise: new data set, its landscape",
+                                       chart="data_contour"),
     "pages/8_Neural_Net_Landscape.py": Probe("step", "contour", "step shown: PCA plane marker (training "
-                                             "cached)", nth=1),
+                                             "cached)", nth=1, chart="nn_plane"),
     BASELINE.path: Probe("frequency", "scatter", "frequency: one line"),
 }
 # Presses timed to every figure updated, a few each: the neural-net page retrains on a training setting.
@@ -166,8 +175,11 @@ INIT_SCRIPT = r"""
   window.addEventListener('keydown', () => { window.__lv.keyAt = performance.now(); }, {capture: true});
   // The nth current chart whose first trace is of this type.
   window.__lvFigure = (type, nth) => window.__lvPlots().filter(gd => gd._fullData[0].type === type)[nth];
-  window.__lvSig = (type, nth) => {
-    const gd = window.__lvFigure(type, nth);
+  // The live chart with this key (its frame's plot carries it), or the nth chart of this type.
+  window.__lvProbe = (type, nth, key) => key
+    ? window.__lvPlots().find(gd => gd.dataset.key === key) : window.__lvFigure(type, nth);
+  window.__lvSig = (type, nth, key) => {
+    const gd = window.__lvProbe(type, nth, key);
     if (!gd) return '';
     let sum = 0, count = 0;
     const add = (v) => {
@@ -200,12 +212,14 @@ SETTLED = r"""
   // Live charts (in component frames) count once drawn, and again each time they take a new figure.
   const plots = window.__lvPlots ? window.__lvPlots() : [...document.querySelectorAll('.js-plotly-plot')];
   const drawn = plots.filter(p => p._fullData && p.querySelector('.main-svg'));
+  // A live chart holding a figure it has not drawn yet (a 3-D view waits for the settings to rest).
+  const pending = plots.some(p => p.dataset.pending);
   const revisions = drawn.map(p => p.dataset.revision || '').join(',');
   // Cheap to read every frame (innerText would force a layout and show up in the profile).
   const state = main ? [document.getElementsByTagName('*').length, plots.length, drawn.length,
                         revisions].join(':') : '';
   const now = performance.now();
-  if (busy || !main || !main.childElementCount || state !== window.__lvState) {
+  if (busy || pending || !main || !main.childElementCount || state !== window.__lvState) {
     window.__lvState = state; window.__lvSince = now; return false;
   }
   return now - window.__lvSince > quiet;
@@ -213,10 +227,10 @@ SETTLED = r"""
 """
 
 PRESS = r"""
-([type, nth, before, timeout]) => new Promise((resolve, reject) => {
+([type, nth, key, before, timeout]) => new Promise((resolve, reject) => {
   const start = performance.now();
   const tick = () => {
-    const sig = window.__lvSig(type, nth);
+    const sig = window.__lvSig(type, nth, key);
     if (sig !== before && sig !== '') {
       const now = performance.now(), key = window.__lv.keyAt;
       const sent = window.__lv.sent.filter(t => t >= key);
@@ -261,6 +275,22 @@ def element_figure(element) -> dict | None:
     if kind == "component_instance" and element.component_instance.component_name.endswith(LIVE_CHART):
         return json.loads(json.loads(element.component_instance.json_args)["spec"])
     return None
+
+
+def probe_figure(element, probe: "Probe", seen: int) -> tuple[bool, int]:
+    """Whether a ``new_element`` delta carries ``probe``'s figure, and the count of figures of the probe's
+    type seen so far (``seen`` before this element): by the live chart's key when the probe names one,
+    else the ``nth`` figure of its type."""
+    figure = element_figure(element)
+    if figure is None:
+        return False, seen
+    if probe.chart:
+        args = json.loads(element.component_instance.json_args) \
+            if element.WhichOneof("type") == "component_instance" else {}
+        return args.get("key") == probe.chart, seen
+    if (figure.get("data") or [{}])[0].get("type", "scatter") != probe.figure_type:
+        return False, seen
+    return seen == probe.nth, seen + 1
 
 
 def _free_port() -> int:
@@ -340,7 +370,8 @@ def _slider(page, key: str):
 
 
 def _signature(page, probe: Probe) -> str:
-    return page.evaluate("([type, nth]) => window.__lvSig(type, nth)", [probe.figure_type, probe.nth])
+    return page.evaluate("([type, nth, key]) => window.__lvSig(type, nth, key)",
+                         [probe.figure_type, probe.nth, probe.chart])
 
 
 async def _server_share(base_url: str, info: PageInfo, probe: Probe, presses: int,
@@ -369,12 +400,10 @@ async def _server_share(base_url: str, info: PageInfo, probe: Probe, presses: in
             element = reply.delta.new_element
             if element.WhichOneof("type") == "slider" and element.slider.id.endswith(f"-{probe.slider_key}"):
                 facts["slider"] = element.slider
-            elif arrived is None and (figure := element_figure(element)) is not None:
-                data = figure.get("data") or [{}]
-                if data[0].get("type", "scatter") == probe.figure_type:
-                    if seen == probe.nth:
-                        arrived = 1000 * (time.monotonic() - sent)
-                    seen += 1
+            elif arrived is None:
+                found, seen = probe_figure(element, probe, seen)
+                if found:
+                    arrived = 1000 * (time.monotonic() - sent)
 
     def rerun(script_hash: str = "", widget_id: str = "", value: float | None = None) -> BackMsg:
         return rerun_message(info.url_path, script_hash, widget_id, value)
@@ -431,7 +460,7 @@ def measure_page(page, base_url: str, info: PageInfo, probe: Probe | None, inter
         before = _signature(page, probe)
         slider.focus()
         page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
-        timing = page.evaluate(PRESS, [probe.figure_type, probe.nth, before, 60_000])
+        timing = page.evaluate(PRESS, [probe.figure_type, probe.nth, probe.chart, before, 60_000])
         settle(page, quiet_ms=150)
         if press >= WARMUP_PRESSES:
             samples.append(timing)
@@ -695,7 +724,7 @@ def profile_browser(url_path: str, presses: int = 8, top: int = 15) -> str:
                 before = _signature(page, probe)
                 slider.focus()
                 page.keyboard.press("ArrowRight")
-                page.evaluate(PRESS, [probe.figure_type, probe.nth, before, 60_000])
+                page.evaluate(PRESS, [probe.figure_type, probe.nth, probe.chart, before, 60_000])
                 settle(page, quiet_ms=150)
             wall = time.perf_counter() - started
             profile = cdp.send("Profiler.stop")["profile"]

@@ -34,7 +34,7 @@ import numpy as np
 from bench import nginx, report
 from lossviz.ui.catalog import PAGES, PageInfo
 from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, PROBES, ROOT, SETTLED, _free_port, cpu_seconds,
-                           element_figure,
+                           element_figure, probe_figure,
                            load_average, rerun_message, resident_mb, start_server, stop_server, write_block)
 
 PAGE = "Surface_Explorer"
@@ -267,11 +267,10 @@ async def run_page_session(base_url: str, index: int, duration_s: float, think_s
                 result.errors.append(f"exception on the page: {element.exception.message[:100]}")
             elif kind == "slider" and element.slider.id.endswith(f"-{probe.slider_key}"):
                 facts["slider"] = element.slider
-            elif arrived is None and (spec := element_figure(element)) is not None:
-                if spec.get("data") and spec["data"][0].get("type") == probe.figure_type:
-                    seen += 1
-                    if seen > probe.nth:
-                        arrived = time.monotonic() - sent
+            elif arrived is None:
+                found, seen = probe_figure(element, probe, seen)
+                if found:
+                    arrived = time.monotonic() - sent
 
     try:
         cookie = await asyncio.to_thread(nginx.route_cookie, base_url) if balanced else ""

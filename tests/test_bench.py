@@ -5,6 +5,7 @@ shared machine.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import platform
@@ -17,8 +18,11 @@ import pytest
 
 import bench.core as bench
 from bench import lessons as cases
+from bench.browser import PROBES, probe_figure
 from lossviz import optimizers, surfaces
 from lossviz.lessons import learning_rate, momentum
+from streamlit.proto.Element_pb2 import Element
+from tests.pagetest import open_page
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -361,3 +365,26 @@ def test_the_nginx_run_reads_stickiness_from_the_access_log(tmp_path):
     balancer = nginx.Balancer("http://127.0.0.1:1", tmp_path, None)
     assert balancer.routes() == {"routes": 2, "split": ["r2"],
                                  "per_process": {"127.0.0.1:9001": 2, "127.0.0.1:9002": 1}}
+
+
+# ------------------------------------------------------------------------ the browser benchmark's probes
+
+@pytest.mark.parametrize("path", [p for p in PROBES if p.startswith("pages/")])
+def test_each_probe_names_a_slider_and_exactly_one_chart_on_its_page(path):
+    """The browser benchmark times a press of the probe's slider to the change of the probe's chart, found
+    by its key: a key missing from the page would leave the page unmeasured, and a figure found by type
+    and position could be another chart while a fragment reruns (its elements are marked stale)."""
+    probe = PROBES[path]
+    at = open_page(f"../{path}")
+    assert probe.chart and probe.slider_key in [s.key for s in at.slider]
+    found, seen = [], 0
+    for instance in at.get("component_instance"):
+        hit, seen = probe_figure(Element(component_instance=instance.proto), probe, seen)
+        found.append(hit)
+    assert found.count(True) == 1, found
+    untyped = dataclasses.replace(probe, chart="")  # by type and position, as the baseline page is found
+    seen, typed = 0, []
+    for instance in at.get("component_instance"):
+        hit, seen = probe_figure(Element(component_instance=instance.proto), untyped, seen)
+        typed.append(hit)
+    assert typed.count(True) == 1

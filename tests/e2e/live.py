@@ -25,6 +25,16 @@ def chart_frame(page, trace_name: str):
     return found[0]
 
 
+def keyed_frame(page, key: str):
+    """The frame of the live chart ``key`` (the frame's plot carries its chart's key)."""
+    found = [frame for frame in page.frames if frame != page.main_frame and frame.evaluate(
+        "(key) => { const plot = document.getElementById('plot'); return Boolean(plot)"
+        " && plot.dataset.key === key; }", key)]
+    if len(found) != 1:
+        raise AssertionError(f"{len(found)} live charts with the key {key!r}")
+    return found[0]
+
+
 def trace(frame, name: str) -> dict:
     """A drawn trace's name, points and visibility."""
     return frame.evaluate(f"(name) => {{ const t = ({FIND_TRACE})(name); return t && {{name: t.name, "
