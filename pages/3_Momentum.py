@@ -39,7 +39,7 @@ page.scenario_picker()
 choice = surface_picker.surface_picker("momentum", SURFACES)
 st.sidebar.header("Optimizer")
 fraction = float(widgets.slider(field["lr"], st.sidebar, step=0.001, format="%.3f"))
-beta = float(widgets.slider(field["momentum"], st.sidebar, step=0.01))
+beta_slot = st.sidebar.container()  # the momentum slider, drawn by race_section (a fragment)
 steps = int(widgets.slider(field["steps"], st.sidebar))
 active = choice.active_keys | set(field)
 page.write_link(active)
@@ -67,19 +67,32 @@ start, lr, where = choice.start, fraction * curvature.max_stable_lr, (choice.key
 maps = {"minima": stars, "min_value": floor, "log_scale": surface.log_scale, "start": start,
         "view_key": repr(choice.key)}
 code = {"steps": steps, "x0": start, "objective_expr": surface.torch_expr or None}
-st.caption(lesson.setting_summary(surface.title, curvature, fraction, beta))
 
-st.subheader("None vs heavy ball vs Nesterov")
-with shown_errors():
-    comparison, frames = cached("momentum_race", (*where, lr, beta, steps), lambda: (
-        lesson.compare_momentum(surface, start, lr, beta, steps, curvature),
-        lesson.momentum_frames(surface, start, lr, steps, lesson.frame_momenta(beta))))
-    page.chart(figures.ravine(xs, ys, Z, comparison, frames, **maps), "ravine_chart", main=True)
-    left, right = st.columns([3, 2])
-    page.chart(figures.rates(comparison), "rate_chart", left)
-    right.caption(lesson.rates_summary(comparison))
-    export.csv_button("Trajectories (CSV)", comparison.to_frame, "lossviz_momentum_trajectories.csv", right)
-    export.code_block(export.torch_scripts(comparison.runs(), **code), title="PyTorch code: the 3 runs")
+
+@st.fragment
+def race_section() -> None:
+    """The momentum slider and the three runs it sets: moving β reruns this part only (not the phase map,
+    which covers every β)."""
+    beta = float(widgets.slider(field["momentum"], beta_slot, step=0.01))
+    if page.note_outdated():
+        st.rerun(scope="app")
+    page.write_link(active)
+    st.caption(lesson.setting_summary(surface.title, curvature, fraction, beta))
+    st.subheader("None vs heavy ball vs Nesterov")
+    with shown_errors():
+        comparison, frames = cached("momentum_race", (*where, lr, beta, steps), lambda: (
+            lesson.compare_momentum(surface, start, lr, beta, steps, curvature),
+            lesson.momentum_frames(surface, start, lr, steps, lesson.frame_momenta(beta))))
+        page.chart(figures.ravine(xs, ys, Z, comparison, frames, **maps), "ravine_chart", main=True)
+        left, right = st.columns([3, 2])
+        page.chart(figures.rates(comparison), "rate_chart", left)
+        right.caption(lesson.rates_summary(comparison))
+        export.csv_button("Trajectories (CSV)", comparison.to_frame, "lossviz_momentum_trajectories.csv",
+                          right)
+        export.code_block(export.torch_scripts(comparison.runs(), **code), title="PyTorch code: the 3 runs")
+
+
+race_section()
 
 
 @st.fragment

@@ -41,7 +41,7 @@ with st.sidebar:
     st.header("Penalty")
     penalty = widgets.radio(FIELD["penalty"], format_func=lesson.PENALTY_TITLES.get)
     l1_ratio = float(widgets.slider(FIELD["l1_ratio"], step=0.05, disabled=penalty != "elastic_net"))
-    strength = float(widgets.slider(FIELD["strength"], step=0.01))
+    strength_slot = st.container()  # the strength slider, drawn by penalty_section (a fragment)
 page.write_link()
 page.scenario_note()
 
@@ -64,28 +64,46 @@ def decay_race(features: tuple, decay: float, lr: float, steps: int, start: tupl
     return result, lesson.decay_landscape(data.X, data.y, result)
 
 
-view = None
+land = None
 with shown_errors():
-    land, view = landscape_of(features, l1_ratio), view_at(features, l1_ratio, penalty, strength)
-if view is None:
+    land = landscape_of(features, l1_ratio)
+if land is None:
     page.stale_picture()
 names = tuple(text.plotly_label(n) for n in features)
-left, right = st.columns([3, 2])
-left.subheader("Where the penalty meets the data")
-page.chart(figures.geometry(view, penalty=penalty, names=names), "geometry_chart", left, main=True)
-right.subheader(f"The regularized loss: data + {lesson.PENALTY_TITLES[penalty]}")
-page.chart(figures.regularized(view, penalty=penalty, names=names), "total_chart", right)
-st.caption(lesson.minimizer_caption(view, features, penalty, strength)
-           + lesson.sklearn_caption(penalty, strength, len(land.y), l1_ratio=l1_ratio))
-st.subheader("The regularization path: from least squares (λ → 0) to nothing (λ large)")
-page.chart(figures.path_chart(list(view.paths.values()), strength=strength, names=names), "path_chart")
-st.caption(lesson.knots_caption(view.paths, features))
-c1, c2 = st.columns([1, 3])
-export.csv_button("Regularization paths (CSV)", lambda: lesson.paths_table(view.paths, features),
-                  "lossviz_regularization_paths.csv", c1)
-with c2:
-    export.code_block(lesson.sklearn_script(land.X, land.y, features, penalty, strength, l1_ratio=l1_ratio),
-                      title="Equivalent scikit-learn code")
+
+
+@st.fragment
+def penalty_section() -> None:
+    """The strength slider and everything it moves (the touch, the regularized loss, the path's marker,
+    the code): moving λ reruns this part only, not the weight-decay race below."""
+    strength = float(widgets.slider(FIELD["strength"], strength_slot, step=0.01))
+    page.write_link()
+    if page.note_outdated():
+        st.rerun(scope="app")
+    view = None
+    with shown_errors():
+        view = view_at(features, l1_ratio, penalty, strength)
+    if view is None:
+        page.stale_picture()
+    left, right = st.columns([3, 2])
+    left.subheader("Where the penalty meets the data")
+    page.chart(figures.geometry(view, penalty=penalty, names=names), "geometry_chart", left, main=True)
+    right.subheader(f"The regularized loss: data + {lesson.PENALTY_TITLES[penalty]}")
+    page.chart(figures.regularized(view, penalty=penalty, names=names), "total_chart", right)
+    st.caption(lesson.minimizer_caption(view, features, penalty, strength)
+               + lesson.sklearn_caption(penalty, strength, len(land.y), l1_ratio=l1_ratio))
+    st.subheader("The regularization path: from least squares (λ → 0) to nothing (λ large)")
+    page.chart(figures.path_chart(list(view.paths.values()), strength=strength, names=names), "path_chart")
+    st.caption(lesson.knots_caption(view.paths, features))
+    c1, c2 = st.columns([1, 3])
+    export.csv_button("Regularization paths (CSV)", lambda: lesson.paths_table(view.paths, features),
+                      "lossviz_regularization_paths.csv", c1)
+    with c2:
+        export.code_block(lesson.sklearn_script(land.X, land.y, features, penalty, strength,
+                                                l1_ratio=l1_ratio), title="Equivalent scikit-learn code")
+
+
+penalty_section()
 st.subheader("Adam + L2 is not AdamW")
 st.markdown(
     "All three runs use the same λ. **SGD** adds λw to the gradient, which is the gradient of (λ/2)‖w‖²: "

@@ -8,6 +8,7 @@ import pandas as pd
 
 from bench.browser import INIT_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
+from tests.e2e.live import keyed_frame
 
 RAVINE = "() => window.__lvPlots().find(gd => gd.ownerDocument.querySelector('#scrub label').textContent"\
          " === 'momentum β')"
@@ -171,3 +172,35 @@ def test_a_rerun_redraws_only_the_charts_whose_figure_changed(app_url, page):
                            timeout=30_000)
     wait_for_app(page)
     assert page.evaluate(draws, PHASE) == before["phase"]
+
+
+def test_the_momentum_slider_reruns_the_three_runs_alone(app_url, page):
+    """β sets the three runs, not the phase map (which covers every β): a press reruns the runs' part of
+    the page (a fragment), a fraction of the messages of a full rerun, and the link follows."""
+    _open(page, app_url)
+
+    def pick_scenario():  # a full rerun that changes no figure
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name=re.compile("^Too much momentum")).click()
+
+    full = _received(page, pick_scenario)
+    ravine = keyed_frame(page, "ravine_chart")
+
+    def press():
+        revision = ravine.evaluate("() => document.getElementById('plot').dataset.revision")
+        slider = page.locator('.st-key-momentum input[type="range"], .st-key-momentum [role="slider"]').first
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        ravine.wait_for_function("(r) => document.getElementById('plot').dataset.revision !== r",
+                                 arg=revision, timeout=30_000)
+
+    # The first move leaves the default scenario, whose lesson above then says so: the whole page reruns.
+    assert _received(page, press) > full / 2
+    assert page.get_by_text(re.compile("loaded, then changed")).count() == 1
+    before = _paths(page)
+    fragment = _received(page, press)  # β 0.61 -> 0.62
+    assert fragment < full / 2, (fragment, full)
+    assert "momentum=0.62" in page.url
+    after = _paths(page)
+    assert after["heavy ball"] != before["heavy ball"] and after["Nesterov"] != before["Nesterov"]
+    assert after["no momentum (GD)"] == before["no momentum (GD)"]  # plain GD has no β

@@ -1,10 +1,12 @@
 """The Regularization page in a real browser: move the strength, switch the penalty, scrub λ with no server
 request, rerun only the decay race, see the mini-map's controls clear of its axis title and its start,
 download each file and read it back."""
+import re
+
 import numpy as np
 import pytest
 
-from bench.browser import PLOTS_SCRIPT
+from bench.browser import INIT_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 from tests.e2e.live import (
     boxes, chart_frame, count_renders, download_csv, frame_offset, overlap, pixel, play_controls, renders,
@@ -18,7 +20,7 @@ FIVE = "() => window.__lvPlots().length === 5"
 
 @pytest.fixture
 def regularization(app_url, page):
-    page.add_init_script(PLOTS_SCRIPT)
+    page.add_init_script(INIT_SCRIPT)  # also counts messages
     sent = sent_messages(page)
     page.goto(f"{app_url}/Regularization")
     page.wait_for_function(FIVE, timeout=90_000)
@@ -93,6 +95,44 @@ def test_the_decay_race_reruns_alone(regularization):
     assert len(trace(decay, "SGD, weight_decay")["x"]) == 11
     assert renders(decay) >= 1 and renders(geometry) == 0  # a fragment: the maps above were not resent
     assert "steps=10" in page.url
+
+
+def _received(page, action) -> int:
+    """The WebSocket messages the page receives while ``action`` runs and the page settles."""
+    before = page.evaluate("() => window.__lv.recv.length")
+    action()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    return page.evaluate("() => window.__lv.recv.length") - before
+
+
+def test_the_strength_reruns_its_part_alone(regularization):
+    """λ moves the touch, the regularized loss and the path's marker, not the weight-decay race below: a
+    press reruns the penalty's part of the page (a fragment), a fraction of the messages of a full rerun."""
+    page, _ = regularization
+
+    def pick_scenario():  # a full rerun that changes no figure
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option").nth(1).click()
+
+    full = _received(page, pick_scenario)
+
+    def press():
+        x = _minimizer(page)[0]
+        thumb = page.locator('input[type="range"][aria-label="strength λ"]')
+        thumb.focus()
+        page.keyboard.press("ArrowRight")
+        _wait_minimizer(page, f"x !== {x!r}")
+        return x
+
+    # The first move leaves the default scenario, whose lesson above then says so: the whole page reruns.
+    assert _received(page, press) > full / 2
+    assert page.get_by_text(re.compile("loaded, then changed")).count() == 1
+    x = _minimizer(page)[0]
+    fragment = _received(page, press)  # λ 0.81 -> 0.82
+    assert fragment < full / 2, (fragment, full)
+    assert _minimizer(page)[0] < x  # a stronger L1 penalty pulls the weight further in
+    assert "strength=0.82" in page.url
 
 
 @pytest.mark.parametrize("width, height", [(1600, 1000), (1366, 768)])
