@@ -72,16 +72,14 @@ with st.container():
         st.info("Choose at least one classification loss in the sidebar to draw its curve.")
 
 st.subheader("The formulas")
-for column, title in zip(st.columns(widths := [1.1, 3, 3, 3]), (
-        "**loss**", "**per sample**", "**gradient**", "**PyTorch** (F = torch.nn.functional)")):
-    column.markdown(title)
-with st.container():  # a row per chosen loss, one element: the worked example below keeps its place
-    for key in [*regression, *classification]:
-        row = st.columns(widths, vertical_alignment="center")
-        row[0].markdown(f"**{INFO[key].title}**")
-        row[1].latex(INFO[key].formula)
-        row[2].latex(INFO[key].gradient)
-        row[3].code(lesson.torch_line(key, delta), language="python", wrap_lines=True)
+with st.container():  # one element whatever is chosen: the worked example below keeps its place
+    if chosen := [*regression, *classification]:
+        # One formula table and one code block: a press redraws two elements, not nine per loss.
+        st.latex(lesson.formulas_latex(chosen))
+        names = ["# y_pred, y: predictions and targets"] * bool(regression) + [
+            "# s: scores, y: labels ±1, t = (1 + y) / 2"] * bool(classification)
+        st.code("\n".join(["import torch.nn.functional as F", *names, "", lesson.torch_lines(chosen, delta)]),
+                language="python")
 st.caption("r = ŷ − y; m = y·s with y = ±1 and s the score; σ(s) = 1/(1 + e^(−s)). Cross-entropy "
            "−[t log σ(s) + (1 − t) log(1 − σ(s))] with the 0/1 label t = (1 + y)/2 is −log σ(m). Every loss "
            "is averaged over the samples: L = (1/n) Σ ℓ, so the gradient of L carries a 1/n.")

@@ -248,3 +248,42 @@ def test_the_scrubbers_huber_curves_are_the_page_curves_at_each_threshold():
         np.testing.assert_array_equal(c.huber[i], exact["huber"].to_numpy())
         np.testing.assert_array_equal(c.huber_gradient[i], exact["huber_gradient"].to_numpy())
     np.testing.assert_array_equal(c.huber[c.delta_index], c.regression["huber"].to_numpy())
+
+
+def test_the_formulas_table_holds_each_chosen_loss_in_order():
+    keys = ["huber", "mse", "hinge"]
+    table = lc.formulas_latex(keys)
+    where = [table.index(rf"\textbf{{{lc.INFO[k].title}}}") for k in keys]
+    assert where == sorted(where)
+    for key in keys:
+        assert lc.INFO[key].formula in table and lc.INFO[key].gradient in table
+    assert lc.INFO["mae"].formula not in table
+    with pytest.raises(ValueError, match="loss"):
+        lc.formulas_latex(["mse", "nope"])
+
+
+def test_the_formulas_tables_pytorch_lines_compute_each_loss():
+    """Each line of the table's code block, run in torch on random data, is the mean of the loss the
+    row's formula gives (RMSE: the root of the mean square): the code and the curves are the same loss."""
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    y, y_pred = rng.normal(size=40), rng.normal(size=40) * 2
+    labels, scores = rng.choice([-1.0, 1.0], size=40), rng.normal(size=40) * 2
+    code = lc.torch_lines([*lc.REGRESSION, *lc.CLASSIFICATION], delta=0.7).splitlines()
+    script = ["import torch", "import torch.nn.functional as F",
+              f"y_pred = torch.tensor({y_pred.tolist()!r}, dtype=torch.float64)",
+              f"y = torch.tensor({y.tolist()!r}, dtype=torch.float64)"]
+    for line in code[:len(lc.REGRESSION)]:
+        script.append(f"print(repr(float({line.split('  #')[0].strip()})))")
+    script += [f"s = torch.tensor({scores.tolist()!r}, dtype=torch.float64)",
+               f"y = torch.tensor({labels.tolist()!r}, dtype=torch.float64)", "t = (1 + y) / 2"]
+    for line in code[len(lc.REGRESSION):]:
+        script.append(f"print(repr(float({line.split('  #')[0].strip()})))")
+    out = subprocess.run([sys.executable, "-c", "\n".join(script)], capture_output=True, text=True,
+                         timeout=300, check=True)
+    printed = [float(v) for v in out.stdout.split()]
+    regression = lc.regression_curves(lc.REGRESSION, y_pred - y, delta=0.7)
+    margins = lc.margin_curves(lc.CLASSIFICATION, labels * scores)
+    expected = [np.sqrt(np.mean((y_pred - y) ** 2)) if k == "rmse" else regression[k].mean()
+                for k in lc.REGRESSION] + [margins[k].mean() for k in lc.CLASSIFICATION]
+    np.testing.assert_allclose(printed, expected, rtol=1e-12)

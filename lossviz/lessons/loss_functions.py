@@ -25,8 +25,8 @@ from lossviz._validation import check_array, check_choice, check_int, check_scal
 __all__ = [
     "LossInfo", "INFO", "REGRESSION", "CLASSIFICATION", "regression_curves", "margin_curves", "Curves",
     "curves", "scrub_deltas", "parse_numbers", "worked_example", "worked_latex", "worst_sample", "torch_line",
-    "torch_example_code", "LossScenario", "SCENARIOS", "EXAMPLE_Y", "EXAMPLE_Y_PRED", "MAX_EXAMPLE",
-    "DELTA_RANGE", "SPAN_RANGE",
+    "formulas_latex", "torch_lines", "torch_example_code", "LossScenario", "SCENARIOS", "EXAMPLE_Y",
+    "EXAMPLE_Y_PRED", "MAX_EXAMPLE", "DELTA_RANGE", "SPAN_RANGE",
 ]
 
 EXAMPLE_Y = "1, 2, 3, 4, 5"
@@ -332,6 +332,25 @@ def torch_line(key: str, delta: float = 1.0) -> str:
     check_choice(key, "loss", INFO)
     delta = check_scalar(delta, "delta", low=0.0, include_low=False)
     return INFO[key].torch.replace("δ", repr(float(delta)))
+
+
+def formulas_latex(keys: Sequence[str]) -> str:
+    """The formulas table of losses ``keys`` as one LaTeX array: the loss, its per-sample formula, its
+    gradient (one element on the page, drawn once, where a row of columns per loss was nine)."""
+    for key in keys:
+        check_choice(key, "loss", INFO)
+    rows = [r"\textbf{loss} & \textbf{per sample} & \textbf{gradient}"]
+    rows += [rf"\textbf{{{INFO[k].title}}}\qquad & \displaystyle {INFO[k].formula}\qquad & "
+             rf"\displaystyle {INFO[k].gradient}" for k in keys]
+    return r"\begin{array}{lll} " + r" \\[16pt] ".join(rows) + r" \end{array}"
+
+
+def torch_lines(keys: Sequence[str], delta: float = 1.0) -> str:
+    """The PyTorch expression of each loss in ``keys`` (:func:`torch_line`), one per line, named by a
+    comment."""
+    lines = [torch_line(key, delta) for key in keys]
+    width = max(map(len, lines), default=0)
+    return "\n".join(f"{line:<{width}}  # {INFO[key].title}" for key, line in zip(keys, lines))
 
 
 def torch_example_code(y: object, y_pred: object, delta: float = 1.0) -> str:
