@@ -187,6 +187,12 @@ def test_the_kits_animation_switch_draws_both_files_and_a_new_race_turns_it_off(
 
 def test_the_kits_image_buttons_offer_a_png_and_an_svg_of_each_figure():
     at = AppTest.from_string(_KIT_PAGE, default_timeout=60).run()
+    assert at.get("expander")[0].label == "Images for slides (PNG 1920 × 1080, SVG)"
+    # Closed, the expander holds nothing: its buttons are not sent on every rerun.
+    assert [b.label for b in at.get("download_button") if b.label in ("PNG", "SVG")] == []
+    at.session_state["slides::tiny"] = True  # the reader opens it: the page reruns and draws them
+    at.run()
+    assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["PNG", "SVG", "PNG", "SVG"]  # "Nothing" has no figure: no row
     assert at.get("expander")[0].label == "Images for slides (PNG 1920 × 1080, SVG)"

@@ -113,6 +113,10 @@ def image_buttons(figures: Mapping[str, object], file_stem: str, container=None,
     ``figures`` maps a title to a figure (a spec, a Figure, or a function returning one; a row whose
     figure is None or empty is left out). An image is drawn only when its button is clicked, on the
     server (:func:`lossviz.plot.to_image`), in the figure's still state: no Play buttons or sliders.
+
+    The buttons are drawn only while the expander is open (its state is ``st.session_state`` under
+    ``"slides::" + file_stem``): closed, it is one element on the page instead of seven a figure, which
+    every rerun would send and the browser redraw.
     """
     from lossviz import plot
 
@@ -120,7 +124,11 @@ def image_buttons(figures: Mapping[str, object], file_stem: str, container=None,
         return lambda: plot.to_image(figure() if callable(figure) else figure, fmt, width=width,
                                      height=height)
 
-    with (container or st).expander(f"Images for slides (PNG {width} × {height}, SVG)"):
+    box = (container or st).expander(f"Images for slides (PNG {width} × {height}, SVG)",
+                                     key=f"slides::{file_stem}", on_change="rerun")
+    if not box.open:
+        return
+    with box:
         for title, figure in figures.items():
             if not figure:
                 continue
