@@ -41,7 +41,7 @@ with st.sidebar:
     sampling = widgets.radio(FIELD["sampling"], format_func=lesson.SAMPLING_TITLES.get, horizontal=False)
     lr = float(widgets.number(FIELD["lr"], step=0.01, format="%.4g"))
     batches = widgets.multiselect(FIELD["batches"], help=f"Up to {lesson.MAX_BATCH_SIZES} at once.")
-    steps = int(widgets.slider(FIELD["steps"]))
+    steps_slot = st.container()  # the steps slider, drawn by paths_section (a fragment)
     seed = int(widgets.number(FIELD["seed"]))
     start = tuple(float(widgets.number(FIELD[k], c, step=0.1)) for k, c in zip(("x0", "y0"), st.columns(2)))
 page.write_link()
@@ -73,25 +73,54 @@ if not batches:
     page.stale_picture()
 sizes = tuple(sorted(batches))
 colors = figures.batch_colors(sizes)
-work = budget.Estimate(lesson.work_seconds(problem, steps, len(sizes)), knobs=(
-    budget.Knob("batch sizes", len(sizes)), budget.Knob("steps", steps, FIELD["steps"].low)))
+
+
+def work(steps: int) -> budget.Estimate:
+    """The cost of the paths at ``steps`` and the noise balls."""
+    return budget.Estimate(lesson.work_seconds(problem, steps, len(sizes)), knobs=(
+        budget.Knob("batch sizes", len(sizes)), budget.Knob("steps", steps, FIELD["steps"].low)))
+
+
 found = None
 with shown_errors():
-    if budget.affordable(work):
+    if budget.affordable(work(int(url.current("steps")))):
         objective, data, w_star, f_star = problem_of(problem)
-        view = paths_of(problem, sampling, lr, steps, seed, start)
         found = balls_of(problem, sampling, lr, sizes, seed)
 if found is None:
     page.stale_picture()
 names = tuple(text.plotly_label(n) for n in objective.param_names)
 st.caption(f"**{PROBLEMS[problem].title}.** {PROBLEMS[problem].description}")
 
-st.subheader("Paths: same start, same learning rate, same seed")
-left, right = st.columns(2)
-page.chart(figures.paths_map(view, sizes, colors, minimum=w_star, names=names, f_star=f_star), "paths", left,
-           main=True)
-page.chart(figures.loss_curves(view, sizes, colors, f_star=f_star), "losses", right)
-st.caption(lesson.paths_caption({lesson.label(b): view.path(b) for b in [*sizes, None]}, f_star))
+
+@st.fragment
+def paths_section() -> None:
+    """The steps slider and what it changes (the paths, their losses, their file and code), not the cloud
+    or the noise balls below: moving it reruns this part only."""
+    steps = int(widgets.slider(FIELD["steps"], steps_slot))
+    page.write_link()
+    if page.note_outdated():
+        st.rerun(scope="app")
+    st.subheader("Paths: same start, same learning rate, same seed")
+    view = None
+    with shown_errors():
+        if budget.affordable(work(steps)):
+            view = paths_of(problem, sampling, lr, steps, seed, start)
+    left, right = st.columns(2)
+    if view is None:  # the last good paths, greyed out, until the settings are fixed
+        page.stale_chart("paths", left), page.stale_chart("losses", right)
+        return
+    page.chart(figures.paths_map(view, sizes, colors, minimum=w_star, names=names, f_star=f_star), "paths",
+               left, main=True)
+    page.chart(figures.loss_curves(view, sizes, colors, f_star=f_star), "losses", right)
+    st.caption(lesson.paths_caption({lesson.label(b): view.path(b) for b in [*sizes, None]}, f_star))
+    c1, c2 = st.columns([1, 3])
+    export.csv_button("Paths (CSV)", lambda: lesson.paths_table(view, sizes), "lossviz_batch_paths.csv", c1)
+    with c2, shown_errors():
+        export.code_block(lesson.torch_script(problem, lr, [*sizes, None], steps=steps, x0=start, seed=seed,
+                                              sampling=sampling))
+
+
+paths_section()
 
 
 @st.fragment
@@ -120,11 +149,5 @@ page.chart(figures.ball_map(found.xs, found.ys, found.Z, found.at_lr, colors, mi
 page.chart(figures.scaling_chart(lesson.balls_frame(found.balls), colors), "scaling", right)
 st.caption(lesson.balls_caption(found.at_lr, lr, sampling))
 
-st.subheader("Export")
-c1, c2 = st.columns(2)
-export.csv_button("Paths (CSV)", lambda: lesson.paths_table(view, sizes), "lossviz_batch_paths.csv", c1)
-export.csv_button("Noise balls (CSV)", lambda: lesson.balls_frame(found.balls), "lossviz_noise_balls.csv", c2)
-with shown_errors():
-    export.code_block(lesson.torch_script(problem, lr, [*sizes, None], steps=steps, x0=start, seed=seed,
-                                          sampling=sampling))
+export.csv_button("Noise balls (CSV)", lambda: lesson.balls_frame(found.balls), "lossviz_noise_balls.csv")
 page.slides("lossviz_batch_size")

@@ -4,11 +4,11 @@ title, download each file and read it back."""
 import numpy as np
 import pytest
 
-from bench.browser import PLOTS_SCRIPT
+from bench.browser import INIT_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 from tests.e2e.live import (
-    boxes, chart_frame, count_renders, download_csv, overlap, play_controls, renders, scrub, scrub_value,
-    sent_messages, trace,
+    boxes, chart_frame, count_renders, download_csv, keyed_frame, overlap, play_controls, renders, scrub,
+    scrub_value, sent_messages, trace,
 )
 
 FIVE = "() => window.__lvPlots().length === 5"
@@ -18,7 +18,7 @@ MAP = "B on the slider"  # only the paths map has it (the loss curves also hold 
 
 @pytest.fixture
 def batch(app_url, page):
-    page.add_init_script(PLOTS_SCRIPT)
+    page.add_init_script(INIT_SCRIPT)  # also counts the messages received
     sent = sent_messages(page)
     page.goto(f"{app_url}/Batch_Size")
     # The first visit runs SGD at every batch size and measures the noise balls.
@@ -59,6 +59,44 @@ def test_learning_rate_and_cloud_point_change_the_figures(batch):
     assert renders(paths) == 0 and "cloud_at=minimum" in page.url
     assert page.locator('[data-testid="stException"]').count() == 0
     save_screenshot(page, "batch_size_small_lr_cloud_at_minimum")
+
+
+def _received(page, action) -> int:
+    """The WebSocket messages the page receives while ``action`` runs and the page settles."""
+    before = page.evaluate("() => window.__lv.recv.length")
+    action()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    return page.evaluate("() => window.__lv.recv.length") - before
+
+
+def test_the_steps_rerun_the_paths_alone(batch):
+    """Steps change the paths (their map, losses, file and code), not the gradient cloud or the noise
+    balls: a press reruns the paths' part of the page, a fraction of the messages of a full rerun."""
+    page, _ = batch
+
+    def pick_scenario():  # a full rerun that changes no figure
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option").nth(1).click()
+
+    full = _received(page, pick_scenario)
+    paths = keyed_frame(page, "paths")
+
+    def press():
+        length = len(trace(paths, "B = 1")["x"])
+        thumb = page.locator('input[type="range"][aria-label="steps"]')
+        thumb.focus()
+        page.keyboard.press("ArrowRight")
+        paths.wait_for_function("(n) => { const gd = document.querySelector('.js-plotly-plot');"
+                                " return gd._fullData.find(t => t.name === 'B = 1').x.length !== n; }",
+                                arg=length, timeout=30_000)
+
+    # The first move leaves the default scenario, whose lesson above then says so: the whole page reruns.
+    press()
+    wait_for_app(page)
+    fragment = _received(page, press)
+    assert fragment < full / 2, (fragment, full)
+    assert len(trace(paths, "B = 1")["x"]) == 203 and "steps=202" in page.url
 
 
 def test_the_batch_size_scrubber_replays_every_size_in_the_browser_only(batch):
