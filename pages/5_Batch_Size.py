@@ -107,7 +107,8 @@ def paths_section() -> None:
             view = paths_of(problem, sampling, lr, steps, seed, start)
     left, right = st.columns(2)
     if view is None:  # the last good paths, greyed out, until the settings are fixed
-        page.stale_chart("paths", left), page.stale_chart("losses", right)
+        page.stale_chart("paths", left)
+        page.stale_chart("losses", right)
         return
     page.chart(figures.paths_map(view, sizes, colors, minimum=w_star, names=names, f_star=f_star), "paths",
                left, main=True)

@@ -34,6 +34,11 @@ def test_every_page_offers_each_chart_for_slides_and_its_play_figure_as_an_anima
             continue
         at = AppTest.from_file(str(ROOT / page.path), default_timeout=180).run()
         assert not at.exception, page.path
+        slides = [key for key in at.session_state.keys() if str(key).startswith("slides::")]
+        assert len(slides) == 1, (page.path, slides)  # the images' expander, closed: no button drawn yet
+        assert not {"PNG", "SVG"} & {b.proto.label for b in at.get("download_button")}, page.path
+        at.session_state[slides[0]] = True  # opened
+        at.run()
         labels = [b.proto.label for b in at.get("download_button")]
         drawn = figures(at)
         assert labels.count("PNG") == labels.count("SVG") == len(drawn), page.path

@@ -21,8 +21,8 @@ from lossviz import csvdata, torch_export
 from lossviz.ui import text
 from lossviz.ui.live_plotly import figure_json
 
-__all__ = ["Table", "csv_text", "csv_button", "figure_html", "html_button", "code_block", "downloads",
-           "torch_scripts", "image_buttons", "animation_button"]
+__all__ = ["Table", "csv_text", "csv_button", "figure_html", "html_button", "CODE_KEY", "code_block",
+           "downloads", "torch_scripts", "image_buttons", "animation_button"]
 
 Table = pd.DataFrame | Mapping[str, pd.DataFrame]
 
@@ -79,10 +79,23 @@ def downloads(buttons: Sequence[tuple[str, Callable[[], object], str, str]], *,
         column.download_button(title, build, file_name, mime, key=f"download::{file_name}", on_click=on_click)
 
 
-def code_block(code: str, caption: str | None = None, title: str = "Equivalent PyTorch code") -> None:
-    """Generated code in an expander, shown as code (never interpreted)."""
-    with st.expander(title):
-        st.code(code, language="python")
+CODE_KEY = "code::"  # the session-state key of a code block's expander: this prefix and its title's slug
+
+
+def code_block(code: str | Callable[[], str], caption: str | None = None,
+               title: str = "Equivalent PyTorch code") -> None:
+    """Generated code in an expander, shown as code (never interpreted); ``code`` may be a function, called
+    only while the expander is open.
+
+    The code is drawn only while its expander is open (its state is ``st.session_state`` under
+    :data:`CODE_KEY` + the title's slug): closed, nothing is highlighted, which cost the browser 0.25-0.4 s
+    of a page's first render and tens of milliseconds of every rerun that changed the code.
+    """
+    box = st.expander(title, key=CODE_KEY + _slug(title), on_change="rerun")
+    if not box.open:
+        return
+    with box:
+        st.code(code() if callable(code) else code, language="python")
         if caption:
             st.caption(caption)
 
