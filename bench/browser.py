@@ -587,9 +587,11 @@ def render(result: dict) -> str:
         "default settings of each page, one fresh browser context per page. "
         f"**Load average (1 / 5 / 15 min): {result['load_before']} before, {result['load_after']} after.**",
         "",
-        f"Latency runs from the key event to the browser's figure data showing the new value; "
-        f"{result['interactions']} presses per page after {WARMUP_PRESSES} uncounted ones, each to a slider "
-        "value not shown before (so each is a real rerun, not a cache hit). The p50 is split into client = "
+        f"Latency runs from the key event to the browser's figure data showing the new value (the chart is "
+        "found by its key, each press starting from a settled page: every chart drawn, no 3-D redraw "
+        f"pending); {result['interactions']} presses per page after {WARMUP_PRESSES} uncounted ones, each "
+        "to a slider value not shown before (so each is a real rerun, not a cache hit). The p50 is split "
+        "into client = "
         "key to the rerun request sent; server = median time from the same rerun request to the message "
         "carrying the figure, measured with a drawing-free protocol client after the browser's presses "
         "(p95 in brackets); render = the rest (the page's main thread: React and Plotly; headless chromium "
