@@ -250,15 +250,17 @@ PRESS = r"""
 
 
 def rerun_message(page_name: str, script_hash: str = "", widget_id: str = "", value: float | None = None,
-                  query: str = "") -> "BackMsg":  # noqa: F821 (imported inside: protobuf is slow to load)
+                  query: str = "", fragment_id: str = "") -> "BackMsg":  # noqa: F821 (protobuf: slow to load)
     """The message a browser sends to rerun ``page_name``: with ``widget_id``, after a slider moved to
-    ``value``; with ``query``, as opened through a link carrying it."""
+    ``value``; with ``query``, as opened through a link carrying it; with ``fragment_id``, the fragment
+    (``st.fragment``) that drew the slider, which a browser reruns alone."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
     message = BackMsg()
     message.rerun_script.query_string = query
     message.rerun_script.page_name = page_name
     message.rerun_script.page_script_hash = script_hash
+    message.rerun_script.fragment_id = fragment_id
     if widget_id:
         state = message.rerun_script.widget_states.widgets.add()
         state.id = widget_id
@@ -399,14 +401,16 @@ async def _server_share(base_url: str, info: PageInfo, probe: Probe, presses: in
                 continue
             element = reply.delta.new_element
             if element.WhichOneof("type") == "slider" and element.slider.id.endswith(f"-{probe.slider_key}"):
-                facts["slider"] = element.slider
+                facts["slider"], facts["fragment"] = element.slider, reply.delta.fragment_id
             elif arrived is None:
                 found, seen = probe_figure(element, probe, seen)
                 if found:
                     arrived = 1000 * (time.monotonic() - sent)
 
     def rerun(script_hash: str = "", widget_id: str = "", value: float | None = None) -> BackMsg:
-        return rerun_message(info.url_path, script_hash, widget_id, value)
+        # A slider drawn by a fragment reruns that fragment alone, as in the browser.
+        return rerun_message(info.url_path, script_hash, widget_id, value,
+                             fragment_id=facts.get("fragment", "") if widget_id else "")
 
     url = base_url.replace("http", "ws", 1) + "/_stcore/stream"
     shares: list[float] = []

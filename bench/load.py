@@ -266,7 +266,7 @@ async def run_page_session(base_url: str, index: int, duration_s: float, think_s
             if kind == "exception":
                 result.errors.append(f"exception on the page: {element.exception.message[:100]}")
             elif kind == "slider" and element.slider.id.endswith(f"-{probe.slider_key}"):
-                facts["slider"] = element.slider
+                facts["slider"], facts["fragment"] = element.slider, forward.delta.fragment_id
             elif arrived is None:
                 found, seen = probe_figure(element, probe, seen)
                 if found:
@@ -291,8 +291,9 @@ async def run_page_session(base_url: str, index: int, duration_s: float, think_s
                     direction = -direction
                 value += direction * step
                 pressed = time.monotonic()
+                # A slider drawn by a fragment reruns that fragment alone, as in the browser.
                 latency, _ = await one_run(ws, rerun_message(info.url_path, facts["script_hash"], slider.id,
-                                                             value))
+                                                             value, fragment_id=facts.get("fragment", "")))
                 result.checked += 1
                 result.latencies_ms.append(1000 * latency)
                 result.pressed_at.append(pressed)

@@ -388,3 +388,15 @@ def test_each_probe_names_a_slider_and_exactly_one_chart_on_its_page(path):
         hit, seen = probe_figure(Element(component_instance=instance.proto), untyped, seen)
         typed.append(hit)
     assert typed.count(True) == 1
+
+
+def test_a_protocol_rerun_names_the_fragment_a_browser_would_rerun():
+    """A slider drawn by a fragment reruns that fragment alone in the browser; the protocol clients (the
+    server's share, the load run) must send the same request, not a whole-page rerun."""
+    from bench.browser import rerun_message
+
+    message = rerun_message("Momentum", "hash", "slider-id", 0.61, fragment_id="abc")
+    assert message.rerun_script.fragment_id == "abc" and message.rerun_script.page_name == "Momentum"
+    (state,) = message.rerun_script.widget_states.widgets
+    assert state.id == "slider-id" and list(state.double_array_value.data) == [0.61]
+    assert rerun_message("Momentum").rerun_script.fragment_id == ""
