@@ -232,7 +232,8 @@ def test_typed_text_never_reaches_the_generated_code(typed):
 def test_the_generated_code_is_the_same_script_for_any_numbers(numbers):
     values = lc.parse_numbers(numbers, "y")
     plain = lc.torch_example_code([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], delta=1.0)
-    code = lc.torch_example_code(values, values[::-1], delta=0.05)
+    # Predictions equal to the targets: a residual of 1e308 would be refused (its square overflows).
+    code = lc.torch_example_code(values, values.copy(), delta=0.05)
     assert _statements(code) == _statements(plain)
     tree = ast.parse(code)
     written = {abs(node.value) for node in ast.walk(tree) if isinstance(node, ast.Constant)
@@ -287,3 +288,15 @@ def test_the_formulas_tables_pytorch_lines_compute_each_loss():
     expected = [np.sqrt(np.mean((y_pred - y) ** 2)) if k == "rmse" else regression[k].mean()
                 for k in lc.REGRESSION] + [margins[k].mean() for k in lc.CLASSIFICATION]
     np.testing.assert_allclose(printed, expected, rtol=1e-12)
+
+
+def test_a_residual_too_large_to_square_is_refused_with_its_sample_and_the_limit():
+    """A worked example whose squared residual overflows float64 said "overflow encountered in square"
+    as a warning on the page (found by tests/test_robustness.py); it is refused with the sample and the
+    bound instead, and the largest residual allowed still gives finite losses."""
+    with pytest.raises(ValueError, match=r"sample 2: .* too large to square; keep \|ŷ − y\| at most 1e\+150"):
+        lc.worked_example([1.0, 1.7976931348623157e308], [1.0, -0.5])
+    with pytest.raises(ValueError, match="sample 1"):
+        lc.torch_example_code([-1e308], [1e308])
+    _, totals = lc.worked_example([0.0, 1e150], [0.0, -1e150 + 1e150])
+    assert all(np.isfinite(v) for v in totals.values())

@@ -245,6 +245,9 @@ def parse_numbers(text: str, name: str, max_count: int = MAX_EXAMPLE) -> np.ndar
     return np.array(values, dtype=np.float64)
 
 
+MAX_RESIDUAL = 1e150  # |ŷ − y| above this overflows its square (and a mean of squares) in float64
+
+
 def _pair(y: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
     yt = check_array(y, "y", ndim=1)
     yp = check_array(y_pred, "y_pred", ndim=1)
@@ -252,6 +255,13 @@ def _pair(y: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y has {yt.size} numbers but y_pred has {yp.size}: they must pair up one to one")
     if yt.size == 0:
         raise ValueError("y and y_pred must hold at least one number")
+    with np.errstate(over="ignore", invalid="ignore"):
+        residual = np.abs(yp - yt)
+    too_large = ~(residual <= MAX_RESIDUAL)
+    if too_large.any():
+        at = int(np.argmax(too_large))
+        raise ValueError(f"sample {at + 1}: the residual ŷ − y = {yp[at]:.4g} − {yt[at]:.4g} is too large to "
+                         f"square; keep |ŷ − y| at most {MAX_RESIDUAL:.0e} (its square then stays finite)")
     return yt, yp
 
 
