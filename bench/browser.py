@@ -393,7 +393,8 @@ async def _server_share(base_url: str, info: PageInfo, probe: Probe, presses: in
         while True:
             reply = ForwardMsg()
             reply.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=120))
-            facts.setdefault("hash", reply.metadata.active_script_hash)
+            # The page's script (the first messages carry the entry script's): a fragment is the page's.
+            facts["hash"] = reply.metadata.active_script_hash or facts.get("hash", "")
             kind = reply.WhichOneof("type")
             if kind == "script_finished":
                 return arrived, facts

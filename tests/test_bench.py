@@ -399,4 +399,4 @@ def test_a_protocol_rerun_names_the_fragment_a_browser_would_rerun():
     assert message.rerun_script.fragment_id == "abc" and message.rerun_script.page_name == "Momentum"
     (state,) = message.rerun_script.widget_states.widgets
     assert state.id == "slider-id" and list(state.double_array_value.data) == [0.61]
-    assert rerun_message("Momentum").rerun_script.fragment_id == ""
+    assert rerun_message("Momentum").rerun_script.fragment_id == ""  # the whole page
