@@ -71,12 +71,9 @@ code = {"steps": steps, "x0": start, "objective_expr": surface.torch_expr or Non
 
 @st.fragment
 def race_section() -> None:
-    """The momentum slider and the three runs it sets: moving β reruns this part only (not the phase map,
-    which covers every β)."""
+    """β and the three runs it sets: moving β reruns this part only (the phase map covers every β)."""
     beta = float(widgets.slider(field["momentum"], beta_slot, step=0.01))
-    if page.note_outdated():
-        st.rerun(scope="app")
-    page.write_link(active)
+    page.part_link(active)
     st.caption(lesson.setting_summary(surface.title, curvature, fraction, beta))
     st.subheader("None vs heavy ball vs Nesterov")
     with shown_errors():

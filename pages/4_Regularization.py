@@ -74,12 +74,9 @@ names = tuple(text.plotly_label(n) for n in features)
 
 @st.fragment
 def penalty_section() -> None:
-    """The strength slider and everything it moves (the touch, the regularized loss, the path's marker,
-    the code): moving λ reruns this part only, not the weight-decay race below."""
+    """λ and what it moves: moving it reruns this part only, not the weight-decay race below."""
     strength = float(widgets.slider(FIELD["strength"], strength_slot, step=0.01))
-    page.write_link()
-    if page.note_outdated():
-        st.rerun(scope="app")
+    page.part_link()
     view = None
     with shown_errors():
         view = view_at(features, l1_ratio, penalty, strength)
@@ -122,9 +119,7 @@ def weight_decay_section() -> None:
     lr = float(widgets.number(FIELD["lr"], c[1], step=0.001, format="%.4g"))
     steps = int(widgets.slider(FIELD["steps"], c[2]))
     start = tuple(float(widgets.number(FIELD[key], c[i], step=0.1)) for i, key in ((3, "w0x"), (4, "w0y")))
-    page.write_link()
-    if page.note_outdated():
-        st.rerun(scope="app")
+    page.part_link()
     race, work = None, budget.Estimate(lesson.decay_seconds(steps), knobs=(budget.Knob("steps", steps, 10),))
     with shown_errors():
         if budget.affordable(work):

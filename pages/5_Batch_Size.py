@@ -97,9 +97,7 @@ def paths_section() -> None:
     """The steps slider and what it changes (the paths, their losses, their file and code), not the cloud
     or the noise balls below: moving it reruns this part only."""
     steps = int(widgets.slider(FIELD["steps"], steps_slot))
-    page.write_link()
-    if page.note_outdated():
-        st.rerun(scope="app")
+    page.part_link()
     st.subheader("Paths: same start, same learning rate, same seed")
     view = None
     with shown_errors():

@@ -131,6 +131,14 @@ class Page:
         shown = st.session_state.get(self._shown_key)
         return bool(shown) and bool(self._changed(*shown))
 
+    def part_link(self, active: Sequence[str] | None = None) -> None:
+        """In a fragment, after its controls: write the link (:meth:`write_link`), and rerun the whole
+        page when a control moved a setting the loaded scenario's lesson above fixes (:meth:`note_outdated`),
+        so that the lesson says so."""
+        self.write_link(active)
+        if self.note_outdated():
+            st.rerun(scope="app")
+
     @property
     def _picture_key(self) -> str:
         return f"_last_picture::{self.id}"

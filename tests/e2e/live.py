@@ -64,6 +64,18 @@ def scrub_value(frame) -> str:
     return frame.evaluate("() => document.querySelector('#scrub output').textContent")
 
 
+def received(page, action) -> int:
+    """The WebSocket messages the page receives while ``action`` runs and the page then settles (the page
+    was opened with bench.browser's INIT_SCRIPT, which counts them)."""
+    from tests.e2e.conftest import wait_for_app
+
+    before = page.evaluate("() => window.__lv.recv.length")
+    action()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    return page.evaluate("() => window.__lv.recv.length") - before
+
+
 def sent_messages(page) -> list:
     """Every WebSocket message the page sends to the server from now on (install before ``goto``)."""
     sent: list = []

@@ -7,8 +7,8 @@ import pytest
 from bench.browser import INIT_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 from tests.e2e.live import (
-    boxes, chart_frame, count_renders, download_csv, keyed_frame, overlap, play_controls, renders, scrub,
-    scrub_value, sent_messages, trace,
+    boxes, chart_frame, count_renders, download_csv, keyed_frame, overlap, play_controls, received, renders,
+    scrub, scrub_value, sent_messages, trace,
 )
 
 FIVE = "() => window.__lvPlots().length === 5"
@@ -61,15 +61,6 @@ def test_learning_rate_and_cloud_point_change_the_figures(batch):
     save_screenshot(page, "batch_size_small_lr_cloud_at_minimum")
 
 
-def _received(page, action) -> int:
-    """The WebSocket messages the page receives while ``action`` runs and the page settles."""
-    before = page.evaluate("() => window.__lv.recv.length")
-    action()
-    page.wait_for_timeout(500)
-    wait_for_app(page)
-    return page.evaluate("() => window.__lv.recv.length") - before
-
-
 def test_the_steps_rerun_the_paths_alone(batch):
     """Steps change the paths (their map, losses, file and code), not the gradient cloud or the noise
     balls: a press reruns the paths' part of the page, a fraction of the messages of a full rerun."""
@@ -79,7 +70,7 @@ def test_the_steps_rerun_the_paths_alone(batch):
         page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
         page.get_by_role("option").nth(1).click()
 
-    full = _received(page, pick_scenario)
+    full = received(page, pick_scenario)
     paths = keyed_frame(page, "paths")
 
     def press():
@@ -94,7 +85,7 @@ def test_the_steps_rerun_the_paths_alone(batch):
     # The first move leaves the default scenario, whose lesson above then says so: the whole page reruns.
     press()
     wait_for_app(page)
-    fragment = _received(page, press)
+    fragment = received(page, press)
     assert fragment < full / 2, (fragment, full)
     assert len(trace(paths, "B = 1")["x"]) == 203 and "steps=202" in page.url
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from bench.browser import INIT_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
-from tests.e2e.live import keyed_frame
+from tests.e2e.live import keyed_frame, received
 
 RAVINE = "() => window.__lvPlots().find(gd => gd.ownerDocument.querySelector('#scrub label').textContent"\
          " === 'momentum β')"
@@ -30,14 +30,6 @@ def _paths(page, finder=RAVINE):
     return page.evaluate(f"() => Object.fromEntries(({finder})()._fullData"
                          ".filter(t => (t.mode || '').includes('lines'))"
                          ".map(t => [t.name, [Array.from(t.x), Array.from(t.y)]]))")
-
-
-def _received(page, action):
-    before = page.evaluate("() => window.__lv.recv.length")
-    action()
-    page.wait_for_timeout(500)
-    wait_for_app(page)
-    return page.evaluate("() => window.__lv.recv.length") - before
 
 
 def test_the_momentum_scrubber_replays_every_beta_in_the_browser(app_url, page):
@@ -64,7 +56,7 @@ def test_a_click_on_a_cell_shows_its_run_and_reruns_only_the_phase_map(app_url, 
         page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
         page.get_by_role("option", name=re.compile("^Too much momentum")).click()
 
-    full = _received(page, pick_scenario)  # a full rerun that changes no figure
+    full = received(page, pick_scenario)  # a full rerun that changes no figure
     target = page.evaluate(
         f"""() => {{ const gd = ({PHASE})(); const heat = gd._fullData[0];
           const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
@@ -79,7 +71,7 @@ def test_a_click_on_a_cell_shows_its_run_and_reruns_only_the_phase_map(app_url, 
         page.mouse.click(target["x"], target["y"])
         page.wait_for_function("() => document.body.innerText.includes('Clicked cell')", timeout=30_000)
 
-    fragment = _received(page, click)
+    fragment = received(page, click)
     assert "cell_row=20" in page.url and "cell_col=12" in page.url
     assert fragment < full / 2, (fragment, full)
     caption = page.get_by_text(re.compile("^Clicked cell")).inner_text()
@@ -183,7 +175,7 @@ def test_the_momentum_slider_reruns_the_three_runs_alone(app_url, page):
         page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
         page.get_by_role("option", name=re.compile("^Too much momentum")).click()
 
-    full = _received(page, pick_scenario)
+    full = received(page, pick_scenario)
     ravine = keyed_frame(page, "ravine_chart")
 
     def press():
@@ -195,10 +187,10 @@ def test_the_momentum_slider_reruns_the_three_runs_alone(app_url, page):
                                  arg=revision, timeout=30_000)
 
     # The first move leaves the default scenario, whose lesson above then says so: the whole page reruns.
-    assert _received(page, press) > full / 2
+    assert received(page, press) > full / 2
     assert page.get_by_text(re.compile("loaded, then changed")).count() == 1
     before = _paths(page)
-    fragment = _received(page, press)  # β 0.61 -> 0.62
+    fragment = received(page, press)  # β 0.61 -> 0.62
     assert fragment < full / 2, (fragment, full)
     assert "momentum=0.62" in page.url
     after = _paths(page)

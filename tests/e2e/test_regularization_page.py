@@ -9,7 +9,8 @@ import pytest
 from bench.browser import INIT_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 from tests.e2e.live import (
-    boxes, chart_frame, count_renders, download_csv, frame_offset, overlap, pixel, play_controls, renders,
+    boxes, chart_frame, count_renders, download_csv, frame_offset, overlap, pixel, play_controls, received,
+    renders,
     scrub, scrub_value, sent_messages, trace,
 )
 
@@ -97,15 +98,6 @@ def test_the_decay_race_reruns_alone(regularization):
     assert "steps=10" in page.url
 
 
-def _received(page, action) -> int:
-    """The WebSocket messages the page receives while ``action`` runs and the page settles."""
-    before = page.evaluate("() => window.__lv.recv.length")
-    action()
-    page.wait_for_timeout(500)
-    wait_for_app(page)
-    return page.evaluate("() => window.__lv.recv.length") - before
-
-
 def test_the_strength_reruns_its_part_alone(regularization):
     """λ moves the touch, the regularized loss and the path's marker, not the weight-decay race below: a
     press reruns the penalty's part of the page (a fragment), a fraction of the messages of a full rerun."""
@@ -115,7 +107,7 @@ def test_the_strength_reruns_its_part_alone(regularization):
         page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
         page.get_by_role("option").nth(1).click()
 
-    full = _received(page, pick_scenario)
+    full = received(page, pick_scenario)
 
     def press():
         x = _minimizer(page)[0]
@@ -126,10 +118,10 @@ def test_the_strength_reruns_its_part_alone(regularization):
         return x
 
     # The first move leaves the default scenario, whose lesson above then says so: the whole page reruns.
-    assert _received(page, press) > full / 2
+    assert received(page, press) > full / 2
     assert page.get_by_text(re.compile("loaded, then changed")).count() == 1
     x = _minimizer(page)[0]
-    fragment = _received(page, press)  # λ 0.81 -> 0.82
+    fragment = received(page, press)  # λ 0.81 -> 0.82
     assert fragment < full / 2, (fragment, full)
     assert _minimizer(page)[0] < x  # a stronger L1 penalty pulls the weight further in
     assert "strength=0.82" in page.url
