@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:
 from bench import report  # noqa: E402
 from lossviz.ui.catalog import PAGES, PageInfo  # noqa: E402
 from lossviz.ui.live_plotly import COMPONENT_NAME as LIVE_CHART  # noqa: E402
+from lossviz.ui.live_plotly import expand  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -275,7 +276,7 @@ def element_figure(element) -> dict | None:
     if kind == "plotly_chart":
         return json.loads(element.plotly_chart.spec)
     if kind == "component_instance" and element.component_instance.component_name.endswith(LIVE_CHART):
-        return json.loads(json.loads(element.component_instance.json_args)["spec"])
+        return expand(json.loads(json.loads(element.component_instance.json_args)["spec"]))
     return None
 
 

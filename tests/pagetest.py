@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lossviz.ui.export import CODE_KEY
-from lossviz.ui.live_plotly import COMPONENT_NAME
+from lossviz.ui.live_plotly import COMPONENT_NAME, expand
 
 
 def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 120,
@@ -78,7 +78,7 @@ def figures(at: AppTest) -> list[dict]:
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     for element in at.get("component_instance"):
         if element.proto.component_name.endswith(COMPONENT_NAME):
-            specs.append(json.loads(json.loads(element.proto.json_args)["spec"]))
+            specs.append(expand(json.loads(json.loads(element.proto.json_args)["spec"])))
     return specs
 
 
@@ -94,7 +94,7 @@ def chart(at: AppTest, key: str) -> dict:
     for element in at.get("component_instance"):
         if element.proto.component_name.endswith(COMPONENT_NAME) and getattr(element, "key", None) == key:
             args = json.loads(element.proto.json_args)
-            return json.loads(args["spec"]) | {"stale": bool(args.get("stale"))}
+            return expand(json.loads(args["spec"])) | {"stale": bool(args.get("stale"))}
     raise AssertionError(f"no live chart {key!r} on the page")
 
 

@@ -102,7 +102,7 @@ def test_a_spec_encodes_to_the_same_figure_as_plotly_would():
     spec = lv.contour_spec(xs, ys, Z,
                            paths=[lv.Path("a", "#000", xy, np.array([1.0, 0.5, np.nan]), diverged_at=1)],
                            start=(0.0, 0.0))
-    mine = json_.loads(live_plotly.figure_json(spec))
+    mine = live_plotly.expand(json_.loads(live_plotly.figure_json(spec)))
     theirs = json_.loads(pio.to_json(lv.as_figure(spec), validate=False))
     assert len(mine["frames"]) == len(theirs["frames"])
     for a, b in zip(mine["data"], theirs["data"], strict=True):
@@ -112,6 +112,34 @@ def test_a_spec_encodes_to_the_same_figure_as_plotly_would():
     curves = json_.loads(live_plotly.figure_json(lv.curves_spec([("a", "#000", np.array([3.0, 2.0]))],
                                                                 ylabel="l")))
     assert curves["data"][0]["x"]["dtype"] == "i4" and list(decode(curves["data"][0]["x"])) == [0, 1]
+
+
+def test_a_figure_sends_a_repeated_array_or_image_once_and_reads_back_as_built():
+    import json as json_
+
+    rng = np.random.default_rng(3)
+    grid, other, xs = rng.normal(size=(40, 40)), rng.normal(size=(40, 40)), np.linspace(0, 1, 40)
+    image = "data:image/png;base64," + "QUJD" * 2000
+    spec = {"data": [{"type": "contour", "x": xs, "y": xs, "z": grid},        # the grid object twice,
+                     {"type": "contour", "x": xs, "y": xs, "z": grid.copy()},  # an equal copy,
+                     {"type": "contour", "x": xs, "y": xs, "z": other},        # another grid,
+                     {"type": "scatter", "x": np.arange(3.0), "y": np.arange(3.0)}],  # small: inline
+            "layout": {"images": [{"source": image, "x": 0}, {"source": image, "x": 1}, {"source": "a.png"}]},
+            "lossviz_scrub": {"frames": [[{"z": grid}]]}}
+    text, whole = live_plotly.figure_json(spec), live_plotly.figure_json(spec, shared=False)
+    sent = json_.loads(text)
+    assert text.count(json_.loads(whole)["data"][0]["z"]["bdata"]) == 1
+    assert text.count(image) == 1 and whole.count(image) == 2
+    assert len(text) < len(whole) - 2 * len(json_.loads(whole)["data"][0]["z"]["bdata"])
+    assert sent["data"][1]["z"] == {"lvsame": sent["data"][0]["z"]["lvid"]}
+    assert "lvid" not in sent["data"][2]["z"]
+    assert sent["lossviz_scrub"]["frames"][0][0]["z"] == sent["data"][1]["z"]
+    assert sent["data"][3]["x"]["bdata"] and sent["layout"]["images"][1] == {"x": 1, "lvsource": 0}
+    assert live_plotly.expand(sent) == json_.loads(whole)
+    assert "lvsource" not in spec["layout"]["images"][1]  # the (cached) spec itself is untouched
+    # The front end puts them back the same way before plotly.js sees the figure.
+    page = (live_plotly.FRONTEND / "index.html").read_text()
+    assert "const figure = parseFigure(args.spec);" in page and "lvsame" in page and "lvsource" in page
 
 
 def test_the_partial_bundles_are_the_same_plotly_js_release_as_the_full_one():

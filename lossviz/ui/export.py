@@ -50,7 +50,8 @@ def csv_button(title: str, table: Callable[[], Table] | Table, file_name: str, c
 def figure_html(spec: dict, title: str) -> str:
     """A stand-alone HTML page drawing ``spec`` (a figure spec or Figure dict) with plotly.js inlined."""
     script = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
-    payload = figure_json(spec).replace("</", "<\\/")  # no "</script>" can close the data block early
+    # Every array written out (plotly.js alone reads it); no "</script>" can close the data block early.
+    payload = figure_json(spec, shared=False).replace("</", "<\\/")
     return (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title><script>{script}</script></head>"

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit.components.v1 as components
 
-__all__ = ["live_plotly_chart", "figure_json", "FRONTEND", "STATIC", "COMPONENT_NAME"]
+__all__ = ["live_plotly_chart", "figure_json", "expand", "FRONTEND", "STATIC", "COMPONENT_NAME"]
 
 FRONTEND = Path(__file__).with_name("live_plotly_frontend")
 # The app's static folder: next to app.py, the script `make run` starts (see .streamlit/config.toml).
@@ -101,15 +101,114 @@ def _typed_array(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def figure_json(figure: go.Figure | dict) -> str:
+# An array encoded to at least this many characters is sent once per figure, however often the figure
+# holds it; smaller ones are not worth the reference.
+SHARED_MIN_CHARS = 1024
+
+
+def _arrays(node: object, found: list[np.ndarray]) -> None:
+    """Every NumPy array in a spec of dicts, lists and tuples, in any order."""
+    if isinstance(node, np.ndarray):
+        found.append(node)
+    elif isinstance(node, dict):
+        for value in node.values():
+            _arrays(value, found)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _arrays(value, found)
+
+
+def _shared_images(layout: object) -> object:
+    """``layout`` with each layout image whose ``source`` an earlier image already has replaced by a
+    reference to that image (``{"lvsource": i}``, resolved by :func:`expand` and the front end). A copy:
+    the spec given (often cached) is not touched."""
+    images = layout.get("images") if isinstance(layout, dict) else None
+    if not isinstance(images, list):
+        return layout
+    first: dict[str, int] = {}
+    shared, changed = [], False
+    for i, image in enumerate(images):
+        source = image.get("source") if isinstance(image, dict) else None
+        if isinstance(source, str) and len(source) >= SHARED_MIN_CHARS and source in first:
+            image = {**{k: v for k, v in image.items() if k != "source"}, "lvsource": first[source]}
+            changed = True
+        elif isinstance(source, str):
+            first.setdefault(source, i)
+        shared.append(image)
+    return {**layout, "images": shared} if changed else layout
+
+
+def figure_json(figure: go.Figure | dict, shared: bool = True) -> str:
     """The JSON plotly.js reads for ``figure``: a Figure, or a spec of plain dicts and NumPy arrays (the
-    ``*_spec`` builders of :mod:`lossviz.viz.landscape`), encoded directly without plotly's deep copy."""
+    ``*_spec`` builders of :mod:`lossviz.viz.landscape`), encoded directly without plotly's deep copy.
+
+    A spec's repeated content is sent once: an array equal to one before it (the same loss grid under
+    every panel of a small-multiples figure) becomes ``{"lvsame": n}`` for the first one's ``"lvid": n``,
+    and a repeated layout image ``{"lvsource": i}`` (:func:`_shared_images`). The Learning rate page's
+    schedules sent its landscape eleven times: 1.7 MB a rerun, 0.6 MB without the copies. The front end
+    and :func:`expand` put them back, so plotly.js and every reader see the figure as it was built.
+    ``shared=False``: every array and image written out (for plotly.js on its own: an exported page).
+    """
     if not isinstance(figure, dict):
         return pio.to_json(figure, validate=False)
+    if not shared:
+        try:
+            return json.dumps(figure, default=_typed_array, allow_nan=False, separators=(",", ":"))
+        except ValueError:
+            return pio.to_json(figure, validate=False)
+    found: list[np.ndarray] = []
+    _arrays(figure, found)
+    encoded = {id(array): _typed_array(array) for array in found}
+    counts: dict[tuple, int] = {}
+    for enc in (encoded[id(array)] for array in found):  # every place an array is, not every array
+        if isinstance(enc, dict) and len(enc["bdata"]) >= SHARED_MIN_CHARS:
+            key = (enc["dtype"], enc.get("shape"), enc["bdata"])
+            counts[key] = counts.get(key, 0) + 1
+    ids: dict[tuple, int] = {}
+
+    def encode(value: object) -> object:
+        enc = encoded.get(id(value)) if isinstance(value, np.ndarray) else None
+        if not isinstance(enc, dict) or len(enc["bdata"]) < SHARED_MIN_CHARS:
+            return enc if enc is not None else _typed_array(value)
+        key = (enc["dtype"], enc.get("shape"), enc["bdata"])
+        if counts[key] < 2:
+            return enc
+        if key in ids:
+            return {"lvsame": ids[key]}
+        ids[key] = len(ids)
+        return {**enc, "lvid": ids[key]}
+
+    if "layout" in figure:
+        figure = {**figure, "layout": _shared_images(figure["layout"])}
     try:
-        return json.dumps(figure, default=_typed_array, allow_nan=False, separators=(",", ":"))
+        return json.dumps(figure, default=encode, allow_nan=False, separators=(",", ":"))
     except ValueError:  # a NaN or infinity outside an array: plotly's encoder writes it as null
-        return pio.to_json(figure, validate=False)
+        return pio.to_json(expand(json.loads(json.dumps(figure, default=encode))), validate=False)
+
+
+def expand(spec: dict) -> dict:
+    """A figure as :func:`figure_json` built it, from its JSON (parsed): each shared array and layout image
+    written out again where it was (the front end does the same before plotly.js sees the figure)."""
+    shared: dict[int, dict] = {}
+
+    def walk(node: object) -> object:
+        if isinstance(node, dict):
+            if "lvsame" in node and len(node) == 1:
+                return dict(shared[node["lvsame"]])
+            node = {key: walk(value) for key, value in node.items()}
+            if "lvid" in node and "bdata" in node:
+                shared[node["lvid"]] = node = {k: v for k, v in node.items() if k != "lvid"}
+            return node
+        if isinstance(node, list):
+            return [walk(value) for value in node]
+        return node
+
+    spec = walk(spec)
+    images = spec.get("layout", {}).get("images") if isinstance(spec.get("layout"), dict) else None
+    for image in images if isinstance(images, list) else []:
+        if isinstance(image, dict) and "lvsource" in image:
+            image["source"] = images[image.pop("lvsource")]["source"]
+    return spec
 
 
 def spec_revision(spec: str) -> str:
@@ -122,7 +221,7 @@ def spec_revision(spec: str) -> str:
 
 
 def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, clickable: bool = False,
-                      stale: bool = False) -> dict | None:
+                      stale: bool = False, main: bool = False) -> dict | None:
     """Draw ``figure`` in the persistent chart ``key`` (created on first use, updated in place after).
 
     Parameters
@@ -133,6 +232,8 @@ def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, cli
     container : where to draw (a column, the sidebar...); default the main area.
     clickable : a click on the axes (not a drag) reruns the page with the click as the chart's value.
     stale : grey the chart out: it shows the last good picture while the settings have an error.
+    main : the page's main figure: when a rerun brings several charts new figures, it is drawn and painted
+        first, and the others after it.
 
     Returns
     -------
@@ -143,9 +244,9 @@ def live_plotly_chart(figure: go.Figure | dict, *, key: str, container=None, cli
     spec = figure_json(figure)
     revision = spec_revision(spec)
     if container is None:
-        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, key=key,
+        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, main=main, key=key,
                           default=None)
     with container:
-        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, key=key,
+        return _component(spec=spec, revision=revision, clickable=clickable, stale=stale, main=main, key=key,
                           default=None)
 

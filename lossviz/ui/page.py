@@ -148,7 +148,8 @@ class Page:
         """Draw a live chart and remember it as part of the page's last good picture.
 
         ``main``: the page's main figure, which projector mode puts right under the title (with its Play
-        control and scrubber) so it is on the first screen of a 1366x768 projector.
+        control and scrubber) so it is on the first screen of a 1366x768 projector, and which a rerun
+        paints before the page's other charts.
         """
         self.drawn[key] = spec
         if self.present:
@@ -156,7 +157,7 @@ class Page:
             if main and self.top is not None:
                 container = self.top
         st.session_state.setdefault(self._picture_key, {})[key] = spec
-        return live_plotly_chart(spec, key=key, container=container, clickable=clickable)
+        return live_plotly_chart(spec, key=key, container=container, clickable=clickable, main=main)
 
     def stale_picture(self) -> None:
         """Redraw the last good picture greyed out (after an error notice), and stop the run."""

@@ -196,3 +196,37 @@ def test_every_download_holds_the_pages_numbers(app_url, page):
         np.testing.assert_allclose(rows["x"], x, rtol=1e-12)
         np.testing.assert_allclose(rows["y"], y, rtol=1e-12)
     save_screenshot(page, "lr_page")
+
+
+# Each chart's Plotly.react timed (absolute ms), and the page's painted frames.
+DRAWS = """() => { window.__draws = []; window.__paints = [];
+  const now = () => performance.timeOrigin + performance.now();
+  const paint = () => { window.__paints.push(now()); requestAnimationFrame(paint); };
+  requestAnimationFrame(paint);
+  for (const f of document.querySelectorAll('iframe')) {
+    const w = f.contentWindow, plot = w && w.document.getElementById('plot');
+    if (!plot || !w.Plotly || w.__timed) continue;
+    w.__timed = true;
+    const react = w.Plotly.react;
+    w.Plotly.react = function (...args) {
+      const start = now();
+      return react.apply(this, args).then((gd) => {
+        window.__draws.push([plot.dataset.key, start, now()]); return gd; });
+    };
+  } }"""
+
+
+def test_the_race_map_is_painted_before_the_other_charts_redraw(app_url, page):
+    """Issue 16: a step press redraws all five charts; the race map (the page's main figure) reaches the
+    screen first. Before, the browser drew the race map, then the curves, the sweep and the schedules in
+    the tasks that followed, and painted once at the end: the race map waited for all of them."""
+    _open(page, app_url)
+    page.evaluate(DRAWS)
+    page.locator('.st-key-steps input[type="range"]').first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => new Set(window.__draws.map(d => d[0])).size === 5", timeout=60_000)
+    draws, paints = page.evaluate("() => [window.__draws, window.__paints]")
+    race = next(d for d in draws if d[0] == "race_map")
+    others = [d for d in draws if d[0] != "race_map"]
+    painted = min(t for t in paints if t >= race[2])  # the first frame after the race map was drawn
+    assert all(start >= painted for _, start, _ in others), (race, painted, others)
