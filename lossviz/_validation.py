@@ -6,6 +6,7 @@ they are, so they are written for a person.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Sequence
 
@@ -59,22 +60,27 @@ def check_scalar(
         If ``value`` is NaN, infinite or outside the interval; the message names ``name``, the value and
         the allowed range.
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    # A plain float or int (not a bool) is the common case: checked without the ABC machinery, which was
+    # a tenth of a Learning rate rerun (176 schedules built, each checking its settings).
+    if type(value) is not float and type(value) is not int and (
+            isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
         raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
     v = float(value)
-    interval = format_range(low, high, include_low, include_high)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
+        interval = format_range(low, high, include_low, include_high)
         raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
     bad_low = low is not None and (v < low or (v == low and not include_low))
     bad_high = high is not None and (v > high or (v == high and not include_high))
     if bad_low or bad_high:
+        interval = format_range(low, high, include_low, include_high)
         raise ValueError(f"{name} must be in {interval}, got {value!r}")
     return v
 
 
 def check_int(value: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an int after checking ``low <= value <= high`` (either bound optional)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if type(value) is not int and (
+            isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)):
         raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
