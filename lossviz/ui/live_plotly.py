@@ -106,14 +106,18 @@ def _typed_array(value: object) -> object:
 SHARED_MIN_CHARS = 1024
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _arrays(node: object, found: list[np.ndarray]) -> None:
-    """Every NumPy array in a spec of dicts, lists and tuples, in any order."""
+    """The NumPy arrays in a spec of dicts, lists and tuples, in any order. A list that starts with a plain
+    value (a list of numbers or labels) is not searched: an array in it is still sent, only not shared."""
     if isinstance(node, np.ndarray):
         found.append(node)
     elif isinstance(node, dict):
         for value in node.values():
             _arrays(value, found)
-    elif isinstance(node, (list, tuple)):
+    elif isinstance(node, (list, tuple)) and node and not isinstance(node[0], _PLAIN):
         for value in node:
             _arrays(value, found)
 
