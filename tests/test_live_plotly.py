@@ -137,6 +137,12 @@ def test_a_figure_sends_a_repeated_array_or_image_once_and_reads_back_as_built()
     assert sent["data"][3]["x"]["bdata"] and sent["layout"]["images"][1] == {"x": 1, "lvsource": 0}
     assert live_plotly.expand(sent) == json_.loads(whole)
     assert "lvsource" not in spec["layout"]["images"][1]  # the (cached) spec itself is untouched
+    # A NaN outside the arrays (plotly's encoder then writes the figure, NaN as null): still whole.
+    odd = {**spec, "layout": {**spec["layout"], "xaxis": {"range": [float("nan"), 1.0]}}}
+    back = live_plotly.expand(json_.loads(live_plotly.figure_json(odd)))
+    assert back["layout"]["xaxis"]["range"] == [None, 1.0]
+    assert back["data"][1]["z"]["bdata"] == json_.loads(whole)["data"][0]["z"]["bdata"]
+    assert back["layout"]["images"][1]["source"] == image
     # The front end puts them back the same way before plotly.js sees the figure.
     page = (live_plotly.FRONTEND / "index.html").read_text()
     assert "const figure = parseFigure(args.spec);" in page and "lvsame" in page and "lvsource" in page

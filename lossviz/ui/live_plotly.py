@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -155,11 +156,19 @@ def figure_json(figure: go.Figure | dict, shared: bool = True) -> str:
     """
     if not isinstance(figure, dict):
         return pio.to_json(figure, validate=False)
-    if not shared:
-        try:
-            return json.dumps(figure, default=_typed_array, allow_nan=False, separators=(",", ":"))
-        except ValueError:
-            return pio.to_json(figure, validate=False)
+    if shared and "layout" in figure:
+        figure = {**figure, "layout": _shared_images(figure["layout"])}
+    encoder = _sharing_encoder if shared else (lambda _: _typed_array)
+    try:
+        return json.dumps(figure, default=encoder(figure), allow_nan=False, separators=(",", ":"))
+    except ValueError:  # a NaN or infinity outside an array: plotly's encoder writes it as null
+        return pio.to_json(expand(json.loads(json.dumps(figure, default=encoder(figure)))), validate=False)
+
+
+def _sharing_encoder(figure: dict) -> Callable[[object], object]:
+    """json.dumps's ``default`` for ``figure``: :func:`_typed_array`, except that an array encoding to the
+    same text as one written before it becomes ``{"lvsame": n}``, the first one carrying ``"lvid": n``.
+    One encoder per json.dumps call (it remembers what it wrote)."""
     found: list[np.ndarray] = []
     _arrays(figure, found)
     encoded = {id(array): _typed_array(array) for array in found}
@@ -182,12 +191,7 @@ def figure_json(figure: go.Figure | dict, shared: bool = True) -> str:
         ids[key] = len(ids)
         return {**enc, "lvid": ids[key]}
 
-    if "layout" in figure:
-        figure = {**figure, "layout": _shared_images(figure["layout"])}
-    try:
-        return json.dumps(figure, default=encode, allow_nan=False, separators=(",", ":"))
-    except ValueError:  # a NaN or infinity outside an array: plotly's encoder writes it as null
-        return pio.to_json(expand(json.loads(json.dumps(figure, default=encode))), validate=False)
+    return encode
 
 
 def expand(spec: dict) -> dict:
