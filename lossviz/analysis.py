@@ -453,7 +453,7 @@ def max_stable_lr(lambda_max: object, momentum: object = 0.0, nesterov: bool = F
     beta = _momentum_values(momentum)
     nesterov = check_bool(nesterov, "nesterov")
     numerator = 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) if nesterov else 1.0)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # a subnormal curvature: no finite limit, inf
         limit = np.where(curvature > 0, numerator / np.where(curvature > 0, curvature, 1.0), np.inf)
     return float(limit) if limit.ndim == 0 else limit
 
@@ -1342,7 +1342,8 @@ def adaptive_stability_threshold(optimizer: Any, lr: object) -> np.ndarray | Non
         return None
     beta1 = _beta1(optimizer)
     rates = check_array(lr, "lr", finite=False)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A rate of 0 or a subnormal one (a schedule's last steps) has no finite limit: inf, not a warning.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return (2.0 + 2.0 * beta1) / ((1.0 - beta1) * rates)
 
 
@@ -1372,5 +1373,7 @@ def stability_threshold(optimizer: Any, lr: object) -> np.ndarray | None:
     dampening = float(hyper.get("dampening", 0.0)) if momentum > 0 else 0.0
     constant = float(max_stable_lr(1.0, momentum, bool(hyper.get("nesterov", False))))
     rates = check_array(lr, "lr", finite=False)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A rate of 0 or a subnormal one (a cosine schedule ends near 1e-310 from a small peak) has no finite
+    # limit: inf, not a warning.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return constant / (rates * (1.0 - dampening)) - float(hyper.get("weight_decay", 0.0))

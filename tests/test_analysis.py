@@ -755,3 +755,17 @@ def test_preconditioned_sharpness_validation_names_the_argument():
         analysis.adaptive_preconditioners(adam, np.zeros((2, 3)), np.zeros((2, 4)), [0.1], np.array([0]))
     with pytest.raises(ValueError, match=r"lr must have one rate per step \(1\), got 2"):
         analysis.adaptive_preconditioners(adam, np.zeros((2, 3)), np.zeros((2, 3)), [0.1, 0.1], np.array([0]))
+
+
+def test_stability_thresholds_of_a_vanishing_rate_are_infinite_without_a_warning():
+    """Found by the random-typing test: SGD at lr 1.2e-7 under a cosine schedule reaches rates near 1e-310,
+    and 2 / lr overflowed with a RuntimeWarning (an error under the test settings) on the Neural net page.
+    A rate of 0 or a subnormal one has no finite limit: the threshold is inf."""
+    lr = np.array([0.1, 1e-310, 0.0])
+    sgd = analysis.stability_threshold(optimizers.get("sgd", lr=0.1, momentum=0.9), lr)
+    np.testing.assert_allclose(sgd[0], 2 * 1.9 / 0.1)
+    assert np.isposinf(sgd[1:]).all()
+    adam = analysis.adaptive_stability_threshold(optimizers.get("adam"), lr)
+    assert np.isfinite(adam[0]) and np.isposinf(adam[1:]).all()
+    # The same for a curvature that vanishes: 2/λ with λ = 1e-310 has no finite value either.
+    assert analysis.max_stable_lr(4.0) == 0.5 and np.isposinf(analysis.max_stable_lr(1e-310))

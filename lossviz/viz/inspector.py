@@ -427,7 +427,7 @@ def inspect_step(
         optimizer.effective_lr(state, np.where(np.isfinite(rates), rates, 0.0)), dtype=np.float64
     )
     effective = np.broadcast_to(effective, starts.shape)[run if trajectory.batched else 0].copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a subnormal rate: inf, shown
         direction = np.where(effective != 0, (params - new_params) / effective, 0.0)
     fields = {
         name: np.asarray(pick(values)[t]) for name, values in trajectory.states.items() if name != "step"
