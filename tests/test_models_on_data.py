@@ -543,3 +543,41 @@ def test_dataset_settings_give_each_preset_its_own_features():
         assert ({"n", "noise", "seed"} <= set(values)) == preset.synthetic
     with pytest.raises(ValueError, match="unknown dataset 'csv'"):
         dl.dataset_settings("csv")
+
+
+@pytest.mark.parametrize(("kind", "scenario"), [("line", None), ("plane", None), ("sigmoid", None),
+                                                ("boundary", None), ("line", "outlier_drags_mse")])
+def test_the_data_figure_passes_plotlys_checks_with_nothing_dropped(kind, scenario):
+    """The data view is written as plain dicts, not plotly objects (about 10 ms a rerun): plotly's checks
+    accept every property, keep every one, and the fits, the threshold line and the boundary's arrow sit
+    where the model puts them."""
+    import plotly.graph_objects as go
+
+    from lossviz.viz import models_on_data as figures
+    from lossviz.viz.landscape import Path
+
+    if scenario:
+        ex = _scenario(scenario)
+    else:
+        ex = dl.explore(KINDS[kind], "mse" if kind in ("line", "plane") else "cross_entropy", steps=20)
+    xy = np.array(ex.best) + np.linspace(-1.0, 0.0, 21)[:, None]
+    step = 5
+    spec = figures.data_figure(ex, [Path("1. SGD", "#1f77b4", xy, np.linspace(1, 0, 21))], step)
+    checked = go.Figure(spec).to_dict()  # raises ValueError on a property plotly does not know
+    assert [set(t) for t in checked["data"]] == [set(t) for t in spec["data"]]
+    for part in ("shapes", "annotations"):
+        drawn = spec["layout"].get(part, [])
+        assert [set(s) for s in checked["layout"].get(part, [])] == [set(s) for s in drawn]
+    fitted = next(t for t in spec["data"] if t["name"] == f"1. SGD, step {step}")
+    fit = dl.fit_at(ex.landscape, xy[step])
+    if kind == "plane":
+        np.testing.assert_array_equal(fitted["y"], fit.y[figures._shown_rows(ex.landscape.dataset.n_samples)])
+    else:
+        np.testing.assert_array_equal(fitted["y"], fit.y)
+    if fit.threshold is not None:
+        assert fit.threshold in [s["x0"] for s in spec["layout"]["shapes"] if s["x0"] == s["x1"]]
+    if fit.side is not None:
+        arrow = spec["layout"]["annotations"][0]
+        assert (arrow["x"], arrow["y"], arrow["ax"], arrow["ay"]) == (*fit.side[1], *fit.side[0])
+    if scenario:
+        assert any(t["name"] == "moved outliers" for t in spec["data"])

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
-import plotly.graph_objects as go
 
 from lossviz.lessons.models_on_data import Exploration, fit_at
 from lossviz.viz.landscape import (PALETTE, Path, contour_spec, curves_spec, scrubber, surface_spec,
@@ -169,7 +168,8 @@ def _shown_rows(n: int, limit: int = MAX_POINTS_SHOWN) -> np.ndarray:
 def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Label = escaped,
                 height: int = 560) -> dict:
     """The data in original units with the model of every path at ``step`` drawn over it, as a spec of
-    plain dicts like every other figure here (projector mode restyles specs).
+    plain dicts like every other figure here (projector mode restyles specs), not checked property by
+    property by plotly (about 10 ms a rerun; ``tests/test_models_on_data.py`` runs it through the checks).
 
     Each path's fit is solid in its colour; the fit at the landscape's lowest point is dashed black; with
     outliers, the MSE, MAE and Huber minima are dotted and the moved points marked. At most
@@ -191,18 +191,21 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Lab
     rows = _shown_rows(data.n_samples)
     X = data.to_original(data.X)[rows]
     y = data.y_original()[rows]
-    fig = go.Figure()
+    traces: list[dict] = []
+    shapes: list[dict] = []
+    annotations: list[dict] = []
     names = [label(n) for n in data.feature_names]
     target = label(data.target_name)
     if land.kind in ("line", "plane"):
         moved = np.isin(rows, outlier_rows if outlier_rows is not None else [])
         x_points = X[:, 0] if land.kind == "line" else y
         if land.kind == "line":
-            fig.add_trace(go.Scatter(x=x_points[~moved], y=y[~moved], mode="markers", name="data",
-                                     marker={"color": translucent("#8A8A8A", 0.75), "size": 7}))
+            traces.append({"type": "scatter", "x": x_points[~moved], "y": y[~moved], "mode": "markers",
+                           "name": "data", "marker": {"color": translucent("#8A8A8A", 0.75), "size": 7}})
             if moved.any():
-                fig.add_trace(go.Scatter(x=x_points[moved], y=y[moved], mode="markers", name="moved outliers",
-                                         marker={"color": "#D00000", "size": 11, "symbol": "x"}))
+                traces.append({"type": "scatter", "x": x_points[moved], "y": y[moved], "mode": "markers",
+                               "name": "moved outliers",
+                               "marker": {"color": "#D00000", "size": 11, "symbol": "x"}})
         xlabel, ylabel = ((names[0], target) if land.kind == "line"
                           else (f"actual {target}", f"predicted {target}"))
     else:
@@ -213,12 +216,12 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Lab
                 coordinates = (X[mask, 0], value + jitter)
             else:
                 coordinates = (X[mask, 0], X[mask, 1])
-            fig.add_trace(go.Scatter(
-                x=coordinates[0], y=coordinates[1], mode="markers",
-                name=f"class: {label(data.class_names[value])}",
-                marker={"color": translucent(CLASS_COLORS[value], 0.8), "size": 7,
-                        "line": {"color": "rgba(255, 255, 255, 0.8)", "width": 0.5}},
-            ))
+            traces.append({
+                "type": "scatter", "x": coordinates[0], "y": coordinates[1], "mode": "markers",
+                "name": f"class: {label(data.class_names[value])}",
+                "marker": {"color": translucent(CLASS_COLORS[value], 0.8), "size": 7,
+                           "line": {"color": "rgba(255, 255, 255, 0.8)", "width": 0.5}},
+            })
         xlabel = names[0]
         ylabel = f"P({label(data.class_names[1])}) = σ(score)" if land.kind == "sigmoid" else names[1]
     drawn = [(name, color, fit, "solid", 3) for name, color, fit in fits]
@@ -226,21 +229,24 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Lab
     drawn.append(("lowest point of the landscape", "#111111", best, "dash", 2))
     if land.kind == "plane":
         low, high = float(np.min(y)), float(np.max(y))
-        fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="perfect prediction",
-                                 line={"color": "#888", "dash": "dash", "width": 1.5}))
+        traces.append({"type": "scatter", "x": [low, high], "y": [low, high], "mode": "lines",
+                       "name": "perfect prediction", "line": {"color": "#888", "dash": "dash", "width": 1.5}})
     for name, color, fit, dash, width in drawn:
         if land.kind == "plane":
-            fig.add_trace(go.Scatter(x=fit.x[rows], y=fit.y[rows], mode="markers", name=name,
-                                     marker={"color": translucent(color, 0.7), "size": 6}))
+            traces.append({"type": "scatter", "x": fit.x[rows], "y": fit.y[rows], "mode": "markers",
+                           "name": name, "marker": {"color": translucent(color, 0.7), "size": 6}})
             continue
-        fig.add_trace(go.Scatter(x=fit.x, y=fit.y, mode="lines", name=name,
-                                 line={"color": color, "dash": dash, "width": width}))
+        traces.append({"type": "scatter", "x": fit.x, "y": fit.y, "mode": "lines", "name": name,
+                       "line": {"color": color, "dash": dash, "width": width}})
         if fit.side is not None:
-            fig.add_annotation(x=fit.side[1, 0], y=fit.side[1, 1], ax=fit.side[0, 0], ay=fit.side[0, 1],
-                               xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
-                               arrowwidth=2, arrowcolor=color, text="")
+            annotations.append({"x": fit.side[1, 0], "y": fit.side[1, 1], "ax": fit.side[0, 0],
+                                "ay": fit.side[0, 1], "xref": "x", "yref": "y", "axref": "x", "ayref": "y",
+                                "showarrow": True, "arrowhead": 2, "arrowwidth": 2, "arrowcolor": color,
+                                "text": ""})
         if fit.threshold is not None and X[:, 0].min() <= fit.threshold <= X[:, 0].max():
-            fig.add_vline(x=fit.threshold, line={"color": color, "dash": "dot", "width": 1.5})
+            shapes.append({"type": "line", "x0": fit.threshold, "x1": fit.threshold, "xref": "x",
+                           "y0": 0, "y1": 1, "yref": "y domain",
+                           "line": {"color": color, "dash": "dot", "width": 1.5}})
     layout: dict = {
         "height": height, "template": "none", "margin": {"l": 70, "r": 20, "t": 30, "b": 60},
         "xaxis": {"title": {"text": xlabel}}, "yaxis": {"title": {"text": ylabel}},
@@ -252,5 +258,8 @@ def data_figure(ex: Exploration, paths: Sequence[Path], step: int, *, label: Lab
         pad = 0.05 * (X.max(axis=0) - X.min(axis=0))
         layout["xaxis"]["range"] = [X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]]
         layout["yaxis"]["range"] = [X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]]
-    fig.update_layout(**layout)
-    return fig.to_dict()
+    if shapes:
+        layout["shapes"] = shapes
+    if annotations:
+        layout["annotations"] = annotations
+    return {"data": traces, "layout": layout}
