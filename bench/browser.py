@@ -306,13 +306,17 @@ def start_server(port: int, log_path: Path | None = None,
                  extra_args: list[str] | None = None, script: str = "app.py") -> subprocess.Popen:
     """The app on ``port`` as ``make run`` and docs/DEPLOYMENT.md start it (``python -m lossviz app``, which
     warms the lessons' imports at server start), or ``streamlit run script`` for another script (the
-    baseline page); output to ``log_path`` (or discarded); returns once healthy."""
+    baseline page; with TCP_NODELAY too); output to ``log_path`` (or discarded); returns once healthy."""
     log = log_path.open("w") if log_path else subprocess.DEVNULL
     options = ["--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
                "false", *(extra_args or [])]
-    command = ["lossviz", "app", "--port", str(port), "--", *options] if script == "app.py" else \
-        ["streamlit", "run", script, "--server.port", str(port), *options]
-    proc = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    # Another script is served as lossviz is: with TCP_NODELAY (lossviz.cli.send_without_delay), so the
+    # baseline does not pay 40 ms a rerun that the app no longer pays.
+    command = ["-m", "lossviz", "app", "--port", str(port), "--", *options] if script == "app.py" else \
+        ["-c", "import sys; from lossviz.cli import send_without_delay; send_without_delay(); "
+         "from streamlit.web.cli import main; sys.exit(main())",
+         "run", script, "--server.port", str(port), *options]
+    proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     if wait_healthy(f"http://127.0.0.1:{port}", proc, 90,
                     lambda: f"streamlit exited with code {proc.returncode}"):
         return proc

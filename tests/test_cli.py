@@ -19,6 +19,16 @@ import pytest
 import lossviz as lv
 from lossviz import cli
 
+
+@pytest.fixture(autouse=True)
+def _asyncio_as_it_was(monkeypatch):
+    """``lossviz app`` turns TCP_NODELAY on in asyncio (cli.send_without_delay): each test here that runs it
+    gives the original back."""
+    import asyncio.base_events
+
+    monkeypatch.setattr(asyncio.base_events, "_set_nodelay", asyncio.base_events._set_nodelay)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -102,6 +112,52 @@ def test_app_passes_options_after_a_double_dash_on_to_streamlit(monkeypatch):
     assert calls == [["run", "app.py", "--server.port", "8765", "--server.headless", "true"],
                      ["run", "app.py", "--server.port", "8766", "--server.address", "0.0.0.0"]]
     assert warmed == [True, True]
+
+
+def _accepted_nodelay() -> int:
+    """TCP_NODELAY on the server side of a connection to an asyncio server listening, as Streamlit's does,
+    on a socket bound by ``streamlit.web.server.starlette.starlette_server._bind_socket``."""
+    import asyncio
+
+    from streamlit.web.server.starlette.starlette_server import _bind_socket
+
+    async def serve() -> int:
+        accepted: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def connected(reader, writer):
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        listening = _bind_socket("127.0.0.1", 0, 8)
+        server = await asyncio.start_server(connected, sock=listening)
+        port = listening.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(accepted, 10)
+        finally:
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    return asyncio.run(serve())
+
+
+def test_the_app_server_sends_each_message_without_waiting_for_an_acknowledgement(monkeypatch):
+    """Streamlit's server socket has protocol number 0 and asyncio sets TCP_NODELAY only on IPPROTO_TCP
+    sockets: without ``send_without_delay`` a rerun's messages after the first wait for the browser's
+    delayed acknowledgement (40 ms on Linux). ``lossviz app`` turns TCP_NODELAY on before the server
+    starts. (When Streamlit or Python sets it themselves, the first assertion fails: drop the fix.)"""
+    from streamlit.web import cli as streamlit_cli
+
+    assert _accepted_nodelay() == 0
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(streamlit_cli.main, "main", lambda **kwargs: 0)
+    monkeypatch.setattr(cli, "warm_server", lambda: None)
+    assert cli.main(["app", "--port", "8767"]) == 0
+    assert _accepted_nodelay() == 1
+    cli.send_without_delay()  # a second call changes nothing
+    assert _accepted_nodelay() == 1
 
 
 def test_the_server_starts_warm():
