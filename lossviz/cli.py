@@ -241,10 +241,12 @@ def send_without_delay() -> None:
     Streamlit 1.67 serves its WebSocket through uvicorn on a listening socket made as
     ``socket.socket(family)``, protocol number 0, which its accepted connections inherit. Python 3.11's
     asyncio sets TCP_NODELAY only on sockets numbered IPPROTO_TCP, so every connection kept Nagle's
-    algorithm: a rerun's first small message left, the rest waited for its acknowledgement, and the
-    receiver (a browser, nginx, a protocol client) delays that acknowledgement by Linux's 40 ms minimum.
-    A trivial page's rerun reached a client 44-48 ms after the request though the script took 5 ms; with
-    TCP_NODELAY, 6-13 ms. Every key press on every page paid those 40 ms.
+    algorithm: after a rerun's first small message, the next could wait for its acknowledgement, which a
+    Linux receiver delays by up to 40 ms. Measured with a WebSocket client (bench.browser's protocol
+    client): a trivial page's rerun arrived 44-48 ms after the request though the script took 5 ms; 6-13 ms
+    with TCP_NODELAY. Chromium and nginx as receivers showed no such wait in the same measurements, so a
+    browser's key press gains little: the option matters to other clients and to what a benchmark
+    reports as the server's share.
     """
     import asyncio.base_events
     import socket
