@@ -607,7 +607,8 @@ def render(result: dict) -> str:
         "(p95 in brackets); render = the rest (the page's main thread: React and Plotly; headless chromium "
         "draws WebGL in software, so 3-D figures cost far more here than on a laptop's GPU). "
         f"**Baseline**: a trivial one-figure Streamlit page (`{BASELINE.path}`: a slider and "
-        "`st.plotly_chart` of one line) on its own server, measured the same way in the same run"
+        "`st.plotly_chart` of one line) on its own server (with TCP_NODELAY, as the app's), measured the "
+        "same way in the same run"
         + (f": p50 {base_p50:.0f} ms, p95 {base.get('p95_ms', float('nan')):.0f} ms." if base_p50 else ".")
         + f" Scrub = one step of the page's client-side scrubber ({SCRUB_STEPS} steps, from the input event "
         "to Plotly.restyle resolved in the chart's frame; `sent` = WebSocket messages the page sent "
