@@ -217,6 +217,8 @@ def warm_server() -> None:
                 importlib.import_module(f"{package.__name__}.{module.name}")
             except Exception:  # noqa: BLE001 -- the page that needs it shows the error when it runs
                 pass
+    import streamlit  # noqa: F401 -- creates Streamlit's loggers, quieted next
+
     # Streamlit warns that no script run or runtime is there (true: the server has not started); quiet.
     loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
                if name.startswith("streamlit")]
@@ -227,6 +229,7 @@ def warm_server() -> None:
         from lossviz.ui import cache
 
         thread = cache.warm_network()
+        cache.warm_pages()  # meanwhile: the Regularization and Batch size pages' slow parts
         if thread is not None:
             thread.join()
     finally:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from lossviz import datasets
 from lossviz.lessons import regularization as lesson
-from lossviz.ui import budget, export, text, url, widgets
+from lossviz.ui import budget, cache, export, text, url, widgets
 from lossviz.ui.errors import shown_errors
 from lossviz.ui.page import open_page
 from lossviz.viz import regularization as figures
@@ -46,9 +46,7 @@ page.write_link()
 page.scenario_note()
 
 
-@st.cache_data(max_entries=16, show_spinner="Solving the regularization paths…")
-def landscape_of(features: tuple, l1_ratio: float) -> lesson.Landscape:
-    return lesson.landscape_of(features, l1_ratio=l1_ratio)
+landscape_of = cache.regularization_landscape  # warmed at server start for the default scenario
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lossviz.lessons import batch_size as lesson
-from lossviz.ui import budget, export, text, url, widgets
+from lossviz.ui import budget, cache, export, text, url, widgets
 from lossviz.ui.errors import shown_errors
 from lossviz.ui.page import open_page
 from lossviz.viz import batch_size as figures
@@ -48,7 +48,7 @@ page.write_link()
 page.scenario_note(ignore=("cloud_at",))
 
 
-problem_of = st.cache_resource(max_entries=8, show_spinner=False)(lesson.solve)
+problem_of = cache.batch_problem  # this and the noise balls: warmed at server start for the default scenario
 
 
 @st.cache_data(max_entries=32, show_spinner="Running SGD at every batch size…")
@@ -57,10 +57,7 @@ def paths_of(name: str, sampling: str, lr: float, steps: int, seed: int, start: 
     return lesson.paths_view(solved.objective, solved.minimum, lr, steps, start, seed=seed, sampling=sampling)
 
 
-@st.cache_data(max_entries=32, show_spinner="Measuring noise balls at four learning rates…")
-def balls_of(name: str, sampling: str, lr: float, sizes: tuple, seed: int) -> lesson.BallsView:
-    solved = problem_of(name)
-    return lesson.balls_view(solved.objective, solved.minimum, lr, sizes, seed=seed, sampling=sampling)
+balls_of = cache.batch_balls
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing mini-batches…")

@@ -162,8 +162,9 @@ def test_the_app_server_sends_each_message_without_waiting_for_an_acknowledgemen
 
 def test_the_server_starts_warm():
     """In a fresh interpreter, as `lossviz app` does before the server starts: every lesson and figure
-    module is imported, the Neural net page's default visit is in its stores (the page then finds it), and
-    the live chart's module is not imported (Streamlit registers its component only inside a script run).
+    module is imported, the Neural net page's default visit is in its stores (the page then finds it), so
+    are the slow parts of the Regularization and Batch size pages' default visits, and the live chart's
+    module is not imported (Streamlit registers its component only inside a script run).
     """
     import pkgutil
 
@@ -176,7 +177,11 @@ def test_the_server_starts_warm():
               "cli.warm_server(); "
               f"print([m for m in {expected!r} if m not in sys.modules]); "
               "print('lossviz.ui.live_plotly' in sys.modules); "
-              f"print([len(progress_cache._store(n)[0]) for n in {tuple(cache.NETWORK_STORES)!r}])")
+              f"print([len(progress_cache._store(n)[0]) for n in {tuple(cache.NETWORK_STORES)!r}]); "
+              # The Regularization and Batch size pages' slow parts are cached: asking again computes nothing.
+              "from lossviz.lessons import batch_size, regularization; from lossviz.ui import cache; "
+              "regularization.landscape_of = batch_size.solve = batch_size.balls_view = None; "
+              "cache.warm_pages()")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr

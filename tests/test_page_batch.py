@@ -242,3 +242,18 @@ def test_the_largest_link_stays_within_the_budget():
     assert cpu < 3.0 or any("batch sizes" in e or "steps" in e for e in refused), (cpu, refused)
     assert peak < 300 * 2**20, peak
     assert len(figures(at)) == 5 or refused
+
+
+def test_the_default_visit_finds_the_slow_part_warmed_at_server_start(monkeypatch):
+    """``lossviz app`` solves the default problem and measures its noise balls before the server starts
+    (lossviz.ui.cache.warm_pages: about 1.1 s of the page's first visit); the default visit then computes
+    neither again, and draws the same page."""
+    from lossviz.ui import cache
+
+    cache.warm_pages()
+    for name in ("solve", "balls_view"):
+        monkeypatch.setattr(minibatch, name,
+                            lambda *a, _name=name, **k: pytest.fail(f"{_name} computed again"))
+    at = _app()
+    _ok(at)
+    assert len(figures(at)) >= 4

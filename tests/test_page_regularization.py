@@ -302,3 +302,16 @@ def test_the_generated_code_prints_the_pages_numbers(tmp_path):
         end = _xy(_trace(at, result["optimizer"], "AdamW"))[-1]
         np.testing.assert_allclose([result["weights"]["s4"], result["weights"]["s5"]], end, rtol=1e-10,
                                    atol=1e-13)
+
+
+def test_the_default_visit_finds_the_landscape_warmed_at_server_start(monkeypatch):
+    """``lossviz app`` solves the default scenario's regularization paths before the server starts
+    (lossviz.ui.cache.warm_pages: 0.8 s of the page's first visit); the default visit does not solve
+    them again, and draws the same page."""
+    from lossviz.ui import cache
+
+    cache.warm_pages()
+    monkeypatch.setattr(regpath, "landscape_of", lambda *a, **k: pytest.fail("landscape_of computed again"))
+    at = _app()
+    _ok(at)
+    assert len(figures(at)) >= 3

@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from lossviz import analysis, landscape
-from lossviz.lessons import explorer
+from lossviz.lessons import batch_size, explorer, regularization
 from lossviz.lessons import neural_net as nl
 from lossviz.settings import OptimizerSetting, build_optimizer
 from lossviz.surfaces import Surface
@@ -24,7 +24,8 @@ from lossviz.ui.url import Field
 __all__ = ["build_surface", "surface_grid", "minima", "curvature", "reference_minimum", "run_race",
            "race_frames", "tuned", "Training", "network", "network_spec", "network_options",
            "network_training", "network_affordable", "network_runs", "network_views", "network_stages",
-           "network_decision", "network_script", "warm_network", "NETWORK_STORES"]
+           "network_decision", "network_script", "warm_network", "NETWORK_STORES",
+           "regularization_landscape", "batch_problem", "batch_balls", "warm_pages"]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -282,3 +283,35 @@ def warm_network():
     background: the first visitor then finds it done (or joins the computation under way). Returns the
     thread, or None when it was started before."""
     return progress_cache.in_background("neural_net", _network_default_visit, NETWORK_STORES)
+
+
+# ----------------------------------------------------------------- the other pages' slow first visits
+# Shared by the page and :func:`warm_pages`: one function, so the key the warm-up fills is the page's.
+@st.cache_data(max_entries=16, show_spinner="Solving the regularization paths…")
+def regularization_landscape(features: tuple, l1_ratio: float) -> regularization.Landscape:
+    """The Regularization page's two-weight landscape with its exact paths (0.8 s here)."""
+    return regularization.landscape_of(features, l1_ratio=l1_ratio)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def batch_problem(name: str) -> batch_size.Solved:
+    """The Batch size page's problem, solved (its minimum, for the noise balls; 0.75 s here)."""
+    return batch_size.solve(name)
+
+
+@st.cache_data(max_entries=32, show_spinner="Measuring noise balls at four learning rates…")
+def batch_balls(name: str, sampling: str, lr: float, sizes: tuple, seed: int) -> batch_size.BallsView:
+    """The Batch size page's noise balls at four learning rates around ``lr`` (0.3 s here)."""
+    solved = batch_problem(name)
+    return batch_size.balls_view(solved.objective, solved.minimum, lr, sizes, seed=seed, sampling=sampling)
+
+
+def warm_pages() -> None:
+    """Compute the slow part of the Regularization and Batch size pages' default visits (their default
+    scenarios, with the values the pages pass), so that the first visitor after a start finds it done:
+    about 1.9 s here, which made those pages' first render a second slower than the others'."""
+    reg = regularization.SCENARIOS[regularization.DEFAULT_SCENARIO].settings
+    regularization_landscape((str(reg["f1"]), str(reg["f2"])), float(reg["l1_ratio"]))
+    batch = batch_size.SCENARIOS[batch_size.DEFAULT_SCENARIO].settings
+    batch_balls(str(batch["problem"]), str(batch["sampling"]), float(batch["lr"]),
+                tuple(sorted(int(b) for b in batch["batches"])), int(batch["seed"]))
