@@ -50,10 +50,11 @@ choice = surface_picker.surface_picker("explorer", SURFACES, on_switch=lambda ol
     key: defaults_for(controls.lr_key_optimizer(key), new)["lr"]
     for key in controls.slot_lr_keys(SLOTS).values()})
 fields = {f.key: f for f in FIELDS}
+steps_slot = st.sidebar.container()  # the steps slider, drawn by race_section (a fragment)
 with st.sidebar:
-    steps = int(widgets.slider(fields["steps"]))
     racers = int(widgets.slider(fields["racers"]))
-    settings = tuple(controls.optimizer_slot(slot, steps, st, defaults_for) for slot in range(1, racers + 1))
+    drawn = tuple(controls.optimizer_slot(slot, int(url.current("steps", fields["steps"].default)), st,
+                                          defaults_for) for slot in range(1, racers + 1))
     tune = widgets.checkbox(fields["tune"], help="A fair race: sweep each racer's rate over 64 values (one "
                             "vectorized run each) and race every one at its best: the lowest loss after "
                             "the steps.")
@@ -62,69 +63,88 @@ active = choice.active_keys | {"steps", "racers", "inspect_step", "tune"} | {
 page.write_link(active)
 page.scenario_note(active, ignore=("inspect_step",))
 
-entries = None
-with shown_errors():
-    surface = cache.build_surface(choice.key)
-    points = racers * (len(explorer.LR_MULTIPLIERS) + 1 + (64 if tune else 0))
-    work = budget.Estimate(budget.run_seconds(surface, steps, calls=(3 if tune else 2) * racers,
-                                              points=points),
-                           knobs=(budget.Knob("steps", steps), budget.Knob("optimizers racing", racers)))
-    if budget.affordable(work):
-        xs, ys, Z = cache.surface_grid(choice.key, 81)
-        minima = cache.minima(choice.key)
-        settings, sweeps = cache.tuned(choice.key, settings, choice.start, steps) if tune else (settings, ())
-        entries = cache.run_race(choice.key, settings, choice.start, steps)
-        frames = cache.race_frames(choice.key, settings, choice.start, steps)
-if entries is None:
-    page.stale_picture()
 
-if choice.name == "custom":
-    text.literal(f"Your formula: f(x, y) = {choice.formula}", muted=False)
-else:
-    st.caption(f"**{surface.title}.** {surface.lesson}")
-view_key = repr(choice.key)
-inspected = st.session_state["inspect_step"] = min(int(st.session_state.get("inspect_step", 0)), steps - 1)
-contour = figures.contour(xs, ys, Z, surface, entries, minima, choice.start, inspected, view_key)
-left, right = st.columns(2)
-page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True,
-           main=True)
-page.chart(relief := figures.surface3d(xs, ys, Z, surface, entries, minima, view_key), "surface_chart", right)
-for e in entries:
-    (st.success if e.ok else st.warning)(f"**{e.label}**: {e.verdict}")
-if tune:
-    page.chart(tuning := figures.tuning_curves(sweeps, entries, minima), "tuning_curve")
-    st.caption("Each racer's final loss against its learning rate (64 rates, one vectorized run per racer); "
-               "the star is the rate it races at. A wide valley forgives a rough guess; "
-               "a narrow one does not.")
-c1, c2 = st.columns(2)
-page.chart(loss := figures.loss_curves(entries, minima), "loss_curve", c1)
-if len(minima.points):
-    page.chart(distance := figures.distance_curves(entries, minima), "distance_curve", c2)
-else:
-    c2.info("No minimum was found in the view, so there is no distance to plot." if minima.found
-            else "This surface has no minimum, so there is no distance to plot.")
+@st.fragment
+def race_section() -> None:
+    """The steps and everything they set (the race, its figures, the inspector, the exports): moving the
+    steps or the inspected step reruns this part only, not the sidebar's optimizer slots."""
+    if isinstance(click := st.session_state.get("contour_chart"), dict) and \
+            click.get("id") != st.session_state.get("_applied_click"):
+        st.rerun(scope="app")  # a click on the map moves the start, a widget outside this part
+    steps = int(widgets.slider(fields["steps"], steps_slot))
+    page.part_link(active)
+    settings = tuple(controls.for_steps(slot, s, steps) for slot, s in enumerate(drawn, start=1))
+    entries = None
+    with shown_errors():
+        surface = cache.build_surface(choice.key)
+        points = racers * (len(explorer.LR_MULTIPLIERS) + 1 + (64 if tune else 0))
+        work = budget.Estimate(budget.run_seconds(surface, steps, calls=(3 if tune else 2) * racers,
+                                                  points=points),
+                               knobs=(budget.Knob("steps", steps), budget.Knob("optimizers racing", racers)))
+        if budget.affordable(work):
+            xs, ys, Z = cache.surface_grid(choice.key, 81)
+            minima = cache.minima(choice.key)
+            settings, sweeps = (cache.tuned(choice.key, settings, choice.start, steps) if tune
+                                else (settings, ()))
+            entries = cache.run_race(choice.key, settings, choice.start, steps)
+            frames = cache.race_frames(choice.key, settings, choice.start, steps)
+    if entries is None:
+        page.stale_picture()
 
-st.subheader("Step inspector")
-if steps > 1:  # a slider needs two ends; a one-step race has only step 0 to inspect
-    st.slider("inspect step", 0, steps - 1, key="inspect_step",
-              help="The arrows on the map show this step: dark grey, the negative gradient (scaled to fit); "
-              "in the optimizer's colour, the update it actually made.")
-st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to fit), the coloured arrow the "
-           "update each optimizer made. They differ wherever momentum or per-coordinate scaling acts.")
-for e in entries:
-    with st.expander(f"{e.label}: update {inspected + 1} (step {inspected})", expanded=True), shown_errors():
-        st.latex(figures.inspector_latex(e, inspected))
+    if choice.name == "custom":
+        text.literal(f"Your formula: f(x, y) = {choice.formula}", muted=False)
+    else:
+        st.caption(f"**{surface.title}.** {surface.lesson}")
+    view_key = repr(choice.key)
+    inspected = min(int(st.session_state.get("inspect_step", 0)), steps - 1)
+    st.session_state["inspect_step"] = inspected
+    contour = figures.contour(xs, ys, Z, surface, entries, minima, choice.start, inspected, view_key)
+    left, right = st.columns(2)
+    page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True,
+               main=True)
+    relief = figures.surface3d(xs, ys, Z, surface, entries, minima, view_key)
+    page.chart(relief, "surface_chart", right)
+    for e in entries:
+        (st.success if e.ok else st.warning)(f"**{e.label}**: {e.verdict}")
+    if tune:
+        page.chart(tuning := figures.tuning_curves(sweeps, entries, minima), "tuning_curve")
+        st.caption("Each racer's final loss against its learning rate (64 rates, one vectorized run per "
+                   "racer); the star is the rate it races at. A wide valley forgives a rough guess; "
+                   "a narrow one does not.")
+    c1, c2 = st.columns(2)
+    page.chart(loss := figures.loss_curves(entries, minima), "loss_curve", c1)
+    if len(minima.points):
+        page.chart(distance := figures.distance_curves(entries, minima), "distance_curve", c2)
+    else:
+        c2.info("No minimum was found in the view, so there is no distance to plot." if minima.found
+                else "This surface has no minimum, so there is no distance to plot.")
 
-st.subheader("Export")
-c1, c2 = st.columns(2)
-export.csv_button("Trajectories (CSV)", lambda: {e.label: e.trajectory.to_frame().drop(columns="run")
-                  for e in entries}, "lossviz_trajectories.csv", c1, label="optimizer")
-export.html_button("Contour figure (HTML)", contour, "lossviz_contour.html", c2)
-export.animation_button(lambda: plot.animation(surface, entries, minima=minima), "lossviz_race", entries, c2)
-export.image_buttons({"Contour map": contour, "3-D surface": relief, "Loss curves": loss,
-                      "Distance curves": distance if len(minima.points) else None,
-                      "Learning-rate tuning": tuning if tune else None}, "lossviz_explorer")
-with shown_errors():
-    export.code_block("\n\n".join(torch_export.comment(e.label) + "\n" + torch_export.torch_code(
-        e.optimizer, e.schedule, steps=steps, x0=choice.start, objective_expr=surface.torch_expr or None)
-        for e in entries))
+    st.subheader("Step inspector")
+    if steps > 1:  # a slider needs two ends; a one-step race has only step 0 to inspect
+        st.slider("inspect step", 0, steps - 1, key="inspect_step",
+                  help="The arrows on the map show this step: dark grey, the negative gradient (scaled to "
+                  "fit); in the optimizer's colour, the update it actually made.")
+    st.caption("On the map: the dark grey arrow is −∇f at this step (scaled to fit), the coloured arrow the "
+               "update each optimizer made. They differ wherever momentum or per-coordinate scaling acts.")
+    for e in entries:
+        title = f"{e.label}: update {inspected + 1} (step {inspected})"
+        with st.expander(title, expanded=True), shown_errors():
+            st.latex(figures.inspector_latex(e, inspected))
+
+    st.subheader("Export")
+    c1, c2 = st.columns(2)
+    export.csv_button("Trajectories (CSV)", lambda: {e.label: e.trajectory.to_frame().drop(columns="run")
+                      for e in entries}, "lossviz_trajectories.csv", c1, label="optimizer")
+    export.html_button("Contour figure (HTML)", contour, "lossviz_contour.html", c2)
+    export.animation_button(lambda: plot.animation(surface, entries, minima=minima), "lossviz_race", entries,
+                            c2)
+    export.image_buttons({"Contour map": contour, "3-D surface": relief, "Loss curves": loss,
+                          "Distance curves": distance if len(minima.points) else None,
+                          "Learning-rate tuning": tuning if tune else None}, "lossviz_explorer")
+    with shown_errors():
+        export.code_block("\n\n".join(torch_export.comment(e.label) + "\n" + torch_export.torch_code(
+            e.optimizer, e.schedule, steps=steps, x0=choice.start, objective_expr=surface.torch_expr or None)
+            for e in entries))
+
+
+race_section()

@@ -227,20 +227,39 @@ def _resolve_length(value: int, steps: int, fraction: float = 1.0) -> int:
     return value if value > 0 else max(int(steps * fraction), 1)
 
 
-def _schedule_params(slot: int, sched: str, steps: int) -> dict:
+def _schedule_lengths(sched: str, raw: dict[str, Any], steps: int) -> dict:
+    """Schedule ``sched``'s parameters from the slot's values (``raw``, by parameter name) for a run of
+    ``steps``: a length left at 0 means "from the run's length" (all of it, or a quarter)."""
     params: dict = {}
-    for pname, label, kind, _ in SCHEDULE_KNOBS[sched]:
-        field = _field(_key(slot, f"s_{pname}"))
+    for pname, _label, kind, _ in SCHEDULE_KNOBS[sched]:
         if kind == "int":
-            raw = int(widgets.number(field, st, label=label))
+            value = int(raw[pname])
             fraction = 0.25 if pname in _QUARTER or sched == "constant_factor" else 1.0
             if sched == "wsd":
-                stable = raw if pname == "num_stable_steps" else params.get("num_stable_steps", steps // 2)
-                raw = raw or (steps // 2 if pname == "num_stable_steps" else max(steps - stable, 1))
-            params[pname] = _resolve_length(raw, steps, fraction)
+                stable = value if pname == "num_stable_steps" else params.get("num_stable_steps", steps // 2)
+                value = value or (steps // 2 if pname == "num_stable_steps" else max(steps - stable, 1))
+            params[pname] = _resolve_length(value, steps, fraction)
         else:
-            params[pname] = float(widgets.number(field, st, step=0.01, format="%.4g", label=label))
+            params[pname] = float(raw[pname])
     return params
+
+
+def _schedule_params(slot: int, sched: str, steps: int) -> dict:
+    raw = {pname: widgets.number(_field(_key(slot, f"s_{pname}")), st, label=label) if kind == "int" else
+           widgets.number(_field(_key(slot, f"s_{pname}")), st, step=0.01, format="%.4g", label=label)
+           for pname, label, kind, _ in SCHEDULE_KNOBS[sched]}
+    return _schedule_lengths(sched, raw, steps)
+
+
+def for_steps(slot: int, setting: OptimizerSetting, steps: int) -> OptimizerSetting:
+    """Slot ``slot``'s setting (drawn by :func:`optimizer_slot` for another run length) with its schedule's
+    lengths resolved for ``steps``, from the slot's widget values: for a part of the page (a fragment)
+    that reruns with a new number of steps while the slot's widgets stay as they were."""
+    raw = {pname: url.current(_key(slot, f"s_{pname}")) for pname, *_ in SCHEDULE_KNOBS[setting.schedule]}
+    params = _schedule_lengths(setting.schedule, raw, steps)
+    if "warmup_steps" in setting.schedule_params:
+        params["warmup_steps"] = setting.schedule_params["warmup_steps"]
+    return replace(setting, schedule_params=params)
 
 
 @lru_cache(maxsize=64)

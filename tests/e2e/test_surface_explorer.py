@@ -5,9 +5,11 @@ updated in place, so the tests reach them through ``window.__lvPlots`` and the f
 """
 import csv
 import io
+import re
 
-from bench.browser import PLOTS_SCRIPT
+from bench.browser import INIT_SCRIPT, PLOTS_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
+from tests.e2e.live import received
 
 CONTOUR = "() => window.__lvPlots().find(gd => gd._fullData[0].type === 'contour')"
 
@@ -113,3 +115,39 @@ def test_explorer_slider_click_play_and_csv(app_url, page):
         page.get_by_role("button", name="Trajectories (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
     assert rows and {"optimizer", "step", "x", "y", "loss"} <= set(rows[0])
+
+
+def test_the_steps_rerun_the_race_alone_and_a_schedule_follows_them(app_url, page):
+    """Issue 16: the steps, the Explorer's main knob, rerun the race's part of the page (a fragment), not the
+    sidebar's optimizer slots: a fraction of a full rerun's messages. A schedule whose length follows the
+    run (cosine, T_max 0 = every step) is resolved there for the new number of steps, as a full rerun
+    would: the equivalent PyTorch code says so, and the link follows."""
+    page.add_init_script(INIT_SCRIPT)
+    page.goto(f"{app_url}/Surface_Explorer?surface=quadratic&steps=40&racers=1&o1_opt=sgd&o1_sched=cosine")
+    wait_for_app(page)
+    page.wait_for_function("() => window.__lvPlots().length >= 4", timeout=90_000)
+    page.get_by_text("Equivalent PyTorch code").click()
+    wait_for_app(page)
+
+    def t_max() -> list[str]:
+        code = page.locator('[data-testid="stCode"]').last.inner_text()
+        return re.findall(r"T_max\W+(\d+)", code)
+
+    assert t_max() == ["40"]
+
+    def more_settings():  # a whole-page rerun: slot 1 shows its advanced settings
+        page.locator(".st-key-o1_more label").click()
+
+    full = received(page, more_settings)
+
+    def press():
+        slider = page.locator('.st-key-steps input[type="range"]').first
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => location.search.includes('steps=41')", timeout=30_000)
+
+    part = received(page, press)
+    assert part < 0.6 * full, (part, full)
+    assert t_max() == ["41"]
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator(".st-key-o1_more").count() == 1  # the slot's widgets are still there, once
