@@ -31,7 +31,8 @@ def _setting(query: dict, drawn_for: int, wanted: int):
 
 
 def _lengths(schedule: str, value: int) -> dict:
-    return {f"o1_s_{name}": str(value) for name, _, kind, _ in controls.SCHEDULE_KNOBS[schedule] if kind == "int"}
+    return {f"o1_s_{name}": str(value)
+            for name, _, kind, _ in controls.SCHEDULE_KNOBS[schedule] if kind == "int"}
 
 
 @pytest.mark.parametrize("schedule", [s for s in controls.SCHEDULE_KNOBS if s != "constant"])

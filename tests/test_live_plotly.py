@@ -19,13 +19,17 @@ def test_the_front_end_loads_the_plotly_js_of_the_installed_package_from_the_sta
     # Loaded with the first figure (relative to /component/<name>/index.html): the full bundle for a figure
     # no partial bundle draws.
     assert re.search(r'full: "\.\./\.\./app/static/plotly\.min\.js"', page)
+    # The partial bundles too, from the static folder: cached, so a page's charts share one download.
     for kind in ("cartesian", "gl3d"):
-        assert re.search(rf'{kind}: "plotly-{kind}\.min\.js"', page)
-        assert (live_plotly.FRONTEND / f"plotly-{kind}.min.js").exists()
-    copied = live_plotly.STATIC / "plotly.min.js"
-    assert copied.read_bytes() == live_plotly._bundled_plotly_js().read_bytes()
-    # The package file's date, so the browser's cache (Last-Modified) holds until plotly is upgraded.
-    assert copied.stat().st_mtime == live_plotly._bundled_plotly_js().stat().st_mtime
+        assert re.search(rf'{kind}: "\.\./\.\./app/static/plotly-{kind}\.min\.js"', page)
+    sources = {"plotly.min.js": live_plotly._bundled_plotly_js(),
+               **{f"plotly-{k}.min.js": live_plotly.FRONTEND / f"plotly-{k}.min.js"
+                  for k in ("cartesian", "gl3d")}}
+    for name, source in sources.items():
+        copied = live_plotly.STATIC / name
+        assert copied.read_bytes() == source.read_bytes(), name
+        # The source's date, so the browser's cache (Last-Modified) holds until the bundle changes.
+        assert copied.stat().st_mtime == source.stat().st_mtime, name
     assert "Plotly.react" in page and "streamlit:componentReady" in page
     config = (ROOT / ".streamlit" / "config.toml").read_text()
     assert re.search(r"^enableStaticServing = true$", config, re.M)
@@ -36,9 +40,12 @@ def test_a_stale_copy_of_plotly_js_is_replaced(tmp_path, monkeypatch):
     monkeypatch.setattr(live_plotly, "STATIC", tmp_path / "static")
     live_plotly._install_plotly_js()  # creates the folder
     (tmp_path / "static" / "plotly.min.js").write_text("old plotly")
+    (tmp_path / "static" / "plotly-cartesian.min.js").write_text("old cartesian")
     live_plotly._install_plotly_js()
     assert ((tmp_path / "static" / "plotly.min.js").read_bytes()
             == live_plotly._bundled_plotly_js().read_bytes())
+    assert ((tmp_path / "static" / "plotly-cartesian.min.js").read_bytes()
+            == (live_plotly.FRONTEND / "plotly-cartesian.min.js").read_bytes())
     assert not list((tmp_path / "static").glob("*.tmp"))
 
 
