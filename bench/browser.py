@@ -141,6 +141,8 @@ async ([steps]) => {
 }
 """
 
+RERUNNING = 2  # ForwardMsg.script_finished FINISHED_EARLY_FOR_RERUN: a run the server starts again itself
+
 # Installed before any page script: times every WebSocket message in and out, every key press, and
 # defines a signature of a figure (its traces' values and its layout's shapes and annotations).
 # Defines window.__lvPlots(): every drawn, current (not stale) chart in page order, Streamlit's own and the
@@ -401,7 +403,9 @@ async def _server_share(base_url: str, info: PageInfo, probe: Probe, presses: in
             # The page's script (the first messages carry the entry script's): a fragment is the page's.
             facts["hash"] = reply.metadata.active_script_hash or facts.get("hash", "")
             kind = reply.WhichOneof("type")
-            if kind == "script_finished":
+            # A run ended early for a rerun the server starts itself (the entry point handing over to the
+            # page; a fragment rerunning the whole page) is not the end: its rerun follows.
+            if kind == "script_finished" and reply.script_finished != RERUNNING:
                 return arrived, facts
             if kind != "delta" or reply.delta.WhichOneof("type") != "new_element":
                 continue

@@ -33,12 +33,11 @@ import numpy as np
 
 from bench import nginx, report
 from lossviz.ui.catalog import PAGES, PageInfo
-from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, PROBES, ROOT, SETTLED, _free_port, cpu_seconds,
-                           element_figure, probe_figure,
-                           load_average, rerun_message, resident_mb, start_server, stop_server, write_block)
+from bench.browser import (CHROMIUM, FLAGS, INIT_SCRIPT, PROBES, RERUNNING, ROOT, SETTLED, _free_port,
+                           cpu_seconds, element_figure, load_average, probe_figure, rerun_message,
+                           resident_mb, start_server, stop_server, write_block)
 
 PAGE = "Surface_Explorer"
-RERUNNING = 2  # ForwardMsg.script_finished FINISHED_EARLY_FOR_RERUN: a run the server starts again itself
 FIRST_STEPS = 30
 P95_LIMIT_MS = 1000.0
 REDRAW_TIMEOUT_S = 60.0

@@ -400,3 +400,23 @@ def test_a_protocol_rerun_names_the_fragment_a_browser_would_rerun():
     (state,) = message.rerun_script.widget_states.widgets
     assert state.id == "slider-id" and list(state.double_array_value.data) == [0.61]
     assert rerun_message("Momentum").rerun_script.fragment_id == ""  # the whole page
+
+
+def test_the_servers_share_is_measured_through_the_reruns_the_server_starts_itself():
+    """The protocol client times the server's share of a press. A run can end early for a rerun the server
+    starts itself: the entry point handing a new session over to the page, and a fragment rerunning the
+    whole page when its control leaves the default scenario (the Explorer's steps, the first press). The
+    client read that early end as the run's end, found no slider and reported no share ("—" in the table)."""
+    import asyncio
+
+    from bench.browser import PROBES, _free_port, _server_share, start_server, stop_server
+    from lossviz.ui.catalog import PAGES
+
+    info = next(p for p in PAGES if p.url_path == "Surface_Explorer")
+    port = _free_port()
+    server = start_server(port)
+    try:
+        shares = asyncio.run(_server_share(f"http://127.0.0.1:{port}", info, PROBES[info.path], 3))
+    finally:
+        stop_server(server)
+    assert len(shares) == 3 and all(0 < share < 60_000 for share in shares), shares
