@@ -174,7 +174,7 @@ async def _protocol_run(ws, back_msg, result: SessionResult) -> tuple[float | No
         if element_type == "exception":
             result.errors.append(f"exception on the page: {element.exception.message[:100]}")
         elif element_type == "slider" and element.slider.label == "steps":
-            facts["slider_id"] = element.slider.id
+            facts["slider_id"], facts["fragment"] = element.slider.id, message.delta.fragment_id
         elif arrived is None and (spec := element_figure(element)) is not None:
             if spec.get("data") and spec["data"][0].get("type") == "contour":
                 arrived = time.monotonic() - sent
@@ -196,8 +196,9 @@ async def run_protocol_session(base_url: str, index: int, duration_s: float, thi
     steps = FIRST_STEPS + index
     query = f"x0={result.start_x!r}&y0=2.0&steps={steps}"
 
-    def rerun(script_hash: str = "", slider_id: str = "", value: int = 0):
-        return rerun_message(PAGE, script_hash, slider_id, value, query=query)
+    def rerun(script_hash: str = "", slider_id: str = "", value: int = 0, fragment: str = ""):
+        # The steps slider is drawn by a fragment, which a browser reruns alone: so does this client.
+        return rerun_message(PAGE, script_hash, slider_id, value, query=query, fragment_id=fragment)
 
     ws_url = base_url.replace("http", "ws", 1) + "/_stcore/stream"
     try:
@@ -213,8 +214,8 @@ async def run_protocol_session(base_url: str, index: int, duration_s: float, thi
             while time.monotonic() < deadline or result.checked < min_redraws:
                 steps += 1
                 pressed = time.monotonic()
-                latency, shown = await _protocol_run(
-                    ws, rerun(facts["script_hash"], facts["slider_id"], steps), result)
+                again = rerun(facts["script_hash"], facts["slider_id"], steps, facts.get("fragment", ""))
+                latency, shown = await _protocol_run(ws, again, result)
                 result.checked += 1
                 path = shown.get("path")
                 if latency is None or path is None:

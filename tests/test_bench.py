@@ -420,3 +420,32 @@ def test_the_servers_share_is_measured_through_the_reruns_the_server_starts_itse
     finally:
         stop_server(server)
     assert len(shares) == 3 and all(0 < share < 60_000 for share in shares), shares
+
+
+def test_the_explorers_load_client_reruns_the_steps_fragment_as_a_browser_does(monkeypatch):
+    """The Explorer's steps are drawn by a fragment, which a browser reruns alone; the load client must send
+    the same request (the fragment's id), or it measures a whole-page rerun no student causes. Its
+    figures are still checked: the session's own start, one point per step."""
+    import asyncio
+
+    from bench import load
+    from bench.browser import _free_port, start_server, stop_server
+
+    from bench.browser import rerun_message
+
+    sent = []
+
+    def recorded(*args, **kwargs):
+        sent.append(kwargs.get("fragment_id", ""))
+        return rerun_message(*args, **kwargs)
+
+    monkeypatch.setattr(load, "rerun_message", recorded)
+    port = _free_port()
+    server = start_server(port)
+    try:
+        session = load.run_protocol_session(f"http://127.0.0.1:{port}", 0, 0.0, 0.0, min_redraws=3)
+        result = asyncio.run(session)
+    finally:
+        stop_server(server)
+    assert result.checked == 3 and not (result.wrong or result.leaks or result.errors), result
+    assert sent[0] == "" and len(sent) == 4 and all(sent[1:]), sent  # the page opened whole, then the part
