@@ -3,7 +3,7 @@ import streamlit as st
 
 from lossviz import plot, surfaces, torch_export
 from lossviz.lessons import explorer
-from lossviz.ui import budget, cache, controls, export, surface_picker, text, url, widgets
+from lossviz.ui import cache, controls, export, surface_picker, text, url, widgets
 from lossviz.ui.errors import shown_errors
 from lossviz.ui.page import open_page
 from lossviz.viz import explorer as figures
@@ -74,22 +74,12 @@ def race_section() -> None:
     steps = int(widgets.slider(fields["steps"], steps_slot))
     page.part_link(active)
     settings = tuple(controls.for_steps(slot, s, steps) for slot, s in enumerate(drawn, start=1))
-    entries = None
+    race = None
     with shown_errors():
-        surface = cache.build_surface(choice.key)
-        points = racers * (len(explorer.LR_MULTIPLIERS) + 1 + (64 if tune else 0))
-        work = budget.Estimate(budget.run_seconds(surface, steps, calls=(3 if tune else 2) * racers,
-                                                  points=points),
-                               knobs=(budget.Knob("steps", steps), budget.Knob("optimizers racing", racers)))
-        if budget.affordable(work):
-            xs, ys, Z = cache.surface_grid(choice.key, 81)
-            minima = cache.minima(choice.key)
-            settings, sweeps = (cache.tuned(choice.key, settings, choice.start, steps) if tune
-                                else (settings, ()))
-            entries = cache.run_race(choice.key, settings, choice.start, steps)
-            frames = cache.race_frames(choice.key, settings, choice.start, steps)
-    if entries is None:
+        race = cache.explorer_race(choice.key, settings, choice.start, steps, tune)
+    if race is None:
         page.stale_picture()
+    surface, xs, ys, Z, minima, settings, sweeps, entries, frames = race
 
     if choice.name == "custom":
         text.literal(f"Your formula: f(x, y) = {choice.formula}", muted=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
@@ -83,6 +84,38 @@ def tuned(key: tuple, settings: tuple[OptimizerSetting, ...], start: tuple[float
     """Each racer at its best learning rate (the Explorer's fair race): settings and their sweeps."""
     pairs = explorer.tune(build_surface(key), list(settings), start, steps)
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+
+
+class Race(NamedTuple):
+    """The Explorer's race as its page draws it: the surface, its grid and minima, the settings raced (each
+    at its best rate when tuned), each racer's rate sweep (tuned only), the runs and the scrubber's frames."""
+
+    surface: Surface
+    xs: np.ndarray
+    ys: np.ndarray
+    Z: np.ndarray
+    minima: explorer.Minima
+    settings: tuple[OptimizerSetting, ...]
+    sweeps: tuple
+    entries: list[explorer.RaceEntry]
+    frames: np.ndarray
+
+
+def explorer_race(key: tuple, settings: tuple[OptimizerSetting, ...], start: tuple[float, float], steps: int,
+                  tune: bool) -> Race | None:
+    """The Explorer's race for these settings, or None when it is over the page's work budget
+    (:func:`lossviz.ui.budget.affordable` has then said which setting to lower)."""
+    surface, racers = build_surface(key), len(settings)
+    points = racers * (len(explorer.LR_MULTIPLIERS) + 1 + (64 if tune else 0))
+    work = budget.Estimate(budget.run_seconds(surface, steps, calls=(3 if tune else 2) * racers,
+                                              points=points),
+                           knobs=(budget.Knob("steps", steps), budget.Knob("optimizers racing", racers)))
+    if not budget.affordable(work):
+        return None
+    xs, ys, Z = surface_grid(key, 81)
+    settings, sweeps = tuned(key, settings, start, steps) if tune else (settings, ())
+    return Race(surface, xs, ys, Z, minima(key), settings, sweeps, run_race(key, settings, start, steps),
+                race_frames(key, settings, start, steps))
 
 
 # ----------------------------------------------------------------------- the Neural net page's stages
