@@ -19,12 +19,12 @@ def test_the_front_end_loads_the_plotly_js_of_the_installed_package_from_the_sta
     # Loaded with the first figure (relative to /component/<name>/index.html): the full bundle for a figure
     # no partial bundle draws.
     assert re.search(r'full: "\.\./\.\./app/static/plotly\.min\.js"', page)
-    # The partial bundles too, from the static folder: cached, so a page's charts share one download.
-    for kind in ("cartesian", "gl3d"):
-        assert re.search(rf'{kind}: "\.\./\.\./app/static/plotly-{kind}\.min\.js"', page)
+    # The small bundles too, from the static folder: cached, so a page's charts share one download.
+    for kind in ("2d", "3d"):
+        assert re.search(rf'"{kind}": "\.\./\.\./app/static/plotly-{kind}\.min\.js"', page)
     sources = {"plotly.min.js": live_plotly._bundled_plotly_js(),
                **{f"plotly-{k}.min.js": live_plotly.FRONTEND / f"plotly-{k}.min.js"
-                  for k in ("cartesian", "gl3d")}}
+                  for k in ("2d", "3d")}}
     for name, source in sources.items():
         copied = live_plotly.STATIC / name
         assert copied.read_bytes() == source.read_bytes(), name
@@ -40,12 +40,12 @@ def test_a_stale_copy_of_plotly_js_is_replaced(tmp_path, monkeypatch):
     monkeypatch.setattr(live_plotly, "STATIC", tmp_path / "static")
     live_plotly._install_plotly_js()  # creates the folder
     (tmp_path / "static" / "plotly.min.js").write_text("old plotly")
-    (tmp_path / "static" / "plotly-cartesian.min.js").write_text("old cartesian")
+    (tmp_path / "static" / "plotly-2d.min.js").write_text("old 2d")
     live_plotly._install_plotly_js()
     assert ((tmp_path / "static" / "plotly.min.js").read_bytes()
             == live_plotly._bundled_plotly_js().read_bytes())
-    assert ((tmp_path / "static" / "plotly-cartesian.min.js").read_bytes()
-            == (live_plotly.FRONTEND / "plotly-cartesian.min.js").read_bytes())
+    assert ((tmp_path / "static" / "plotly-2d.min.js").read_bytes()
+            == (live_plotly.FRONTEND / "plotly-2d.min.js").read_bytes())
     assert not list((tmp_path / "static").glob("*.tmp"))
 
 
@@ -155,39 +155,51 @@ def test_a_figure_sends_a_repeated_array_or_image_once_and_reads_back_as_built()
     assert "const figure = parseFigure(args.spec);" in page and "lvsame" in page and "lvsource" in page
 
 
-def test_the_partial_bundles_are_the_same_plotly_js_release_as_the_full_one():
-    """2-D live charts load the vendored cartesian bundle, 3-D ones the vendored gl3d bundle, others the
-    plotly package's full bundle: all must be one plotly.js release, or a page would draw its 2-D and 3-D
-    figures with different versions (update lossviz/ui/live_plotly_frontend/plotly-<kind>.min.js with the
-    plotly package: `npm pack plotly.js-<kind>-dist-min@<version>`)."""
+def test_the_small_bundles_are_built_from_the_same_plotly_js_release_as_the_full_one():
+    """2-D live charts load the 2d bundle, 3-D ones the 3d bundle, others the plotly package's full bundle:
+    all must be one plotly.js release, or a page would draw its 2-D and 3-D figures with different versions.
+    After upgrading the plotly package, set its plotly.js version in live_plotly_bundles/package.json and
+    rebuild (`npm ci && node build.js` there)."""
+    import json
     from pathlib import Path
 
     import plotly
 
     def version(path: Path) -> str:
         head = path.read_text()[:300]
-        return re.search(r"plotly\.js (?:\((?:cartesian|gl3d) - minified\) )?v(\S+)", head).group(1)
+        return re.search(r"plotly\.js (?:\([^)]*\) )?v(\S+)", head).group(1)
 
     full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    for kind in ("cartesian", "gl3d"):
+    for kind in ("2d", "3d"):
         assert version(live_plotly.FRONTEND / f"plotly-{kind}.min.js") == version(full), kind
+    build = live_plotly.FRONTEND.with_name("live_plotly_bundles")
+    pinned = json.loads((build / "package.json").read_text())["dependencies"]["plotly.js"]
+    locked = json.loads((build / "package-lock.json").read_text())["packages"]["node_modules/plotly.js"]
+    assert pinned == locked["version"] == version(full)
 
 
 def test_each_figure_goes_to_a_bundle_that_registers_every_trace_type_it_holds():
-    """The front end picks a partial bundle by the trace types it lists for it: each list must be exactly
-    what that bundle registers (read from the bundle itself), or a figure would meet a bundle that draws
-    nothing for one of its traces; and every trace type the app's figures use is in one of them."""
+    """The front end picks a bundle by the trace types it lists for it: each list must be exactly what that
+    bundle registers (read from the bundle itself) and what its build script asks for, or a figure would
+    meet a bundle that draws nothing for one of its traces; and every trace type the app's figures use is in
+    one of them."""
     page = (live_plotly.FRONTEND / "index.html").read_text()
     lists = {kind: set(re.findall(r'"(\w+)"', body))
-             for kind, body in re.findall(r"(cartesian|gl3d): new Set\(\[([^\]]*)\]\)", page)}
-    assert set(lists) == {"cartesian", "gl3d"}
+             for kind, body in re.findall(r'"(2d|3d)": new Set\(\[([^\]]*)\]\)', page)}
+    assert set(lists) == {"2d", "3d"}
+    script = (live_plotly.FRONTEND.with_name("live_plotly_bundles") / "build.js").read_text()
+    built = {kind: set(re.findall(r'"(\w+)"', body)) | {"scatter"}
+             for kind, body in re.findall(r'"(2d|3d)": \[([^\]]*)\]', script)}
+    assert built == lists
     for kind, listed in lists.items():
         bundle = (live_plotly.FRONTEND / f"plotly-{kind}.min.js").read_text()
         registered = set(re.findall(r'moduleType:"trace",name:"(\w+)"', bundle))
         assert listed == registered, (kind, listed ^ registered)
+        # The bundle's header names what it holds.
+        assert ", ".join(sorted(listed - {"scatter"})) in bundle[:300], kind
     used = set()
     for path in (ROOT / "lossviz").rglob("*.py"):
         used |= set(re.findall(r'"type": "(\w+)"', path.read_text()))
     used -= {"buttons", "dropdown", "linear", "log", "category", "date", "rect", "line", "circle", "path"}
     assert {"surface", "scatter3d", "contour", "heatmap", "scatter"} <= used
-    assert used <= lists["cartesian"] | lists["gl3d"], used - lists["cartesian"] - lists["gl3d"]
+    assert used <= lists["2d"] | lists["3d"], used - lists["2d"] - lists["3d"]

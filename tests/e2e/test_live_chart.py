@@ -1,8 +1,15 @@
-"""Live charts in a browser: each chart's frame loads the plotly.js bundle its figure needs, the
-cartesian one (a third of the full bundle's size) for 2-D figures and the gl3d one (scatter and the 3-D
-traces, 1.75 of the full bundle's 4.8 MB) for 3-D views."""
+"""Live charts in a browser: each chart's frame loads the plotly.js bundle its figure needs, the 2d one
+(1.2 MB: scatter, bar, contour, heatmap) for 2-D figures and the 3d one (1.7 MB: scatter, scatter3d,
+surface) for 3-D views, both built from the release the plotly package bundles (4.8 MB); and the small
+bundles draw every figure of the app as that release does, pixel for pixel."""
+import json
+import re
+
 from bench.browser import PLOTS_SCRIPT
+from lossviz.ui import live_plotly
+from lossviz.ui.catalog import PAGES, ROOT
 from tests.e2e.conftest import chart_frame, wait_for_app
+from tests.pagetest import figures, open_page
 
 BUNDLES = """() => window.__lvPlots().map(gd => ({
   types: gd._fullData.map(t => t.type),
@@ -10,7 +17,7 @@ BUNDLES = """() => window.__lvPlots().map(gd => ({
 }))"""
 
 
-def test_two_d_charts_load_the_cartesian_bundle_and_three_d_views_the_gl3d_one(app_url, page):
+def test_two_d_charts_load_the_2d_bundle_and_three_d_views_the_3d_one(app_url, page):
     page.add_init_script(PLOTS_SCRIPT)
     page.goto(f"{app_url}/Surface_Explorer")
     page.wait_for_function("() => window.__lvPlots().length >= 3", timeout=90_000)
@@ -20,9 +27,58 @@ def test_two_d_charts_load_the_cartesian_bundle_and_three_d_views_the_gl3d_one(a
     two_d = [c for c in charts if c not in three_d]
     assert three_d and two_d
     for chart in two_d:
-        assert chart["scripts"] == ["plotly-cartesian.min.js"], chart
+        assert chart["scripts"] == ["plotly-2d.min.js"], chart
     for chart in three_d:
-        assert chart["scripts"] == ["plotly-gl3d.min.js"], chart
+        assert chart["scripts"] == ["plotly-3d.min.js"], chart
+
+
+# Draws each figure at a fixed size and returns its picture as Plotly exports it (a PNG data URL; for a
+# 3-D view the scene's WebGL pixels).
+PICTURES = """async (figures) => {
+  const plot = document.getElementById('plot'), pictures = [];
+  for (const figure of figures) {
+    await Plotly.newPlot(plot, figure.data, figure.layout, {displayModeBar: false});
+    pictures.push(await Plotly.toImage(plot, {format: 'png', width: 720, height: 460}));
+    Plotly.purge(plot);
+  }
+  return pictures;
+}"""
+
+
+def _pictures(page, app_url: str, bundle: str, figures: list[dict]) -> list[str]:
+    host = f"{app_url}/lv-bundle-check/{bundle}.html"
+    # A page of the app's origin that loads only this bundle from the static folder, as a chart frame does.
+    page.route(host, lambda route: route.fulfill(content_type="text/html", body=(
+        '<!DOCTYPE html><html><body><div id="plot" style="width:720px;height:460px"></div>'
+        f'<script src="../app/static/{bundle}"></script></body></html>')))
+    page.goto(host)
+    page.wait_for_function("() => window.Plotly && window.Plotly.version")
+    return page.evaluate(PICTURES, figures)
+
+
+def test_the_small_bundles_draw_every_figure_of_the_app_as_the_full_release_does(app_url, page):
+    """Every figure the pages draw by default, drawn by the bundle a live chart would load for it and by
+    the plotly package's full plotly.js, gives the same picture: the small bundles change how fast a chart
+    starts, never what it shows."""
+    front = (live_plotly.FRONTEND / "index.html").read_text()
+    traces = {kind: set(re.findall(r'"(\w+)"', body))
+              for kind, body in re.findall(r'"(2d|3d)": new Set\(\[([^\]]*)\]\)', front)}
+    by_bundle: dict[str, list[dict]] = {"2d": [], "3d": []}
+    for info in PAGES:
+        for figure in figures(open_page(str(ROOT / info.path), code=False)):
+            types = {trace.get("type", "scatter") for trace in figure.get("data", [])}
+            kind = next((k for k in ("2d", "3d") if types <= traces[k]), None)
+            if kind:  # a figure neither draws is drawn by the full bundle itself
+                by_bundle[kind].append(json.loads(json.dumps(figure)))
+    assert len(by_bundle["2d"]) >= 10 and len(by_bundle["3d"]) >= 2, {k: len(v) for k, v in by_bundle.items()}
+    drawn = {t.get("type", "scatter") for figs in by_bundle.values() for f in figs for t in f["data"]}
+    assert {"contour", "heatmap", "scatter", "surface", "scatter3d"} <= drawn
+    for kind, figs in by_bundle.items():
+        small = _pictures(page, app_url, f"plotly-{kind}.min.js", figs)
+        full = _pictures(page, app_url, "plotly.min.js", figs)
+        assert all(p.startswith("data:image/png;base64,") and len(p) > 5000 for p in small)
+        differ = [i for i, (a, b) in enumerate(zip(small, full, strict=True)) if a != b]
+        assert not differ, (kind, [[t.get("type") for t in figs[i]["data"]] for i in differ])
 
 
 CANVAS = """() => window.__lvPlots().filter(gd => gd._fullLayout.scene).map(gd => {
