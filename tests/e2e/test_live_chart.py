@@ -5,6 +5,8 @@ bundles draw every figure of the app as that release does, pixel for pixel."""
 import json
 import re
 
+import numpy as np
+
 from bench.browser import PLOTS_SCRIPT
 from lossviz.ui import live_plotly
 from lossviz.ui.catalog import PAGES, ROOT
@@ -136,3 +138,81 @@ def test_a_figure_sent_with_shared_arrays_and_images_is_drawn_whole(app_url, pag
     assert held["grids"][0].split(":")[0].isdigit() and int(held["grids"][0].split(":")[0]) > 1024
     assert len(held["images"]) == 11 and all(isinstance(n, int) for n in held["images"]), held["images"][:2]
     assert len(set(held["images"])) == 1 and held["drawn"] == 11
+
+
+# Each marker's position, as plotly computes it for the point's data (the transform it would write), and
+# as the live chart placed it: the shift between plotly's own path (lvRel) and the path drawn.
+PLACEMENT = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const first = (d) => d.match(/^[Mm]\\s*([-+\\d.eE]+)[\\s,]+([-+\\d.eE]+)/).slice(1).map(Number);
+  const shown = [...gd.querySelectorAll('.scatterlayer path.point')].filter(p => p.style.display !== 'none');
+  return shown.map(p => {
+    const [x0, y0] = first(p.dataset.lvRel || 'M0,0'), [x1, y1] = first(p.getAttribute('d'));
+    return {transform: p.getAttribute('transform'), want: [xa.c2p(p.__data__.x), ya.c2p(p.__data__.y)],
+            placed: [x1 - x0, y1 - y0]};
+  });
+}"""
+
+# The plot as plotly drew it: a copy whose points get back their transforms and plotly's own paths, shown
+# in the plot's place (the copy is outside the plot, which the live chart's observer watches).
+AS_PLOTLY_DREW_IT = """() => {
+  const plot = document.getElementById('plot'), copy = plot.cloneNode(true);
+  copy.id = 'as-drawn';
+  let restored = 0;
+  for (const p of copy.querySelectorAll('.scatterlayer path.point')) {
+    if (p.dataset.lvRel === undefined) continue;
+    p.setAttribute('d', p.dataset.lvRel);
+    p.setAttribute('transform', `translate(${p.dataset.lvX},${p.dataset.lvY})`);
+    restored += 1;
+  }
+  plot.parentNode.insertBefore(copy, plot);
+  plot.style.display = 'none';
+  return restored;
+}"""
+BACK = ("() => { document.getElementById('as-drawn').remove();"
+        " document.getElementById('plot').style.display = ''; }")
+
+
+def _pixels(png: bytes):
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+def _assert_placed_as_plotly_draws(frame, points: int) -> None:
+    placement = frame.evaluate(PLACEMENT)
+    assert len(placement) >= points, len(placement)
+    assert not [p for p in placement if p["transform"] is not None]
+    wrong = [p for p in placement if max(abs(a - b) for a, b in zip(p["want"], p["placed"])) > 1e-6]
+    assert not wrong, wrong[:3]
+    placed = _pixels(frame.locator("#plot").screenshot())
+    assert frame.evaluate(AS_PLOTLY_DREW_IT) >= points
+    drawn = _pixels(frame.locator("#as-drawn").screenshot())
+    frame.evaluate(BACK)
+    assert placed.shape == drawn.shape
+    # The same picture, to the rounding of a marker's edge: the position added in float64 to the path,
+    # against skia adding it in float32, shades a few antialiased edge pixels differently (measured: 76 of
+    # 270,000 pixels, by at most 5 of 255 levels). A point one pixel off would change thousands of pixels
+    # by far more.
+    differ = np.abs(placed - drawn).max(axis=-1)
+    assert differ.max() <= 12 and (differ > 0).mean() < 1e-3, (differ.max(), (differ > 0).sum())
+
+
+def test_markers_are_placed_without_transforms_where_plotly_draws_them(app_url, page):
+    """The noise ball's 4,500 markers have no SVG transform each (every one is a node the compositor walks
+    on each frame of the page): the position is in the path. Each point sits where plotly computes it for
+    its data, the picture is plotly's own, and so after an update that moves every point."""
+    page.goto(f"{app_url}/Batch_Size")
+    ball = chart_frame(page, "ball", timeout=120_000)
+    wait_for_app(page, timeout=60_000)
+    _assert_placed_as_plotly_draws(ball, 4000)
+    before = ball.evaluate("() => document.querySelector('.scatterlayer path.point').getAttribute('d')")
+    box = page.get_by_role("spinbutton", name="learning rate")
+    box.fill("0.02")
+    box.press("Enter")
+    ball.wait_for_function("(old) => document.querySelector('.scatterlayer path.point').getAttribute('d')"
+                           " !== old", arg=before, timeout=60_000)
+    wait_for_app(page, timeout=60_000)
+    _assert_placed_as_plotly_draws(ball, 4000)
