@@ -48,16 +48,8 @@ page.write_link()
 page.scenario_note(ignore=("cloud_at",))
 
 
-problem_of = cache.batch_problem  # this and the noise balls: warmed at server start for the default scenario
-
-
-@st.cache_data(max_entries=32, show_spinner="Running SGD at every batch size…")
-def paths_of(name: str, sampling: str, lr: float, steps: int, seed: int, start: tuple) -> lesson.PathsView:
-    solved = problem_of(name)
-    return lesson.paths_view(solved.objective, solved.minimum, lr, steps, start, seed=seed, sampling=sampling)
-
-
-balls_of = cache.batch_balls
+# The kit's cached calls (the problem and the noise balls warmed at server start for the default scenario).
+problem_of, paths_of, balls_of = cache.batch_problem, cache.batch_paths, cache.batch_balls
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing mini-batches…")

@@ -502,3 +502,27 @@ def test_every_figure_of_the_page_is_a_valid_plotly_figure(sampling):
     balls = minibatch.balls_view(solved.objective, w_star, 2.0, sizes, sampling=sampling, resolution=9)
     valid(figures.ball_map(balls.xs, balls.ys, balls.Z, balls.at_lr, colors, minimum=w_star, names=names))
     valid(figures.scaling_chart(minibatch.balls_frame(balls.balls), colors))
+
+
+def test_the_page_keeps_the_map_under_the_paths_while_the_steps_rate_and_seed_change(monkeypatch):
+    """cache.batch_paths computes the map once per problem and start: moving the steps (a press of the
+    page's main slider), the rate or the seed runs SGD again and no more; the answer is the lesson's own."""
+    from lossviz.ui import cache
+
+    calls = []
+    grid = minibatch.paths_grid
+    monkeypatch.setattr(minibatch, "paths_grid", lambda *a, **k: calls.append(a[2]) or grid(*a, **k))
+    cache.batch_paths.clear()
+    cache._batch_paths_grid.clear()
+    views = [cache.batch_paths("diabetes_bmi", "independent", lr, steps, seed, (-1.0, 1.5))
+             for lr, steps, seed in [(0.05, 200, 0), (0.05, 210, 0), (0.02, 220, 0), (0.05, 200, 3)]]
+    assert calls == [(-1.0, 1.5)]
+    cache.batch_paths("diabetes_bmi", "independent", 0.05, 200, 0, (0.0, 1.5))
+    assert calls == [(-1.0, 1.5), (0.0, 1.5)]
+    solved = minibatch.solve("diabetes_bmi")
+    direct = minibatch.paths_view(solved.objective, solved.minimum, 0.02, 220, [-1.0, 1.5])
+    for got, want in zip(views[2], direct):
+        if isinstance(want, np.ndarray):
+            np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(views[2].sweep.params, direct.sweep.params)
+    assert views[1].sweep.params.shape[1] == 211

@@ -60,7 +60,8 @@ __all__ = [
     "gradient_clouds",
     "DEFAULT_SCENARIO", "BATCH_OPTIONS", "MAX_BATCH_SIZES", "LR_FACTORS", "BALL_STEPS", "BALL_BURN_IN",
     "CLOUD_BATCHES", "label", "work_seconds", "paths_caption", "cloud_caption", "balls_caption", "square_box",
-    "PathsView", "paths_view", "BallsView", "balls_view", "paths_table", "clouds_table", "CLOUD_HEADERS",
+    "PathsView", "paths_view", "paths_grid", "BallsView", "balls_view", "paths_table", "clouds_table",
+    "CLOUD_HEADERS",
 ]
 
 SAMPLINGS = ("reshuffle", "independent")
@@ -1006,9 +1007,24 @@ class PathsView(NamedTuple):
                           int(t.converged_at[r]), t.param_names, False)
 
 
+def paths_grid(objective: Any, minimum: object, x0: object, resolution: int = 101) -> tuple:
+    """The full loss under the paths (``xs``, ``ys``, ``Z``): a square view around the start and the
+    minimum. It does not depend on the steps, the rate or the batches, so a page can keep it while those
+    change.
+
+    >>> objective, _ = build_problem("synthetic_line")
+    >>> [a.shape for a in paths_grid(objective, minimizer(objective), [0.0, 0.0], resolution=5)]
+    [(5,), (5,), (5, 5)]
+    """
+    box = square_box(np.array([np.asarray(minimum, dtype=float), check_array(x0, "x0", ndim=1)]))
+    return _grid(objective, box, resolution)
+
+
 def paths_view(objective: Any, minimum: object, lr: float, steps: int, x0: object, *, seed: int = 0,
-               sampling: str = "independent", resolution: int = 101) -> PathsView:
-    """SGD from ``x0`` at every batch size the page offers (:func:`sgd_sweep`) and the map under it.
+               sampling: str = "independent", resolution: int = 101, grid: tuple | None = None) -> PathsView:
+    """SGD from ``x0`` at every batch size the page offers (:func:`sgd_sweep`) and the map under it
+    (:func:`paths_grid`, or ``grid`` when given: that function's answer for the same objective, minimum
+    and start).
 
     >>> objective, _ = build_problem("synthetic_line")
     >>> view = paths_view(objective, minimizer(objective), 0.05, 10, [0.0, 0.0], resolution=5)
@@ -1016,8 +1032,7 @@ def paths_view(objective: Any, minimum: object, lr: float, steps: int, x0: objec
     ((9, 11, 2), (11, 2), (5, 5))
     """
     sweep = sgd_sweep(objective, lr, [*BATCH_OPTIONS, None], steps, x0, seed=seed, sampling=sampling)
-    box = square_box(np.array([np.asarray(minimum, dtype=float), check_array(x0, "x0", ndim=1)]))
-    return PathsView(sweep, *_grid(objective, box, resolution))
+    return PathsView(sweep, *(grid if grid is not None else paths_grid(objective, minimum, x0, resolution)))
 
 
 class BallsView(NamedTuple):

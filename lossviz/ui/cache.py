@@ -26,7 +26,7 @@ __all__ = ["build_surface", "surface_grid", "minima", "curvature", "reference_mi
            "race_frames", "tuned", "Training", "network", "network_spec", "network_options",
            "network_training", "network_affordable", "network_runs", "network_views", "network_stages",
            "network_decision", "network_script", "warm_network", "NETWORK_STORES",
-           "regularization_landscape", "batch_problem", "batch_balls", "warm_pages"]
+           "regularization_landscape", "batch_problem", "batch_paths", "batch_balls", "warm_pages"]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -330,6 +330,23 @@ def regularization_landscape(features: tuple, l1_ratio: float) -> regularization
 def batch_problem(name: str) -> batch_size.Solved:
     """The Batch size page's problem, solved (its minimum, for the noise balls; 0.75 s here)."""
     return batch_size.solve(name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _batch_paths_grid(name: str, start: tuple) -> tuple:
+    solved = batch_problem(name)
+    return batch_size.paths_grid(solved.objective, solved.minimum, start)
+
+
+@st.cache_data(max_entries=32, show_spinner="Running SGD at every batch size…")
+def batch_paths(name: str, sampling: str, lr: float, steps: int, seed: int,
+                start: tuple) -> batch_size.PathsView:
+    """The Batch size page's paths: SGD at every batch size, on the map under them. The map is kept apart
+    (it depends on the problem and the start only), so moving the steps, the rate or the seed runs SGD
+    again and no more: the map was a third of a steps press on the server."""
+    solved = batch_problem(name)
+    return batch_size.paths_view(solved.objective, solved.minimum, lr, steps, start, seed=seed,
+                                 sampling=sampling, grid=_batch_paths_grid(name, start))
 
 
 @st.cache_data(max_entries=32, show_spinner="Measuring noise balls at four learning rates…")
