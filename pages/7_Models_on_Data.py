@@ -94,7 +94,8 @@ def step_view() -> None:
     contour, relief = left.tabs(["Landscape (contour)", "Landscape (3-D)"])
     style = {"label": text.plotly_label, "height": height}  # column names shown as typed, never as markup
     spec = figures.landscape_spec(ex, paths, step, start, view_key=view_key, **style)
-    page.chart(figures.with_lr_scrubber(spec, ex, paths), "data_contour", contour, clickable=True)
+    page.chart(figures.with_lr_scrubber(spec, ex, paths), "data_contour", contour, clickable=True,
+               main=True, placed=True)
     page.chart(figures.surface3d(ex, paths, view_key, height), "data_surface", relief)
     page.chart(figures.data_figure(ex, paths, step, **style), "data_view", right)
 

@@ -93,7 +93,8 @@ def picked_step() -> None:
     st.subheader("(d) The training paths on their PCA plane")
     step = st.session_state["step"] = min(int(url.current("step", steps)), steps)
     left, right = st.columns(2)
-    page.chart(figures.plane(views["plane"], runs, labels, focus, step), "nn_plane", left)
+    plane = figures.plane(views["plane"], runs, labels, focus, step)
+    page.chart(plane, "nn_plane", left, main=True, placed=True)  # painted before the decision boundaries
     page.chart(figures.honesty(views["plane"], labels), "nn_honesty", right)
     text.literal(nl.plane_words(names, views["plane"], focus))
     st.subheader("(e) Decision boundary")

@@ -48,3 +48,30 @@ def test_every_page_offers_each_chart_for_slides_and_its_play_figure_as_an_anima
             switches[0].set_value(True).run()
             labels = [b.proto.label for b in at.get("download_button")]
             assert {"Download animation (GIF)", "Download animation (MP4)"} <= set(labels), errors(at)
+
+
+def test_every_page_names_one_main_figure_which_projector_mode_puts_first():
+    """Issue 16: a rerun paints the page's main figure before its other charts (the live chart's ``main``
+    argument), and projector mode puts that figure first, under the title. Every page has exactly one,
+    in both modes; Models on data and the Neural net page, whose main figure stood unmarked in a part of
+    the page drawn under the title, had none, so their other charts held its paint up on every press."""
+    import json
+
+    from lossviz.ui.live_plotly import COMPONENT_NAME
+
+    for page in PAGES:
+        if not page.exists:
+            continue
+        for query in ({}, {"present": "1"}):
+            at = AppTest.from_file(str(ROOT / page.path), default_timeout=180)
+            for key, value in query.items():
+                at.query_params[key] = value
+            at.run()
+            assert not at.exception, (page.path, query)
+            charts = [(element.key, json.loads(element.proto.json_args).get("main"))
+                      for element in at.get("component_instance")
+                      if element.proto.component_name.endswith(COMPONENT_NAME)]
+            assert [key for key, main in charts if main] != [], (page.path, query, charts)
+            assert len([key for key, main in charts if main]) == 1, (page.path, query, charts)
+            if query:
+                assert charts[0][1], (page.path, charts)

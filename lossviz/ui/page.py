@@ -144,17 +144,19 @@ class Page:
         return f"_last_picture::{self.id}"
 
     def chart(self, spec: dict, key: str, container=None, clickable: bool = False,
-              main: bool = False) -> dict | None:
+              main: bool = False, placed: bool = False) -> dict | None:
         """Draw a live chart and remember it as part of the page's last good picture.
 
         ``main``: the page's main figure, which projector mode puts right under the title (with its Play
         control and scrubber) so it is on the first screen of a 1366x768 projector, and which a rerun
-        paints before the page's other charts.
+        paints before the page's other charts. ``placed``: the page already draws it under the title in
+        projector mode (inside a part of the page it puts there whole, with the main figure's own tabs
+        or columns), so it is painted first but not moved.
         """
         self.drawn[key] = spec
         if self.present:
             spec = projector(spec)
-            if main and self.top is not None:
+            if main and not placed and self.top is not None:
                 container = self.top
         st.session_state.setdefault(self._picture_key, {})[key] = spec
         return live_plotly_chart(spec, key=key, container=container, clickable=clickable, main=main)
