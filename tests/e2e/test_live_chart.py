@@ -16,6 +16,8 @@ from tests.pagetest import figures, open_page
 BUNDLES = """() => window.__lvPlots().map(gd => ({
   types: gd._fullData.map(t => t.type),
   scripts: [...gd.ownerDocument.querySelectorAll('script[src]')].map(s => s.src.split('/').pop()),
+  fetched: gd.ownerDocument.defaultView.performance.getEntriesByType('resource')
+    .filter(e => /plotly/.test(e.name)).map(e => [e.name.split('/').pop(), e.initiatorType]),
 }))"""
 
 
@@ -28,10 +30,14 @@ def test_two_d_charts_load_the_2d_bundle_and_three_d_views_the_3d_one(app_url, p
     three_d = [c for c in charts if {"surface", "scatter3d"} & set(c["types"])]
     two_d = [c for c in charts if c not in three_d]
     assert three_d and two_d
+    # Every frame fetches the 2d bundle as it opens (a preload), and a 2-D chart's script uses that
+    # response: no second request. A 3-D view fetches its own bundle when its figure says so.
     for chart in two_d:
         assert chart["scripts"] == ["plotly-2d.min.js"], chart
+        assert chart["fetched"] == [["plotly-2d.min.js", "link"]], chart
     for chart in three_d:
         assert chart["scripts"] == ["plotly-3d.min.js"], chart
+        assert chart["fetched"] == [["plotly-2d.min.js", "link"], ["plotly-3d.min.js", "script"]], chart
 
 
 # Draws each figure at a fixed size and returns its picture as Plotly exports it (a PNG data URL; for a
