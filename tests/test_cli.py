@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 
 import lossviz as lv
 from lossviz import cli
+from lossviz.ui.catalog import PAGES
 
 
 @pytest.fixture(autouse=True)
@@ -107,11 +109,12 @@ def test_app_passes_options_after_a_double_dash_on_to_streamlit(monkeypatch):
     monkeypatch.chdir(ROOT)  # the command changes to the app's folder; put the test's back afterwards
     monkeypatch.setattr(streamlit_cli.main, "main", lambda **kwargs: calls.append(kwargs["args"]) or 0)
     monkeypatch.setattr(cli, "warm_server", lambda: warmed.append(True))
+    monkeypatch.setattr(cli, "warm_sessions", lambda: warmed.append("sessions"))
     assert cli.main(["app", "--port", "8765", "--", "--server.headless", "true"]) == 0
     assert cli.main(["app", "--port", "8766", "--address", "0.0.0.0"]) == 0
     assert calls == [["run", "app.py", "--server.port", "8765", "--server.headless", "true"],
                      ["run", "app.py", "--server.port", "8766", "--server.address", "0.0.0.0"]]
-    assert warmed == [True, True]
+    assert warmed == [True, "sessions", True, "sessions"]
 
 
 def _accepted_nodelay() -> int:
@@ -154,6 +157,7 @@ def test_the_app_server_sends_each_message_without_waiting_for_an_acknowledgemen
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(streamlit_cli.main, "main", lambda **kwargs: 0)
     monkeypatch.setattr(cli, "warm_server", lambda: None)
+    monkeypatch.setattr(cli, "warm_sessions", lambda: None)
     assert cli.main(["app", "--port", "8767"]) == 0
     assert _accepted_nodelay() == 1
     cli.send_without_delay()  # a second call changes nothing
@@ -190,6 +194,59 @@ def test_the_server_starts_warm():
     assert all(int(n) >= 1 for n in stored.strip("[]").split(",")), stored
     # Quiet: no warning about the missing runtime reaches the server's log.
     assert "ScriptRunContext" not in out.stderr and "No runtime found" not in out.stderr, out.stderr
+
+
+def _first_visit_runs(port: int, page: str) -> int:
+    """How many times the server runs ``page`` for a new session opening it (over Streamlit's WebSocket,
+    as a browser does): 1, or 2 when it starts the run again itself."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    message = BackMsg()
+    message.rerun_script.page_name = page
+    runs = 0
+    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], proxy=None,
+                 max_size=None) as session:
+        session.send(message.SerializeToString())
+        while True:
+            reply = ForwardMsg()
+            reply.ParseFromString(session.recv(timeout=120))
+            if reply.WhichOneof("type") == "script_finished":
+                runs += 1
+                if reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    return runs
+
+
+def test_the_servers_first_visitor_finds_every_page_opened_before_the_health_check_says_ok(tmp_path):
+    """Issue 16 (warm start): `lossviz app` opens every page in a session of its own once the server
+    listens, and its health check says ok only after. A fresh server's first visitor otherwise had the
+    page run twice (the server starts the first navigation's run again): 0.4 s against 0.05 s."""
+    port, log = _free_port(), tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "lossviz", "app", "--port", str(port), "--",
+                                   "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                                  cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        answers = []
+        for _ in range(1200):  # up to 2 minutes
+            try:
+                answers.append(_fetch(f"http://127.0.0.1:{port}/_stcore/health"))
+            except urllib.error.HTTPError as error:  # 503 while warming up
+                answers.append((error.code, error.read()))
+            except OSError:
+                pass  # not listening yet
+            if answers and answers[-1][0] == 200:
+                break
+            time.sleep(0.1)
+        assert answers and answers[-1] == (200, b"ok"), (answers[-3:], log.read_text())
+        pages = [p for p in PAGES if p.exists]
+        assert f"lossviz: warm: opened {len(pages)} pages in" in log.read_text(), log.read_text()
+        assert (503, b"warming up") in answers, answers  # listening, not yet ok: the pages were opening
+        assert [_first_visit_runs(port, p.url_path) for p in pages[:2]] == [1, 1]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 # ------------------------------------------------------------------------------------------- clean venv
