@@ -312,10 +312,10 @@ def start_server(port: int, log_path: Path | None = None,
     log = log_path.open("w") if log_path else subprocess.DEVNULL
     options = ["--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
                "false", *(extra_args or [])]
-    # Another script is served as lossviz is: with TCP_NODELAY (lossviz.cli.send_without_delay), so the
+    # Another script is served as lossviz is: with TCP_NODELAY (lossviz.ui.server.send_without_delay), so the
     # baseline does not pay 40 ms a rerun that the app no longer pays.
     command = ["-m", "lossviz", "app", "--port", str(port), "--", *options] if script == "app.py" else \
-        ["-c", "import sys; from lossviz.cli import send_without_delay; send_without_delay(); "
+        ["-c", "import sys; from lossviz.ui.server import send_without_delay; send_without_delay(); "
          "from streamlit.web.cli import main; sys.exit(main())",
          "run", script, "--server.port", str(port), *options]
     proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -19,13 +19,14 @@ import pytest
 
 import lossviz as lv
 from lossviz import cli
+from lossviz.ui import server
 from lossviz.ui.catalog import PAGES
 
 
 @pytest.fixture(autouse=True)
 def _asyncio_as_it_was(monkeypatch):
-    """``lossviz app`` turns TCP_NODELAY on in asyncio (cli.send_without_delay): each test here that runs it
-    gives the original back."""
+    """``lossviz app`` turns TCP_NODELAY on in asyncio (lossviz.ui.server.send_without_delay): each test
+    here that runs it gives the original back."""
     import asyncio.base_events
 
     monkeypatch.setattr(asyncio.base_events, "_set_nodelay", asyncio.base_events._set_nodelay)
@@ -108,8 +109,8 @@ def test_app_passes_options_after_a_double_dash_on_to_streamlit(monkeypatch):
     calls, warmed = [], []
     monkeypatch.chdir(ROOT)  # the command changes to the app's folder; put the test's back afterwards
     monkeypatch.setattr(streamlit_cli.main, "main", lambda **kwargs: calls.append(kwargs["args"]) or 0)
-    monkeypatch.setattr(cli, "warm_server", lambda: warmed.append(True))
-    monkeypatch.setattr(cli, "warm_sessions", lambda: warmed.append("sessions"))
+    monkeypatch.setattr(server, "warm_server", lambda: warmed.append(True))
+    monkeypatch.setattr(server, "warm_sessions", lambda: warmed.append("sessions"))
     assert cli.main(["app", "--port", "8765", "--", "--server.headless", "true"]) == 0
     assert cli.main(["app", "--port", "8766", "--address", "0.0.0.0"]) == 0
     assert calls == [["run", "app.py", "--server.port", "8765", "--server.headless", "true"],
@@ -156,11 +157,11 @@ def test_the_app_server_sends_each_message_without_waiting_for_an_acknowledgemen
     assert _accepted_nodelay() == 0
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(streamlit_cli.main, "main", lambda **kwargs: 0)
-    monkeypatch.setattr(cli, "warm_server", lambda: None)
-    monkeypatch.setattr(cli, "warm_sessions", lambda: None)
+    monkeypatch.setattr(server, "warm_server", lambda: None)
+    monkeypatch.setattr(server, "warm_sessions", lambda: None)
     assert cli.main(["app", "--port", "8767"]) == 0
     assert _accepted_nodelay() == 1
-    cli.send_without_delay()  # a second call changes nothing
+    server.send_without_delay()  # a second call changes nothing
     assert _accepted_nodelay() == 1
 
 
@@ -177,8 +178,8 @@ def test_the_server_starts_warm():
 
     expected = [f"{p.__name__}.{m.name}" for p in (lessons, viz) for m in pkgutil.iter_modules(p.__path__)]
     assert len(expected) >= 16
-    script = ("import sys; from lossviz import cli; from lossviz.ui import progress_cache; "
-              "cli.warm_server(); "
+    script = ("import sys; from lossviz.ui import progress_cache, server; "
+              "server.warm_server(); "
               f"print([m for m in {expected!r} if m not in sys.modules]); "
               "print('lossviz.ui.live_plotly' in sys.modules); "
               f"print([len(progress_cache._store(n)[0]) for n in {tuple(cache.NETWORK_STORES)!r}]); "
