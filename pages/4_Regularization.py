@@ -46,21 +46,9 @@ page.write_link()
 page.scenario_note()
 
 
-landscape_of = cache.regularization_landscape  # warmed at server start for the default scenario
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def view_at(features: tuple, l1_ratio: float, penalty: str, strength: float) -> lesson.RegularizationView:
-    return lesson.at_strength(landscape_of(features, l1_ratio), penalty, strength)
-
-
-@st.cache_resource(max_entries=32, show_spinner="Running SGD, Adam and AdamW…")
-def decay_race(features: tuple, decay: float, lr: float, steps: int, start: tuple) -> tuple:
-    data = lesson.load_data(features)
-    result = lesson.weight_decay_comparison(data.X, data.y, decay, lr=lr, steps=steps, x0=start,
-                                            param_names=tuple(f"w_{n}" for n in features))
-    return result, lesson.decay_landscape(data.X, data.y, result)
-
+# The kit's cached calls (the landscape warmed at server start for the default scenario).
+landscape_of, view_at, decay_race = cache.regularization_landscape, cache.regularization_view, \
+    cache.regularization_decay
 
 land = None
 with shown_errors():

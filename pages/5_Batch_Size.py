@@ -49,13 +49,8 @@ page.scenario_note(ignore=("cloud_at",))
 
 
 # The kit's cached calls (the problem and the noise balls warmed at server start for the default scenario).
-problem_of, paths_of, balls_of = cache.batch_problem, cache.batch_paths, cache.batch_balls
-
-
-@st.cache_data(max_entries=32, show_spinner="Drawing mini-batches…")
-def clouds_of(name: str, sampling: str, sizes: tuple, point: tuple, seed: int) -> list:
-    return lesson.gradient_clouds(problem_of(name).objective, point, sizes, seed=seed, sampling=sampling)
-
+problem_of, paths_of, balls_of, clouds_of = cache.batch_problem, cache.batch_paths, cache.batch_balls, \
+    cache.batch_clouds
 
 if not batches:
     text.notice("batch sizes: choose at least one", "error")

@@ -26,7 +26,8 @@ __all__ = ["build_surface", "surface_grid", "minima", "curvature", "reference_mi
            "race_frames", "tuned", "Training", "network", "network_spec", "network_options",
            "network_training", "network_affordable", "network_runs", "network_views", "network_stages",
            "network_decision", "network_script", "warm_network", "NETWORK_STORES",
-           "regularization_landscape", "batch_problem", "batch_paths", "batch_balls", "warm_pages"]
+           "regularization_landscape", "regularization_view", "regularization_decay", "batch_problem",
+           "batch_paths", "batch_balls", "batch_clouds", "warm_pages"]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -326,6 +327,22 @@ def regularization_landscape(features: tuple, l1_ratio: float) -> regularization
     return regularization.landscape_of(features, l1_ratio=l1_ratio)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def regularization_view(features: tuple, l1_ratio: float, penalty: str,
+                        strength: float) -> regularization.RegularizationView:
+    """The Regularization page's view at one strength λ (and every strength, for its scrubber)."""
+    return regularization.at_strength(regularization_landscape(features, l1_ratio), penalty, strength)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Running SGD, Adam and AdamW…")
+def regularization_decay(features: tuple, decay: float, lr: float, steps: int, start: tuple) -> tuple:
+    """The Regularization page's weight-decay race (SGD, Adam + L2, AdamW) and the map under it."""
+    data = regularization.load_data(features)
+    result = regularization.weight_decay_comparison(data.X, data.y, decay, lr=lr, steps=steps, x0=start,
+                                                    param_names=tuple(f"w_{n}" for n in features))
+    return result, regularization.decay_landscape(data.X, data.y, result)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def batch_problem(name: str) -> batch_size.Solved:
     """The Batch size page's problem, solved (its minimum, for the noise balls; 0.75 s here)."""
@@ -354,6 +371,13 @@ def batch_balls(name: str, sampling: str, lr: float, sizes: tuple, seed: int) ->
     """The Batch size page's noise balls at four learning rates around ``lr`` (0.3 s here)."""
     solved = batch_problem(name)
     return batch_size.balls_view(solved.objective, solved.minimum, lr, sizes, seed=seed, sampling=sampling)
+
+
+@st.cache_data(max_entries=32, show_spinner="Drawing mini-batches…")
+def batch_clouds(name: str, sampling: str, sizes: tuple, point: tuple, seed: int) -> list:
+    """Batch size's gradient clouds: one per batch size, at ``point``."""
+    return batch_size.gradient_clouds(batch_problem(name).objective, point, sizes, seed=seed,
+                                      sampling=sampling)
 
 
 def warm_pages() -> None:
