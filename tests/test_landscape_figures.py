@@ -249,3 +249,34 @@ def test_projector_type_moves_the_panels_apart_by_what_their_titles_grew():
     for title in after["annotations"]:  # each title still stands on its panel's top edge
         assert any(abs(title["y"] - after[a]["domain"][1]) < 1e-9 for a in ("yaxis", "yaxis3")), title
         assert title["font"]["size"] == 18
+
+
+def test_projector_type_lifts_a_legend_off_the_x_title_and_fits_long_y_titles_to_their_panels():
+    """The Neural net page's plane and its two stacked panels in projector type: a legend under the plot
+    met the grown x title, and a y title longer than its panel ran into the other's. The legend goes above
+    the plot (only where an x title is under it); a y title is broken into lines that fit its panel
+    (24 px type, an average character 0.55 em), and a figure that may grow (not the main one) grows until
+    two lines do. Titles that fit stay as they were."""
+    from lossviz.ui.page import projector
+
+    spec = {"data": [], "layout": {
+        "height": 500, "margin": {"t": 30, "b": 50},
+        "legend": {"orientation": "h", "y": -0.15, "yanchor": "top"},
+        "xaxis2": {"title": {"text": "step"}, "anchor": "y2"},
+        "yaxis": {"title": {"text": "loss (log scale)"}, "domain": [0.44, 1.0]},
+        "yaxis2": {"title": {"text": "off the plane (% of path size)"}, "domain": [0.0, 0.36]}}}
+    fixed, grown = projector(spec)["layout"], projector(spec, grow=True)["layout"]
+    for layout in (fixed, grown):
+        assert (layout["legend"]["y"], layout["legend"]["yanchor"]) == (1.02, "bottom")
+    assert fixed["height"] == 500  # the main figure keeps its height
+    # At 500 px the upper panel's title fits on two lines; the lower one's on none of up to three (121 px
+    # of room, the legend's rows taken off the plot): left whole rather than cut into four.
+    assert fixed["yaxis"]["title"]["text"] == "loss<br>(log scale)"
+    assert fixed["yaxis2"]["title"]["text"] == "off the plane (% of path size)"
+    assert grown["yaxis2"]["title"]["text"] == "off the plane<br>(% of path size)"
+    plot = grown["height"] - 80
+    assert 0.8 * 0.36 * plot >= len("(% of path size)") * 0.55 * 24 > 0.8 * 0.36 * (plot - 2)
+    assert grown["yaxis"]["title"]["text"] == "loss (log scale)"  # it fits its taller panel on one line
+    # A legend under a plot with no x title (the small multiples') stays where it was.
+    bare = {"data": [], "layout": {"legend": {"y": -0.1, "yanchor": "top"}, "xaxis": {}}}
+    assert projector(bare)["layout"]["legend"]["y"] == -0.1

@@ -155,7 +155,7 @@ class Page:
         """
         self.drawn[key] = spec
         if self.present:
-            spec = projector(spec)
+            spec = projector(spec, grow=not main)
             if main and not placed and self.top is not None:
                 container = self.top
         st.session_state.setdefault(self._picture_key, {})[key] = spec
@@ -298,10 +298,76 @@ def _make_room_for_titles(layout: dict, before: list[dict]) -> None:
     layout["margin"] = margin
 
 
-def projector(spec: dict) -> dict:
+_CHAR_EM = 0.55  # the width of an average character of plotly's sans-serif type, in ems (a generous guess)
+_TITLE_PX = 24  # projector mode's axis and figure titles
+
+
+def _longest_line_px(title: str, size: int = _TITLE_PX) -> float:
+    return max(len(line) for line in title.split("<br>")) * _CHAR_EM * size
+
+
+def _wrapped(title: str, room_px: float, size: int = _TITLE_PX, lines: int = 3) -> str:
+    """``title`` broken at spaces into the fewest lines (at most ``lines``) that each fit ``room_px`` at
+    ``size`` px; as it was when none do, or broken into ``lines`` lines when ``room_px`` is 0. A title
+    with its own line breaks is left as it is."""
+    words = title.split(" ")
+    if "<br>" in title or len(title) * _CHAR_EM * size <= room_px:
+        return title
+    for count in range(2, lines + 1):
+        per_line = math.ceil(len(title) / count)
+        lines_, line = [], ""
+        for word in words:
+            if line and len(line) + 1 + len(word) > per_line and len(lines_) < count - 1:
+                lines_.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines_.append(line)
+        if max(len(one) for one in lines_) * _CHAR_EM * size <= room_px or (room_px == 0 and count == lines):
+            return "<br>".join(lines_)
+    return title
+
+
+def _clear_of_the_axes(layout: dict, grow: bool) -> None:
+    """Room for the larger type where a figure's layout, made for normal type, no longer has it.
+
+    - A legend under the plot (``y < 0``) with an x axis title under the plot too: the title grows
+      into the legend (the Neural net page's PCA plane). The legend goes above the plot instead.
+    - A y axis title longer than its panel is tall (two panels stacked, a short figure) runs into the
+      next panel's title or the legend: it is broken into lines that fit and, where that is not enough
+      and the figure may ``grow`` (not the main figure, which must stay on the first screen), the
+      figure grows until two lines do (the Neural net page's two panels beside the plane).
+    """
+    legend = layout.get("legend", {})
+    x_titles = any(name.startswith("xaxis") and isinstance(axis, dict) and
+                   (axis.get("title") or {}).get("text") for name, axis in layout.items())
+    share = 0.9
+    if legend.get("y", 1) < 0 and x_titles:
+        layout["legend"] = {**legend, "y": 1.02, "yanchor": "bottom"}
+        share = 0.8  # the legend's rows now come off the plot's height too
+    titled = [(name, axis) for name, axis in layout.items() if name.startswith("yaxis")
+              and isinstance(axis, dict) and (axis.get("title") or {}).get("text")]
+    margin = layout.get("margin", {})
+    plot_px = layout.get("height", 450) - margin.get("t", 100) - margin.get("b", 80)
+    if grow:
+        needed = max((_longest_line_px(_wrapped(str(axis["title"]["text"]), 0.0, lines=2))
+                      / (share * (axis.get("domain", [0, 1])[1] - axis.get("domain", [0, 1])[0]))
+                      for _, axis in titled), default=0.0)
+        if needed > plot_px:
+            layout["height"] = layout.get("height", 450) + math.ceil(needed - plot_px)
+            plot_px = math.ceil(needed)
+    for name, axis in titled:
+        low, high = axis.get("domain", [0, 1])
+        wrapped = _wrapped(str(axis["title"]["text"]), share * (high - low) * plot_px)
+        layout[name] = {**axis, "title": {**axis["title"], "text": wrapped}}
+
+
+def projector(spec: dict, grow: bool = False) -> dict:
     """A figure spec in projector type: ticks and legends at 18 px, titles at 24 px (a copy). Every axis
     makes room for its larger ticks and title (``automargin``): the figures' margins are sized for normal
-    type, and at 1366 px the Models map's x title sat on its tick labels."""
+    type, and at 1366 px the Models map's x title sat on its tick labels. Legends and y titles that the
+    larger type would run into are moved or broken into lines (:func:`_clear_of_the_axes`); with
+    ``grow``, a figure may grow taller for them."""
     layout = dict(spec.get("layout", {}))
     layout["font"] = {**layout.get("font", {}), "size": 18}
     layout["legend"] = {**layout.get("legend", {}), "font": {"size": 18}}
@@ -312,8 +378,9 @@ def projector(spec: dict) -> dict:
         if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
             title = axis.get("title", {})
             title = title if isinstance(title, dict) else {"text": title}
-            layout[name] = {**axis, "tickfont": {"size": 18}, "title": {**title, "font": {"size": 24}},
+            layout[name] = {**axis, "tickfont": {"size": 18}, "title": {**title, "font": {"size": _TITLE_PX}},
                             "automargin": True}
+    _clear_of_the_axes(layout, grow)
     if layout.get("annotations"):
         layout["annotations"] = [
             {**a, "font": {**a.get("font", {}), "size": max(18, a.get("font", {}).get("size", 0))}}

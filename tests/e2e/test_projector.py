@@ -17,6 +17,19 @@ TITLES_ON_TICKS = """() => window.__lvPlots().flatMap(gd => [...gd.querySelector
                    && r.top + 1 < k.bottom)
       .map(() => t.textContent);
   }))"""
+# Pairs of a chart's large texts that cover each other: its axis titles and its legend (the legend's
+# entries, as one box), by text.
+TEXTS_OVERLAP = """() => window.__lvPlots().flatMap(gd => {
+  const boxes = [...gd.querySelectorAll('text')]
+    .filter(t => /^[xy]\\d*title$/.test(t.getAttribute('class') || '') && t.textContent.trim())
+    .map(t => [t.textContent, t.getBoundingClientRect()]);
+  const legend = gd.querySelector('g.legend .scrollbox');
+  if (legend && legend.getBoundingClientRect().width) boxes.push(['legend', legend.getBoundingClientRect()]);
+  const meet = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1
+                         && b.top < a.bottom - 1;
+  return boxes.flatMap(([name, box], i) => boxes.slice(i + 1).filter(([, other]) => meet(box, other))
+    .map(([other]) => `${gd.dataset.key}: ${name} / ${other}`));
+})"""
 ANNOTATIONS_CUT = """() => window.__lvPlots().flatMap(gd => {
   const box = gd.getBoundingClientRect();
   return [...gd.querySelectorAll('g.annotation text')].filter(t => t.textContent.trim())
@@ -42,6 +55,9 @@ def test_projector_mode_puts_the_main_figure_on_the_first_screen(app_url, browse
     assert min(sizes) >= 18, sizes
     # Every axis title of every chart clears its tick labels in the larger type.
     assert page.evaluate(TITLES_ON_TICKS) == [], info.url_path
+    # No axis title covers another or the legend (a legend under the plot, an axis title too long for
+    # its panel: the Neural net page's plane and its two stacked panels, before).
+    assert page.evaluate(TEXTS_OVERLAP) == [], info.url_path
     # And every annotation (the small multiples' panel titles) is inside its chart, none cut off at its top.
     assert page.evaluate(ANNOTATIONS_CUT) == [], info.url_path
     # The sidebar is collapsed: the figure has the width.
