@@ -38,9 +38,7 @@ page.lesson(
     "map to move the start. Every setting is in the page's address: copy it to share this exact picture.")
 
 # A click on the map (the chart's value) moves the start before the start widgets are drawn, once per click.
-click = st.session_state.get("contour_chart")
-if isinstance(click, dict) and click.get("id") != st.session_state.get("_applied_click"):
-    st.session_state["_applied_click"] = click.get("id")
+if click := surface_picker.new_click("contour_chart"):
     with shown_errors():
         url.apply_values({a: round(surface_picker.clicked(click, c), 3)
                           for a, c in (("x0", "x"), ("y0", "y"))})
@@ -68,8 +66,7 @@ page.scenario_note(active, ignore=("inspect_step",))
 def race_section() -> None:
     """The steps and everything they set (the race, its figures, the inspector, the exports): moving the
     steps or the inspected step reruns this part only, not the sidebar's optimizer slots."""
-    if isinstance(click := st.session_state.get("contour_chart"), dict) and \
-            click.get("id") != st.session_state.get("_applied_click"):
+    if surface_picker.new_click("contour_chart", take=False):
         st.rerun(scope="app")  # a click on the map moves the start, a widget outside this part
     steps = int(widgets.slider(fields["steps"], steps_slot))
     page.part_link(active)

@@ -46,7 +46,6 @@ page.write_link(active)
 page.scenario_note(active, ignore=("cell_row", "cell_col"))
 
 
-
 def work(side: int) -> list[budget.Estimate]:
     """The cost of the three runs with the momentum frames, and of a phase map ``side`` cells on a side."""
     return [budget.runs(surface, steps + 20, 3 + 2 * 52, ("steps", steps, 10), calls=5, grid_points=81**2),
@@ -107,9 +106,7 @@ def phase_section() -> None:
         result = cached("momentum_phase", (*where, steps, method, side, tol), lambda: lesson.phase_map(
             surface, start, steps, method=method, n_lr=side, n_momentum=side, rel_tol=tol,
             curvature=curvature))
-        click = st.session_state.get("phase_chart")
-        if isinstance(click, dict) and click.get("id") != st.session_state.get("_phase_click"):
-            st.session_state["_phase_click"] = click.get("id")
+        if click := surface_picker.new_click("phase_chart"):
             cell = result.nearest_cell(*(surface_picker.clicked(click, axis) for axis in "xy"))
             st.session_state["cell_row"], st.session_state["cell_col"] = cell
         page.write_link(active)

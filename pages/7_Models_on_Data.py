@@ -77,9 +77,8 @@ view_key, height = repr((data.key, loss, delta, outliers, size)), 560 - 100 * pa
 @st.fragment
 def step_view() -> None:
     """The chosen step (slider or a click near a path) on the map and on the data: reruns this part only."""
-    notes, click = st.container(), st.session_state.get("data_contour")
-    if isinstance(click, dict) and click.get("id") != st.session_state.get("_applied_data_click"):
-        st.session_state["_applied_data_click"] = click.get("id")
+    notes = st.container()
+    if click := surface_picker.new_click("data_contour"):
         with shown_errors(container=notes):
             picked = lesson.nearest_step(ex, [surface_picker.clicked(click, axis) for axis in "xy"])
             st.session_state["step"] = st.session_state["step"] if picked is None else picked

@@ -87,6 +87,18 @@ def clicked(click: dict, axis: str) -> float:
     return check_scalar(click.get(axis), f"clicked {axis}", low=-START_BOUND, high=START_BOUND)
 
 
+def new_click(chart: str, take: bool = True) -> dict | None:
+    """The last click on live chart ``chart`` (its value: ``{"x", "y", "id"}``) if the page has not acted
+    on it yet, else None. ``take`` marks it acted on: a click is news once, however many reruns follow
+    (a widget it moved, a fragment it reran)."""
+    click, taken = st.session_state.get(chart), f"_taken_click::{chart}"
+    if not isinstance(click, dict) or click.get("id") == st.session_state.get(taken):
+        return None
+    if take:
+        st.session_state[taken] = click.get("id")
+    return click
+
+
 def _title(name: str) -> str:
     return "Custom formula" if name == "custom" else surfaces.get(name).title
 
