@@ -203,3 +203,16 @@ def test_each_figure_goes_to_a_bundle_that_registers_every_trace_type_it_holds()
     used -= {"buttons", "dropdown", "linear", "log", "category", "date", "rect", "line", "circle", "path"}
     assert {"surface", "scatter3d", "contour", "heatmap", "scatter"} <= used
     assert used <= lists["2d"] | lists["3d"], used - lists["2d"] - lists["3d"]
+
+
+def test_the_built_bundles_compile_no_code_from_strings():
+    """The plotly.js bundles the live charts load (built by live_plotly_bundles/build.js) never turn a
+    string into code: no eval, and the one Function constructor is the bundler's constant global lookup
+    (``new Function("return this")``). What the hook's eval/exec search finds in them is RegExp's exec
+    (pattern matching). User text reaches them only as figure data, from JSON.parse. A rebuild that
+    brought string evaluation in fails here."""
+    for kind in ("2d", "3d"):
+        source = (live_plotly.FRONTEND / f"plotly-{kind}.min.js").read_text()
+        assert not re.search(r"(?<![\w$.])eval\s*\(", source), kind
+        assert re.findall(r"new Function\([^)]*\)", source) in ([], ['new Function("return this")']), kind
+        assert not re.search(r"\bset(Timeout|Interval)\(\s*['\"`]", source), kind  # a string as code
