@@ -69,9 +69,10 @@ run = _run_module
 
 
 def __getattr__(name: str) -> Any:
-    # lossviz.plot imports plotly: load it the first time it is asked for, never with the core.
+    # lv.plot (lossviz.viz.plot, a figure builder of the viz layer) imports plotly: load it the first time
+    # it is asked for, never with the core.
     if name == "plot":
-        return importlib.import_module("lossviz.plot")
+        return importlib.import_module("lossviz.viz.plot")
     raise AttributeError(f"module 'lossviz' has no attribute {name!r}")
 
 

@@ -5,7 +5,7 @@ and messages (``lv.optimizer("adam", lr=0.01)`` is ``lossviz.optimizers.get("ada
 :func:`names` lists what each registry holds. What this module adds is what a notebook needs on top:
 :func:`race` (several optimizers from one start, a :class:`Race` that prints as a table) and
 :func:`model_landscape` (the loss of any model on a plane through its weights, a :class:`ModelLandscape`
-that :func:`lossviz.plot.landscape` draws).
+that :func:`lossviz.viz.plot.landscape` draws).
 
     >>> import lossviz as lv
     >>> race = lv.race(lv.surface("himmelblau"), {"GD": "sgd", "Adam": lv.optimizer("adam", lr=0.1)},

@@ -15,7 +15,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import lossviz as lv
-from lossviz.plot import _render
+from lossviz.viz.plot import _render
 from lossviz.viz.landscape import PALETTE
 
 

@@ -36,8 +36,27 @@ def test_import_lossviz_loads_neither_plotly_nor_streamlit():
     assert done.stdout.strip() == "[]"
 
 
+def test_no_module_of_the_numpy_core_loads_plotly_or_streamlit():
+    """Every module outside the page kit (lossviz/ui) and the figure builders (lossviz/viz), each imported
+    in a fresh interpreter (but ``__main__``, which runs the command line): the core runs where neither is
+    installed (ARCHITECTURE's layers)."""
+    core = sorted(".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+                  for path in (ROOT / "lossviz").rglob("*.py")
+                  if path.relative_to(ROOT).parts[1] not in ("ui", "viz") and path.name != "__main__.py")
+    assert "lossviz.lessons.explorer" in core and "lossviz.cli" in core, core
+    done = _python("import importlib, sys\n"
+                   f"for name in {core!r}:\n"
+                   "    importlib.import_module(name)\n"
+                   "    loaded = [m for m in ('plotly', 'streamlit') if m in sys.modules]\n"
+                   "    if loaded: print(name, loaded); break\n"
+                   "else: print('none')")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "none"
+
+
 def test_lv_plot_is_reachable_after_import_and_loads_plotly_then():
-    done = _python("import sys, lossviz as lv; before = 'plotly' in sys.modules; import lossviz.plot as p; "
+    done = _python("import sys, lossviz as lv; before = 'plotly' in sys.modules; "
+                   "import lossviz.viz.plot as p; "
                    "print(before, lv.plot is p, 'plotly' in sys.modules, 'plot' in dir(lv))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True", "True", "True"]
@@ -180,12 +199,12 @@ def test_every_public_name_has_a_docstring_with_an_example():
         assert ">>>" in doc or (name in ("Race", "ModelLandscape", "Trajectory") and doc), name
 
 
-@pytest.mark.parametrize("module", ["lossviz", "lossviz.api", "lossviz.plot", "lossviz.plot._render",
+@pytest.mark.parametrize("module", ["lossviz", "lossviz.api", "lossviz.viz.plot", "lossviz.viz.plot._render",
                                     "lossviz.cli"])
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
-    assert result.attempted > 0 or module == "lossviz.plot._render"
+    assert result.attempted > 0 or module == "lossviz.viz.plot._render"
 
 
 def test_the_readme_example_runs():

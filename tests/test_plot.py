@@ -1,4 +1,4 @@
-"""lossviz.plot's figures: plotly Figures that pass plotly's validation and show what was run."""
+"""lv.plot's figures (lossviz.viz.plot): Figures that pass plotly's validation and show what was run."""
 from __future__ import annotations
 
 import numpy as np

@@ -4,8 +4,8 @@ Every CSV goes through :func:`lossviz.csvdata.to_csv`, which escapes any cell or
 run as a formula and writes numbers exactly. Files are built when their button is clicked, not on every
 rerun. A figure's HTML embeds plotly.js and the figure's own JSON (the spec the page draws), so it opens
 offline and holds exactly the page's data. Images (PNG at projector size, SVG) and animations (GIF and MP4
-of a figure's Play frames) are drawn on the server by :mod:`lossviz.plot` (plotly's image export in
-headless Chromium).
+of a figure's Play frames) are drawn on the server by ``lv.plot`` (:mod:`lossviz.viz.plot`: plotly's image
+export in headless Chromium).
 """
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def image_buttons(figures: Mapping[str, object], file_stem: str, container=None,
 
     ``figures`` maps a title to a figure (a spec, a Figure, or a function returning one; a row whose
     figure is None or empty is left out). An image is drawn only when its button is clicked, on the
-    server (:func:`lossviz.plot.to_image`), in the figure's still state: no Play buttons or sliders.
+    server (:func:`lossviz.viz.plot.to_image`), in the figure's still state: no Play buttons or sliders.
 
     The buttons are drawn only while the expander is open (its state is ``st.session_state`` under
     ``"slides::" + file_stem``): closed, it is one element on the page instead of seven a figure, which
@@ -163,7 +163,7 @@ def animation_button(build: Callable[[], object] | object, file_stem: str, key: 
     Parameters
     ----------
     build : figure, or a function returning one
-        A figure with Play frames (a spec or a Figure; :func:`lossviz.plot.animation` for a race), built
+        A figure with Play frames (a spec or a Figure; :func:`lossviz.viz.plot.animation` for a race), built
         only when the animation is asked for.
     file_stem : str
         File name without extension; also names the control's state.

@@ -159,7 +159,7 @@ class _Page:
 
 def _browser_error(exc: BaseException) -> RuntimeError:
     return RuntimeError(
-        "lossviz.plot draws pictures with Plotly's image export (kaleido), which needs a Chromium browser: "
+        "lv.plot draws pictures with Plotly's image export (kaleido), which needs a Chromium browser: "
         "install one (Debian: apt-get install chromium) or point BROWSER_PATH at it. "
         f"({type(exc).__name__}: {exc})")
 
@@ -395,7 +395,7 @@ def _frame_figures(plain: dict, max_frames: int | None) -> tuple[dict, list[dict
     updates it applies (with a step counter added unless the frames draw their own)."""
     frames = list(plain.get("frames") or [])
     if not frames:
-        raise ValueError("the figure has no animation frames (use lossviz.plot.animation, or a figure "
+        raise ValueError("the figure has no animation frames (use lv.plot.animation, or a figure "
                          "with Play frames)")
     if max_frames is not None and len(frames) > max_frames:
         keep = np.unique(np.linspace(0, len(frames) - 1, max_frames).round().astype(int))
@@ -694,7 +694,7 @@ def save_animation(fig: Any, path: str | os.PathLike, *, fps: float = 12.0, widt
     """Write the figure's animation to ``path``: ``.gif`` or ``.mp4``, ``width`` x ``height`` pixels, ``fps``
     frames a second, the last frame held ``hold`` seconds. Returns the path.
 
-    The frames are the figure's own (:func:`lossviz.plot.animation` gives a race's); ``max_frames`` keeps
+    The frames are the figure's own (:func:`lossviz.viz.plot.animation` gives a race's); ``max_frames`` keeps
     at most that many, evenly spaced. ``progress`` is called with the fraction done.
 
     >>> import pathlib, tempfile

@@ -35,12 +35,12 @@ import numpy as np
 try:
     import plotly.graph_objects as go
 except ModuleNotFoundError as exc:  # the core installs without plotly
-    raise ModuleNotFoundError("lossviz.plot needs plotly: pip install 'lossviz[plot]'") from exc
+    raise ModuleNotFoundError("lv.plot needs plotly: pip install 'lossviz[plot]'") from exc
 
 from lossviz import landscape as _landscape
 from lossviz.api import ModelLandscape, Race, _box_axes, _named_paths
 from lossviz.lessons.explorer import Minima, RaceEntry
-from lossviz.plot._render import (
+from lossviz.viz.plot._render import (
     ANIMATION_FORMATS, IMAGE_FORMATS, render_animation, render_frames, save_animation, save_image, to_image,
 )
 from lossviz.viz import explorer as _explorer_figures
