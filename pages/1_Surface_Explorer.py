@@ -1,7 +1,7 @@
 """Surface Explorer: race optimizers down a 2-D test function and inspect every step."""
 import streamlit as st
 
-from lossviz import plot, surfaces, torch_export
+from lossviz import plot, surfaces
 from lossviz.lessons import explorer
 from lossviz.ui import cache, controls, export, surface_picker, text, url, widgets
 from lossviz.ui.errors import shown_errors
@@ -129,9 +129,9 @@ def race_section() -> None:
                           "Distance curves": distance if len(minima.points) else None,
                           "Learning-rate tuning": tuning if tune else None}, "lossviz_explorer")
     with shown_errors():
-        export.code_block("\n\n".join(torch_export.comment(e.label) + "\n" + torch_export.torch_code(
-            e.optimizer, e.schedule, steps=steps, x0=choice.start, objective_expr=surface.torch_expr or None)
-            for e in entries))
+        export.code_block(export.torch_scripts([(e.label, e.optimizer, e.schedule) for e in entries],
+                                               steps=steps, x0=choice.start,
+                                               objective_expr=surface.torch_expr or None))
 
 
 race_section()

@@ -1,5 +1,10 @@
 """Surface Explorer through AppTest: every control path reaches a figure, nothing reaches a traceback."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -189,6 +194,34 @@ def test_the_pytorch_code_names_every_racer_and_its_torch_optimizer():
     (code,) = [c.value for c in at.code]
     assert "# 1. SGD" in code and "# 2. Adam" in code
     assert "torch.optim.SGD(" in code and "torch.optim.Adam(" in code
+
+
+CUSTOM = {"surface": "custom", "formula": "(x - 1)^2 + 5*(y + 0.5)^2", "racers": "3", "steps": "40"}
+
+
+@pytest.mark.parametrize("query", [None, {**CUSTOM, "tune": "1"}, CUSTOM])
+def test_the_pytorch_code_prints_where_each_racer_ends_on_the_map(query):
+    """The page's one script, run in its own process as the user would, prints each racer's label and final
+    point: the end of that racer's path on the map (a tuned race too: each at its tuned rate). The last
+    case races both SGD slots at lr 1.8 on a surface whose limit is 0.2: the map ends their paths where
+    they diverged (a gap), and torch's run ends as far away."""
+    at = _app(query)
+    _ok(at)
+    (code,) = [c.value for c in at.code]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ""})
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    printed = {label: json.loads(values) for label, values in zip(lines[::2], lines[1::2], strict=True)}
+    paths = _paths(at)
+    assert list(printed) == list(paths) and len(paths) == (3 if query else 2)
+    diverged = [label for label, path in paths.items() if not np.isfinite(path[-1]).all()]
+    assert diverged == (["1. SGD (lr 1.8)", "2. SGD (lr 1.8, momentum 0.5)"] if query is CUSTOM else [])
+    for label, final in printed.items():
+        if label in diverged:
+            assert not np.isfinite(final).all() or np.linalg.norm(final) > 1e12, (label, final)
+        else:
+            np.testing.assert_allclose(final, paths[label][-1], rtol=1e-9, atol=1e-12)
 
 
 def test_a_slot_hidden_and_shown_again_keeps_its_settings():
