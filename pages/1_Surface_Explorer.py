@@ -71,12 +71,8 @@ def race_section() -> None:
     steps = int(widgets.slider(fields["steps"], steps_slot))
     page.part_link(active)
     settings = tuple(controls.for_steps(slot, s, steps) for slot, s in enumerate(drawn, start=1))
-    race = None
-    with shown_errors():
-        race = cache.explorer_race(choice.key, settings, choice.start, steps, tune)
-    if race is None:
-        page.stale_picture()
-    surface, xs, ys, Z, minima, settings, sweeps, entries, frames = race
+    surface, xs, ys, Z, minima, settings, sweeps, entries, frames = page.computed(
+        lambda: cache.explorer_race(choice.key, settings, choice.start, steps, tune))
 
     if choice.name == "custom":
         text.literal(f"Your formula: f(x, y) = {choice.formula}", muted=False)

@@ -51,15 +51,10 @@ def work(rates: int, swept: int, picked: int) -> list[budget.Estimate]:
     return [budget.runs(surface, steps + 20, n, ("steps", steps, 8), knob, calls=c) for n, knob, c in parts]
 
 
-curvature = None
-with shown_errors():
-    surface = cache.build_surface(choice.key)
-    factors = lesson.scrub_factors(max(len(chosen), 1), steps)
-    if budget.affordable(work(len(chosen), url.current("n_lrs"), len(url.current("schedules")))):
-        xs, ys, Z = cache.surface_grid(choice.key, 81)
-        curvature = cache.curvature(choice.key, choice.start)
-if curvature is None:
-    page.stale_picture()
+surface, factors = page.computed(lambda: cache.build_surface(choice.key)), lesson.scrub_factors(
+    max(len(chosen), 1), steps)
+xs, ys, Z, curvature = page.computed(lambda: (*cache.surface_grid(choice.key, 81), cache.curvature(
+    choice.key, choice.start)), work(len(chosen), url.current("n_lrs"), len(url.current("schedules"))))
 stars, floor = cache.reference_minimum(choice.key, choice.start)
 start, limit, lines = choice.start, curvature.max_stable_lr, figures.theory_lines(curvature)
 where, maps = (choice.key, start), {"minima": stars, "log_scale": surface.log_scale}

@@ -53,14 +53,9 @@ def work(side: int) -> list[budget.Estimate]:
                         calls=1 + side**2 * steps // 10**6)]
 
 
-curvature = None
-with shown_errors():
-    surface = cache.build_surface(choice.key)
-    if budget.affordable(work(int(url.current("side")))):
-        xs, ys, Z = cache.surface_grid(choice.key, 81)
-        curvature = cache.curvature(choice.key, choice.start)
-if curvature is None:
-    page.stale_picture()
+surface = page.computed(lambda: cache.build_surface(choice.key))
+xs, ys, Z, curvature = page.computed(lambda: (*cache.surface_grid(choice.key, 81), cache.curvature(
+    choice.key, choice.start)), work(int(url.current("side"))))
 stars, floor = cache.reference_minimum(choice.key, choice.start)
 start, lr, where = choice.start, fraction * curvature.max_stable_lr, (choice.key, choice.start)
 maps = {"minima": stars, "min_value": floor, "log_scale": surface.log_scale, "start": start,

@@ -46,15 +46,7 @@ page.write_link()
 page.scenario_note()
 
 
-# The kit's cached calls (the landscape warmed at server start for the default scenario).
-landscape_of, view_at, decay_race = cache.regularization_landscape, cache.regularization_view, \
-    cache.regularization_decay
-
-land = None
-with shown_errors():
-    land = landscape_of(features, l1_ratio)
-if land is None:
-    page.stale_picture()
+land = page.computed(lambda: cache.regularization_landscape(features, l1_ratio))  # warmed at server start
 names = tuple(text.plotly_label(n) for n in features)
 
 
@@ -63,11 +55,7 @@ def penalty_section() -> None:
     """λ and what it moves: moving it reruns this part only, not the weight-decay race below."""
     strength = float(widgets.slider(FIELD["strength"], strength_slot, step=0.01))
     page.part_link()
-    view = None
-    with shown_errors():
-        view = view_at(features, l1_ratio, penalty, strength)
-    if view is None:
-        page.stale_picture()
+    view = page.computed(lambda: cache.regularization_view(features, l1_ratio, penalty, strength))
     left, right = st.columns([3, 2])
     left.subheader("Where the penalty meets the data")
     page.chart(figures.geometry(view, penalty=penalty, names=names), "geometry_chart", left, main=True)
@@ -109,7 +97,7 @@ def weight_decay_section() -> None:
     race, work = None, budget.Estimate(lesson.decay_seconds(steps), knobs=(budget.Knob("steps", steps, 10),))
     with shown_errors():
         if budget.affordable(work):
-            race = decay_race(features, decay, lr, steps, start)
+            race = cache.regularization_decay(features, decay, lr, steps, start)
     if race is None:
         return
     result, (xs, ys, Z) = race

@@ -48,10 +48,6 @@ page.write_link()
 page.scenario_note(ignore=("cloud_at",))
 
 
-# The kit's cached calls (the problem and the noise balls warmed at server start for the default scenario).
-problem_of, paths_of, balls_of, clouds_of = cache.batch_problem, cache.batch_paths, cache.batch_balls, \
-    cache.batch_clouds
-
 if not batches:
     text.notice("batch sizes: choose at least one", "error")
     page.stale_picture()
@@ -65,13 +61,10 @@ def work(steps: int) -> budget.Estimate:
         budget.Knob("batch sizes", len(sizes)), budget.Knob("steps", steps, FIELD["steps"].low)))
 
 
-found = None
-with shown_errors():
-    if budget.affordable(work(int(url.current("steps")))):
-        objective, data, w_star, f_star = problem_of(problem)
-        found = balls_of(problem, sampling, lr, sizes, seed)
-if found is None:
-    page.stale_picture()
+# The problem and its noise balls (both warmed at server start for the default scenario).
+objective, data, w_star, f_star, found = page.computed(lambda: (
+    *cache.batch_problem(problem), cache.batch_balls(problem, sampling, lr, sizes, seed)),
+    work(int(url.current("steps"))))
 names = tuple(text.plotly_label(n) for n in objective.param_names)
 st.caption(f"**{PROBLEMS[problem].title}.** {PROBLEMS[problem].description}")
 
@@ -86,7 +79,7 @@ def paths_section() -> None:
     view = None
     with shown_errors():
         if budget.affordable(work(steps)):
-            view = paths_of(problem, sampling, lr, steps, seed, start)
+            view = cache.batch_paths(problem, sampling, lr, steps, seed, start)
     left, right = st.columns(2)
     if view is None:  # the last good paths, greyed out, until the settings are fixed
         page.stale_chart("paths", left)
@@ -114,7 +107,7 @@ def cloud_section() -> None:
     page.write_link()
     point = start if where == "start" else tuple(float(v) for v in w_star)
     with shown_errors():
-        clouds = clouds_of(problem, sampling, sizes, point, seed)
+        clouds = cache.batch_clouds(problem, sampling, sizes, point, seed)
         left, right = st.columns([3, 2])
         page.chart(figures.cloud_chart(clouds, colors, names), "cloud", left)
         right.markdown(lesson.cloud_caption(where, point, sampling))

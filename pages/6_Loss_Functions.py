@@ -39,11 +39,7 @@ with st.sidebar:
 with st.container():  # one element whatever it shows, so the charts below keep their places (and frames)
     described = page.scenario_note()
 
-curves = None
-with shown_errors():
-    curves = lesson.curves(regression, classification, delta, span)
-if curves is None:
-    page.stale_picture()
+curves = page.computed(lambda: lesson.curves(regression, classification, delta, span))
 st.subheader("Regression losses, as functions of the residual")
 with st.container():
     if regression:

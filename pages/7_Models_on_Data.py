@@ -59,17 +59,12 @@ if data is None:
             "only.")
     st.stop()
 
-ex = None
-with shown_errors():
-    work = budget.data_estimate(*lesson.explore_work(
-        data.rows, steps=steps, runs=racers, multipliers=len(lesson.LR_MULTIPLIERS), outliers=outliers,
-        regression=task == "regression"),
-        run_knobs=(budget.Knob("steps", steps), budget.Knob("optimizers", racers)),
-        data_knobs=(budget.Knob("samples", data.rows, 20),) if data.synthetic else ())
-    if budget.affordable(work):
-        ex = upload.explore(data, loss, delta, outliers, size, settings, start, steps)
-if ex is None:
-    page.stale_picture()
+work = budget.data_estimate(*lesson.explore_work(
+    data.rows, steps=steps, runs=racers, multipliers=len(lesson.LR_MULTIPLIERS), outliers=outliers,
+    regression=task == "regression"),
+    run_knobs=(budget.Knob("steps", steps), budget.Knob("optimizers", racers)),
+    data_knobs=(budget.Knob("samples", data.rows, 20),) if data.synthetic else ())
+ex = page.computed(lambda: upload.explore(data, loss, delta, outliers, size, settings, start, steps), work)
 land, paths = ex.landscape, figures.paths(ex)
 view_key, height = repr((data.key, loss, delta, outliers, size)), 560 - 100 * page.present
 

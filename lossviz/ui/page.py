@@ -27,7 +27,8 @@ from typing import Any
 import streamlit as st
 
 from lossviz.settings import LessonScenario
-from lossviz.ui import catalog, nav, text, url
+from lossviz.ui import budget, catalog, nav, text, url
+from lossviz.ui.errors import shown_errors
 from lossviz.ui.live_plotly import live_plotly_chart
 from lossviz.ui.url import Field
 
@@ -170,6 +171,20 @@ class Page:
             for index, (key, spec) in enumerate(remembered.items()):
                 live_plotly_chart(spec, key=key, container=columns[index % 2], stale=True)
         st.stop()
+
+    def computed(self, compute: Callable[[], Any], work: Any = None) -> Any:
+        """What ``compute()`` returns, or else the last good picture greyed out and the run stopped
+        (:meth:`stale_picture`): when ``work`` (a :class:`lossviz.ui.budget.Estimate`, or several) is over
+        the budget (the notice says which setting to lower, :func:`lossviz.ui.budget.affordable`), when
+        ``compute`` refuses a setting (its ValueError or TypeError shown as a literal notice,
+        :func:`lossviz.ui.errors.shown_errors`), or when it returns None (it has shown why)."""
+        value = None
+        with shown_errors():
+            if work is None or budget.affordable(work):
+                value = compute()
+        if value is None:
+            self.stale_picture()
+        return value
 
     def stale_chart(self, key: str, container=None) -> bool:
         """Chart ``key``'s last good picture greyed out, while the part of the page that draws it has an
