@@ -3,7 +3,7 @@ import streamlit as st
 
 from lossviz import plot, surfaces
 from lossviz.lessons import explorer
-from lossviz.ui import cache, controls, export, surface_picker, text, url, widgets
+from lossviz.ui import cache, controls, export, surface_picker, url, widgets
 from lossviz.ui.errors import shown_errors
 from lossviz.ui.page import open_page
 from lossviz.viz import explorer as figures
@@ -74,10 +74,7 @@ def race_section() -> None:
     surface, xs, ys, Z, minima, settings, sweeps, entries, frames = page.computed(
         lambda: cache.explorer_race(choice.key, settings, choice.start, steps, tune))
 
-    if choice.name == "custom":
-        text.literal(f"Your formula: f(x, y) = {choice.formula}", muted=False)
-    else:
-        st.caption(f"**{surface.title}.** {surface.lesson}")
+    choice.describe(surface)
     view_key = repr(choice.key)
     inspected = min(int(st.session_state.get("inspect_step", 0)), steps - 1)
     st.session_state["inspect_step"] = inspected

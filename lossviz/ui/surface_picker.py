@@ -15,7 +15,7 @@ import streamlit as st
 
 from lossviz import expr, surfaces
 from lossviz.surfaces import Surface
-from lossviz.ui import url, widgets
+from lossviz.ui import text, url, widgets
 from lossviz.ui.url import Field
 
 __all__ = ["SurfaceChoice", "surface_fields", "surface_picker", "clicked", "build", "START_BOUND",
@@ -52,6 +52,14 @@ class SurfaceChoice:
         if self.name == "custom":
             keys |= set(FORMULA_KEYS)
         return keys
+
+    def describe(self, surface: Surface) -> None:
+        """One line on the chosen surface: a typed formula as the user wrote it (literal text, never read as
+        Markdown), a named surface's title and lesson."""
+        if self.name == "custom":
+            text.literal(f"Your formula: f(x, y) = {self.formula}", muted=False)
+        else:
+            st.caption(f"**{surface.title}.** {surface.lesson}")
 
 
 def build(key: tuple) -> Surface:
