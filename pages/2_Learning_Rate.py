@@ -51,8 +51,8 @@ def work(rates: int, swept: int, picked: int) -> list[budget.Estimate]:
     return [budget.runs(surface, steps + 20, n, ("steps", steps, 8), knob, calls=c) for n, knob, c in parts]
 
 
-surface, factors = page.computed(lambda: cache.build_surface(choice.key)), lesson.scrub_factors(
-    max(len(chosen), 1), steps)
+surface = page.computed(lambda: cache.build_surface(choice.key))
+factors = lesson.scrub_factors(max(len(chosen), 1), steps)
 xs, ys, Z, curvature = page.computed(lambda: (*cache.surface_grid(choice.key, 81), cache.curvature(
     choice.key, choice.start)), work(len(chosen), url.current("n_lrs"), len(url.current("schedules"))))
 stars, floor = cache.reference_minimum(choice.key, choice.start)
