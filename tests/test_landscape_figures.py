@@ -280,3 +280,29 @@ def test_projector_type_lifts_a_legend_off_the_x_title_and_fits_long_y_titles_to
     # A legend under a plot with no x title (the small multiples') stays where it was.
     bare = {"data": [], "layout": {"legend": {"y": -0.1, "yanchor": "top"}, "xaxis": {}}}
     assert projector(bare)["layout"]["legend"]["y"] == -0.1
+
+
+def test_normal_type_breaks_a_y_title_longer_than_its_panel_and_leaves_the_others():
+    """Outside projector mode too, a y title longer than its panel is tall stood out of the figure, cut at
+    both ends (the Explorer's distance chart on a typed formula). It is broken into lines that fit, read at
+    plotly's axis title size (1.2 x the figure's type) or its own, and its axis makes room for them."""
+    from lossviz.ui.page import fitted
+
+    long = "distance to the nearest lowest minimum found in the view"
+    spec = {"data": [], "layout": {"height": 330, "margin": {"t": 40, "b": 50},
+                                   "yaxis": {"title": {"text": long}},
+                                   "yaxis2": {"title": {"text": "loss"}, "domain": [0.0, 0.5]}}}
+    layout = fitted(spec)["layout"]
+    lines = layout["yaxis"]["title"]["text"].split("<br>")
+    assert len(lines) in (2, 3) and " ".join(lines) == long and layout["yaxis"]["automargin"] is True
+    assert max(map(len, lines)) * 0.55 * 14 <= 0.9 * (330 - 90)  # each line fits the panel at 14 px
+    assert layout["yaxis2"] == spec["layout"]["yaxis2"]  # a short title stays as it was
+    assert spec["layout"]["yaxis"]["title"]["text"] == long  # the spec given is not touched
+    roomy = {**spec, "layout": {**spec["layout"], "height": 900}}
+    assert fitted(roomy) is roomy  # nothing too long: the same spec back
+    # Its own size counts: at 30 px even a tall panel needs lines.
+    big = {**roomy, "layout": {**roomy["layout"], "yaxis": {"title": {"text": long, "font": {"size": 30}}}}}
+    assert "<br>" in fitted(big)["layout"]["yaxis"]["title"]["text"]
+    # The Explorer's distance chart as its builder makes it (curves_spec's own height and margins).
+    chart = lv.curves_spec([("a", "#000", np.array([3.0, 2.0]))], ylabel=long)
+    assert "<br>" in fitted(chart)["layout"]["yaxis"]["title"]["text"]

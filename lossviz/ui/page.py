@@ -32,7 +32,7 @@ from lossviz.ui.errors import shown_errors
 from lossviz.ui.live_plotly import live_plotly_chart
 from lossviz.ui.url import Field
 
-__all__ = ["Page", "open_page", "PRESENT"]
+__all__ = ["Page", "open_page", "PRESENT", "fitted", "projector"]
 
 PRESENT = url.bool_field("present", False, "projector mode")
 
@@ -155,10 +155,9 @@ class Page:
         or columns), so it is painted first but not moved.
         """
         self.drawn[key] = spec
-        if self.present:
-            spec = projector(spec, grow=not main)
-            if main and not placed and self.top is not None:
-                container = self.top
+        spec = projector(spec, grow=not main) if self.present else fitted(spec)
+        if self.present and main and not placed and self.top is not None:
+            container = self.top
         st.session_state.setdefault(self._picture_key, {})[key] = spec
         return live_plotly_chart(spec, key=key, container=container, clickable=clickable, main=main)
 
@@ -375,6 +374,32 @@ def _clear_of_the_axes(layout: dict, grow: bool) -> None:
         low, high = axis.get("domain", [0, 1])
         wrapped = _wrapped(str(axis["title"]["text"]), share * (high - low) * plot_px)
         layout[name] = {**axis, "title": {**axis["title"], "text": wrapped}}
+
+
+def fitted(spec: dict) -> dict:
+    """``spec`` with every y axis title that is longer than its panel is tall broken into lines that fit (a
+    copy when one is; the spec itself otherwise): such a title stands out of the figure, cut at both ends
+    (the Explorer's distance chart on a typed formula: "distance to the nearest lowest minimum found in the
+    view"). Titles are read at their own size, else plotly's for an axis title (1.2 x the figure's type);
+    a wrapped title's axis makes room for it (``automargin``). Projector mode does this at its own type
+    (:func:`projector`)."""
+    layout = spec.get("layout") or {}
+    font = (layout.get("font") or {}).get("size") or 12
+    margin = layout.get("margin") or {}
+    plot_px = layout.get("height", 450) - margin.get("t", 100) - margin.get("b", 80)
+    changed = {}
+    for name, axis in layout.items():
+        title = axis.get("title") if name.startswith("yaxis") and isinstance(axis, dict) else None
+        title = {"text": title} if isinstance(title, str) else title
+        if not isinstance(title, dict) or not title.get("text"):
+            continue
+        low, high = axis.get("domain", [0, 1])
+        size = (title.get("font") or {}).get("size") or round(1.2 * font)
+        text = str(title["text"])
+        wrapped = _wrapped(text, 0.9 * (high - low) * plot_px, size)
+        if wrapped != text:
+            changed[name] = {**axis, "title": {**title, "text": wrapped}, "automargin": True}
+    return {**spec, "layout": {**layout, **changed}} if changed else spec
 
 
 def projector(spec: dict, grow: bool = False) -> dict:

@@ -120,7 +120,9 @@ def with_delta_scrubber(spec: dict, curves: Curves) -> dict:
 def example_spec(per_sample: pd.DataFrame, height: int = 340) -> dict:
     """Each sample's share of each loss (%), as grouped bars: where one large error dominates MSE."""
     columns = {"squared": "mse", "absolute": "mae", "huber": "huber", "log_cosh": "log_cosh"}
-    samples = [f"sample {i + 1}" for i in range(len(per_sample))]
+    # The samples' numbers under an axis titled "sample": the chart stands in a narrow column, where
+    # "sample 1", "sample 2", ... turned on their side ran into the title and out of the chart.
+    samples = [str(i + 1) for i in range(len(per_sample))]
     data = []
     for column, key in columns.items():
         values = per_sample[column].to_numpy(dtype=float)
@@ -130,13 +132,13 @@ def example_spec(per_sample: pd.DataFrame, height: int = 340) -> dict:
             "type": "bar", "x": samples, "y": share, "name": INFO[key].title,
             "marker": {"color": LOSS_COLORS[key]}, "customdata": values,
             "hovertemplate": f"{INFO[key].title}: %{{y:.1f}}% (term %{{customdata:.4g}})"
-                             "<extra>%{x}</extra>",
+                             "<extra>sample %{x}</extra>",
         })
     layout = {
         "barmode": "group", "height": height, "template": "none",
         "margin": {"l": 70, "r": 20, "t": 40, "b": 50},
         "yaxis": {"title": {"text": "share of the loss (%)"}, "range": [0, 100]},
-        "xaxis": {"title": {"text": "sample"}},
+        "xaxis": {"title": {"text": "sample"}, "type": "category", "automargin": True},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     }
     return {"data": data, "layout": layout}

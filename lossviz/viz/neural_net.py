@@ -35,6 +35,7 @@ __all__ = [
 CLASS_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 _TOP_LEGEND = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
 _BOTTOM_LEGEND = {"orientation": "h", "y": -0.15, "yanchor": "top", "x": 0}
+_TOP_LEGEND = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
 _WHITE_STAR = {"symbol": "star", "size": 16, "color": "white", "line": {"color": "#111", "width": 1.5}}
 _LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": "D2"}
 # The most positions a client-side step scrubber holds (every step of a shorter run).
@@ -289,7 +290,10 @@ def honesty_spec(series: Sequence[tuple[str, str, np.ndarray, np.ndarray, np.nda
                           legendgroup=label, connectgaps=True))
         data.append(_line(steps, 100 * np.asarray(distance, float), label, color, showlegend=False,
                           legendgroup=label, xaxis="x2", yaxis="y2"))
-    layout = _layout(height, _BOTTOM_LEGEND, margin={"l": 70, "r": 20, "t": 30, "b": 50},
+    # The legend above the top panel: under the plot it shared the bottom with the step axis's title, and
+    # where its four long entries took two rows (a 1366-pixel screen) plotly made room for them by
+    # shrinking the plot, which brought the legend up onto that title.
+    layout = _layout(height, _TOP_LEGEND, margin={"l": 70, "r": 20, "t": 30, "b": 50},
                      xaxis={"anchor": "y", "matches": "x2", "showticklabels": False},
                      yaxis={**_title("loss (log scale)"), **_LOG_AXIS, "domain": [0.44, 1.0], "anchor": "x"},
                      xaxis2={**_title("step"), "anchor": "y2"},
