@@ -1,12 +1,13 @@
 """Every chart's text inside its chart and clear of the rest, in normal type, at the projector's 1600 width
 and a laptop's 1366x768: no axis title cut at the chart's edge, over its own tick labels, or over another
-title or the legend. Projector mode has its own test (test_projector.py)."""
+title or the legend, and no annotation (a panel's title) cut at the chart's top. Projector mode has its
+own test (test_projector.py)."""
 import pytest
 
 from bench.browser import PLOTS_SCRIPT
 from lossviz.ui.catalog import PAGES
 from tests.e2e.conftest import wait_for_app
-from tests.e2e.test_projector import TEXTS_OVERLAP, TITLES_ON_TICKS
+from tests.e2e.test_projector import ANNOTATIONS_CUT, TEXTS_OVERLAP, TITLES_ON_TICKS
 
 # Axis and figure titles that stand out of their chart (cut off by its edge).
 TITLES_CUT = """() => window.__lvPlots().flatMap(gd => {
@@ -35,6 +36,7 @@ def test_every_charts_titles_fit_it_at_both_widths(app_url, browser, link):
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(1500)  # the charts follow their frames' new width
         found = {check: page.evaluate(script) for check, script in
-                 (("cut", TITLES_CUT), ("on ticks", TITLES_ON_TICKS), ("overlap", TEXTS_OVERLAP))}
-        assert found == {"cut": [], "on ticks": [], "overlap": []}, (link, width)
+                 (("cut", TITLES_CUT), ("on ticks", TITLES_ON_TICKS), ("overlap", TEXTS_OVERLAP),
+                  ("annotation cut", ANNOTATIONS_CUT))}
+        assert found == {"cut": [], "on ticks": [], "overlap": [], "annotation cut": []}, (link, width)
     page.close()
