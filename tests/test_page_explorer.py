@@ -199,7 +199,10 @@ def test_the_pytorch_code_names_every_racer_and_its_torch_optimizer():
 CUSTOM = {"surface": "custom", "formula": "(x - 1)^2 + 5*(y + 0.5)^2", "racers": "3", "steps": "40"}
 
 
-@pytest.mark.parametrize("query", [None, {**CUSTOM, "tune": "1"}, CUSTOM])
+DIVERGING = {**CUSTOM, "o1_sgd_lr": "1.8", "o2_sgd_lr": "1.8"}
+
+
+@pytest.mark.parametrize("query", [None, {**CUSTOM, "tune": "1"}, DIVERGING])
 def test_the_pytorch_code_prints_where_each_racer_ends_on_the_map(query):
     """The page's one script, run in its own process as the user would, prints each racer's label and final
     point: the end of that racer's path on the map (a tuned race too: each at its tuned rate). The last
@@ -216,12 +219,26 @@ def test_the_pytorch_code_prints_where_each_racer_ends_on_the_map(query):
     paths = _paths(at)
     assert list(printed) == list(paths) and len(paths) == (3 if query else 2)
     diverged = [label for label, path in paths.items() if not np.isfinite(path[-1]).all()]
-    assert diverged == (["1. SGD (lr 1.8)", "2. SGD (lr 1.8, momentum 0.5)"] if query is CUSTOM else [])
+    assert diverged == (["1. SGD (lr 1.8)", "2. SGD (lr 1.8, momentum 0.5)"] if query is DIVERGING else [])
     for label, final in printed.items():
         if label in diverged:
             assert not np.isfinite(final).all() or np.linalg.norm(final) > 1e12, (label, final)
         else:
             np.testing.assert_allclose(final, paths[label][-1], rtol=1e-9, atol=1e-12)
+
+
+def test_a_link_to_a_typed_formula_races_at_the_rates_switching_to_it_gives():
+    """A shared link to a formula, with no rates in it, races at the rates the sidebar's switch to a typed
+    formula gives, not at the default scenario's (SGD at 1.8 on the ravine: on x² + 3y² both racers
+    diverged at once)."""
+    linked = _app({"surface": "custom", "formula": "x^2 + 3*y^2"})
+    switched = _app()
+    switched.selectbox(key="surface").select("custom").run()
+    _ok(linked)
+    _ok(switched)
+    for key in ("o1_sgd_lr", "o2_sgd_lr"):
+        assert linked.session_state[key] == switched.session_state[key] < 1.0, key
+    assert all(np.isfinite(path).all() for path in _paths(linked).values())
 
 
 def test_a_slot_hidden_and_shown_again_keeps_its_settings():

@@ -193,12 +193,17 @@ def _racer_defaults(name: str, surface: str, kappa: float, rotation: float) -> d
 def link_defaults(defaults: dict, query: dict, names: Sequence[str],
                   defaults_for: Callable[[str, str], dict]) -> dict:
     """A link naming another surface than the default scenario's: its start and racers' rates from that
-    surface's defaults (the rest of the scenario stays)."""
+    surface's defaults (the rest of the scenario stays). A typed formula gets the rates switching to it
+    in the sidebar gives (a cautious one) and keeps the scenario's start, inside the default view: a
+    link to a formula raced at the scenario's rates (1.8 for the ravine's SGD) and most formulas
+    diverged at once."""
     from lossviz.ui import controls
 
     name = query.get("surface")
-    if name not in names or name in ("custom", defaults["surface"]):
+    if name not in names or name == defaults["surface"]:
         return defaults
-    start = surfaces.get(name).default_start
     lrs = {k: defaults_for(o, name)["lr"] for k in defaults if (o := controls.lr_key_optimizer(k))}
+    if name == "custom":
+        return defaults | lrs
+    start = surfaces.get(name).default_start
     return defaults | {"x0": start[0], "y0": start[1]} | lrs
