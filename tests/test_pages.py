@@ -75,3 +75,19 @@ def test_every_page_names_one_main_figure_which_projector_mode_puts_first():
             assert len([key for key, main in charts if main]) == 1, (page.path, query, charts)
             if query:
                 assert charts[0][1], (page.path, charts)
+
+
+def test_a_link_saying_present_true_opens_projector_mode_as_present_1_does():
+    """A teacher types ?present=true (or yes, on) into the address bar: projector mode, no refusal, and
+    the link is written back as present=1. Before, it was refused ("must be 0 or 1") and the page opened
+    in normal type."""
+    from tests.pagetest import warnings
+
+    page = str(ROOT / "pages/4_Regularization.py")
+    for value in ("true", "Yes", "on"):
+        at = AppTest.from_file(page, default_timeout=180)
+        at.query_params["present"] = value
+        at.run()
+        assert not at.exception and not warnings(at), value
+        assert at.session_state["present"] is True, value
+        assert at.query_params["present"] in ("1", ["1"]), value

@@ -61,3 +61,19 @@ def test_a_preset_sets_drawn_and_undrawn_lazy_fields_without_filling_session_sta
     assert "k40" not in at.session_state["in_state"]  # not drawn: remembered only
     assert at.session_state["_url_memory::test"]["k40"] == 0.75
     assert not at.exception
+
+
+def test_an_on_off_link_value_reads_the_words_a_person_types_and_refuses_the_rest():
+    import pytest
+
+    from lossviz.ui import url
+
+    field = url.bool_field("present", False, "projector mode")
+    for text in ("1", "true", "True", "YES", " on "):
+        assert field.parse(text) is True, text
+    for text in ("0", "false", "FALSE", "no", "Off"):
+        assert field.parse(text) is False, text
+    for text in ("", "2", "tru", "y", "1.0", "on off", "<b>yes</b>"):
+        with pytest.raises(ValueError, match="must be 1 or 0"):
+            field.parse(text)
+    assert field.dump(True) == "1" and field.dump(False) == "0"  # the link is written as before

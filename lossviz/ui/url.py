@@ -132,12 +132,17 @@ def choice_field(key: str, default: str, choices: Sequence[str], label: str = ""
     return Field(key, default, parse, label=label, choices=options)
 
 
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def bool_field(key: str, default: bool, label: str = "") -> Field:
-    """On or off, written 1 or 0."""
+    """On or off, written 1 or 0; a link may also say true/false, yes/no or on/off (any case), as a
+    teacher typing ``?present=true`` into the address bar would."""
     def parse(text: str) -> bool:
-        if text not in ("0", "1"):
-            raise ValueError("must be 0 or 1")
-        return text == "1"
+        word = text.strip().lower()
+        if word not in _ON + _OFF:
+            raise ValueError("must be 1 or 0 (or true/false, yes/no, on/off)")
+        return word in _ON
 
     return Field(key, default, parse, lambda v: "1" if v else "0", label=label)
 
