@@ -239,6 +239,24 @@ def test_a_link_to_a_typed_formula_races_at_the_rates_switching_to_it_gives():
     for key in ("o1_sgd_lr", "o2_sgd_lr"):
         assert linked.session_state[key] == switched.session_state[key] < 1.0, key
     assert all(np.isfinite(path).all() for path in _paths(linked).values())
+    assert (linked.session_state["x0"], linked.session_state["y0"]) == \
+        (switched.session_state["x0"], switched.session_state["y0"])
+
+
+@pytest.mark.parametrize("view, start", [
+    ({"xmin": "0", "xmax": "1", "ymin": "0", "ymax": "1"}, (0.2, 0.8)),
+    ({"xmin": "10", "xmax": "20", "ymin": "-7", "ymax": "-2"}, (12.0, -3.0)),
+    # A bound the link gets wrong is replaced by its default, here as on the page.
+    ({"xmin": "nan", "xmax": "1", "ymin": "-1", "ymax": "oops"}, (-3.0 + 0.2 * 4.0, 3.0 - 0.2 * 4.0)),
+])
+def test_a_link_to_a_typed_formula_starts_inside_the_links_own_view(view, start):
+    """A link that narrows or moves the view and gives no start raced from the scenario's (-2.8, 2),
+    outside the map; switching to a formula in the sidebar starts a fifth in from the view's corner."""
+    at = _app({"surface": "custom", "formula": "(x-15)^2 + (y+4)^2 + x*y/100", **view})
+    assert not at.exception
+    assert (at.session_state["x0"], at.session_state["y0"]) == pytest.approx(start)
+    given = _app({"surface": "custom", "formula": "x^2 + y^2", **view, "x0": "0.5", "y0": "0.25"})
+    assert (given.session_state["x0"], given.session_state["y0"]) == (0.5, 0.25)
 
 
 def test_a_slot_hidden_and_shown_again_keeps_its_settings():

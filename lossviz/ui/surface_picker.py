@@ -88,6 +88,10 @@ def surface_fields(names: Sequence[str], *, surface: str = "quadratic", kappa: f
     ]
 
 
+# The typed formula's view: x min, x max, y min, y max.
+_VIEW_FIELDS = [f for f in surface_fields(["custom"]) if f.key in FORMULA_KEYS[1:]]
+
+
 def clicked(click: dict, axis: str) -> float:
     """The ``axis`` ("x" or "y") of a click on a live chart, checked: a finite number (else ValueError)."""
     from lossviz._validation import check_scalar
@@ -115,11 +119,14 @@ def _memory(page: str) -> dict:
     return st.session_state.setdefault(f"_surface_memory::{page}", {})
 
 
-def _custom_start() -> tuple[float, float]:
-    """A fifth of the typed formula's view in from its top-left corner (as Surface.default_start)."""
-    x_lo, x_hi, y_lo, y_hi = (float(url.current(k, d))
-                              for k, d in zip(FORMULA_KEYS[1:], (-3.0, 3.0, -3.0, 3.0)))
+def custom_start(x_lo: float, x_hi: float, y_lo: float, y_hi: float) -> tuple[float, float]:
+    """A fifth of a typed formula's view in from its top-left corner (as Surface.default_start)."""
     return (x_lo + 0.2 * (x_hi - x_lo), y_hi - 0.2 * (y_hi - y_lo))
+
+
+def _custom_start() -> tuple[float, float]:
+    """:func:`custom_start` of the view the sidebar holds."""
+    return custom_start(*(float(url.current(f.key, f.default)) for f in _VIEW_FIELDS))
 
 
 def _switch(page: str, old: str, extra: Callable[[str, str], dict] | None) -> None:
@@ -194,9 +201,10 @@ def link_defaults(defaults: dict, query: dict, names: Sequence[str],
                   defaults_for: Callable[[str, str], dict]) -> dict:
     """A link naming another surface than the default scenario's: its start and racers' rates from that
     surface's defaults (the rest of the scenario stays). A typed formula gets the rates switching to it
-    in the sidebar gives (a cautious one) and keeps the scenario's start, inside the default view: a
-    link to a formula raced at the scenario's rates (1.8 for the ravine's SGD) and most formulas
-    diverged at once."""
+    in the sidebar gives (a cautious one) and its start, a fifth of the link's view in from the
+    view's top-left corner. Before, a link to a formula raced at the scenario's rates (1.8 for the
+    ravine's SGD), where most formulas diverge at once, from the scenario's start, outside a view the
+    link had narrowed."""
     from lossviz.ui import controls
 
     name = query.get("surface")
@@ -204,6 +212,10 @@ def link_defaults(defaults: dict, query: dict, names: Sequence[str],
         return defaults
     lrs = {k: defaults_for(o, name)["lr"] for k in defaults if (o := controls.lr_key_optimizer(k))}
     if name == "custom":
-        return defaults | lrs
+        # The start switching to the formula gives, in the link's own view (a value the link gets wrong
+        # is replaced by its default, as the page will); a start the link gives wins over it.
+        view, _ = url.parse_query(query, _VIEW_FIELDS, defaults)
+        start = custom_start(*(float(view[f.key]) for f in _VIEW_FIELDS))
+        return defaults | {"x0": start[0], "y0": start[1]} | lrs
     start = surfaces.get(name).default_start
     return defaults | {"x0": start[0], "y0": start[1]} | lrs
