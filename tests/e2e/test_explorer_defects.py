@@ -147,6 +147,14 @@ def test_an_invalid_formula_keeps_the_last_picture_greyed_with_the_error_above(a
                            "f.contentDocument.querySelector('#plot.stale'))", timeout=20_000)
     body = page.locator('[data-testid="stMainBlockContainer"]').inner_text()
     assert "The last picture that worked" in body
+    # The map's scrubber belongs to the greyed picture: greyed with it, as every plot of the stale picture.
+    greyed = page.evaluate("""() => [...document.querySelectorAll('iframe')].map(f => f.contentDocument)
+      .filter(d => d && d.querySelector('#plot.stale')).map(d => {
+        const scrub = d.getElementById('scrub');
+        return {shown: scrub.style.display === 'flex', opacity: Number(d.defaultView.getComputedStyle(scrub).opacity)};
+      })""")
+    assert any(g["shown"] for g in greyed), greyed
+    assert all(g["opacity"] < 0.5 for g in greyed if g["shown"]), greyed
     save_screenshot(page, "surface_explorer_stale_picture")
 
 
