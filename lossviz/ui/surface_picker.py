@@ -119,14 +119,11 @@ def _memory(page: str) -> dict:
     return st.session_state.setdefault(f"_surface_memory::{page}", {})
 
 
-def custom_start(x_lo: float, x_hi: float, y_lo: float, y_hi: float) -> tuple[float, float]:
-    """A fifth of a typed formula's view in from its top-left corner (as Surface.default_start)."""
+def _custom_start(bound: Callable[[Field], float]) -> tuple[float, float]:
+    """A fifth of a typed formula's view in from its top-left corner (as Surface.default_start), the
+    view's bounds given by ``bound(field)`` for x min, x max, y min and y max."""
+    x_lo, x_hi, y_lo, y_hi = (float(bound(f)) for f in _VIEW_FIELDS)
     return (x_lo + 0.2 * (x_hi - x_lo), y_hi - 0.2 * (y_hi - y_lo))
-
-
-def _custom_start() -> tuple[float, float]:
-    """:func:`custom_start` of the view the sidebar holds."""
-    return custom_start(*(float(url.current(f.key, f.default)) for f in _VIEW_FIELDS))
 
 
 def _switch(page: str, old: str, extra: Callable[[str, str], dict] | None) -> None:
@@ -138,7 +135,8 @@ def _switch(page: str, old: str, extra: Callable[[str, str], dict] | None) -> No
     if new in memory:
         values = memory[new]
     else:
-        start = _custom_start() if new == "custom" else surfaces.get(new).default_start
+        start = _custom_start(lambda f: url.current(f.key, f.default)) if new == "custom" \
+            else surfaces.get(new).default_start
         values = {"x0": float(start[0]), "y0": float(start[1]), **(extra(old, new) if extra else {})}
     url.apply_values(values)
 
@@ -215,7 +213,7 @@ def link_defaults(defaults: dict, query: dict, names: Sequence[str],
         # The start switching to the formula gives, in the link's own view (a value the link gets wrong
         # is replaced by its default, as the page will); a start the link gives wins over it.
         view, _ = url.parse_query(query, _VIEW_FIELDS, defaults)
-        start = custom_start(*(float(view[f.key]) for f in _VIEW_FIELDS))
+        start = _custom_start(lambda f: view[f.key])
         return defaults | {"x0": start[0], "y0": start[1]} | lrs
     start = surfaces.get(name).default_start
     return defaults | {"x0": start[0], "y0": start[1]} | lrs

@@ -151,7 +151,8 @@ def test_an_invalid_formula_keeps_the_last_picture_greyed_with_the_error_above(a
     greyed = page.evaluate("""() => [...document.querySelectorAll('iframe')].map(f => f.contentDocument)
       .filter(d => d && d.querySelector('#plot.stale')).map(d => {
         const scrub = d.getElementById('scrub');
-        return {shown: scrub.style.display === 'flex', opacity: Number(d.defaultView.getComputedStyle(scrub).opacity)};
+        return {shown: scrub.style.display === 'flex',
+                opacity: Number(d.defaultView.getComputedStyle(scrub).opacity)};
       })""")
     assert any(g["shown"] for g in greyed), greyed
     assert all(g["opacity"] < 0.5 for g in greyed if g["shown"]), greyed
