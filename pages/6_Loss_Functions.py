@@ -33,32 +33,20 @@ with st.sidebar:
     st.header("Curves")
     regression = widgets.multiselect(fields["reg"], format_func=lambda k: INFO[k].title)
     classification = widgets.multiselect(fields["cls"], format_func=lambda k: INFO[k].title)
-    delta = float(widgets.slider(fields["delta"], step=0.05,
-                                 help="Where Huber switches from squared (inside) to absolute (outside)."))
+    delta_slot = st.container()  # the Huber δ slider, drawn by huber_parts (a fragment)
     span = float(widgets.slider(fields["span"], step=0.5))
 with st.container():  # one element whatever it shows, so the charts below keep their places (and frames)
-    described = page.scenario_note()
+    page.scenario_note()
 
-curves = page.computed(lambda: lesson.curves(regression, classification, delta, span))
+# What Huber's δ moves (the regression curves, the formulas' code, the worked example) is drawn by
+# huber_parts into these places, so that moving δ reruns them alone, not the classification curves.
 st.subheader("Regression losses, as functions of the residual")
-with st.container():
-    if regression:
-        spec = figures.curves_spec(curves.regression, regression, delta=delta, height=380 - 80 * page.present)
-        page.chart(figures.with_delta_scrubber(spec, curves), "reg_chart", main=True)
-        end = curves.regression.iloc[-1]
-        values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})"
-                           for k in regression)
-        st.caption(f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: MSE's grows with "
-                   "the error, MAE's is ±1 whatever the error, Huber's is capped at ±δ, log-cosh's bends "
-                   "smoothly from one to the other. RMSE of one sample is |r|; over n samples its gradient "
-                   "r/(n·RMSE) depends on all of them.")
-    else:
-        st.info("Choose at least one regression loss in the sidebar to draw its curve.")
-
+regression_box = st.container()
 st.subheader("Classification losses, as functions of the margin")
+margins = page.computed(lambda: lesson.curves((), classification, span=span)).classification
 with st.container():
     if classification:
-        page.chart(figures.curves_spec(curves.classification, classification,
+        page.chart(figures.curves_spec(margins, classification,
                                        y_ranges=((-0.1 * span - 0.15, span + 1.5), (-2.2, 0.4))), "cls_chart")
         st.caption(
             "Margin m > 0: right side of the boundary; m < 0: a mistake. The 0-1 loss is flat on both sides "
@@ -68,33 +56,56 @@ with st.container():
         st.info("Choose at least one classification loss in the sidebar to draw its curve.")
 
 st.subheader("The formulas")
-with st.container():  # one element whatever is chosen: the worked example below keeps its place
-    if chosen := [*regression, *classification]:
-        # One formula table and one code block: a press redraws two elements, not nine per loss.
-        st.latex(lesson.formulas_latex(chosen))
-        names = ["# y_pred, y: predictions and targets"] * bool(regression) + [
-            "# s: scores, y: labels ±1, t = (1 + y) / 2"] * bool(classification)
-        st.code("\n".join(["import torch.nn.functional as F", *names, "", lesson.torch_lines(chosen, delta)]),
-                language="python")
+formulas_box = st.container()  # one element whatever is chosen: the worked example below keeps its place
 st.caption("r = ŷ − y; m = y·s with y = ±1 and s the score; σ(s) = 1/(1 + e^(−s)). Cross-entropy "
            "−[t log σ(s) + (1 − t) log(1 − σ(s))] with the 0/1 label t = (1 + y)/2 is −log σ(m). Every loss "
            "is averaged over the samples: L = (1/n) Σ ℓ, so the gradient of L carries a 1/n.")
 c1, c2 = st.columns(2)
-export.csv_button("Regression curves (CSV)", lambda: curves.regression, "lossviz_regression_losses.csv", c1)
-export.csv_button("Classification curves (CSV)", lambda: curves.classification,
-                  "lossviz_classification_losses.csv", c2)
+export.csv_button("Classification curves (CSV)", lambda: margins, "lossviz_classification_losses.csv", c2)
 
 
 @st.fragment
-def worked_example(delta: float, described: str | None) -> None:
+def huber_parts() -> None:
+    """Huber's δ and what it moves: moving it reruns this part only."""
+    delta = float(widgets.slider(fields["delta"], delta_slot, step=0.05,
+                                 help="Where Huber switches from squared (inside) to absolute (outside)."))
+    page.part_link()
+    curves = page.computed(lambda: lesson.curves(regression, (), delta, span))
+    with regression_box:
+        if regression:
+            spec = figures.curves_spec(curves.regression, regression, delta=delta,
+                                       height=380 - 80 * page.present)
+            page.chart(figures.with_delta_scrubber(spec, curves), "reg_chart", main=True)
+            end = curves.regression.iloc[-1]
+            values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})"
+                               for k in regression)
+            st.caption(f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: MSE's grows "
+                       "with the error, MAE's is ±1 whatever the error, Huber's is capped at ±δ, log-cosh's "
+                       "bends smoothly from one to the other. RMSE of one sample is |r|; over n samples its "
+                       "gradient r/(n·RMSE) depends on all of them.")
+        else:
+            st.info("Choose at least one regression loss in the sidebar to draw its curve.")
+    with formulas_box:
+        if chosen := [*regression, *classification]:
+            # One formula table and one code block: a press redraws two elements, not nine per loss.
+            st.latex(lesson.formulas_latex(chosen))
+            names = ["# y_pred, y: predictions and targets"] * bool(regression) + [
+                "# s: scores, y: labels ±1, t = (1 + y) / 2"] * bool(classification)
+            st.code("\n".join(["import torch.nn.functional as F", *names, "",
+                               lesson.torch_lines(chosen, delta)]), language="python")
+    export.csv_button("Regression curves (CSV)", lambda: curves.regression, "lossviz_regression_losses.csv",
+                      c1)
+    worked_example(delta)
+
+
+@st.fragment
+def worked_example(delta: float) -> None:
     """The editable example: typing reruns this part only."""
     st.subheader("Worked example")
     st.markdown("Edit the targets and the predictions (numbers separated by commas): every loss follows.")
     c1, c2 = st.columns(2)
     y_text, yhat_text = widgets.text_input(fields["ex_y"], c1), widgets.text_input(fields["ex_yhat"], c2)
-    page.write_link()
-    if described and any(url.current(k) != v for k, v in page.values_of(described).items()):
-        st.rerun()  # the scenario's text no longer describes the picture: the whole page says so
+    page.part_link()
     top, (left, right) = st.container(), st.columns([7, 3])  # the chart keeps its place on an error
     example = None
     with shown_errors(container=top):
@@ -120,5 +131,5 @@ def worked_example(delta: float, described: str | None) -> None:
                       "Prints the five losses of the example; they equal the numbers above.")
 
 
-worked_example(delta, described)
+huber_parts()
 page.slides("lossviz_loss_functions")  # every chart as a PNG and an SVG for slides

@@ -117,6 +117,37 @@ def test_curves_scrubber_worked_example_and_scenario(app_url, page):
     save_screenshots(page, "losses_zero_one")
 
 
+def test_a_huber_press_reruns_what_delta_moves_and_nothing_else(app_url, page):
+    """Huber's δ moves the regression curves, the formulas' code and the worked example; not the
+    classification curves nor the sidebar. Its press reruns that part of the page (a fragment): far fewer
+    messages than a full rerun, the same pictures and numbers, every chart kept mounted."""
+    _open(page, app_url)
+    charts = ["reg_chart", "cls_chart", "example_chart"]
+    mark_charts(page, charts)
+    reg = chart_frame(page, "reg_chart")
+    thumb = page.locator('input[type="range"][aria-label="Huber δ"]')
+
+    def press(slider, key: str) -> int:
+        received = page.evaluate("() => window.__lv.recv.length")
+        slider.focus()
+        page.keyboard.press(key)
+        page.wait_for_timeout(300)
+        wait_for_app(page)
+        return page.evaluate("() => window.__lv.recv.length") - received
+
+    press(thumb, "ArrowRight")  # δ 1.05: the first move away from the scenario reruns the page (its note)
+    reg.wait_for_function(f"() => Math.abs(({HUBER_MAX})() - 1.05) < 1e-9", timeout=60_000)
+    fragment = press(thumb, "ArrowRight")  # δ 1.1: this part only
+    reg.wait_for_function(f"() => Math.abs(({HUBER_MAX})() - 1.1) < 1e-9", timeout=60_000)
+    code = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert "F.huber_loss(y_pred, y, delta=1.1)" in code, code
+    assert page.get_by_text("Huber (δ = 1.1)").count() == 1  # the worked example's metric
+    assert "delta=1.1" in page.url
+    full = press(page.locator('input[type="range"][aria-label="range of r and m (±)"]'), "ArrowLeft")
+    assert fragment < 0.75 * full, (fragment, full)
+    assert still_mounted(page, charts) == charts
+
+
 def test_hostile_example_text_stays_text_and_fetches_nothing(app_url, page):
     requests = []
     page.on("request", lambda request: requests.append(request.url))
