@@ -76,23 +76,14 @@ def huber_parts() -> None:
             spec = figures.curves_spec(curves.regression, regression, delta=delta,
                                        height=380 - 80 * page.present)
             page.chart(figures.with_delta_scrubber(spec, curves), "reg_chart", main=True)
-            end = curves.regression.iloc[-1]
-            values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})"
-                               for k in regression)
-            st.caption(f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: MSE's grows "
-                       "with the error, MAE's is ±1 whatever the error, Huber's is capped at ±δ, log-cosh's "
-                       "bends smoothly from one to the other. RMSE of one sample is |r|; over n samples its "
-                       "gradient r/(n·RMSE) depends on all of them.")
+            st.caption(lesson.regression_caption(curves.regression, regression, span))
         else:
             st.info("Choose at least one regression loss in the sidebar to draw its curve.")
     with formulas_box:
         if chosen := [*regression, *classification]:
             # One formula table and one code block: a press redraws two elements, not nine per loss.
             st.latex(lesson.formulas_latex(chosen))
-            names = ["# y_pred, y: predictions and targets"] * bool(regression) + [
-                "# s: scores, y: labels ±1, t = (1 + y) / 2"] * bool(classification)
-            st.code("\n".join(["import torch.nn.functional as F", *names, "",
-                               lesson.torch_lines(chosen, delta)]), language="python")
+            st.code(lesson.formulas_code(chosen, delta), language="python")
     export.csv_button("Regression curves (CSV)", lambda: curves.regression, "lossviz_regression_losses.csv",
                       c1)
     worked_example(delta)

@@ -300,3 +300,21 @@ def test_a_residual_too_large_to_square_is_refused_with_its_sample_and_the_limit
         lc.torch_example_code([-1e308], [1e308])
     _, totals = lc.worked_example([0.0, 1e150], [0.0, -1e150 + 1e150])
     assert all(np.isfinite(v) for v in totals.values())
+
+
+def test_the_formulas_code_names_only_the_kinds_of_loss_chosen():
+    both = lc.formulas_code(["huber", "hinge"], delta=0.25)
+    assert "# y_pred, y: predictions and targets" in both and "# s: scores, y: labels ±1" in both
+    assert "F.huber_loss(y_pred, y, delta=0.25)" in both
+    regression_only = lc.formulas_code(["mse"])
+    assert "predictions and targets" in regression_only and "scores" not in regression_only
+    classification_only = lc.formulas_code(["logistic"])
+    assert "scores" in classification_only and "predictions and targets" not in classification_only
+    assert lc.formulas_code(["mse"]).endswith(lc.torch_lines(["mse"]))
+
+
+def test_the_regression_caption_reads_each_loss_and_gradient_at_the_axis_end():
+    """At r = 2: MSE r² = 4 with gradient 2r = 4; Huber (δ = 1) δ(|r| − δ/2) = 1.5 with gradient δ = 1."""
+    table = lc.regression_curves(["mse", "huber"], np.linspace(-2.0, 2.0, 5), delta=1.0)
+    words = lc.regression_caption(table, ["mse", "huber"], span=2.0)
+    assert words.startswith("At r = ±2: MSE 4 (gradient 4), Huber 1.5 (gradient 1).")

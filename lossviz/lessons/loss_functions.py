@@ -25,7 +25,8 @@ from lossviz._validation import check_array, check_choice, check_int, check_scal
 __all__ = [
     "LossInfo", "INFO", "REGRESSION", "CLASSIFICATION", "regression_curves", "margin_curves", "Curves",
     "curves", "scrub_deltas", "parse_numbers", "worked_example", "worked_latex", "worst_sample", "torch_line",
-    "formulas_latex", "torch_lines", "torch_example_code", "LossScenario", "SCENARIOS", "EXAMPLE_Y",
+    "formulas_latex", "torch_lines", "formulas_code", "regression_caption", "torch_example_code",
+    "LossScenario", "SCENARIOS", "EXAMPLE_Y",
     "EXAMPLE_Y_PRED", "MAX_EXAMPLE", "DELTA_RANGE", "SPAN_RANGE",
 ]
 
@@ -361,6 +362,37 @@ def torch_lines(keys: Sequence[str], delta: float = 1.0) -> str:
     lines = [torch_line(key, delta) for key in keys]
     width = max(map(len, lines), default=0)
     return "\n".join(f"{line:<{width}}  # {INFO[key].title}" for key, line in zip(keys, lines))
+
+
+def formulas_code(keys: Sequence[str], delta: float = 1.0) -> str:
+    """The page's code block for the losses ``keys``: the import, what the names stand for (predictions
+    and targets when a regression loss is among them, scores and ±1 labels for a classification one) and
+    :func:`torch_lines`.
+
+    Examples
+    --------
+    >>> print(formulas_code(["huber", "hinge"], delta=0.5))
+    import torch.nn.functional as F
+    # y_pred, y: predictions and targets
+    # s: scores, y: labels ±1, t = (1 + y) / 2
+    <BLANKLINE>
+    F.huber_loss(y_pred, y, delta=0.5)    # Huber
+    torch.clamp(1 - y * s, min=0).mean()  # hinge
+    """
+    names = ["# y_pred, y: predictions and targets"] * any(k in REGRESSION for k in keys) + [
+        "# s: scores, y: labels ±1, t = (1 + y) / 2"] * any(k in CLASSIFICATION for k in keys)
+    return "\n".join(["import torch.nn.functional as F", *names, "", torch_lines(keys, delta)])
+
+
+def regression_caption(table: pd.DataFrame, keys: Sequence[str], span: float) -> str:
+    """The words under the regression curves (``table``: :func:`regression_curves` of ``keys``): each
+    loss and its gradient at the right end of the axis, r = ``span``, and what the gradients mean."""
+    end = table.iloc[-1]
+    values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})" for k in keys)
+    return (f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: MSE's grows with the "
+            "error, MAE's is ±1 whatever the error, Huber's is capped at ±δ, log-cosh's bends smoothly from "
+            "one to the other. RMSE of one sample is |r|; over n samples its gradient r/(n·RMSE) depends on "
+            "all of them.")
 
 
 def torch_example_code(y: object, y_pred: object, delta: float = 1.0) -> str:
