@@ -35,8 +35,7 @@ with st.sidebar:
     classification = widgets.multiselect(fields["cls"], format_func=lambda k: INFO[k].title)
     delta_slot = st.container()  # the Huber δ slider, drawn by huber_parts (a fragment)
     span = float(widgets.slider(fields["span"], step=0.5))
-with st.container():  # one element whatever it shows, so the charts below keep their places (and frames)
-    page.scenario_note()
+page.scenario_note()
 
 # What Huber's δ moves (the regression curves, the formulas' code, the worked example) is drawn by
 # huber_parts into these places, so that moving δ reruns them alone, not the classification curves.

@@ -48,6 +48,8 @@ class Page:
     notices: list[str] = field(default_factory=list)
     top: Any = None  # in projector mode, where the main figure goes: right under the title
     drawn: dict[str, dict] = field(default_factory=dict)  # this run's charts, by key, for :meth:`slides`
+    note_slot: Any = None  # where :meth:`scenario_note` draws; a fragment redraws it (:meth:`part_link`)
+    note_args: tuple = (None, ())  # the keys :meth:`scenario_note` was given: ``active``, ``ignore``
 
     @property
     def present(self) -> bool:
@@ -96,49 +98,50 @@ class Page:
         ``active``: the keys that matter for the picture now (default: every field); ``ignore``: keys a
         scenario sets that do not change its lesson (a picked step). Returns the scenario's name while its
         text still describes the picture.
+
+        The note is one element whatever it shows (nothing, the lesson, or "then changed"), so what comes
+        after it keeps its place and its charts their frames. A fragment of the page redraws it there
+        (:meth:`part_link`) after its own controls moved.
         """
+        self.note_slot, self.note_args = st.empty(), (active, ignore)
+        return self._draw_note()
+
+    def _draw_note(self) -> str | None:
+        active, ignore = self.note_args
         name = st.session_state.get(self._note_key)
-        st.session_state[self._shown_key] = None
         if name not in self.scenarios:
+            self.note_slot.empty()
             return None
         scenario = self.scenarios[name]
         changed = self._changed(name, active, ignore)
         if changed:
             labels = url.labels_of(changed, self.fields)
-            st.caption(f"Scenario “{scenario.title}” loaded, then changed ({', '.join(labels[:4])}"
-                       f"{', …' if len(labels) > 4 else ''}): its text no longer describes this picture. "
-                       "Load it again to return.")
+            listed = ", ".join(labels[:4]) + (", …" if len(labels) > 4 else "")
+            self.note_slot.caption(f"Scenario “{scenario.title}” loaded, then changed ({listed}): its text "
+                                   "no longer describes this picture. Load it again to return.")
             return None
-        st.info(f"**{scenario.title}.** {scenario.explanation}")
-        st.session_state[self._shown_key] = (name, None if active is None else tuple(active), tuple(ignore))
+        self.note_slot.info(f"**{scenario.title}.** {scenario.explanation}")
         return name
-
-    @property
-    def _shown_key(self) -> str:
-        return f"_scenario_shown::{self.id}"
 
     def _changed(self, name: str, active: Sequence[str] | None, ignore: Sequence[str]) -> list[str]:
         keys = set(active) if active is not None else {f.key for f in self.fields}
         return [k for k, v in self.values_of(name).items()
                 if k in keys and k not in ignore and url.current(k) != _comparable(v)]
 
-    def note_outdated(self) -> bool:
-        """True when the scenario lesson the last full run showed no longer describes the settings.
-
-        A fragment (``st.fragment``) reruns only its own part of the page, so a control inside it that
-        moves a setting the loaded scenario fixes leaves the lesson above saying what is no longer
-        drawn; the fragment then reruns the whole page (``st.rerun(scope="app")``) to replace it.
-        """
-        shown = st.session_state.get(self._shown_key)
-        return bool(shown) and bool(self._changed(*shown))
-
     def part_link(self, active: Sequence[str] | None = None) -> None:
-        """In a fragment, after its controls: write the link (:meth:`write_link`), and rerun the whole
-        page when a control moved a setting the loaded scenario's lesson above fixes (:meth:`note_outdated`),
-        so that the lesson says so."""
+        """In a fragment, after its controls: write the link (:meth:`write_link`) and redraw the scenario
+        note above (:meth:`scenario_note`), in its place, for the settings as they are now.
+
+        A fragment (``st.fragment``) reruns only its own part of the page, so a control inside it that moves
+        a setting the loaded scenario fixes would leave the lesson above describing what is no longer drawn.
+        The note is redrawn by every run of the fragment (the element is then the fragment's: a run that
+        left it out would remove it), never by a whole-page rerun: that cost a press on a scenario's
+        picture a full rerun, and a press that came during it could make the browser drop and mount again
+        the charts below.
+        """
         self.write_link(active)
-        if self.note_outdated():
-            st.rerun(scope="app")
+        if self.note_slot is not None:
+            self._draw_note()
 
     @property
     def _picture_key(self) -> str:

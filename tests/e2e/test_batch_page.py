@@ -82,9 +82,11 @@ def test_the_steps_rerun_the_paths_alone(batch):
                                 " return gd._fullData.find(t => t.name === 'B = 1').x.length !== n; }",
                                 arg=length, timeout=30_000)
 
-    # The first move leaves the default scenario, whose lesson above then says so: the whole page reruns.
-    press()
-    wait_for_app(page)
+    # The first move leaves the default scenario: the paths' part redraws the lesson above, in its place,
+    # as a note that says so (no whole-page rerun).
+    first = received(page, press)
+    assert first < full / 2, (first, full)
+    assert page.get_by_text("loaded, then changed").count() == 1
     fragment = received(page, press)
     assert fragment < full / 2, (fragment, full)
     assert len(trace(paths, "B = 1")["x"]) == 203 and "steps=202" in page.url

@@ -151,3 +151,41 @@ def test_the_steps_rerun_the_race_alone_and_a_schedule_follows_them(app_url, pag
     assert t_max() == ["41"]
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(".st-key-o1_more").count() == 1  # the slot's widgets are still there, once
+
+
+def test_a_press_on_the_scenarios_picture_reruns_the_race_alone_and_the_note_follows(app_url, page):
+    """The default visit shows the ravine scenario and its lesson. The steps' first press used to rerun the
+    whole page so that the note above could say "then changed": twice the messages of a later press, and a
+    press that came during that rerun could make the browser drop the charts below and mount them again
+    (seen in CI, on a loaded machine). The race's part now redraws the note in its place: the first press
+    reruns that part alone, the note says what moved and takes the lesson back when the setting returns,
+    and every chart keeps its plot."""
+    page.add_init_script(INIT_SCRIPT)
+    page.goto(f"{app_url}/Surface_Explorer")
+    wait_for_app(page)
+    page.wait_for_function("() => window.__lvPlots().length >= 4", timeout=90_000)
+    main = page.locator('[data-testid="stMainBlockContainer"]')
+    title = "Ravine: plain GD zig-zags, momentum glides"
+    changed = main.get_by_text(f"Scenario “{title}” loaded, then changed (steps)")
+    lesson = main.locator('[data-testid="stAlert"]').filter(has_text=title)
+    assert lesson.count() == 1 and changed.count() == 0
+    page.evaluate("() => { window.__lvPlots().forEach(gd => { gd.__marked = true; }); }")
+
+    def press(key: str, steps: int):
+        def action():
+            slider = page.locator('.st-key-steps input[type="range"]').first
+            slider.focus()
+            page.keyboard.press(key)
+            page.wait_for_function(f"() => location.search.includes('steps={steps}&')", timeout=30_000)
+        return action
+
+    first = received(page, press("ArrowRight", 61))
+    assert changed.count() == 1 and lesson.count() == 0
+    back = received(page, press("ArrowLeft", 60))
+    assert lesson.count() == 1 and changed.count() == 0
+    assert page.evaluate("() => window.__lvPlots().every(gd => gd.__marked === true)")
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    full = received(page, lambda: page.locator(".st-key-o1_more label").click())
+    assert first < 0.6 * full and back < 0.6 * full, (first, back, full)
+    assert lesson.count() == 1 and changed.count() == 0  # a whole-page rerun draws the same note, once
