@@ -95,9 +95,11 @@ def test_explorer_slider_click_play_and_csv(app_url, page):
     wait_for_app(page)
     expected = axes["x0"] + 0.75 * (axes["x1"] - axes["x0"])
     assert abs(float(start_x.input_value()) - expected) < 0.02 * (axes["x1"] - axes["x0"])
-    page.wait_for_function(f"(x) => Math.abs(({CONTOUR})()._fullData"
-                           ".find(t => (t.name || '').startsWith('1. '))"
-                           ".x[0] - x) < 1e-9", arg=float(start_x.input_value()), timeout=20_000)
+    # While the click's rerun runs, the map is stale (not among __lvPlots): wait for it to be current.
+    page.wait_for_function(f"(x) => {{ const gd = ({CONTOUR})(); const t = gd && gd._fullData"
+                           ".find(t => (t.name || '').startsWith('1. '));"
+                           " return Boolean(t) && Math.abs(t.x[0] - x) < 1e-9; }",
+                           arg=float(start_x.input_value()), timeout=20_000)
 
     # Play: the "now" markers move in the browser (no rerun), and the map stays drawn while they do.
     heads = f"() => ({CONTOUR})()._fullLayout.shapes.map(s => s.xanchor)"
