@@ -37,18 +37,13 @@ page.lesson(
     "**learning rates** slider under it to see every racer at other rates, computed in advance; click on the "
     "map to move the start. Every setting is in the page's address: copy it to share this exact picture.")
 
-# A click on the map (the chart's value) moves the start before the start widgets are drawn, once per click.
-if click := surface_picker.new_click("contour_chart"):
-    with shown_errors():
-        url.apply_values({a: round(surface_picker.clicked(click, c), 3)
-                          for a, c in (("x0", "x"), ("y0", "y"))})
-
 page.scenario_picker()
-choice = surface_picker.surface_picker("explorer", SURFACES, on_switch=lambda old, new: {
+choice = surface_picker.surface_picker("explorer", SURFACES, draw_start=False, on_switch=lambda old, new: {
     key: defaults_for(controls.lr_key_optimizer(key), new)["lr"]
     for key in controls.slot_lr_keys(SLOTS).values()})
 fields = {f.key: f for f in FIELDS}
-steps_slot = st.sidebar.container()  # the steps slider, drawn by race_section (a fragment)
+# The start and the steps, in their places in the sidebar, are drawn by race_section (a fragment).
+start_slot, steps_slot = st.sidebar.container(), st.sidebar.container()
 with st.sidebar:
     racers = int(widgets.slider(fields["racers"]))
     drawn = tuple(controls.optimizer_slot(slot, int(url.current("steps", fields["steps"].default)), st,
@@ -64,21 +59,28 @@ page.scenario_note(active, ignore=("inspect_step",))
 
 @st.fragment
 def race_section() -> None:
-    """The steps and everything they set (the race, its figures, the inspector, the exports): moving the
-    steps or the inspected step reruns this part only, not the sidebar's optimizer slots."""
-    if surface_picker.new_click("contour_chart", take=False):
-        st.rerun(scope="app")  # a click on the map moves the start, a widget outside this part
+    """The start, the steps and everything they set (the race, its figures, the inspector, the exports):
+    moving the start (a click on the map, or its inputs), the steps or the inspected step reruns this part
+    only, not the sidebar's surface picker and optimizer slots."""
+    # A click on the map (the chart's value) moves the start before the start inputs are drawn, once per
+    # click. The inputs are this part's own, so a click needs no rerun of the whole page: one used to
+    # follow the click's run of this part, and keys pressed meanwhile could get the charts remounted.
+    if click := surface_picker.new_click("contour_chart"):
+        with shown_errors():
+            url.apply_values({a: round(surface_picker.clicked(click, c), 3)
+                              for a, c in (("x0", "x"), ("y0", "y"))})
+    start = surface_picker.start_inputs(start_slot, SURFACES)
     steps = int(widgets.slider(fields["steps"], steps_slot))
     page.part_link(active)
     settings = tuple(controls.for_steps(slot, s, steps) for slot, s in enumerate(drawn, start=1))
     surface, xs, ys, Z, minima, settings, sweeps, entries, frames = page.computed(
-        lambda: cache.explorer_race(choice.key, settings, choice.start, steps, tune))
+        lambda: cache.explorer_race(choice.key, settings, start, steps, tune))
 
     choice.describe(surface)
     view_key = repr(choice.key)
     inspected = min(int(st.session_state.get("inspect_step", 0)), steps - 1)
     st.session_state["inspect_step"] = inspected
-    contour = figures.contour(xs, ys, Z, surface, entries, minima, choice.start, inspected, view_key)
+    contour = figures.contour(xs, ys, Z, surface, entries, minima, start, inspected, view_key)
     left, right = st.columns(2)
     page.chart(figures.with_lr_scrubber(contour, entries, frames), "contour_chart", left, clickable=True,
                main=True)
@@ -123,7 +125,7 @@ def race_section() -> None:
                           "Learning-rate tuning": tuning if tune else None}, "lossviz_explorer")
     with shown_errors():
         export.code_block(export.torch_scripts([(e.label, e.optimizer, e.schedule) for e in entries],
-                                               steps=steps, x0=choice.start,
+                                               steps=steps, x0=start,
                                                objective_expr=surface.torch_expr or None))
 
 

@@ -18,8 +18,8 @@ from lossviz.surfaces import Surface
 from lossviz.ui import text, url, widgets
 from lossviz.ui.url import Field
 
-__all__ = ["SurfaceChoice", "surface_fields", "surface_picker", "clicked", "build", "START_BOUND",
-           "DEFAULT_FORMULA"]
+__all__ = ["SurfaceChoice", "surface_fields", "surface_picker", "start_inputs", "clicked", "build",
+           "START_BOUND", "DEFAULT_FORMULA"]
 
 # One range for a start, in the widget and in the link: far enough to show a run from far away.
 START_BOUND = 1e9
@@ -141,12 +141,16 @@ def _switch(page: str, old: str, extra: Callable[[str, str], dict] | None) -> No
     url.apply_values(values)
 
 
-def surface_picker(page: str, names: Sequence[str], container=None, *,
+def surface_picker(page: str, names: Sequence[str], container=None, *, draw_start: bool = True,
                    on_switch: Callable[[str, str], dict] | None = None) -> SurfaceChoice:
     """Draw the surface controls; return the choice.
 
     ``on_switch(old, new)`` returns the page's own link values for surface ``new`` (default learning
     rates); they are restored per surface like the start.
+
+    ``draw_start=False`` leaves the start to the page, which draws it with :func:`start_inputs` (into a
+    container made under the picker) from the fragment that also takes a click on its map: a click then
+    reruns that part alone. The choice's start is then the one the page had before this run.
     """
     where = container or st.sidebar
     fields = {f.key: f for f in surface_fields(names)}
@@ -166,10 +170,18 @@ def surface_picker(page: str, names: Sequence[str], container=None, *,
         c1, c2 = where.columns(2)
         domain = ((float(widgets.number(fields["xmin"], c1)), float(widgets.number(fields["xmax"], c2))),
                   (float(widgets.number(fields["ymin"], c1)), float(widgets.number(fields["ymax"], c2))))
+    if not draw_start:
+        start = tuple(float(url.current(k, fields[k].default)) for k in START_KEYS)
+        return SurfaceChoice(name, params, formula, domain, start)
+    return SurfaceChoice(name, params, formula, domain, start_inputs(where, names))
+
+
+def start_inputs(where, names: Sequence[str]) -> tuple[float, float]:
+    """Draw the start's two inputs under a "Start" header in ``where``; return the start."""
+    fields = {f.key: f for f in surface_fields(names) if f.key in START_KEYS}
     where.header("Start")
     c1, c2 = where.columns(2)
-    start = (float(widgets.number(fields["x0"], c1)), float(widgets.number(fields["y0"], c2)))
-    return SurfaceChoice(name, params, formula, domain, start)
+    return float(widgets.number(fields["x0"], c1)), float(widgets.number(fields["y0"], c2))
 
 
 # -------------------------------------------------------------------------------- racers' defaults
