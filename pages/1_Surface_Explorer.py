@@ -62,14 +62,7 @@ def race_section() -> None:
     """The start, the steps and everything they set (the race, its figures, the inspector, the exports):
     moving the start (a click on the map, or its inputs), the steps or the inspected step reruns this part
     only, not the sidebar's surface picker and optimizer slots."""
-    # A click on the map (the chart's value) moves the start before the start inputs are drawn, once per
-    # click. The inputs are this part's own, so a click needs no rerun of the whole page: one used to
-    # follow the click's run of this part, and keys pressed meanwhile could get the charts remounted.
-    if click := surface_picker.new_click("contour_chart"):
-        with shown_errors():
-            url.apply_values({a: round(surface_picker.clicked(click, c), 3)
-                              for a, c in (("x0", "x"), ("y0", "y"))})
-    start = surface_picker.start_inputs(start_slot, SURFACES)
+    start = surface_picker.start_inputs(start_slot, SURFACES, clicks="contour_chart")  # a click moves it
     steps = int(widgets.slider(fields["steps"], steps_slot))
     page.part_link(active)
     settings = tuple(controls.for_steps(slot, s, steps) for slot, s in enumerate(drawn, start=1))

@@ -176,8 +176,18 @@ def surface_picker(page: str, names: Sequence[str], container=None, *, draw_star
     return SurfaceChoice(name, params, formula, domain, start_inputs(where, names))
 
 
-def start_inputs(where, names: Sequence[str]) -> tuple[float, float]:
-    """Draw the start's two inputs under a "Start" header in ``where``; return the start."""
+def start_inputs(where, names: Sequence[str], clicks: str | None = None) -> tuple[float, float]:
+    """Draw the start's two inputs under a "Start" header in ``where``; return the start.
+
+    ``clicks``: a live chart whose click moves the start (once per click), taken before the inputs are
+    drawn. Draw them in the fragment that holds that chart: the click then reruns that part alone (a
+    whole-page rerun from inside it was slower, and keys pressed meanwhile could get charts remounted).
+    """
+    from lossviz.ui.errors import shown_errors
+
+    if clicks and (click := new_click(clicks)):
+        with shown_errors():
+            url.apply_values({key: round(clicked(click, axis), 3) for key, axis in zip(START_KEYS, "xy")})
     fields = {f.key: f for f in surface_fields(names) if f.key in START_KEYS}
     where.header("Start")
     c1, c2 = where.columns(2)
