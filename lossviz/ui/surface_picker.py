@@ -16,6 +16,7 @@ import streamlit as st
 from lossviz import expr, surfaces
 from lossviz.surfaces import Surface
 from lossviz.ui import text, url, widgets
+from lossviz.ui.errors import shown_errors
 from lossviz.ui.url import Field
 
 __all__ = ["SurfaceChoice", "surface_fields", "surface_picker", "start_inputs", "clicked", "build",
@@ -183,8 +184,6 @@ def start_inputs(where, names: Sequence[str], clicks: str | None = None) -> tupl
     drawn. Draw them in the fragment that holds that chart: the click then reruns that part alone (a
     whole-page rerun from inside it was slower, and keys pressed meanwhile could get charts remounted).
     """
-    from lossviz.ui.errors import shown_errors
-
     if clicks and (click := new_click(clicks)):
         with shown_errors():
             url.apply_values({key: round(clicked(click, axis), 3) for key, axis in zip(START_KEYS, "xy")})
