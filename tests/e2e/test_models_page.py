@@ -54,6 +54,10 @@ def _choose(page, label, option, attempts=3):
     wait_for_app(page)
 
 
+# The 3-D view's loss grid as drawn (a few rows: enough to tell two losses apart).
+SURFACE_Z = f"() => {PLOT}._fullData[0].z.slice(0, 3).map(row => Array.from(row))"
+
+
 def _fit(page):
     return next(v | {"name": k} for k, v in chart_traces(page, "data_view").items() if k.startswith("1. "))
 
@@ -69,13 +73,18 @@ def test_loss_switch_step_click_scrubber_and_downloads(app_url, page):
     _ready(page)
     save_screenshots(page, "models_default")
 
-    # The 3-D tab: a live chart drawn in its frame at the tab's full width once the tab is shown.
+    # The 3-D tab: a live chart drawn in its frame at the tab's full width once the tab is shown, and not
+    # before (its bundle and first draw were a second of the cold page that the charts shown waited for).
+    assert page.evaluate("() => { const plot = document.querySelector('.st-key-data_surface iframe')"
+                         ".contentDocument.getElementById('plot');"
+                         " return [plot.dataset.unseen, Boolean(plot._fullLayout)]; }") == ["1", False]
     page.get_by_role("tab", name="Landscape (3-D)").click()
     chart_frame(page, "data_surface").wait_for_function(
         f"() => {PLOT}._fullData[0].type === 'surface' && {PLOT}.querySelector('canvas')"
         f" && {PLOT}.getBoundingClientRect().width > 300", timeout=60_000)
     page.wait_for_timeout(500)
     save_screenshot(page, "models_surface_tab")
+    surface_mse = chart_frame(page, "data_surface").evaluate(SURFACE_Z)
     page.get_by_role("tab", name="Landscape (contour)").click()
 
     # The loss switch recomputes the surface: MSE -> MAE changes every value of the grid.
@@ -86,6 +95,14 @@ def test_loss_switch_step_click_scrubber_and_downloads(app_url, page):
     contour.wait_for_function(f"() => {PLOT}._fullData.some(t => t.name === '{star}')", timeout=60_000)
     _ready(page)
     assert chart_traces(page, "data_contour")["loss"]["z"] != before
+
+    # The 3-D view's tab is closed: its new figure waits undrawn, and opening the tab draws that one.
+    surface = chart_frame(page, "data_surface")
+    assert surface.evaluate(f"() => [{PLOT}.dataset.unseen, {PLOT}.dataset.draws]") == ["1", "1"]
+    page.get_by_role("tab", name="Landscape (3-D)").click()
+    surface.wait_for_function(f"() => !{PLOT}.dataset.unseen && {PLOT}.dataset.draws === '2'", timeout=60_000)
+    assert surface.evaluate(SURFACE_Z) != surface_mse
+    page.get_by_role("tab", name="Landscape (contour)").click()
 
     # The step slider moves the fitted line on the data beside the map.
     line_at_0 = _fit(page)
@@ -290,7 +307,10 @@ def test_twenty_uploads_from_closed_tabs_do_not_pile_up_in_memory(own_server, pl
             context = browser.new_context(viewport={"width": 1600, "height": 1000})
             page = context.new_page()
             page.goto(f"{url}/Models_on_Data?source=csv")
-            wait_for_app(page)
+            # The uploader takes a file as soon as it is on the screen (its value reruns the page whatever
+            # the first run is doing); waiting for the whole page to settle first cost ~1.5 s a cycle.
+            page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached",
+                                   timeout=60_000)
             _upload(page, f"large_{cycle}.csv", _large_csv(cycle))
             chart_frame(page, "data_view", timeout=120_000)
             wait_for_app(page)
