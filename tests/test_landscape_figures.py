@@ -306,3 +306,25 @@ def test_normal_type_breaks_a_y_title_longer_than_its_panel_and_leaves_the_other
     # The Explorer's distance chart as its builder makes it (curves_spec's own height and margins).
     chart = lv.curves_spec([("a", "#000", np.array([3.0, 2.0]))], ylabel=long)
     assert "<br>" in fitted(chart)["layout"]["yaxis"]["title"]["text"]
+
+
+def test_an_exit_label_reads_inside_the_view_and_two_on_one_spot_keep_one_label():
+    """A walk's screenshots: "left the view at step 1" at the map's left edge read "e view at step 1"
+    (plotly clips text at the plot's edge), and two runs leaving at one corner wrote two labels over each
+    other. A label now points into the view; a second one close by is a marker with its hover text."""
+    (x_lo, x_hi), (y_lo, y_hi) = (float(XS[0]), float(XS[-1])), (float(YS[0]), float(YS[-1]))
+
+    def leaving(label, end):
+        xy = np.array([[0.0, 0.0], [0.1, 0.1], end])
+        return lv.Path(label, lv.PALETTE[0], xy, np.zeros(3))
+
+    ends = {"left": [x_lo - 5, 0.0], "top": [0.2, y_hi + 5], "corner": [x_hi + 5, y_lo - 2.5],
+            "corner too": [x_hi + 6, y_lo - 3]}
+    spec = _validated(lv.contour_figure(XS, YS, Z, paths=[leaving(k, v) for k, v in ends.items()],
+                                        animate=False))
+    marks = {t["legendgroup"]: t for t in spec["data"] if "left the view" in str(t.get("hovertext"))}
+    assert marks["left"]["textposition"].endswith("right")  # away from the left edge
+    assert marks["top"]["textposition"].startswith("bottom")  # below the top edge
+    assert marks["corner"]["textposition"] == "top left"
+    assert marks["corner"]["mode"] == "markers+text" and marks["corner too"]["mode"] == "markers"
+    assert marks["corner too"]["hovertext"] == ["corner too: left the view at step 2"]

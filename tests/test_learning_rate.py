@@ -445,3 +445,48 @@ def test_every_figure_of_the_page_is_a_valid_plotly_figure_and_its_scrubbers_fit
     assert names == [f"lr: {s.title}" for s in runs.schedules] + [f"path: {s.title}" for s in runs.schedules]
     _valid(figures.range_test(lr_sweep.range_test(surface, START, 60, curvature), 0.0,
                               figures.theory_lines(curvature)[:1]))
+
+
+def test_each_scrubbed_position_titles_its_panels_with_what_that_rate_gave():
+    """A scrubber position shows other rates' paths: each panel's title (the race) and note (the schedules)
+    must say what a run at that position's own rate gave, as the server titles an exact run, not the exact
+    rate's outcome above another path."""
+    from lossviz import landscape
+    from lossviz.viz import learning_rate as figures
+    from lossviz.viz.landscape import Path
+
+    surface = _quadratic()
+    xs, ys = landscape.axes_for_domain(surface.domain, 21)
+    grid = landscape.grid(surface, xs, ys)
+    curvature = lr_sweep.reference_curvature(surface, START)
+    maps = {"minima": surface.minima, "min_value": 0.0, "log_scale": False}
+    race = lr_sweep.compare_learning_rates(surface, START, ["0.25", "optimal", "1.05"], 40, curvature,
+                                           [0.5, 0.9, 1.0, 1.2])
+    spec = figures.race(xs, ys, grid, race, floor=0.0, start=tuple(START), view_key="q", **maps)
+    scrub, annotations = spec["lossviz_scrub"], spec["layout"]["annotations"]
+    assert len(scrub["texts"]) == len(race.labels)
+    endings = set()
+    for r, (index, texts) in enumerate(sorted(scrub["texts"].items())):
+        assert texts[scrub["active"]] == annotations[index]["text"]
+        for m, lr in enumerate(race.frames.lrs[r]):
+            exact = run(surface, optimizers.get("sgd", lr=float(lr)), START, 40)
+            ending = figures._ending(Path("", "", exact.params, exact.loss, int(exact.diverged_at)), 0.0)
+            assert texts[m].split("<br>")[1] == ending, (r, m)
+            assert texts[m].startswith(f"lr {lr:.4g}")
+            endings.add(ending.split(" ")[0])
+    assert {"final", "diverged"} <= endings  # both kinds of title are checked
+
+    peaks = [0.5, 1.0, 2.5]
+    runs = lr_sweep.compare_schedules(surface, START, SCHEDULE_ORDER, 1.0, 40, 0, factors=peaks)
+    spec = figures.schedules(xs, ys, grid, runs, limit=2.0, floor=0.0, minima=surface.minima, log_scale=False)
+    scrub, annotations = spec["lossviz_scrub"], spec["layout"]["annotations"]
+    notes = set()
+    for m, peak in enumerate(runs.frames.base_lrs):
+        exact = lr_sweep.compare_schedules(surface, START, SCHEDULE_ORDER, float(peak), 40, 0)
+        for i in range(len(SCHEDULE_ORDER)):
+            note = figures._final(exact.trajectory.loss[i, -1])
+            assert scrub["texts"][2 * i + 1][m] == note, (m, i)
+            notes.add(note.split(" ")[0])
+            if m == scrub["active"]:
+                assert annotations[2 * i + 1]["text"] == note
+    assert {"final", "diverged"} <= notes

@@ -410,3 +410,35 @@ def test_every_figure_of_the_page_is_a_valid_plotly_figure():
                                  view_key="q"))
     run = phase_map.cell_trajectory(surface, pm, 3, 4)
     _valid(figures.cell_map(xs, ys, grid, pm, 3, 4, run, **maps))
+
+
+def test_each_scrubbed_beta_titles_its_panels_with_what_that_run_gave():
+    """Away from the exact β the heavy-ball and Nesterov panels show other runs: their titles must count
+    that position's own run (turns, distance, divergence), as the server titles an exact run at that β."""
+    from lossviz import landscape
+    from lossviz.viz import momentum as figures
+
+    surface = _quadratic(100.0)
+    xs, ys = landscape.axes_for_domain(surface.domain, 21)
+    grid = landscape.grid(surface, xs, ys)
+    curvature = reference_curvature(surface, START)
+    maps = {"minima": surface.minima, "min_value": 0.0, "log_scale": False, "start": tuple(START),
+            "view_key": "q"}
+    momenta = phase_map.frame_momenta(0.6, count=9)
+    frames = phase_map.momentum_frames(surface, START, 1.8, 60, momenta)
+    spec = figures.ravine(xs, ys, grid, phase_map.compare_momentum(surface, START, 1.8, 0.6, 60, curvature),
+                          frames, **maps)
+    scrub, annotations = spec["lossviz_scrub"], spec["layout"]["annotations"]
+    assert sorted(scrub["texts"]) == [1, 2]  # the heavy-ball and Nesterov panels; GD has no β
+    endings = set()
+    for k, beta in enumerate(frames.momenta):
+        exact = figures.ravine(xs, ys, grid, phase_map.compare_momentum(surface, START, 1.8, float(beta), 60,
+                                                                         curvature), frames, **maps)
+        for index in (1, 2):
+            title = exact["layout"]["annotations"][index]["text"]
+            assert scrub["texts"][index][k].split("<br>", 1)[1] == title.split("<br>", 1)[1], (k, index)
+            assert scrub["texts"][index][k].startswith(title.split(" (β")[0] + f" (β = {beta:.3g})")
+            endings.add(title.split("<br>")[1].split(" ")[0])
+        if k == scrub["active"]:
+            assert [scrub["texts"][i][k] for i in (1, 2)] == [annotations[i]["text"] for i in (1, 2)]
+    assert "diverged" in endings and len(endings) > 1  # both kinds of title are checked

@@ -180,6 +180,17 @@ def test_the_batch_size_scrubber_replays_every_batch_size():
     for size in (1, 64):  # the chosen sizes' own paths are the scrubber's frames at those sizes
         frame = scrub["frames"][1 + minibatch.BATCH_OPTIONS.index(size)][0]
         np.testing.assert_array_equal(decode(frame["x"]), _path(at, f"B = {size}")[:, 0])
+    # Play's heads (layout shapes, in every animation frame): the chosen sizes' hide away from "your batch
+    # sizes"; the slider's path has its own head, hidden at that position (which has no such path) and
+    # moved along the path by the browser elsewhere; gradient descent's stays.
+    shapes = spec["layout"]["shapes"]
+    names = ("B = 1", "B = 64", "full batch (GD)", scrubbed)
+    colors = [_trace(spec, name)["line"]["color"] for name in names]
+    assert [shape["fillcolor"] for shape in shapes] == colors
+    assert scrub["hide_shapes"] == [0, 1] and scrub["heads"] == [[3, 0]]
+    assert shapes[3]["visible"] is False and all("visible" not in shape for shape in shapes[:3])
+    framed = [frame["layout"]["shapes"] for frame in spec["frames"]]
+    assert framed and all(len(heads) == 4 and heads[3]["visible"] is False for heads in framed)
 
 
 @pytest.mark.parametrize(("key", "value", "label", "words"), [

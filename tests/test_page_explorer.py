@@ -283,3 +283,53 @@ def test_a_one_step_race_and_a_shrinking_race_keep_the_inspector_valid():
     _ok(at)
     assert at.session_state["inspect_step"] == 0
     assert all(p.shape == (2, 2) for p in _paths(at).values())
+
+
+def test_the_learning_rate_scrubber_moves_each_racers_head_and_hides_the_exact_rates_marks():
+    """Away from the exact rates the map shows other paths: Play's heads (layout shapes, in every animation
+    frame) follow them, and what belongs to the exact rates (the inspected step's arrows, the heads of
+    second sequences such as ASGD's averaged iterate) hides. The browser moves a head with the rule checked
+    here against the server's own heads: the scrubbed path's point at the frame's step, or its last finite
+    point before."""
+    at = _app({"racers": "2", "o1_opt": "sgd", "o2_opt": "asgd"})
+    _ok(at)
+    spec = _contour(at)
+    scrub, shapes = spec["lossviz_scrub"], spec["layout"]["shapes"]
+    heads = dict(scrub["heads"])
+    assert len(heads) == 2 and scrub["hide_shapes"]
+    assert sorted([*heads, *scrub["hide_shapes"]]) == list(range(len(shapes)))
+    for shape, k in heads.items():
+        assert shapes[shape]["fillcolor"] == spec["data"][scrub["traces"][k]]["line"]["color"]
+        arrays = scrub["frames"][scrub["active"]][k]
+        points = np.column_stack([decode(arrays["x"]), decode(arrays["y"])])
+        finite = np.flatnonzero(np.all(np.isfinite(points), axis=1))
+        for frame in spec["frames"]:
+            x, y = points[min(int(frame["name"]), int(finite[-1]))]
+            head = frame["layout"]["shapes"][shape]
+            np.testing.assert_allclose([head["xanchor"], head["yanchor"]], [x, y], rtol=1e-12, atol=1e-15)
+    second = [t["line"]["color"] for t in spec["data"] if "averaged iterate" in str(t.get("name"))]
+    assert second and all(shapes[s]["fillcolor"] == second[0] for s in scrub["hide_shapes"])
+    arrows = spec["layout"]["annotations"]
+    assert arrows and all(a["showarrow"] for a in arrows)
+    assert scrub["hide_annotations"] == list(range(len(arrows)))
+
+
+def test_a_diverging_steps_arrows_stop_at_the_maps_edge():
+    """The walk's lr 5: the update arrow (a layout annotation, which plotly does not clip) ran from the start
+    down through the map's Play button and sliders. It stops at the map's edge, pointing the same way."""
+    at = _app({"racers": "1", "o1_opt": "sgd", "o1_sgd_lr": "5.0"})
+    _ok(at)
+    spec = _contour(at)
+    (x_lo, x_hi), (y_lo, y_hi) = spec["layout"]["xaxis"]["range"], spec["layout"]["yaxis"]["range"]
+    arrows = spec["layout"]["annotations"]
+    assert len(arrows) == 2
+    for arrow in arrows:
+        for x, y in ((arrow["x"], arrow["y"]), (arrow["ax"], arrow["ay"])):
+            assert x_lo - 1e-9 <= x <= x_hi + 1e-9 and y_lo - 1e-9 <= y <= y_hi + 1e-9, arrow
+    path = next(iter(_paths(at).values()))
+    update = next(a for a in arrows if a["arrowcolor"] != "#444")
+    step = path[1] - path[0]
+    drawn = np.array([update["x"] - update["ax"], update["y"] - update["ay"]])
+    assert np.linalg.norm(drawn) < np.linalg.norm(step)  # cut short ...
+    assert abs(step[0] * drawn[1] - step[1] * drawn[0]) < 1e-9 * np.linalg.norm(step) ** 2  # ... not turned
+    assert step @ drawn > 0

@@ -51,6 +51,7 @@ from lossviz.run import Trajectory, run
 __all__ = [
     "gd_quadratic_loss",
     "LR_CHOICES",
+    "DECAY_STEPS",
     "choice_lr",
     "choice_label",
     "LearningRateComparison",
@@ -205,12 +206,14 @@ class RateFrames:
     params : ndarray, shape (R, M, T+1, d)
         NaN after a run diverged.
     diverged_at : ndarray of int, shape (R, M)
+    loss : ndarray, shape (R, M, T+1)
     """
 
     factors: np.ndarray
     lrs: np.ndarray
     params: np.ndarray
     diverged_at: np.ndarray
+    loss: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,12 +229,14 @@ class ScheduleFrames:
         The rate of every step.
     params : ndarray, shape (k, M, T+1, d)
         NaN after a run diverged.
+    loss : ndarray, shape (k, M, T+1)
     """
 
     factors: np.ndarray
     base_lrs: np.ndarray
     lr: np.ndarray
     params: np.ndarray
+    loss: np.ndarray
 
 
 
@@ -335,7 +340,8 @@ def compare_learning_rates(
     grid = lrs[:, None] * scale[None, :]
     full = run(objective, optimizers.get("sgd", lr=grid.ravel()), start, steps)
     frames = RateFrames(scale, grid, full.params.reshape(*grid.shape, steps + 1, dim),
-                        np.asarray(full.diverged_at).reshape(grid.shape))
+                        np.asarray(full.diverged_at).reshape(grid.shape),
+                        np.asarray(full.loss).reshape(*grid.shape, steps + 1))
     exact_rows = np.arange(lrs.size) * scale.size + exact
     return LearningRateComparison(lrs, labels, _rows(full, exact_rows), curvature, frames)
 
@@ -471,6 +477,10 @@ SCHEDULE_ORDER = ("constant", "step", "multistep", "exponential", "inverse_time"
                   "cosine_warm_restarts", "linear", "cyclic", "onecycle")
 
 
+# The steps a schedule keeps after its linear warm-up, at least: a warm-up may take the rest of the run.
+DECAY_STEPS = 8
+
+
 def lesson_schedule(name: str, base_lr: float, steps: int, warmup_steps: int = 0) -> schedules.Schedule:
     """Schedule ``name`` with lesson settings scaled to a run of ``steps`` steps.
 
@@ -496,13 +506,13 @@ def lesson_schedule(name: str, base_lr: float, steps: int, warmup_steps: int = 0
     base_lr : float > 0
         The schedule's peak (the optimizer's lr).
     steps : int in [8, 10000]
-    warmup_steps : int in [0, steps - 8]
+    warmup_steps : int in [0, steps - DECAY_STEPS]
         Linear warm-up from ``base_lr / 3`` (torch ``LinearLR``'s default start) before the schedule.
     """
     check_choice(name, "schedule", SCHEDULE_ORDER)
     base_lr = check_scalar(base_lr, "base_lr", low=0.0, include_low=False)
     steps = check_int(steps, "steps", low=8, high=MAX_STEPS)
-    warmup_steps = check_int(warmup_steps, "warmup_steps", low=0, high=steps - 8)
+    warmup_steps = check_int(warmup_steps, "warmup_steps", low=0, high=steps - DECAY_STEPS)
     n = steps - warmup_steps
     quarter = max(1, n // 4)
     warm = {"warmup_steps": warmup_steps}
@@ -601,7 +611,8 @@ def compare_schedules(
     if factors is None:
         return ScheduleComparison(tuple(chosen), built, rates[:, 0].copy(), full)
     params = full.params.reshape(len(built), scale.size, steps + 1, dim)
-    frames = ScheduleFrames(scale, base_lr * scale, rates, params)
+    frames = ScheduleFrames(scale, base_lr * scale, rates, params,
+                            full.loss.reshape(len(built), scale.size, steps + 1))
     return ScheduleComparison(tuple(chosen), built, rates[:, exact].copy(),
                               _rows(full, np.arange(len(built)) * scale.size + exact), frames)
 

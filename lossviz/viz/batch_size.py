@@ -75,7 +75,13 @@ def paths_map(view: PathsView, sizes: Sequence[int], colors: dict[int, str], *, 
     values = [f"your batch sizes ({', '.join(map(str, sizes))})"] + [
         f"B = {b}: loss − min {view.sweep.loss[r, -1] - f_star:.3g} after {steps} steps"
         for r, b in enumerate(BATCH_OPTIONS)]
-    spec["lossviz_scrub"] = scrubber("batch size", values, 0, [len(spec["data"]) - 1], positions, hide)
+    # Play's heads (layout shapes, one per path in order): the chosen sizes' are hidden away from "your
+    # batch sizes", where the slider's path has its own (hidden at that position, which has no such path).
+    head = {**spec["layout"]["shapes"][0], "fillcolor": SCRUB_COLOR, "visible": False}
+    for layout in [spec["layout"], *(frame["layout"] for frame in spec.get("frames", []))]:
+        layout["shapes"].append(dict(head))
+    spec["lossviz_scrub"] = scrubber("batch size", values, 0, [len(spec["data"]) - 1], positions, hide,
+                                     heads=[(len(paths), 0)], hide_shapes=range(len(sizes)))
     return play_below_axis_title(start_ring(_axes(spec, names)))
 
 

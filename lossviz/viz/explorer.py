@@ -12,7 +12,9 @@ import numpy as np
 from lossviz.lessons.explorer import LR_MULTIPLIERS, Minima, RaceEntry
 from lossviz.surfaces import Surface
 from lossviz.viz import inspector
-from lossviz.viz.landscape import PALETTE, Arrow, Path, contour_spec, curves_spec, scrubber, surface_spec
+from lossviz.viz.landscape import (
+    PALETTE, Arrow, Path, clip_segment, contour_spec, curves_spec, scrubber, surface_spec,
+)
 
 __all__ = ["colors", "paths", "evaluation_marks", "step_arrows", "contour", "with_lr_scrubber", "surface3d",
            "tuning_curves", "loss_curves", "distance_curves",
@@ -60,9 +62,12 @@ def evaluation_marks(entries: Sequence[RaceEntry]) -> list[dict]:
     return traces
 
 
-def step_arrows(entries: Sequence[RaceEntry], step: int, width: float) -> list[Arrow]:
+def step_arrows(entries: Sequence[RaceEntry], step: int, width: float,
+                box: tuple[tuple[float, float], tuple[float, float]] | None = None) -> list[Arrow]:
     """At ``step``: the negative gradient (dark grey, scaled to a sixth of the view's ``width``) and the
-    update each optimizer made (its colour), for every racer that took that step."""
+    update each optimizer made (its colour), for every racer that took that step. With the view's ``box``,
+    an arrow stops at its edge (an annotation is not clipped: a diverging step's ran over the map's Play
+    button and sliders), and a step taken from outside the view has none."""
     color = colors(entries)
     arrows = []
     for e in entries:
@@ -70,10 +75,17 @@ def step_arrows(entries: Sequence[RaceEntry], step: int, width: float) -> list[A
         if step >= traj.n_steps or not np.all(np.isfinite(traj.params[step:step + 2])):
             continue
         before, after, grad = traj.params[step], traj.params[step + 1], traj.grads[step]
+        if box is not None and not _inside(before, box):
+            continue
         scale = 0.15 * width / max(float(np.linalg.norm(grad)), 1e-12)
-        arrows.append(Arrow(tuple(before), tuple(before - scale * grad), "#444"))
-        arrows.append(Arrow(tuple(before), tuple(after), color[e.label]))
+        for end, shade in ((before - scale * grad, "#444"), (after, color[e.label])):
+            end = end if box is None else clip_segment(before, end, box)
+            arrows.append(Arrow(tuple(before), tuple(float(v) for v in end), shade))
     return arrows
+
+
+def _inside(point: np.ndarray, box: tuple[tuple[float, float], tuple[float, float]]) -> bool:
+    return all(lo <= v <= hi for v, (lo, hi) in zip(point, box, strict=True))
 
 
 def contour(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, surface: Surface, entries: Sequence[RaceEntry],
@@ -81,7 +93,9 @@ def contour(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, surface: Surface, ent
     """The contour map with every path, the minima, the start and the inspected step's arrows."""
     spec = contour_spec(xs, ys, Z, paths=paths(entries, extra=True), minima=minima.points,
                         log_scale=surface.log_scale, min_value=minima.value, start=start, view_key=view_key,
-                        minimum_label=minima.words, arrows=step_arrows(entries, step, float(xs[-1] - xs[0])))
+                        minimum_label=minima.words,
+                        arrows=step_arrows(entries, step, float(xs[-1] - xs[0]),
+                                           ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))))
     spec["data"] += evaluation_marks(entries)
     return spec
 
@@ -90,10 +104,16 @@ def with_lr_scrubber(spec: dict, entries: Sequence[RaceEntry], frames: np.ndarra
     """``spec`` (the contour map) with a scrubber over every racer's learning rate times each multiplier.
 
     ``frames`` is :func:`lossviz.lessons.explorer.lr_frames` (racers, M, T+1, 2). The divergence and exit
-    marks belong to the exact rates and are hidden while another multiple is shown.
+    marks belong to the exact rates and are hidden while another multiple is shown, with the inspected
+    step's arrows and the heads of second sequences; each racer's head (Play) follows its scrubbed path.
     """
     labels = [e.label for e in entries]
     lines = [i for i, t in enumerate(spec["data"]) if t.get("mode") == "lines" and t.get("name") in labels]
+    # The layout's shapes are the heads of the drawn paths, in their order (landscape.contour_spec).
+    line_of = {spec["data"][i]["name"]: k for k, i in enumerate(lines)}
+    drawn = [p.label for p in paths(entries, extra=True)]
+    heads = [(j, line_of[label]) for j, label in enumerate(drawn) if label in line_of]
+    others = [j for j, label in enumerate(drawn) if label not in line_of]
     # Marks and second sequences belong to the exact rates: hidden while another multiple is shown.
     marks = [i for i, t in enumerate(spec["data"]) if i not in lines and (
         t.get("legendgroup") in labels or str(t.get("name", "")).split(": ")[0] in labels)]
@@ -101,7 +121,9 @@ def with_lr_scrubber(spec: dict, entries: Sequence[RaceEntry], frames: np.ndarra
                  for m in range(frames.shape[1])]
     active = int(np.argmin(np.abs(np.log(LR_MULTIPLIERS[: frames.shape[1]]))))
     values = [f"× {factor:.3g} each lr" for factor in LR_MULTIPLIERS[: frames.shape[1]]]
-    return spec | {"lossviz_scrub": scrubber("learning rates", values, active, lines, positions, marks)}
+    arrows = range(len(spec["layout"].get("annotations") or []))
+    return spec | {"lossviz_scrub": scrubber("learning rates", values, active, lines, positions, marks,
+                                             heads=heads, hide_shapes=others, hide_annotations=arrows)}
 
 
 def surface3d(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, surface: Surface, entries: Sequence[RaceEntry],

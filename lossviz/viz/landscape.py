@@ -34,6 +34,8 @@ __all__ = [
     "curves_spec",
     "as_figure",
     "scrubber",
+    "clip_segment",
+    "annotation_index",
     "panel_axes",
     "panel_title",
     "panel_map",
@@ -304,16 +306,26 @@ def view_exit(xy: np.ndarray, box: tuple[tuple[float, float], tuple[float, float
     a, b = xy[k - 1], xy[k]
     if not np.all(np.isfinite(b)):
         return None  # the run stopped (diverged): the cross at its last finite point says so
-    # The largest fraction of the segment a -> b that stays in the box.
-    fraction = 1.0
+    point = clip_segment(a, b, box)
+    return Exit(float(point[0]), float(point[1]), k)
+
+
+def clip_segment(a: np.ndarray, b: np.ndarray,
+                 box: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
+    """Where the segment from ``a`` (inside ``box``) towards ``b`` leaves the box; ``b`` if it stays in.
+
+    >>> clip_segment(np.array([0.0, 0.0]), np.array([4.0, 1.0]), ((-1.0, 1.0), (-1.0, 1.0))).tolist()
+    [1.0, 0.25]
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    fraction = 1.0  # the largest fraction of a -> b that stays in the box
     for axis, (lo, hi) in enumerate(box):
         delta = b[axis] - a[axis]
         if delta > 0 and b[axis] > hi:
             fraction = min(fraction, (hi - a[axis]) / delta)
         elif delta < 0 and b[axis] < lo:
             fraction = min(fraction, (lo - a[axis]) / delta)
-    point = a + fraction * (b - a)
-    return Exit(float(point[0]), float(point[1]), k)
+    return a + fraction * (b - a)
 
 
 def _in_view(xy: np.ndarray, box: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
@@ -322,11 +334,30 @@ def _in_view(xy: np.ndarray, box: tuple[tuple[float, float], tuple[float, float]
         return (xy[:, 0] >= x_lo) & (xy[:, 0] <= x_hi) & (xy[:, 1] >= y_lo) & (xy[:, 1] <= y_hi)
 
 
-def _exit_marker(path: Path, exit_: Exit, z: float | None = None) -> dict:
-    """A triangle on the edge where ``path`` leaves the view, labelled with the step."""
+def _inward(exit_: Exit, box: tuple[tuple[float, float], tuple[float, float]] | None) -> str:
+    """Where a label on the view's edge goes so that it reads inside the view (plotly clips it at the
+    edge): away from the edges the exit is near, "top center" elsewhere."""
+    if box is None:
+        return "top center"
+    (x_lo, x_hi), (y_lo, y_hi) = box
+    near_x, near_y = 0.15 * (x_hi - x_lo), 0.1 * (y_hi - y_lo)
+    vertical = "bottom" if exit_.y > y_hi - near_y else "top"
+    horizontal = "right" if exit_.x < x_lo + near_x else "left" if exit_.x > x_hi - near_x else "center"
+    return f"{vertical} {horizontal}"
+
+
+def _close(a: Exit, b: Exit, box: tuple[tuple[float, float], tuple[float, float]]) -> bool:
+    """Two exits whose labels (about a quarter of the view wide, a line high) would overlap."""
+    (x_lo, x_hi), (y_lo, y_hi) = box
+    return abs(a.x - b.x) < 0.3 * (x_hi - x_lo) and abs(a.y - b.y) < 0.08 * (y_hi - y_lo)
+
+
+def _exit_marker(path: Path, exit_: Exit, z: float | None = None,
+                 box: tuple[tuple[float, float], tuple[float, float]] | None = None) -> dict:
+    """A triangle on the edge where ``path`` leaves the view (``box``), labelled with the step inside it."""
     trace = {
         "x": [exit_.x], "y": [exit_.y], "mode": "markers+text", "legendgroup": path.label,
-        "text": [f"left the view at step {exit_.step}"], "textposition": "top center",
+        "text": [f"left the view at step {exit_.step}"], "textposition": _inward(exit_, box),
         "textfont": {"color": path.color, "size": 12}, "showlegend": False, "hoverinfo": "text",
         "hovertext": [f"{path.label}: left the view at step {exit_.step}"],
     }
@@ -415,6 +446,7 @@ def contour_spec(
                        "line": {"width": 2.5, "color": MINIMUM_COLOR}},
             "hovertemplate": "start (%{x:.4g}, %{y:.4g})<extra></extra>",
         })
+    labelled: list[Exit] = []  # exits whose label is written: another one close by keeps its hover text only
     for path in paths:
         data.append({
             "type": "scatter", "x": path.xy[:, 0], "y": path.xy[:, 1], "mode": "lines", "name": path.label,
@@ -422,9 +454,14 @@ def contour_spec(
             "legendgroup": path.label,
             "hovertemplate": f"{path.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
         })
-        exit_ = view_exit(path.xy, ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1]))))
+        box = ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
+        exit_ = view_exit(path.xy, box)
         if exit_ is not None:
-            data.append(_exit_marker(path, exit_))
+            data.append(_exit_marker(path, exit_, box=box))
+            if any(_close(exit_, other, box) for other in labelled):
+                data[-1]["mode"] = "markers"  # two labels on one spot could be read as neither
+            else:
+                labelled.append(exit_)
         if path.diverged_at >= 0:
             k = path.last_finite
             data.append({
@@ -620,19 +657,39 @@ def curves_spec(
 
 
 def scrubber(label: str, values: list[str], active: int, traces: list[int], frames: list[list[dict]],
-             hide: list[int] = ()) -> dict:
+             hide: list[int] = (), *, heads: Sequence[tuple[int, int]] = (), hide_shapes: Sequence[int] = (),
+             hide_annotations: Sequence[int] = (), texts: dict[int, Sequence[str]] | None = None) -> dict:
     """A client-side slider for a figure spec (``spec["lossviz_scrub"] = scrubber(...)``).
 
     ``frames[i][k]`` holds the arrays (``{"x": ..., "y": ..., "z": ...}``) trace ``traces[k]`` shows at
     position ``i``, whose label is ``values[i]``; ``active`` is the position the figure itself shows.
     Traces ``hide`` (markers that belong to the exact value only) are hidden away from ``active``.
     Moving the slider restyles those traces in the browser: no request reaches the server.
+
+    The layout goes with the position too. ``heads``: pairs ``(shape, k)``, a layout shape (an animation's
+    moving head, :func:`_head`) that follows trace ``traces[k]``'s path away from ``active``, in the layout
+    and in every animation frame (its point at the frame's step, or its last finite one before).
+    ``hide_shapes`` and ``hide_annotations`` (an inspected step's arrows, a head of a path the scrubber does
+    not move) belong to the exact value and are hidden away from it; ``texts[a][i]`` is annotation
+    ``a``'s text at position ``i`` (a panel's note that names the value and what it gave).
     """
     if not (len(values) == len(frames) and 0 <= active < len(values)):
         raise ValueError(f"a scrubber needs one frame per value and 0 <= active < {len(values)}, got "
                          f"{len(frames)} frames and active = {active}")
+    texts = {int(a): [str(t) for t in column] for a, column in (texts or {}).items()}
+    if any(len(column) != len(values) for column in texts.values()):
+        raise ValueError(f"a scrubber's annotation texts need one text per value ({len(values)})")
+    if any(not 0 <= k < len(traces) for _, k in heads):
+        raise ValueError(f"a scrubber's head follows one of its {len(traces)} traces")
     return {"label": label, "values": list(values), "active": int(active), "traces": list(traces),
-            "frames": frames, "hide": list(hide)}
+            "frames": frames, "hide": list(hide), "heads": [[int(s), int(k)] for s, k in heads],
+            "hide_shapes": [int(s) for s in hide_shapes],
+            "hide_annotations": [int(a) for a in hide_annotations], "texts": texts}
+
+
+def annotation_index(spec: dict, text: str) -> int:
+    """The index of ``spec``'s layout annotation that reads ``text`` (for a scrubber's ``texts``)."""
+    return next(i for i, a in enumerate(spec["layout"].get("annotations") or []) if a.get("text") == text)
 
 
 # ----------------------------------------------------------------------------------- small multiples

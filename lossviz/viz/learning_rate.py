@@ -16,8 +16,8 @@ import numpy as np
 from lossviz.analysis import Curvature, LRRangeTest
 from lossviz.lessons.learning_rate import LearningRateComparison, LearningRateSweep, ScheduleComparison
 from lossviz.viz.landscape import (
-    PALETTE, Path, color_scale_values, curves_spec, panel_axes, panel_map, panel_title, scrubber,
-    small_multiples_spec,
+    PALETTE, Path, annotation_index, color_scale_values, curves_spec, panel_axes, panel_map, panel_title,
+    scrubber, small_multiples_spec,
 )
 
 __all__ = ["VLine", "THEORY_COLOR", "theory_lines", "race", "race_curves", "sweep", "schedules", "range_test",
@@ -131,6 +131,11 @@ def _ending(path: Path, floor: float) -> str:
             else f"final loss − min {gap:.2g}")
 
 
+def _final(gap: float) -> str:
+    """A schedule's path panel's note: its final loss above the minimum, or that it diverged."""
+    return "diverged" if not np.isfinite(gap) else f"final loss − min {gap:.2g}"
+
+
 def race_grid(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, paths: Sequence[Path], *, floor: float,
               **kwargs) -> dict:
     """One small map per raced rate (:func:`lossviz.viz.landscape.small_multiples_spec`, which takes
@@ -221,10 +226,8 @@ def schedule_grid(lr: np.ndarray, paths: np.ndarray, final_gap: np.ndarray, titl
                                         zeroline=False)
         layout[f"yaxis{py[1:]}"].update(range=list(box[1]), showticklabels=False, ticks="", showgrid=False,
                                         zeroline=False)
-        gap = final_gap[i]
-        ending = "diverged" if not np.isfinite(gap) else f"final loss − min {gap:.2g}"
         annotations += [panel_title(f"<b>{titles[i]}</b>: lr per step", lx_dom, ly_dom),
-                        panel_title(ending, px_dom, py_dom)]
+                        panel_title(_final(final_gap[i]), px_dom, py_dom)]
     return {"data": data, "layout": {**layout, "height": height, **_BASE_LAYOUT, "annotations": annotations,
                                      "images": images, "margin": {"l": 50, "r": 10, "t": 70, "b": 40}}}
 
@@ -262,10 +265,23 @@ def _race_paths(comparison: LearningRateComparison) -> list[Path]:
 def race(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, comparison: LearningRateComparison, **kwargs) -> dict:
     """The race as small multiples (:func:`race_grid`, which takes ``kwargs``), with the rates' scrubber
     when the comparison has frames."""
-    grid = race_grid(xs, ys, Z, _race_paths(comparison), **kwargs)
+    paths = _race_paths(comparison)
+    grid = race_grid(xs, ys, Z, paths, **kwargs)
     frames = comparison.frames
-    return grid if frames is None else with_race_scrubber(grid, comparison.labels, frames.lrs, frames.params,
-                                                          frames.factors)
+    if frames is None:
+        return grid
+    spec = with_race_scrubber(grid, comparison.labels, frames.lrs, frames.params, frames.factors)
+    # Each panel's title names its position's rate and how that run ended (the exact run's at its own).
+    scrub, texts = spec["lossviz_scrub"], {}
+    for r, path in enumerate(paths):
+        title = f"{path.label}<br>{_ending(path, kwargs['floor'])}"
+        texts[annotation_index(spec, title)] = [title if m == scrub["active"] else (
+            f"lr {frames.lrs[r, m]:.4g} ({factor:.3g} × {path.label.split(' (')[0]})<br>"
+            + _ending(Path(path.label, path.color, frames.params[r, m], frames.loss[r, m],
+                           int(frames.diverged_at[r, m])), kwargs["floor"]))
+            for m, factor in enumerate(frames.factors)]
+    scrub["texts"] = texts
+    return spec
 
 
 def race_curves(comparison: LearningRateComparison, floor: float) -> dict:
@@ -290,8 +306,19 @@ def schedules(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, comparison: Schedul
     grid = schedule_grid(comparison.lr, trajectory.params, trajectory.loss[:, -1] - floor, titles, xs, ys, Z,
                          lines=[VLine(limit, f"2/λ_max = {limit:.4g}", "#D55E00")], min_value=floor, **kwargs)
     frames = comparison.frames
-    return grid if frames is None else with_schedule_scrubber(grid, titles, frames.base_lrs, limit, frames.lr,
-                                                              frames.params, frames.factors)
+    if frames is None:
+        return grid
+    spec = with_schedule_scrubber(grid, titles, frames.base_lrs, limit, frames.lr, frames.params,
+                                  frames.factors)
+    # Each path panel's note says how its position's run ended (the exact run's at its own).
+    scrub, texts = spec["lossviz_scrub"], {}
+    for i in range(len(titles)):
+        note = _final(trajectory.loss[i, -1] - floor)
+        # schedule_grid's annotations: each schedule's lr panel title, then its path panel's note.
+        texts[2 * i + 1] = [note if m == scrub["active"] else _final(frames.loss[i, m, -1] - floor)
+                        for m in range(frames.factors.size)]
+    scrub["texts"] = texts
+    return spec
 
 
 def range_test(test: LRRangeTest, floor: float, lines: Sequence[VLine]) -> dict:

@@ -16,7 +16,8 @@ from lossviz.lessons.momentum import (
 )
 from lossviz.run import Trajectory
 from lossviz.viz.landscape import (
-    MINIMUM_COLOR, PALETTE, Path, contour_spec, play_below_axis_title, scrubber, small_multiples_spec,
+    MINIMUM_COLOR, PALETTE, Path, annotation_index, contour_spec, play_below_axis_title, scrubber,
+    small_multiples_spec,
 )
 
 __all__ = ["ravine", "rates", "rate_curves", "phase_map", "cell_label", "cell_map", "log_edges",
@@ -73,7 +74,22 @@ def ravine(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, comparison: MomentumCo
     both = (frames.heavy_ball, frames.nesterov)
     positions = [[{"x": p[k, :, 0], "y": p[k, :, 1]} for p in both] for k in range(frames.momenta.size)]
     values = [f"β = {beta:.3g}" for beta in frames.momenta]
-    return spec | {"lossviz_scrub": scrubber("momentum β", values, active, lines, positions, marks)}
+    # The two scrubbed panels' titles count each position's own path (the exact run's title at its own).
+    texts = {}
+    losses_of = (frames.heavy_ball_loss, frames.nesterov_loss)
+    for i, (path, points, losses) in enumerate(zip(paths[1:], both, losses_of, strict=True), start=1):
+        texts[annotation_index(spec, titles[i])] = [titles[i] if k == active else (
+            f"{path.label} (β = {beta:.3g})<br>"
+            + _ending(Path(path.label, path.color, points[k], losses[k], _diverged_at(points[k])), comparison,
+                      visible)) for k, beta in enumerate(frames.momenta)]
+    return spec | {"lossviz_scrub": scrubber("momentum β", values, active, lines, positions, marks,
+                                             texts=texts)}
+
+
+def _diverged_at(points: np.ndarray) -> int:
+    """The step a precomputed path diverged at (lossviz.run keeps that step's point, NaN after it), or -1."""
+    lost = np.flatnonzero(np.isnan(points).any(axis=1))
+    return int(lost[0]) - 1 if lost.size else -1
 
 
 def rates(comparison: MomentumComparison) -> dict:

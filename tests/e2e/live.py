@@ -123,3 +123,29 @@ def play_controls(frame) -> list[dict]:
     frame.wait_for_function("() => document.querySelectorAll('.updatemenu-button').length >= 2"
                             " && document.querySelector('.slider-container') !== null", timeout=60_000)
     return boxes(frame, ".updatemenu-button") + boxes(frame, ".slider-container")
+
+
+def animate_to(frame, index: int) -> int:
+    """Show the chart's Play animation at its frame ``index`` as its step slider does; return that frame's
+    step."""
+    return frame.evaluate(
+        "(k) => { const gd = document.getElementById('plot');"
+        " const name = gd._transitionData._frames[k].name;"
+        " return Plotly.animate(gd, [name], {frame: {duration: 0, redraw: false},"
+        " transition: {duration: 0}, mode: 'immediate'}).then(() => Number(name)); }", index)
+
+
+def heads(frame) -> list[dict]:
+    """The chart's layout shapes as drawn (Play's moving heads): centre, colour and whether each shows."""
+    return frame.evaluate(
+        "() => (document.getElementById('plot').layout.shapes || []).map(s => ({x: Number(s.xanchor),"
+        " y: Number(s.yanchor), color: s.fillcolor, shown: s.visible !== false}))")
+
+
+def point(frame, name: str, step: int) -> tuple[float, float]:
+    """The drawn point ``step`` of the trace named ``name`` (its last finite one before, once it stopped)."""
+    t = trace(frame, name)
+    k = min(step, len(t["x"]) - 1)
+    while k > 0 and not all(isinstance(v, (int, float)) and v == v for v in (t["x"][k], t["y"][k])):
+        k -= 1
+    return float(t["x"][k]), float(t["y"][k])

@@ -7,8 +7,8 @@ import pytest
 from bench.browser import INIT_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
 from tests.e2e.live import (
-    boxes, chart_frame, count_renders, download_csv, keyed_frame, overlap, play_controls, received, renders,
-    scrub, scrub_value, sent_messages, trace,
+    animate_to, boxes, chart_frame, count_renders, download_csv, heads, keyed_frame, overlap, play_controls,
+    point, received, renders, scrub, scrub_value, sent_messages, trace,
 )
 
 FIVE = "() => window.__lvPlots().length === 5"
@@ -104,10 +104,19 @@ def test_the_batch_size_scrubber_replays_every_size_in_the_browser_only(batch):
     shown = trace(frame, "B on the slider")
     np.testing.assert_array_equal(shown["x"], chosen["x"])
     assert trace(frame, "B = 64")["visible"] is False and trace(frame, GD)["visible"] is True
+    # Play's heads: the chosen sizes' hide with their paths; the slider's path has its own, on its point.
+    step = animate_to(frame, 20)
+    drawn = heads(frame)
+    assert [h["shown"] for h in drawn] == [False, False, False, True, True]
+    assert (drawn[3]["x"], drawn[3]["y"]) == point(frame, GD, step)
+    assert (drawn[4]["x"], drawn[4]["y"]) == point(frame, "B on the slider", step)
     scrub(frame, 8)
     assert scrub_value(frame).startswith("B = 128:") and len(trace(frame, "B on the slider")["x"]) == 201
     scrub(frame, 0)
     assert trace(frame, "B = 1")["visible"] is True and trace(frame, "B on the slider")["x"] == []
+    drawn = heads(frame)
+    assert [h["shown"] for h in drawn] == [True, True, True, True, False]
+    assert (drawn[2]["x"], drawn[2]["y"]) == point(frame, "B = 64", step)
     page.wait_for_timeout(300)
     assert len(sent) == before  # every position was in the figure already
 

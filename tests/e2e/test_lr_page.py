@@ -17,6 +17,7 @@ BY_SCRUB = ("(label) => window.__lvPlots().find(gd =>"
             " gd.ownerDocument.querySelector('#scrub label').textContent === label)")
 SWEEP = ("() => window.__lvPlots().find(gd =>"
          " gd._fullData.some(t => t.name === 'measured final loss − minimum'))")
+TITLES = f"(label) => ({BY_SCRUB})(label).layout.annotations.map(a => a.text)"
 MEASURED = (f"() => {{ const gd = ({SWEEP})();"
             " return gd && gd._fullData.find(t => t.name.startsWith('measured')); }")
 
@@ -97,9 +98,18 @@ def test_the_scrubbers_replay_every_rate_in_the_browser(app_url, page):
     each position shows the exact rates it draws, and no message reaches the server."""
     _open(page, app_url)
     exact = _traces(page, BY_SCRUB, "learning rates")
+    titles = page.evaluate(TITLES, "learning rates")
     sent = page.evaluate("() => window.__lv.sent.length")
     last, label = _scrub(page, "learning rates", 0)
     assert label.startswith("× 0.5: lr 0.25, 0.75, 0.9091, 1.05")
+    # Each panel's title names the rate it now shows and how that run ended (the unit tests check the
+    # words against exact runs): the 1.05 x run, which ended above its start, converges at half its rate.
+    page.wait_for_function(f"(label) => ({TITLES})(label)[0].startsWith('lr 0.25 ')", arg="learning rates")
+    halved = page.evaluate(TITLES, "learning rates")
+    assert [t.split("<br>")[0] for t in halved] == [
+        "lr 0.25 (0.5 × lr 0.5)", "lr 0.75 (0.5 × lr 1.5)", "lr 0.9091 (0.5 × lr 1.818)",
+        "lr 1.05 (0.5 × lr 2.1)"]
+    assert "ended above its start" in titles[3] and halved[3].split("<br>")[1].startswith("final loss − min")
     page.wait_for_timeout(300)
     scaled = _traces(page, BY_SCRUB, "learning rates")
     assert scaled.keys() == exact.keys()
@@ -113,6 +123,7 @@ def test_the_scrubbers_replay_every_rate_in_the_browser(app_url, page):
     assert label.startswith("× 1: lr 0.5, 1.5, 1.818, 2.1")
     page.wait_for_timeout(300)
     assert _traces(page, BY_SCRUB, "learning rates") == exact
+    assert page.evaluate(TITLES, "learning rates") == titles
     # The peak of every schedule, likewise.
     paths = _traces(page, BY_SCRUB, "peak learning rate")
     rates = _traces(page, BY_SCRUB, "peak learning rate", "lines")

@@ -41,6 +41,11 @@ def test_the_momentum_scrubber_replays_every_beta_in_the_browser(app_url, page):
     page.wait_for_function(f"() => ({RAVINE})().dataset.scrub === '15'", timeout=10_000)
     label = page.evaluate(f"() => ({RAVINE})().ownerDocument.querySelector('#scrub output').textContent")
     assert label == "β = 0.3", label
+    # The scrubbed panels' titles count the runs they now show (the unit tests check the words).
+    page.wait_for_function(
+        f"() => ({RAVINE})().layout.annotations[1].text.startsWith('heavy ball (β = 0.3)')", timeout=10_000)
+    titles = page.evaluate(f"() => ({RAVINE})().layout.annotations.map(a => a.text.split('<br>')[0])")
+    assert titles == ["no momentum (GD)", "heavy ball (β = 0.3)", "Nesterov (β = 0.3)"]
     after = _paths(page)
     assert after["no momentum (GD)"] == before["no momentum (GD)"]  # gradient descent has no momentum
     assert after["heavy ball"] != before["heavy ball"] and after["Nesterov"] != before["Nesterov"]

@@ -9,7 +9,7 @@ import re
 
 from bench.browser import INIT_SCRIPT, PLOTS_SCRIPT
 from tests.e2e.conftest import save_screenshot, wait_for_app
-from tests.e2e.live import received
+from tests.e2e.live import animate_to, heads, keyed_frame, point, received, scrub, scrub_value
 
 CONTOUR = "() => window.__lvPlots().find(gd => gd._fullData[0].type === 'contour')"
 # The race's part of the page (a fragment: the start, the steps, the race's charts, inspector and exports)
@@ -234,3 +234,42 @@ def test_a_press_on_the_scenarios_picture_reruns_the_race_alone_and_the_note_fol
     full = received(page, lambda: page.locator(".st-key-o1_more label").click())
     assert first < PART_OF_FULL * full and back < PART_OF_FULL * full, (first, back, full)
     assert lesson.count() == 1 and changed.count() == 0  # a whole-page rerun draws the same note, once
+
+
+def test_the_rate_scrubber_carries_plays_heads_and_hides_the_exact_rates_arrows(app_url, page):
+    """The helper's report: at x 0.1 the paths were the scaled rates' while Play's heads and the inspected
+    step's update arrows stayed the exact rates'. Either order, scrub then step or step then scrub, the heads
+    sit on the paths shown; back at the exact rates everything is the exact run's again."""
+    page.add_init_script(INIT_SCRIPT)
+    page.goto(f"{app_url}/Surface_Explorer")
+    wait_for_app(page)
+    frame = keyed_frame(page, "contour_chart")
+    racers = frame.evaluate("() => document.getElementById('plot')._fullData"
+                            ".filter(t => t.mode === 'lines' && /^[12]\\. /.test(t.name)).map(t => t.name)")
+    assert len(racers) == 2
+    arrows = "() => document.getElementById('plot').layout.annotations.map(a => a.visible !== false)"
+    exact = heads(frame)
+    sent = page.evaluate("() => window.__lv.sent.length")
+
+    scrub(frame, 0)  # x 0.1 each lr
+    assert scrub_value(frame) == "× 0.1 each lr"
+    frame.wait_for_function(f"() => !({arrows})().some(Boolean)")
+    step = animate_to(frame, 29)
+    drawn = heads(frame)
+    for head, name in zip(drawn, racers, strict=True):
+        assert head["shown"] and (head["x"], head["y"]) == point(frame, name, step)
+    assert [(h["x"], h["y"]) for h in drawn] != [(h["x"], h["y"]) for h in exact]
+
+    scrub(frame, 12)  # x 1: the exact rates, at the step Play shows
+    frame.wait_for_function(f"() => ({arrows})().every(Boolean)")
+    for head, name in zip(heads(frame), racers, strict=True):
+        assert (head["x"], head["y"]) == point(frame, name, step)
+    animate_to(frame, 0)
+    assert heads(frame) == exact
+
+    step = animate_to(frame, 40)  # the other order: a step first, then the scrubber
+    scrub(frame, 24)  # x 10 each lr: these runs diverge
+    for head, name in zip(heads(frame), racers, strict=True):
+        assert (head["x"], head["y"]) == point(frame, name, step)
+    assert page.evaluate("() => window.__lv.sent.length") == sent  # all of it in the browser
+    save_screenshot(page, "explorer_scrubbed_heads")
