@@ -3,7 +3,7 @@ import streamlit as st
 
 from lossviz import surfaces
 from lossviz.lessons import learning_rate as lesson
-from lossviz.ui import budget, cache, export, surface_picker, url, widgets
+from lossviz.ui import budget, cache, export, surface_picker, text, url, widgets
 from lossviz.ui.errors import shown_errors
 from lossviz.ui.page import open_page
 from lossviz.ui.progress_cache import cached
@@ -102,6 +102,13 @@ def schedule_section() -> None:
     st.subheader("Schedules: the rate of every step, and the path it produces")
     if not picked:
         st.info("Pick at least one schedule in the sidebar.")
+    if picked and warmup > steps - lesson.DECAY_STEPS:
+        # Named as the sidebar names it, the last good picture greyed out below.
+        text.notice(f"linear warm-up steps: {warmup} is too many for a run of {steps} steps: allowed 0 to "
+                    f"{steps - lesson.DECAY_STEPS} (a schedule keeps {lesson.DECAY_STEPS} steps after its "
+                    "warm-up). Lower it, or raise steps.", "error")
+        page.stale_chart("schedule_chart")
+        return
     with shown_errors():
         if picked and budget.affordable(work(0, 0, len(picked))[1]):
             runs = cached("lr_schedules", (*where, tuple(picked), base, steps, warmup), lambda: (

@@ -12,7 +12,7 @@ from lossviz import surfaces
 from lossviz.lessons.learning_rate import LR_CHOICES, LR_SCENARIOS, SCHEDULE_ORDER
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import (
-    HEAVY_FORMULA, assert_clean, cold_cost, decode, errors, figures, lowered, open_page, statements,
+    HEAVY_FORMULA, assert_clean, chart, cold_cost, decode, errors, figures, lowered, open_page, statements,
     warnings,
 )
 
@@ -237,8 +237,26 @@ def test_tampered_url_values_fall_back_with_a_notice_naming_their_label(key, val
 def test_a_warmup_longer_than_the_run_is_an_error_message_and_the_rest_still_draws():
     at = _app({"steps": "40", "warmup": "100"})
     assert_clean(at)
-    assert any("warmup_steps must be an integer in [0, 32]" in e for e in errors(at))
+    assert any(e.startswith("linear warm-up steps: 100 is too many for a run of 40 steps: allowed 0 to 32")
+               for e in errors(at)), errors(at)
     assert len(figures(at)) == 4
+
+
+def test_a_warmup_the_run_cannot_hold_keeps_the_last_schedules_greyed():
+    """The helper's walk: warm-up 500 in a run of 80 steps took the whole Schedules section away with a
+    message in the library's own words (warmup_steps). It names the sidebar's label and the allowed range
+    now, and the schedules drawn last stay on screen greyed out."""
+    at = _app()
+    drawn = chart(at, "schedule_chart")
+    assert not drawn["stale"]
+    at.number_input(key="warmup").set_value(500).run()
+    assert_clean(at)
+    assert any(e.startswith("linear warm-up steps: 500 is too many for a run of 80 steps: allowed 0 to 72")
+               for e in errors(at)), errors(at)
+    kept = chart(at, "schedule_chart")
+    assert kept["stale"] and {**kept, "stale": False} == drawn
+    at.number_input(key="warmup").set_value(72).run()
+    assert not errors(at) and not chart(at, "schedule_chart")["stale"]
 
 
 def test_the_pytorch_code_covers_every_raced_rate_and_every_schedule():
