@@ -111,11 +111,16 @@ def worked_example(delta: float) -> None:
     for key in REGRESSION:
         left.latex(formulas[key])
     page.chart(figures.example_spec(per_sample), "example_chart", right)
-    st.dataframe(per_sample.rename(columns={"y_pred": "ŷ", "residual": "r = ŷ − y", "squared": "r²",
-                                            "absolute": "|r|", "log_cosh": "log cosh r"}),
-                 width="stretch", hide_index=True)
-    st.caption("Sample {} carries {:.0%} of the MSE and {:.0%} of the MAE.".format(
-        *lesson.worst_sample(per_sample)))
+    table = per_sample.rename(columns={"y_pred": "ŷ", "residual": "r = ŷ − y", "squared": "r²",
+                                       "absolute": "|r|", "huber": "Huber", "log_cosh": "log cosh r"})
+    # Four significant digits in every column: a target of 1e-300 is not three hundred zeros wide.
+    st.dataframe(table, width="stretch", hide_index=True,
+                 column_config={name: st.column_config.NumberColumn(format="%.4g") for name in table.columns})
+    if per_sample["absolute"].sum() > 0:
+        st.caption("Sample {} carries {:.0%} of the MSE and {:.0%} of the MAE.".format(
+            *lesson.worst_sample(per_sample)))
+    else:
+        st.caption("Every prediction equals its target: every loss is 0.")
     export.csv_button("Worked example (CSV)", per_sample, "lossviz_worked_example.csv")
     export.code_block(lesson.torch_example_code(y, y_pred, delta),
                       "Prints the five losses of the example; they equal the numbers above.")

@@ -159,13 +159,13 @@ def test_parse_numbers_refuses_with_a_located_message(text, error, words):
 @pytest.mark.parametrize(
     "call, words",
     [
-        (lambda: lc.worked_example([1, 2], [1.0]), r"y has 2 numbers but y_pred has 1"),
+        (lambda: lc.worked_example([1, 2], [1.0]), r"targets y hold 2 numbers but the predictions"),
         (lambda: lc.worked_example([], []), r"at least one number"),
         (lambda: lc.worked_example([1.0], [1.0], delta=0.0), r"delta must be in \(0, inf\)"),
         (lambda: lc.regression_curves(["hinge"], R), r"unknown regression loss 'hinge'; valid names: mse"),
         (lambda: lc.margin_curves(["mse"], R), r"unknown classification loss 'mse'; valid names: zero_one"),
         (lambda: lc.regression_curves(["mse"], [[1.0]]), r"residual must have 1 dimension"),
-        (lambda: lc.torch_example_code([1.0], [1.0, 2.0]), r"y has 1 numbers but y_pred has 2"),
+        (lambda: lc.torch_example_code([1.0], [1.0, 2.0]), r"targets y hold 1 numbers but the predictions ŷ"),
     ],
 )
 def test_validation_messages_name_the_parameter(call, words):
@@ -318,3 +318,15 @@ def test_the_regression_caption_reads_each_loss_and_gradient_at_the_axis_end():
     table = lc.regression_curves(["mse", "huber"], np.linspace(-2.0, 2.0, 5), delta=1.0)
     words = lc.regression_caption(table, ["mse", "huber"], span=2.0)
     assert words.startswith("At r = ±2: MSE 4 (gradient 4), Huber 1.5 (gradient 1).")
+
+
+@pytest.mark.parametrize("value", [1e-300, 2.5e-7, 123456789.0, -5e20, 0.25])
+def test_the_worked_formulas_square_a_power_of_ten_in_parentheses(value):
+    """A residual written with its own power of ten (1e-300 as 1\\times 10^{-300}) squared as ``10^{-300}^2``
+    is a double superscript: KaTeX shows the raw source in red instead of the formula."""
+    import re
+
+    mse = lc.worked_latex([value, 0.0], [0.0, 0.0])["mse"]
+    assert not re.search(r"\^\{[^{}]*\}\^", mse), mse
+    magnitude = lc._number(abs(value))
+    assert (rf"\left({magnitude}\right)^2" if "times" in magnitude else f"{magnitude}^2") in mse

@@ -1,5 +1,6 @@
 """Loss functions page through AppTest: every control path reaches its figures, bad input a message, the
 default picture says what its text says, the link carries every setting, the code reproduces the numbers."""
+import json
 import re
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def test_editing_the_example_recomputes_every_loss():
     [
         ("ex_yhat", "1, two", "predictions ŷ: item 2 ('two') is not a number"),
         ("ex_y", "", "targets y: enter at least one number"),
-        ("ex_y", "1, 2, 3", "y has 3 numbers but y_pred has 5"),
+        ("ex_y", "1, 2, 3", "the targets y hold 3 numbers but the predictions ŷ (y_pred) hold 5"),
         ("ex_yhat", "1, 2, 3, 4, inf", "must be a finite number"),
     ],
 )
@@ -307,3 +308,20 @@ def test_maximal_link_settings_stay_within_the_budget():
     assert not warnings(at)
     assert cpu < 3.0, cpu
     assert _rss() - before_rss < 300 * 2**20
+
+
+def test_a_tiny_target_keeps_the_formulas_and_the_table_readable():
+    """1e-300 as a target: the MSE's terms square a number with its own power of ten (in parentheses, or
+    KaTeX shows the raw source in red), and the table writes four significant digits, not 300 zeros."""
+    at = _app({"ex_y": "1e-300, 0, 0, 0, 0", "ex_yhat": "0, 0, 0, 0, 0"})
+    _ok(at)
+    mse = next(e.value for e in at.get("latex") if r"\text{MSE}" in e.value)
+    assert r"\left(1\times 10^{-300}\right)^2" in mse
+    config = json.loads(at.dataframe[0].proto.columns)
+    formats = {name: c.get("type_config", {}).get("format") for name, c in config.items()}
+    for name in ("y", "ŷ", "r = ŷ − y", "r²", "|r|", "Huber", "log cosh r"):
+        assert formats[name] == "%.4g", formats
+    assert any("Sample 1 carries" in c.value for c in at.caption)  # |r| = 1e-300 is not "every loss is 0"
+    at = _app({"ex_y": "1, 2, 3", "ex_yhat": "1, 2, 3"})
+    _ok(at)
+    assert any(c.value == "Every prediction equals its target: every loss is 0." for c in at.caption)

@@ -253,7 +253,8 @@ def _pair(y: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
     yt = check_array(y, "y", ndim=1)
     yp = check_array(y_pred, "y_pred", ndim=1)
     if yt.size != yp.size:
-        raise ValueError(f"y has {yt.size} numbers but y_pred has {yp.size}: they must pair up one to one")
+        raise ValueError(f"the targets y hold {yt.size} numbers but the predictions ŷ (y_pred) hold "
+                         f"{yp.size}: give one prediction per target")
     if yt.size == 0:
         raise ValueError("y and y_pred must hold at least one number")
     with np.errstate(over="ignore", invalid="ignore"):
@@ -307,6 +308,12 @@ def _number(value: float, digits: int = 4) -> str:
     return text
 
 
+def _squared(number: str) -> str:
+    r"""``number`` (:func:`_number`) squared in LaTeX: in parentheses when it has a power of ten of its own
+    (``1\times 10^{-300}^2`` is a double superscript, which KaTeX refuses)."""
+    return rf"\left({number}\right)^2" if r"\times" in number else f"{number}^2"
+
+
 def _sum_latex(terms: Sequence[str]) -> str:
     shown = list(terms) if len(terms) <= 6 else [*terms[:3], r"\dots", *terms[-2:]]
     return " + ".join(shown)
@@ -320,7 +327,7 @@ def worked_latex(y: object, y_pred: object, delta: float = 1.0) -> dict[str, str
     magnitude = [_number(abs(v)) for v in r]
     frac = rf"\frac{{1}}{{{n}}}"
     return {
-        "mse": rf"\text{{MSE}} = {frac}\left({_sum_latex([f'{m}^2' for m in magnitude])}\right) = "
+        "mse": rf"\text{{MSE}} = {frac}\left({_sum_latex([_squared(m) for m in magnitude])}\right) = "
                + _number(totals["mse"]),
         "rmse": rf"\text{{RMSE}} = \sqrt{{\text{{MSE}}}} = \sqrt{{{_number(totals['mse'])}}} = "
                 + _number(totals["rmse"]),
