@@ -526,3 +526,17 @@ def test_the_page_keeps_the_map_under_the_paths_while_the_steps_rate_and_seed_ch
             np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(views[2].sweep.params, direct.sweep.params)
     assert views[1].sweep.params.shape[1] == 211
+
+
+def test_the_paths_caption_says_a_run_diverged_and_never_prints_a_negative_gap():
+    """A diverged run's last loss is NaN ("B = 1: nan" in the caption); a converged run's can round a hair
+    below the minimum ("-1.11e-16")."""
+    from lossviz.lessons import batch_size as lesson
+
+    solved = lesson.solve("synthetic_line")
+    blown = lesson.sgd_run(solved.objective, 50.0, None, 100, [0.0, 0.0])
+    settled = lesson.sgd_run(solved.objective, 0.05, None, 3000, [0.0, 0.0])
+    assert int(blown.diverged_at) >= 0
+    caption = lesson.paths_caption({"GD": blown, "slow": settled}, solved.min_loss + 1.0)
+    assert f"GD: diverged at step {int(blown.diverged_at)}" in caption and "nan" not in caption
+    assert "slow: 0." in caption  # its loss is 1 below this (made-up) minimum: no negative gap

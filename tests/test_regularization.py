@@ -485,3 +485,21 @@ def test_every_figure_of_the_page_is_a_valid_plotly_figure(penalty):
     xs, ys, Z = regpath.decay_landscape(land.X, land.y, result, resolution=9)
     _valid(figures.decay_map(xs, ys, Z, result, weight_decay=2.0, names=names))
     _valid(figures.decay_distances(result))
+
+
+def test_the_decay_caption_says_which_runs_diverged_instead_of_printing_nan():
+    """lr 1 and weight decay 20: SGD and AdamW blow up in a few steps. Their last points are NaN, which the
+    caption used to print as "ends at (nan, nan)" with nothing saying the runs diverged."""
+    from lossviz.lessons import regularization as lesson
+
+    data = lesson.load_data(("bmi", "bp"))
+    result = lesson.weight_decay_comparison(data.X, data.y, 20.0, lr=1.0, steps=300, x0=[-1.0, 1.0])
+    caption = lesson.decay_caption(result)
+    assert "nan" not in caption.lower()
+    for label, t in zip(result.labels, result.trajectories, strict=True):
+        if int(t.diverged_at) >= 0:
+            assert f"**{label}** diverged at step {int(t.diverged_at)}" in caption
+        else:
+            assert f"**{label}** ends at ({t.params[-1][0]:.4f}, {t.params[-1][1]:.4f})" in caption
+    assert any(int(t.diverged_at) >= 0 for t in result.trajectories)
+    assert any(int(t.diverged_at) < 0 for t in result.trajectories)

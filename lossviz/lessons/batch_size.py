@@ -940,7 +940,9 @@ def paths_caption(runs: dict[str, Trajectory], f_star: float) -> str:
     >>> paths_caption({"GD": run}, solved.min_loss)[:48]
     'Loss above the minimum after the last step, GD: '
     """
-    finals = [f"{name}: {t.loss[-1] - f_star:.3g}" for name, t in runs.items()]
+    # A run that diverged has no final loss to give; rounding can put a converged one a hair below f_star.
+    finals = [f"{name}: diverged at step {int(t.diverged_at)}" if int(t.diverged_at) >= 0
+              else f"{name}: {max(float(t.loss[-1] - f_star), 0.0):.3g}" for name, t in runs.items()]
     return ("Loss above the minimum after the last step, " + "; ".join(finals) + ". The full-batch path is "
             "deterministic; the mini-batch paths share the seed, so they differ only by the batch size.")
 

@@ -1034,7 +1034,9 @@ def decay_caption(result: DecayComparison) -> str:
     >>> decay_caption(weight_decay_comparison(d.X, d.y, 4.0, steps=1500, x0=[-1.0, 1.0]))[:50]
     '**SGD, weight_decay** ends at (0.1792, 0.1235); **'
     """
-    ends = [f"**{label}** ends at ({t.params[-1][0]:.4f}, {t.params[-1][1]:.4f})"
+    ends = [f"**{label}** diverged at step {int(t.diverged_at)} (a smaller learning rate or weight decay "
+            "keeps it stable)" if int(t.diverged_at) >= 0
+            else f"**{label}** ends at ({t.params[-1][0]:.4f}, {t.params[-1][1]:.4f})"
             for label, t in zip(result.labels, result.trajectories)]
     ridge, box = result.ridge_minimizer, result.box_minimizer
     return ("; ".join(ends) + f". Ridge minimizer ({ridge[0]:.4f}, {ridge[1]:.4f}); AdamW's small-lr limit "
