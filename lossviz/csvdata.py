@@ -716,12 +716,23 @@ def class_labels(frame: pd.DataFrame, target: str) -> list[str]:
     return sorted(distinct)
 
 
+_MOSTLY_NUMBERS = 0.8
+
+
 def suggest_task(frame: pd.DataFrame, target: str) -> str:
-    """``"classification"`` for text labels or few distinct integers, ``"regression"`` otherwise."""
+    """``"classification"`` for text labels or few distinct integers, ``"regression"`` otherwise.
+
+    A column of numbers with a few cells of text (at least :data:`_MOSTLY_NUMBERS` of its cells numbers)
+    is judged by its numbers: a numeric target with a stray "abc" is suggested regression, whose message
+    names the cell, rather than classification, whose message would count its many distinct values.
+    """
     _check_choice(target, "target", [str(c) for c in frame.columns])
     series = frame[target].dropna()
     if series.dtype.kind not in "iufb":
-        return "classification"
+        numbers = pd.to_numeric(series.astype(str).str.strip(), errors="coerce").dropna()
+        if series.empty or numbers.size < _MOSTLY_NUMBERS * series.size:
+            return "classification"
+        series = numbers
     values = series.to_numpy(dtype=np.float64)
     integral = bool(np.all(values == np.round(values)))
     return "classification" if integral and np.unique(values).size <= _SUGGEST_CLASSES_UP_TO else "regression"

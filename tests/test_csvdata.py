@@ -491,3 +491,16 @@ def test_cells_of_any_kind_are_written_escaped_or_as_numbers():
     assert records[0] == ["mixed", "category", "'=1+1"]
     assert [r[0] for r in records[1:]] == ["'=1+1", "-2.5", "", "'@x", "2024-01-02 00:00:00", "True"]
     assert [r[1] for r in records[1:]] == ["'-a", "b", "'-a", "+1", "c", "'=d"]
+
+
+def test_a_numeric_target_with_stray_text_is_suggested_regression_whose_message_names_the_cell():
+    """A walk's upload: numbers with "abc" in every 7th row. Suggested classification, it was refused for
+    its 52 distinct values with advice to choose regression, which then named the real problem; the first
+    message names it now. Few numbers among text stay classification."""
+    values = [f"{0.37 * i:.2f}" if i % 7 != 3 else "abc" for i in range(60)]
+    frame = pd.DataFrame({"x": np.arange(60.0), "y": values})
+    assert csvdata.suggest_task(frame, "y") == "regression"
+    with pytest.raises(ValueError, match=r"not numeric: data row 4 holds 'abc'"):
+        csvdata.to_dataset(frame, "y", ["x"], csvdata.suggest_task(frame, "y"))
+    mixed = pd.DataFrame({"x": np.arange(60.0), "y": ["0", "1", "none"] * 20})
+    assert csvdata.suggest_task(mixed, "y") == "classification"
