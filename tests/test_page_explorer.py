@@ -333,3 +333,18 @@ def test_a_diverging_steps_arrows_stop_at_the_maps_edge():
     assert np.linalg.norm(drawn) < np.linalg.norm(step)  # cut short ...
     assert abs(step[0] * drawn[1] - step[1] * drawn[0]) < 1e-9 * np.linalg.norm(step) ** 2  # ... not turned
     assert step @ drawn > 0
+
+
+def test_a_formula_longer_than_the_limit_is_refused_with_its_label_and_the_last_one_kept():
+    """A walk pasted a 371-character formula: the box's own limit dropped the paste without a word. It is
+    refused now with the box's label and the limit, and the formula drawn stays the last one given."""
+    at = _app({"surface": "custom"})
+    before, drawn = at.text_input(key="formula").value, _paths(at)
+    at.text_input(key="formula").set_value("x**2 + y**2" + " + 0*x" * 60).run()
+    _ok(at)
+    assert errors(at) == ["f(x, y): the text given has 371 characters; at most 300 are allowed, so the last "
+                          "text is kept."]
+    assert at.text_input(key="formula").value == before
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(_paths(at).values(), drawn.values()))
+    at.text_input(key="formula").set_value("x**2 + 2*y**2").run()
+    assert not errors(at) and at.text_input(key="formula").value == "x**2 + 2*y**2"

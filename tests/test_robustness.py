@@ -162,7 +162,7 @@ def random_action(widget, draw) -> tuple[str, Callable[[], Any]] | None:
     elif kind in ("checkbox", "toggle"):
         value = draw(hs.booleans())
     elif kind in ("text_input", "text_area"):
-        limit = widget.max_chars or 300
+        limit = widget.max_chars or 600  # past every text field's limit: a refusal must not break a page
         value = draw(hs.one_of(hs.text(max_size=limit), NUMBER_TEXT, ODD_TEXT).map(lambda t: t[:limit]))
     elif kind == "file_uploader":
         content = draw(CSV_BYTES)

@@ -103,12 +103,40 @@ def checkbox(field: Field, container=None, *, help: str | None = None, label: st
     return (container or st).checkbox(label or field.title, key=field.key, help=help)
 
 
+_TOO_LONG = "_lv_text_too_long"
+
+
+def _last_text(key: str) -> str:
+    return f"_lv_last_text_{key}"
+
+
+def _refuse_long_text(field: Field) -> None:
+    # Before the run (a widget's callback may set its value): text past the limit is put back to the last
+    # text the box held, and the run says why.
+    value = st.session_state.get(field.key, "")
+    if field.max_length is not None and len(value) > field.max_length:
+        st.session_state[_TOO_LONG] = (field.key, len(value))
+        st.session_state[field.key] = st.session_state.get(_last_text(field.key), field.default)
+
+
 def text_input(field: Field, container=None, *, help: str | None = None, label: str | None = None,
                placeholder: str | None = None) -> str:
-    """A one-line text box limited to the field's length."""
+    """A one-line text box of at most the field's length.
+
+    A longer text (a paste) is refused with a message naming the box and its limit, and the box keeps the
+    last text it held. (Streamlit's own ``max_chars`` drops such a paste without a word.)
+    """
     url.restore(field.key)
-    return (container or st).text_input(label or field.title, key=field.key, max_chars=field.max_length,
-                                        help=help, placeholder=placeholder)
+    where = container or st
+    value = where.text_input(label or field.title, key=field.key, help=help, placeholder=placeholder,
+                             on_change=_refuse_long_text, args=(field,))
+    refused = st.session_state.get(_TOO_LONG)
+    if refused and refused[0] == field.key:
+        del st.session_state[_TOO_LONG]
+        text.notice(f"{label or field.title}: the text given has {refused[1]:,} characters; at most "
+                    f"{field.max_length:,} are allowed, so the last text is kept.", "error", where)
+    st.session_state[_last_text(field.key)] = value
+    return value
 
 
 def field_widget(field: Field, container=None, *, step: float | None = None, **options: Any) -> Any:
