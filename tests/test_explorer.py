@@ -203,3 +203,12 @@ def test_the_tuned_race_picks_the_rate_a_brute_force_loop_picks_and_gd_ends_lowe
         assert tuned.hyperparameters["lr"] == pytest.approx(sweep.lrs[best], rel=1e-12)
     assert entries[0].trajectory.loss[-1] == min(e.trajectory.loss[-1] for e in entries)  # plain GD
     assert entries[4].trajectory.loss[-1] == max(e.trajectory.loss[-1] for e in entries)  # Lion
+
+
+def test_the_verdict_counts_one_step_and_names_what_the_gap_is_above():
+    """A walk read "after 1 steps" and "0.000963 above its value" (whose value?)."""
+    surface = surfaces.get("quadratic")
+    entries = explorer.race(surface, [explorer.OptimizerSetting("sgd", {"lr": 0.1})], [1.0, 1.0], 1)
+    words = entries[0].verdict
+    assert "after 1 step " in words and "1 steps" not in words
+    assert "above the minimum's 0" in words, words

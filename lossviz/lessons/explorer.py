@@ -128,6 +128,10 @@ def find_minima(surface: Surface, starts_per_side: int = 5) -> Minima:
     return Minima(np.array(distinct), best, found=True)
 
 
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 def _verdict(surface: Surface, entry_optimizer: optimizers.Optimizer, traj: Trajectory,
              distance: np.ndarray | None, left_view_at: int, minima: Minima) -> tuple[str, bool]:
     """The run's ending in words, and whether it ended well (reached, or on its way inside the view)."""
@@ -160,10 +164,12 @@ def _verdict(surface: Surface, entry_optimizer: optimizers.Optimizer, traj: Traj
         outside_note = " It started outside the view" + (" and ends outside it." if ends_outside else ".")
     if distance is not None and minima.value is not None:
         gap = final_loss - minima.value
-        return (f"Still {distance[-1]:.3g} from the nearest {minima.words} after {traj.n_steps} steps "
-                f"(loss {final_loss:.4g}, {gap:.3g} above its value).{outside_note}"), not ends_outside
+        return (f"Still {distance[-1]:.3g} from the nearest {minima.words} after {_steps(traj.n_steps)} "
+                f"(loss {final_loss:.4g}: {gap:.3g} above the minimum's {minima.value:.4g})."
+                f"{outside_note}"), not ends_outside
     what = "no minimum was found in the view" if minima.found else "this surface has no minimum to reach"
-    return f"Final loss {final_loss:.4g} after {traj.n_steps} steps; {what}.{outside_note}", not ends_outside
+    text = f"Final loss {final_loss:.4g} after {_steps(traj.n_steps)}; {what}.{outside_note}"
+    return text, not ends_outside
 
 
 def race(
