@@ -442,3 +442,16 @@ def test_each_scrubbed_beta_titles_its_panels_with_what_that_run_gave():
         if k == scrub["active"]:
             assert [scrub["texts"][i][k] for i in (1, 2)] == [annotations[i]["text"] for i in (1, 2)]
     assert "diverged" in endings and len(endings) > 1  # both kinds of title are checked
+
+
+def test_the_rates_summary_says_a_run_diverged_instead_of_measuring_a_second_half_it_never_had():
+    """lr 2 x 2/λ_max and β 0.99: all three runs blow up (steps 13, 87, 8 of 200)."""
+    surface = surfaces.get("quadratic")
+    curvature = reference_curvature(surface, [-2.0, 1.5])
+    comparison = phase_map.compare_momentum(surface, [-2.0, 1.5], 2 * curvature.max_stable_lr, 0.99, 200,
+                                            curvature)
+    text = phase_map.rates_summary(comparison)
+    steps = [int(t.diverged_at) for t in comparison.trajectories]
+    assert all(s >= 0 for s in steps) and "measured" not in text
+    for label, step in zip(comparison.labels, steps, strict=True):
+        assert f"**{label}**: theory ρ = " in text and f"diverged at step {step}" in text

@@ -592,10 +592,15 @@ def rates_summary(comparison: MomentumComparison) -> str:
     >>> "**heavy ball β=0.5**: theory ρ = 0.7071" in rates_summary(comparison)  # √β
     True
     """
-    rows = [f"**{label}**: theory ρ = {rho:.4g}, measured {m:.4g}" if np.isfinite(m) else
-            f"**{label}**: theory ρ = {rho:.4g}" + (" > 1: diverges" if rho > 1 else "")
-            for label, rho, m in zip(comparison.labels, comparison.theory_rates, comparison.measured_rates,
-                                     strict=True)]
+    rows = []
+    for label, rho, m, t in zip(comparison.labels, comparison.theory_rates, comparison.measured_rates,
+                                comparison.trajectories, strict=True):
+        if int(t.diverged_at) >= 0:  # no second half to measure: the run blew up
+            rows.append(f"**{label}**: theory ρ = {rho:.4g}, the run diverged at step {int(t.diverged_at)}")
+        elif np.isfinite(m):
+            rows.append(f"**{label}**: theory ρ = {rho:.4g}, measured {m:.4g}")
+        else:
+            rows.append(f"**{label}**: theory ρ = {rho:.4g}" + (" > 1: diverges" if rho > 1 else ""))
     return ("Contraction of the distance per step (second half of the run): " + "; ".join(rows) + ". The "
             "slider under the map replays heavy ball and Nesterov for every β at this lr, precomputed.")
 
