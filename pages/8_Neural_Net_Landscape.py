@@ -72,7 +72,7 @@ labels = [text.plotly_label(name) for name in names]
 st.caption(nl.summary(model, data))
 page.chart(figures.training(runs, labels), "nn_training")
 diverged = min(r.last_finite_step for r in runs) < steps
-text.notice(nl.final_words(model, runs), "warning" if diverged else "info")
+text.notice(nl.final_words(model, runs), "warning" if diverged or any(map(nl.rose, runs)) else "info")
 st.subheader("(a) From the initial to the trained weights")
 page.chart(figures.interpolation(views["interpolation"], labels), "nn_interpolation")
 text.literal(nl.interpolation_words(names, views["interpolation"]))

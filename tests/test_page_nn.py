@@ -485,3 +485,16 @@ def test_too_many_steps_for_one_page_open_are_refused_naming_the_steps_that_fit(
     fits = _app({"steps": str(lowered)})  # the advice is enough
     _ok(fits)
     assert len(figures(fits)) == 9
+
+
+def test_a_run_that_ends_above_its_start_is_a_warning_that_says_so():
+    """A walk's lr 100: the loss rose from about 1.2 to 4.7 without diverging, under an info box that only
+    listed the numbers."""
+    at = _app(SMALL | {"o1_sgd_lr": "100"})
+    assert_clean(at)
+    words = next(w for w in warnings(at) if w.startswith("After "))
+    loss = re.search(r"1\. [^:]+: loss ([\d.]+).*?above its loss at the start \(([\d.]+)\)", words)
+    assert loss and float(loss.group(1)) > float(loss.group(2)), words
+    assert "its steps are too large to descend" in words
+    at = _app(SMALL)
+    assert not any("above its loss at the start" in n for n in notices(at))

@@ -137,6 +137,7 @@ __all__ = [
     "work",
     "summary",
     "final_words",
+    "rose",
     "interpolation_words",
     "slice_words",
     "sharpness_words",
@@ -1096,7 +1097,16 @@ def final_words(model: models.MLP, runs: Sequence[TrainedRun]) -> str:
         correct = int(round(float(r.accuracy[-1]) * model.n_samples))
         parts.append(f"{r.label}: loss {r.trajectory.loss[-1]:.7f}, accuracy {100 * r.accuracy[-1]:.2f}% "
                      f"({correct:,} of {model.n_samples:,} samples)")
+        if rose(r):
+            parts[-1] += (f", above its loss at the start ({r.trajectory.loss[0]:.4g}): its steps are too "
+                          "large to descend")
     return f"After {runs[0].trajectory.n_steps} steps: " + "; ".join(parts) + "."
+
+
+def rose(run: TrainedRun) -> bool:
+    """Whether a run that did not diverge still ended with a higher loss than it started with."""
+    loss = run.trajectory.loss
+    return bool(np.isfinite(loss[-1]) and loss[-1] > loss[0])
 
 
 def interpolation_words(labels: Sequence[str], view: InterpolationView) -> str:
