@@ -268,3 +268,22 @@ def test_the_default_visit_finds_the_slow_part_warmed_at_server_start(monkeypatc
     at = _app()
     _ok(at)
     assert len(figures(at)) >= 4
+
+
+def test_charts_left_empty_by_diverged_runs_say_why():
+    """A walk's lr 10: every run diverged, and the noise-ball map (zoomed onto the star) and the scaling
+    chart (axes and a legend) were empty with nothing on them saying so."""
+    from tests.pagetest import chart
+
+    at = _app({"lr": "10"})
+    _ok(at)
+    ball, scaling = chart(at, "ball"), chart(at, "scaling")
+    assert not any(t.get("name", "").endswith("iterates") and np.isfinite(decode(t["x"])).any()
+                   for t in ball["data"])
+    assert [a["text"] for a in ball["layout"]["annotations"]] == [
+        "Every run diverged at this learning rate: no iterates to show.<br>Lower the learning rate."]
+    assert [a["text"] for a in scaling["layout"]["annotations"]] == [
+        "Every run of the sweep diverged: no noise ball to measure."]
+    at = _app()
+    assert not chart(at, "ball")["layout"].get("annotations") and not chart(at, "scaling")["layout"].get(
+        "annotations")

@@ -146,7 +146,17 @@ def ball_map(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, balls: Sequence[Nois
                          "marker": {"symbol": "star", "size": 10, "color": "white",
                                     "line": {"color": MINIMUM_COLOR, "width": 1.5}},
                          "hovertemplate": MINIMUM + " (%{x:.4g}, %{y:.4g})<extra></extra>"})
+    if not any(np.all(np.isfinite(ball.samples), axis=1).any() for ball in balls if len(ball.samples)):
+        _say(spec, "Every run diverged at this learning rate: no iterates to show.<br>"
+                   "Lower the learning rate.")
     return _axes(spec, names)
+
+
+def _say(spec: dict, words: str) -> None:
+    """A note in the middle of an empty chart, saying why it is empty."""
+    spec["layout"].setdefault("annotations", []).append(
+        {"text": words, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+         "font": {"size": 14, "color": "#333"}, "bgcolor": "rgba(255,255,255,0.85)"})
 
 
 def scaling_chart(sweep: pd.DataFrame, colors: dict[int, str], height: int = 480) -> dict:
@@ -177,4 +187,7 @@ def scaling_chart(sweep: pd.DataFrame, colors: dict[int, str], height: int = 480
                   "exponentformat": "power"},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     }
-    return {"data": data, "layout": layout}
+    spec = {"data": data, "layout": layout}
+    if sweep.empty or bool(sweep["diverged"].all()):
+        _say(spec, "Every run of the sweep diverged: no noise ball to measure.")
+    return spec
