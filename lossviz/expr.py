@@ -308,6 +308,13 @@ def _syntax_error_message(error: SyntaxError, source: _Source) -> str:
         )
     if where == "at the end of the formula":
         return f"the formula ends too early ({message}): is an operand or ')' missing?"
+    column = source.column(offset - 1)
+    char = source.text[column - 1] if 1 <= column <= len(source.text) else ""
+    if char == "=":
+        return (f"syntax error {where}: '=' is not part of a formula: type only the right-hand side, a "
+                "function of x and y such as x^2 + y^2")
+    if char in "<>!&|;:@$#?'\"\\[]{}~`" and char:
+        return f"syntax error {where}: {char!r} has no meaning in a formula (operators are + - * / ^)"
     return f"syntax error {where}: {message} (is an operator such as '*' missing?)"
 
 

@@ -722,3 +722,16 @@ def test_module_has_no_code_execution_path() -> None:
     }
     assert not names & {"eval", "exec", "compile", "__import__", "getattr", "lambdify", "sympify"}
     assert not attributes & {"eval", "exec", "lambdify", "sympify", "parse_expr", "__import__"}
+
+
+@pytest.mark.parametrize("formula, words", [
+    ("=1+2", "syntax error at column 1: '=' is not part of a formula: type only the right-hand side"),
+    ("f(x, y) = x^2", "at column 9: '=' is not part of a formula"),
+    ("<b>x</b>", "syntax error at column 1: '<' has no meaning in a formula (operators are + - * / ^)"),
+    ("x ! y", "'!' has no meaning in a formula"),
+])
+def test_a_stray_symbol_is_named_instead_of_hinting_at_a_missing_operator(formula, words):
+    """A walk typed "=1+2" (a spreadsheet habit) and got "is an operator such as '*' missing?"."""
+    with pytest.raises(ValueError) as refused:
+        expr.parse(formula)
+    assert words in str(refused.value) and "missing" not in str(refused.value)
