@@ -330,3 +330,12 @@ def test_the_worked_formulas_square_a_power_of_ten_in_parentheses(value):
     assert not re.search(r"\^\{[^{}]*\}\^", mse), mse
     magnitude = lc._number(abs(value))
     assert (rf"\left({magnitude}\right)^2" if "times" in magnitude else f"{magnitude}^2") in mse
+
+
+@pytest.mark.parametrize("text, numbers", [
+    ("1,5; 2,5", [1.5, 2.5]), ("0,25;-1,75;3", [0.25, -1.75, 3.0]), ("1; 2; 3", [1.0, 2.0, 3.0]),
+    ("1, 2, 3", [1.0, 2.0, 3.0]), ("1.5, 2.5", [1.5, 2.5]), ("1 2\t3", [1.0, 2.0, 3.0]),
+])
+def test_semicolons_make_a_comma_a_decimal_comma(text, numbers):
+    """A walk typed "1,5; 2,5" (a decimal-comma locale) and silently got four numbers."""
+    assert lc.parse_numbers(text, "targets y").tolist() == numbers

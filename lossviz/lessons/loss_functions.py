@@ -217,6 +217,12 @@ def curves(regression: Sequence[str], classification: Sequence[str], delta: floa
 def parse_numbers(text: str, name: str, max_count: int = MAX_EXAMPLE) -> np.ndarray:
     """Numbers separated by commas, semicolons or spaces, as float64 (the text is never evaluated).
 
+    Where semicolons separate the numbers, a comma inside one is a decimal comma, as spreadsheets in many
+    locales write them: "1,5; 2,5" is 1.5 and 2.5 (it was read as four numbers).
+
+    >>> parse_numbers("1,5; 2,5", "y").tolist(), parse_numbers("1, 2 3", "y").tolist()
+    ([1.5, 2.5], [1.0, 2.0, 3.0])
+
     Raises
     ------
     TypeError
@@ -229,7 +235,11 @@ def parse_numbers(text: str, name: str, max_count: int = MAX_EXAMPLE) -> np.ndar
         raise TypeError(f"{name} must be text, got {type(text).__name__}")
     if len(text) > MAX_NUMBER_TEXT:
         raise ValueError(f"{name} is longer than {MAX_NUMBER_TEXT} characters")
-    items = [item for item in re.split(r"[,;\s]+", text.strip()) if item]
+    if ";" in text:
+        items = [item.replace(",", ".") if item.count(",") == 1 else item
+                 for item in re.split(r"[;\s]+", text.strip()) if item]
+    else:
+        items = [item for item in re.split(r"[,;\s]+", text.strip()) if item]
     if not items:
         raise ValueError(f"{name}: enter at least one number, separated by commas")
     if len(items) > max_count:
