@@ -43,7 +43,8 @@ with st.sidebar:
     batches = widgets.multiselect(FIELD["batches"], help=f"Up to {lesson.MAX_BATCH_SIZES} at once.")
     steps_slot = st.container()  # the steps slider, drawn by paths_section (a fragment)
     seed = int(widgets.number(FIELD["seed"]))
-    start = tuple(float(widgets.number(FIELD[k], c, step=0.1)) for k, c in zip(("x0", "y0"), st.columns(2)))
+    start = tuple(float(widgets.number(FIELD[k], c, step=0.1, notes=st.sidebar))
+                  for k, c in zip(("x0", "y0"), st.columns(2)))
 page.write_link()
 page.scenario_note(ignore=("cloud_at",))
 

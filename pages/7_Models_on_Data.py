@@ -44,7 +44,8 @@ with st.sidebar:
     size = float(widgets.slider(fields["outlier_size"], step=0.5)) if task == "regression" else 6.0
     st.header("Optimizers")
     c1, c2 = st.columns(2)
-    start = (float(widgets.number(fields["x0"], c1)), float(widgets.number(fields["y0"], c2)))
+    start = (float(widgets.number(fields["x0"], c1, notes=st.sidebar)),
+             float(widgets.number(fields["y0"], c2, notes=st.sidebar)))
     steps, racers = int(widgets.slider(fields["steps"])), int(widgets.slider(fields["racers"]))
     settings = tuple(controls.optimizer_slot(slot, steps, st) for slot in range(1, racers + 1))
 active = (data.active_keys if data else {"source"}) | {"loss", "x0", "y0", "steps", "racers", "step"}

@@ -348,3 +348,15 @@ def test_a_formula_longer_than_the_limit_is_refused_with_its_label_and_the_last_
     assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(_paths(at).values(), drawn.values()))
     at.text_input(key="formula").set_value("x**2 + 2*y**2").run()
     assert not errors(at) and at.text_input(key="formula").value == "x**2 + 2*y**2"
+
+
+def test_an_out_of_range_start_is_noted_across_the_sidebar_not_inside_its_narrow_column():
+    """A walk's start x far outside: the note stood in the half-width column under the box, a word a line."""
+    at = _app()
+    at.number_input(key="x0").set_value(-1e300).run()
+    _ok(at)
+    shown = warnings(at)
+    assert any(w.startswith("start x = -1e+300 is outside the allowed range") for w in shown), shown
+    in_columns = [e.proto.body for column in at.sidebar.columns for e in column.get("html")]
+    assert not any("start x" in body for body in in_columns)
+    assert any("start x" in e.proto.body for e in at.sidebar.get("html"))

@@ -169,8 +169,9 @@ def surface_picker(page: str, names: Sequence[str], container=None, *, draw_star
                                      help="Operators + - * / ^, functions sin cos tan exp log sqrt abs "
                                           "tanh and more, constants pi and e; x and y are the variables.")
         c1, c2 = where.columns(2)
-        domain = ((float(widgets.number(fields["xmin"], c1)), float(widgets.number(fields["xmax"], c2))),
-                  (float(widgets.number(fields["ymin"], c1)), float(widgets.number(fields["ymax"], c2))))
+        box = {key: float(widgets.number(fields[key], column, notes=where))
+               for key, column in (("xmin", c1), ("xmax", c2), ("ymin", c1), ("ymax", c2))}
+        domain = ((box["xmin"], box["xmax"]), (box["ymin"], box["ymax"]))
     if not draw_start:
         start = tuple(float(url.current(k, fields[k].default)) for k in START_KEYS)
         return SurfaceChoice(name, params, formula, domain, start)
@@ -190,7 +191,8 @@ def start_inputs(where, names: Sequence[str], clicks: str | None = None) -> tupl
     fields = {f.key: f for f in surface_fields(names) if f.key in START_KEYS}
     where.header("Start")
     c1, c2 = where.columns(2)
-    return float(widgets.number(fields["x0"], c1)), float(widgets.number(fields["y0"], c2))
+    return (float(widgets.number(fields["x0"], c1, notes=where)),
+            float(widgets.number(fields["y0"], c2, notes=where)))
 
 
 # -------------------------------------------------------------------------------- racers' defaults

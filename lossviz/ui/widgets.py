@@ -46,8 +46,9 @@ def _bring_into_range(field: Field, integer: bool) -> None:
 
 
 def number(field: Field, container=None, *, step: float | None = None, format: str | None = None,
-           help: str | None = None, disabled: bool = False, label: str | None = None) -> Any:
-    """A number box for ``field``; out-of-range input is brought into range with a note below the box."""
+           help: str | None = None, disabled: bool = False, label: str | None = None, notes=None) -> Any:
+    """A number box for ``field``; out-of-range input is brought into range with a note below the box, or
+    in ``notes`` (a box in a narrow column: the note there was a word a line)."""
     where = container or st
     url.restore(field.key)
     integer = isinstance(field.default, int) and not isinstance(field.default, bool)
@@ -57,7 +58,7 @@ def number(field: Field, container=None, *, step: float | None = None, format: s
         on_change=_bring_into_range, args=(field, integer))
     note = st.session_state.pop(range_note_key(field.key), None)
     if note:
-        text.notice(note, "warning", where)
+        text.notice(note, "warning", notes or where)
     return value
 
 
