@@ -423,6 +423,9 @@ def test_a_bad_csv_is_refused_with_its_message_and_nothing_drawn(content, words)
     shown = errors(at)
     assert any("“bad.csv” was refused" in e and words in e for e in shown), shown
     assert not charts(at)
+    # The main area says the file given could not be used, not to upload one as if none had been.
+    (info,) = [i.value for i in at.info]
+    assert info.startswith("The file in the sidebar could not be used (its message is under it).")
 
 
 def test_removing_the_file_forgets_it_and_the_table_lives_in_this_session_only():
