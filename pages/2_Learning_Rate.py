@@ -102,11 +102,8 @@ def schedule_section() -> None:
     st.subheader("Schedules: the rate of every step, and the path it produces")
     if not picked:
         st.info("Pick at least one schedule in the sidebar.")
-    if picked and warmup > steps - lesson.DECAY_STEPS:
-        # Named as the sidebar names it, the last good picture greyed out below.
-        text.notice(f"linear warm-up steps: {warmup} is too many for a run of {steps} steps: allowed 0 to "
-                    f"{steps - lesson.DECAY_STEPS} (a schedule keeps {lesson.DECAY_STEPS} steps after its "
-                    "warm-up). Lower it, or raise steps.", "error")
+    if picked and (refused := lesson.warmup_too_long(warmup, steps, field["warmup"].title)):
+        text.notice(refused, "error")  # named as the sidebar names it; the last picture stays, greyed
         page.stale_chart("schedule_chart")
         return
     with shown_errors():

@@ -52,6 +52,7 @@ __all__ = [
     "gd_quadratic_loss",
     "LR_CHOICES",
     "DECAY_STEPS",
+    "warmup_too_long",
     "choice_lr",
     "choice_label",
     "LearningRateComparison",
@@ -479,6 +480,20 @@ SCHEDULE_ORDER = ("constant", "step", "multistep", "exponential", "inverse_time"
 
 # The steps a schedule keeps after its linear warm-up, at least: a warm-up may take the rest of the run.
 DECAY_STEPS = 8
+
+
+def warmup_too_long(warmup: int, steps: int, label: str = "warmup_steps") -> str | None:
+    """Why a warm-up of ``warmup`` steps (named ``label``) does not fit a run of ``steps``; None if it does.
+
+    >>> warmup_too_long(500, 80, "linear warm-up steps")[:58]
+    'linear warm-up steps: 500 is too many for a run of 80 step'
+    >>> warmup_too_long(72, 80) is None
+    True
+    """
+    if warmup <= steps - DECAY_STEPS:
+        return None
+    return (f"{label}: {warmup} is too many for a run of {steps} steps: allowed 0 to {steps - DECAY_STEPS} "
+            f"(a schedule keeps {DECAY_STEPS} steps after its warm-up). Lower it, or raise steps.")
 
 
 def lesson_schedule(name: str, base_lr: float, steps: int, warmup_steps: int = 0) -> schedules.Schedule:
