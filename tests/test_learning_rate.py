@@ -1,5 +1,6 @@
 """The learning-rate lesson's core: theory lines against measured divergence, the closed form against an
 explicit loop, schedules against their own definitions, and each scenario's text against what happens."""
+import dataclasses
 import math
 
 import numpy as np
@@ -490,3 +491,37 @@ def test_each_scrubbed_position_titles_its_panels_with_what_that_rate_gave():
             if m == scrub["active"]:
                 assert annotations[2 * i + 1]["text"] == note
     assert {"final", "diverged"} <= notes
+
+
+def test_the_curvature_summary_does_not_call_the_optimal_rate_fastest_where_a_smaller_rate_ends_lower():
+    """At κ = 1000 the rate 2/(λ_max+λ_min) has the best worst case, yet its run ends above a run at half
+    of it (the steep walls hold the loss): the words say so instead of "fastest"."""
+    bowl = surfaces.get("quadratic", condition_number=1000.0, rotation=30.0)
+    start = np.array([-2.5, 2.0])
+    curvature = analysis.reference_curvature(bowl, start)
+    words = lr_sweep.curvature_summary(bowl.title, curvature)
+    assert "fastest" not in words and "(κ−1)/(κ+1) = 0.998" in words
+    assert "a short run can end lower at a smaller rate" in words
+    ends = [run(bowl, optimizers.get("sgd", lr=lr), start, 100).loss[-1]
+            for lr in (curvature.optimal_lr, curvature.optimal_lr / 2)]
+    assert ends[1] < ends[0]
+
+
+@pytest.mark.parametrize("eigenvalues", [(-1.0, 2.0), (0.0, 2.0), (1.0, 1.0)])
+def test_the_curvature_summary_reads_without_nan_or_inf_on_saddles_flat_and_round_bowls(eigenvalues):
+    values = np.array(eigenvalues)
+    curvature = analysis.Curvature(np.zeros(2), values, np.diag(values), "the start (0, 0)", False)
+    words = lr_sweep.curvature_summary("A surface", curvature)
+    assert "nan" not in words.lower() and "inf" not in words.lower()
+    assert f"lr < 2/λ_max = **{2 / eigenvalues[1]:g}**" in words
+    if eigenvalues[0] <= 0:
+        assert "no rate brings a run closer" in words
+    if eigenvalues == (1.0, 1.0):
+        assert "one step lands on the minimum" in words and "**1**" in words
+
+
+def test_the_sweep_summary_names_no_optimal_rate_where_the_curvature_has_none():
+    sweep = lr_sweep.learning_rate_sweep(surfaces.get("quadratic"), [-2.0, 1.5], 50, n_lrs=20)
+    flat = analysis.Curvature(np.zeros(2), np.array([0.0, 1.0]), np.diag([0.0, 1.0]), "the start", False)
+    words = lr_sweep.sweep_summary(dataclasses.replace(sweep, curvature=flat))
+    assert "nan" not in words and "no optimal rate" in words

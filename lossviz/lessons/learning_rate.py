@@ -664,10 +664,20 @@ def curvature_summary(title: str, curvature: Curvature) -> str:
     >>> "lr < 2/λ_max = **2**" in curvature_summary(bowl.title, reference_curvature(bowl, [1.0, 1.0]))
     True
     """
-    return (f"**{title}.** Curvature at {curvature.where}: λ_max = {curvature.lambda_max:.4g}, λ_min = "
-            f"{curvature.lambda_min:.4g} (κ = {curvature.condition_number:.4g}), so gradient descent is "
-            f"stable for lr < 2/λ_max = **{curvature.max_stable_lr:.4g}** and fastest at 2/(λ_max+λ_min) = "
-            f"**{curvature.optimal_lr:.4g}**.")
+    lam_max, lam_min, limit = curvature.lambda_max, curvature.lambda_min, curvature.max_stable_lr
+    head = f"**{title}.** Curvature at {curvature.where}: λ_max = {lam_max:.4g}, λ_min = {lam_min:.4g}"
+    if not np.isfinite(curvature.optimal_lr):
+        return (f"{head}, so gradient descent is stable along the sharpest direction for lr < 2/λ_max = "
+                f"**{limit:.4g}**; along a direction with λ ≤ 0 no rate brings a run closer: it stays or "
+                "drifts away.")
+    kappa, best = curvature.condition_number, curvature.optimal_lr
+    stable = f"{head} (κ = {kappa:.4g}), so gradient descent is stable for lr < 2/λ_max = **{limit:.4g}**. "
+    if kappa - 1 < 1e-9:
+        return stable + f"At lr = 1/λ = **{best:.4g}** one step lands on the minimum."
+    return (stable + f"At 2/(λ_max+λ_min) = **{best:.4g}** every direction's distance is multiplied by at "
+            f"most (κ−1)/(κ+1) = {(kappa - 1) / (kappa + 1):.4g} a step, the best guarantee of any fixed "
+            "rate; the steep direction then bounces instead of settling, so a short run can end lower at a "
+            "smaller rate.")
 
 
 def schedule_summary(base: float, limit: float, warmup_steps: int) -> str:
@@ -708,7 +718,9 @@ def sweep_summary(sweep: LearningRateSweep) -> str:
               "the measurement." if sweep.predicted_gap is not None else "This surface is not a quadratic, "
               "so the lines hold only near the minimum: the run must first get there.")
     return (f"{len(sweep.lrs)} learning rates, one vectorized run of {sweep.steps} steps. Measured: "
-            f"{best_text}; {edge_text}. Theory: 2/λ_max = {limit:.4g}, optimal {best:.4g}. {theory}")
+            f"{best_text}; {edge_text}. Theory: 2/λ_max = {limit:.4g}"
+            + (f", optimal {best:.4g}. " if np.isfinite(best) else " (λ_min ≤ 0: no optimal rate). ")
+            + theory)
 
 
 def range_test_summary(test: analysis.LRRangeTest, limit: float) -> str:
