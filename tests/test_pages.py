@@ -75,6 +75,24 @@ def test_every_page_names_one_main_figure_which_projector_mode_puts_first():
             assert len([key for key, main in charts if main]) == 1, (page.path, query, charts)
             if query:
                 assert charts[0][1], (page.path, charts)
+            # The scenario box names the scenario whose text a fresh visit shows, not "—".
+            shown = at.session_state[f"_scenario_note::{page.id}"]
+            assert at.selectbox(key=f"{page.id}_scenario_pick").value == shown, (page.path, query)
+
+
+def test_a_link_with_its_own_settings_opens_on_no_scenario_and_loading_the_shown_one_reloads_it():
+    at = AppTest.from_file(str(ROOT / "pages/3_Momentum.py"), default_timeout=120)
+    at.query_params["steps"] = "40"
+    at.run()
+    assert not at.exception and at.selectbox(key="momentum_scenario_pick").value == "—"
+    assert at.button(key="momentum_load").disabled
+    fresh = AppTest.from_file(str(ROOT / "pages/3_Momentum.py"), default_timeout=120).run()
+    fresh.session_state["steps"] = 40  # moved away from the scenario, then loaded again from the box
+    fresh.run()
+    assert any("then changed" in c.value for c in fresh.caption)
+    fresh.button(key="momentum_load").click().run()
+    assert not fresh.exception and fresh.session_state["steps"] != 40
+    assert not any("then changed" in c.value for c in fresh.caption)
 
 
 def test_a_link_saying_present_true_opens_projector_mode_as_present_1_does():

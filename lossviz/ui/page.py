@@ -60,6 +60,10 @@ class Page:
     def _note_key(self) -> str:
         return f"_scenario_note::{self.id}"
 
+    @property
+    def _pick_key(self) -> str:  # the scenario box's: it shows the scenario a fresh visit opens on
+        return f"{self.id}_scenario_pick"
+
     def lesson(self, markdown: str) -> None:
         """The page's paragraph (trusted text); in projector mode one line that opens to it."""
         if self.present:
@@ -86,7 +90,7 @@ class Page:
         where = container or st.sidebar
         where.header("Classroom scenarios")
         names = ["—", *self.scenarios]
-        choice = where.selectbox("scenario", names, key=f"{self.id}_scenario_pick",
+        choice = where.selectbox("scenario", names, key=self._pick_key,
                                  format_func=lambda n: n if n == "—" else self.scenarios[n].title)
         if where.button("Load scenario", disabled=choice == "—", width="stretch", key=f"{self.id}_load"):
             self.load(choice)
@@ -251,7 +255,7 @@ def open_page(page_id: str, fields: Sequence[Field], *, scenarios: Mapping[str, 
     fresh = f"_url_seeded::{page_id}" not in st.session_state
     page.notices = url.seed_from_url(page_id, [*page.fields, PRESENT], defaults)
     if fresh and default and not any(f.key in st.query_params for f in page.fields):
-        st.session_state[page._note_key] = default
+        st.session_state[page._note_key] = st.session_state[page._pick_key] = default
     nav.sidebar(page)
     if page.present:
         _projector_style()
