@@ -503,3 +503,17 @@ def test_the_decay_caption_says_which_runs_diverged_instead_of_printing_nan():
             assert f"**{label}** ends at ({t.params[-1][0]:.4f}, {t.params[-1][1]:.4f})" in caption
     assert any(int(t.diverged_at) >= 0 for t in result.trajectories)
     assert any(int(t.diverged_at) < 0 for t in result.trajectories)
+
+
+def test_the_strength_line_passes_behind_the_zero_labels_it_crosses():
+    """At λ = 0.8 the elastic net's "0 from 1.53" sits on the dashed line at λ: the line is drawn below the
+    traces and each label has a white halo, so it does not strike through the numbers."""
+    from lossviz.viz import regularization as figures
+
+    land = regpath.landscape_of(("bmi", "bp"), resolution=9)
+    spec = figures.path_chart(list(regpath.at_strength(land, "l1", 0.8).paths.values()), strength=0.8,
+                              names=("bmi", "bp"))
+    dashed = [s for s in spec["layout"]["shapes"] if s["line"].get("dash") == "dash"]
+    assert len(dashed) == 3 and all(s["x0"] == 0.8 and s.get("layer") == "below" for s in dashed)
+    labels = [t for t in spec["data"] if t.get("mode") == "markers+text"]
+    assert labels and all("white" in t["textfont"]["shadow"] for t in labels)

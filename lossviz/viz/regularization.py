@@ -29,6 +29,7 @@ DECAY_COLORS = ("#56B4E9", "#E69F00", "#CC79A7")
 # The data-loss level set through the minimizer: light on the dark map and still visible in the legend.
 TOUCH_COLOR = "#F0E442"
 ORDER = ("l1", "elastic_net", "l2")
+_HALO = "1px 1px 1px white, -1px -1px 1px white, 1px -1px 1px white, -1px 1px 1px white"
 
 
 def _weight_axes(spec: dict, names: Sequence[str]) -> dict:
@@ -158,12 +159,13 @@ def path_chart(paths: Sequence[RegularizationPath], *, strength: float, names: S
                                "line": {"width": 1, "color": "white"}},
                     # Short labels on alternate sides, so the two of one panel never overlap.
                     "text": [f"0 from {knot:.3g}"], "textposition": "bottom right" if j == 0 else "top left",
-                    "textfont": {"color": color, "size": 12}, "cliponaxis": False,
+                    # A white halo: the dashed λ line (drawn below the traces) does not cross the words.
+                    "textfont": {"color": color, "size": 12, "shadow": _HALO}, "cliponaxis": False,
                     "hovertemplate": f"{label} is exactly 0 for λ ≥ {knot:.4g}<extra></extra>",
                 })
         if strength > 0:
             shapes.append({"type": "line", "xref": x_axis, "x0": strength, "x1": strength,
-                           "yref": f"{y_axis} domain", "y0": 0, "y1": 1,
+                           "yref": f"{y_axis} domain", "y0": 0, "y1": 1, "layer": "below",
                            "line": {"dash": "dash", "color": "#555"}})
         shapes.append({"type": "line", "xref": f"{x_axis} domain", "x0": 0, "x1": 1, "yref": y_axis, "y0": 0,
                        "y1": 0, "line": {"color": "#999", "width": 1}})
