@@ -68,6 +68,8 @@ def test_a_path_that_leaves_the_view_is_cut_at_the_edge_and_marked_in_both_views
     contour = _validated(lv.contour_figure(XS, YS, Z, paths=[path], animate=False))
     marks = [t for t in contour["data"] if "left the view at step 2" in str(t.get("text"))]
     assert len(marks) == 1 and marks[0]["x"][0] == pytest.approx(exit_.x)
+    # In its path's colour, on its path's lines (Momentum's clicked cell): a white halo keeps it legible.
+    assert marks[0]["textfont"]["color"] == lv.PALETTE[0] and "white" in marks[0]["textfont"]["shadow"]
     surface = _validated(lv.surface_figure(XS, YS, Z, paths=[path]))
     scene = surface["layout"]["scene"]
     assert scene["xaxis"]["range"] == [float(XS[0]), float(XS[-1])]

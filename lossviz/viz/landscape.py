@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 __all__ = [
     "PALETTE",
+    "HALO",
     "translucent",
     "Path",
     "Arrow",
@@ -48,6 +49,8 @@ __all__ = [
 
 # Okabe-Ito: distinguishable for the common colour-vision deficiencies and on a washed-out projector.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+# A white halo around a label (textfont.shadow): it reads on lines of its own colour and over dashed marks.
+HALO = "1px 1px 1px white, -1px -1px 1px white, 1px -1px 1px white, -1px 1px 1px white"
 
 
 def translucent(color: str, alpha: float) -> str:
@@ -361,7 +364,8 @@ def _exit_marker(path: Path, exit_: Exit, z: float | None = None,
         "textfont": {"color": path.color, "size": 12}, "showlegend": False, "hoverinfo": "text",
         "hovertext": [f"{path.label}: left the view at step {exit_.step}"],
     }
-    if z is None:
+    if z is None:  # a label on its own path's lines (Momentum's clicked cell): haloed to read
+        trace["textfont"]["shadow"] = HALO
         trace.update(type="scatter",
                      marker={"symbol": "triangle-up", "size": 13, "color": path.color,
                              "line": {"width": 1.5, "color": "white"}})

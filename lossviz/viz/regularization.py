@@ -16,8 +16,8 @@ from lossviz.lessons.regularization import (
     PENALTY_TITLES, DecayComparison, RegularizationPath, RegularizationView,
 )
 from lossviz.viz.landscape import (
-    MINIMUM_COLOR, PALETTE, Path, contour_spec, curves_spec, equal_axes, play_below_axis_title, scrubber,
-    start_ring,
+    HALO, MINIMUM_COLOR, PALETTE, Path, contour_spec, curves_spec, equal_axes, play_below_axis_title,
+    scrubber, start_ring,
 )
 
 __all__ = ["PENALTY_COLORS", "PENALTY_TITLES", "DECAY_COLORS", "geometry", "regularized", "path_chart",
@@ -29,7 +29,6 @@ DECAY_COLORS = ("#56B4E9", "#E69F00", "#CC79A7")
 # The data-loss level set through the minimizer: light on the dark map and still visible in the legend.
 TOUCH_COLOR = "#F0E442"
 ORDER = ("l1", "elastic_net", "l2")
-_HALO = "1px 1px 1px white, -1px -1px 1px white, 1px -1px 1px white, -1px 1px 1px white"
 
 
 def _weight_axes(spec: dict, names: Sequence[str]) -> dict:
@@ -160,7 +159,7 @@ def path_chart(paths: Sequence[RegularizationPath], *, strength: float, names: S
                     # Short labels on alternate sides, so the two of one panel never overlap.
                     "text": [f"0 from {knot:.3g}"], "textposition": "bottom right" if j == 0 else "top left",
                     # A white halo: the dashed λ line (drawn below the traces) does not cross the words.
-                    "textfont": {"color": color, "size": 12, "shadow": _HALO}, "cliponaxis": False,
+                    "textfont": {"color": color, "size": 12, "shadow": HALO}, "cliponaxis": False,
                     "hovertemplate": f"{label} is exactly 0 for λ ≥ {knot:.4g}<extra></extra>",
                 })
         if strength > 0:
