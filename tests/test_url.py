@@ -1,7 +1,10 @@
 """URL state: values from a link, memory of hidden widgets, and lazy fields kept out of session state."""
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
+
+from lossviz.ui import url
 
 
 def _page():
@@ -77,3 +80,10 @@ def test_an_on_off_link_value_reads_the_words_a_person_types_and_refuses_the_res
         with pytest.raises(ValueError, match="must be 1 or 0"):
             field.parse(text)
     assert field.dump(True) == "1" and field.dump(False) == "0"  # the link is written as before
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1e309", "**b**", "", "0x10", "1,5"])
+def test_a_refused_link_number_says_the_range_it_must_be_in(text):
+    field = url.float_field("kappa", 50.0, 1.0, 1000.0, "condition number κ")
+    with pytest.raises(ValueError, match=r"a number in \[1, 1000\]"):
+        field.parse(text)

@@ -80,22 +80,25 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-def _number(text: str) -> float:
+def _number(text: str, allowed: str) -> float:
+    """``text`` as a finite number; else a ValueError saying what is ``allowed`` ("a number in [1, 10]")."""
     try:
         value = float(text)
     except ValueError:
-        raise ValueError("must be a number") from None
+        raise ValueError(f"must be {allowed}") from None
     if not math.isfinite(value):
-        raise ValueError("must be a finite number")
+        raise ValueError(f"must be a finite number: {allowed}")
     return value
 
 
 def float_field(key: str, default: float, low: float, high: float, label: str = "") -> Field:
     """A number in ``[low, high]``."""
+    allowed = f"a number in {format_range(low, high)}"
+
     def parse(text: str) -> float:
-        value = _number(text)
+        value = _number(text, allowed)
         if not low <= value <= high:
-            raise ValueError(f"must be a number in {format_range(low, high)}")
+            raise ValueError(f"must be {allowed}")
         return value
 
     return Field(key, default, parse, lambda v: repr(float(v)), label=label, low=low, high=high)
