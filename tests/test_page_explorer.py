@@ -58,6 +58,18 @@ def test_every_scenario_loads_its_surface_start_and_optimizers(name):
     for path in paths.values():
         assert np.allclose(path[0], sc.start)
         assert path.shape[0] == sc.steps + 1
+    # The page races what the lesson races (and its tests check): a racer's settings the scenario leaves
+    # unset are the reference's, not the Explorer's own defaults (plain Newton was damped and saddle-free).
+    surface = surfaces.get(sc.surface, **sc.surface_params)
+    racers = [p[0] for p in explorer.tune(surface, sc.optimizers, sc.start, sc.steps)] if sc.tune \
+        else sc.optimizers
+    lines = [t for t in _contour(at)["data"] if t.get("mode") == "lines"]
+    for line, entry in zip(lines, explorer.race(surface, racers, sc.start, sc.steps)):
+        drawn = np.column_stack([decode(line["x"]), decode(line["y"])])
+        shown = np.all(np.isfinite(drawn), axis=1)  # the map cuts a path where it leaves the view
+        assert shown[:2].all(), (name, line["name"])
+        np.testing.assert_allclose(drawn[shown], entry.trajectory.params[shown], rtol=1e-9, atol=1e-9,
+                                   err_msg=f"{name}: {line['name']}")
 
 
 @pytest.mark.parametrize("name", optimizers.names())

@@ -361,16 +361,21 @@ def expand(settings: dict, spare: Sequence[OptimizerSetting] = (), slots: int = 
     """A scenario's link values with its ``optimizers`` entry spread over the slots' keys.
 
     Slots past the scenario's racers (up to ``slots``) get ``spare`` settings, so raising the number of
-    racers adds distinct optimizers rather than copies; ``defaults_for(name)`` fills what a racer leaves
-    unset (a learning rate suited to the surface).
+    racers adds distinct optimizers rather than copies; ``defaults_for(name)`` fills what a spare racer
+    leaves unset (a learning rate suited to the surface, the Explorer's damped saddle-free Newton). A
+    scenario's own racer is the optimizer its lesson ran and its tests check: what it leaves unset is the
+    reference's default (plain Newton, torch's L-BFGS), but for a learning rate suited to the surface.
     """
     values = {k: v for k, v in settings.items() if k != "optimizers"}
     racers = tuple(settings.get("optimizers", ()))
     for slot in range(1, max(slots, len(racers)) + 1):
         setting = racers[slot - 1] if slot <= len(racers) else spare[(slot - 1) % len(spare)]
         if defaults_for is not None:
-            setting = replace(setting,
-                              hyperparameters={**defaults_for(setting.name), **setting.hyperparameters})
+            filled = {**defaults_for(setting.name), **setting.hyperparameters}
+            if slot <= len(racers):  # the reference's defaults (its SAM's base optimizer's too) but the rate
+                own = {**({"lr": filled["lr"]} if "lr" in filled else {}), **setting.hyperparameters}
+                filled = dict(optimizers.get(setting.name, **own).hyperparameters)
+            setting = replace(setting, hyperparameters=filled)
         values |= scenario_values(slot, setting)
     return values
 
