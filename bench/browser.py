@@ -87,7 +87,6 @@ class Probe:
     what: str  # what the press changes, for the report
     nth: int = 0
     chart: str = ""  # the live chart's key; when set, it (not the type and position) names the figure
-    settle: bool = False  # time the press to the last change of the page (every figure updated)
 
 
 # One per page: the setting a student moves most, and a figure it redraws. A page missing here (or whose
@@ -112,8 +111,7 @@ PROBES: dict[str, Probe] = {
 }
 # Presses timed to every figure updated, a few each: the neural-net page retrains on a training setting.
 RETRAIN_PROBES: dict[str, Probe] = {
-    "pages/8_Neural_Net_Landscape.py": Probe("width", "scatter", "units per layer: retrain, every figure",
-                                             settle=True),
+    "pages/8_Neural_Net_Landscape.py": Probe("width", "scatter", "units per layer: retrain, every figure"),
 }
 
 # One step of a live chart's scrubber, timed inside its frame: from the input event to Plotly.restyle
@@ -493,7 +491,7 @@ def measure_page(page, base_url: str, info: PageInfo, probe: Probe | None, inter
                    scrub_label=scrub["label"])
     retrain = RETRAIN_PROBES.get(info.path)
     if retrain is not None and _slider(page, retrain.slider_key) is not None:
-        row["retrain_s"] = _settle_presses(page, retrain, 3)
+        row["retrain_s"], row["retrain_settled_s"] = _retrain_presses(page, retrain, 3)
     clients = [s["sent"] for s in samples if s["sent"] is not None]
     if clients and shares:
         row["client_ms"] = float(np.median(clients))
@@ -503,24 +501,67 @@ def measure_page(page, base_url: str, info: PageInfo, probe: Probe | None, inter
     return row
 
 
-def _settle_presses(page, probe: Probe, presses: int) -> float:
-    """Median seconds from a key press on ``probe``'s slider to the page's last change (all figures)."""
-    slider = _slider(page, probe.slider_key)
-    times = []
-    for press in range(presses):
+# Every drawn live chart's count of draws, by key (a chart waiting for its closed tab is left out: it draws
+# when the tab opens).
+DRAWS = r"""
+() => {
+  const out = {};
+  for (const frame of document.querySelectorAll('iframe')) {
+    let doc = null;
+    try { doc = frame.contentDocument; } catch (e) { continue; }
+    const plot = doc && doc.getElementById('plot');
+    if (plot && plot.dataset.key && !plot.dataset.unseen) {
+      out[plot.dataset.key] = Number(plot.dataset.draws || 0);
+    }
+  }
+  return out;
+}
+"""
+# Resolves when every chart of ``before`` (DRAWS) has drawn again, with the seconds since the last key press
+# (null after a minute).
+ALL_REDRAWN = r"""
+(before) => new Promise((resolve) => {
+  const draws = """ + DRAWS.strip() + r""";
+  const started = performance.now();
+  const check = () => {
+    const now = draws();
+    if (Object.entries(before).every(([key, n]) => (now[key] || 0) > n)) {
+      resolve((performance.now() - window.__lv.keyAt) / 1000);
+    } else if (performance.now() - started > 60000) {
+      resolve(null);
+    } else {
+      requestAnimationFrame(check);
+    }
+  };
+  check();
+})
+"""
+
+
+def _retrain_presses(page, probe: Probe, presses: int) -> tuple[float, float]:
+    """Median seconds from a key press on ``probe``'s slider to every chart of the page drawn again, and to
+    the page's last change (the Neural net page then refines its views and draws them once more).
+
+    Each press moves the slider up, to a value the page has not computed yet: a value seen before would be
+    a cache hit (an earlier version alternated up and down, so two presses of three were, and measured
+    0.6 s for what takes several times that).
+    """
+    first, last = [], []
+    for _ in range(presses):
+        slider = _slider(page, probe.slider_key)
+        before = page.evaluate(DRAWS)
         slider.focus()
-        page.keyboard.press("ArrowRight" if press % 2 == 0 else "ArrowLeft")
-        # The page may still look settled for a moment after the key (the rerun not begun): settle until
-        # its last change comes after the key, or a minute has passed.
+        page.keyboard.press("ArrowRight")
+        redrawn = page.evaluate(ALL_REDRAWN, before)
+        first.append(float("nan") if redrawn is None else redrawn)
         deadline = time.monotonic() + 60
-        while True:
+        while True:  # the page may look settled for a moment after the key, before the refinement begins
             settle(page, quiet_ms=800)
             seconds = page.evaluate("() => (window.__lvSince - window.__lv.keyAt) / 1000")
-            if seconds > 0 or time.monotonic() > deadline:
+            if seconds >= first[-1] or time.monotonic() > deadline:
                 break
-        times.append(seconds if seconds > 0 else float("nan"))
-        slider = _slider(page, probe.slider_key)
-    return float(np.median(times))
+        last.append(seconds)
+    return float(np.median(first)), float(np.median(last))
 
 
 def run_benchmark(interactions: int = 30, pages: list[str] | None = None) -> dict:
@@ -642,7 +683,8 @@ def render(result: dict) -> str:
             met.append(verdict(r["scrub_p50_ms"], TARGET_SCRUB_MS))
         what = f"`{r['probe'].slider_key}`: {r['probe'].what}"
         if r.get("retrain_s") is not None:
-            what += f"; retrain (`width`, all figures): **{r['retrain_s']:.2f} s**"
+            what += (f"; retrain (`width` up to a new value, every figure drawn again): "
+                     f"**{r['retrain_s']:.2f} s**, refined and settled {r['retrain_settled_s']:.2f} s")
             met.append(verdict(r["retrain_s"], TARGET_RETRAIN_S))
         lines.append(
             f"| {r['page']} | {first} | {what} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
