@@ -230,6 +230,30 @@ def _view_options(name: str, focus: int, span: float, direction_seed: int, biase
             "plane": {"focus": focus}, "sharpness": {}}[name]
 
 
+def _network_view(training: Training, name: str, options: dict, refine: bool = False,
+                  progress: Progress | None = None) -> tuple[object, bool]:
+    """View ``name`` (one of NETWORK_VIEWS) and whether it is the refined one: the refined view where it is
+    stored already, else the coarse one, computed now if need be; ``refine=True`` computes the refined one.
+    ``options``: :func:`network_options`."""
+    focus, span, resolution, direction_seed, biases, sharpness_points = (options[k] for k in (
+        "focus", "span", "resolution", "direction_seed", "biases", "sharpness_points"))
+    stages = {stage: nl.view_settings(stage, resolution=resolution, sharpness_points=sharpness_points)[name]
+              for stage in nl.STAGES}
+    view_options = _view_options(name, focus, span, direction_seed, biases)
+    keys = {stage: (training, name, tuple(sorted((view_options | stages[stage]).items())))
+            for stage in nl.STAGES}
+    view = progress_cache.peek("nn_views", keys["refined"])
+    if view is not None:
+        return view, True
+    stage, index = "refined" if refine else "coarse", NETWORK_VIEWS.index(name)
+    words = f"{'Refining' if refine else 'Computing'} the views: {name}…"
+    report = {} if progress is None or name == "interpolation" else {"progress": (
+        lambda f: progress((index + f) / len(NETWORK_VIEWS), words))}
+    model, _ = network(training.spec)
+    return progress_cache.cached("nn_views", keys[stage], lambda: getattr(nl, f"{name}_view")(
+        model, network_runs(training), **view_options, **stages[stage], **report), max_entries=64), refine
+
+
 def network_views(training: Training, *, focus: int, span: float, resolution: int, direction_seed: int,
                   biases: str, sharpness_points: int, refine: bool = False,
                   progress: Progress | None = None) -> tuple[dict, bool]:
@@ -238,25 +262,39 @@ def network_views(training: Training, *, focus: int, span: float, resolution: in
     Each is the refined view where it is stored already, else the coarse one, computed now if need be;
     ``refine=True`` computes the refined ones. Each is stored under the training and its own settings.
     """
-    stages = {stage: nl.view_settings(stage, resolution=resolution, sharpness_points=sharpness_points)
-              for stage in nl.STAGES}
-    model, _ = network(training.spec)
-    views, refined = {}, True
-    for index, name in enumerate(NETWORK_VIEWS):
-        options = _view_options(name, focus, span, direction_seed, biases)
-        keys = {stage: (training, name, tuple(sorted((options | stages[stage][name]).items())))
-                for stage in nl.STAGES}
-        view = progress_cache.peek("nn_views", keys["refined"])
-        if view is None:
-            stage = "refined" if refine else "coarse"
-            refined &= refine
-            words = f"{'Refining' if refine else 'Computing'} the views: {name}…"
-            report = {} if progress is None or name == "interpolation" else {"progress": (
-                lambda f, i=index, w=words: progress((i + f) / len(NETWORK_VIEWS), w))}
-            view = progress_cache.cached("nn_views", keys[stage], lambda: getattr(nl, f"{name}_view")(
-                model, network_runs(training), **options, **stages[stage][name], **report), max_entries=64)
-        views[name] = view
-    return views, refined
+    options = {"focus": focus, "span": span, "resolution": resolution, "direction_seed": direction_seed,
+               "biases": biases, "sharpness_points": sharpness_points}
+    found = {name: _network_view(training, name, options, refine, progress) for name in NETWORK_VIEWS}
+    return {name: view for name, (view, _) in found.items()}, all(done for _, done in found.values())
+
+
+class _Views(Mapping):
+    """The four views by name, each computed when the page first asks for it: the page draws a view's
+    charts while the next view is computed (its browser drawing the charts above meanwhile), instead of
+    drawing all of them after all are computed. ``finished`` calls ``done`` once all four are in hand."""
+
+    def __init__(self, training: Training, options: dict, progress: Progress, done: Callable[[], None]):
+        self._training, self._options, self._progress, self._done = training, options, progress, done
+        self._views: dict[str, tuple[object, bool]] = {}
+
+    def __getitem__(self, name: str):
+        if name not in NETWORK_VIEWS:
+            raise KeyError(name)
+        if name not in self._views:
+            self._views[name] = _network_view(self._training, name, self._options, progress=self._progress)
+            if len(self._views) == len(NETWORK_VIEWS):
+                self._done()
+        return self._views[name][0]
+
+    def __iter__(self):
+        return iter(NETWORK_VIEWS)
+
+    def __len__(self) -> int:
+        return len(NETWORK_VIEWS)
+
+    def refined(self) -> bool:
+        """Whether every view is the refined one (each computed now if not yet)."""
+        return all(self[name] is not None and self._views[name][1] for name in NETWORK_VIEWS)
 
 
 def network_decision(training: Training, step: int):
@@ -273,23 +311,25 @@ def network_script(training: Training, labels: Sequence[str]) -> nl.TorchScript:
         model, network_runs(training, labels)), max_entries=8)
 
 
-def network_stages(training: Training, labels: Sequence[str], options: dict) -> tuple[list, dict, Callable]:
+def network_stages(training: Training, labels: Sequence[str],
+                   options: dict) -> tuple[list, Mapping, Callable]:
     """The Neural net page's runs and views, with a progress bar while they are computed: each view the
     refined one where it is stored, else the coarse one.
 
-    Returns ``(runs, views, refine)``. Call ``refine()`` last on the page: when some view was coarse, it
-    computes the refined ones (the bar shows meanwhile, under the coarse pictures) and reruns the page,
-    which then draws them in place; once per picture, and nothing when every view is refined.
+    Returns ``(runs, views, refine)``. ``views`` computes each view when the page first asks for it, so a
+    retrained page sends its charts as their views are ready. Call ``refine()`` last on the page: when some
+    view was coarse, it computes the refined ones (the bar shows meanwhile, under the coarse pictures) and
+    reruns the page, which then draws them in place; once per picture, and nothing when every view is
+    refined.
     """
     bar = st.empty()
     progress = lambda f, words: bar.progress(min(f, 1.0), words)  # noqa: E731
     runs = network_runs(training, labels, progress)
-    views, refined = network_views(training, **options, progress=progress)
-    bar.empty()
+    views = _Views(training, options, progress, bar.empty)
 
     def refine() -> None:
         picture = (training, tuple(sorted(options.items())))
-        if refined or st.session_state.get("_network_refined") == picture:
+        if views.refined() or st.session_state.get("_network_refined") == picture:
             return
         st.session_state["_network_refined"] = picture
         network_views(training, **options, refine=True, progress=progress)
