@@ -406,7 +406,10 @@ def test_summaries_quote_the_measurement():
     assert "closed form" in text
     assert "after 5 warm-up steps" in lr_sweep.schedule_summary(0.5, 2.0, 5)
     test = lr_sweep.range_test(_quadratic(), START, 100)
-    assert f"**{test.suggestion:.4g}**" in lr_sweep.range_test_summary(test, 2.0)
+    words = lr_sweep.range_test_summary(test, 2.0)
+    assert f"**{test.suggestion:.3g}**" in words
+    # The ramp's ends are named as rates, so a suggestion below 10⁻⁴ (a steep start) is not a contradiction.
+    assert "from 10⁻⁴ × 2/λ_max = 0.0002 to 10 × 2/λ_max = 20 " in words
 
 
 # --------------------------------------------------------------------------------------------- figures

@@ -728,13 +728,16 @@ def range_test_summary(test: analysis.LRRangeTest, limit: float) -> str:
 
     >>> from lossviz import surfaces
     >>> test = range_test(surfaces.get("quadratic"), [-2.0, 1.5], 100)
-    >>> f"steepest fall at lr **{test.suggestion:.4g}**" in range_test_summary(test, 2.0).lower()
+    >>> f"steepest fall at lr **{test.suggestion:.3g}**" in range_test_summary(test, 2.0).lower()
     True
     """
     peak = test.min_loss_lr / limit
-    return (f"One run whose lr grows exponentially from 10⁻⁴ to 10 × 2/λ_max ({len(test.lrs)} steps before "
-            "the loss blew up; Smith 2017, fastai's lr_find). Steepest fall at lr "
-            f"**{test.suggestion:.4g}**, lowest loss at **{test.min_loss_lr:.4g}** = {peak:.3g} × 2/λ_max. "
+    # The rates to three digits, as the figure's legend writes them.
+    return (f"One run whose lr grows exponentially from 10⁻⁴ × 2/λ_max = {1e-4 * limit:.3g} to 10 × "
+            f"2/λ_max = {10 * limit:.3g} ({len(test.lrs)} steps before the loss blew up; Smith 2017, "
+            "fastai's lr_find). "
+            f"Steepest fall at lr **{test.suggestion:.3g}**, lowest loss at **{test.min_loss_lr:.3g}** = "
+            f"{peak:.3g} × 2/λ_max. "
             + ("The ramp outruns the instability: past 2/λ_max the error along the sharp direction is tiny "
                "and needs several steps to grow back, so the loss keeps falling beyond the line. That is why "
                "the rule of thumb backs off about 10× from the lowest-loss rate." if peak > 1 else
