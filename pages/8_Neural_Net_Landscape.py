@@ -63,7 +63,8 @@ with shown_errors():
     model, data = cache.network(spec)
     training = cache.network_training(spec, slots, steps, url.current("iseed"))
     if cache.network_affordable(url.current, slots, fields):
-        runs, views, refine = cache.network_stages(training, [s.label for s, _ in slots], options)
+        named = [nl.run_label(s.label, b) for (s, _), b in zip(slots, training.batches)]  # batches >= n: full
+        runs, views, refine = cache.network_stages(training, named, options)
 if runs is None:
     page.stale_picture()
 

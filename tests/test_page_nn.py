@@ -422,6 +422,9 @@ def test_the_heaviest_scenario_fits_the_budget():
     at.button[0].click().run()
     _ok(at)
     assert len(figures(at)) == 9
+    # Its two runs differ only in their batches: their names say so, in the legends and the words.
+    names = [t["name"] for t in figures(at)[0]["data"] if t.get("name") and t.get("showlegend", True)]
+    assert "1. SGD (lr 0.5)" in names and "2. SGD (lr 0.5), batches of 8" in names, names
 
 
 def test_the_default_visit_warmed_in_the_background_leaves_nothing_to_compute(monkeypatch):

@@ -92,6 +92,7 @@ from lossviz.run import Trajectory, minibatch_indices, run
 from lossviz.settings import LessonScenario, OptimizerSetting, build_optimizer, build_schedule
 
 __all__ = [
+    "run_label",
     "BIAS_MODES",
     "COARSE",
     "DATASETS",
@@ -1060,6 +1061,16 @@ def export_frames(runs: Sequence[TrainedRun], views: LandscapeViews) -> dict[str
 
 # ------------------------------------------------------------------------------------------------ words
 # What a page says beside the figures, in plain text: labels appear as they are, never as markup.
+def run_label(label: str, batch: int) -> str:
+    """A run's name with its batch size when it trains on mini-batches (``batch`` 0: the full batch), so two
+    runs of one optimizer and rate that differ only in their batches read apart.
+
+    >>> run_label("2. SGD (lr 0.5)", 8), run_label("1. SGD (lr 0.5)", 0)
+    ('2. SGD (lr 0.5), batches of 8', '1. SGD (lr 0.5)')
+    """
+    return f"{label}, batches of {int(batch)}" if int(batch) > 0 else label
+
+
 def summary(model: models.MLP, data: datasets.Dataset) -> str:
     """One line on the network and the data it is trained on.
 
