@@ -42,6 +42,10 @@ def test_every_page_offers_each_chart_for_slides_and_its_play_figure_as_an_anima
         labels = [b.proto.label for b in at.get("download_button")]
         drawn = figures(at)
         assert labels.count("PNG") == labels.count("SVG") == len(drawn), page.path
+        # Each image is named in words, not after its key with the page's own prefix ("Nn training").
+        prefix = slides[0].removeprefix("slides::lossviz_").replace("_", " ")
+        names = [m.value for m in at.markdown if m.value.lower().startswith(prefix + " ")]
+        assert not names, (page.path, names)
         switches = [t for t in at.toggle if t.label == "Animation for slides (GIF and MP4)"]
         assert len(switches) == (1 if any(s.get("frames") for s in drawn) else 0), page.path
         if page.id == "regularization":  # drawing one takes seconds: one page's here, each in the browser

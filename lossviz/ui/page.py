@@ -206,14 +206,16 @@ class Page:
 
         Call it last. Each file is drawn from the chart as it is when asked for, so a chart a fragment
         redrew since is drawn as shown; the animation made is offered until the link changes. ``titles``
-        names charts by key (default: the key in words, "ravine_chart" -> "Ravine").
+        names charts by key (default: the key in words, "ravine_chart" -> "Ravine", without the page's own
+        prefix: "nn_training" of ``lossviz_nn`` -> "Training").
         """
         from lossviz.ui import export
 
         shown = st.session_state.setdefault(self._picture_key, {})  # chart() keeps it current
 
-        def title(key: str) -> str:
-            return (titles or {}).get(key) or key.removesuffix("_chart").replace("_", " ").capitalize()
+        def title(key: str) -> str:  # "nn_slice_3d" of lossviz_nn: "Slice 3-D" (not "Nn slice 3d")
+            words = key.removesuffix("_chart").removeprefix(file_stem.removeprefix("lossviz_") + "_")
+            return (titles or {}).get(key) or words.replace("_3d", "_3-D").replace("_", " ").capitalize()
 
         animated = next((key for key, spec in self.drawn.items() if spec.get("frames")), None)
         if animated is not None:
