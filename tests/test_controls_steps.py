@@ -45,3 +45,12 @@ def test_a_schedule_resolved_for_new_steps_is_the_one_drawn_for_them(schedule, l
     automatic = length == 0 and any(kind == "int" for _, _, kind, _ in controls.SCHEDULE_KNOBS[schedule])
     # A length that follows the run differs between 40 and 80 steps (so the check above has teeth).
     assert (_setting(query, 40, 40) != direct) == automatic
+
+
+def test_a_racers_name_gives_a_choice_in_the_sidebars_words():
+    """The L-BFGS scenario's racer read "line search fn strong_wolfe" in its legend: the argument's name and
+    the value's identifier. The sidebar calls it "line search"."""
+    from lossviz.ui import controls
+
+    name = controls.slot_label(1, "lbfgs", {"lr": 1.0, "line_search_fn": "strong_wolfe"}, "constant")
+    assert name == "1. L-BFGS (lr 1, line search strong wolfe)"

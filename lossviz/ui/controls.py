@@ -318,8 +318,10 @@ def slot_label(slot: int, name: str, hyper: dict, schedule: str) -> str:
             shown.append(f"{key.removesuffix('s')} {'/'.join(f'{v:g}' for v in value if v is not None)}")
         elif isinstance(value, bool):
             shown.append(key.replace("_", " ") if value else f"no {key.replace('_', ' ')}")
-        elif isinstance(value, str) or value is None:
-            shown.append(f"{key.replace('_', ' ')} {value}")
+        elif isinstance(value, str) or value is None:  # "line search strong wolfe", the sidebar's words
+            label = next((k.row.label for k in knobs(name) if k.argument == key and len(k.row.label) < 20),
+                         key.replace("_", " "))
+            shown.append(f"{label} {str(value).replace('_', ' ')}")
         else:
             shown.append(f"{key.replace('_', ' ')} {value:g}")
     if schedule != "constant":
