@@ -131,6 +131,8 @@ def test_a_bad_custom_formula_is_an_error_message_not_a_crash():
     assert errors(at)
     message = errors(at)[0]
     assert "not allowed" in message or "unknown" in message or "only these" in message, message
+    # Named by the box it came from, the formula quoted (the columns an error names are counted in it).
+    assert "f(x, y) = “__import__('os').system('echo hi')”: " in message, message
 
 
 def test_a_custom_formula_renders_and_its_path_descends():

@@ -67,7 +67,11 @@ def build(key: tuple) -> Surface:
     """The surface a :attr:`SurfaceChoice.key` names (a typed formula is parsed, never evaluated)."""
     name, params, formula, domain = key
     if name == "custom":
-        return expr.parse(formula, domain=domain)
+        try:
+            return expr.parse(formula, domain=domain)
+        except ValueError as exc:  # named by the box's label, the formula quoted (long ones cut)
+            quoted = formula if len(formula) <= 60 else formula[:59] + "…"
+            raise ValueError(f"f(x, y) = “{quoted}”: {exc}") from None
     return surfaces.get(name, **dict(params))
 
 
