@@ -142,9 +142,14 @@ def test_parse_numbers_accepts_commas_semicolons_and_spaces(text, expected):
     "text, error, words",
     [
         ("", ValueError, r"targets: enter at least one number"),
-        ("1, two, 3", ValueError, r"targets: item 2 \('two'\) is not a number"),
-        ("1, nan", ValueError, r"targets: item 2 \('nan'\) must be a finite number"),
-        ("1, inf", ValueError, r"targets: item 2 \('inf'\) must be a finite number"),
+        ("1, two, 3", ValueError, r"targets: item 2 \(“two”\) is not a number"),
+        ("1, nan", ValueError, r"targets: item 2 \(“nan”\) must be a finite number"),
+        ("1, inf", ValueError, r"targets: item 2 \(“inf”\) must be a finite number"),
+        # As typed: a stray comma among semicolons is a separator, a decimal comma's item is quoted whole,
+        # and a backslash is not doubled as Python's repr writes it.
+        (" , , ;", ValueError, r"targets: enter at least one number"),
+        ("1; 2,x", ValueError, r"targets: item 2 \(“2,x”\) is not a number"),
+        ("1, \\frac", ValueError, r"targets: item 2 \(“\\frac”\) is not a number"),
         ("__import__('os')", ValueError, r"targets: item 1 .* is not a number"),
         (",".join(["1"] * 101), ValueError, r"targets has 101 numbers; at most 100"),
         ("1" * 2001, ValueError, r"targets is longer than 2000 characters"),

@@ -129,7 +129,7 @@ def test_editing_the_example_recomputes_every_loss():
 @pytest.mark.parametrize(
     "key, text, words",
     [
-        ("ex_yhat", "1, two", "predictions ŷ: item 2 ('two') is not a number"),
+        ("ex_yhat", "1, two", "predictions ŷ: item 2 (“two”) is not a number"),
         ("ex_y", "", "targets y: enter at least one number"),
         ("ex_y", "1, 2, 3", "the targets y hold 3 numbers but the predictions ŷ (y_pred) hold 5"),
         ("ex_yhat", "1, 2, 3, 4, inf", "must be a finite number"),

@@ -235,9 +235,8 @@ def parse_numbers(text: str, name: str, max_count: int = MAX_EXAMPLE) -> np.ndar
         raise TypeError(f"{name} must be text, got {type(text).__name__}")
     if len(text) > MAX_NUMBER_TEXT:
         raise ValueError(f"{name} is longer than {MAX_NUMBER_TEXT} characters")
-    if ";" in text:
-        items = [item.replace(",", ".") if item.count(",") == 1 else item
-                 for item in re.split(r"[;\s]+", text.strip()) if item]
+    if ";" in text:  # a lone comma there is a stray separator, not a number
+        items = [item for item in re.split(r"[;\s]+", text.strip()) if item.strip(",")]
     else:
         items = [item for item in re.split(r"[,;\s]+", text.strip()) if item]
     if not items:
@@ -246,12 +245,14 @@ def parse_numbers(text: str, name: str, max_count: int = MAX_EXAMPLE) -> np.ndar
         raise ValueError(f"{name} has {len(items)} numbers; at most {max_count} are allowed")
     values = []
     for position, item in enumerate(items, start=1):
+        read = item.replace(",", ".") if ";" in text and item.count(",") == 1 else item
+        shown = item if len(item) <= 20 else item[:19] + "…"  # as typed, not as read or Python writes it
         try:
-            value = float(item)
+            value = float(read)
         except ValueError:
-            raise ValueError(f"{name}: item {position} ({item[:20]!r}) is not a number") from None
+            raise ValueError(f"{name}: item {position} (“{shown}”) is not a number") from None
         if not np.isfinite(value):
-            raise ValueError(f"{name}: item {position} ({item[:20]!r}) must be a finite number")
+            raise ValueError(f"{name}: item {position} (“{shown}”) must be a finite number")
         values.append(value)
     return np.array(values, dtype=np.float64)
 

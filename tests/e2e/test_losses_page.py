@@ -95,7 +95,7 @@ def test_curves_scrubber_worked_example_and_scenario(app_url, page):
     mark_charts(page, charts)
     box.fill("1, two, 3")
     box.press("Enter")
-    page.get_by_text("item 2 ('two') is not a number").wait_for(timeout=60_000)
+    page.get_by_text("item 2 (“two”) is not a number").wait_for(timeout=60_000)
     wait_for_app(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     chart_frame(page, "example_chart").wait_for_selector("#plot.stale", timeout=10_000)
@@ -159,7 +159,7 @@ def test_hostile_example_text_stays_text_and_fetches_nothing(app_url, page):
     page.locator('[data-lv-notice="error"]').first.wait_for(timeout=60_000)
     wait_for_app(page)
     shown = page.locator('[data-lv-notice="error"]').first.inner_text()
-    assert "item 1 ('[login](http://evil.')" in shown  # the characters, not a link
+    assert "item 1 (“[login](http://evil…”)" in shown  # the characters, not a link
     assert page.locator('a[href*="evil.example"], img[src*="evil.example"]').count() == 0
     assert not [url for url in requests if "evil.example" in url]
     save_screenshot(page, "losses_hostile_example")
