@@ -9,7 +9,8 @@ Three steps, so a page can offer the column choices in between:
    checked before pandas builds anything big.
 2. :func:`suggest_target` and :func:`suggest_task` propose the column to predict and the task;
    :func:`to_dataset` takes the chosen target and one or two feature columns and refuses non-numeric
-   features, missing or infinite values, constant columns, a classification target with one class (or
+   features, missing or infinite values, values too large to standardize (beyond :data:`MAX_ABS_VALUE`),
+   constant or nearly constant columns, a classification target with one class (or
    too many to be classes) and a regression target that is not numeric.
 3. :func:`to_csv` writes tables back out with every text cell and header escaped against formula
    injection (what a spreadsheet would run is prefixed with a quote), numbers left exact.
@@ -42,14 +43,17 @@ import pandas as pd
 from lossviz import datasets
 
 __all__ = [
-    "MAX_BYTES", "MAX_CELLS", "MAX_CLASSES", "MAX_COLUMNS", "MAX_FEATURES", "MAX_LINES", "MAX_LINE_BYTES",
-    "MAX_ROWS", "MAX_TEXT_CHARS", "MIN_ROWS",
+    "MAX_ABS_VALUE", "MAX_BYTES", "MAX_CELLS", "MAX_CLASSES", "MAX_COLUMNS", "MAX_FEATURES", "MAX_LINES",
+    "MAX_LINE_BYTES", "MAX_ROWS", "MAX_TEXT_CHARS", "MIN_ROWS",
     "class_labels", "describe_format", "escape_cell", "numeric_columns", "read_csv", "suggest_target",
     "suggest_task", "to_csv", "to_dataset",
 ]
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_000_000
+# The largest magnitude a numeric column may hold: the variance of MAX_ROWS values (and a squared
+# residual of a loss) stays finite in float64 up to it (lossviz.datasets.max_abs_value).
+MAX_ABS_VALUE = datasets.max_abs_value(MAX_ROWS)
 MIN_ROWS = 10
 MAX_COLUMNS = 1000
 # Values read (rows x columns): pandas' time and memory follow this count, and 5 million parse in about
@@ -662,9 +666,23 @@ def _numeric_values(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
     if infinite.any():
         raise ValueError(f"Column {_quote(column)} ({role}) holds an infinite value on data row "
                          f"{_row(frame, infinite)}.")
-    if np.ptp(values) <= 1e-12 * max(1.0, float(np.abs(values).max())):
-        raise ValueError(f"Column {_quote(column)} ({role}) is constant (every row is {values[0]:g}): it "
-                         "cannot explain or be explained by anything. Choose another column.")
+    too_large = np.abs(values) > MAX_ABS_VALUE
+    if too_large.any():
+        row = _row(frame, too_large)
+        raise ValueError(
+            f"Column {_quote(column)} ({role}) holds {values[row - 1]:g} on data row {row}: its values are "
+            f"too large to standardize (squaring them overflows the arithmetic). Values of at most "
+            f"{MAX_ABS_VALUE:g} in absolute value are used: rescale the column (divide it by a power of ten)."
+        )
+    if datasets.constant_columns(values[:, None])[0]:
+        if np.all(values == values[0]):
+            raise ValueError(f"Column {_quote(column)} ({role}) is constant (every row is {values[0]:g}): it "
+                             "cannot explain or be explained by anything. Choose another column.")
+        raise ValueError(
+            f"Column {_quote(column)} ({role}) is nearly constant: its values span only "
+            f"{np.ptp(values):.3g} around {float(np.mean(values)):g}, too little to standardize. Choose "
+            "another column, or rescale this one (subtract its mean, then multiply it by a power of ten)."
+        )
     return values
 
 
@@ -775,7 +793,8 @@ def to_dataset(
     ------
     ValueError
         Unknown columns, a feature repeated or equal to the target, not 1 or 2 features, a non-numeric
-        feature or regression target, missing or infinite values, a constant column, a classification
+        feature or regression target, missing or infinite values, values too large to standardize (beyond
+        :data:`MAX_ABS_VALUE`), a constant or nearly constant column, a classification
         target with one class, more than :data:`MAX_CLASSES` classes or non-integer numbers, or an
         unknown positive class.
     """

@@ -23,6 +23,7 @@ scikit-learn, so nothing is downloaded.
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,9 +33,13 @@ import pandas as pd
 
 from lossviz._validation import check_array, check_bool, check_choice, check_int, check_scalar
 
-__all__ = ["Dataset", "names", "get", "parameters", "from_arrays", "TASKS"]
+__all__ = ["Dataset", "names", "get", "parameters", "from_arrays", "max_abs_value", "constant_columns",
+           "CONSTANT_SPREAD", "TASKS"]
 
 TASKS = ("regression", "classification")
+# A column whose standard deviation is at most this fraction of max(1, |mean|) carries no information
+# float64 can resolve: it is treated as constant (scale 1, so it standardizes to zeros instead of noise).
+CONSTANT_SPREAD = 1e-12
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -232,12 +237,54 @@ class Dataset:
         return frame
 
 
+def max_abs_value(n_rows: int) -> float:
+    """The largest magnitude a column of ``n_rows`` numbers may hold to be standardized in float64.
+
+    The variance sums ``n_rows`` squared deviations of up to twice the largest magnitude; beyond this
+    bound (a power of ten, so a message can state it) that sum, or a squared residual of a loss on the
+    column, overflows to infinity and everything computed from it is NaN.
+
+    >>> max_abs_value(1_000_000), max_abs_value(30)
+    (1e+150, 1e+153)
+    """
+    n = check_int(n_rows, "n_rows", low=1)
+    exponent = math.floor(math.log10(math.sqrt(float(np.finfo(np.float64).max) / (4 * n))))
+    return float(f"1e{exponent}")
+
+
+def constant_columns(X: object) -> np.ndarray:
+    """Which columns of ``X`` (n, p) the standardization treats as constant, shape (p,) of bool: their
+    (population) standard deviation is at most ``CONSTANT_SPREAD`` times ``max(1, |mean|)``.
+
+    >>> constant_columns(np.array([[1.0, 5.0], [2.0, 5.0 + 1e-15]]))
+    array([False,  True])
+    """
+    arr = check_array(X, "X", ndim=2)
+    return ~_informative(arr.mean(axis=0), arr.std(axis=0))
+
+
+def _informative(mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return scale > CONSTANT_SPREAD * np.maximum(1.0, np.abs(mean))
+
+
 def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
     # A constant column carries no information; scale 1 keeps it at zero instead of 0/0 = NaN.
-    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+    scale = np.where(_informative(mean, scale), scale, 1.0)
     return (X - mean) / scale, mean, scale
+
+
+def _check_magnitude(values: np.ndarray, name: str) -> None:
+    """Refuse values too large to standardize (see :func:`max_abs_value`), naming where the first is."""
+    limit = max_abs_value(values.shape[0])
+    too_large = np.abs(values) > limit
+    if too_large.any():
+        position = np.unravel_index(int(np.argmax(too_large)), values.shape)
+        where = f"row {position[0]}" + (f", column {position[1]}" if values.ndim == 2 else "")
+        raise ValueError(f"{name} must hold values of at most {limit:g} in absolute value (beyond it the "
+                         f"variance of {values.shape[0]} values can overflow float64), got "
+                         f"{values[position]:g} at {where}")
 
 
 def from_arrays(
@@ -270,7 +317,8 @@ def from_arrays(
     Raises
     ------
     ValueError
-        X not 2-D, y not 1-D, different lengths, non-finite values, fewer than 2 rows, wrong number of
+        X not 2-D, y not 1-D, different lengths, non-finite values, values too large to standardize
+        (beyond :func:`max_abs_value`, in X or a regression y), fewer than 2 rows, wrong number of
         feature names, repeated names, an unknown task, or a classification target with a single class.
     """
     check_choice(task, "task", TASKS)
@@ -292,6 +340,9 @@ def from_arrays(
         y_arr = y_raw
     if y_arr.shape[0] != n:
         raise ValueError(f"y must have one entry per row of X: X has {n} rows, y has {y_arr.shape[0]}")
+    _check_magnitude(X_arr, "X")
+    if task == "regression":
+        _check_magnitude(y_arr, "y")
     if feature_names is None:
         feature_names = tuple(f"x{j + 1}" for j in range(p))
     feature_names = tuple(str(s) for s in feature_names)

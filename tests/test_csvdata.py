@@ -504,3 +504,87 @@ def test_a_numeric_target_with_stray_text_is_suggested_regression_whose_message_
         csvdata.to_dataset(frame, "y", ["x"], csvdata.suggest_task(frame, "y"))
     mixed = pd.DataFrame({"x": np.arange(60.0), "y": ["0", "1", "none"] * 20})
     assert csvdata.suggest_task(mixed, "y") == "classification"
+
+
+# ---- values the page's arithmetic cannot take (issue: 1e300 gave "minimum at slope = 0, loss 0", drawn
+# from NaN): refused by column, role and row, with the allowed magnitude; everything else is finite.
+
+LIMIT = csvdata.MAX_ABS_VALUE
+
+
+def _column_table(feature, target) -> pd.DataFrame:
+    return csvdata.read_csv(("x,y\n" + "".join(f"{float(a)!r},{float(b)!r}\n"
+                                               for a, b in zip(feature, target))).encode())
+
+
+def test_the_allowed_magnitude_keeps_the_variance_of_the_largest_table_finite():
+    worst = np.sum(np.full(csvdata.MAX_ROWS, 2 * LIMIT) ** 2)  # deviations of twice the limit, every row
+    with np.errstate(over="ignore"):
+        beyond = np.sum(np.full(csvdata.MAX_ROWS, 20 * LIMIT) ** 2)
+    assert np.isfinite(worst) and not np.isfinite(beyond)
+
+
+# A class label is a name, not a number the page computes with: a classification target is not checked.
+@pytest.mark.parametrize("role, column, task", [("feature", "x", "regression"), ("target", "y", "regression"),
+                                                ("feature", "x", "classification")])
+@pytest.mark.parametrize("size", [10 * LIMIT, 1e160, 1e200, 1e300, np.finfo(np.float64).max])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_a_column_too_large_to_standardize_is_refused_naming_it_and_the_limit(role, column, task, size, sign):
+    rows = np.arange(30.0)
+    huge = sign * size * np.linspace(0.0, 1.0, 30)
+    huge[5] = sign * size  # the first value beyond the limit is on data row 6 at the latest
+    frame = _column_table(huge, rows) if role == "feature" else _column_table(rows, huge)
+    frame["label"] = ["a", "b"] * 15
+    first = int(np.flatnonzero(np.abs(frame[column].to_numpy()) > LIMIT)[0]) + 1
+    value = frame[column].iloc[first - 1]
+    words = (rf"Column '{column}' \({role}\) holds {value:g} on data row {first}: its values are too large "
+             rf"to standardize .* at most {LIMIT:g} in absolute value")
+    with pytest.raises(ValueError, match=words.replace("+", r"\+")):
+        csvdata.to_dataset(frame, "y" if task == "regression" else "label", ["x"], task)
+
+
+def test_the_issue_file_is_refused_on_its_first_huge_row():
+    frame = _column_table([i * 1e300 for i in range(30)], [2 * i * 1e300 for i in range(30)])
+    with pytest.raises(ValueError, match=r"Column 'x' \(feature\) holds 1e\+300 on data row 2: its values "
+                                         r"are too large to standardize"):
+        csvdata.to_dataset(frame, "y", ["x"], "regression")
+
+
+@pytest.mark.parametrize(
+    "values, words",
+    [(5 + np.arange(30) * 1e-300, r"is constant \(every row is 5\)"),  # equal within 1e-300: equal in float64
+     (np.arange(30) * 1e-300, r"is nearly constant: its values span only 2\.9e-299"),
+     (np.arange(30) * 5e-324, r"is nearly constant"),  # subnormal: the squares underflow to 0
+     (1e100 * (1 + 1e-15 * np.arange(30)), r"is nearly constant: .* around 1e\+100"),
+     (np.r_[np.zeros(999), 1e-11], r"is nearly constant")],  # spread 1e-11, standard deviation 3e-13
+    ids=["equal_within_1e-300", "tiny_values", "subnormal", "relative_1e-15", "one_tiny_outlier"],
+)
+@pytest.mark.parametrize("role", ["feature", "target"])
+def test_a_spread_too_small_to_standardize_is_refused_not_drawn_flat(values, words, role):
+    other = np.arange(float(len(values)))
+    frame = pd.DataFrame({"x": values, "y": other} if role == "feature" else {"x": other, "y": values})
+    column = "x" if role == "feature" else "y"
+    with pytest.raises(ValueError, match=rf"Column '{column}' \({role}\) {words}"):
+        csvdata.to_dataset(frame, "y", ["x"], "regression")
+
+
+finite_floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=150, deadline=None)
+@given(x=st.lists(finite_floats, min_size=12, max_size=30), seed=st.integers(0, 2**32 - 1),
+       task=st.sampled_from(["regression", "classification"]))
+def test_any_finite_column_is_refused_or_standardized_to_finite_numbers_without_a_warning(x, seed, task):
+    rng = np.random.default_rng(seed)
+    y = np.array(x)[rng.permutation(len(x))] * rng.choice([1.0, -1.0])
+    frame = pd.DataFrame({"x": x, "y": y, "label": ["a", "b"] * (len(x) // 2) + ["a"] * (len(x) % 2)})
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is harmless
+        try:
+            d = csvdata.to_dataset(frame, "y" if task == "regression" else "label", ["x"], task)
+        except ValueError as exc:
+            assert str(exc).startswith(("Column 'x' (feature) ", "Column 'y' (target) ")), str(exc)
+            return
+    for values in (d.X, d.y, d.X_mean, d.X_scale, d.y_mean, d.y_scale):
+        assert np.all(np.isfinite(values))
+    np.testing.assert_allclose(d.X.std(), 1.0, rtol=1e-6)
+    assert np.all(np.abs(frame[["x", "y"] if task == "regression" else ["x"]].to_numpy()) <= LIMIT)

@@ -1,20 +1,24 @@
 """lossviz.lessons.models_on_data: exact grids against the loss computed point by point, least squares, the
 loss switch against its formulas, robust minima against independent solvers, fits, torch, scenarios, the
 learning-rate frames, the click-to-step and the work estimate."""
+import contextlib
 import json
 import subprocess
 import sys
+import warnings
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lossviz.lessons import models_on_data as dl
-from lossviz import datasets, optimizers
+from lossviz import csvdata, datasets, optimizers
 from lossviz.run import run
 from lossviz.settings import OptimizerSetting
+from lossviz.viz import models_on_data as figures
 
 LINEAR = dl.load_dataset("linear", ["x"], n_samples=60, noise=0.7, seed=3)
 DIABETES_2 = dl.load_dataset("diabetes", ["bmi", "bp"])
@@ -581,3 +585,79 @@ def test_the_data_figure_passes_plotlys_checks_with_nothing_dropped(kind, scenar
         assert (arrow["x"], arrow["y"], arrow["ax"], arrow["ay"]) == (*fit.side[1], *fit.side[0])
     if scenario:
         assert any(t["name"] == "moved outliers" for t in spec["data"])
+
+
+# ---- data the page's arithmetic cannot take (issue: a CSV of 1e300 was drawn from NaN, "loss 0")
+
+
+@contextlib.contextmanager
+def _no_runtime_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        yield
+
+
+@pytest.mark.parametrize("name, values", [("X", lambda n, big: np.c_[np.linspace(0, big, n)]),
+                                          ("y", lambda n, big: np.linspace(-big, 0, n))])
+@pytest.mark.parametrize("n", [2, 30, 10_000])
+def test_from_arrays_refuses_values_whose_variance_overflows_and_takes_those_at_the_limit(name, values, n):
+    limit = datasets.max_abs_value(n)
+    largest = float(np.finfo(np.float64).max)  # n squared deviations of twice the limit fit, of 20 times not
+    assert n * (2 * limit / 1e100) ** 2 < largest / 1e200 < n * (20 * limit / 1e100) ** 2
+    ordinary = {"X": np.c_[np.arange(n, dtype=float)], "y": np.arange(n, dtype=float)}
+    for standardize_target in (True, False):
+        words = rf"{name} must hold values of at most {limit:g}".replace("+", r"\+")
+        with pytest.raises(ValueError, match=words):
+            datasets.from_arrays(**(ordinary | {name: values(n, 10 * limit)}), task="regression",
+                                 standardize_target=standardize_target)
+        with _no_runtime_warning():
+            d = datasets.from_arrays(**(ordinary | {name: values(n, limit)}), task="regression",
+                                     standardize_target=standardize_target)
+        assert all(np.all(np.isfinite(v)) for v in (d.X, d.y, d.X_mean, d.X_scale, d.y_mean, d.y_scale))
+
+
+def test_a_dataset_that_is_not_finite_is_refused_before_anything_is_drawn():
+    broken = replace(LINEAR, X_scale=np.array([np.inf]), X=np.full_like(LINEAR.X, np.nan))
+    with pytest.raises(ValueError, match=r"dataset 'linear' holds values that are not finite"):
+        dl.build(broken, "mse")
+
+
+def _every_view(data, task):
+    """explore with every loss of the task (outliers on a regression), the numbers each figure draws."""
+    for loss in dl.loss_names(task):
+        ex = dl.explore(data, loss, settings=[OptimizerSetting("sgd", {"lr": 0.1})], steps=10, resolution=9,
+                        outliers=2 if task == "regression" else 0, multipliers=(0.5, 1.0))
+        paths = figures.paths(ex)
+        figures.data_figure(ex, paths, 5)
+        figures.landscape_spec(ex, paths, 5, (-2.0, -2.0), view_key="k")
+        assert np.all(np.isfinite(ex.Z)) and np.all(np.isfinite(ex.best)) and np.isfinite(ex.best_value)
+        fit = dl.fit_at(ex.landscape, ex.best)
+        assert np.all(np.isfinite(fit.x)) and np.all(np.isfinite(fit.y))
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_a_table_of_the_most_rows_at_the_allowed_magnitude_is_drawn_finite_without_a_warning(task):
+    rows, limit = csvdata.MAX_ROWS, csvdata.MAX_ABS_VALUE
+    sign = np.where(np.arange(rows) % 2 == 0, 1.0, -1.0)
+    frame = pd.DataFrame({"x": limit * sign * np.linspace(0.1, 1.0, rows), "y": -limit * sign,
+                          "label": np.where(np.arange(rows) % 3 == 0, "a", "b")})
+    frame.loc[0, "y"] = limit  # the worst variance: one value twice the limit away from the others' mean
+    with _no_runtime_warning():
+        data = csvdata.to_dataset(frame, "y" if task == "regression" else "label", ["x"], task)
+        _every_view(data, task)
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=12, max_size=24),
+       seed=st.integers(0, 2**32 - 1), task=st.sampled_from(["regression", "classification"]))
+def test_any_uploaded_finite_column_is_refused_or_drawn_finite_without_a_warning(x, seed, task):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"x": x, "y": np.array(x)[rng.permutation(len(x))],
+                          "label": np.resize(["a", "b"], len(x))})
+    with _no_runtime_warning():
+        try:
+            data = csvdata.to_dataset(frame, "y" if task == "regression" else "label", ["x"], task)
+        except ValueError as exc:
+            assert str(exc).startswith(("Column 'x' (feature) ", "Column 'y' (target) ")), str(exc)
+            return
+        _every_view(data, task)

@@ -428,6 +428,33 @@ def test_a_bad_csv_is_refused_with_its_message_and_nothing_drawn(content, words)
     assert info.startswith("The file in the sidebar could not be used (its message is under it).")
 
 
+def _columns_csv(x, y) -> bytes:
+    return ("x,y\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, y))).encode()
+
+
+@pytest.mark.parametrize(
+    "x, y, column",
+    [([i * 1e300 for i in range(30)], [2 * i * 1e300 for i in range(30)], "'x' (feature)"),  # the issue
+     (range(30), [i * 1e160 for i in range(30)], "'y' (target)"),
+     ([(-1) ** i * 1e200 for i in range(30)], range(30), "'x' (feature)"),
+     (range(30), [i / 29 * 10 * csvdata.MAX_ABS_VALUE for i in range(30)], "'y' (target)")],
+    ids=["issue_1e300", "target_1e160", "feature_1e200", "target_just_beyond"],
+)
+def test_a_csv_too_large_to_standardize_is_refused_by_column_and_nothing_is_drawn(x, y, column):
+    import warnings as python_warnings
+
+    with python_warnings.catch_warnings(record=True) as caught:
+        python_warnings.simplefilter("always")
+        at = _csv_app(_columns_csv(x, y), "huge.csv")
+        at.selectbox(key="csv_target").select("y").run()
+    assert_clean(at)
+    limit = f"{csvdata.MAX_ABS_VALUE:g}"
+    assert any(f"Column {column} holds" in e and "too large to standardize" in e and limit in e
+               for e in errors(at)), errors(at)
+    assert not charts(at) and not any("minimum is at" in e.proto.body for e in at.get("html"))
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+
+
 def test_removing_the_file_forgets_it_and_the_table_lives_in_this_session_only():
     calls = []
     read = csvdata.read_csv

@@ -255,11 +255,16 @@ def build(dataset: Dataset, loss: str, delta: float = 1.0) -> DataLandscape:
     Raises
     ------
     ValueError
-        A loss of the other task (the message lists the valid ones), not 1 or 2 features, or more than
-        two classes.
+        A loss of the other task (the message lists the valid ones), not 1 or 2 features, more than
+        two classes, or data that is not finite (a landscape of NaN would show nothing true).
     """
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a lossviz.datasets.Dataset, got {type(dataset).__name__}")
+    numbers = (dataset.X, dataset.y, dataset.X_mean, dataset.X_scale, dataset.y_mean, dataset.y_scale)
+    if not all(np.all(np.isfinite(v)) for v in numbers):
+        raise ValueError(f"dataset {dataset.name!r} holds values that are not finite (NaN or inf) in its "
+                         "standardized data or its means and scales; build it with "
+                         "lossviz.datasets.from_arrays, which refuses values too large to standardize")
     check_choice(loss, f"loss for {dataset.task}", loss_names(dataset.task))
     choice = LOSS_CHOICES[loss]
     params = {"delta": check_scalar(delta, "delta", low=0.0, include_low=False)} if loss == "huber" else {}
