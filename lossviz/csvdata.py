@@ -44,12 +44,15 @@ from lossviz import datasets
 
 __all__ = [
     "MAX_ABS_VALUE", "MAX_BYTES", "MAX_CELLS", "MAX_CLASSES", "MAX_COLUMNS", "MAX_FEATURES", "MAX_LINES",
-    "MAX_LINE_BYTES", "MAX_ROWS", "MAX_TEXT_CHARS", "MIN_ROWS",
-    "class_labels", "describe_format", "escape_cell", "numeric_columns", "read_csv", "suggest_target",
-    "suggest_task", "to_csv", "to_dataset",
+    "MAX_LINE_BYTES", "MAX_ROWS", "MAX_TEXT_CHARS", "MB", "MIN_ROWS",
+    "class_labels", "describe_format", "escape_cell", "numeric_columns", "read_csv", "size_limit",
+    "suggest_target", "suggest_task", "to_csv", "to_dataset",
 ]
 
-MAX_BYTES = 50 * 1024 * 1024
+# Sizes are in decimal megabytes (1 MB = 10**6 bytes), as Streamlit's uploader counts them: the uploader,
+# its label, this module's check and its messages state one limit the same way.
+MB = 10**6
+MAX_BYTES = 50 * MB
 MAX_ROWS = 1_000_000
 # The largest magnitude a numeric column may hold: the variance of MAX_ROWS values (and a squared
 # residual of a loss) stays finite in float64 up to it (lossviz.datasets.max_abs_value).
@@ -137,7 +140,20 @@ def _check_choice(value: object, name: str, choices: Sequence[str]) -> str:
 
 
 def _size_text(n_bytes: int) -> str:
-    return f"{n_bytes / 1024 / 1024:.1f} MB"
+    """Bytes in decimal megabytes, a size over the limit never rounded down to it ("50.000001 MB")."""
+    size = f"{n_bytes / MB:.1f}"
+    if n_bytes > MAX_BYTES and float(size) * MB <= MAX_BYTES:
+        size = f"{n_bytes / MB:.6f}".rstrip("0")
+    return f"{size} MB"
+
+
+def size_limit() -> str:
+    """The upload limit as every message and label states it.
+
+    >>> size_limit()
+    '50 MB'
+    """
+    return f"{MAX_BYTES / MB:g} MB"
 
 
 def _check_bytes(data: object) -> bytes:
@@ -149,8 +165,8 @@ def _check_bytes(data: object) -> bytes:
     if len(raw) == 0:
         raise ValueError("The file is empty (0 bytes): there is nothing to read.")
     if len(raw) > MAX_BYTES:
-        raise ValueError(f"The file is {_size_text(len(raw))}; the limit is {MAX_BYTES // 1024 // 1024} MB. "
-                         "Upload a sample of the rows instead.")
+        raise ValueError(f"The file is {_size_text(len(raw))} ({len(raw):,} bytes); the limit is "
+                         f"{size_limit()} ({MAX_BYTES:,} bytes). Upload a sample of the rows instead.")
     return raw
 
 
@@ -287,7 +303,7 @@ def _check_lines(body: bytes, line_offset: int) -> None:
         if last_break < 0:
             raise ValueError(
                 f"Line {_line_number(body, start) + line_offset} is longer than "
-                f"{MAX_LINE_BYTES // 1024 // 1024} MB: no row of a table is (at most {MAX_COLUMNS} "
+                f"{MAX_LINE_BYTES // MB} MB: no row of a table is (at most {MAX_COLUMNS} "
                 f"columns of {MAX_TEXT_CHARS} characters are read). Is this a CSV file?"
             )
         start = last_break + 1

@@ -54,13 +54,8 @@ active |= {"delta"} if loss == "huber" else set()
 active |= {"outliers", "outlier_size"} if task == "regression" else set()
 page.write_link(active)
 note = st.container()  # one element whatever it shows, so the charts below keep their places (and frames)
-if data is None:
-    # A file was given and refused (the sidebar says why), or none was given yet.
-    refused = st.session_state.get("csv_file") is not None
-    st.info(("The file in the sidebar could not be used (its message is under it). Upload another CSV file: "
-             if refused else "Upload a CSV file in the sidebar: ")
-            + "a header row of column names, then at least 10 rows of numbers (a text column can be a "
-            "classification target). It is read in memory for this session only.")
+if data is None:  # a file was given and refused (the sidebar says why), or none reached the page
+    st.info(upload.missing_file_note())
     st.stop()
 
 work = budget.data_estimate(*lesson.explore_work(

@@ -1,6 +1,7 @@
 """lossviz.csvdata: a corpus of bad files, each refused with its own message, and good files read exactly."""
 import csv
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,29 @@ def test_size_is_checked_before_anything_is_decoded_or_parsed(monkeypatch):
     monkeypatch.setattr(pd, "read_csv", boom)
     with pytest.raises(ValueError, match="limit is 50 MB"):
         csvdata.read_csv(b"\xff" * (csvdata.MAX_BYTES + 1))  # undecodable too: size wins
+
+
+# Streamlit's uploader counts a megabyte as 10**6 bytes ("File must be 50.0MB or smaller" for 50,099,980
+# bytes); the app's own check and its messages count the same way, so there is one limit.
+@pytest.mark.parametrize("size", [csvdata.MAX_BYTES + 1, 50_099_980, 50 * 2**20, 2 * csvdata.MAX_BYTES])
+def test_a_file_over_the_limit_is_refused_stating_the_limit_in_decimal_megabytes(size):
+    assert csvdata.MAX_BYTES == 50 * 10**6 and csvdata.size_limit() == "50 MB"
+    with pytest.raises(ValueError) as info:
+        csvdata.read_csv(b"x" * size)
+    message = str(info.value)
+    shown = float(re.search(r"The file is ([\d.]+) MB", message).group(1))
+    assert shown == pytest.approx(size / 10**6, abs=0.05) and shown > 50  # never "50.0 MB" over "50 MB"
+    assert f"({size:,} bytes); the limit is 50 MB (50,000,000 bytes)." in message
+
+
+@pytest.mark.parametrize("size", [csvdata.MAX_BYTES, csvdata.MAX_BYTES - 1])
+def test_a_file_at_the_limit_is_read_not_refused_for_its_size(size):
+    body = b"x,y\n" + b"".join(b"%d,%d\n" % (i, 2 * i) for i in range(12))
+    data = body + b"\n" * (size - len(body))  # blank lines fill the file to the size
+    assert len(data) == size
+    with pytest.raises(ValueError) as info:  # the line count refuses it, the size does not
+        csvdata.read_csv(data)
+    assert "the limit is" not in str(info.value) and "lines; at most" in str(info.value)
 
 
 def test_text_instead_of_bytes_is_a_type_error():

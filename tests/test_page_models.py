@@ -426,6 +426,7 @@ def test_a_bad_csv_is_refused_with_its_message_and_nothing_drawn(content, words)
     # The main area says the file given could not be used, not to upload one as if none had been.
     (info,) = [i.value for i in at.info]
     assert info.startswith("The file in the sidebar could not be used (its message is under it).")
+    assert f"at most {csvdata.size_limit()}" in info
 
 
 def _columns_csv(x, y) -> bytes:
@@ -453,6 +454,20 @@ def test_a_csv_too_large_to_standardize_is_refused_by_column_and_nothing_is_draw
                for e in errors(at)), errors(at)
     assert not charts(at) and not any("minimum is at" in e.proto.body for e in at.get("html"))
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+
+
+def test_the_uploader_the_check_and_the_prompt_state_one_size_limit():
+    """Issue: the uploader refused 50.1 MB (10**6-byte megabytes) while the app allowed 50 MiB, and a file the
+    uploader refuses never reaches the page, which then asked for a file as if none had been given."""
+    at = _app({"source": "csv"})
+    uploader = at.file_uploader(key="csv_file")
+    assert uploader.proto.max_upload_size_mb * 10**6 == csvdata.MAX_BYTES
+    assert f"≤ {csvdata.size_limit()}" in uploader.label and csvdata.size_limit() == "50 MB"
+    (info,) = [i.value for i in at.info]
+    assert info.startswith("Upload a CSV file in the sidebar of at most 50 MB (50,000,000 bytes")
+    assert "refused" not in info and "could not be used" not in info
+    with pytest.raises(ValueError, match=r"the limit is 50 MB \(50,000,000 bytes\)"):
+        csvdata.read_csv(b"x" * (uploader.proto.max_upload_size_mb * 10**6 + 1))
 
 
 def test_removing_the_file_forgets_it_and_the_table_lives_in_this_session_only():

@@ -39,7 +39,7 @@ from lossviz.ui import text, url, widgets
 from lossviz.ui.url import Field
 
 __all__ = ["DataChoice", "Upload", "SOURCES", "data_fields", "data_picker", "csv_upload", "csv_columns",
-           "keep_choice", "forget", "explore"]
+           "missing_file_note", "keep_choice", "forget", "explore"]
 
 SOURCES = (*lesson.PRESETS, "csv")
 
@@ -211,9 +211,9 @@ def forget() -> None:
 def csv_upload(key: str = "csv_file") -> tuple[Upload | None, str]:
     """Draw the uploader; return ``(upload, file name)``: None while no file is uploaded; its table None
     when the file was refused (the refusal shown literally, with the file's name)."""
-    upload = st.file_uploader(
-        f"CSV file (≤ {csvdata.MAX_BYTES // 2**20} MB, ≤ {csvdata.MAX_ROWS:,} rows)",
-        type=["csv", "tsv", "txt"], key=key, max_upload_size=csvdata.MAX_BYTES // 2**20,
+    upload = st.file_uploader(  # the uploader counts MB as csvdata does (10**6 bytes): one limit
+        f"CSV file (≤ {csvdata.size_limit()}, ≤ {csvdata.MAX_ROWS:,} rows)",
+        type=["csv", "tsv", "txt"], key=key, max_upload_size=csvdata.MAX_BYTES // csvdata.MB,
         help="Read in memory for this session only; nothing is stored.",
     )
     if upload is None:
@@ -230,6 +230,19 @@ def csv_upload(key: str = "csv_file") -> tuple[Upload | None, str]:
     else:
         text.literal(csvdata.describe_format(parsed.table))
     return parsed, upload.name
+
+
+def missing_file_note(key: str = "csv_file") -> str:
+    """What the main area says while no usable file is uploaded: the file given was refused (the sidebar
+    says why), or none reached the page. A file over the limit never does (the uploader refuses it in the
+    browser, and the page sees no file), so the prompt states the limit without claiming a refusal."""
+    refused = st.session_state.get(key) is not None
+    start = ("The file in the sidebar could not be used (its message is under it). Upload another CSV file"
+             if refused else "Upload a CSV file in the sidebar")
+    return (f"{start} of at most {csvdata.size_limit()} ({csvdata.MAX_BYTES:,} bytes; the uploader takes no "
+            f"larger file): a header row of column names, then {csvdata.MIN_ROWS} to {csvdata.MAX_ROWS:,} "
+            "rows of numbers (a text column can be a classification target). It is read in memory for this "
+            "session only.")
 
 
 def _suggest_task(upload: Upload, target_key: str, task_key: str) -> None:
