@@ -119,6 +119,6 @@ export.html_button("Landscape figure (HTML)", lambda step=int(url.current("step"
 with shown_errors():
     export.code_block("\n\n".join(torch_export.comment(r.label) + "\n" + lesson.torch_code(
         land, r.optimizer, r.schedule, steps=steps, x0=start) for r in ex.runs),
-        f"The standardized features and target as the model sees them are in “Model data (CSV)”; the code "
-        f"reads {lesson.DATA_FILE_NAME} when the data is too large to write into the script.")
+        f"{lesson.model_data_note(ex)} The code reads {lesson.DATA_FILE_NAME} when the data is too large to "
+        "write into the script.")
 page.slides("lossviz_models_on_data")  # every chart as a PNG and an SVG for slides

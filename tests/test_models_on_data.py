@@ -661,3 +661,54 @@ def test_any_uploaded_finite_column_is_refused_or_drawn_finite_without_a_warning
             assert str(exc).startswith(("Column 'x' (feature) ", "Column 'y' (target) ")), str(exc)
             return
         _every_view(data, task)
+
+
+# ---- the model data export is described as it is (issue: the caption called the linear preset's target,
+# mean 0.96 and sd 2.05, standardized)
+
+_UPLOAD = pd.DataFrame({"hours": np.arange(1.0, 41.0), "sleep": np.cos(np.arange(40.0)) * 3 + 7,
+                        "score": 50 + 4 * np.arange(40.0) + 9 * np.sin(np.arange(40.0)),
+                        "grade": np.resize(["A", "B", "C"], 40)})
+NOTE_CASES = {
+    "linear": (lambda: dl.load_dataset("linear", ["x"], n_samples=80), "mse", 0),
+    "linear_outliers": (lambda: dl.load_dataset("linear", ["x"], n_samples=80), "huber", 3),
+    "diabetes_1": (lambda: dl.load_dataset("diabetes", ["bmi"]), "mae", 0),
+    "diabetes_2_outliers": (lambda: dl.load_dataset("diabetes", ["bmi", "bp"]), "mse", 5),
+    "upload_1": (lambda: csvdata.to_dataset(_UPLOAD, "score", ["hours"], "regression"), "mse", 0),
+    "upload_2_outliers": (lambda: csvdata.to_dataset(_UPLOAD, "score", ["hours", "sleep"], "regression"),
+                          "mse", 2),
+    "blobs": (lambda: dl.load_dataset("blobs", ["x1", "x2"]), "cross_entropy", 0),
+    "iris_one_vs_rest": (lambda: dl.load_dataset("iris", ["petal width (cm)"]), "hinge", 0),
+    "upload_classes": (lambda: csvdata.to_dataset(_UPLOAD, "grade", ["hours"], "classification", "B"),
+                       "cross_entropy", 0),
+}
+
+
+@pytest.mark.parametrize("case", list(NOTE_CASES))
+def test_the_model_data_note_says_what_each_exported_column_holds(case):
+    build_data, loss, outliers = NOTE_CASES[case]
+    data = build_data()
+    ex = dl.explore(data, loss, outliers=outliers, outlier_size=6.0, steps=1, resolution=5)
+    note, frame = dl.model_data_note(ex), dl.model_data_frame(ex.landscape)
+    original = data.to_frame()  # the data in its own units, standardized below by the test itself
+    assert list(frame.columns) == list(original.columns)
+    features = original.iloc[:, :-1].to_numpy()
+    assert "first the feature, standardized" in note or "first the two features, each standardized" in note
+    standardized_features = (features - features.mean(0)) / features.std(0)
+    np.testing.assert_allclose(frame.iloc[:, :-1], standardized_features, atol=1e-12)
+    target = frame.iloc[:, -1].to_numpy()
+    if data.task == "classification":
+        assert note.endswith("1 for the positive class, 0 for any other.")
+        positive = data.class_names[1]
+        np.testing.assert_array_equal(target, (original.iloc[:, -1] == positive).astype(float))
+        return
+    y = original.iloc[:, -1].to_numpy()
+    standardized, own_units = "the target, standardized too" in note, "the target, in its own units" in note
+    assert standardized != own_units, note
+    expected = (y - y.mean()) / y.std() if standardized else y.copy()
+    assert (f"with {outliers} value(s) moved up as outliers" in note) == bool(outliers)
+    expected[ex.outlier_rows] += 6.0 * expected.std()
+    assert ("then centred" in note) == (data.n_features == 2)
+    if data.n_features == 2:
+        expected -= expected.mean()
+    np.testing.assert_allclose(target, expected, rtol=1e-10, atol=1e-10)

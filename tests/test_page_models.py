@@ -331,6 +331,24 @@ def test_torch_code_and_exports_are_offered():
         "Trajectories (CSV)", "Landscape grid (CSV)", "Model data (CSV)", "Landscape figure (HTML)"]
 
 
+@pytest.mark.parametrize(
+    "query, source, target",
+    [({}, "linear", "the target, in its own units (not standardized)"),  # the issue: y has mean 0.96, sd 2.05
+     ({"source": "diabetes", "f1": "bmi", "nfeat": "2", "f2": "bp", "outliers": "3"}, "diabetes",
+      "the target, standardized too, with 3 value(s) moved up as outliers, then centred"),
+     ({"source": "blobs", "loss": "cross_entropy"}, "blobs", "1 for the positive class, 0 for any other")],
+)
+def test_the_code_caption_says_which_exported_columns_are_standardized(query, source, target):
+    at = _app(query)
+    _ok(at)
+    (caption,) = [c.value for c in at.caption if "Model data (CSV)" in c.value]
+    assert target in caption and "standardized features and target" not in caption
+    if "own units" in target:  # the words against the numbers of the file
+        data = dl.load_dataset(source, list(dl.PRESETS[source].features))
+        y = dl.model_data_frame(dl.build(data, at.session_state["loss"])).iloc[:, -1]
+        assert abs(y.mean()) > 0.1 and abs(y.std(ddof=0) - 1) > 0.1
+
+
 def test_the_pages_pytorch_code_ends_where_the_page_does(tmp_path):
     pytest.importorskip("torch")
     at = _app({"racers": "2", "o2_opt": "adam", "o2_adam_lr": "0.05", "loss": "huber", "steps": "40"})

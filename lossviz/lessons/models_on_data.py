@@ -44,7 +44,8 @@ __all__ = [
     "LossChoice", "LOSS_CHOICES", "loss_names", "loss_title", "Preset", "PRESETS", "load_dataset",
     "one_vs_rest",
     "with_outliers", "subsample", "DataLandscape", "build", "grid", "least_squares", "minimize", "view_box",
-    "Fit", "fit_at", "model_data_frame", "torch_code", "RunResult", "Exploration", "explore", "robust_table",
+    "Fit", "fit_at", "model_data_frame", "model_data_note", "torch_code", "RunResult", "Exploration",
+    "explore", "robust_table",
     "trajectories_frame", "grid_frame", "summary", "nearest_step", "Work", "explore_work", "dataset_settings",
     "DataScenario", "SCENARIOS", "SPARE_RUNS", "LR_MULTIPLIERS", "MAX_LANDSCAPE_ROWS", "MAX_RUNS",
 ]
@@ -235,9 +236,12 @@ class DataLandscape:
         return tuple(self.model.param_names)  # type: ignore[return-value]
 
 
+def _target_standardized(dataset: Dataset) -> bool:
+    return dataset.task == "regression" and (dataset.y_scale != 1.0 or dataset.y_mean != 0.0)
+
+
 def _target_unit(dataset: Dataset) -> str:
-    standardized = dataset.y_scale != 1.0 or dataset.y_mean != 0.0
-    return f"sd of {dataset.target_name}" if standardized else dataset.target_name
+    return f"sd of {dataset.target_name}" if _target_standardized(dataset) else dataset.target_name
 
 
 def build(dataset: Dataset, loss: str, delta: float = 1.0) -> DataLandscape:
@@ -449,11 +453,39 @@ def _boundary(data: Dataset, w: np.ndarray) -> Fit:
 
 
 def model_data_frame(land: DataLandscape) -> pd.DataFrame:
-    """The data exactly as the model sees it: standardized features and the target (centred for the
-    two-feature regression, 0/1 for classification). The PyTorch script reads this table."""
+    """The data exactly as the model sees it: standardized features, then the target, as
+    :func:`model_data_note` describes it (standardized only when the dataset standardized it, centred for
+    the two-feature regression, 0/1 for classification). The PyTorch script reads this table."""
     frame = pd.DataFrame(np.asarray(land.dataset.X), columns=list(land.dataset.feature_names))
     frame[land.dataset.target_name] = np.asarray(land.model.y)
     return frame
+
+
+def model_data_note(ex: Exploration) -> str:
+    """What :func:`model_data_frame` holds, column by column, in words a page can show (no user text).
+
+    The features are always standardized; the target only when its dataset standardized it (an upload's
+    regression target, diabetes), not the synthetic line's, which is generated in its own units.
+
+    >>> ex = explore(load_dataset("linear", ["x"], n_samples=40), "mse", steps=1)
+    >>> model_data_note(ex)
+    '“Model data (CSV)” holds the data as the model sees it: first the feature, standardized (its mean \
+subtracted, divided by its standard deviation); last the target, in its own units (not standardized).'
+    """
+    land = ex.landscape
+    data = land.dataset
+    features = "the feature, standardized" if data.n_features == 1 else "the two features, each standardized"
+    features += " (its mean subtracted, divided by its standard deviation)"
+    if data.task == "classification":
+        target = "the target as the classes the model tells apart: 1 for the positive class, 0 for any other"
+    else:
+        steps = ["standardized too" if _target_standardized(data) else "in its own units (not standardized)"]
+        if ex.outlier_rows.size:
+            steps.append(f"with {ex.outlier_rows.size} value(s) moved up as outliers")
+        if land.kind == "plane":
+            steps.append("then centred (its mean, the model's fixed intercept, subtracted)")
+        target = "the target, " + ", ".join(steps)
+    return f"“Model data (CSV)” holds the data as the model sees it: first {features}; last {target}."
 
 
 _TORCH_F = "torch.nn.functional."
