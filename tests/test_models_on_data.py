@@ -663,8 +663,8 @@ def test_any_uploaded_finite_column_is_refused_or_drawn_finite_without_a_warning
         _every_view(data, task)
 
 
-# ---- the model data export is described as it is (issue: the caption called the linear preset's target,
-# mean 0.96 and sd 2.05, standardized)
+# ---- the exports say what they hold (issue: the caption called the linear preset's target, mean 0.96 and
+# sd 2.05, standardized; the grid's corner named only the rows' parameter)
 
 _UPLOAD = pd.DataFrame({"hours": np.arange(1.0, 41.0), "sleep": np.cos(np.arange(40.0)) * 3 + 7,
                         "score": 50 + 4 * np.arange(40.0) + 9 * np.sin(np.arange(40.0)),
@@ -712,3 +712,20 @@ def test_the_model_data_note_says_what_each_exported_column_holds(case):
     if data.n_features == 2:
         expected -= expected.mean()
     np.testing.assert_allclose(target, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_grid_export_names_its_rows_and_columns_in_the_corner_and_reads_back(kind):
+    import io
+
+    from lossviz.ui import export
+
+    ex = dl.explore(KINDS[kind], dl.loss_names(KINDS[kind].task)[0], steps=1, resolution=7)
+    rows, columns = ex.landscape.param_names[1], ex.landscape.param_names[0]
+    text = export.csv_text(dl.grid_frame(ex), index=True)
+    assert text.splitlines()[0].split(",")[0] == f"{rows} \\ {columns}"
+    back = pd.read_csv(io.StringIO(text), index_col=0)
+    assert back.index.name == f"{rows} \\ {columns}"
+    np.testing.assert_array_equal(back.columns.astype(float), ex.xs)
+    np.testing.assert_array_equal(back.index, ex.ys)
+    np.testing.assert_array_equal(back.to_numpy(), ex.Z)

@@ -653,9 +653,17 @@ def robust_table(ex: Exploration) -> pd.DataFrame | None:
 
 
 def grid_frame(ex: Exploration) -> pd.DataFrame:
-    """The landscape as a table, (ny, nx): a row per value of the second parameter (the index, named after
-    it), a column per value of the first; ``Z[i, j]`` = loss at (xs[j], ys[i])."""
-    return pd.DataFrame(ex.Z, index=pd.Index(ex.ys, name=ex.landscape.param_names[1]), columns=ex.xs)
+    """The landscape as a table, (ny, nx): a row per value of the second parameter (the index), a column
+    per value of the first; ``Z[i, j]`` = loss at (xs[j], ys[i]). The index is named after both axes,
+    rows then columns (``"intercept \\ slope"``), so the corner of the CSV says what its rows and columns
+    are; ``pd.read_csv(path, index_col=0)`` reads it back.
+
+    >>> ex = explore(load_dataset("linear", ["x"], n_samples=40), "mse", steps=1, resolution=3)
+    >>> print(grid_frame(ex).index.name)
+    intercept \\ slope
+    """
+    rows, columns = ex.landscape.param_names[1], ex.landscape.param_names[0]
+    return pd.DataFrame(ex.Z, index=pd.Index(ex.ys, name=f"{rows} \\ {columns}"), columns=ex.xs)
 
 
 def trajectories_frame(ex: Exploration) -> pd.DataFrame:

@@ -159,6 +159,7 @@ def test_loss_switch_step_click_scrubber_and_downloads(app_url, page):
     losses = land.model.f(trajectories[["slope", "intercept"]].to_numpy())
     np.testing.assert_allclose(trajectories["loss"], losses, rtol=1e-12)
     grid = pd.read_csv(io.StringIO(downloaded(page, "Landscape grid (CSV)")), index_col=0)
+    assert grid.index.name == "intercept \\ slope"  # the corner names the rows' axis, then the columns'
     xs, ys = grid.columns.astype(float).to_numpy(), grid.index.to_numpy()
     np.testing.assert_allclose(grid.to_numpy(), dl.grid(land, xs, ys), rtol=1e-12)
     np.testing.assert_allclose(xs, chart_traces(page, "data_contour")["loss"]["x"], rtol=1e-15)
