@@ -34,10 +34,23 @@ page.lesson(
     "the map to replay the touch at other strengths in your browser. Last, weight decay in Adam: added to "
     "the gradient (L2) or applied on its own (AdamW), which is not the same thing.")
 page.scenario_picker()
+
+
+def second_weight(picked: bool = False) -> None:  # two weights need two features: never one twice
+    first, second = url.current("f1"), url.current("f2")
+    if (other := lesson.second_feature(first, second)) != second:
+        st.session_state["f2"] = other
+        text.notice(said := f"“{FIELD['f2'].title}” = {text.quote(second)} must differ from the first weight "
+                            f"({text.quote(first)}): using {text.quote(other)}.", "warning")
+        page.notices.extend([] if picked else [said])  # a link's choice: kept with the link's notices
+
+
+second_weight()
 with st.sidebar:
     st.header("Data: two features")
     c1, c2 = st.columns(2)
-    features = (widgets.select(FIELD["f1"], c1), widgets.select(FIELD["f2"], c2))
+    first = widgets.select(FIELD["f1"], c1, on_change=second_weight, args=(True,))
+    features = (first, widgets.select(FIELD["f2"], c2, options=[f for f in FEATURES if f != first]))
     st.header("Penalty")
     penalty = widgets.radio(FIELD["penalty"], format_func=lesson.PENALTY_TITLES.get)
     l1_ratio = float(widgets.slider(FIELD["l1_ratio"], step=0.05, disabled=penalty != "elastic_net"))

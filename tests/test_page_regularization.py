@@ -181,11 +181,47 @@ def test_other_features_change_the_axes():
     assert at.query_params["f1"] in ("s4", ["s4"])
 
 
-def test_the_same_feature_twice_is_an_error_not_a_traceback():
+def _pick_first_weight(feature):
+    """A default visit, then the first box set to the feature the second weight already has."""
     at = _app()
-    at.selectbox(key="f2").select("bmi").run()
+    assert at.session_state["f2"] == feature
+    at.selectbox(key="f1").select(feature).run()
+    return at
+
+
+@pytest.mark.parametrize(("way", "first", "second"), [
+    ("link", "bmi", "bmi"),  # ?f1=bmi&f2=bmi
+    ("fallback", "bmi", "bmi"),  # ?f1=**b**&f2=bmi: the refused first weight falls back to bmi
+    ("link", "bp", "bp"),  # ?f1=bp: the second weight's default is bp
+    ("widget", "bp", "bp"),  # the first box picks the second weight's feature
+])
+def test_the_same_feature_twice_draws_the_page_with_another_second_weight(way, first, second):
+    """Two weights need two features. However the two coincide, the page draws with another feature for
+    the second weight and says so, naming the setting by its sidebar label and the value given."""
+    at = {"link": lambda: _app({"f1": first, "f2": second} if second != "bp" else {"f1": first}),
+          "fallback": lambda: _app({"f1": "**b**", "f2": second}),
+          "widget": lambda: _pick_first_weight(second)}[way]()
     _ok(at)
-    assert any("features must not repeat a feature" in e for e in errors(at))
+    assert not errors(at) and len(figures(at)) == 5
+    used = at.session_state["f2"]
+    assert at.session_state["f1"] == first and used != first and used == regpath.second_feature(first, second)
+    assert any(f"“second weight” = “{second}” must differ from the first weight (“{first}”): using “{used}”"
+               in w for w in warnings(at)), warnings(at)
+    layout = _figure(at, MINIMIZER)["layout"]
+    assert (layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]) == (
+        f"weight of {first}", f"weight of {used}")
+    assert at.query_params["f2"] in (used, [used])
+    d = regpath.load_data((first, used))
+    np.testing.assert_allclose(_minimizer(at), regpath.regularized_minimizer(d.X, d.y, "l1", 0.8)[0],
+                               rtol=1e-12)
+    # The second box offers every feature but the first weight's: it cannot pick the same one again.
+    assert first not in at.selectbox(key="f2").options and len(at.selectbox(key="f2").options) == 9
+    # A later run keeps the link's notice with the link's others (once), and one the first box caused is
+    # said on its own run only.
+    at.selectbox(key="f1").select("s4").run()
+    _ok(at)
+    assert sum("must differ" in w for w in warnings(at)) == (way != "widget")
+    assert at.session_state["f2"] == used
 
 
 def test_decay_race_follows_its_controls():

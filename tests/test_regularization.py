@@ -517,3 +517,19 @@ def test_the_strength_line_passes_behind_the_zero_labels_it_crosses():
     assert len(dashed) == 3 and all(s["x0"] == 0.8 and s.get("layer") == "below" for s in dashed)
     labels = [t for t in spec["data"] if t.get("mode") == "markers+text"]
     assert labels and all("white" in t["textfont"]["shadow"] for t in labels)
+
+
+def test_the_second_feature_never_repeats_the_first():
+    """Every way the two weights could name one feature gives the second another one: the default pair's
+    other member when it can, else the dataset's first other feature; two different features stay."""
+    names = regpath.datasets.get(regpath.DATASET).feature_names
+    for first in names:
+        for second in names:
+            other = regpath.second_feature(first, second)
+            assert other in names and other != first
+            if second != first:
+                assert other == second
+            elif first in regpath.DEFAULT_FEATURES:
+                assert {first, other} == set(regpath.DEFAULT_FEATURES)
+            else:
+                assert other == regpath.DEFAULT_FEATURES[0]

@@ -54,7 +54,8 @@ __all__ = [
     "sklearn_call", "sklearn_caption", "box_constrained_minimizer", "weight_decay_comparison",
     "decay_seconds", "decay_landscape", "DECAY_LABELS", "minimizer_caption", "knots_caption", "decay_caption",
     "paths_table",
-    "DATASET", "load_data", "torch_script", "sklearn_script", "Scenario", "SCENARIOS", "DEFAULT_SCENARIO",
+    "DATASET", "DEFAULT_FEATURES", "second_feature", "load_data", "torch_script", "sklearn_script",
+    "Scenario", "SCENARIOS", "DEFAULT_SCENARIO",
     "RegularizationView", "regularization_view", "Landscape", "landscape_of", "at_strength", "PATH_STRENGTHS",
     "SCRUB_STRENGTHS", "scrub_strengths", "StrengthFrames", "strength_frames", "penalty_curve", "data_curve",
     "unit_level_sets", "CURVE_POINTS",
@@ -1054,6 +1055,20 @@ def paths_table(paths: dict, names: Sequence[str]) -> pd.DataFrame:
 
 # The real dataset of the lesson: the only regression dataset that ships with scikit-learn here.
 DATASET = "diabetes"
+# The page's two features when nothing else is chosen.
+DEFAULT_FEATURES = ("bmi", "bp")
+
+
+def second_feature(first: str, second: str) -> str:
+    """The feature of the second weight: ``second``, unless it repeats ``first`` (two weights need two
+    features); then the first of :data:`DEFAULT_FEATURES`, and then of the dataset's, that differs.
+
+    >>> second_feature("bmi", "s5"), second_feature("bmi", "bmi"), second_feature("bp", "bp")
+    ('s5', 'bp', 'bmi')
+    """
+    if second != first:
+        return second
+    return next(f for f in (*DEFAULT_FEATURES, *datasets.get(DATASET).feature_names) if f != first)
 
 
 def load_data(features: tuple[str, str] | list[str]) -> datasets.Dataset:
@@ -1189,7 +1204,7 @@ class Scenario:
 
     title: str
     explanation: str
-    features: tuple[str, str] = ("bmi", "bp")
+    features: tuple[str, str] = DEFAULT_FEATURES
     penalty: str = "l1"
     strength: float = 0.8
     l1_ratio: float = 0.5
