@@ -114,6 +114,40 @@ def test_every_scenario_loads_its_settings_and_lesson(name):
     assert not at.info and any("then changed (strength λ)" in c.value for c in at.caption)
 
 
+def test_the_adamw_scenario_says_where_the_pages_runs_end():
+    """"AdamW is not Adam + L2", word for word against the race the page draws: each point the text gives
+    is where that run ends (or the box's corner), to the decimals it is written with; the step count, λ
+    and the box's half-width are the page's."""
+    at = _app()
+    at.selectbox(key="regularization_scenario_pick").select("adamw_box").run()
+    at.button(key="regularization_load").click().run()
+    _ok(at)
+    sc = regpath.SCENARIOS["adamw_box"]
+    words = sc.explanation
+    points = re.findall(r"\((-?\d+\.(\d+)), (-?\d+\.\d+)\)", words)
+    ridge, adamw, *corner = [(np.array([float(x), float(y)]), len(decimals)) for x, decimals, y in points]
+
+    def written(point, decimals):
+        return np.round(point, decimals)
+
+    for label in ("SGD", "Adam + L2"):
+        end = _xy(_trace(at, label, "AdamW"))[-1]
+        np.testing.assert_array_equal(written(end, ridge[1]), ridge[0])
+    adamw_path = _xy(_trace(at, "AdamW (decoupled)"))
+    np.testing.assert_array_equal(written(adamw_path[-1], adamw[1]), adamw[0])
+    assert f"after {len(adamw_path) - 1} steps" in words
+    limit = _xy(_trace(at, "AdamW's limit"))[0]
+    for point, decimals in corner:
+        np.testing.assert_array_equal(written(limit, decimals), point)
+    # "still closing in on" the corner: nearer at the end than a hundred steps before, and not there yet.
+    gaps = np.linalg.norm(adamw_path - limit, axis=1)
+    assert gaps[-1] < gaps[-101] and np.max(np.abs(adamw_path[-1] - limit)) > 10.0 ** -adamw[1]
+    bound = float(re.search(r"1/λ = ([\d.]+)", words).group(1))
+    assert float(re.search(r"λ = (\d+) for all three", words).group(1)) == sc.weight_decay == 1 / bound
+    assert any(f"AdamW (decoupled)** ends at ({adamw_path[-1][0]:.4f}, {adamw_path[-1][1]:.4f})" in c.value
+               for c in at.caption)
+
+
 def test_a_fragment_control_that_moves_a_scenario_setting_retires_its_lesson():
     at = _app()
     assert at.info

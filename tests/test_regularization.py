@@ -323,7 +323,10 @@ def test_scenario_claims_hold():
     assert np.allclose(result.ridge_minimizer, [0.18, 0.12], atol=0.005)
     for t in result.trajectories[:2]:
         np.testing.assert_allclose(t.params[-1], result.ridge_minimizer, atol=1e-8)
-    assert np.allclose(result.trajectories[2].params[-1], [0.24, 0.24], atol=0.015)
+    # "after 1500 steps it is at (0.23, 0.24), still closing in on (0.25, 0.25)"
+    assert np.allclose(result.trajectories[2].params[-1], [0.23, 0.24], atol=0.005)
+    to_box = result.distances("box")[2]
+    assert np.all(np.diff(to_box[sc.steps // 2:]) < 0) and to_box[-1] > 0.02
     np.testing.assert_allclose(result.box_minimizer, [0.25, 0.25])
 
 
