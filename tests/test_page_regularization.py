@@ -156,6 +156,25 @@ def test_a_fragment_control_that_moves_a_scenario_setting_retires_its_lesson():
     assert not at.info and any("then changed (weight decay λ" in c.value for c in at.caption)
 
 
+def test_the_knots_caption_says_what_the_path_chart_marks():
+    """Below the path chart, one sentence per panel: each cross the panel draws ("0 from 1.17") is in its
+    penalty's sentence as the weight it belongs to and the same number; the ridge panel has none."""
+    at = _app()
+    _ok(at)
+    chart = _path_chart(at)
+    caption = next(c.value for c in at.caption if "exactly 0 from" in c.value)
+    titles = [a["text"] for a in chart["layout"]["annotations"]]
+    sentences = {t: re.search(re.escape(t[1:]) + r": (.*?)\.(?: |$)", caption).group(1) for t in titles}
+    crosses = [t for t in chart["data"] if t.get("mode") == "markers+text"]
+    assert len(crosses) == 4
+    for cross in crosses:
+        panel = titles[int(cross["xaxis"][1:] or 1) - 1]
+        value = cross["text"][0].removeprefix("0 from ")
+        assert re.search(rf"\b{cross['legendgroup']} (is exactly 0 )?from λ = {re.escape(value)}\b",
+                         sentences[panel]), (panel, value, caption)
+    assert "no weight is ever exactly 0" in sentences["L2 (ridge)"]
+
+
 def test_penalty_switch_and_elastic_net_mix():
     at = _app()
     at.radio(key="penalty").set_value("l2").run()

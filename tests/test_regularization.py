@@ -536,3 +536,33 @@ def test_the_second_feature_never_repeats_the_first():
                 assert {first, other} == set(regpath.DEFAULT_FEATURES)
             else:
                 assert other == regpath.DEFAULT_FEATURES[0]
+
+
+@pytest.mark.parametrize(("features", "rho"), [
+    (("bmi", "bp"), 0.5), (("s4", "s5"), 0.3), (("bmi", "bp"), 0.01), (("bmi", "bp"), 0.0)])
+def test_the_knots_caption_reads_one_sentence_per_penalty(features, rho):
+    """One sentence per penalty, in the path chart's order, opening with its title: each weight named once,
+    with the strength it is exactly 0 from at 3 significant digits (the chart's labels), or said to stay
+    non-zero; never a raw inf, a Python list or the old "from λ = bmi: 1.173 (L1 (lasso))"."""
+    paths = regpath.landscape_of(features, l1_ratio=rho, resolution=3).paths
+    caption = regpath.knots_caption(paths, features)
+    assert "inf" not in caption and "nan" not in caption and "[" not in caption
+    titles = {"l1": "L1 (lasso)", "elastic_net": f"Elastic net (ρ = {rho:g})", "l2": "L2 (ridge)"}
+    starts = [caption.index(f"{titles[p]}: ") for p in ("l1", "elastic_net", "l2")]
+    assert starts == sorted(starts) and starts[0] == 0
+    ends = [*starts[1:], caption.index("The zeros")]
+    for penalty, begin, end in zip(("l1", "elastic_net", "l2"), starts, ends):
+        sentence = caption[begin:end].strip()
+        assert sentence.endswith(".") and sentence.count(". ") == 0
+        path = paths[penalty]
+        if path.l1_ratio == 0:
+            assert "no weight is ever exactly 0" in sentence
+            continue
+        for j, name in enumerate(features):
+            knot = path.zero_from[j]
+            if np.isfinite(knot):
+                number = r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
+                shown = re.search(rf"\b{name} (?:is exactly 0 )?from λ = {number}", sentence).group(1)
+                assert shown == f"{knot:.3g}" and float(shown) == pytest.approx(knot, rel=5e-3)
+            else:
+                assert re.search(rf"\b{name}\b.* not 0 anywhere on the path \(up to λ = 30\)", sentence)

@@ -1016,16 +1016,34 @@ def minimizer_caption(view: RegularizationView, names: Sequence[str], penalty: s
 
 
 def knots_caption(paths: dict, names: Sequence[str]) -> str:
-    """Where each weight becomes exactly zero along each path (Markdown).
+    """Where each weight becomes exactly zero along each path (Markdown): one sentence per penalty, in the
+    path chart's order, each strength to 3 significant digits as the chart labels it.
 
-    >>> knots_caption(landscape_of(("bmi", "bp"), resolution=3).paths, ("bmi", "bp"))[:46]
-    'Exactly zero from λ = bmi: 1.173 (L1 (lasso));'
+    >>> knots_caption(landscape_of(("bmi", "bp"), resolution=3).paths, ("bmi", "bp"))[:63]
+    'L1 (lasso): bmi is exactly 0 from λ = 1.17, bp from λ = 0.693. '
     """
-    knots = [f"{n}: {path.zero_from[j]:.4g} ({PENALTY_TITLES[p]})" for p, path in paths.items()
-             for j, n in enumerate(names) if np.isfinite(path.zero_from[j])]
-    return ("Exactly zero from λ = " + "; ".join(knots) + ". The ridge weights only approach 0. The zeros "
-            "are exact, not rounded: coordinate descent's soft-thresholding sets them to 0.0, and the "
-            "optimality conditions are checked.")
+    def group(found: list[str], words: str) -> list[str]:
+        return [f"{' and '.join(found)} {'is' if len(found) == 1 else 'are'} {words}"] if found else []
+
+    sentences = []
+    for penalty in (p for p in PENALTY_TITLES if p in paths):
+        path, title = paths[penalty], PENALTY_TITLES[penalty]
+        if penalty == "elastic_net":
+            title += f" (ρ = {path.l1_ratio:g})"
+        if path.l1_ratio == 0.0:
+            parts = ["no weight is ever exactly 0, however large λ: they only shrink towards it"]
+        else:
+            knots = [(name, float(knot)) for name, knot in zip(names, path.zero_from)]
+            finite = [(name, knot) for name, knot in knots if path.strengths[0] < knot < np.inf]
+            ranges = ", ".join(f"{name} {'from' if i else 'is exactly 0 from'} λ = {knot:.3g}"
+                               for i, (name, knot) in enumerate(finite))
+            parts = ([ranges] if ranges else []) + [
+                *group([n for n, k in knots if k <= path.strengths[0]], "exactly 0 at every λ"),
+                *group([n for n, k in knots if k == np.inf],
+                       f"not 0 anywhere on the path (up to λ = {path.strengths[-1]:g})")]
+        sentences.append(f"{title[:1].upper()}{title[1:]}: " + "; ".join(parts) + ".")
+    return (" ".join(sentences) + " The zeros are exact, not rounded: coordinate descent's soft-thresholding "
+            "sets them to 0.0, and the optimality conditions are checked.")
 
 
 def decay_caption(result: DecayComparison) -> str:
