@@ -3,6 +3,7 @@ expectations and simulation, and the PyTorch script against torch itself."""
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -540,3 +541,35 @@ def test_the_paths_caption_says_a_run_diverged_and_never_prints_a_negative_gap()
     caption = lesson.paths_caption({"GD": blown, "slow": settled}, solved.min_loss + 1.0)
     assert f"GD: diverged at step {int(blown.diverged_at)}" in caption and "nan" not in caption
     assert "slow: 0." in caption  # its loss is 1 below this (made-up) minimum: no negative gap
+
+
+def test_the_words_never_print_a_raw_inf_or_nan():
+    """At lr 0.6 on the diabetes data B = 1 diverges and B = 4 is unstable in mean square (finite for the
+    1,500 steps measured): the noise-ball caption said "(theory inf)"; at 0.7 the batch-size scrubber labelled
+    B = 1 "loss − min nan". Each now says what it means."""
+    from lossviz.viz import batch_size as figures
+
+    raw = re.compile(r"\b(inf|nan)\b", re.IGNORECASE)
+    solved = minibatch.solve("diabetes_bmi")
+    balls = minibatch.balls_view(solved.objective, solved.minimum, 0.6, [1, 4, 64], resolution=5).at_lr
+    caption = minibatch.balls_caption(balls, 0.6, "independent")
+    assert not raw.search(caption), caption
+    unstable = [b for b in balls if not np.isfinite(b.predicted_excess_loss)]
+    assert [b.batch_size for b in unstable] == [1, 4] and balls[0].diverged and not balls[1].diverged
+    assert "B = 1: diverged (no finite theory value: unstable in mean square)" in caption
+    assert f"B = 4: {balls[1].excess_loss:.3g} (no finite theory value: unstable in mean square)" in caption
+    assert f"B = 64: {balls[2].excess_loss:.3g} (theory {balls[2].predicted_excess_loss:.3g})" in caption
+
+    view = minibatch.paths_view(solved.objective, solved.minimum, 0.7, 200, [-1.0, 1.5], resolution=5)
+    spec = figures.paths_map(view, (1, 64), figures.batch_colors((1, 64)), minimum=solved.minimum,
+                             names=("slope", "intercept"), f_star=solved.min_loss)
+    values = spec["lossviz_scrub"]["values"]
+    assert not any(raw.search(v) for v in values), values
+    for value, size in zip(values[1:], minibatch.BATCH_OPTIONS):
+        run = view.path(size)
+        if run.diverged_at >= 0:
+            assert value == f"B = {size}: diverged at step {run.diverged_at}"
+        else:
+            gap = max(run.loss[-1] - solved.min_loss, 0.0)
+            assert value == f"B = {size}: loss − min {gap:.3g} after 200 steps"
+    assert values[1].startswith("B = 1: diverged at step")

@@ -1,4 +1,6 @@
 """The Batch size page through AppTest: every control path reaches its figures, never a traceback."""
+import re
+
 import numpy as np
 import pytest
 
@@ -6,7 +8,7 @@ from lossviz.lessons import batch_size as minibatch
 from lossviz.ui.catalog import ROOT
 from tests.pagetest import (
     HOSTILE_NAMES, assert_clean, assert_literal_notices, assert_notice_names_the_label, decode, errors,
-    figures, open_measured, open_page, run_script, warnings,
+    figures, notices, open_measured, open_page, run_script, warnings,
 )
 
 PAGE = str(ROOT / "pages/5_Batch_Size.py")
@@ -96,6 +98,34 @@ def test_every_scenario_loads_its_settings_and_lesson(name):
         assert _path(at, f"B = {size}").shape == (sc.steps + 1, 2)
     at.number_input(key="seed").set_value(7).run()
     assert not at.info and any("then changed (seed (batch order))" in c.value for c in at.caption)
+
+
+def _load(name):
+    at = _app()
+    at.selectbox(key="batch_size_scenario_pick").select(name).run()
+    at.button(key="batch_size_load").click().run()
+    _ok(at)
+    return at
+
+
+def _words(at):
+    """Every word the page shows a reader: captions, text, the lesson box, notices, and on the charts their
+    notes and the scrubbers' labels."""
+    shown = [e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning, *at.error)] + notices(at)
+    for spec in figures(at):
+        shown += [a["text"] for a in spec["layout"].get("annotations", [])]
+        shown += spec.get("lossviz_scrub", {}).get("values", [])
+    return shown
+
+
+def test_no_word_of_the_small_batch_scenario_is_a_raw_inf_or_nan():
+    """The noise-ball caption printed "B = 1: 8.58 (theory inf)"; a diverged run's scrubber label would
+    print "loss − min nan". Each says what it means instead."""
+    at = _load("small_batch_unstable")
+    words = _words(at)
+    assert any("no finite theory value: unstable in mean square" in w for w in words)
+    raw = [w for w in words if re.search(r"\b(inf|nan)\b", w, re.IGNORECASE)]
+    assert not raw, raw
 
 
 def test_problem_switch_takes_its_start_and_learning_rate():

@@ -967,14 +967,23 @@ def balls_caption(balls: Sequence[NoiseBall], lr: float, sampling: str) -> str:
     >>> balls_caption(ball, 0.05, "independent")[:48]
     'SGD started at the minimum, 300 steps discarded,'
     """
-    described = [f"B = {ball.batch_size}: " + ("diverged" if ball.diverged else f"{ball.excess_loss:.3g}")
-                 + f" (theory {ball.predicted_excess_loss:.3g})" for ball in balls]
+    def measured(ball: NoiseBall) -> str:
+        if ball.diverged or not np.isfinite(ball.excess_loss):
+            return "diverged"
+        return f"{ball.excess_loss:.3g}"
+
+    def theory(ball: NoiseBall) -> str:
+        if np.isfinite(ball.predicted_excess_loss):
+            return f"theory {ball.predicted_excess_loss:.3g}"
+        return "no finite theory value: unstable in mean square"
+
+    described = [f"B = {ball.batch_size}: {measured(ball)} ({theory(ball)})" for ball in balls]
     return (f"SGD started at the minimum, {BALL_BURN_IN} steps discarded, the next {BALL_STEPS:,} kept. "
             f"Mean loss above the minimum at lr = {lr:g}: " + "; ".join(described)
             + ". Right: the same at lr × " + ", ".join(f"{f:g}" for f in LR_FACTORS)
-            + ". The theory is exact for least squares with independent batches (an infinite theory value "
-            "means SGD is unstable in mean square); for "
-            "cross-entropy it is the linearization at the minimum"
+            + ". The theory is exact for least squares with independent batches, and has no finite value "
+            "where SGD is unstable in mean square (the expected spread of its iterates grows without bound); "
+            "for cross-entropy it is the linearization at the minimum"
             + ("; reshuffled epochs cancel their noise within each epoch and can end well below it."
                if sampling == "reshuffle" else "."))
 

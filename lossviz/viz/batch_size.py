@@ -72,8 +72,10 @@ def paths_map(view: PathsView, sizes: Sequence[int], colors: dict[int, str], *, 
     params = view.sweep.params
     positions = [[{"x": np.empty(0), "y": np.empty(0)}]] + [
         [{"x": params[r, :, 0], "y": params[r, :, 1]}] for r in range(len(BATCH_OPTIONS))]
+    # A diverged run has no last loss to give (NaN); rounding can put a converged one a hair below f_star.
     values = [f"your batch sizes ({', '.join(map(str, sizes))})"] + [
-        f"B = {b}: loss − min {view.sweep.loss[r, -1] - f_star:.3g} after {steps} steps"
+        f"B = {b}: diverged at step {int(view.sweep.diverged_at[r])}" if view.sweep.diverged_at[r] >= 0
+        else f"B = {b}: loss − min {max(float(view.sweep.loss[r, -1] - f_star), 0.0):.3g} after {steps} steps"
         for r, b in enumerate(BATCH_OPTIONS)]
     # Play's heads (layout shapes, one per path in order): the chosen sizes' are hidden away from "your
     # batch sizes", where the slider's path has its own (hidden at that position, which has no such path).
