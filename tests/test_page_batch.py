@@ -128,6 +128,32 @@ def test_no_word_of_the_small_batch_scenario_is_a_raw_inf_or_nan():
     assert not raw, raw
 
 
+def test_the_small_batch_scenario_tells_the_truth_about_its_runs():
+    """"Small batches go unstable first", against what the page measures and draws: at the scenario's rate
+    B = 1's loss shoots up from where it started and the run diverges at the step the text names, while the
+    larger batches (and gradient descent) settle into noise balls the theory's size (15%)."""
+    from tests.pagetest import chart
+
+    at = _load("small_batch_unstable")
+    sc = minibatch.SCENARIOS["small_batch_unstable"]
+    step = int(re.search(r"diverges, at step (\d+)", sc.explanation).group(1))
+    small, *large = sc.batch_sizes
+    losses = {t["name"]: decode(t["y"]) for t in chart(at, "losses")["data"]}
+    paths, balls = (next(c.value for c in at.caption if c.value.startswith(words))
+                    for words in ("Loss above the minimum", "SGD started at the minimum"))
+    assert f"B = {small}: diverged at step {step};" in paths
+    assert np.nanmax(losses[f"B = {small}"][:step]) > 1e6 * losses[f"B = {small}"][0]
+    assert np.all(np.isnan(_path(at, f"B = {small}")[step + 1:]))
+    assert f"B = {small}: diverged (no finite theory value: unstable in mean square)" in balls
+    for name in [f"B = {b}" for b in large] + ["full batch (GD)"]:
+        assert np.all(np.isfinite(_path(at, name))) and f"{name}: diverged" not in paths
+        assert np.nan_to_num(losses[name][-1]) < 0.05 * losses[name][0]
+    for b in large:
+        found = re.search(rf"B = {b}: ([\d.e+-]+) \(theory ([\d.e+-]+)\)", balls)
+        measured, theory = map(float, found.groups())
+        assert measured == pytest.approx(theory, rel=0.15)
+
+
 def test_problem_switch_takes_its_start_and_learning_rate():
     at = _app()
     at.selectbox(key="problem").select("breast_cancer_radius").run()
