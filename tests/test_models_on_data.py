@@ -315,6 +315,12 @@ def test_fit_at_boundary_ends_lie_on_the_boundary_and_in_the_box():
     ends = BLOBS_2.standardize(np.column_stack([fit.x, fit.y]))
     np.testing.assert_allclose(ends @ w, 0.0, atol=1e-10)
     assert dl.fit_at(land, [0.0, 0.0]).x.size == 0
+    # A diverged fit's weights, one huge and one tiny: the line runs along an axis, no overflow warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for w in ([1e300, 1e-10], [1e-10, 1e300], [-1e308, 5e-324]):
+            fit = dl.fit_at(land, w)
+            assert np.all(np.isfinite(fit.x)) and np.all(np.isfinite(fit.y))
 
 
 def test_fit_at_plane_predicts_offset_plus_weights_in_original_units():

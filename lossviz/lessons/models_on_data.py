@@ -435,7 +435,8 @@ def _boundary(data: Dataset, w: np.ndarray) -> Fit:
         for side in (lo[axis], hi[axis]):
             point = np.empty(2)
             point[axis] = side
-            point[other] = -w[axis] * side / w[other]
+            with np.errstate(over="ignore"):  # a diverged fit's w can be 1e300 against 1e-10: off the box
+                point[other] = -w[axis] * side / w[other]
             if lo[other] - 1e-12 <= point[other] <= hi[other] + 1e-12:
                 ends.append(point)
     if len(ends) < 2:
@@ -446,7 +447,7 @@ def _boundary(data: Dataset, w: np.ndarray) -> Fit:
     # The score grows along w; the arrow is a sixth of the box long in each axis's own scale, so it
     # points to the class-1 side on the plot whatever the two features' units.
     middle = ends_arr[[0, -1]].mean(axis=0)
-    step = w / (hi - lo)
+    step = w / np.max(np.abs(w)) / (hi - lo)  # scaled first: a diverged fit's 1e300 squared overflows
     tip = middle + (hi - lo) * step / np.linalg.norm(step) / 6
     pair = data.to_original(ends_arr[[0, -1]])
     return Fit(pair[:, 0], pair[:, 1], side=data.to_original(np.array([middle, tip])))
