@@ -323,6 +323,11 @@ def test_the_regression_caption_reads_each_loss_and_gradient_at_the_axis_end():
     table = lc.regression_curves(["mse", "huber"], np.linspace(-2.0, 2.0, 5), delta=1.0)
     words = lc.regression_caption(table, ["mse", "huber"], span=2.0)
     assert words.startswith("At r = ±2: MSE 4 (gradient 4), Huber 1.5 (gradient 1).")
+    # It explains the gradients of the curves drawn, not of losses a scenario left out.
+    assert "MSE's grows" in words and "Huber's" in words
+    assert not any(other in words for other in ("MAE's", "log-cosh's", "RMSE"))
+    alone = lc.regression_caption(lc.regression_curves(["mse"], np.linspace(-2.0, 2.0, 5)), ["mse"], 2.0)
+    assert alone.endswith("the pull on a prediction: MSE's grows with the error.")
 
 
 @pytest.mark.parametrize("value", [1e-300, 2.5e-7, 123456789.0, -5e20, 0.25])

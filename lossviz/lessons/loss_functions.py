@@ -402,15 +402,27 @@ def formulas_code(keys: Sequence[str], delta: float = 1.0) -> str:
     return "\n".join(["import torch.nn.functional as F", *names, "", torch_lines(keys, delta)])
 
 
+# What each regression loss's gradient (its pull on a prediction) does, for the curves' caption.
+_PULLS = {"mse": "MSE's grows with the error", "mae": "MAE's is ±1 whatever the error",
+          "huber": "Huber's grows like MSE's inside ±δ and is capped at ±δ outside",
+          "log_cosh": "log-cosh's grows like MSE's near 0 and levels off at ±1, bending smoothly between",
+          "rmse": "RMSE's is ±1 for one sample (RMSE is |r|); over n samples, r/(n·RMSE), it depends on "
+                  "all of them"}
+
+
 def regression_caption(table: pd.DataFrame, keys: Sequence[str], span: float) -> str:
     """The words under the regression curves (``table``: :func:`regression_curves` of ``keys``): each
-    loss and its gradient at the right end of the axis, r = ``span``, and what the gradients mean."""
+    loss and its gradient at the right end of the axis, r = ``span``, and what the gradients of the losses
+    drawn mean (only those: a scenario may draw one).
+
+    >>> table = regression_curves(["mae"], np.linspace(-1.0, 1.0, 3))
+    >>> regression_caption(table, ["mae"], 1.0)
+    "At r = ±1: MAE 1 (gradient 1). The gradient is the pull on a prediction: MAE's is ±1 whatever the error."
+    """
     end = table.iloc[-1]
     values = ", ".join(f"{INFO[k].title} {end[k]:.3g} (gradient {end[k + '_gradient']:.3g})" for k in keys)
-    return (f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: MSE's grows with the "
-            "error, MAE's is ±1 whatever the error, Huber's is capped at ±δ, log-cosh's bends smoothly from "
-            "one to the other. RMSE of one sample is |r|; over n samples its gradient r/(n·RMSE) depends on "
-            "all of them.")
+    pulls = "; ".join(_PULLS[k] for k in keys if k in _PULLS)
+    return f"At r = ±{span:g}: {values}. The gradient is the pull on a prediction: {pulls}."
 
 
 def torch_example_code(y: object, y_pred: object, delta: float = 1.0) -> str:
