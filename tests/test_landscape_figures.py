@@ -330,3 +330,20 @@ def test_an_exit_label_reads_inside_the_view_and_two_on_one_spot_keep_one_label(
     assert marks["corner"]["textposition"] == "top left"
     assert marks["corner"]["mode"] == "markers+text" and marks["corner too"]["mode"] == "markers"
     assert marks["corner too"]["hovertext"] == ["corner too: left the view at step 2"]
+
+
+def test_a_path_that_leaves_the_view_and_comes_back_says_when_it_came_back():
+    """Momentum's clicked cell read "left the view at step 1" for a run its caption said reaches the
+    tolerance at step 45: it came back. The mark says from which step it stays in the view."""
+    box = ((float(XS[0]), float(XS[-1])), (float(YS[0]), float(YS[-1])))
+    far = float(XS[-1]) + 5.0
+    xy = np.array([[0.0, 0.0], [far, 0.0], [-far, 0.0], [0.5, 0.1], [0.2, 0.0], [0.1, 0.0]])
+    exit_ = lv.view_exit(xy, box)
+    assert (exit_.step, exit_.back) == (1, 3)
+    path = lv.Path("1. SGD", lv.PALETTE[0], xy, np.arange(6.0)[::-1])
+    contour = _validated(lv.contour_figure(XS, YS, Z, paths=[path], animate=False))
+    (mark,) = [t for t in contour["data"] if "left the view" in str(t.get("text"))]
+    assert mark["text"] == ["left the view at step 1, back from step 3"]
+    assert mark["hovertext"] == ["1. SGD: left the view at step 1, back from step 3"]
+    gone = lv.view_exit(np.array([[0.0, 0.0], [0.5, 0.0], [far, 0.0]]), box)
+    assert (gone.back, gone.words) == (-1, "left the view at step 2")

@@ -282,11 +282,19 @@ class _RawFramesFigure(go.Figure):
 
 @dataclass(frozen=True)
 class Exit:
-    """Where a path first leaves the view: the crossing point on the box's edge and the step after it."""
+    """Where a path first leaves the view: the crossing point on the box's edge and the step after it;
+    ``back``, the step from which it stays in the view to its end (-1 if it does not come back)."""
 
     x: float
     y: float
     step: int
+    back: int = -1
+
+    @property
+    def words(self) -> str:
+        """"left the view at step 1", and ", back from step 12" for a path that ends inside it again."""
+        return f"left the view at step {self.step}" + (f", back from step {self.back}" if self.back >= 0
+                                                       else "")
 
 
 def view_exit(xy: np.ndarray, box: tuple[tuple[float, float], tuple[float, float]]) -> Exit | None:
@@ -295,7 +303,10 @@ def view_exit(xy: np.ndarray, box: tuple[tuple[float, float], tuple[float, float
     A path that starts outside the box has no exit (it is drawn from where it enters, if it does).
 
     >>> view_exit(np.array([[0.0, 0.0], [2.0, 0.0]]), ((-1.0, 1.0), (-1.0, 1.0)))
-    Exit(x=1.0, y=0.0, step=1)
+    Exit(x=1.0, y=0.0, step=1, back=-1)
+    >>> box = ((-1.0, 1.0), (-1.0, 1.0))
+    >>> view_exit(np.array([[0.0, 0.0], [2.0, 0.0], [3.0, 0.0], [0.5, 0.0]]), box).words
+    'left the view at step 1, back from step 3'
     """
     (x_lo, x_hi), (y_lo, y_hi) = box
     with np.errstate(invalid="ignore"):
@@ -310,7 +321,8 @@ def view_exit(xy: np.ndarray, box: tuple[tuple[float, float], tuple[float, float
     if not np.all(np.isfinite(b)):
         return None  # the run stopped (diverged): the cross at its last finite point says so
     point = clip_segment(a, b, box)
-    return Exit(float(point[0]), float(point[1]), k)
+    back = int(np.flatnonzero(~inside)[-1]) + 1 if inside[-1] else -1
+    return Exit(float(point[0]), float(point[1]), k, back)
 
 
 def clip_segment(a: np.ndarray, b: np.ndarray,
@@ -360,9 +372,9 @@ def _exit_marker(path: Path, exit_: Exit, z: float | None = None,
     """A triangle on the edge where ``path`` leaves the view (``box``), labelled with the step inside it."""
     trace = {
         "x": [exit_.x], "y": [exit_.y], "mode": "markers+text", "legendgroup": path.label,
-        "text": [f"left the view at step {exit_.step}"], "textposition": _inward(exit_, box),
+        "text": [exit_.words], "textposition": _inward(exit_, box),
         "textfont": {"color": path.color, "size": 12}, "showlegend": False, "hoverinfo": "text",
-        "hovertext": [f"{path.label}: left the view at step {exit_.step}"],
+        "hovertext": [f"{path.label}: {exit_.words}"],
     }
     if z is None:  # a label on its own path's lines (Momentum's clicked cell): haloed to read
         trace["textfont"]["shadow"] = HALO
@@ -763,7 +775,7 @@ def panel_end_mark(path: Path, box: tuple, axes: tuple[str, str]) -> dict | None
     if path.diverged_at < 0 and exit_ is None:
         return None
     if exit_ is not None:
-        x, y, words, symbol = exit_.x, exit_.y, f"left the view at step {exit_.step}", "triangle-up"
+        x, y, words, symbol = exit_.x, exit_.y, exit_.words, "triangle-up"
     else:
         k = path.last_finite
         x, y, words, symbol = path.xy[k, 0], path.xy[k, 1], f"diverged at step {path.diverged_at}", "x"
